@@ -1,0 +1,199 @@
+/* The in-memory device: two FIFOs per pair, no OS. Used by unit tests, sims
+ * and NSTACK_IF=lo. Frames transmitted on one end are received on the other
+ * after flush (or on the same end for a loop device), optionally through
+ * seeded loss, duplication and reordering. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "shim/shim.h"
+
+struct memdev {
+	struct netdev     nd;        /* first: a struct netdev * is a struct memdev * */
+	struct memdev    *peer;      /* receives what we flush (self for a loop) */
+	struct pkt_queue  rxq;       /* frames waiting for our recv */
+	struct pkt_queue  txq;       /* xmitted, not yet flushed */
+	struct pkt       *held;      /* a frame being reordered (delivered after the next) */
+	uint64_t          rng;
+	unsigned          loss_ppm, dup_ppm, reorder_ppm;
+};
+
+static struct memdev *to_mem(const struct netdev *nd) { return (struct memdev *)nd; }
+
+static uint64_t memdev_rand(struct memdev *m)
+{
+	uint64_t z = (m->rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static int memdev_chance(struct memdev *m, unsigned ppm)
+{
+	return ppm && memdev_rand(m) % 1000000 < ppm;
+}
+
+static int memdev_xmit(struct netdev *nd, struct pkt **p, int n)
+{
+	struct memdev *m = to_mem(nd);
+	for (int i = 0; i < n; i++) {
+		nd->stat.tx_frames++;
+		nd->stat.tx_bytes += p[i]->len;
+		pkt_queue_push(&m->txq, p[i]);
+	}
+	return n;
+}
+
+static struct pkt *pkt_clone(const struct pkt *p)
+{
+	struct pkt *c = pkt_alloc();
+	if (!c)
+		return NULL;
+	c->data = c->buf + (p->data - p->buf);
+	c->len = p->len;
+	c->flags = p->flags;
+	memcpy(c->data, p->data, p->len);
+	return c;
+}
+
+/* Move flushed frames to the peer, through the impairments. */
+static int memdev_flush(struct netdev *nd)
+{
+	struct memdev *m = to_mem(nd);
+	struct pkt *p;
+	while ((p = pkt_queue_pop(&m->txq))) {
+		if (memdev_chance(m, m->loss_ppm)) {
+			nd->stat.tx_drops++;
+			pkt_free(p);
+			continue;
+		}
+		if (memdev_chance(m, m->dup_ppm)) {
+			struct pkt *c = pkt_clone(p);
+			if (c)
+				pkt_queue_push(&m->peer->rxq, c);
+		}
+		if (!m->held && memdev_chance(m, m->reorder_ppm)) {
+			m->held = p;
+			continue;
+		}
+		pkt_queue_push(&m->peer->rxq, p);
+		if (m->held) {
+			pkt_queue_push(&m->peer->rxq, m->held);
+			m->held = NULL;
+		}
+	}
+	return 0;
+}
+
+static int memdev_recv(struct netdev *nd, struct pkt **p, int max)
+{
+	struct memdev *m = to_mem(nd);
+	int n = 0;
+	/* A frame held for reordering is released once nothing overtakes it. */
+	if (!m->rxq.head && m->peer->held && m->peer != m) {
+		pkt_queue_push(&m->rxq, m->peer->held);
+		m->peer->held = NULL;
+	}
+	while (n < max && m->rxq.head) {
+		p[n] = pkt_queue_pop(&m->rxq);
+		nd->stat.rx_frames++;
+		nd->stat.rx_bytes += p[n]->len;
+		n++;
+	}
+	if (n < max && m->peer == m && m->held) {
+		p[n++] = m->held;
+		m->held = NULL;
+	}
+	return n;
+}
+
+static int memdev_wait_fd(struct netdev *nd)
+{
+	(void)nd;
+	return -1;
+}
+
+static void memdev_close(struct netdev *nd)
+{
+	struct memdev *m = to_mem(nd);
+	pkt_queue_purge(&m->rxq);
+	pkt_queue_purge(&m->txq);
+	pkt_free(m->held);
+	m->held = NULL;
+	if (m->peer && m->peer != m)
+		m->peer->peer = m->peer;  /* the survivor loops to itself, harmlessly */
+	free(m);
+}
+
+static const struct netdev_ops memdev_ops = {
+	.xmit = memdev_xmit,
+	.flush = memdev_flush,
+	.recv = memdev_recv,
+	.wait_fd = memdev_wait_fd,
+	.close = memdev_close,
+};
+
+static struct memdev *memdev_new(uint8_t mac_last)
+{
+	struct memdev *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->nd.ops = &memdev_ops;
+	static const uint8_t base[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x00 };
+	memcpy(m->nd.mac, base, 6);
+	m->nd.mac[5] = mac_last;
+	m->nd.mtu = 1500;
+	strcpy(m->nd.name, "mem");
+	m->peer = m;
+	return m;
+}
+
+int memdev_pair(struct netdev **a, struct netdev **b)
+{
+	struct memdev *x = memdev_new(1), *y = memdev_new(2);
+	if (!x || !y) {
+		free(x);
+		free(y);
+		return -ENOMEM;
+	}
+	x->peer = y;
+	y->peer = x;
+	*a = &x->nd;
+	*b = &y->nd;
+	return 0;
+}
+
+struct netdev *memdev_loop(void)
+{
+	struct memdev *m = memdev_new(1);
+	if (m)
+		strcpy(m->nd.name, "lo");
+	return m ? &m->nd : NULL;
+}
+
+void memdev_inject(struct netdev *dev, struct pkt *p)
+{
+	pkt_queue_push(&to_mem(dev)->rxq, p);
+}
+
+struct pkt *memdev_take(struct netdev *dev)
+{
+	struct memdev *m = to_mem(dev);
+	memdev_flush(dev);
+	return pkt_queue_pop(&m->peer->rxq);
+}
+
+unsigned memdev_tx_pending(const struct netdev *dev)
+{
+	const struct memdev *m = to_mem(dev);
+	return m->peer->rxq.n + m->txq.n;
+}
+
+void memdev_set_impair(struct netdev *dev, uint64_t seed, unsigned loss_ppm,
+		       unsigned dup_ppm, unsigned reorder_ppm)
+{
+	struct memdev *m = to_mem(dev);
+	m->rng = seed;
+	m->loss_ppm = loss_ppm;
+	m->dup_ppm = dup_ppm;
+	m->reorder_ppm = reorder_ppm;
+}

@@ -1,0 +1,47 @@
+/* The device seam: the only thing stack/ knows about the wire.
+ * shim/ implements it (TAP, AF_PACKET, in-memory pair, pcap and impairment
+ * middleware); stack/ calls it. Frames handed across are Ethernet II frames
+ * starting at pkt->data; any virtio-net header is the device's business.
+ */
+#ifndef NSTACK_NETDEV_H
+#define NSTACK_NETDEV_H
+
+#include <stdint.h>
+#include "pkt.h"
+
+struct netdev;
+
+struct netdev_ops {
+	/* Queue n frames for transmission; consumes all of them (sent or dropped
+	 * and counted). Returns the number queued. Flushed in one batch. */
+	int  (*xmit)(struct netdev *dev, struct pkt **p, int n);
+	/* Push queued frames to the wire (one io_uring submit). 0 or -errno. */
+	int  (*flush)(struct netdev *dev);
+	/* Up to max received frames, or 0; never blocks. The caller owns them. */
+	int  (*recv)(struct netdev *dev, struct pkt **p, int max);
+	/* An fd that becomes readable when recv may return frames, or -1. */
+	int  (*wait_fd)(struct netdev *dev);
+	/* Release everything; dev is invalid afterwards. */
+	void (*close)(struct netdev *dev);
+};
+
+struct netdev_stats {
+	uint64_t rx_frames, rx_bytes, rx_drops;
+	uint64_t tx_frames, tx_bytes, tx_drops;
+};
+
+struct netdev {
+	const struct netdev_ops *ops;
+	uint8_t  mac[6];        /* the stack's hardware address on this device */
+	uint16_t mtu;           /* IP MTU, 1500 unless the device says otherwise */
+	char     name[16];
+	struct netdev_stats stat;
+};
+
+static inline int netdev_xmit(struct netdev *d, struct pkt **p, int n) { return d->ops->xmit(d, p, n); }
+static inline int netdev_flush(struct netdev *d) { return d->ops->flush(d); }
+static inline int netdev_recv(struct netdev *d, struct pkt **p, int max) { return d->ops->recv(d, p, max); }
+static inline int netdev_wait_fd(struct netdev *d) { return d->ops->wait_fd ? d->ops->wait_fd(d) : -1; }
+static inline void netdev_close(struct netdev *d) { if (d) d->ops->close(d); }
+
+#endif

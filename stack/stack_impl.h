@@ -1,0 +1,36 @@
+/* The inside of struct stack, shared by the modules of stack/ only. */
+#ifndef NSTACK_STACK_IMPL_H
+#define NSTACK_STACK_IMPL_H
+
+#include <errno.h>
+#include "stack.h"
+#include "ip.h"
+#include "tcp.h"
+
+struct stack {
+	struct stack_config cfg;
+	struct netdev      *dev;
+	uint64_t            now_us;     /* time of the current entry point */
+	struct stack_stats  stat;
+	uint32_t            netmask;
+	struct arp_table    arp;
+	uint16_t            ip_id;
+	uint64_t            key[2];     /* secret: ISS (RFC 6528), ephemeral ports (RFC 6056) */
+	unsigned            tx_pending; /* frames queued since the last flush */
+	void              (*notify)(void *ctx, int sd);
+	void               *notify_ctx;
+	struct tcp_ctx      tcp;        /* sockets and connections (tcp.h) */
+};
+
+uint64_t stack_rand(struct stack *st);
+/* SipHash-2-4 of len bytes under key k. */
+uint64_t siphash24(const uint64_t k[2], const void *data, size_t len);
+static inline void stack_notify(struct stack *st, int sd)
+{
+	if (st->notify && sd >= 0)
+		st->notify(st->notify_ctx, sd);
+}
+/* Flush the device if frames are pending (end of every entry point). */
+void stack_flush(struct stack *st);
+
+#endif
