@@ -1,0 +1,268 @@
+/* nstack: run an unmodified program on the nstack TCP/IP stack.
+ *
+ *   nstack run --if IF --addr A/N [--gw G] [--mac M] [--pcap F]
+ *              [--dev tap|packet|auto] [--log LEVEL] -- CMD ARGS...
+ *
+ * Checks the configuration, sets NSTACK_* and LD_PRELOAD (libnstack.so next
+ * to this binary, prepended to any LD_PRELOAD already set), then execs CMD.
+ * A bad configuration is one line on stderr and exit status 2.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+	"usage: nstack run --if IF --addr A.B.C.D/N [options] -- CMD [ARGS...]\n"
+	"\n"
+	"Run CMD with its AF_INET sockets served by nstack, a userspace TCP/IP stack\n"
+	"that owns interface IF (a TAP device), or, with --if lo, an in-process\n"
+	"loopback serving 127.0.0.0/8.\n"
+	"\n"
+	"options:\n"
+	"  --if IF          interface the stack owns (NSTACK_IF); lo: in-process loopback\n"
+	"  --addr A/N       the stack's IPv4 address and prefix (NSTACK_ADDR), not an\n"
+	"                   address the kernel has; required unless --if lo\n"
+	"  --gw G           default gateway for off-subnet destinations (NSTACK_GW)\n"
+	"  --mac M          the stack's MAC, aa:bb:cc:dd:ee:ff (NSTACK_MAC)\n"
+	"  --pcap FILE      write every frame sent and received to FILE (NSTACK_PCAP)\n"
+	"  --dev KIND       tap, packet or auto (NSTACK_DEV; default auto)\n"
+	"  --log LEVEL      error, warn, info or debug (NSTACK_LOG; default error)\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"example:\n"
+	"  nstack run --if nst0 --addr 198.18.0.2/24 -- curl http://198.18.0.1:8000/\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+/* Print "nstack: <msg>" and a hint, exit 2. */
+static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("nstack: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\nTry 'nstack run --help'.\n", stderr);
+	va_end(ap);
+	exit(EXIT_USAGE);
+}
+
+static int valid_ipv4(const char *s)
+{
+	struct in_addr a;
+	return inet_pton(AF_INET, s, &a) == 1;
+}
+
+static int valid_cidr(const char *s)
+{
+	char buf[INET_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	if (!slash || (size_t)(slash - s) >= sizeof(buf) || !slash[1])
+		return 0;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = 0;
+	char *end;
+	long n = strtol(slash + 1, &end, 10);
+	return !*end && n >= 0 && n <= 32 && valid_ipv4(buf) && strcmp(buf, "0.0.0.0");
+}
+
+static int valid_mac(const char *s)
+{
+	unsigned v[6];
+	char tail;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+		return 0;
+	return !(v[0] & 1);     /* a station address, not multicast */
+}
+
+static int one_of(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (!strcmp(s, *set))
+			return 1;
+	return 0;
+}
+
+/* A TAP is an interface whose driver is "tun" (ethtool works in any netns). */
+static int is_tap(const char *ifname)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 1;       /* cannot tell: let the library decide */
+	int r = ioctl(fd, SIOCETHTOOL, &ifr);
+	close(fd);
+	return r != 0 || !strcmp(info.driver, "tun");
+}
+
+/* libnstack.so in the directory of this executable. */
+static void find_library(char *out, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "nstack: cannot find my own path: %s\n", strerror(errno));
+		exit(EXIT_USAGE);
+	}
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	*slash = 0;
+	if ((size_t)snprintf(out, size, "%s/libnstack.so", exe) >= size) {
+		fprintf(stderr, "nstack: path too long: %s\n", exe);
+		exit(EXIT_USAGE);
+	}
+	if (access(out, R_OK) != 0) {
+		fprintf(stderr, "nstack: %s: %s\n", out, strerror(errno));
+		exit(EXIT_USAGE);
+	}
+}
+
+static void set_or_unset(const char *name, const char *value)
+{
+	if (value)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	enum { O_IF = 1, O_ADDR, O_GW, O_MAC, O_PCAP, O_DEV, O_LOG };
+	static const struct option opts[] = {
+		{ "if",   required_argument, NULL, O_IF },
+		{ "addr", required_argument, NULL, O_ADDR },
+		{ "gw",   required_argument, NULL, O_GW },
+		{ "mac",  required_argument, NULL, O_MAC },
+		{ "pcap", required_argument, NULL, O_PCAP },
+		{ "dev",  required_argument, NULL, O_DEV },
+		{ "log",  required_argument, NULL, O_LOG },
+		{ "help", no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const devs[] = { "tap", "packet", "auto", NULL };
+	static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
+	const char *ifname = NULL, *addr = NULL, *gw = NULL, *mac = NULL;
+	const char *pcap = NULL, *dev = NULL, *log = NULL;
+
+	opterr = 0;
+	optind = 1;
+	int c;
+	/* "+": stop at the first non-option, CMD's own options are not ours */
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_IF:   ifname = optarg; break;
+		case O_ADDR: addr = optarg; break;
+		case O_GW:   gw = optarg; break;
+		case O_MAC:  mac = optarg; break;
+		case O_PCAP: pcap = optarg; break;
+		case O_DEV:  dev = optarg; break;
+		case O_LOG:  log = optarg; break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			usage_error("option %s needs a value", argv[optind - 1]);
+		default:
+			if (optopt)
+				usage_error("unknown option -%c", optopt);
+			usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (!ifname || !*ifname)
+		usage_error("--if is required");
+	if (strlen(ifname) >= IF_NAMESIZE)
+		usage_error("interface %s: name too long", ifname);
+	int lo = !strcmp(ifname, "lo");
+	if (!addr && !lo)
+		usage_error("--addr is required (e.g. --addr 198.18.0.2/24)");
+	if (addr && !valid_cidr(addr))
+		usage_error("--addr %s: expected an IPv4 address and prefix, A.B.C.D/N", addr);
+	if (gw && !valid_ipv4(gw))
+		usage_error("--gw %s: not an IPv4 address", gw);
+	if (mac && !valid_mac(mac))
+		usage_error("--mac %s: expected a unicast MAC, aa:bb:cc:dd:ee:ff", mac);
+	if (dev && !one_of(dev, devs))
+		usage_error("--dev %s: expected tap, packet or auto", dev);
+	if (log && !one_of(log, levels))
+		usage_error("--log %s: expected error, warn, info or debug", log);
+	if (optind >= argc)
+		usage_error("no command to run (nstack run [options] -- CMD [ARGS...])");
+	if (!lo && if_nametoindex(ifname) == 0) {
+		int e = errno == ENXIO ? ENODEV : errno;
+		fprintf(stderr, "nstack: interface %s: %s\n", ifname, strerror(e));
+		return EXIT_USAGE;
+	}
+	/* Only the TAP backend exists so far (AF_PACKET is a later issue). */
+	if (!lo && dev && !strcmp(dev, "packet")) {
+		fprintf(stderr, "nstack: interface %s: --dev packet (AF_PACKET) is not supported yet\n", ifname);
+		return EXIT_USAGE;
+	}
+	if (!lo && !is_tap(ifname)) {
+		fprintf(stderr, "nstack: interface %s: not a TAP device (AF_PACKET devices are not supported yet)\n", ifname);
+		return EXIT_USAGE;
+	}
+
+	char lib[PATH_MAX];
+	find_library(lib, sizeof(lib));
+	const char *old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		size_t n = strlen(lib) + strlen(old) + 2;
+		char *both = malloc(n);
+		if (!both) {
+			perror("nstack");
+			return EXIT_USAGE;
+		}
+		snprintf(both, n, "%s:%s", lib, old);
+		setenv("LD_PRELOAD", both, 1);
+		free(both);
+	} else {
+		setenv("LD_PRELOAD", lib, 1);
+	}
+
+	/* The command line is the whole configuration: options not given are
+	 * unset (NSTACK_LOG and NSTACK_IMPAIR may still come from outside). */
+	setenv("NSTACK_IF", ifname, 1);
+	set_or_unset("NSTACK_ADDR", addr);
+	set_or_unset("NSTACK_GW", gw);
+	set_or_unset("NSTACK_MAC", mac);
+	set_or_unset("NSTACK_PCAP", pcap);
+	set_or_unset("NSTACK_DEV", dev);
+	if (log)
+		setenv("NSTACK_LOG", log, 1);
+
+	execvp(argv[optind], argv + optind);
+	int e = errno;
+	fprintf(stderr, "nstack: %s: %s\n", argv[optind], strerror(e));
+	return e == ENOENT ? 127 : 126;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage_error("missing command");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	usage_error("unknown command %s", argv[1]);
+}

@@ -1,0 +1,332 @@
+/* Which fds are ours, and the readiness of the eventfd behind each of them.
+ *
+ * Every nstack socket is a real kernel fd: an eventfd. fd_tab maps fd ->
+ * struct nsock (several fds after dup), sd_map maps the stack's sd -> nsock
+ * for the notify callback. The eventfd is readable exactly while the socket
+ * has an event some waiter asked for: waiters count themselves per event
+ * (n_in, n_out, n_any) and nsock_update() writes or drains the eventfd only
+ * when the answer changes, so a busy connection costs no syscall per packet.
+ *
+ * Everything here runs under eng.lock except fd_peek(), the lock-free test
+ * that keeps calls on kernel fds at one table lookup.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "preload.h"
+
+static struct nsock **fd_tab;   /* published once, never freed */
+static unsigned fd_cap;
+static int fd_hi = -1;          /* highest fd ever mapped: bounds the rare scans */
+
+static struct nsock **sd_map;
+static unsigned sd_cap;
+
+/* Size the table by the hard RLIMIT_NOFILE (the soft limit may rise up to
+ * it); mmap'ed so untouched pages cost nothing. */
+int fd_table_init(void)
+{
+	if (fd_tab)
+		return 0;
+	struct rlimit rl;
+	rlim_t n = 1u << 20;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n)
+		n = rl.rlim_max;
+	if (n < 1024)
+		n = 1024;
+	void *p = mmap(NULL, n * sizeof(*fd_tab), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	__atomic_store_n(&fd_cap, (unsigned)n, __ATOMIC_RELAXED);
+	__atomic_store_n(&fd_tab, (struct nsock **)p, __ATOMIC_RELEASE);
+	return 0;
+}
+
+struct nsock *fd_peek(int fd)
+{
+	struct nsock **tab = __atomic_load_n(&fd_tab, __ATOMIC_ACQUIRE);
+	if (!tab || fd < 0 || (unsigned)fd >= fd_cap)
+		return NULL;
+	return __atomic_load_n(&tab[fd], __ATOMIC_RELAXED);
+}
+
+struct nsock *fd_get(int fd)
+{
+	if (!fd_tab || fd < 0 || (unsigned)fd >= fd_cap)
+		return NULL;
+	return fd_tab[fd];
+}
+
+int fd_lock(int fd, struct nsock **sp)
+{
+	if (!fd_peek(fd))
+		return 0;
+	eng_lock();
+	struct nsock *s = fd_get(fd);
+	if (!s) {
+		eng_unlock();
+		return 0;
+	}
+	if (!eng.st || s->sd < 0) {
+		eng_unlock();
+		return -EBADF;
+	}
+	*sp = s;
+	return 1;
+}
+
+int fd_map(int fd, struct nsock *s)
+{
+	if (fd < 0 || (unsigned)fd >= fd_cap)
+		return -EMFILE;         /* beyond the table (hard RLIMIT_NOFILE > 2^20) */
+	if (fd_tab[fd])
+		fd_unmap(fd);   /* stale: closed behind our back (raw syscall) */
+	__atomic_store_n(&fd_tab[fd], s, __ATOMIC_RELAXED);
+	s->refs++;
+	if (fd > fd_hi)
+		fd_hi = fd;
+	return 0;
+}
+
+static void nsock_free_if_unused(struct nsock *s)
+{
+	if (s->refs == 0 && s->pins == 0)
+		free(s);
+}
+
+/* The stack forgets the socket; the nsock lives on while pinned by waiters. */
+static void nsock_release(struct nsock *s)
+{
+	if (s->sd < 0)
+		return;
+	if ((unsigned)s->sd < sd_cap && sd_map[s->sd] == s)
+		sd_map[s->sd] = NULL;
+	if (s->pins && s->efd >= 0) {
+		/* wake waiters blocked on this socket: they find it gone (EBADF) */
+		uint64_t one = 1;
+		(void)!REAL(write)(s->efd, &one, sizeof(one));
+	}
+	if (eng.st) {
+		nst_close(eng.st, s->sd, eng_now_us());
+		eng_after();
+	}
+	s->sd = -1;
+}
+
+void fd_unmap(int fd)
+{
+	struct nsock *s = fd_get(fd);
+	if (!s)
+		return;
+	__atomic_store_n(&fd_tab[fd], NULL, __ATOMIC_RELAXED);
+	s->refs--;
+	if (s->refs > 0 && s->efd == fd) {
+		/* notify must write through an fd that stays open: pick another */
+		for (int i = 0; i <= fd_hi; i++)
+			if (fd_tab[i] == s) {
+				s->efd = i;
+				break;
+			}
+	}
+	if (s->refs == 0) {
+		nsock_release(s);
+		nsock_free_if_unused(s);
+	}
+}
+
+struct nsock *nsock_new(int sd, int type, int protocol, int nonblock)
+{
+	struct nsock *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->sd = sd;
+	s->efd = -1;
+	s->type = type;
+	s->protocol = protocol;
+	s->nonblock = nonblock;
+	return s;
+}
+
+int nsock_attach(struct nsock *s, int cloexec)
+{
+	if ((unsigned)s->sd >= sd_cap) {
+		unsigned n = sd_cap ? sd_cap : 256;
+		while (n <= (unsigned)s->sd)
+			n *= 2;
+		struct nsock **m = realloc(sd_map, n * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		memset(m + sd_cap, 0, (n - sd_cap) * sizeof(*m));
+		sd_map = m;
+		sd_cap = n;
+	}
+	int efd = eventfd(0, (s->nonblock ? EFD_NONBLOCK : 0) | (cloexec ? EFD_CLOEXEC : 0));
+	if (efd < 0)
+		return -errno;
+	if ((unsigned)efd >= fd_cap) {
+		REAL(close)(efd);
+		return -EMFILE;
+	}
+	s->efd = efd;
+	sd_map[s->sd] = s;
+	fd_map(efd, s);
+	return efd;
+}
+
+void nsock_unpin(struct nsock *s)
+{
+	s->pins--;
+	nsock_free_if_unused(s);
+}
+
+/* Make the eventfd not readable. RWF_NOWAIT never blocks even when the app
+ * made the eventfd blocking (F_SETFL is forwarded to it). */
+static void efd_drain(int efd)
+{
+	uint64_t v;
+	struct iovec iov = { &v, sizeof(v) };
+	if (preadv2(efd, &iov, 1, -1, RWF_NOWAIT) >= 0 || errno == EAGAIN)
+		return;
+	/* kernels without RWF_NOWAIT on eventfd: check first, then read */
+	struct pollfd p = { efd, POLLIN, 0 };
+	if (REAL(poll)(&p, 1, 0) == 1)
+		(void)!REAL(read)(efd, &v, sizeof(v));
+}
+
+static short nsock_wanted(const struct nsock *s)
+{
+	short m = 0;
+	if (s->n_in)
+		m |= POLLIN | POLLPRI | POLLRDHUP;
+	if (s->n_out)
+		m |= POLLOUT;
+	if (s->n_in || s->n_out || s->n_any)
+		m |= POLLERR | POLLHUP;
+	return m;
+}
+
+/* Recompute whether the eventfd should be readable; a syscall only on change. */
+static void nsock_update(struct nsock *s)
+{
+	int ready = 0;
+	short m = nsock_wanted(s);
+	if (m && s->sd >= 0 && eng.st)
+		ready = (nst_poll(eng.st, s->sd) & (uint32_t)m) != 0;
+	if (ready == s->signalled || s->efd < 0)
+		return;
+	if (ready) {
+		uint64_t one = 1;
+		(void)!REAL(write)(s->efd, &one, sizeof(one));
+	} else {
+		efd_drain(s->efd);
+	}
+	s->signalled = ready;
+}
+
+/* stack_set_notify callback: runs under the lock inside a stack call. */
+void nsock_notify(void *ctx, int sd)
+{
+	(void)ctx;
+	if (sd < 0 || (unsigned)sd >= sd_cap || !sd_map[sd])
+		return;
+	nsock_update(sd_map[sd]);
+}
+
+void nsock_want(struct nsock *s, short events, int delta)
+{
+	int any = 1;
+	if (events & (POLLIN | POLLPRI | POLLRDHUP | POLLRDNORM | POLLRDBAND)) {
+		s->n_in += delta;
+		any = 0;
+	}
+	if (events & (POLLOUT | POLLWRNORM | POLLWRBAND)) {
+		s->n_out += delta;
+		any = 0;
+	}
+	if (any)
+		s->n_any += delta;
+	nsock_update(s);
+}
+
+int nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us)
+{
+	nsock_want(s, events, +1);
+	s->pins++;
+	eng_unlock();
+	struct pollfd p = { fd, POLLIN, 0 };
+	int r = eng_block(&p, 1, deadline_us, NULL);
+	eng_lock();
+	s->pins--;
+	if (s->sd < 0) {
+		nsock_free_if_unused(s);
+		return -EBADF;
+	}
+	nsock_want(s, events, -1);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (p.revents & POLLNVAL)
+		return -EBADF;
+	return 0;
+}
+
+void nsock_record_opt(struct nsock *s, int level, int name, const void *val, unsigned len)
+{
+	if (len > NSOCK_OPTLEN || !val) {
+		log_debug("option %d/%d too long to record for a kernel hand-off", level, name);
+		return;
+	}
+	unsigned i;
+	for (i = 0; i < s->n_opts; i++)
+		if (s->opts[i].level == level && s->opts[i].name == name)
+			break;
+	if (i == NSOCK_OPTS) {
+		log_debug("too many options to record for a kernel hand-off");
+		return;
+	}
+	if (i == s->n_opts)
+		s->n_opts++;
+	s->opts[i].level = level;
+	s->opts[i].name = name;
+	s->opts[i].len = len;
+	memcpy(s->opts[i].val, val, len);
+}
+
+/* DESIGN "Routing": a socket whose bind/connect names an address nstack does
+ * not serve becomes a kernel socket on the same fd number(s): same type and
+ * flags, recorded options replayed, FD_CLOEXEC of each fd kept. */
+int nsock_handoff(struct nsock *s)
+{
+	int kfd = REAL(socket)(AF_INET, s->type | (s->nonblock ? SOCK_NONBLOCK : 0), s->protocol);
+	if (kfd < 0)
+		return -errno;
+	for (unsigned i = 0; i < s->n_opts; i++) {
+		struct sockopt_rec *o = &s->opts[i];
+		if (REAL(setsockopt)(kfd, o->level, o->name, o->val, o->len) < 0)
+			log_debug("hand-off: setsockopt(%d, %d): %s", o->level, o->name, strerror(errno));
+	}
+	int err = 0;
+	s->pins++;      /* keep s while its fds are remapped */
+	for (int fd = 0; fd <= fd_hi && s->refs > 0; fd++) {
+		if (fd_tab[fd] != s)
+			continue;
+		int fdfl = REAL(fcntl)(fd, F_GETFD);
+		if (REAL(dup3)(kfd, fd, (fdfl > 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) < 0) {
+			err = -errno;
+			break;
+		}
+		if (s->efd == fd)
+			s->efd = -1;
+		fd_unmap(fd);   /* the last one releases the nstack socket */
+	}
+	REAL(close)(kfd);
+	nsock_unpin(s);
+	log_debug("socket handed to the kernel");
+	return err;
+}

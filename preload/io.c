@@ -1,0 +1,418 @@
+/* Interposed data calls: read, write, send, recv, sendto, recvfrom, readv,
+ * writev, sendmsg, recvmsg, and the fortified __read_chk, __recv_chk,
+ * __recvfrom_chk. On our fds read/write are recv/send with no flags.
+ *
+ * Blocking semantics follow tcp_sendmsg/tcp_recvmsg: send waits until every
+ * byte is queued, recv returns what is there (MSG_WAITALL: until full, EOF or
+ * error); a signal or a socket timeout after some bytes returns the count.
+ * SA_RESTART is not honoured yet: a signal during a wait always gives EINTR
+ * (or the partial count).
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+#include "preload.h"
+
+#define IO_GATHER_MAX 65536     /* writev/sendmsg coalesce up to this many bytes */
+
+extern void __chk_fail(void) __attribute__((noreturn));
+
+/* Under the lock. */
+ssize_t sock_recv(int fd, struct nsock *s, void *buf, size_t len, int flags)
+{
+	if (flags & MSG_OOB)
+		return -EINVAL;         /* not implemented: urgent data */
+	if (len == 0) {
+		ssize_t r = nst_recv(eng.st, s->sd, buf, 0, NST_MSG_DONTWAIT, eng_now_us());
+		return r == -EAGAIN ? 0 : r;
+	}
+	if (!buf)
+		return -EFAULT;
+	int sflags = flags & (MSG_PEEK | MSG_DONTWAIT);
+	int waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
+	int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
+	int64_t dl = -2;
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = nst_recv(eng.st, s->sd, (char *)buf + got, len - got, sflags, eng_now_us());
+		eng_after();
+		if (r > 0) {
+			got += (size_t)r;
+			if (!waitall || got == len)
+				return (ssize_t)got;
+			continue;
+		}
+		if (r == 0)             /* EOF */
+			return (ssize_t)got;
+		if (r != -EAGAIN || nonblock)
+			return got ? (ssize_t)got : r;
+		if (dl == -2)
+			dl = nsock_deadline(s->rcvtimeo_us);
+		int w = nsock_wait(fd, s, POLLIN, dl);
+		if (w == -ETIMEDOUT)
+			w = -EAGAIN;
+		if (w < 0)
+			return got ? (ssize_t)got : w;
+	}
+}
+
+/* Under the lock. -EPIPE is returned, SIGPIPE raised by the caller after
+ * unlocking (a handler may call into us). */
+ssize_t sock_send(int fd, struct nsock *s, const void *buf, size_t len, int flags)
+{
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;     /* not implemented: urgent data */
+	if (!buf && len)
+		return -EFAULT;
+	int sflags = flags & (MSG_DONTWAIT | MSG_NOSIGNAL);
+	int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
+	int64_t dl = -2;
+	size_t sent = 0;
+	for (;;) {
+		ssize_t r = nst_send(eng.st, s->sd, (const char *)buf + sent, len - sent, sflags, eng_now_us());
+		eng_after();
+		if (r > 0) {
+			sent += (size_t)r;
+			if (sent == len || nonblock)
+				return (ssize_t)sent;
+			continue;
+		}
+		if (r == 0 && sent == len)
+			return 0;
+		if (r < 0 && r != -EAGAIN)
+			return sent ? (ssize_t)sent : r;
+		if (nonblock)
+			return sent ? (ssize_t)sent : -EAGAIN;
+		if (dl == -2)
+			dl = nsock_deadline(s->sndtimeo_us);
+		int w = nsock_wait(fd, s, POLLOUT, dl);
+		if (w == -ETIMEDOUT)
+			w = -EAGAIN;
+		if (w < 0)
+			return sent ? (ssize_t)sent : w;
+	}
+}
+
+static ssize_t send_done(ssize_t r, int flags)
+{
+	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+		raise(SIGPIPE);
+	return set_errno(r);
+}
+
+static int iov_check(const struct iovec *iov, int cnt, size_t *total)
+{
+	if (cnt < 0 || cnt > IOV_MAX)
+		return -EINVAL;
+	if (cnt && !iov)
+		return -EFAULT;
+	size_t t = 0;
+	for (int i = 0; i < cnt; i++) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX - t)
+			return -EINVAL;
+		t += iov[i].iov_len;
+	}
+	*total = t;
+	return 0;
+}
+
+/* Under the lock. Small vectors are gathered into one send so that a
+ * header + body writev becomes one segment, not two. */
+static ssize_t sock_sendv(int fd, struct nsock *s, const struct iovec *iov, int cnt, int flags)
+{
+	size_t total;
+	int e = iov_check(iov, cnt, &total);
+	if (e < 0)
+		return e;
+	if (cnt > 1 && total <= IO_GATHER_MAX) {
+		char *g = malloc(total ? total : 1);
+		if (g) {
+			size_t off = 0;
+			for (int i = 0; i < cnt; i++) {
+				if (iov[i].iov_len && !iov[i].iov_base) {
+					free(g);
+					return -EFAULT;
+				}
+				memcpy(g + off, iov[i].iov_base, iov[i].iov_len);
+				off += iov[i].iov_len;
+			}
+			ssize_t r = sock_send(fd, s, g, total, flags);
+			free(g);
+			return r;
+		}
+	}
+	size_t done = 0;
+	for (int i = 0; i < cnt; i++) {
+		if (!iov[i].iov_len)
+			continue;
+		ssize_t r = sock_send(fd, s, iov[i].iov_base, iov[i].iov_len, flags);
+		if (r < 0)
+			return done ? (ssize_t)done : r;
+		done += (size_t)r;
+		if ((size_t)r < iov[i].iov_len)
+			break;
+	}
+	if (done == 0 && total == 0)
+		return sock_send(fd, s, NULL, 0, flags);
+	return (ssize_t)done;
+}
+
+/* sendfile onto an nstack socket: read the file in chunks (outside the
+ * lock) and send them; a short send puts the unsent bytes back (lseek) when
+ * the file position is used, like the kernel's partial sendfile. */
+static int sock_sendfile(int out_fd, int in_fd, off_t *offset, size_t count, ssize_t *out)
+{
+	struct nsock *s;
+	int r = fd_lock(out_fd, &s);
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		*out = set_errno(r);
+		return 1;
+	}
+	eng_unlock();
+	char *buf = malloc(IO_GATHER_MAX);
+	if (!buf) {
+		*out = set_errno(-ENOMEM);
+		return 1;
+	}
+	size_t done = 0;
+	ssize_t err = 0;
+	while (done < count) {
+		size_t want = count - done < IO_GATHER_MAX ? count - done : IO_GATHER_MAX;
+		ssize_t n = offset ? pread(in_fd, buf, want, *offset + (off_t)done)
+				   : REAL(read)(in_fd, buf, want);
+		if (n <= 0) {
+			err = n < 0 ? -errno : 0;
+			break;
+		}
+		ssize_t w;
+		r = fd_lock(out_fd, &s);
+		if (r <= 0) {
+			w = r ? r : -EBADF;
+		} else {
+			w = sock_send(out_fd, s, buf, (size_t)n, 0);
+			eng_unlock();
+		}
+		if (w < n && !offset)
+			lseek(in_fd, -(off_t)(n - (w > 0 ? w : 0)), SEEK_CUR);
+		if (w < 0) {
+			err = w;
+			break;
+		}
+		done += (size_t)w;
+		if (w < n)
+			break;
+	}
+	free(buf);
+	if (offset)
+		*offset += (off_t)done;
+	*out = done ? (ssize_t)done : send_done(err, 0);
+	return 1;
+}
+
+NST_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	ssize_t n;
+	return sock_sendfile(out_fd, in_fd, offset, count, &n) ? n
+		: REAL(sendfile)(out_fd, in_fd, offset, count);
+}
+
+NST_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	ssize_t n;
+	return sock_sendfile(out_fd, in_fd, offset, count, &n) ? n
+		: REAL(sendfile64)(out_fd, in_fd, offset, count);
+}
+
+/* Under the lock. After the first bytes, later vectors take only what is
+ * there already (unless MSG_WAITALL). */
+static ssize_t sock_recvv(int fd, struct nsock *s, const struct iovec *iov, int cnt, int flags)
+{
+	size_t total;
+	int e = iov_check(iov, cnt, &total);
+	if (e < 0)
+		return e;
+	size_t done = 0;
+	for (int i = 0; i < cnt; i++) {
+		if (!iov[i].iov_len)
+			continue;
+		int f = flags;
+		if (done && !(flags & MSG_WAITALL))
+			f |= MSG_DONTWAIT;
+		ssize_t r = sock_recv(fd, s, iov[i].iov_base, iov[i].iov_len, f);
+		if (r < 0)
+			return done ? (ssize_t)done : r;
+		done += (size_t)r;
+		if ((size_t)r < iov[i].iov_len)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+/* 1 and *out set if fd is ours; 0 if the real function must run. */
+static int io_recv(int fd, void *buf, size_t len, int flags, ssize_t *out)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		*out = set_errno(r);
+		return 1;
+	}
+	ssize_t n = sock_recv(fd, s, buf, len, flags);
+	eng_unlock();
+	*out = set_errno(n);
+	return 1;
+}
+
+static int io_send(int fd, const void *buf, size_t len, int flags, ssize_t *out)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		*out = set_errno(r);
+		return 1;
+	}
+	ssize_t n = sock_send(fd, s, buf, len, flags);
+	eng_unlock();
+	*out = send_done(n, flags);
+	return 1;
+}
+
+NST_EXPORT ssize_t read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+	return io_recv(fd, buf, len, 0, &n) ? n : REAL(read)(fd, buf, len);
+}
+
+NST_EXPORT ssize_t write(int fd, const void *buf, size_t len)
+{
+	ssize_t n;
+	return io_send(fd, buf, len, 0, &n) ? n : REAL(write)(fd, buf, len);
+}
+
+NST_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	ssize_t n;
+	return io_recv(fd, buf, len, flags, &n) ? n : REAL(recv)(fd, buf, len, flags);
+}
+
+NST_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	ssize_t n;
+	return io_send(fd, buf, len, flags, &n) ? n : REAL(send)(fd, buf, len, flags);
+}
+
+/* TCP ignores the destination of a connected socket, as tcp_sendmsg does. */
+NST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+			  const struct sockaddr *to, socklen_t tolen)
+{
+	ssize_t n;
+	return io_send(fd, buf, len, flags, &n) ? n : REAL(sendto)(fd, buf, len, flags, to, tolen);
+}
+
+/* TCP gives no source address: *fromlen becomes 0, like the kernel. */
+NST_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
+			    struct sockaddr *from, socklen_t *fromlen)
+{
+	ssize_t n;
+	if (!io_recv(fd, buf, len, flags, &n))
+		return REAL(recvfrom)(fd, buf, len, flags, from, fromlen);
+	if (n >= 0 && from && fromlen)
+		*fromlen = 0;
+	return n;
+}
+
+NST_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(readv)(fd, iov, cnt);
+	if (r < 0)
+		return set_errno(r);
+	ssize_t n = sock_recvv(fd, s, iov, cnt, 0);
+	eng_unlock();
+	return set_errno(n);
+}
+
+NST_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(writev)(fd, iov, cnt);
+	if (r < 0)
+		return set_errno(r);
+	ssize_t n = sock_sendv(fd, s, iov, cnt, 0);
+	eng_unlock();
+	return send_done(n, 0);
+}
+
+NST_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(sendmsg)(fd, msg, flags);
+	if (r < 0)
+		return set_errno(r);
+	ssize_t n;
+	if (!msg)
+		n = -EFAULT;
+	else    /* not implemented: ancillary data on TCP (ignored, as mostly by Linux) */
+		n = sock_sendv(fd, s, msg->msg_iov, (int)msg->msg_iovlen, flags);
+	eng_unlock();
+	return send_done(n, flags);
+}
+
+NST_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(recvmsg)(fd, msg, flags);
+	if (r < 0)
+		return set_errno(r);
+	ssize_t n;
+	if (!msg) {
+		n = -EFAULT;
+	} else {
+		n = sock_recvv(fd, s, msg->msg_iov, (int)msg->msg_iovlen, flags);
+		if (n >= 0) {
+			msg->msg_namelen = 0;
+			msg->msg_controllen = 0;
+			msg->msg_flags = 0;
+		}
+	}
+	eng_unlock();
+	return set_errno(n);
+}
+
+NST_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return read(fd, buf, len);
+}
+
+NST_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
+{
+	if (len > buflen)
+		__chk_fail();
+	return recv(fd, buf, len, flags);
+}
+
+NST_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
+				  struct sockaddr *from, socklen_t *fromlen)
+{
+	if (len > buflen)
+		__chk_fail();
+	return recvfrom(fd, buf, len, flags, from, fromlen);
+}

@@ -1,0 +1,187 @@
+/* preload/: the only code that knows libc. Shared declarations of its files:
+ *   real.c    the real libc functions (dlsym RTLD_NEXT), resolved once
+ *   fd.c      fd -> socket table, readiness of the eventfd behind each fd, waits
+ *   engine.c  configuration, device, the one lock, the engine thread, the clock
+ *   socket.c  socket/connect/bind/listen/accept/close/dup/fcntl/ioctl/sockopts
+ *   io.c      read/write/send/recv families
+ *   poll.c    poll/ppoll/select/pselect
+ */
+#ifndef NSTACK_PRELOAD_H
+#define NSTACK_PRELOAD_H
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include "stack/stack.h"
+#include "log.h"
+
+/* Every interposed libc symbol carries this; everything else is hidden. */
+#define NST_EXPORT __attribute__((visibility("default")))
+
+/* Convert a 0/count/-errno result to the libc convention. */
+static inline long set_errno(long r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+/* ---- real.c ---------------------------------------------------------- */
+struct real_fns {
+	int     (*socket)(int, int, int);
+	int     (*connect)(int, const struct sockaddr *, socklen_t);
+	int     (*bind)(int, const struct sockaddr *, socklen_t);
+	int     (*listen)(int, int);
+	int     (*accept)(int, struct sockaddr *, socklen_t *);
+	int     (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int     (*close)(int);
+	int     (*close_range)(unsigned, unsigned, int);
+	int     (*shutdown)(int, int);
+	int     (*getsockname)(int, struct sockaddr *, socklen_t *);
+	int     (*getpeername)(int, struct sockaddr *, socklen_t *);
+	int     (*setsockopt)(int, int, int, const void *, socklen_t);
+	int     (*getsockopt)(int, int, int, void *, socklen_t *);
+	int     (*fcntl)(int, int, ...);
+	int     (*fcntl64)(int, int, ...);
+	int     (*ioctl)(int, unsigned long, ...);
+	int     (*dup)(int);
+	int     (*dup2)(int, int);
+	int     (*dup3)(int, int, int);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*send)(int, const void *, size_t, int);
+	ssize_t (*recv)(int, void *, size_t, int);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*sendfile64)(int, int, off_t *, size_t);
+	ssize_t (*read_chk)(int, void *, size_t, size_t);
+	ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
+	ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
+	int     (*poll)(struct pollfd *, nfds_t, int);
+	int     (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+	int     (*poll_chk)(struct pollfd *, nfds_t, int, size_t);
+	int     (*ppoll_chk)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t);
+	int     (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+	int     (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *);
+};
+
+extern struct real_fns real_fns;
+extern int real_ready;
+void real_init(void);
+
+/* REAL(connect)(fd, ...): the libc function behind ours. */
+#define REAL(fn) (*(__atomic_load_n(&real_ready, __ATOMIC_ACQUIRE) ? (void)0 : real_init(), real_fns.fn))
+
+/* ---- engine.c -------------------------------------------------------- */
+struct engine {
+	pthread_mutex_t lock;       /* the one lock: stack, fd table, every nsock */
+	struct stack   *st;         /* NULL until configured, and in a forked child */
+	struct netdev  *dev;
+	int             loopback;   /* NSTACK_IF=lo: the app drives the loop device inline */
+	int             child;      /* forked child: inherited nstack fds are close-only */
+	uint64_t        sleep_until;/* engine's wake-up time (under lock); UINT64_MAX: none */
+};
+extern struct engine eng;
+
+#define ENG_DISABLED 0
+#define ENG_ACTIVE   1
+/* Configure at the first AF_INET socket: ENG_ACTIVE, ENG_DISABLED (NSTACK_IF
+ * unset, or a forked child) or -errno (misconfiguration, reported once). */
+int      eng_ensure(void);
+void     eng_lock(void);
+void     eng_unlock(void);
+uint64_t eng_now_us(void);
+/* Under the lock, after any nst_* call that may have sent frames or armed a
+ * timer: run the loop device inline, kick the engine if it sleeps too long. */
+void     eng_after(void);
+/* Block in the real ppoll until deadline_us (-1: none). Never under the lock.
+ * Returns the real ppoll result or -errno (-EINTR). */
+int      eng_block(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask);
+
+/* ---- fd.c ------------------------------------------------------------ */
+#define NSOCK_OPTS   16
+#define NSOCK_OPTLEN 32
+
+/* A socket option applied successfully, replayed on a kernel hand-off. */
+struct sockopt_rec {
+	int      level, name;
+	unsigned len;
+	uint8_t  val[NSOCK_OPTLEN];
+};
+
+/* One nstack socket, shared by every fd dup'ed from it. All fields are
+ * protected by eng.lock. */
+struct nsock {
+	int      sd;            /* stack socket; -1 once released */
+	int      efd;           /* one fd naming the eventfd (notify writes there) */
+	int      refs;          /* fds mapped to this socket */
+	int      pins;          /* waiters holding the pointer outside the lock */
+	int      type;          /* SOCK_STREAM */
+	int      protocol;
+	int      nonblock;      /* O_NONBLOCK of the open file description */
+	int      committed;     /* bind/connect/listen done on nstack: no hand-off any more */
+	int      listening;
+	unsigned n_in, n_out, n_any;   /* waiters per event */
+	int      signalled;     /* the eventfd is readable */
+	int64_t  rcvtimeo_us, sndtimeo_us;     /* SO_RCVTIMEO / SO_SNDTIMEO, 0: none */
+	unsigned n_opts;
+	struct sockopt_rec opts[NSOCK_OPTS];
+};
+
+int           fd_table_init(void);
+/* Lock-free peek: non-NULL if fd may be ours (re-check under the lock). */
+struct nsock *fd_peek(int fd);
+/* Under the lock: the socket behind fd or NULL. */
+struct nsock *fd_get(int fd);
+/* Take the lock for a call on fd: 1 with the lock held and *sp live, 0 if
+ * fd is not ours (lock not held), -EBADF if it is a dead socket (an
+ * inherited fd in a forked child: close-only). */
+int           fd_lock(int fd, struct nsock **sp);
+int           fd_map(int fd, struct nsock *s);  /* under the lock; refs++; -EMFILE if out of range */
+/* Under the lock: forget fd; the socket closes with its last fd. Does not
+ * close the fd itself. */
+void          fd_unmap(int fd);
+
+struct nsock *nsock_new(int sd, int type, int protocol, int nonblock);
+/* Create the eventfd for a fresh socket and map it; fd or -errno. */
+int           nsock_attach(struct nsock *s, int cloexec);
+void          nsock_unpin(struct nsock *s);
+void          nsock_notify(void *ctx, int sd);
+/* Block until socket s (reached through fd) may have one of events, or the
+ * deadline passes. Called and returns with the lock held; 0 on a wake-up,
+ * -ETIMEDOUT, -EINTR, or -EBADF if the socket went away meanwhile. */
+int           nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us);
+/* Register (delta=+1) or drop (-1) waiters for events; under the lock. */
+void          nsock_want(struct nsock *s, short events, int delta);
+/* Replace every fd of s by a kernel socket with the same options; under the lock. */
+int           nsock_handoff(struct nsock *s);
+void          nsock_record_opt(struct nsock *s, int level, int name, const void *val, unsigned len);
+
+/* Absolute deadline for a wait with a socket timeout (0: none). */
+static inline int64_t nsock_deadline(int64_t timeo_us)
+{
+	return timeo_us > 0 ? (int64_t)eng_now_us() + timeo_us : -1;
+}
+
+/* ---- socket.c / io.c (used by each other) ---------------------------- */
+ssize_t sock_send(int fd, struct nsock *s, const void *buf, size_t len, int flags);
+ssize_t sock_recv(int fd, struct nsock *s, void *buf, size_t len, int flags);
+
+/* ---- poll.c ---------------------------------------------------------- */
+/* poll over a mixed set; timeout_us -1 = infinite. Returns count or -errno. */
+int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t *mask);
+
+#endif

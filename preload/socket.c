@@ -1,0 +1,595 @@
+/* Interposed socket calls: socket, connect, bind, listen, accept, accept4,
+ * close, dup*, shutdown, getsockname, getpeername, setsockopt, getsockopt,
+ * fcntl/fcntl64 and ioctl.
+ *
+ * A call on an fd that is not ours costs one table lookup, then the real
+ * function. Arguments are checked in the kernel's order so that bad calls
+ * get the kernel's errno.
+ */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "preload.h"
+
+/* Parse a sockaddr for connect/bind, with tcp_v4_connect's checks. */
+static int sin_parse(const struct sockaddr *sa, socklen_t len, uint32_t *ip, uint16_t *port)
+{
+	if ((int)len < 0 || len > sizeof(struct sockaddr_storage))
+		return -EINVAL;
+	if (!sa)
+		return len ? -EFAULT : -EINVAL;
+	if (len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	if (sin->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	*ip = ntohl(sin->sin_addr.s_addr);
+	*port = ntohs(sin->sin_port);
+	return 0;
+}
+
+/* Fill a sockaddr_in like the kernel: truncated to *lenp, *lenp set to the
+ * full size. */
+static int sin_fill(struct sockaddr *sa, socklen_t *lenp, uint32_t ip, uint16_t port)
+{
+	if (!lenp)
+		return -EFAULT;
+	if ((int)*lenp < 0)
+		return -EINVAL;
+	struct sockaddr_in sin = { 0 };
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(ip);
+	sin.sin_port = htons(port);
+	size_t n = *lenp < sizeof(sin) ? *lenp : sizeof(sin);
+	if (n) {
+		if (!sa)
+			return -EFAULT;
+		memcpy(sa, &sin, n);
+	}
+	*lenp = sizeof(sin);
+	return 0;
+}
+
+NST_EXPORT int socket(int domain, int type, int protocol)
+{
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	/* SOCK_DGRAM is not served by the stack yet: kernel. */
+	if (domain != AF_INET || base != SOCK_STREAM || (protocol != 0 && protocol != IPPROTO_TCP))
+		return REAL(socket)(domain, type, protocol);
+	int e = eng_ensure();
+	if (e == ENG_DISABLED)
+		return REAL(socket)(domain, type, protocol);
+	if (e < 0)
+		return set_errno(e);
+
+	eng_lock();
+	if (!eng.st) {
+		eng_unlock();
+		return REAL(socket)(domain, type, protocol);
+	}
+	int sd = nst_socket(eng.st, NST_SOCK_STREAM);
+	if (sd < 0) {
+		eng_unlock();
+		return set_errno(sd);
+	}
+	struct nsock *s = nsock_new(sd, SOCK_STREAM, protocol, !!(type & SOCK_NONBLOCK));
+	int fd = s ? nsock_attach(s, !!(type & SOCK_CLOEXEC)) : -ENOMEM;
+	if (fd < 0) {
+		nst_close(eng.st, sd, eng_now_us());
+		free(s);
+	}
+	eng_unlock();
+	return set_errno(fd);
+}
+
+/* Blocking connect: wait for POLLOUT, then SO_ERROR (inet_wait_for_connect).
+ * A socket timeout ends the wait with EINPROGRESS, like the kernel. */
+static int connect_wait(int fd, struct nsock *s, uint32_t ip, uint16_t port)
+{
+	int64_t dl = nsock_deadline(s->sndtimeo_us);
+	for (;;) {
+		int w = nsock_wait(fd, s, POLLOUT, dl);
+		if (w == -EBADF)
+			return w;
+		int e = nst_sock_error(eng.st, s->sd);
+		if (e)
+			return -e;
+		int r = nst_connect(eng.st, s->sd, ip, port, eng_now_us());
+		eng_after();
+		if (r == 0 || r == -EISCONN)
+			return 0;
+		if (r != -EALREADY && r != -EINPROGRESS)
+			return r;
+		/* SA_RESTART is not honoured yet: a signal always ends the wait. */
+		if (w == -EINTR)
+			return -EINTR;
+		if (w == -ETIMEDOUT)
+			return -EINPROGRESS;
+	}
+}
+
+NST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(connect)(fd, addr, len);
+	if (r < 0)
+		return set_errno(r);
+	uint32_t ip;
+	uint16_t port;
+	r = sin_parse(addr, len, &ip, &port);
+	if (r == 0 && !stack_routes(eng.st, ip)) {
+		/* Not ours to serve (e.g. 127.0.0.1 beside a TAP): kernel socket. */
+		if (s->committed) {
+			r = -ENETUNREACH;
+		} else {
+			r = nsock_handoff(s);
+			eng_unlock();
+			if (r < 0)
+				return set_errno(r);
+			return REAL(connect)(fd, addr, len);
+		}
+	}
+	if (r == 0) {
+		s->committed = 1;
+		r = nst_connect(eng.st, s->sd, ip, port, eng_now_us());
+		eng_after();
+		if (r == -EINPROGRESS && !s->nonblock)
+			r = connect_wait(fd, s, ip, port);
+	}
+	eng_unlock();
+	return set_errno(r);
+}
+
+NST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(bind)(fd, addr, len);
+	if (r < 0)
+		return set_errno(r);
+	uint32_t ip;
+	uint16_t port;
+	r = sin_parse(addr, len, &ip, &port);
+	if (r == 0 && ip != INADDR_ANY && !stack_owns(eng.st, ip)) {
+		/* An address the kernel may own: let the kernel have the socket. */
+		if (s->committed) {
+			r = -EINVAL;
+		} else {
+			r = nsock_handoff(s);
+			eng_unlock();
+			if (r < 0)
+				return set_errno(r);
+			return REAL(bind)(fd, addr, len);
+		}
+	}
+	if (r == 0) {
+		r = nst_bind(eng.st, s->sd, ip, port);
+		if (r == 0)
+			s->committed = 1;
+	}
+	eng_unlock();
+	return set_errno(r);
+}
+
+NST_EXPORT int listen(int fd, int backlog)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(listen)(fd, backlog);
+	if (r < 0)
+		return set_errno(r);
+	r = nst_listen(eng.st, s->sd, backlog, eng_now_us());
+	eng_after();
+	if (r == 0) {
+		s->committed = 1;
+		s->listening = 1;
+	}
+	eng_unlock();
+	return set_errno(r);
+}
+
+static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t *lenp, int flags)
+{
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	if (addr && !lenp)
+		return -EFAULT;
+	if (lenp && (int)*lenp < 0)
+		return -EINVAL;
+	int64_t dl = -2;
+	uint32_t ip;
+	uint16_t port;
+	int nsd;
+	for (;;) {
+		nsd = nst_accept(eng.st, s->sd, &ip, &port, eng_now_us());
+		eng_after();
+		if (nsd != -EAGAIN || s->nonblock)
+			break;
+		if (dl == -2)
+			dl = nsock_deadline(s->rcvtimeo_us);
+		int w = nsock_wait(fd, s, POLLIN, dl);
+		if (w == -ETIMEDOUT)
+			return -EAGAIN;
+		if (w < 0)
+			return w;       /* EINTR: SA_RESTART not honoured yet */
+	}
+	if (nsd < 0)
+		return nsd;
+	struct nsock *ns = nsock_new(nsd, s->type, s->protocol, !!(flags & SOCK_NONBLOCK));
+	int nfd = ns ? nsock_attach(ns, !!(flags & SOCK_CLOEXEC)) : -ENOMEM;
+	if (nfd < 0) {
+		nst_close(eng.st, nsd, eng_now_us());
+		eng_after();
+		free(ns);
+		return nfd;
+	}
+	/* the accepted socket inherits the listener's options, as sk_clone_lock */
+	ns->committed = 1;
+	ns->rcvtimeo_us = s->rcvtimeo_us;
+	ns->sndtimeo_us = s->sndtimeo_us;
+	ns->n_opts = s->n_opts;
+	memcpy(ns->opts, s->opts, sizeof(ns->opts));
+	if (addr || lenp)
+		sin_fill(addr, lenp, ip, port);
+	return nfd;
+}
+
+NST_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(accept4)(fd, addr, lenp, flags);
+	if (r < 0)
+		return set_errno(r);
+	r = sock_accept(fd, s, addr, lenp, flags);
+	eng_unlock();
+	return set_errno(r);
+}
+
+NST_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *lenp)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(accept)(fd, addr, lenp);
+	if (r < 0)
+		return set_errno(r);
+	r = sock_accept(fd, s, addr, lenp, 0);
+	eng_unlock();
+	return set_errno(r);
+}
+
+/* close: the socket ends with its last fd (nst_close: FIN, then the stack
+ * keeps the connection as an orphan); the eventfd is closed under the lock so
+ * that its number is not reused while the table still names it. */
+NST_EXPORT int close(int fd)
+{
+	if (!fd_peek(fd))
+		return REAL(close)(fd);
+	eng_lock();
+	if (fd_get(fd))
+		fd_unmap(fd);
+	int r = REAL(close)(fd);
+	eng_unlock();
+	return r;
+}
+
+NST_EXPORT int dup(int fd)
+{
+	if (!fd_peek(fd))
+		return REAL(dup)(fd);
+	eng_lock();
+	int nfd = REAL(dup)(fd);
+	struct nsock *s = fd_get(fd);
+	if (nfd >= 0 && s && fd_map(nfd, s) < 0) {
+		REAL(close)(nfd);
+		nfd = set_errno(-EMFILE);
+	}
+	eng_unlock();
+	return nfd;
+}
+
+/* dup2/dup3 onto an nstack fd close that socket's fd first (atomically in
+ * the kernel; our mapping follows under the lock). */
+static int dup_to(int oldfd, int newfd, int flags, int use3)
+{
+	if (!fd_peek(oldfd) && !fd_peek(newfd))
+		return use3 ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
+	eng_lock();
+	int r = use3 ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
+	if (r >= 0 && oldfd != newfd) {
+		int e = errno;
+		struct nsock *s = fd_get(oldfd);
+		if (fd_get(newfd))
+			fd_unmap(newfd);
+		if (s && fd_map(newfd, s) < 0) {
+			REAL(close)(newfd);
+			r = -1;
+			e = EMFILE;
+		}
+		errno = e;
+	}
+	eng_unlock();
+	return r;
+}
+
+NST_EXPORT int dup2(int oldfd, int newfd)
+{
+	return dup_to(oldfd, newfd, 0, 0);
+}
+
+NST_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	return dup_to(oldfd, newfd, flags, 1);
+}
+
+NST_EXPORT int shutdown(int fd, int how)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(shutdown)(fd, how);
+	if (r < 0)
+		return set_errno(r);
+	if (how < SHUT_RD || how > SHUT_RDWR) {
+		r = -EINVAL;
+	} else {
+		r = nst_shutdown(eng.st, s->sd, how, eng_now_us());
+		eng_after();
+	}
+	eng_unlock();
+	return set_errno(r);
+}
+
+static int sock_name(int fd, struct sockaddr *addr, socklen_t *lenp, int peer)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return peer ? REAL(getpeername)(fd, addr, lenp) : REAL(getsockname)(fd, addr, lenp);
+	if (r < 0)
+		return set_errno(r);
+	uint32_t ip = 0;
+	uint16_t port = 0;
+	r = peer ? nst_getpeername(eng.st, s->sd, &ip, &port)
+		 : nst_getsockname(eng.st, s->sd, &ip, &port);
+	eng_unlock();
+	if (r == 0)
+		r = sin_fill(addr, lenp, ip, port);
+	return set_errno(r);
+}
+
+NST_EXPORT int getsockname(int fd, struct sockaddr *addr, socklen_t *lenp)
+{
+	return sock_name(fd, addr, lenp, 0);
+}
+
+NST_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *lenp)
+{
+	return sock_name(fd, addr, lenp, 1);
+}
+
+static int is_timeo(int level, int name, int *snd)
+{
+	if (level != SOL_SOCKET)
+		return 0;
+	*snd = 0;
+	switch (name) {
+	case SO_RCVTIMEO:
+#if defined(SO_RCVTIMEO_NEW) && SO_RCVTIMEO_NEW != SO_RCVTIMEO
+	case SO_RCVTIMEO_NEW:
+#endif
+		return 1;
+	case SO_SNDTIMEO:
+#if defined(SO_SNDTIMEO_NEW) && SO_SNDTIMEO_NEW != SO_SNDTIMEO
+	case SO_SNDTIMEO_NEW:
+#endif
+		*snd = 1;
+		return 1;
+	}
+	return 0;
+}
+
+NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(setsockopt)(fd, level, name, val, len);
+	if (r < 0)
+		return set_errno(r);
+	int snd;
+	if ((int)len < 0) {
+		r = -EINVAL;
+	} else if (!val && len) {
+		r = -EFAULT;
+	} else if (is_timeo(level, name, &snd)) {
+		/* sock_set_timeout: kept here, the stack never blocks */
+		struct timeval tv;
+		if (len < sizeof(tv)) {
+			r = -EINVAL;
+		} else {
+			memcpy(&tv, val, sizeof(tv));
+			if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) {
+				r = -EDOM;
+			} else {
+				int64_t us = tv.tv_sec < 0 ? 0 : (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+				*(snd ? &s->sndtimeo_us : &s->rcvtimeo_us) = us;
+				r = 0;
+			}
+		}
+	} else {
+		r = nst_setsockopt(eng.st, s->sd, level, name, val, len, eng_now_us());
+		eng_after();
+	}
+	if (r == 0)
+		nsock_record_opt(s, level, name, val, len);
+	eng_unlock();
+	return set_errno(r);
+}
+
+/* Copy an option value out like the kernel: truncated to *lenp. */
+static int opt_put(void *val, socklen_t *lenp, const void *v, size_t n)
+{
+	if (*lenp < n)
+		n = *lenp;
+	if (n && !val)
+		return -EFAULT;
+	memcpy(val, v, n);
+	*lenp = (socklen_t)n;
+	return 0;
+}
+
+/* SOL_SOCKET options answered from our own state; 1 if name is one. */
+static int sock_int_opt(struct nsock *s, int name, int *iv)
+{
+	switch (name) {
+	case SO_ERROR:      *iv = nst_sock_error(eng.st, s->sd); return 1;
+	case SO_TYPE:       *iv = s->type; return 1;
+	case SO_DOMAIN:     *iv = AF_INET; return 1;
+	case SO_PROTOCOL:   *iv = IPPROTO_TCP; return 1;
+	case SO_ACCEPTCONN: *iv = s->listening; return 1;
+	}
+	return 0;
+}
+
+NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *lenp)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(getsockopt)(fd, level, name, val, lenp);
+	if (r < 0)
+		return set_errno(r);
+	int snd, iv;
+	if (!lenp) {
+		r = -EFAULT;
+	} else if ((int)*lenp < 0) {
+		r = -EINVAL;
+	} else if (is_timeo(level, name, &snd)) {
+		int64_t us = snd ? s->sndtimeo_us : s->rcvtimeo_us;
+		struct timeval tv = { us / 1000000, us % 1000000 };
+		r = opt_put(val, lenp, &tv, sizeof(tv));
+	} else if (level == SOL_SOCKET && sock_int_opt(s, name, &iv)) {
+		r = opt_put(val, lenp, &iv, sizeof(iv));
+	} else if (*lenp && !val) {
+		r = -EFAULT;
+	} else {
+		unsigned ulen = *lenp;
+		r = nst_getsockopt(eng.st, s->sd, level, name, val, &ulen);
+		if (r == 0)
+			*lenp = ulen;
+	}
+	eng_unlock();
+	return set_errno(r);
+}
+
+/* fcntl: O_NONBLOCK is ours (and forwarded to the eventfd); F_DUPFD* map the
+ * new fd to the same socket; everything else is the eventfd's business
+ * (FD_CLOEXEC lives there). */
+static int fcntl_common(int (*realfn)(int, int, ...), int fd, int cmd, long arg)
+{
+	if (!fd_peek(fd))
+		return realfn(fd, cmd, arg);
+	eng_lock();
+	struct nsock *s = fd_get(fd);
+	int r = realfn(fd, cmd, arg);
+	if (s && r >= 0) {
+		switch (cmd) {
+		case F_GETFL:
+			r = (r & ~O_NONBLOCK) | (s->nonblock ? O_NONBLOCK : 0);
+			break;
+		case F_SETFL:
+			s->nonblock = !!(arg & O_NONBLOCK);
+			break;
+		case F_DUPFD:
+		case F_DUPFD_CLOEXEC:
+			if (fd_map(r, s) < 0) {
+				REAL(close)(r);
+				r = set_errno(-EMFILE);
+			}
+			break;
+		}
+	}
+	eng_unlock();
+	return r;
+}
+
+NST_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return fcntl_common(REAL(fcntl), fd, cmd, arg);
+}
+
+NST_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return fcntl_common(REAL(fcntl64), fd, cmd, arg);
+}
+
+NST_EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *argp = va_arg(ap, void *);
+	va_end(ap);
+	if (!fd_peek(fd))
+		return REAL(ioctl)(fd, req, argp);
+	eng_lock();
+	struct nsock *s = fd_get(fd);
+	int r;
+	if (!s) {
+		r = REAL(ioctl)(fd, req, argp);
+	} else if (req == FIONBIO) {
+		if (!argp) {
+			r = set_errno(-EFAULT);
+		} else {
+			r = REAL(ioctl)(fd, req, argp);
+			if (r == 0)
+				s->nonblock = *(int *)argp != 0;
+		}
+	} else if (req == FIONREAD) {
+		if (!eng.st || s->sd < 0)
+			r = set_errno(-EBADF);
+		else if (s->listening)
+			r = set_errno(-EINVAL);
+		else if (!argp)
+			r = set_errno(-EFAULT);
+		else {
+			*(int *)argp = (int)nst_rx_avail(eng.st, s->sd);
+			r = 0;
+		}
+	} else if ((req & 0xff00) == 0x8900) {
+		/* SIOC* interface ioctls on a socket fd: ask a kernel socket */
+		int kfd = REAL(socket)(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (kfd < 0) {
+			r = -1;
+		} else {
+			r = REAL(ioctl)(kfd, req, argp);
+			int e = errno;
+			REAL(close)(kfd);
+			errno = e;
+		}
+	} else {
+		r = REAL(ioctl)(fd, req, argp);
+	}
+	eng_unlock();
+	return r;
+}
