@@ -1,0 +1,159 @@
+/* pcap middleware: a netdev wrapped around another one that also writes every
+ * frame sent and received to a pcap file (libpcap pcap_dump, DLT_EN10MB).
+ * Frames are Ethernet II at pkt->data on both sides of the seam, so what is
+ * written is exactly what the stack sent or received (no virtio header).
+ * The file is flushed after each batch, so a killed process still leaves a
+ * readable capture up to its last flush() or recv().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <pcap/pcap.h>
+
+#include "shim/shim.h"
+
+#define PCAP_SNAPLEN 65535
+
+struct pcapdev {
+	struct netdev dev;
+	struct netdev *lower;
+	pcap_t        *pd;          /* pcap_open_dead: only a link type for the dumper */
+	pcap_dumper_t *dumper;
+};
+
+static inline struct pcapdev *pcapdev_of(struct netdev *dev)
+{
+	return (struct pcapdev *)dev;
+}
+
+/* Borrows p: append it to the capture. */
+static void pcapdev_write(struct pcapdev *pc, const struct pkt *p, const struct timeval *tv)
+{
+	struct pcap_pkthdr h;
+
+	h.ts = *tv;
+	h.caplen = p->len < PCAP_SNAPLEN ? p->len : PCAP_SNAPLEN;
+	h.len = p->len;
+	pcap_dump((u_char *)pc->dumper, &h, p->data);
+}
+
+/* The lower device's counters are the wrapper's. */
+static void pcapdev_sync(struct pcapdev *pc)
+{
+	pc->dev.stat = pc->lower->stat;
+}
+
+/* Owns the n packets: captures each, then hands them all to the lower device. */
+static int pcapdev_xmit(struct netdev *dev, struct pkt **p, int n)
+{
+	struct pcapdev *pc = pcapdev_of(dev);
+	struct timeval tv;
+	int i, r;
+
+	gettimeofday(&tv, NULL);
+	for (i = 0; i < n; i++)
+		pcapdev_write(pc, p[i], &tv);
+	r = netdev_xmit(pc->lower, p, n);
+	pcapdev_sync(pc);
+	return r;
+}
+
+static int pcapdev_flush(struct netdev *dev)
+{
+	struct pcapdev *pc = pcapdev_of(dev);
+	int r = netdev_flush(pc->lower);
+
+	pcap_dump_flush(pc->dumper);
+	pcapdev_sync(pc);
+	return r;
+}
+
+static int pcapdev_recv(struct netdev *dev, struct pkt **p, int max)
+{
+	struct pcapdev *pc = pcapdev_of(dev);
+	int i, n = netdev_recv(pc->lower, p, max);
+
+	if (n > 0) {
+		struct timeval tv;
+
+		gettimeofday(&tv, NULL);
+		for (i = 0; i < n; i++)
+			pcapdev_write(pc, p[i], &tv);
+		pcap_dump_flush(pc->dumper);
+	}
+	pcapdev_sync(pc);
+	return n;
+}
+
+static int pcapdev_wait_fd(struct netdev *dev)
+{
+	return netdev_wait_fd(pcapdev_of(dev)->lower);
+}
+
+static void pcapdev_close(struct netdev *dev)
+{
+	struct pcapdev *pc = pcapdev_of(dev);
+
+	netdev_close(pc->lower);
+	pcap_dump_close(pc->dumper);    /* flushes and closes the file */
+	pcap_close(pc->pd);
+	free(pc);
+}
+
+static const struct netdev_ops pcapdev_ops = {
+	.xmit    = pcapdev_xmit,
+	.flush   = pcapdev_flush,
+	.recv    = pcapdev_recv,
+	.wait_fd = pcapdev_wait_fd,
+	.close   = pcapdev_close,
+};
+
+/* Wrap lower; on success the wrapper owns lower (close closes both). On
+ * failure NULL with *err = -errno, and lower is left open for the caller. */
+struct netdev *pcapdev_wrap(struct netdev *lower, const char *path, int *err)
+{
+	struct pcapdev *pc;
+	FILE *f;
+	int dummy;
+
+	if (!err)
+		err = &dummy;
+	if (!lower || !path || !*path) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if (!(pc = calloc(1, sizeof(*pc)))) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	/* fopen ourselves: pcap_dump_open does not report errno reliably. */
+	if (!(f = fopen(path, "we"))) {
+		*err = errno ? -errno : -EINVAL;
+		free(pc);
+		return NULL;
+	}
+	if (!(pc->pd = pcap_open_dead(DLT_EN10MB, PCAP_SNAPLEN))) {
+		fclose(f);
+		free(pc);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (!(pc->dumper = pcap_dump_fopen(pc->pd, f))) {
+		fclose(f);
+		pcap_close(pc->pd);
+		free(pc);
+		*err = -EINVAL;
+		return NULL;
+	}
+	pcap_dump_flush(pc->dumper);    /* the file header, even if nothing follows */
+	pc->lower = lower;
+	pc->dev.ops = &pcapdev_ops;
+	memcpy(pc->dev.mac, lower->mac, sizeof(pc->dev.mac));
+	pc->dev.mtu = lower->mtu;
+	memcpy(pc->dev.name, lower->name, sizeof(pc->dev.name));
+	pcapdev_sync(pc);
+	*err = 0;
+	return &pc->dev;
+}
