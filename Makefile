@@ -28,6 +28,7 @@ DEB_PACKAGES := build-essential pkg-config liburing-dev libpcap-dev bats bats-as
 	iproute2 iputils-ping curl netcat-openbsd socat tcpdump python3 procps
 
 .PHONY: all test unit sim e2e deps clean demo
+.SECONDARY:
 all: $(B)/libnstack.so $(B)/nstack
 
 $(B)/obj/%.o: %.c

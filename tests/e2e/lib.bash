@@ -1,0 +1,250 @@
+# Shared helpers for the e2e suite: the network lab, background peers, bounded waits.
+#
+# The lab (one per test, created in setup, removed in teardown even on failure):
+#
+#   netns NS                                      netns NSK
+#   kernel peers (http.server, nc -l, ...)        kernel reference client
+#   nstack program (198.18.0.2, owns the TAP)
+#   nst0  TAP   198.18.0.1/24
+#   vk0   veth  198.19.0.1/24  <--------------->  vk1  veth  198.19.0.2/24
+#                                                 route 198.18.0.0/24 via 198.19.0.1
+#
+# A scenario runs the same client command twice against the same kernel server in NS:
+#   - through the kernel: `$ksx CMD`   (a different host, NSK, reaching 198.18.0.1 over the veth)
+#   - through nstack:     `$nsx $NSTACK CMD` (the stack on the TAP, 198.18.0.2)
+# and compares exit status and output. Because 198.18.0.1 is a local address of NS, NSK's
+# packets to it are delivered over the veth without forwarding; both clients use the very same
+# URL / address.
+#
+# Only 198.18.0.0/15 is used, only inside these namespaces; nothing touches the root namespace's
+# interfaces or routes. Every wait is bounded. lab_down kills the PIDs we recorded, then any
+# process still inside our (uniquely named) namespaces, then deletes them; it is idempotent.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+BUILD=${E2E_BUILD:-$ROOT/build} # E2E_BUILD: test another build directory
+KADDR=198.18.0.1
+NADDR=198.18.0.2
+KVETH=198.19.0.1
+CVETH=198.19.0.2
+: "${BATS_TEST_TIMEOUT:=300}" # bats ≥1.7 fails a single test that runs longer than this
+export BATS_TEST_TIMEOUT
+
+# Effective capabilities of this shell include CAP_NET_ADMIN (12) and CAP_SYS_ADMIN (21)?
+have_netadmin() {
+	local hex
+	hex=$(awk '/^CapEff:/ {print $2}' /proc/self/status 2>/dev/null) || return 1
+	[ -n "$hex" ] || return 1
+	(( (16#$hex >> 12) & 1 )) && (( (16#$hex >> 21) & 1 ))
+}
+
+# Call first in setup: skip (with the reason) without privileges; fail when tools are missing.
+lab_require() {
+	have_netadmin || skip "needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN) to create the network lab"
+	[ -e /dev/net/tun ] || skip "no /dev/net/tun on this machine"
+	local t
+	for t in ip ss curl nc python3 sha256sum timeout "$@"; do
+		command -v "$t" >/dev/null || fail "missing tool '$t' (run: sudo make deps)"
+	done
+}
+
+# Call before the nstack half of a scenario (the kernel half runs first, so a missing build
+# still shows whether the lab and the kernel reference work). A missing build is a failure,
+# not a skip: `make test` builds first.
+need_nstack() {
+	[ -x "$BUILD/nstack" ] || fail "missing $BUILD/nstack (run: make)"
+	[ -e "$BUILD/libnstack.so" ] || fail "missing $BUILD/libnstack.so (run: make)"
+}
+
+# Create the lab described above and set NS, NSK, nsx, ksx, NSTACK.
+lab_up() {
+	# Unique per run and test; NST_LAB_TAG (set by tests/run-e2e.sh) lets the runner find and
+	# remove the labs of a bats run it had to kill on timeout.
+	NS="nst${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}"
+	NSK="nsk${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}"
+	nsx="ip netns exec $NS"
+	ksx="ip netns exec $NSK"
+	NSTACK="$BUILD/nstack run --if nst0 --addr $NADDR/24 --"
+	LAB_PIDS=()
+	LAB_UP=1
+	ip netns add "$NS"
+	ip netns add "$NSK"
+	# No IPv6 chatter (router solicitations, DAD) on the lab links.
+	$nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	$ksx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$NS" link set lo up
+	ip -n "$NSK" link set lo up
+	ip -n "$NS" tuntap add dev nst0 mode tap
+	ip -n "$NS" addr add "$KADDR/24" dev nst0
+	ip -n "$NS" link set nst0 up
+	ip -n "$NS" link add vk0 type veth peer name vk1 netns "$NSK"
+	ip -n "$NS" addr add "$KVETH/24" dev vk0
+	ip -n "$NSK" addr add "$CVETH/24" dev vk1
+	ip -n "$NS" link set vk0 up
+	ip -n "$NSK" link set vk1 up
+	ip -n "$NSK" route add 198.18.0.0/24 via "$KVETH"
+	export NS NSK nsx ksx NSTACK KADDR NADDR BUILD ROOT
+}
+
+# Idempotent; safe in teardown even when lab_up failed halfway or never ran.
+lab_down() {
+	local p ns
+	for p in "${LAB_PIDS[@]:-}"; do
+		[ -n "$p" ] && kill "$p" 2>/dev/null || true
+	done
+	for ns in "${NS:-}" "${NSK:-}"; do
+		[ -n "$ns" ] && [ -e "/run/netns/$ns" ] || continue
+		# Anything still running inside our own namespaces was started by this test.
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+	done
+	local i
+	for ((i = 0; i < 20; i++)); do
+		local left=
+		for ns in "${NS:-}" "${NSK:-}"; do
+			if [ -n "$ns" ] && [ -e "/run/netns/$ns" ] && [ -n "$(ip netns pids "$ns" 2>/dev/null)" ]; then
+				left=1
+			fi
+		done
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	for ns in "${NS:-}" "${NSK:-}"; do
+		[ -n "$ns" ] && [ -e "/run/netns/$ns" ] || continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	LAB_PIDS=()
+	return 0
+}
+
+# bg LOG CMD... : start CMD in the background (its own stdout+stderr to LOG), record its PID.
+# Use it with "$nsx"/"$ksx" as part of CMD. The PID is left in BG_PID.
+bg() {
+	local log=$1; shift
+	"$@" </dev/null >"$log" 2>&1 3>&- &
+	BG_PID=$!
+	LAB_PIDS+=("$BG_PID")
+}
+
+# bg_in LOG INFILE CMD... : like bg, with stdin from INFILE.
+bg_in() {
+	local log=$1 in=$2; shift 2
+	"$@" <"$in" >"$log" 2>&1 3>&- &
+	BG_PID=$!
+	LAB_PIDS+=("$BG_PID")
+}
+
+# wait_listen NETNS PORT [TRIES]: wait (bounded, 0.1 s steps, default 5 s) until a TCP socket
+# listens on PORT inside NETNS.
+wait_listen() {
+	local ns=$1 port=$2 tries=${3:-50} i
+	for ((i = 0; i < tries; i++)); do
+		if ip netns exec "$ns" ss -ltnH "sport = :$port" 2>/dev/null | grep -q .; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "nothing listens on port $port in $ns after $((tries / 10)) s" >&2
+	return 1
+}
+
+# wait_established NETNS PEER_ADDR [TRIES]: wait until NETNS has an established TCP connection
+# with PEER_ADDR (bounded).
+wait_established() {
+	local ns=$1 peer=$2 tries=${3:-50} i
+	for ((i = 0; i < tries; i++)); do
+		if ip netns exec "$ns" ss -tnH state established "dst $peer" 2>/dev/null | grep -q .; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "no established connection with $peer in $ns after $((tries / 10)) s" >&2
+	return 1
+}
+
+# wait_file_grep FILE REGEX [TRIES]: wait until FILE contains REGEX (bounded).
+wait_file_grep() {
+	local f=$1 re=$2 tries=${3:-50} i
+	for ((i = 0; i < tries; i++)); do
+		grep -qE -- "$re" "$f" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "'$re' did not appear in $f after $((tries / 10)) s" >&2
+	return 1
+}
+
+# wait_pid PID [SECONDS]: wait for a background PID to end, bounded; returns its exit status,
+# or 124 (after killing it) when it did not end in time.
+wait_pid() {
+	local pid=$1 secs=${2:-30} i
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}
+
+# The nstack half of a scenario must really have gone over the TAP: 198.18.0.1 is a local
+# address of NS, so a program that silently fell back to the kernel would still reach it.
+# tap_rx prints the frames the kernel has received on nst0 (= frames nstack sent);
+# assert_tap_used BEFORE checks that it grew.
+tap_rx() {
+	ip netns exec "$NS" cat /sys/class/net/nst0/statistics/rx_packets
+}
+
+assert_tap_used() {
+	local now
+	now=$(tap_rx)
+	((now > $1)) || fail "no frame came in on nst0 (rx_packets $1 -> $now): the program did not use nstack"
+}
+
+# assert_log LOG REGEX: a peer's log has a line matching REGEX (e.g. the client's address).
+assert_log() {
+	grep -qE -- "$2" "$1" || fail "no line matching '$2' in $(basename "$1"): $(tail -n 5 "$1")"
+}
+
+# sha256 FILE: print just the hex digest.
+sha256() {
+	sha256sum "$1" | awk '{print $1}'
+}
+
+# mkfile FILE MEGABYTES: random content.
+mkfile() {
+	head -c "$(($2 * 1024 * 1024))" /dev/urandom >"$1"
+}
+
+# http_server DIR [PORT] [BIND]: kernel `python3 -m http.server` in NS serving DIR; waits until
+# it listens.
+http_server() {
+	local dir=$1 port=${2:-8000} bind=${3:-0.0.0.0}
+	bg "$BATS_TEST_TMPDIR/http-$port.log" $nsx python3 -m http.server "$port" --bind "$bind" --directory "$dir"
+	wait_listen "$NS" "$port"
+}
+
+# Show the lab's state and any logs when a test failed (bats prints this only on failure).
+lab_debug() {
+	local f
+	for f in "$BATS_TEST_TMPDIR"/*.log; do
+		[ -e "$f" ] || continue
+		echo "--- $(basename "$f") (last lines)"
+		tail -n 20 "$f"
+	done
+}
+
+# Standard setup/teardown for lab scenarios; a .bats file may define its own instead.
+lab_setup() {
+	lab_require "$@"
+	lab_up
+}
+
+lab_teardown() {
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || lab_debug || true
+	lab_down
+}
