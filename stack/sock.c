@@ -1,0 +1,1098 @@
+/* The native socket API of stack/ (nst_*) over TCP, and the TCB table
+ * behind it: allocation, the 4-tuple hash, port selection, the byte rings,
+ * the end of a connection.
+ *
+ * Memory: the TCB table and the hash are allocated once at tcp_init. The
+ * send and receive rings (TCP_SND_RING, TCP_RCV_RING bytes) are a deliberate
+ * exception to "no malloc after init": they are allocated when a connection
+ * starts (nst_connect, a SYN to a listener) and freed when the connection is
+ * fully gone, so that 1024 idle sockets do not pin half a gigabyte. Untouched
+ * pages of a large malloc cost no memory.
+ *
+ * Errors and readiness follow Linux (tcp_sendmsg, tcp_recvmsg, tcp_poll,
+ * inet_stream_connect), since programs are compared against the kernel. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>     /* TCP_* option numbers (netinet/tcp.h clashes with our state names) */
+#include <sys/socket.h>
+#include "stack_impl.h"
+#include "tcp_seq.h"
+
+#define EPHEMERAL_MIN 32768     /* Linux ip_local_port_range */
+#define EPHEMERAL_MAX 60999
+
+/* Linux defaults reported by getsockopt (tcp_wmem[1], tcp_rmem[1]) */
+#define SNDBUF_DEFAULT 16384
+#define RCVBUF_DEFAULT 131072
+#define SOCKBUF_MAX    212992   /* net.core.wmem_max / rmem_max */
+#define MAX_TCP_KEEPIDLE  32767
+#define MAX_TCP_KEEPINTVL 32767
+#define MAX_TCP_KEEPCNT   127
+
+/* ---- byte rings ------------------------------------------------------- */
+
+/* Bytes that can still be stored. */
+uint32_t tcp_ring_free(const struct tcp_ring *r)
+{
+	return r->size - r->len;
+}
+
+/* Copy n bytes starting off bytes after the head (off + n <= size). */
+void tcp_ring_copy_out(const struct tcp_ring *r, uint32_t off, void *dst, uint32_t n)
+{
+	uint32_t pos = (r->head + off) % r->size;
+	uint32_t first = r->size - pos < n ? r->size - pos : n;
+	memcpy(dst, r->buf + pos, first);
+	memcpy((uint8_t *)dst + first, r->buf, n - first);
+}
+
+/* Store n bytes at off bytes after the head; len is the caller's business. */
+void tcp_ring_copy_in(struct tcp_ring *r, uint32_t off, const void *src, uint32_t n)
+{
+	uint32_t pos = (r->head + off) % r->size;
+	uint32_t first = r->size - pos < n ? r->size - pos : n;
+	memcpy(r->buf + pos, src, first);
+	memcpy(r->buf, (const uint8_t *)src + first, n - first);
+}
+
+/* Drop n bytes at the head (read, or acknowledged). */
+void tcp_ring_consume(struct tcp_ring *r, uint32_t n)
+{
+	r->head = (r->head + n) % r->size;
+	r->len -= n;
+}
+
+/* ---- the TCB table ---------------------------------------------------- */
+
+/* t's index in the table: its sd when the application holds it. */
+static int tcb_index(const struct stack *st, const struct tcb *t)
+{
+	return (int)(t - st->tcp.tcb);
+}
+
+/* Bucket of a 4-tuple (a cheap multiplicative mix; the table is ours). */
+static unsigned tcp_hash_of(const struct stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+{
+	uint32_t h = la * 0x9e3779b1u;
+	h ^= ra + 0x7f4a7c15u + (h << 6) + (h >> 2);
+	h ^= ((uint32_t)lp << 16 | rp) * 0x85ebca6bu;
+	h ^= h >> 15;
+	return h & st->tcp.hash_mask;
+}
+
+/* Hash t under its 4-tuple (a listener under laddr, lport, 0, 0). */
+void tcp_hash_insert(struct stack *st, struct tcb *t)
+{
+	if (t->hashed)
+		return;
+	uint32_t ra = t->state == TCP_LISTEN ? 0 : t->raddr;
+	uint16_t rp = t->state == TCP_LISTEN ? 0 : t->rport;
+	unsigned b = tcp_hash_of(st, t->laddr, t->lport, ra, rp);
+	t->hnext = st->tcp.hash[b];
+	st->tcp.hash[b] = tcb_index(st, t);
+	t->hashed = 1;
+}
+
+/* Take t out of the 4-tuple hash, if it is there. */
+static void tcp_hash_remove(struct stack *st, struct tcb *t)
+{
+	if (!t->hashed)
+		return;
+	uint32_t ra = t->state == TCP_LISTEN ? 0 : t->raddr;
+	uint16_t rp = t->state == TCP_LISTEN ? 0 : t->rport;
+	int *pp = &st->tcp.hash[tcp_hash_of(st, t->laddr, t->lport, ra, rp)];
+	int me = tcb_index(st, t);
+	while (*pp >= 0) {
+		if (*pp == me) {
+			*pp = t->hnext;
+			break;
+		}
+		pp = &st->tcp.tcb[*pp].hnext;
+	}
+	t->hashed = 0;
+	t->hnext = -1;
+}
+
+/* Exact match of a 4-tuple; raddr == 0 looks for a listener. */
+static struct tcb *tcp_hash_find(struct stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+{
+	for (int i = st->tcp.hash[tcp_hash_of(st, la, lp, ra, rp)]; i >= 0; i = st->tcp.tcb[i].hnext) {
+		struct tcb *t = &st->tcp.tcb[i];
+		if (t->lport != lp || t->laddr != la)
+			continue;
+		if (ra == 0 ? t->state == TCP_LISTEN
+			    : (t->state != TCP_LISTEN && t->raddr == ra && t->rport == rp))
+			return t;
+	}
+	return NULL;
+}
+
+/* The TCB for a segment to laddr:lport from raddr:rport: the connection,
+ * else a listener on that address, else one on the wildcard address. */
+struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+{
+	struct tcb *t = tcp_hash_find(st, laddr, lport, raddr, rport);
+	if (!t)
+		t = tcp_hash_find(st, laddr, lport, 0, 0);
+	if (!t)
+		t = tcp_hash_find(st, 0, lport, 0, 0);
+	return t;
+}
+
+/* Field values of a fresh TCB that are not zero (Linux defaults). */
+static void tcb_defaults(struct tcb *t)
+{
+	t->hnext = t->tnext = t->tprev = -1;
+	t->parent = -1;
+	t->acc_head = t->acc_tail = t->acc_next = -1;
+	t->rto = TCP_RTO_INIT_US;
+	t->mss = TCP_MSS_DEF;
+	t->rcv_mss = TCP_MSS_DEF;
+	t->cwnd = TCP_IW_SEGS * TCP_MSS_DEF;
+	t->ssthresh = 0xffffffffu;
+	t->keepidle_s = TCP_KEEPIDLE_DEF_S;
+	t->keepintvl_s = TCP_KEEPINTVL_DEF_S;
+	t->keepcnt = TCP_KEEPCNT_DEF;
+	t->opt_rcvbuf = RCVBUF_DEFAULT;
+	t->opt_sndbuf = SNDBUF_DEFAULT;
+}
+
+/* A free TCB. When the table is full, the oldest TIME-WAIT orphan makes room
+ * (as Linux does when it runs out of TIME-WAIT buckets). NULL if none. */
+struct tcb *tcp_tcb_alloc(struct stack *st)
+{
+	struct tcp_ctx *c = &st->tcp;
+	if (c->free_head < 0) {
+		struct tcb *old = NULL;
+		for (unsigned i = 0; i < c->cap; i++) {
+			struct tcb *t = &c->tcb[i];
+			if (t->in_use && t->orphan && t->state == TCP_TIME_WAIT &&
+			    (!old || t->timer[TCP_T_2MSL] < old->timer[TCP_T_2MSL]))
+				old = t;
+		}
+		if (!old)
+			return NULL;
+		tcp_tcb_free(st, old);
+	}
+	struct tcb *t = &c->tcb[c->free_head];
+	c->free_head = t->free_next;
+	memset(t, 0, sizeof(*t));
+	tcb_defaults(t);
+	t->in_use = 1;
+	return t;
+}
+
+/* An empty ring of size bytes over its existing buffer. */
+static void tcp_ring_init(struct tcp_ring *r, uint32_t size)
+{
+	r->head = 0;
+	r->len = 0;
+	r->size = size;
+}
+
+/* Allocate (or reset) the two rings of a connection. */
+int tcp_rings_alloc(struct tcb *t)
+{
+	if (!t->sndbuf.buf)
+		t->sndbuf.buf = malloc(TCP_SND_RING);
+	if (!t->rcvbuf.buf)
+		t->rcvbuf.buf = malloc(TCP_RCV_RING);
+	if (!t->sndbuf.buf || !t->rcvbuf.buf)
+		return -ENOMEM;
+	tcp_ring_init(&t->sndbuf, TCP_SND_RING);
+	tcp_ring_init(&t->rcvbuf, TCP_RCV_RING);
+	return 0;
+}
+
+/* Take a listener's child off the listener's counts and accept queue. */
+static void tcp_child_unlink(struct stack *st, struct tcb *t)
+{
+	if (t->parent < 0)
+		return;
+	struct tcb *l = &st->tcp.tcb[t->parent];
+	int me = tcb_index(st, t);
+	if (t->in_synq) {
+		l->syn_n--;
+		t->in_synq = 0;
+	}
+	if (t->in_acq) {
+		int prev = -1;
+		for (int i = l->acc_head; i >= 0; prev = i, i = st->tcp.tcb[i].acc_next) {
+			if (i != me)
+				continue;
+			if (prev < 0)
+				l->acc_head = t->acc_next;
+			else
+				st->tcp.tcb[prev].acc_next = t->acc_next;
+			if (l->acc_tail == me)
+				l->acc_tail = prev;
+			break;
+		}
+		l->acc_n--;
+		t->in_acq = 0;
+	}
+	t->parent = -1;
+}
+
+/* Release t entirely: out of the hash, timers off, rings freed. */
+void tcp_tcb_free(struct stack *st, struct tcb *t)
+{
+	if (!t->in_use)
+		return;
+	tcp_child_unlink(st, t);
+	tcp_hash_remove(st, t);
+	tcp_timers_clear(st, t);
+	if (t->owned)
+		st->tcp.n_owned--;
+	free(t->sndbuf.buf);
+	free(t->rcvbuf.buf);
+	memset(t, 0, sizeof(*t));
+	t->hnext = t->tnext = t->tprev = -1;
+	t->free_next = st->tcp.free_head;
+	st->tcp.free_head = tcb_index(st, t);
+}
+
+/* Readiness of t may have changed: tell the owner (never for orphans and
+ * children not accepted yet: nobody holds an sd for them). */
+void tcp_notify(struct stack *st, struct tcb *t)
+{
+	if (t->owned)
+		stack_notify(st, tcb_index(st, t));
+}
+
+/* Change state; readiness may change with it. */
+void tcp_set_state(struct stack *st, struct tcb *t, int state)
+{
+	t->state = (uint8_t)state;
+	tcp_notify(st, t);
+}
+
+/* The connection is over (RST, timeout, refusal, LAST-ACK or TIME-WAIT
+ * done). A socket the application still holds stays as a CLOSED socket
+ * with both directions shut and err pending (reported once by recv, send,
+ * connect or SO_ERROR); anything else is freed. */
+void tcp_done(struct stack *st, struct tcb *t, int err)
+{
+	if (!t->owned) {
+		tcp_tcb_free(st, t);
+		return;
+	}
+	tcp_timers_clear(st, t);
+	tcp_hash_remove(st, t);
+	t->state = TCP_CLOSED;
+	t->done = 1;
+	if (err)
+		t->err = err;
+	tcp_notify(st, t);
+}
+
+/* A listener's child completed the handshake: into the accept queue. */
+void tcp_child_established(struct stack *st, struct tcb *t)
+{
+	struct tcb *l = &st->tcp.tcb[t->parent];
+	int me = tcb_index(st, t);
+	if (t->in_synq) {
+		l->syn_n--;
+		t->in_synq = 0;
+	}
+	t->acc_next = -1;
+	if (l->acc_tail >= 0)
+		st->tcp.tcb[l->acc_tail].acc_next = me;
+	else
+		l->acc_head = me;
+	l->acc_tail = me;
+	l->acc_n++;
+	t->in_acq = 1;
+	tcp_notify(st, l);
+}
+
+/* At stack_create: the TCB table (twice max_sockets: room for orphans and
+ * pending children), the hash, the free list. */
+int tcp_init(struct stack *st)
+{
+	struct tcp_ctx *c = &st->tcp;
+	memset(c, 0, sizeof(*c));
+	c->max_sockets = st->cfg.max_sockets ? st->cfg.max_sockets : 1024;
+	c->cap = 2 * c->max_sockets;
+	unsigned hsize = 1;
+	while (hsize < c->cap)
+		hsize <<= 1;
+	c->tcb = calloc(c->cap, sizeof(*c->tcb));
+	c->hash = malloc(hsize * sizeof(*c->hash));
+	if (!c->tcb || !c->hash) {
+		free(c->tcb);
+		free(c->hash);
+		c->tcb = NULL;
+		c->hash = NULL;
+		return -ENOMEM;
+	}
+	c->hash_mask = hsize - 1;
+	for (unsigned i = 0; i < hsize; i++)
+		c->hash[i] = -1;
+	c->free_head = -1;
+	for (int i = (int)c->cap - 1; i >= 0; i--) {
+		c->tcb[i].free_next = c->free_head;
+		c->tcb[i].hnext = c->tcb[i].tnext = c->tcb[i].tprev = -1;
+		c->free_head = i;
+	}
+	c->tlist = -1;
+	c->next_ephemeral = (uint32_t)stack_rand(st);
+	return 0;
+}
+
+/* At stack_destroy: free everything, send nothing. */
+void tcp_fini(struct stack *st)
+{
+	struct tcp_ctx *c = &st->tcp;
+	if (!c->tcb)
+		return;
+	for (unsigned i = 0; i < c->cap; i++) {
+		free(c->tcb[i].sndbuf.buf);
+		free(c->tcb[i].rcvbuf.buf);
+	}
+	free(c->tcb);
+	free(c->hash);
+	c->tcb = NULL;
+	c->hash = NULL;
+}
+
+/* ---- ports ------------------------------------------------------------ */
+
+/* Two local addresses overlap when equal or either is the wildcard. */
+static int addr_overlap(uint32_t a, uint32_t b)
+{
+	return a == 0 || b == 0 || a == b;
+}
+
+/* bind(addr, port) conflicts with another socket on that port and an
+ * overlapping address, unless SO_REUSEADDR is set and the other one is not
+ * listening (Linux's rule, simplified). */
+static int port_conflict(struct stack *st, const struct tcb *me, uint32_t addr, uint16_t port)
+{
+	for (unsigned i = 0; i < st->tcp.cap; i++) {
+		const struct tcb *u = &st->tcp.tcb[i];
+		if (!u->in_use || u == me || !u->bound || u->lport != port || !addr_overlap(u->laddr, addr))
+			continue;
+		if (me && me->opt_reuseaddr && u->state != TCP_LISTEN)
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* May connect() use port towards raddr:rport? Not when a listener or a
+ * bound-only socket holds it, nor when that 4-tuple exists. */
+static int port_usable(struct stack *st, uint32_t laddr, uint16_t port, uint32_t raddr, uint16_t rport)
+{
+	for (unsigned i = 0; i < st->tcp.cap; i++) {
+		const struct tcb *u = &st->tcp.tcb[i];
+		if (!u->in_use || !u->bound || u->lport != port || !addr_overlap(u->laddr, laddr))
+			continue;
+		if (!u->hashed || u->state == TCP_LISTEN)
+			return 0;
+		if (u->raddr == raddr && u->rport == rport)
+			return 0;
+	}
+	return 1;
+}
+
+/* RFC 6056 3.3.3, Algorithm 3 ("Simple Hash-Based Port Selection"):
+ *   offset = F(local_IP, remote_IP, remote_port, secret_key);
+ *   port = min_ephemeral + (offset + next_ephemeral) % num_ephemeral;
+ *   next_ephemeral++;
+ * over Linux's range 32768..60999. raddr == 0: a port for bind(0)/listen,
+ * unused by anybody. Returns the port or 0 if every one is taken. */
+static uint16_t tcp_ephemeral(struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport)
+{
+	const uint32_t num = EPHEMERAL_MAX - EPHEMERAL_MIN + 1;
+	uint32_t offset = tcp_port_offset(st, laddr, raddr, rport);
+	for (uint32_t count = 0; count < num; count++) {
+		uint16_t port = (uint16_t)(EPHEMERAL_MIN + (offset + st->tcp.next_ephemeral) % num);
+		st->tcp.next_ephemeral++;
+		if (raddr ? port_usable(st, laddr, port, raddr, rport)
+			  : !port_conflict(st, NULL, laddr, port))
+			return port;
+	}
+	return 0;
+}
+
+/* ---- the native API --------------------------------------------------- */
+
+/* The TCB an application sd names, or NULL. */
+static struct tcb *sock_get(struct stack *st, int sd)
+{
+	if (sd < 0 || (unsigned)sd >= st->tcp.cap)
+		return NULL;
+	struct tcb *t = &st->tcp.tcb[sd];
+	return t->in_use && t->owned ? t : NULL;
+}
+
+int nst_socket(struct stack *st, int type)
+{
+	if (type != NST_SOCK_STREAM)
+		return -EPROTONOSUPPORT;   /* UDP: not here yet */
+	if (st->tcp.n_owned >= st->tcp.max_sockets)
+		return -EMFILE;
+	struct tcb *t = tcp_tcb_alloc(st);
+	if (!t)
+		return -ENOMEM;
+	t->owned = 1;
+	st->tcp.n_owned++;
+	t->state = TCP_CLOSED;
+	return tcb_index(st, t);
+}
+
+int nst_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
+{
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	if (t->bound || t->state != TCP_CLOSED)
+		return -EINVAL;
+	if (addr != 0 && !stack_owns(st, addr))
+		return -EADDRNOTAVAIL;
+	if (port == 0) {
+		port = tcp_ephemeral(st, addr, 0, 0);
+		if (!port)
+			return -EADDRINUSE;
+	} else if (port_conflict(st, t, addr, port)) {
+		return -EADDRINUSE;
+	}
+	t->laddr = addr;
+	t->lport = port;
+	t->bound = 1;
+	return 0;
+}
+
+/* Back to a fresh connection for a new connect() after a failed one: keep
+ * the options and the bound address, forget the rest. */
+static void tcb_recycle(struct tcb *t)
+{
+	struct tcb keep = *t;
+	int hnext = t->hnext, tnext = t->tnext, tprev = t->tprev, on = t->on_tlist;
+	memset(t, 0, sizeof(*t));
+	tcb_defaults(t);
+	t->hnext = hnext;
+	t->tnext = tnext;
+	t->tprev = tprev;
+	t->on_tlist = on;
+	t->in_use = 1;
+	t->owned = 1;
+	t->bound = keep.bound;
+	t->laddr = keep.laddr;
+	t->lport = keep.lport;
+	t->sndbuf = keep.sndbuf;
+	t->rcvbuf = keep.rcvbuf;
+	t->user_mss = keep.user_mss;
+	t->opt_keepalive = keep.opt_keepalive;
+	t->opt_reuseaddr = keep.opt_reuseaddr;
+	t->opt_nodelay = keep.opt_nodelay;
+	t->opt_linger_on = keep.opt_linger_on;
+	t->opt_linger_s = keep.opt_linger_s;
+	t->opt_rcvbuf = keep.opt_rcvbuf;
+	t->opt_sndbuf = keep.opt_sndbuf;
+	t->keepidle_s = keep.keepidle_s;
+	t->keepintvl_s = keep.keepintvl_s;
+	t->keepcnt = keep.keepcnt;
+}
+
+int nst_listen(struct stack *st, int sd, int backlog, uint64_t now_us)
+{
+	st->now_us = now_us;
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	if (backlog < 0)
+		backlog = 0;
+	if (backlog > TCP_SOMAXCONN)
+		backlog = TCP_SOMAXCONN;
+	if (t->state == TCP_LISTEN) {
+		t->backlog = backlog;
+		return 0;
+	}
+	if (t->state != TCP_CLOSED || t->connecting)
+		return -EINVAL;
+	if (t->done)
+		tcb_recycle(t);         /* a failed connect leaves it unconnected, as in Linux */
+	if (!t->bound) {
+		uint16_t port = tcp_ephemeral(st, 0, 0, 0);
+		if (!port)
+			return -EADDRINUSE;
+		t->lport = port;
+		t->bound = 1;
+	}
+	/* another listener on the same port and address (SO_REUSEADDR or not) */
+	for (unsigned i = 0; i < st->tcp.cap; i++) {
+		const struct tcb *u = &st->tcp.tcb[i];
+		if (u->in_use && u != t && u->state == TCP_LISTEN && u->lport == t->lport &&
+		    addr_overlap(u->laddr, t->laddr))
+			return -EADDRINUSE;
+	}
+	t->backlog = backlog;
+	t->state = TCP_LISTEN;
+	tcp_hash_insert(st, t);
+	return 0;
+}
+
+int nst_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port, uint64_t now_us)
+{
+	st->now_us = now_us;
+	struct tcb *l = sock_get(st, sd);
+	if (!l)
+		return -EBADF;
+	if (l->state != TCP_LISTEN)
+		return -EINVAL;
+	if (l->acc_head < 0)
+		return -EAGAIN;
+	if (st->tcp.n_owned >= st->tcp.max_sockets)
+		return -EMFILE;
+	struct tcb *t = &st->tcp.tcb[l->acc_head];
+	tcp_child_unlink(st, t);
+	t->owned = 1;
+	st->tcp.n_owned++;
+	if (addr)
+		*addr = t->raddr;
+	if (port)
+		*port = t->rport;
+	return tcb_index(st, t);
+}
+
+int nst_connect(struct stack *st, int sd, uint32_t addr, uint16_t port, uint64_t now_us)
+{
+	st->now_us = now_us;
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	if (t->connected || t->state == TCP_LISTEN)
+		return -EISCONN;
+	if (t->connecting) {
+		/* Linux inet_stream_connect in SS_CONNECTING. */
+		if (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RECEIVED)
+			return -EALREADY;
+		t->connecting = 0;
+		if (!t->done) {
+			t->connected = 1;
+			return 0;
+		}
+		int e = t->err ? t->err : ECONNABORTED;
+		t->err = 0;
+		return -e;
+	}
+	if (t->state != TCP_CLOSED)
+		return -EISCONN;
+	if (!stack_routes(st, addr))
+		return -ENETUNREACH;
+	if (port == 0)
+		return -ECONNREFUSED;
+	tcb_recycle(t);         /* nothing left of an earlier attempt */
+	uint32_t laddr = t->laddr ? t->laddr : ipv4_src_for(st, addr);
+	uint16_t lport = t->lport;
+	if (!t->bound) {
+		lport = tcp_ephemeral(st, laddr, addr, port);
+		if (!lport)
+			return -EADDRNOTAVAIL;
+	} else if (tcp_hash_find(st, laddr, lport, addr, port)) {
+		return -EADDRNOTAVAIL;
+	}
+	if (tcp_rings_alloc(t) < 0)
+		return -ENOMEM;
+	t->laddr = laddr;
+	t->lport = lport;
+	t->bound = 1;
+	t->raddr = addr;
+	t->rport = port;
+	/* RFC 9293 3.10.1: "An initial send sequence number (ISS) is selected. A
+	 * SYN segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS,
+	 * SND.NXT to ISS+1, enter SYN-SENT state, and return." */
+	t->iss = tcp_iss(st, laddr, lport, addr, port);
+	t->snd.una = t->iss;
+	t->snd.nxt = t->snd_max = t->iss + 1;
+	t->sndbuf_seq = t->iss + 1;
+	t->recover = t->iss;
+	t->rto = TCP_RTO_INIT_US;
+	t->retries = 0;
+	t->err = 0;
+	t->state = TCP_SYN_SENT;
+	t->connecting = 1;
+	tcp_hash_insert(st, t);
+	st->stat.tcp_active_open++;
+	tcp_send_syn(st, t);
+	stack_flush(st);
+	return -EINPROGRESS;
+}
+
+/* Take the pending error (Linux sock_error). */
+static int sock_take_err(struct tcb *t)
+{
+	int e = t->err;
+	t->err = 0;
+	return e;
+}
+
+ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flags, uint64_t now_us)
+{
+	(void)flags;
+	st->now_us = now_us;
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	/* Linux tcp_sendmsg: wait for the connection (sk_stream_wait_connect),
+	 * then EPIPE once the send side is shut. A never-connected socket gets
+	 * EPIPE too, as on Linux. */
+	if (t->err)
+		return -sock_take_err(t);
+	if (t->fin_queued || t->done)
+		return -EPIPE;
+	if (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RECEIVED)
+		return -EAGAIN;
+	if (t->state != TCP_ESTABLISHED && t->state != TCP_CLOSE_WAIT)
+		return -EPIPE;
+	if (len == 0)
+		return 0;
+	uint32_t room = tcp_ring_free(&t->sndbuf);
+	if (room == 0)
+		return -EAGAIN;
+	uint32_t n = len < room ? (uint32_t)len : room;
+	tcp_ring_copy_in(&t->sndbuf, t->sndbuf.len, buf, n);
+	t->sndbuf.len += n;
+	tcp_output(st, t);
+	tcp_timers_update(st, t);
+	stack_flush(st);
+	return n;
+}
+
+ssize_t nst_recv(struct stack *st, int sd, void *buf, size_t len, int flags, uint64_t now_us)
+{
+	st->now_us = now_us;
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	if (t->state == TCP_LISTEN)
+		return -ENOTCONN;
+	if (t->rcvbuf.buf && t->rcvbuf.len) {
+		if (len == 0)
+			return 0;
+		uint32_t n = len < t->rcvbuf.len ? (uint32_t)len : t->rcvbuf.len;
+		tcp_ring_copy_out(&t->rcvbuf, 0, buf, n);
+		if (!(flags & NST_MSG_PEEK)) {
+			tcp_ring_consume(&t->rcvbuf, n);
+			if (!t->done)
+				tcp_window_update(st, t);
+			stack_flush(st);
+		}
+		return n;
+	}
+	/* Nothing to read: Linux tcp_recvmsg's order: done, error, shutdown,
+	 * never connected, would block. */
+	if (t->fin_rcvd && !t->done)
+		return 0;
+	if (t->err)
+		return -sock_take_err(t);
+	if (t->fin_rcvd || t->shut_rd || t->done)
+		return 0;
+	if (t->state == TCP_CLOSED)
+		return -ENOTCONN;
+	return -EAGAIN;
+}
+
+/* Queue our FIN after the send ring (RFC 9293 3.10.4 CLOSE: "Queue this
+ * until all preceding SENDs have been segmentized, then form a FIN segment
+ * and send it. In any case, enter FIN-WAIT-1 state"; CLOSE-WAIT: LAST-ACK). */
+static void tcp_queue_fin(struct stack *st, struct tcb *t)
+{
+	if (t->fin_queued)
+		return;
+	t->fin_queued = 1;
+	switch (t->state) {
+	case TCP_ESTABLISHED:
+		tcp_set_state(st, t, TCP_FIN_WAIT_1);
+		break;
+	case TCP_CLOSE_WAIT:
+		tcp_set_state(st, t, TCP_LAST_ACK);
+		break;
+	default:
+		/* SYN-RECEIVED: the FIN goes once ESTABLISHED (tcp_in.c). */
+		break;
+	}
+	tcp_output(st, t);
+	tcp_timers_update(st, t);
+}
+
+/* Stop listening: every child not yet accepted is reset and freed. */
+static void tcp_listen_stop(struct stack *st, struct tcb *l)
+{
+	int me = tcb_index(st, l);
+	for (unsigned i = 0; i < st->tcp.cap; i++) {
+		struct tcb *c = &st->tcp.tcb[i];
+		if (!c->in_use || c->parent != me)
+			continue;
+		tcp_send_rst(st, c);
+		tcp_tcb_free(st, c);
+	}
+	tcp_hash_remove(st, l);
+	l->state = TCP_CLOSED;
+}
+
+int nst_shutdown(struct stack *st, int sd, int how, uint64_t now_us)
+{
+	st->now_us = now_us;
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	if (how != NST_SHUT_RD && how != NST_SHUT_WR && how != NST_SHUT_RDWR)
+		return -EINVAL;
+	int rd = how != NST_SHUT_WR, wr = how != NST_SHUT_RD;
+	/* Linux inet_shutdown: CLOSED is ENOTCONN; LISTEN with SHUT_RD and
+	 * SYN-SENT disconnect. */
+	if (t->state == TCP_CLOSED && !t->done)
+		return -ENOTCONN;
+	if (t->state == TCP_LISTEN) {
+		if (rd) {
+			tcp_listen_stop(st, t);
+			tcp_notify(st, t);
+			stack_flush(st);
+		}
+		return 0;
+	}
+	if (t->state == TCP_SYN_SENT) {
+		tcp_timers_clear(st, t);
+		tcp_hash_remove(st, t);
+		t->state = TCP_CLOSED;
+		t->connecting = 0;
+		tcp_notify(st, t);
+		return 0;
+	}
+	if (rd)
+		t->shut_rd = 1;
+	if (wr && !t->done)
+		tcp_queue_fin(st, t);
+	tcp_notify(st, t);
+	stack_flush(st);
+	return 0;
+}
+
+/* Release sd. RFC 9293 3.10.4 CLOSE with Linux's choices: a listener resets
+ * its pending children; unread data (or SO_LINGER with a zero timeout)
+ * aborts with a RST ("data loss" in Linux tcp_close); otherwise our FIN
+ * follows the queued data and the connection lives on as an orphan until
+ * LAST-ACK, TIME-WAIT or the FIN-WAIT-2 timeout ends it. */
+int nst_close(struct stack *st, int sd, uint64_t now_us)
+{
+	st->now_us = now_us;
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	st->tcp.n_owned--;
+	t->owned = 0;
+	switch (t->state) {
+	case TCP_LISTEN:
+		tcp_listen_stop(st, t);
+		tcp_tcb_free(st, t);
+		break;
+	case TCP_CLOSED:
+	case TCP_SYN_SENT:
+		tcp_tcb_free(st, t);
+		break;
+	case TCP_TIME_WAIT:
+		t->orphan = 1;
+		break;
+	default:
+		if ((t->rcvbuf.buf && t->rcvbuf.len) || (t->opt_linger_on && t->opt_linger_s == 0)) {
+			tcp_send_rst(st, t);
+			tcp_tcb_free(st, t);
+			break;
+		}
+		t->orphan = 1;
+		tcp_queue_fin(st, t);
+		if (t->state == TCP_FIN_WAIT_2)
+			tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_FIN_TIMEOUT_US);
+		break;
+	}
+	stack_flush(st);
+	return 0;
+}
+
+void nst_close_all(struct stack *st, uint64_t now_us)
+{
+	for (unsigned i = 0; i < st->tcp.cap; i++)
+		if (st->tcp.tcb[i].in_use && st->tcp.tcb[i].owned)
+			nst_close(st, (int)i, now_us);
+	stack_flush(st);
+}
+
+int nst_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+{
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	if (addr)
+		*addr = t->laddr;
+	if (port)
+		*port = t->lport;
+	return 0;
+}
+
+int nst_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+{
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	/* Linux inet_getname: ENOTCONN in CLOSE and SYN-SENT. */
+	if (t->state == TCP_CLOSED || t->state == TCP_SYN_SENT || t->state == TCP_LISTEN)
+		return -ENOTCONN;
+	if (addr)
+		*addr = t->raddr;
+	if (port)
+		*port = t->rport;
+	return 0;
+}
+
+/* Linux tcp_poll, in our terms. */
+uint32_t nst_poll(struct stack *st, int sd)
+{
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return NST_POLLERR | NST_POLLHUP;   /* POLLNVAL is the caller's */
+	if (t->state == TCP_LISTEN)
+		return t->acc_head >= 0 ? NST_POLLIN : 0;
+	uint32_t m = 0;
+	int rcv_shut = t->fin_rcvd || t->shut_rd || t->done;
+	int snd_shut = t->fin_queued || t->done;
+	if ((rcv_shut && snd_shut) || t->state == TCP_CLOSED)
+		m |= NST_POLLHUP;
+	if (rcv_shut)
+		m |= NST_POLLIN | NST_POLLRDHUP;
+	if (t->state != TCP_SYN_SENT && t->state != TCP_SYN_RECEIVED) {
+		if (t->rcvbuf.buf && t->rcvbuf.len)
+			m |= NST_POLLIN;
+		if (!snd_shut) {
+			/* sk_stream_is_writeable: free space >= half of what is queued */
+			uint32_t used = t->sndbuf.buf ? t->sndbuf.len : 0;
+			uint32_t room = t->sndbuf.buf ? tcp_ring_free(&t->sndbuf) : TCP_SND_RING;
+			if (room >= used / 2 && room > 0)
+				m |= NST_POLLOUT;
+		} else {
+			m |= NST_POLLOUT;
+		}
+	}
+	if (t->err)
+		m |= NST_POLLERR;
+	return m;
+}
+
+int nst_sock_error(struct stack *st, int sd)
+{
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	return sock_take_err(t);
+}
+
+int nst_sock_type(struct stack *st, int sd)
+{
+	return sock_get(st, sd) ? NST_SOCK_STREAM : -EBADF;
+}
+
+size_t nst_rx_avail(struct stack *st, int sd)
+{
+	struct tcb *t = sock_get(st, sd);
+	if (!t || !t->rcvbuf.buf || t->state == TCP_LISTEN)
+		return 0;
+	return t->rcvbuf.len;
+}
+
+/* An int option value; EINVAL when the caller's buffer is too short. */
+static int opt_int(const void *val, unsigned len, int *out)
+{
+	if (!val || len < sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len,
+		   uint64_t now_us)
+{
+	st->now_us = now_us;
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	int v = 0, r;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_LINGER: {
+			struct linger lg;
+			if (!val || len < sizeof(lg))
+				return -EINVAL;
+			memcpy(&lg, val, sizeof(lg));
+			t->opt_linger_on = lg.l_onoff != 0;
+			t->opt_linger_s = lg.l_linger;
+			return 0;
+		}
+		case SO_KEEPALIVE:
+		case SO_REUSEADDR:
+		case SO_REUSEPORT:
+		case SO_RCVBUF:
+		case SO_SNDBUF:
+			break;
+		default:
+			return -ENOPROTOOPT;
+		}
+		if ((r = opt_int(val, len, &v)) < 0)
+			return r;
+		switch (name) {
+		case SO_KEEPALIVE:
+			t->opt_keepalive = v != 0;
+			tcp_keep_reset(st, t);
+			break;
+		case SO_REUSEADDR:
+			t->opt_reuseaddr = v != 0;
+			break;
+		case SO_REUSEPORT:
+			t->opt_reuseport = v != 0;
+			break;
+		case SO_RCVBUF:
+		case SO_SNDBUF: {
+			/* stored only: the rings are fixed (no autotuning yet). Linux
+			 * doubles the value for bookkeeping overhead and clamps it. */
+			long x = v < 0 ? 0 : v;
+			if (x > SOCKBUF_MAX)
+				x = SOCKBUF_MAX;
+			x *= 2;
+			if (name == SO_RCVBUF)
+				t->opt_rcvbuf = x < 2304 ? 2304 : (int)x;
+			else
+				t->opt_sndbuf = x < 4608 ? 4608 : (int)x;
+			break;
+		}
+		}
+		return 0;
+	}
+	if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_NODELAY:
+		case TCP_KEEPIDLE:
+		case TCP_KEEPINTVL:
+		case TCP_KEEPCNT:
+		case TCP_MAXSEG:
+			break;
+		default:
+			return -ENOPROTOOPT;
+		}
+		if ((r = opt_int(val, len, &v)) < 0)
+			return r;
+		switch (name) {
+		case TCP_NODELAY:
+			/* accepted; we send at once anyway (no Nagle yet) */
+			t->opt_nodelay = v != 0;
+			break;
+		case TCP_KEEPIDLE:
+			if (v < 1 || v > MAX_TCP_KEEPIDLE)
+				return -EINVAL;
+			t->keepidle_s = v;
+			if (t->timer[TCP_T_KEEP])
+				tcp_keep_reset(st, t);
+			break;
+		case TCP_KEEPINTVL:
+			if (v < 1 || v > MAX_TCP_KEEPINTVL)
+				return -EINVAL;
+			t->keepintvl_s = v;
+			break;
+		case TCP_KEEPCNT:
+			if (v < 1 || v > MAX_TCP_KEEPCNT)
+				return -EINVAL;
+			t->keepcnt = v;
+			break;
+		case TCP_MAXSEG:
+			/* Linux: TCP_MIN_MSS (88) .. MAX_TCP_WINDOW (32767), 0 clears */
+			if (v != 0 && (v < 88 || v > 32767))
+				return -EINVAL;
+			t->user_mss = (uint16_t)v;
+			break;
+		}
+		return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, unsigned *len)
+{
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	if (!val || !len)
+		return -EFAULT;
+	int v;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_ERROR:
+			v = 0;
+			break;
+		case SO_TYPE:
+			v = SOCK_STREAM;
+			break;
+		case SO_KEEPALIVE:
+			v = t->opt_keepalive;
+			break;
+		case SO_REUSEADDR:
+			v = t->opt_reuseaddr;
+			break;
+		case SO_REUSEPORT:
+			v = t->opt_reuseport;
+			break;
+		case SO_RCVBUF:
+			v = t->opt_rcvbuf;
+			break;
+		case SO_SNDBUF:
+			v = t->opt_sndbuf;
+			break;
+		case SO_ACCEPTCONN:
+			v = t->state == TCP_LISTEN;
+			break;
+		case SO_LINGER: {
+			struct linger lg = { .l_onoff = t->opt_linger_on, .l_linger = t->opt_linger_s };
+			if (*len < sizeof(lg))
+				return -EINVAL;
+			memcpy(val, &lg, sizeof(lg));
+			*len = sizeof(lg);
+			return 0;
+		}
+		default:
+			return -ENOPROTOOPT;
+		}
+		if (*len < sizeof(int))
+			return -EINVAL;
+		if (name == SO_ERROR)
+			v = sock_take_err(t);
+	} else if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_NODELAY:
+			v = t->opt_nodelay;
+			break;
+		case TCP_KEEPIDLE:
+			v = t->keepidle_s;
+			break;
+		case TCP_KEEPINTVL:
+			v = t->keepintvl_s;
+			break;
+		case TCP_KEEPCNT:
+			v = t->keepcnt;
+			break;
+		case TCP_MAXSEG:
+			/* Linux: the current MSS once connected, else the user's or 536 */
+			v = tcp_synced(t->state) ? t->mss : (t->user_mss ? t->user_mss : TCP_MSS_DEF);
+			break;
+		default:
+			return -ENOPROTOOPT;
+		}
+		if (*len < sizeof(int))
+			return -EINVAL;
+	} else {
+		return -ENOPROTOOPT;
+	}
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}

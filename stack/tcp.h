@@ -1,0 +1,289 @@
+/* TCP (RFC 9293): connection state, the socket table and the entry points the
+ * rest of stack/ calls. (Owned by the TCP module; see tcp_in.c, tcp_out.c,
+ * tcp_timer.c, tcp_iss.c, sock.c.)
+ *
+ * One table of TCBs, allocated once at tcp_init. A socket descriptor (sd) is
+ * an index into that table. The table holds twice cfg.max_sockets entries:
+ * at most max_sockets are owned by the application (live sockets); the rest
+ * of the room is for connections nobody owns any more (orphans after
+ * nst_close: FIN handshake, TIME-WAIT) and for children of listeners that are
+ * not accepted yet.
+ *
+ * TCP keeps no packets. Unacknowledged and unsent bytes stay in a byte ring
+ * (the send ring); retransmission rebuilds segments from it. Received bytes,
+ * in order and out of order, go into the receive ring; a short list of ranges
+ * says which bytes beyond rcv.nxt are present (reassembly).
+ */
+#ifndef NSTACK_TCP_H
+#define NSTACK_TCP_H
+
+#include <stdint.h>
+#include "pkt.h"
+
+struct stack;
+
+/* States in RFC 9293 order, so that tcp_synced(s) is s >= TCP_ESTABLISHED. */
+enum tcp_state {
+	TCP_CLOSED = 0,
+	TCP_LISTEN,
+	TCP_SYN_SENT,
+	TCP_SYN_RECEIVED,
+	TCP_ESTABLISHED,
+	TCP_FIN_WAIT_1,
+	TCP_FIN_WAIT_2,
+	TCP_CLOSE_WAIT,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+};
+
+static inline int tcp_synced(int s) { return s >= TCP_ESTABLISHED; }
+
+/* Timers: absolute deadlines in microseconds, 0 = off. */
+enum tcp_timer_id {
+	TCP_T_REXMT = 0,        /* retransmission, also SYN and SYN-ACK retries */
+	TCP_T_PERSIST,          /* zero-window probe */
+	TCP_T_KEEP,             /* keepalive */
+	TCP_T_2MSL,             /* TIME-WAIT, and the FIN-WAIT-2 orphan timeout */
+	TCP_T_DELACK,           /* delayed ACK */
+	TCP_T_MAX
+};
+
+/* Segment flags (TCP header byte 13). */
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+
+#define TCP_HDR_LEN 20
+
+/* Constants; each says where it comes from. */
+#define TCP_MSS_DEF   536           /* RFC 9293 3.7.1 / RFC 1122 4.2.2.6 */
+#define TCP_RTO_INIT_US   1000000ull    /* RFC 6298 2.1: 1 s */
+#define TCP_RTO_MIN_US    200000ull     /* Linux TCP_RTO_MIN (RFC 6298 says 1 s) */
+#define TCP_RTO_MAX_US    120000000ull  /* Linux TCP_RTO_MAX, 120 s */
+#define TCP_SYN_RETRIES   6             /* Linux tcp_syn_retries: ~127 s in all */
+#define TCP_SYNACK_RETRIES 5            /* Linux tcp_synack_retries */
+#define TCP_RETRIES2      15            /* Linux tcp_retries2 */
+#define TCP_MSL_US        30000000ull   /* 2MSL = 60 s = Linux TCP_TIMEWAIT_LEN */
+#define TCP_TIMEWAIT_US   (2 * TCP_MSL_US)
+#define TCP_FIN_TIMEOUT_US 60000000ull  /* Linux tcp_fin_timeout: FIN-WAIT-2 orphans */
+#define TCP_DELACK_US     40000ull      /* Linux TCP_DELACK_MIN; RFC 1122: <= 500 ms */
+#define TCP_KEEPIDLE_DEF_S    7200          /* Linux defaults for keepalive */
+#define TCP_KEEPINTVL_DEF_S   75
+#define TCP_KEEPCNT_DEF   9
+#define TCP_IW_SEGS       10            /* RFC 6928 initial window, as Linux */
+#define TCP_OOO_MAX       16            /* out-of-order ranges kept */
+#define TCP_SND_RING      (256u * 1024)
+#define TCP_RCV_RING      (256u * 1024)
+#define TCP_MAX_WND       65535u        /* no window scaling yet */
+#define TCP_SOMAXCONN     4096
+
+/* A byte ring. head indexes the first byte, len bytes follow (wrapping). */
+struct tcp_ring {
+	uint8_t *buf;
+	uint32_t size;
+	uint32_t head;
+	uint32_t len;
+};
+
+/* An out-of-order range [start, end) of sequence space held in the receive
+ * ring beyond rcv.nxt. */
+struct tcp_range {
+	uint32_t start, end;
+};
+
+struct tcb {
+	/* table bookkeeping */
+	uint8_t  in_use;
+	uint8_t  owned;         /* an sd the application holds (not orphan, not pending child) */
+	uint8_t  state;         /* enum tcp_state */
+	uint8_t  bound;         /* local port chosen (bind, connect or listen) */
+	int      hnext;         /* 4-tuple hash chain, -1 ends */
+	int      hashed;
+	int      tnext, tprev;  /* list of TCBs with an armed timer */
+	int      on_tlist;
+	int      free_next;
+
+	/* addresses, host order */
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+
+	/* RFC 9293 3.3.1 send sequence variables */
+	struct {
+		uint32_t una, nxt, wnd, wl1, wl2;
+	} snd;
+	uint32_t iss;
+	uint32_t snd_max;       /* highest sequence sent + 1 (snd.nxt goes back on RTO) */
+	uint32_t max_snd_wnd;   /* largest window the peer offered (RFC 5961 5.2, SWS) */
+	/* receive sequence variables */
+	struct {
+		uint32_t nxt, wnd;
+	} rcv;
+	uint32_t irs;
+	uint32_t rcv_adv;       /* right edge of the window last advertised */
+	uint32_t rcv_acked;     /* rcv.nxt as of the last ACK sent */
+
+	uint16_t mss;           /* effective send MSS */
+	uint16_t rcv_mss;       /* largest segment seen from the peer (delayed ACK) */
+	uint16_t user_mss;      /* TCP_MAXSEG, 0 = none */
+
+	/* rings: allocated when a connection starts, freed when it is gone */
+	struct tcp_ring sndbuf;       /* bytes from sndbuf_seq on: unacked, then unsent */
+	uint32_t        sndbuf_seq;
+	struct tcp_ring rcvbuf;       /* head: first unread byte; len: in-order bytes */
+	struct tcp_range ooo[TCP_OOO_MAX];
+	unsigned        n_ooo;
+	uint32_t        fin_ooo_seq;  /* sequence of a FIN seen beyond a hole */
+	uint8_t         fin_ooo;
+
+	/* closing */
+	uint8_t  fin_queued;    /* we will send FIN after the send ring (SHUT_WR / close) */
+	uint8_t  shut_rd;       /* application: SHUT_RD */
+	uint8_t  fin_rcvd;      /* peer's FIN processed */
+	uint8_t  done;          /* connection over (RST, timeout, refusal, normal end): both directions shut */
+	uint8_t  orphan;        /* the application closed it; it finishes on its own */
+	uint8_t  in_synq, in_acq;  /* child counted in its listener's syn_n / accept queue */
+	uint8_t  connecting;    /* nst_connect started (SS_CONNECTING) */
+	uint8_t  connected;     /* nst_connect reported success (SS_CONNECTED) */
+	uint8_t  passive;       /* child of a listener */
+	uint8_t  ack_now;       /* an ACK must go out before input returns */
+	uint8_t  rtt_on;        /* timing one segment (RFC 6298, Karn) */
+	uint8_t  zwp_unanswered;/* zero-window probes with no ACK back */
+	int      err;           /* pending SO_ERROR, positive errno */
+
+	/* retransmission (RFC 6298); times in microseconds */
+	uint64_t timer[TCP_T_MAX];
+	uint64_t srtt, rttvar, rto;
+	uint64_t rtt_start;     /* when the timed segment left (valid while rtt_on) */
+	uint32_t rtt_seq;       /* ACK covering this ends the measurement */
+	unsigned retries;       /* consecutive RTO expiries */
+	uint64_t persist_iv;    /* current persist interval */
+	unsigned keep_probes;   /* keepalive probes without answer */
+
+	/* congestion control (RFC 5681, RFC 6582) */
+	uint32_t cwnd, ssthresh;
+	uint32_t ca_acked;      /* bytes acked in congestion avoidance */
+	uint32_t recover;
+	unsigned dupacks;
+	uint8_t  in_recovery;
+
+	/* listener */
+	int      parent;        /* listener of a child, -1 */
+	int      backlog;
+	int      acc_head, acc_tail, acc_next;  /* accept queue (children, ESTABLISHED) */
+	unsigned acc_n;         /* accept queue length */
+	unsigned syn_n;         /* children in SYN-RECEIVED */
+
+	/* socket options */
+	uint8_t  opt_keepalive, opt_reuseaddr, opt_nodelay, opt_linger_on;
+	uint8_t  opt_reuseport;      /* SO_REUSEPORT: stored; load balancing is a later issue */
+	int      opt_linger_s;
+	int      opt_rcvbuf, opt_sndbuf;     /* stored, reported doubled like Linux */
+	int      keepidle_s, keepintvl_s, keepcnt;
+};
+
+struct tcp_ctx {
+	struct tcb *tcb;        /* cap entries */
+	unsigned cap;
+	unsigned max_sockets;
+	unsigned n_owned;       /* live sockets held by the application */
+	int      free_head;
+	int     *hash;          /* 4-tuple hash buckets of TCB indices */
+	unsigned hash_mask;
+	int      tlist;         /* head of the armed-timer list */
+	uint64_t next_deadline; /* earliest armed timer; may be early, never late */
+	uint32_t next_ephemeral;/* RFC 6056 Algorithm 3 */
+};
+
+int      tcp_init(struct stack *st);            /* at stack_create: allocate tables */
+void     tcp_fini(struct stack *st);
+/* p->data at the TCP header, p->len == TCP segment length. Consumes p. */
+void     tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst);
+void     tcp_timer(struct stack *st);           /* run timers due at st->now_us */
+uint64_t tcp_next_deadline(const struct stack *st);
+
+/* ---- internal to the TCP module (tcp_*.c, sock.c) ---------------------- */
+
+/* The TCP header on the wire (RFC 9293 3.1), network order. */
+struct tcp_hdr {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t  off;           /* data offset in 32-bit words, high nibble */
+	uint8_t  flags;
+	uint16_t wnd, csum, urp;
+} __attribute__((packed));
+
+#define TCP_OPT_EOL 0
+#define TCP_OPT_NOP 1
+#define TCP_OPT_MSS 2
+
+/* A received segment, parsed once, host order. */
+struct tcp_seg {
+	uint32_t src, dst;      /* IP addresses */
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint32_t wnd;
+	uint8_t  flags;
+	uint16_t mss;           /* MSS option, 0 if absent */
+	const uint8_t *data;
+	uint32_t len;           /* data bytes */
+};
+
+/* SEG.LEN of RFC 9293: data plus SYN and FIN. */
+static inline uint32_t tcp_seg_len(const struct tcp_seg *s)
+{
+	return s->len + !!(s->flags & TCP_SYN) + !!(s->flags & TCP_FIN);
+}
+
+/* Verdicts of the input steps, acted on at the single exit of tcp_input. */
+enum tcp_verdict { TCP_OK = 0, TCP_DROP, TCP_DROP_ACK, TCP_DROP_RST };
+
+/* ring helpers (sock.c) */
+uint32_t tcp_ring_free(const struct tcp_ring *r);
+void     tcp_ring_copy_out(const struct tcp_ring *r, uint32_t off, void *dst, uint32_t n);
+void     tcp_ring_copy_in(struct tcp_ring *r, uint32_t off, const void *src, uint32_t n);
+void     tcp_ring_consume(struct tcp_ring *r, uint32_t n);
+
+/* table (sock.c) */
+struct tcb *tcp_tcb_alloc(struct stack *st);
+void     tcp_tcb_free(struct stack *st, struct tcb *t);
+int      tcp_rings_alloc(struct tcb *t);
+void     tcp_hash_insert(struct stack *st, struct tcb *t);
+struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
+		       uint32_t raddr, uint16_t rport);
+void     tcp_set_state(struct stack *st, struct tcb *t, int state);
+void     tcp_done(struct stack *st, struct tcb *t, int err);
+void     tcp_child_established(struct stack *st, struct tcb *t);
+void     tcp_notify(struct stack *st, struct tcb *t);
+
+/* output (tcp_out.c) */
+int      tcp_output(struct stack *st, struct tcb *t);
+int      tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_t flags);
+void     tcp_send_syn(struct stack *st, struct tcb *t);
+void     tcp_send_ack(struct stack *st, struct tcb *t);
+void     tcp_send_rst(struct stack *st, struct tcb *t);
+void     tcp_send_rst_reply(struct stack *st, const struct tcp_seg *seg);
+void     tcp_send_probe(struct stack *st, struct tcb *t);
+uint32_t tcp_rcv_wnd(const struct tcb *t);
+uint32_t tcp_wnd_to_adv(const struct stack *st, const struct tcb *t);
+void     tcp_window_update(struct stack *st, struct tcb *t);
+uint16_t tcp_adv_mss(const struct stack *st);
+static inline uint32_t tcp_snd_end(const struct tcb *t) { return t->sndbuf_seq + t->sndbuf.len; }
+
+/* timers (tcp_timer.c) */
+void     tcp_timer_set(struct stack *st, struct tcb *t, int id, uint64_t at);
+void     tcp_timers_clear(struct stack *st, struct tcb *t);
+void     tcp_timers_update(struct stack *st, struct tcb *t);
+void     tcp_rtt_sample(struct tcb *t, uint64_t r_us);
+void     tcp_rto_calc(struct tcb *t);
+void     tcp_keep_reset(struct stack *st, struct tcb *t);
+
+/* ISS for a 4-tuple at st->now_us (RFC 6528). Exposed for tests. */
+uint32_t tcp_iss(const struct stack *st, uint32_t laddr, uint16_t lport,
+		 uint32_t raddr, uint16_t rport);
+uint32_t tcp_port_offset(const struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport);
+
+#endif

@@ -1,0 +1,877 @@
+/* TCP input: parse a segment once, find its connection and follow RFC 9293
+ * 3.10.7 "SEGMENT ARRIVES" in order. LISTEN and SYN-SENT have their own
+ * functions; every other state goes through the shared steps (sequence
+ * check, RST, SYN, ACK, URG, data, FIN). Each step returns a verdict, acted
+ * on at the single exit of tcp_input(). */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include "stack_impl.h"
+#include "tcp_seq.h"
+#include "csum.h"
+
+/* Parse the header and options of p into seg. Returns 0, or the counter to
+ * bump for a malformed segment (never an error to anybody). */
+static uint64_t *tcp_parse(struct stack *st, const struct pkt *p, uint32_t src, uint32_t dst,
+			   struct tcp_seg *seg)
+{
+	if (p->len < TCP_HDR_LEN)
+		return &st->stat.tcp_drop_short;
+	const struct tcp_hdr *h = (const struct tcp_hdr *)p->data;
+	unsigned hlen = (h->off >> 4) * 4u;
+	if (hlen < TCP_HDR_LEN || hlen > p->len)
+		return &st->stat.tcp_drop_hdr;
+	/* RFC 9293 3.10.7.1 etc.: segments with a bad checksum are discarded
+	 * (RFC 1122 4.2.2.7: "the checksum MUST be checked on every received
+	 * segment"), unless the device already verified it. */
+	if (!(p->flags & PKT_F_CSUM_OK)) {
+		uint32_t sum = csum_pseudo(src, dst, IP_PROTO_TCP, p->len);
+		if (csum_fold(csum_add(sum, p->data, p->len)) != 0)
+			return &st->stat.tcp_drop_csum;
+	}
+	memset(seg, 0, sizeof(*seg));
+	seg->src = src;
+	seg->dst = dst;
+	seg->sport = ntohs(h->sport);
+	seg->dport = ntohs(h->dport);
+	seg->seq = ntohl(h->seq);
+	seg->ack = ntohl(h->ack);
+	seg->wnd = ntohs(h->wnd);
+	seg->flags = h->flags & 0x3f;
+	seg->data = p->data + hlen;
+	seg->len = p->len - hlen;
+	if (seg->sport == 0 || seg->dport == 0)
+		return &st->stat.tcp_drop_hdr;
+	/* Options. RFC 9293 3.1: "a TCP implementation MUST be able to receive
+	 * a TCP option in any segment" and (RFC 1122 4.2.2.5) "MUST ignore
+	 * without error any TCP option it does not implement". A length that is
+	 * missing, below 2 or past the header makes the segment malformed. */
+	const uint8_t *o = p->data + TCP_HDR_LEN;
+	unsigned n = hlen - TCP_HDR_LEN, i = 0;
+	while (i < n) {
+		uint8_t kind = o[i];
+		if (kind == TCP_OPT_EOL)
+			break;
+		if (kind == TCP_OPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= n || o[i + 1] < 2 || i + o[i + 1] > n)
+			return &st->stat.tcp_drop_hdr;
+		if (kind == TCP_OPT_MSS && o[i + 1] == 4 && (seg->flags & TCP_SYN))
+			seg->mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
+		i += o[i + 1];
+	}
+	return NULL;
+}
+
+/* The send MSS from the peer's option: RFC 9293 3.7.1 "If an MSS Option is
+ * not received at connection setup, TCP implementations MUST assume a
+ * default send MSS of 536", and never more than our own MTU allows. */
+static void tcp_set_mss(struct stack *st, struct tcb *t, uint16_t peer_mss)
+{
+	uint16_t mss = peer_mss ? peer_mss : TCP_MSS_DEF;
+	if (mss > tcp_adv_mss(st))
+		mss = tcp_adv_mss(st);
+	if (t->user_mss && mss > t->user_mss)
+		mss = t->user_mss;
+	if (mss < 64)
+		mss = 64;
+	t->mss = mss;
+	/* RFC 6928 / Linux: initial window of 10 segments */
+	t->cwnd = TCP_IW_SEGS * (uint32_t)mss;
+	t->ssthresh = 0xffffffffu;
+}
+
+/* No RTT sample from the handshake (our SYN was retransmitted). RFC 6298
+ * 5.7: "the RTO MUST be re-initialized to 3 seconds when data transmission
+ * begins"; RFC 5681 3.1: "the initial window used by a sender after a
+ * correctly transmitted SYN MUST be one segment". */
+static void tcp_rto_after_syn_loss(struct tcb *t)
+{
+	if (t->srtt) {
+		tcp_rto_calc(t);
+		return;
+	}
+	t->rto = TCP_RTO_INIT_US;
+	if (t->retries) {
+		t->rto = 3 * TCP_RTO_INIT_US;
+		t->cwnd = t->mss;
+	}
+}
+
+/* Congestion control on an ACK that acknowledged `acked` new bytes
+ * (RFC 5681 3.1): slow start below ssthresh "cwnd += min (N, SMSS)",
+ * congestion avoidance above it (about one SMSS per RTT, counted in bytes).
+ * In fast recovery, RFC 6582 3.2 step 3 decides (partial/full ACK). */
+static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t acked)
+{
+	if (t->in_recovery) {
+		if (seq_geq(ack, t->recover)) {
+			/* Full acknowledgment: "Set cwnd to either (1) min (ssthresh,
+			 * max(FlightSize, SMSS) + SMSS) or (2) ssthresh" -- (1). */
+			uint32_t flight = t->snd_max - ack;
+			uint32_t fs = (flight > t->mss ? flight : t->mss) + t->mss;
+			t->cwnd = fs < t->ssthresh ? fs : t->ssthresh;
+			t->in_recovery = 0;
+			t->dupacks = 0;
+		} else {
+			/* Partial acknowledgment: "retransmit the first unacknowledged
+			 * segment ... deflate the congestion window by the amount of new
+			 * data acknowledged ... then add back SMSS bytes". */
+			uint32_t len = tcp_snd_end(t) - ack;
+			if (len > t->mss)
+				len = t->mss;
+			if (len && seq_lt(ack, t->snd.nxt)) {
+				st->stat.tcp_retrans++;
+				tcp_xmit(st, t, ack, len, TCP_ACK);
+			}
+			t->cwnd = t->cwnd > acked ? t->cwnd - acked : 0;
+			t->cwnd += t->mss;
+		}
+		return;
+	}
+	t->dupacks = 0;
+	if (t->cwnd < t->ssthresh) {
+		t->cwnd += acked < t->mss ? acked : t->mss;
+	} else {
+		t->ca_acked += acked;
+		if (t->ca_acked >= t->cwnd) {
+			t->ca_acked -= t->cwnd;
+			t->cwnd += t->mss;
+		}
+	}
+}
+
+/* A duplicate ACK (RFC 5681 2: outstanding data, no data or SYN/FIN in the
+ * segment, ACK == SND.UNA, same window). The third starts fast retransmit
+ * and NewReno fast recovery (RFC 6582 3.2 step 2) unless the ACK does not
+ * cover `recover` (the loss was already handled); later ones inflate cwnd. */
+static void tcp_cc_dupack(struct stack *st, struct tcb *t)
+{
+	st->stat.tcp_dupack_rx++;
+	t->dupacks++;
+	if (t->in_recovery) {
+		t->cwnd += t->mss;
+		return;
+	}
+	if (t->dupacks != 3 || !seq_geq(t->snd.una, t->recover))
+		return;
+	uint32_t flight = t->snd_max - t->snd.una;
+	uint32_t half = flight / 2;
+	t->ssthresh = half > 2u * t->mss ? half : 2u * t->mss;
+	t->recover = t->snd_max;
+	t->in_recovery = 1;
+	t->cwnd = t->ssthresh + 3u * t->mss;
+	t->rtt_on = 0;
+	uint32_t len = tcp_snd_end(t) - t->snd.una;
+	if (len > t->mss)
+		len = t->mss;
+	st->stat.tcp_fast_retrans++;
+	st->stat.tcp_retrans++;
+	if (len)
+		tcp_xmit(st, t, t->snd.una, len, TCP_ACK);
+	else if (t->fin_queued)
+		tcp_xmit(st, t, t->snd.una, 0, TCP_ACK | TCP_FIN);
+	tcp_timer_set(st, t, TCP_T_REXMT, st->now_us + t->rto);
+}
+
+/* Our FIN is sent and acknowledged. */
+static int tcp_fin_acked(const struct tcb *t)
+{
+	return t->fin_queued && seq_gt(t->snd.una, tcp_snd_end(t));
+}
+
+/* Enter TIME-WAIT: "start the time-wait timer, turn off the other timers". */
+static void tcp_enter_time_wait(struct stack *st, struct tcb *t)
+{
+	tcp_set_state(st, t, TCP_TIME_WAIT);
+	tcp_timer_set(st, t, TCP_T_REXMT, 0);
+	tcp_timer_set(st, t, TCP_T_PERSIST, 0);
+	tcp_timer_set(st, t, TCP_T_KEEP, 0);
+	tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_TIMEWAIT_US);
+}
+
+/* RFC 9293 3.10.7.2: a segment for a listening socket. */
+static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const struct tcp_seg *seg)
+{
+	/* "First, check for a RST: An incoming RST segment could not be valid
+	 * since it could not have been sent in response to anything sent by
+	 * this incarnation of the connection. An incoming RST should be ignored." */
+	if (seg->flags & TCP_RST) {
+		st->stat.tcp_rst_ignored++;
+		return TCP_DROP;
+	}
+	/* "Second, check for an ACK: ... form a reset segment
+	 * <SEQ=SEG.ACK><CTL=RST>" */
+	if (seg->flags & TCP_ACK) {
+		st->stat.tcp_drop_listen++;
+		return TCP_DROP_RST;
+	}
+	if (!(seg->flags & TCP_SYN)) {
+		st->stat.tcp_drop_listen++;
+		return TCP_DROP;
+	}
+	/* A full accept queue drops the SYN silently, like Linux; the peer
+	 * retransmits it. Linux's test is "more than backlog" queued. Half-open
+	 * children are bounded by TCP_SOMAXCONN per listener (and by the table):
+	 * not implemented: SYN cookies. */
+	if (l->acc_n > (unsigned)l->backlog || l->syn_n >= TCP_SOMAXCONN) {
+		st->stat.tcp_drop_listen++;
+		return TCP_DROP;
+	}
+	struct tcb *t = tcp_tcb_alloc(st);
+	if (!t) {
+		st->stat.tcp_drop_listen++;
+		return TCP_DROP;
+	}
+	t->laddr = seg->dst;
+	t->lport = seg->dport;
+	t->raddr = seg->src;
+	t->rport = seg->sport;
+	t->bound = 1;
+	t->passive = 1;
+	t->parent = (int)(l - st->tcp.tcb);
+	t->opt_keepalive = l->opt_keepalive;
+	t->opt_nodelay = l->opt_nodelay;
+	t->keepidle_s = l->keepidle_s;
+	t->keepintvl_s = l->keepintvl_s;
+	t->keepcnt = l->keepcnt;
+	t->user_mss = l->user_mss;
+	t->opt_rcvbuf = l->opt_rcvbuf;
+	t->opt_sndbuf = l->opt_sndbuf;
+	if (tcp_rings_alloc(t) < 0) {
+		tcp_tcb_free(st, t);
+		st->stat.tcp_drop_listen++;
+		return TCP_DROP;
+	}
+	/* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other
+	 * control or text should be queued for processing later. ISS should be
+	 * selected and a SYN segment sent of the form
+	 * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set to ISS+1 and
+	 * SND.UNA to ISS. The connection state should be changed to SYN-RECEIVED." */
+	t->irs = seg->seq;
+	t->rcv.nxt = seg->seq + 1;
+	t->rcv_adv = t->rcv.nxt;        /* no window offered yet */
+	t->iss = tcp_iss(st, t->laddr, t->lport, t->raddr, t->rport);
+	t->snd.una = t->iss;
+	t->snd.nxt = t->snd_max = t->iss + 1;
+	t->sndbuf_seq = t->iss + 1;
+	t->recover = t->iss;
+	/* The window of a SYN is not checked against wl1/wl2: take it now. */
+	t->snd.wnd = seg->wnd;
+	t->max_snd_wnd = seg->wnd;
+	t->snd.wl1 = seg->seq;
+	t->snd.wl2 = t->iss;
+	tcp_set_mss(st, t, seg->mss);
+	tcp_hash_insert(st, t);
+	t->state = TCP_SYN_RECEIVED;
+	l->syn_n++;
+	st->stat.tcp_passive_open++;
+	/* not implemented: data carried on the SYN is dropped (the peer resends it). */
+	tcp_send_syn(st, t);
+	return TCP_OK;
+}
+
+/* RFC 9293 3.10.7.3: a segment for a connection in SYN-SENT. */
+static enum tcp_verdict tcp_synsent_input(struct stack *st, struct tcb *t, struct tcp_seg *seg)
+{
+	/* "If the ACK bit is set, If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a
+	 * reset (unless the RST bit is set, if so drop the segment and return)
+	 * <SEQ=SEG.ACK><CTL=RST>" */
+	if (seg->flags & TCP_ACK) {
+		if (seq_leq(seg->ack, t->iss) || seq_gt(seg->ack, t->snd_max)) {
+			st->stat.tcp_drop_ack++;
+			return (seg->flags & TCP_RST) ? TCP_DROP : TCP_DROP_RST;
+		}
+	}
+	/* "If the RST bit is set, If the ACK was acceptable, then signal to the
+	 * user "error: connection reset", drop the segment, enter CLOSED state,
+	 * delete TCB, and return. Otherwise (no ACK), drop the segment and return." */
+	if (seg->flags & TCP_RST) {
+		if (seg->flags & TCP_ACK) {
+			st->stat.tcp_rst_rx++;
+			tcp_done(st, t, ECONNREFUSED);
+		} else {
+			st->stat.tcp_rst_ignored++;
+		}
+		return TCP_DROP;
+	}
+	/* not implemented: security/precedence (RFC 9293 drops it, see 3.10.7.3) */
+	/* "If neither of the SYN or RST bits is set, then drop the segment and return." */
+	if (!(seg->flags & TCP_SYN)) {
+		st->stat.tcp_drop_unacceptable++;
+		return TCP_DROP;
+	}
+	/* "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ. SND.UNA should be
+	 * advanced to equal SEG.ACK (if there is an ACK)" */
+	t->irs = seg->seq;
+	t->rcv.nxt = seg->seq + 1;
+	t->rcv_adv = t->rcv.nxt + t->rcv.wnd;
+	tcp_set_mss(st, t, seg->mss);
+	t->snd.wnd = seg->wnd;
+	t->max_snd_wnd = seg->wnd;
+	t->snd.wl1 = seg->seq;
+	t->snd.wl2 = seg->ack;
+	if (seg->flags & TCP_ACK) {
+		t->snd.una = seg->ack;
+		if (t->rtt_on && seq_geq(seg->ack, t->rtt_seq)) {
+			tcp_rtt_sample(t, st->now_us - t->rtt_start);
+			t->rtt_on = 0;
+		} else {
+			tcp_rto_after_syn_loss(t);
+		}
+	}
+	/* "If SND.UNA > ISS (our SYN has been ACKed), change the connection
+	 * state to ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT>
+	 * <CTL=ACK> and send it." */
+	seg->seq++;
+	seg->flags &= (uint8_t)~TCP_SYN;
+	if (seq_gt(t->snd.una, t->iss)) {
+		t->retries = 0;
+		tcp_timer_set(st, t, TCP_T_REXMT, 0);
+		tcp_set_state(st, t, TCP_ESTABLISHED);
+		tcp_keep_reset(st, t);
+		t->ack_now = 1;
+		/* "If there are other controls or text in the segment then continue
+		 * processing at the sixth step below where the URG bit is checked" */
+		return TCP_OK;
+	}
+	/* "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
+	 * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it." (simultaneous open)
+	 * Text is not queued: the peer resends it. */
+	tcp_set_state(st, t, TCP_SYN_RECEIVED);
+	t->retries = 0;
+	tcp_send_syn(st, t);
+	return TCP_DROP;
+}
+
+/* RFC 9293 3.10.7.4 "first, check sequence number": the acceptance test,
+ * then trim the segment to the window (data before RCV.NXT is old, data
+ * past the window does not fit). "If a segment's contents straddle the
+ * boundary between old and new, only the new parts are processed." */
+static enum tcp_verdict tcp_check_seq(struct stack *st, struct tcb *t, struct tcp_seg *seg)
+{
+	uint32_t wnd = tcp_rcv_wnd(t);
+	uint32_t slen = tcp_seg_len(seg);
+	uint32_t nxt = t->rcv.nxt;
+	int ok;
+	/*  Segment Length  Receive Window  Test
+	 *  0               0               SEG.SEQ = RCV.NXT
+	 *  0               >0              RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+	 *  >0              0               not acceptable
+	 *  >0              >0              RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+	 *                               or RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND */
+	if (slen == 0)
+		ok = wnd == 0 ? seg->seq == nxt : seq_in(seg->seq, nxt, nxt + wnd);
+	else if (wnd == 0)
+		/* "special allowance should be made to accept valid ACKs, URGs, and
+		 * RSTs": at a closed window a segment starting at RCV.NXT is kept
+		 * for its ACK and FIN, its data trimmed away below. */
+		ok = seg->seq == nxt;
+	else
+		ok = seq_in(seg->seq, nxt, nxt + wnd) ||
+		     seq_in(seg->seq + slen - 1, nxt, nxt + wnd);
+	if (!ok) {
+		/* "If an incoming segment is not acceptable, an acknowledgment
+		 * should be sent in reply (unless the RST bit is set, if so drop
+		 * the segment and return)" */
+		if (seg->flags & TCP_RST) {
+			st->stat.tcp_rst_ignored++;
+			return TCP_DROP;
+		}
+		st->stat.tcp_drop_unacceptable++;
+		return TCP_DROP_ACK;
+	}
+	/* Trim old data at the front. */
+	if (seq_lt(seg->seq, nxt)) {
+		uint32_t cut = nxt - seg->seq;
+		if (seg->flags & TCP_SYN) {
+			seg->flags &= (uint8_t)~TCP_SYN;
+			cut--;
+			seg->seq++;
+		}
+		if (cut > seg->len) {
+			/* only an old FIN could remain: it is past too */
+			seg->data += seg->len;
+			seg->seq += seg->len;
+			seg->len = 0;
+			seg->flags &= (uint8_t)~TCP_FIN;
+		} else {
+			seg->data += cut;
+			seg->len -= cut;
+			seg->seq += cut;
+		}
+	}
+	/* Trim data past the right edge of the window; a FIN after cut data goes. */
+	uint32_t room = seq_gt(nxt + wnd, seg->seq) ? nxt + wnd - seg->seq : 0;
+	if (seg->len > room) {
+		/* what did not fit (a zero-window probe, say) is answered at once
+		 * with our current window */
+		seg->len = room;
+		seg->flags &= (uint8_t)~TCP_FIN;
+		t->ack_now = 1;
+	}
+	return TCP_OK;
+}
+
+/* The peer's FIN, in order (RFC 9293 3.10.7.4 "eighth, check the FIN bit"):
+ * "advance RCV.NXT over the FIN, and send an acknowledgment for the FIN." */
+static void tcp_fin_in(struct stack *st, struct tcb *t)
+{
+	t->rcv.nxt++;
+	t->fin_rcvd = 1;
+	t->fin_ooo = 0;
+	t->ack_now = 1;
+	switch (t->state) {
+	case TCP_SYN_RECEIVED:
+	case TCP_ESTABLISHED:
+		/* SYN-RECEIVED, ESTABLISHED: enter CLOSE-WAIT. */
+		tcp_set_state(st, t, TCP_CLOSE_WAIT);
+		break;
+	case TCP_FIN_WAIT_1:
+		/* FIN-WAIT-1: "If our FIN has been ACKed (perhaps in this segment),
+		 * then enter TIME-WAIT, start the time-wait timer, turn off the
+		 * other timers; otherwise, enter the CLOSING state." */
+		if (tcp_fin_acked(t))
+			tcp_enter_time_wait(st, t);
+		else
+			tcp_set_state(st, t, TCP_CLOSING);
+		break;
+	case TCP_FIN_WAIT_2:
+		/* FIN-WAIT-2: enter TIME-WAIT, start the time-wait timer. */
+		tcp_enter_time_wait(st, t);
+		break;
+	case TCP_TIME_WAIT:
+		/* TIME-WAIT: "Restart the 2 MSL time-wait timeout." */
+		tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_TIMEWAIT_US);
+		break;
+	default:
+		/* CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state." */
+		break;
+	}
+	tcp_notify(st, t);
+}
+
+/* Add [start, end) to the sorted out-of-order range list, merging. Returns
+ * -1 when the list is full and the range touches none of them. */
+static int tcp_ooo_add(struct tcb *t, uint32_t start, uint32_t end)
+{
+	unsigned i = 0;
+	while (i < t->n_ooo && seq_lt(t->ooo[i].end, start))
+		i++;
+	/* ranges i.. may overlap or follow */
+	if (i < t->n_ooo && seq_leq(t->ooo[i].start, end)) {
+		t->ooo[i].start = seq_min(t->ooo[i].start, start);
+		t->ooo[i].end = seq_max(t->ooo[i].end, end);
+		/* swallow following ranges now covered */
+		unsigned j = i + 1;
+		while (j < t->n_ooo && seq_leq(t->ooo[j].start, t->ooo[i].end)) {
+			t->ooo[i].end = seq_max(t->ooo[i].end, t->ooo[j].end);
+			j++;
+		}
+		if (j > i + 1) {
+			memmove(&t->ooo[i + 1], &t->ooo[j], (t->n_ooo - j) * sizeof(t->ooo[0]));
+			t->n_ooo -= j - i - 1;
+		}
+		return 0;
+	}
+	if (t->n_ooo == TCP_OOO_MAX)
+		return -1;
+	memmove(&t->ooo[i + 1], &t->ooo[i], (t->n_ooo - i) * sizeof(t->ooo[0]));
+	t->ooo[i].start = start;
+	t->ooo[i].end = end;
+	t->n_ooo++;
+	return 0;
+}
+
+/* RFC 9293 3.10.7.4 "seventh, process the segment text": copy the data
+ * into the receive ring at its place. In order: deliver, then pull in any
+ * out-of-order ranges it joins. Out of order: keep it (reassembly) and send
+ * a duplicate ACK at once (RFC 5681 4.2: "A TCP receiver SHOULD send an
+ * immediate duplicate ACK when an out-of-order segment arrives"); an
+ * arrival that fills a hole is ACKed at once too ("SHOULD send an immediate
+ * ACK when the incoming segment fills in all or part of a gap"). Otherwise
+ * the ACK is delayed (RFC 1122 4.2.3.2: "an ACK SHOULD be generated for at
+ * least every second full-sized segment" and the delay "MUST be less than
+ * 0.5 seconds"). */
+static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
+{
+	uint32_t len = seg->len;
+	if (len > t->rcv_mss)
+		t->rcv_mss = (uint16_t)(len > 0xffff ? 0xffff : len);
+	uint32_t off = t->rcvbuf.len + (seg->seq - t->rcv.nxt);
+	/* the window we offered never reaches past the ring (tcp_wnd_to_adv) */
+	assert(off + len <= t->rcvbuf.size);
+	tcp_ring_copy_in(&t->rcvbuf, off, seg->data, len);
+	if (seg->seq != t->rcv.nxt) {
+		if (tcp_ooo_add(t, seg->seq, seg->seq + len) < 0)
+			st->stat.tcp_drop_ooo_full++;
+		else
+			st->stat.tcp_ooo_rx++;
+		t->ack_now = 1;
+		return;
+	}
+	int filled = t->n_ooo > 0;
+	t->rcv.nxt += len;
+	t->rcvbuf.len += len;
+	while (t->n_ooo && seq_leq(t->ooo[0].start, t->rcv.nxt)) {
+		if (seq_gt(t->ooo[0].end, t->rcv.nxt)) {
+			uint32_t more = t->ooo[0].end - t->rcv.nxt;
+			t->rcv.nxt += more;
+			t->rcvbuf.len += more;
+		}
+		memmove(&t->ooo[0], &t->ooo[1], (t->n_ooo - 1) * sizeof(t->ooo[0]));
+		t->n_ooo--;
+	}
+	if (filled)
+		t->ack_now = 1;
+	else if (t->rcv.nxt - t->rcv_acked >= 2u * t->rcv_mss)
+		t->ack_now = 1;
+	else if (!t->timer[TCP_T_DELACK])
+		tcp_timer_set(st, t, TCP_T_DELACK, st->now_us + TCP_DELACK_US);
+	tcp_notify(st, t);
+}
+
+/* The ACK step for synchronized states (RFC 9293 3.10.7.4 "fifth, check
+ * the ACK field", ESTABLISHED part, shared by the later states). */
+static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
+{
+	uint32_t ack = seg->ack;
+	/* "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send
+	 * an ACK, drop the segment, and return." RFC 5961 5.2: also drop (with
+	 * an ACK) when SEG.ACK < SND.UNA - MAX.SND.WND. */
+	if (seq_gt(ack, t->snd_max) || seq_lt(ack, t->snd.una - t->max_snd_wnd)) {
+		st->stat.tcp_drop_ack++;
+		return TCP_DROP_ACK;
+	}
+	int dup = 0;
+	t->zwp_unanswered = 0;          /* the peer is alive */
+	if (seq_gt(ack, t->snd.una)) {
+		/* "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any
+		 * segments on the retransmission queue that are thereby entirely
+		 * acknowledged are removed." */
+		uint32_t acked = ack - t->snd.una;
+		if (seq_gt(ack, t->sndbuf_seq)) {
+			uint32_t d = ack - t->sndbuf_seq;
+			if (d > t->sndbuf.len)
+				d = t->sndbuf.len;
+			tcp_ring_consume(&t->sndbuf, d);
+			t->sndbuf_seq += d;
+		}
+		t->snd.una = ack;
+		if (seq_lt(t->snd.nxt, ack))
+			t->snd.nxt = ack;
+		/* RFC 6298 3 (Karn) and 2: one timed segment, never a resent one. */
+		if (t->rtt_on && seq_geq(ack, t->rtt_seq)) {
+			tcp_rtt_sample(t, st->now_us - t->rtt_start);
+			t->rtt_on = 0;
+		} else if (t->retries) {
+			/* The backed-off RTO ends with an ACK of new data: from SRTT
+			 * (like Linux), or the initial 1 s when there never was a
+			 * sample (Karn can starve us of them on a lossy path; without
+			 * this, one bad moment would leave the RTO at 120 s). */
+			if (t->srtt)
+				tcp_rto_calc(t);
+			else
+				t->rto = TCP_RTO_INIT_US;
+		}
+		t->retries = 0;
+		tcp_cc_ack(st, t, ack, acked);
+		/* RFC 6298 5.3: "When an ACK is received that acknowledges new data,
+		 * restart the retransmission timer so that it will expire after RTO
+		 * seconds (for the current value of RTO)." */
+		if (t->snd.una != t->snd_max)
+			tcp_timer_set(st, t, TCP_T_REXMT, st->now_us + t->rto);
+		else
+			tcp_timer_set(st, t, TCP_T_REXMT, 0);
+		tcp_notify(st, t);
+	} else if (ack == t->snd.una && seg->len == 0 && seg->wnd != 0 &&
+		   !(seg->flags & (TCP_SYN | TCP_FIN)) && seg->wnd == t->snd.wnd &&
+		   t->snd_max != t->snd.una) {
+		dup = 1;
+	}
+	/* "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated.
+	 * If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
+	 * set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK." */
+	if (seq_geq(ack, t->snd.una) &&
+	    (seq_lt(t->snd.wl1, seg->seq) || (t->snd.wl1 == seg->seq && seq_leq(t->snd.wl2, ack)))) {
+		if (seg->wnd > t->snd.wnd)
+			tcp_notify(st, t);
+		t->snd.wnd = seg->wnd;
+		t->snd.wl1 = seg->seq;
+		t->snd.wl2 = ack;
+		if (seg->wnd > t->max_snd_wnd)
+			t->max_snd_wnd = seg->wnd;
+		if (seg->wnd && t->timer[TCP_T_PERSIST]) {
+			/* The window opened: leave persist and resend from snd.una,
+			 * the probe octet included (the peer most likely dropped it). */
+			tcp_timer_set(st, t, TCP_T_PERSIST, 0);
+			t->snd.nxt = t->snd.una;
+			t->zwp_unanswered = 0;
+		}
+	}
+	if (dup)
+		tcp_cc_dupack(st, t);
+
+	switch (t->state) {
+	case TCP_FIN_WAIT_1:
+		/* FIN-WAIT-1: "if the FIN segment is now acknowledged, then enter
+		 * FIN-WAIT-2 and continue processing in that state." An orphan
+		 * waits there at most TCP_FIN_TIMEOUT_US. */
+		if (tcp_fin_acked(t)) {
+			tcp_set_state(st, t, TCP_FIN_WAIT_2);
+			if (t->orphan)
+				tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_FIN_TIMEOUT_US);
+		}
+		break;
+	case TCP_CLOSING:
+		/* CLOSING: "if the ACK acknowledges our FIN, then enter the
+		 * TIME-WAIT state; otherwise, ignore the segment." */
+		if (tcp_fin_acked(t))
+			tcp_enter_time_wait(st, t);
+		break;
+	case TCP_LAST_ACK:
+		/* LAST-ACK: "If our FIN is now acknowledged, delete the TCB, enter
+		 * the CLOSED state, and return." */
+		if (tcp_fin_acked(t)) {
+			tcp_done(st, t, 0);
+			return TCP_DROP;
+		}
+		break;
+	default:
+		/* ESTABLISHED, FIN-WAIT-2, CLOSE-WAIT, TIME-WAIT: nothing more. */
+		break;
+	}
+	return TCP_OK;
+}
+
+/* RFC 9293 3.10.7.4: a segment for SYN-RECEIVED and every synchronized
+ * state, steps one to eight. */
+static enum tcp_verdict tcp_segment_arrives(struct stack *st, struct tcb *t, struct tcp_seg *seg)
+{
+	/* A retransmitted SYN of the peer while we are in SYN-RECEIVED: our
+	 * SYN-ACK was lost. Answer with the SYN-ACK again (like Linux), not with
+	 * the bare ACK of the acceptance test, which the peer would reset. */
+	if (t->state == TCP_SYN_RECEIVED && (seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
+	    seg->seq == t->irs) {
+		tcp_xmit(st, t, t->iss, 0, TCP_SYN | TCP_ACK);
+		return TCP_DROP;
+	}
+	/* TIME-WAIT: "The only thing that can arrive in this state is a
+	 * retransmission of the remote FIN. Acknowledge it, and restart the 2
+	 * MSL timeout." (It fails the acceptance test below and is ACKed there.) */
+	if (t->state == TCP_TIME_WAIT && (seg->flags & TCP_FIN))
+		tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_TIMEWAIT_US);
+	/* first: sequence number */
+	enum tcp_verdict v = tcp_check_seq(st, t, seg);
+	if (v != TCP_OK)
+		return v;
+	/* second: RST. RFC 9293 3.10.7.4 (RFC 5961 3.2): "If the RST bit is set
+	 * and the sequence number exactly matches the next expected sequence
+	 * number (RCV.NXT), then TCP endpoints MUST reset the connection ...
+	 * If the RST bit is set and the sequence number does not exactly match
+	 * the next expected sequence value, yet is within the current receive
+	 * window, TCP endpoints MUST send an acknowledgment (challenge ACK)". */
+	if (seg->flags & TCP_RST) {
+		if (seg->seq != t->rcv.nxt) {
+			st->stat.tcp_rst_ignored++;
+			return TCP_DROP_ACK;
+		}
+		st->stat.tcp_rst_rx++;
+		switch (t->state) {
+		case TCP_SYN_RECEIVED:
+			/* SYN-RECEIVED: passive open "return this connection to LISTEN"
+			 * (the child goes away); active open "connection refused". */
+			tcp_done(st, t, t->passive ? 0 : ECONNREFUSED);
+			break;
+		case TCP_ESTABLISHED:
+		case TCP_FIN_WAIT_1:
+		case TCP_FIN_WAIT_2:
+		case TCP_CLOSE_WAIT:
+			/* ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT: "any outstanding
+			 * RECEIVEs and SEND should receive "reset" responses ... Enter
+			 * the CLOSED state, delete the TCB". Errors as Linux's tcp_reset:
+			 * EPIPE in CLOSE-WAIT, ECONNRESET otherwise. */
+			st->stat.tcp_estab_reset++;
+			tcp_done(st, t, t->state == TCP_CLOSE_WAIT ? EPIPE : ECONNRESET);
+			break;
+		default:
+			/* CLOSING, LAST-ACK, TIME-WAIT: "enter the CLOSED state, delete
+			 * the TCB, and return" (Linux also ends TIME-WAIT on a RST). */
+			tcp_done(st, t, t->state == TCP_TIME_WAIT ? 0 : ECONNRESET);
+			break;
+		}
+		return TCP_DROP;
+	}
+	/* not implemented: security/precedence (third step). */
+	/* fourth: SYN. RFC 9293 3.10.7.4 (RFC 5961 4.2): "If the SYN bit is set,
+	 * irrespective of the sequence number, TCP endpoints MUST send a
+	 * "challenge ACK" to the remote peer". For a passive SYN-RECEIVED
+	 * connection the RFC returns it to LISTEN instead. */
+	if (seg->flags & TCP_SYN) {
+		st->stat.tcp_drop_unacceptable++;
+		if (t->state == TCP_SYN_RECEIVED && t->passive) {
+			tcp_done(st, t, 0);
+			return TCP_DROP;
+		}
+		return TCP_DROP_ACK;
+	}
+	/* fifth: ACK. "if the ACK bit is off, drop the segment and return" */
+	if (!(seg->flags & TCP_ACK)) {
+		st->stat.tcp_drop_ack++;
+		return TCP_DROP;
+	}
+	tcp_keep_reset(st, t);
+	if (t->state == TCP_SYN_RECEIVED) {
+		/* "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and
+		 * continue processing ... If the segment acknowledgment is not
+		 * acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>" */
+		if (!(seq_lt(t->snd.una, seg->ack) && seq_leq(seg->ack, t->snd_max))) {
+			st->stat.tcp_drop_ack++;
+			return TCP_DROP_RST;
+		}
+		if (t->passive) {
+			struct tcb *l = &st->tcp.tcb[t->parent];
+			/* Linux drops the handshake's last ACK while the accept queue is
+			 * full; the SYN-ACK is resent and the peer's ACK comes again. */
+			if (l->acc_n > (unsigned)l->backlog) {
+				st->stat.tcp_drop_listen++;
+				return TCP_DROP;
+			}
+		}
+		/* "and the connection variables: SND.WND <- SEG.WND, SND.WL1 <-
+		 * SEG.SEQ, SND.WL2 <- SEG.ACK" */
+		t->snd.wnd = seg->wnd;
+		t->snd.wl1 = seg->seq;
+		t->snd.wl2 = seg->ack;
+		if (seg->wnd > t->max_snd_wnd)
+			t->max_snd_wnd = seg->wnd;
+		t->snd.una = seg->ack;
+		if (t->rtt_on && seq_geq(seg->ack, t->rtt_seq)) {
+			tcp_rtt_sample(t, st->now_us - t->rtt_start);
+			t->rtt_on = 0;
+		} else {
+			tcp_rto_after_syn_loss(t);
+		}
+		t->retries = 0;
+		tcp_timer_set(st, t, TCP_T_REXMT, 0);
+		tcp_set_state(st, t, TCP_ESTABLISHED);
+		tcp_keep_reset(st, t);
+		if (t->passive)
+			tcp_child_established(st, t);
+		/* A close or shutdown that came in SYN-RECEIVED now moves on. */
+		if (t->fin_queued)
+			tcp_set_state(st, t, TCP_FIN_WAIT_1);
+	} else {
+		v = tcp_ack_in(st, t, seg);
+		if (v != TCP_OK)
+			return v;
+	}
+	/* sixth: URG. not implemented: the urgent pointer is ignored (its data
+	 * is delivered inline, as with SO_OOBINLINE). */
+	/* seventh: segment text, in ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2 only;
+	 * other states "should not occur ... Ignore the segment text." */
+	if (seg->len) {
+		switch (t->state) {
+		case TCP_ESTABLISHED:
+		case TCP_FIN_WAIT_1:
+		case TCP_FIN_WAIT_2:
+			/* Data for a socket nobody will read: like Linux (abort on
+			 * data), reset the connection. */
+			if (t->orphan) {
+				tcp_send_rst(st, t);
+				tcp_done(st, t, 0);
+				return TCP_DROP;
+			}
+			tcp_data_in(st, t, seg);
+			break;
+		default:
+			break;
+		}
+	}
+	/* eighth: FIN. "Do not process the FIN if the state is CLOSED, LISTEN,
+	 * or SYN-SENT". A FIN past a hole is remembered and taken when the
+	 * hole is filled. */
+	if (seg->flags & TCP_FIN) {
+		uint32_t fseq = seg->seq + seg->len;
+		if (fseq == t->rcv.nxt)
+			tcp_fin_in(st, t);
+		else if (seq_gt(fseq, t->rcv.nxt) && !t->fin_rcvd) {
+			t->fin_ooo = 1;
+			t->fin_ooo_seq = fseq;
+			t->ack_now = 1;
+		}
+	}
+	if (t->fin_ooo && t->fin_ooo_seq == t->rcv.nxt && !t->fin_rcvd)
+		tcp_fin_in(st, t);
+	return TCP_OK;
+}
+
+/* SYN-SENT continues here with the text and FIN of a SYN-ACK. */
+static enum tcp_verdict tcp_synsent_rest(struct stack *st, struct tcb *t, struct tcp_seg *seg)
+{
+	uint32_t wnd = tcp_rcv_wnd(t);
+	if (seg->len > wnd) {
+		seg->len = wnd;
+		seg->flags &= (uint8_t)~TCP_FIN;
+	}
+	if (seg->len)
+		tcp_data_in(st, t, seg);
+	if (seg->flags & TCP_FIN)
+		tcp_fin_in(st, t);
+	return TCP_OK;
+}
+
+/* RFC 9293 3.10.7: SEGMENT ARRIVES. Consumes p. */
+void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
+{
+	struct tcp_seg seg;
+	st->stat.tcp_rx++;
+	uint64_t *bad = tcp_parse(st, p, src, dst, &seg);
+	if (bad) {
+		(*bad)++;
+		pkt_free(p);
+		return;
+	}
+	struct tcb *t = tcp_lookup(st, dst, seg.dport, src, seg.sport);
+	enum tcp_verdict v;
+	if (!t || t->state == TCP_CLOSED) {
+		/* RFC 9293 3.10.7.1: "If the state is CLOSED (i.e., TCB does not
+		 * exist), then all data in the incoming segment is discarded. An
+		 * incoming segment containing a RST is discarded. An incoming
+		 * segment not containing a RST causes a RST to be sent in response." */
+		st->stat.tcp_drop_noport++;
+		v = TCP_DROP_RST;
+	} else if (t->state == TCP_LISTEN) {
+		v = tcp_listen_input(st, t, &seg);
+	} else if (t->state == TCP_SYN_SENT) {
+		v = tcp_synsent_input(st, t, &seg);
+		if (v == TCP_OK)
+			v = tcp_synsent_rest(st, t, &seg);
+	} else {
+		v = tcp_segment_arrives(st, t, &seg);
+	}
+	/* the single exit: act on the verdict */
+	switch (v) {
+	case TCP_DROP_RST:
+		tcp_send_rst_reply(st, &seg);
+		break;
+	case TCP_DROP_ACK:
+		if (t && t->in_use && t->state >= TCP_SYN_RECEIVED)
+			tcp_send_ack(st, t);
+		break;
+	case TCP_OK:
+		if (t && t->in_use && tcp_synced(t->state)) {
+			tcp_output(st, t);
+			if (t->ack_now)
+				tcp_send_ack(st, t);
+			tcp_timers_update(st, t);
+		}
+		break;
+	case TCP_DROP:
+		break;
+	}
+	pkt_free(p);
+}

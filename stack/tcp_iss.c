@@ -1,0 +1,34 @@
+/* Keyed choices an off-path attacker must not guess: the initial sequence
+ * number (RFC 6528) and the ephemeral port offset (RFC 6056). Both hash the
+ * connection identifiers with the stack's secret st->key (SipHash-2-4). */
+#include <string.h>
+#include "stack_impl.h"
+
+/* RFC 6528 3: "ISN = M + F(localip, localport, remoteip, remoteport, secretkey)
+ * where M is the 4 microsecond timer, and F() is a pseudorandom function (PRF)
+ * of the connection-id." M comes from st->now_us; F is SipHash-2-4 under
+ * st->key, which stack_create draws from the injected randomness. */
+uint32_t tcp_iss(const struct stack *st, uint32_t laddr, uint16_t lport,
+		 uint32_t raddr, uint16_t rport)
+{
+	uint8_t id[12];
+	memcpy(id, &laddr, 4);
+	memcpy(id + 4, &raddr, 4);
+	memcpy(id + 8, &lport, 2);
+	memcpy(id + 10, &rport, 2);
+	uint32_t m = (uint32_t)(st->now_us / 4);
+	return m + (uint32_t)siphash24(st->key, id, sizeof(id));
+}
+
+/* RFC 6056 3.3.3 (Algorithm 3): "offset = F(local_IP, remote_IP,
+ * remote_port, secret_key)". The key differs from the ISS one only by a
+ * domain byte, so the two outputs are independent. */
+uint32_t tcp_port_offset(const struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport)
+{
+	uint8_t id[11];
+	memcpy(id, &laddr, 4);
+	memcpy(id + 4, &raddr, 4);
+	memcpy(id + 8, &rport, 2);
+	id[10] = 'P';
+	return (uint32_t)siphash24(st->key, id, sizeof(id));
+}
