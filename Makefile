@@ -56,7 +56,7 @@ $(B)/tests/sim/%: $(B)/obj/tests/sim/%.o $(TESTLIB_OBJ)
 	$(CC) -o $@ $^
 $(B)/tests/helpers/%: $(B)/obj/tests/helpers/%.o
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^
+	$(CC) -o $@ $^ -lpthread
 
 unit: $(UNIT_BIN)
 	@tests/run-bins.sh unit $(UNIT_BIN)

@@ -48,9 +48,9 @@ for _ in $(seq 50); do ip netns exec "$NS" ss -ltnH 'sport = :8000' | grep -q . 
 
 URL=http://198.18.0.1:8000/file
 one() { # one LABEL CMD... -> prints seconds
-	local t
+	local label=$1 t; shift
 	t=$(timeout 300 "$@" curl -sS -o "$WORK/out" -w '%{time_total}' "$URL")
-	[ "$(sha256sum <"$WORK/out" | cut -d' ' -f1)" = "$want" ] || { echo "bench: $1 corrupt download" >&2; exit 1; }
+	[ "$(sha256sum <"$WORK/out" | cut -d' ' -f1)" = "$want" ] || { echo "bench: $label corrupt download" >&2; exit 1; }
 	echo "$t"
 }
 stats() { sort -g | awk '{a[NR]=$1} END {printf "median %.3f s  min %.3f s  max %.3f s", a[int((NR+1)/2)], a[1], a[NR]}'; }
