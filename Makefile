@@ -13,7 +13,7 @@ STACK_SRC   := $(sort $(wildcard stack/*.c))
 SHIM_SRC    := $(sort $(wildcard shim/*.c))
 PRELOAD_SRC := $(sort $(wildcard preload/*.c))
 # the pieces the unit and sim tests link: pure stack + in-memory device
-TESTLIB_SRC := $(STACK_SRC) shim/mem.c
+TESTLIB_SRC := $(STACK_SRC) shim/mem.c shim/impair.c shim/impair_spec.c
 
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 SIM_SRC  := $(sort $(wildcard tests/sim/*_test.c))
@@ -25,7 +25,9 @@ HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELPER_SRC))
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 DEB_PACKAGES := build-essential pkg-config liburing-dev libpcap-dev bats bats-assert bats-support \
-	iproute2 iputils-ping curl netcat-openbsd socat tcpdump python3 procps
+	iproute2 iputils-ping curl netcat-openbsd socat tcpdump python3 procps sockperf \
+	nginx-light wrk util-linux gnuplot-nox \
+	redis-server redis-tools iperf3
 
 .PHONY: all test unit sim e2e deps clean demo
 .SECONDARY:
@@ -44,7 +46,8 @@ LIB_OBJ := $(patsubst %.c,$(B)/obj/lib/%.o,$(STACK_SRC) $(SHIM_SRC) $(PRELOAD_SR
 $(B)/libnstack.so: $(LIB_OBJ)
 	$(CC) -shared -o $@ $^ -luring -lpcap -ldl -lpthread
 
-$(B)/nstack: $(call obj,cli/nstack.c)
+# The CLI: every cli/*.c, plus the NSTACK_IMPAIR parser it checks --impair with.
+$(B)/nstack: $(call obj,$(sort $(wildcard cli/*.c)) shim/impair_spec.c)
 	$(CC) -o $@ $^
 
 TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
@@ -66,11 +69,26 @@ e2e: all $(HELPER_BIN)
 	@tests/run-e2e.sh
 
 # One summary line at the end: "N passed, N failed".
-test: all $(UNIT_BIN) $(SIM_BIN) $(HELPER_BIN)
-	@tests/run-all.sh "$(UNIT_BIN)" "$(SIM_BIN)"
+test: all $(UNIT_BIN) $(SIM_BIN) $(HELPER_BIN) san-bins fuzz-bins
+	@SAN_BINS="$(SAN_BIN)" FUZZ_BINS="$(FUZZ_BIN)" FUZZ_SECONDS="$(FUZZ_SECONDS)" \
+		tests/run-all.sh "$(UNIT_BIN)" "$(SIM_BIN)"
 
 demo: all
 	@./demo.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the library, the CLI and the man pages.
+PREFIX ?= /usr/local
+.PHONY: install uninstall
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 0755 $(B)/nstack $(DESTDIR)$(PREFIX)/bin/nstack
+	install -m 0755 $(B)/libnstack.so $(DESTDIR)$(PREFIX)/lib/libnstack.so
+	install -m 0644 man/nstack.1 $(DESTDIR)$(PREFIX)/share/man/man1/nstack.1
+	install -m 0644 man/libnstack.7 $(DESTDIR)$(PREFIX)/share/man/man7/libnstack.7
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/nstack $(DESTDIR)$(PREFIX)/lib/libnstack.so \
+		$(DESTDIR)$(PREFIX)/share/man/man1/nstack.1 $(DESTDIR)$(PREFIX)/share/man/man7/libnstack.7
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -80,3 +98,40 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# ---- fuzzing and sanitizers (tests/fuzz/README.md) -------------------------------------------
+#   make fuzz [FUZZ_SECONDS=60]   each libFuzzer harness for FUZZ_SECONDS, seeded from the corpus
+#   make sanitize                 unit and sim tests built with ASan+UBSan into $(B)/san and run
+#   make fuzz-corpus              regenerate tests/fuzz/corpus/ (make_corpus.c)
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+FUZZ_LIB_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(TESTLIB_SRC))
+SAN_BIN      := $(patsubst $(B)/%,$(B)/san/%,$(UNIT_BIN) $(SIM_BIN))
+DEB_PACKAGES += clang libclang-rt-14-dev
+
+.PHONY: fuzz fuzz-bins fuzz-corpus sanitize san-bins test-bins
+# the library under coverage instrumentation; only the harness links libFuzzer's main
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=all -fno-omit-frame-pointer -c $< -o $@
+$(B)/fuzz/%: $(B)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
+$(B)/fuzz/make_corpus: $(B)/obj/tests/fuzz/make_corpus.o $(TESTLIB_OBJ)
+	$(CC) -o $@ $^
+fuzz-bins: $(FUZZ_BIN)
+fuzz: $(FUZZ_BIN)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+fuzz-corpus: $(B)/fuzz/make_corpus
+	$(B)/fuzz/make_corpus tests/fuzz/corpus
+# A sub-make with its own build directory: the same sources, sanitizer flags in CC.
+san-bins:
+	@$(MAKE) --no-print-directory B=$(B)/san CC="$(FUZZ_CC) $(SAN_FLAGS)" test-bins
+test-bins: $(UNIT_BIN) $(SIM_BIN)
+	@:
+sanitize: san-bins
+	@tests/run-bins.sh sanitize $(SAN_BIN)

@@ -1,11 +1,17 @@
-/* nstack: run an unmodified program on the nstack TCP/IP stack.
+/* nstack: run an unmodified program on the nstack TCP/IP stack, and look
+ * inside the programs that do.
  *
- *   nstack run --if IF --addr A/N [--gw G] [--mac M] [--pcap F]
+ *   nstack run --if IF --addr A/N [--gw G] [--mac M] [--pcap F] [--impair SPEC]
  *              [--dev tap|packet|auto] [--log LEVEL] -- CMD ARGS...
+ *   nstack lab up|down [--name N]
+ *   nstack ss [-p PID] [-t|-u] [-l|-a] [-i]
+ *   nstack stats [-p PID] [-a] [--json]
+ *   nstack plot PCAP -o FILE.png
  *
- * Checks the configuration, sets NSTACK_* and LD_PRELOAD (libnstack.so next
- * to this binary, prepended to any LD_PRELOAD already set), then execs CMD.
- * A bad configuration is one line on stderr and exit status 2.
+ * `run` checks the configuration, sets NSTACK_* and LD_PRELOAD (libnstack.so
+ * next to this binary, or in ../lib once installed, prepended to any
+ * LD_PRELOAD already set), then execs CMD. A bad configuration is one line on
+ * stderr and exit status 2.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,8 +27,10 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "cli/cli.h"
+#include "shim/shim.h"
 
-#define EXIT_USAGE 2
+const char *cli_cmd = "";
 
 static const char usage_text[] =
 	"usage: nstack run --if IF --addr A.B.C.D/N [options] -- CMD [ARGS...]\n"
@@ -38,6 +46,8 @@ static const char usage_text[] =
 	"  --gw G           default gateway for off-subnet destinations (NSTACK_GW)\n"
 	"  --mac M          the stack's MAC, aa:bb:cc:dd:ee:ff (NSTACK_MAC)\n"
 	"  --pcap FILE      write every frame sent and received to FILE (NSTACK_PCAP)\n"
+	"  --impair SPEC    seeded fault injection on the device (NSTACK_IMPAIR), e.g.\n"
+	"                   loss=0.05,dup=0.01,reorder=0.02,corrupt=0.001,delay_us=200,seed=7\n"
 	"  --dev KIND       tap, packet or auto (NSTACK_DEV; default auto)\n"
 	"  --log LEVEL      error, warn, info or debug (NSTACK_LOG; default error)\n"
 	"  -h, --help       this text\n"
@@ -45,21 +55,52 @@ static const char usage_text[] =
 	"example:\n"
 	"  nstack run --if nst0 --addr 198.18.0.2/24 -- curl http://198.18.0.1:8000/\n";
 
+static const char main_usage_text[] =
+	"usage: nstack COMMAND [ARGS...]\n"
+	"\n"
+	"nstack is a userspace TCP/IP stack that unmodified programs use through\n"
+	"LD_PRELOAD. Commands:\n"
+	"  run    run a program with its AF_INET sockets on nstack\n"
+	"  lab    create or remove a ready-to-use lab (network namespace + TAP)\n"
+	"  ss     the sockets of running nstack processes, like ss(8)\n"
+	"  stats  the counters of running nstack processes, like nstat(8)\n"
+	"  plot   a time-sequence graph of a TCP connection in a pcap file\n"
+	"\n"
+	"'nstack COMMAND --help' describes each; see also nstack(1), libnstack(7).\n";
+
 static void usage(FILE *f)
 {
 	fputs(usage_text, f);
 }
 
-/* Print "nstack: <msg>" and a hint, exit 2. */
-static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
+void usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	fputs("nstack: ", stderr);
 	vfprintf(stderr, fmt, ap);
-	fputs("\nTry 'nstack run --help'.\n", stderr);
+	if (*cli_cmd)
+		fprintf(stderr, "\nTry 'nstack %s --help'.\n", cli_cmd);
+	else
+		fputs("\nTry 'nstack --help'.\n", stderr);
 	va_end(ap);
 	exit(EXIT_USAGE);
+}
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("nstack: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+const char *cli_rundir(void)
+{
+	const char *d = getenv("NSTACK_RUNDIR");
+	return d && *d ? d : "/run/nstack";
 }
 
 static int valid_ipv4(const char *s)
@@ -114,7 +155,7 @@ static int is_tap(const char *ifname)
 }
 
 /* libnstack.so in the directory of this executable. */
-static void find_library(char *out, size_t size)
+static void find_library(char *out, size_t size)  /* size >= PATH_MAX */
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -125,14 +166,18 @@ static void find_library(char *out, size_t size)
 	exe[n] = 0;
 	char *slash = strrchr(exe, '/');
 	*slash = 0;
-	if ((size_t)snprintf(out, size, "%s/libnstack.so", exe) >= size) {
-		fprintf(stderr, "nstack: path too long: %s\n", exe);
-		exit(EXIT_USAGE);
+	/* Next to us (the build tree), or installed: PREFIX/bin/nstack and
+	 * PREFIX/lib/libnstack.so (make install). */
+	static const char *const where[] = { "%s/libnstack.so", "%s/../lib/libnstack.so" };
+	char cand[PATH_MAX + 32];
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(cand, sizeof(cand), where[i], exe);
+		if (access(cand, R_OK) == 0 && realpath(cand, out) && strlen(out) < size)
+			return;
 	}
-	if (access(out, R_OK) != 0) {
-		fprintf(stderr, "nstack: %s: %s\n", out, strerror(errno));
-		exit(EXIT_USAGE);
-	}
+	snprintf(cand, sizeof(cand), where[0], exe);
+	fprintf(stderr, "nstack: %s: %s\n", cand, strerror(ENOENT));
+	exit(EXIT_USAGE);
 }
 
 static void set_or_unset(const char *name, const char *value)
@@ -143,9 +188,9 @@ static void set_or_unset(const char *name, const char *value)
 		unsetenv(name);
 }
 
-static int cmd_run(int argc, char **argv)
+int cmd_run(int argc, char **argv)
 {
-	enum { O_IF = 1, O_ADDR, O_GW, O_MAC, O_PCAP, O_DEV, O_LOG };
+	enum { O_IF = 1, O_ADDR, O_GW, O_MAC, O_PCAP, O_DEV, O_LOG, O_IMPAIR };
 	static const struct option opts[] = {
 		{ "if",   required_argument, NULL, O_IF },
 		{ "addr", required_argument, NULL, O_ADDR },
@@ -154,13 +199,14 @@ static int cmd_run(int argc, char **argv)
 		{ "pcap", required_argument, NULL, O_PCAP },
 		{ "dev",  required_argument, NULL, O_DEV },
 		{ "log",  required_argument, NULL, O_LOG },
+		{ "impair", required_argument, NULL, O_IMPAIR },
 		{ "help", no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const devs[] = { "tap", "packet", "auto", NULL };
 	static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
 	const char *ifname = NULL, *addr = NULL, *gw = NULL, *mac = NULL;
-	const char *pcap = NULL, *dev = NULL, *log = NULL;
+	const char *pcap = NULL, *dev = NULL, *log = NULL, *impair = NULL;
 
 	opterr = 0;
 	optind = 1;
@@ -175,6 +221,7 @@ static int cmd_run(int argc, char **argv)
 		case O_PCAP: pcap = optarg; break;
 		case O_DEV:  dev = optarg; break;
 		case O_LOG:  log = optarg; break;
+		case O_IMPAIR: impair = optarg; break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -203,6 +250,13 @@ static int cmd_run(int argc, char **argv)
 		usage_error("--dev %s: expected tap, packet or auto", dev);
 	if (log && !one_of(log, levels))
 		usage_error("--log %s: expected error, warn, info or debug", log);
+	if (impair) {
+		struct impair_spec spec;
+		char bad[64];
+		if (impair_parse(impair, &spec, bad, sizeof(bad)) < 0)
+			usage_error("--impair: bad item '%s' (expected loss=P,dup=P,reorder=P,corrupt=P,"
+				    "delay_us=N,seed=N,dir=both|tx|rx)", bad);
+	}
 	if (optind >= argc)
 		usage_error("no command to run (nstack run [options] -- CMD [ARGS...])");
 	if (!lo && if_nametoindex(ifname) == 0) {
@@ -247,6 +301,8 @@ static int cmd_run(int argc, char **argv)
 	set_or_unset("NSTACK_DEV", dev);
 	if (log)
 		setenv("NSTACK_LOG", log, 1);
+	if (impair)
+		setenv("NSTACK_IMPAIR", impair, 1);
 
 	execvp(argv[optind], argv + optind);
 	int e = errno;
@@ -256,13 +312,23 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "run", cmd_run }, { "lab", cmd_lab }, { "ss", cmd_ss },
+		{ "stats", cmd_stats }, { "plot", cmd_plot },
+	};
 	if (argc < 2)
-		usage_error("missing command");
+		usage_error("missing command (run, lab, ss, stats, plot)");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		usage(stdout);
+		fputs(main_usage_text, stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "run"))
-		return cmd_run(argc - 1, argv + 1);
-	usage_error("unknown command %s", argv[1]);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name)) {
+			cli_cmd = cmds[i].name;
+			return cmds[i].fn(argc - 1, argv + 1);
+		}
+	usage_error("unknown command %s (run, lab, ss, stats, plot)", argv[1]);
 }

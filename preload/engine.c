@@ -47,11 +47,50 @@ static int      eng_stop;
 static pid_t    eng_owner;
 static uint64_t rand_state;
 
+/* Rate limit for everything but errors: a burst of NST_LOG_BURST lines, then
+ * NST_LOG_RATE per second; what is dropped is counted and said once the
+ * budget returns ("N messages suppressed"), like the kernel's printk_ratelimit. */
+#define NST_LOG_BURST 200
+#define NST_LOG_RATE  50
+static int nst_log_allow(int level)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t tokens_at, suppressed;
+	static double tokens = NST_LOG_BURST;
+	if (level == NST_LOG_ERROR)
+		return 1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	uint64_t missed = 0;
+	int ok;
+	pthread_mutex_lock(&mu);
+	if (tokens_at)
+		tokens += (double)(now - tokens_at) * NST_LOG_RATE / 1e6;
+	if (tokens > NST_LOG_BURST)
+		tokens = NST_LOG_BURST;
+	tokens_at = now;
+	ok = tokens >= 1.0;
+	if (ok) {
+		tokens -= 1.0;
+		missed = suppressed;
+		suppressed = 0;
+	} else {
+		suppressed++;
+	}
+	pthread_mutex_unlock(&mu);
+	if (missed)
+		fprintf(stderr, "nstack: %llu messages suppressed\n", (unsigned long long)missed);
+	return ok;
+}
+
 void nst_log(int level, const char *fmt, ...)
 {
 	static const char *const tag[] = { "", "warning: ", "", "debug: " };
 	char line[512];
 	va_list ap;
+	if (!nst_log_allow(level))
+		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -109,6 +148,55 @@ int eng_block(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *m
 	}
 	int r = REAL(ppoll)(p, n, tp, mask);
 	return r < 0 ? -errno : r;
+}
+
+int eng_block_epoll(int epfd, struct epoll_event *ev, int n, int64_t deadline_us,
+		    const sigset_t *mask)
+{
+	struct timespec ts, *tp = NULL;
+	if (deadline_us >= 0) {
+		int64_t rem = deadline_us - (int64_t)eng_now_us();
+		if (rem < 0)
+			rem = 0;
+		ts.tv_sec = rem / 1000000;
+		ts.tv_nsec = (rem % 1000000) * 1000;
+		tp = &ts;
+	}
+	int r;
+	real_init();
+	if (real_fns.epoll_pwait2) {
+		r = real_fns.epoll_pwait2(epfd, ev, n, tp, mask);
+	} else {
+		/* epoll_pwait rounds to ms: round up so we never wake early for nothing */
+		int ms = tp ? (int)((ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + 999) / 1000) : -1;
+		r = REAL(epoll_pwait)(epfd, ev, n, ms, mask);
+	}
+	return r < 0 ? -errno : r;
+}
+
+/* A real wait returned EINTR, so a handler ran. Linux restarts recv, send,
+ * accept and connect (sock_intr_errno: -ERESTARTSYS when the socket has no
+ * timeout) if that handler was installed with SA_RESTART. We cannot tell
+ * which signal it was, so: restart when every handler that could have run
+ * (installed, signal not blocked in this thread) has SA_RESTART. Exact for
+ * programs whose handlers agree (glibc's signal() always sets SA_RESTART);
+ * a program mixing both kinds may see EINTR where Linux restarts. */
+int eng_restart_ok(void)
+{
+	sigset_t cur;
+	pthread_sigmask(SIG_SETMASK, NULL, &cur);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP || sigismember(&cur, sig) == 1)
+			continue;
+		struct sigaction sa;
+		if (sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if (!(sa.sa_flags & SA_SIGINFO) && (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+			continue;
+		if (!(sa.sa_flags & SA_RESTART))
+			return 0;
+	}
+	return 1;
 }
 
 /* splitmix64 seeded once from getrandom(): ISS keys, ports, IP IDs. */
@@ -224,6 +312,32 @@ static void eng_atfork_child(void)
 	__atomic_store_n(&eng_done, 1, __ATOMIC_RELEASE);
 }
 
+/* Closed connections still delivering data or a FIN: the kernel would finish
+ * them after the process is gone, but our stack goes with the process. So
+ * exit waits while they make progress: at most ENG_EXIT_IDLE_US without any,
+ * ENG_EXIT_DRAIN_US in all. Under the lock; the engine thread does the work. */
+#define ENG_EXIT_IDLE_US  2000000ull
+#define ENG_EXIT_DRAIN_US 30000000ull
+static void eng_exit_drain(void)
+{
+	uint64_t start = eng_now_us(), last = start;
+	size_t left = nst_exit_pending(eng.st);
+	while (left && eng_thread_up) {
+		uint64_t now = eng_now_us();
+		if (now - last > ENG_EXIT_IDLE_US || now - start > ENG_EXIT_DRAIN_US) {
+			log_warn("exit: %zu bytes of closed connections not delivered", left);
+			return;
+		}
+		eng_unlock();
+		eng_block(NULL, 0, (int64_t)now + 2000, NULL);
+		eng_lock();
+		size_t l = nst_exit_pending(eng.st);
+		if (l < left)
+			last = eng_now_us();
+		left = l;
+	}
+}
+
 /* At exit: end every connection on the wire and stop the engine, bounded. */
 static void eng_exit(void)
 {
@@ -238,6 +352,7 @@ static void eng_exit(void)
 	}
 	nst_close_all(eng.st, eng_now_us());
 	eng_after();
+	eng_exit_drain();
 	eng_stop = 1;
 	eng_kick();
 	eng_unlock();
@@ -378,9 +493,15 @@ static int eng_configure(void)
 			return -EOPNOTSUPP;
 		}
 	}
-	v = getenv("NSTACK_IMPAIR");
-	if (v && *v)
-		log_warn("NSTACK_IMPAIR is not supported yet; ignored");
+	struct impair_spec impair;
+	const char *impair_env = getenv("NSTACK_IMPAIR");
+	if (impair_env && *impair_env) {
+		char bad[64];
+		if (impair_parse(impair_env, &impair, bad, sizeof(bad)) < 0) {
+			log_error("NSTACK_IMPAIR: bad item '%s' (expected loss=P,dup=P,reorder=P,corrupt=P,delay_us=N,seed=N)", bad);
+			return -EINVAL;
+		}
+	}
 
 	static int pool_ready;
 	if (!pool_ready) {
@@ -410,6 +531,18 @@ static int eng_configure(void)
 	}
 	if (have_mac)
 		memcpy(dev->mac, mac, 6);
+	/* Impairment next to the wire, capture above it: the pcap shows what the
+	 * stack sent (a frame lost on the way, then its retransmission). */
+	if (impair_env && *impair_env) {
+		struct netdev *w = impairdev_wrap(dev, &impair, &err);
+		if (!w) {
+			log_error("NSTACK_IMPAIR: %s", strerror(-err));
+			netdev_close(dev);
+			return err;
+		}
+		dev = w;
+		log_info("impairment: %s", impair_env);
+	}
 	v = getenv("NSTACK_PCAP");
 	if (v && *v) {
 		struct netdev *w = pcapdev_wrap(dev, v, &err);
@@ -463,6 +596,7 @@ static int eng_configure(void)
 		return err;
 	}
 	eng_owner = getpid();
+	ctl_stack_created(st);  /* ctl.c: control socket for nstack ss/stats, state log */
 	static int hooks;
 	if (!hooks) {
 		pthread_atfork(eng_atfork_prepare, eng_atfork_parent, eng_atfork_child);

@@ -134,6 +134,8 @@ void fd_unmap(int fd)
 			}
 	}
 	if (s->refs == 0) {
+		if (s->ep_members)
+			ep_sock_gone(s);
 		nsock_release(s);
 		nsock_free_if_unused(s);
 	}
@@ -228,13 +230,49 @@ static void nsock_update(struct nsock *s)
 	s->signalled = ready;
 }
 
+/* Edge detection for epoll (Linux wakes epoll on every sk_data_ready, i.e.
+ * on each arrival, and on state changes): a new edge is new bytes to read or
+ * a changed event mask. Each edge bumps s->gen; edge-triggered members report
+ * when gen moved since they last reported. The epoll sets wait on the eventfd
+ * edge-triggered (epoll.c), so an edge while the eventfd is already readable
+ * needs one more write to wake them. */
+static void nsock_edge(struct nsock *s, int was_signalled)
+{
+	uint32_t m = nst_poll(eng.st, s->sd);
+	size_t rx = nst_rx_avail(eng.st, s->sd);
+	if (m != s->last_mask || rx > s->last_rx) {
+		s->gen++;
+		if (was_signalled && s->signalled && s->efd >= 0) {
+			uint64_t one = 1;
+			(void)!REAL(write)(s->efd, &one, sizeof(one));
+		}
+	}
+	s->last_mask = m;
+	s->last_rx = rx;
+}
+
+/* After the application consumed data or space (recv, send, accept): what it
+ * sees now is the base for the next edge, so that a new arrival after a
+ * drain, or space after a full buffer, is an edge again. Under the lock. */
+void nsock_edge_sync(struct nsock *s)
+{
+	if (!s->ep_members || !eng.st || s->sd < 0)
+		return;
+	s->last_mask = nst_poll(eng.st, s->sd);
+	s->last_rx = nst_rx_avail(eng.st, s->sd);
+}
+
 /* stack_set_notify callback: runs under the lock inside a stack call. */
 void nsock_notify(void *ctx, int sd)
 {
 	(void)ctx;
 	if (sd < 0 || (unsigned)sd >= sd_cap || !sd_map[sd])
 		return;
-	nsock_update(sd_map[sd]);
+	struct nsock *s = sd_map[sd];
+	int was = s->signalled;
+	nsock_update(s);
+	if (s->ep_members && eng.st && s->sd >= 0)
+		nsock_edge(s, was);
 }
 
 void nsock_want(struct nsock *s, short events, int delta)
@@ -267,6 +305,9 @@ int nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us)
 		return -EBADF;
 	}
 	nsock_want(s, events, -1);
+	/* sock_intr_errno: no timeout and SA_RESTART -> the call goes on */
+	if (r == -EINTR && deadline_us < 0 && eng_restart_ok())
+		return 0;
 	if (r < 0)
 		return r;
 	if (r == 0)
@@ -323,6 +364,8 @@ int nsock_handoff(struct nsock *s)
 		}
 		if (s->efd == fd)
 			s->efd = -1;
+		if (s->ep_members)
+			ep_handoff(s, fd);
 		fd_unmap(fd);   /* the last one releases the nstack socket */
 	}
 	REAL(close)(kfd);

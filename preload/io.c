@@ -14,16 +14,48 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 #include "preload.h"
+#include "dgram.h"
 
 #define IO_GATHER_MAX 65536     /* writev/sendmsg coalesce up to this many bytes */
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
-/* Under the lock. */
+static ssize_t sock_recv_stream(int fd, struct nsock *s, void *buf, size_t len, int flags);
+static ssize_t sock_send_stream(int fd, struct nsock *s, const void *buf, size_t len, int flags);
+
+/* Under the lock. What the call consumed is the base for the next epoll edge. */
 ssize_t sock_recv(int fd, struct nsock *s, void *buf, size_t len, int flags)
+{
+	ssize_t r = s->type == SOCK_DGRAM ? dgram_recv(fd, s, buf, len, flags)
+					  : sock_recv_stream(fd, s, buf, len, flags);
+	nsock_edge_sync(s);
+	return r;
+}
+
+ssize_t sock_send(int fd, struct nsock *s, const void *buf, size_t len, int flags)
+{
+	ssize_t r = s->type == SOCK_DGRAM ? dgram_send(fd, s, buf, len, flags)
+					  : sock_send_stream(fd, s, buf, len, flags);
+	nsock_edge_sync(s);
+	return r;
+}
+
+/* Under the lock. */
+static ssize_t sock_recv_stream(int fd, struct nsock *s, void *buf, size_t len, int flags)
 {
 	if (flags & MSG_OOB)
 		return -EINVAL;         /* not implemented: urgent data */
+	if ((flags & MSG_TRUNC) && len) {
+		/* tcp_recvmsg: with MSG_TRUNC the bytes are dropped (or, with
+		 * MSG_PEEK, counted), never copied: buf may be anything */
+		size_t n = len < IO_GATHER_MAX ? len : IO_GATHER_MAX;
+		char *tmp = malloc(n);
+		if (!tmp)
+			return -ENOMEM;
+		ssize_t r = sock_recv_stream(fd, s, tmp, n, flags & ~MSG_TRUNC);
+		free(tmp);
+		return r;
+	}
 	if (len == 0) {
 		ssize_t r = nst_recv(eng.st, s->sd, buf, 0, NST_MSG_DONTWAIT, eng_now_us());
 		return r == -EAGAIN ? 0 : r;
@@ -60,7 +92,7 @@ ssize_t sock_recv(int fd, struct nsock *s, void *buf, size_t len, int flags)
 
 /* Under the lock. -EPIPE is returned, SIGPIPE raised by the caller after
  * unlocking (a handler may call into us). */
-ssize_t sock_send(int fd, struct nsock *s, const void *buf, size_t len, int flags)
+static ssize_t sock_send_stream(int fd, struct nsock *s, const void *buf, size_t len, int flags)
 {
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;     /* not implemented: urgent data */
@@ -314,6 +346,8 @@ NST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			  const struct sockaddr *to, socklen_t tolen)
 {
 	ssize_t n;
+	if (dgram_sendto_hook(fd, buf, len, flags, to, tolen, &n))
+		return n;
 	return io_send(fd, buf, len, flags, &n) ? n : REAL(sendto)(fd, buf, len, flags, to, tolen);
 }
 
@@ -322,6 +356,8 @@ NST_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
 			    struct sockaddr *from, socklen_t *fromlen)
 {
 	ssize_t n;
+	if (dgram_recvfrom_hook(fd, buf, len, flags, from, fromlen, &n))
+		return n;
 	if (!io_recv(fd, buf, len, flags, &n))
 		return REAL(recvfrom)(fd, buf, len, flags, from, fromlen);
 	if (n >= 0 && from && fromlen)
@@ -332,6 +368,9 @@ NST_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
 NST_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct nsock *s;
+	ssize_t dn;
+	if (dgram_readv_hook(fd, iov, cnt, 0, &dn))
+		return dn;
 	int r = fd_lock(fd, &s);
 	if (r == 0)
 		return REAL(readv)(fd, iov, cnt);
@@ -345,6 +384,9 @@ NST_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 NST_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	struct nsock *s;
+	ssize_t dn;
+	if (dgram_readv_hook(fd, iov, cnt, 1, &dn))
+		return dn;
 	int r = fd_lock(fd, &s);
 	if (r == 0)
 		return REAL(writev)(fd, iov, cnt);
@@ -358,6 +400,9 @@ NST_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 NST_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct nsock *s;
+	ssize_t dn;
+	if (dgram_sendmsg_hook(fd, msg, flags, &dn))
+		return dn;
 	int r = fd_lock(fd, &s);
 	if (r == 0)
 		return REAL(sendmsg)(fd, msg, flags);
@@ -375,6 +420,9 @@ NST_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 NST_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct nsock *s;
+	ssize_t dn;
+	if (dgram_recvmsg_hook(fd, msg, flags, &dn))
+		return dn;
 	int r = fd_lock(fd, &s);
 	if (r == 0)
 		return REAL(recvmsg)(fd, msg, flags);

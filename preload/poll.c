@@ -35,7 +35,7 @@ static short sock_revents(const struct nsock *s, short events)
 static int has_ours(const struct pollfd *fds, nfds_t n)
 {
 	for (nfds_t i = 0; i < n; i++)
-		if (fd_peek(fds[i].fd))
+		if (fd_peek(fds[i].fd) || ep_peek(fds[i].fd))
 			return 1;
 	return 0;
 }
@@ -44,14 +44,18 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 {
 	struct pollfd kp_local[POLL_STACK_FDS];
 	struct nsock *sk_local[POLL_STACK_FDS];
+	char epr_local[POLL_STACK_FDS];
 	struct pollfd *kp = kp_local;
 	struct nsock **sk = sk_local;
+	char *epr = epr_local;  /* an epoll fd (epoll.c) with an nstack member ready */
 	if (n > POLL_STACK_FDS) {
 		kp = malloc(n * sizeof(*kp));
 		sk = malloc(n * sizeof(*sk));
-		if (!kp || !sk) {
+		epr = malloc(n);
+		if (!kp || !sk || !epr) {
 			free(kp);
 			free(sk);
+			free(epr);
 			return -ENOMEM;
 		}
 	}
@@ -82,6 +86,12 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 		eng_unlock();
 
 		if (nkernel) {
+			/* epoll fds with nstack members: their readiness from
+			 * epoll.c (which also empties their shadow first, so the
+			 * kernel's answer below is not a stale wake-up) */
+			for (nfds_t i = 0; i < n; i++)
+				epr[i] = !sk[i] && (fds[i].events & (POLLIN | POLLRDNORM)) &&
+					 ep_peek(fds[i].fd) && ep_poll_ready(fds[i].fd);
 			for (nfds_t i = 0; i < n; i++) {
 				kp[i].fd = sk[i] ? -1 : fds[i].fd;
 				kp[i].events = fds[i].events;
@@ -96,7 +106,9 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 			for (nfds_t i = 0; i < n; i++)
 				if (!sk[i]) {
 					fds[i].revents = kp[i].revents;
-					ready += kp[i].revents != 0;
+					if (epr[i])
+						fds[i].revents |= fds[i].events & (POLLIN | POLLRDNORM);
+					ready += fds[i].revents != 0;
 				}
 		}
 		r = ready;
@@ -132,6 +144,7 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 	if (kp != kp_local) {
 		free(kp);
 		free(sk);
+		free(epr);
 	}
 	return r;
 }
@@ -243,7 +256,7 @@ static int sets_have_ours(int nfds, fd_set *rd, fd_set *wr, fd_set *ex)
 		nfds = FD_SETSIZE;
 	for (int fd = 0; fd < nfds; fd++)
 		if (((rd && FD_ISSET(fd, rd)) || (wr && FD_ISSET(fd, wr)) || (ex && FD_ISSET(fd, ex)))
-		    && fd_peek(fd))
+		    && (fd_peek(fd) || ep_peek(fd)))
 			return 1;
 	return 0;
 }

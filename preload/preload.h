@@ -5,6 +5,7 @@
  *   socket.c  socket/connect/bind/listen/accept/close/dup/fcntl/ioctl/sockopts
  *   io.c      read/write/send/recv families
  *   poll.c    poll/ppoll/select/pselect
+ *   epoll.c   epoll_create*, epoll_ctl, epoll_wait/pwait/pwait2
  */
 #ifndef NSTACK_PRELOAD_H
 #define NSTACK_PRELOAD_H
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/epoll.h>
 #include "stack/stack.h"
 #include "log.h"
 
@@ -76,6 +78,14 @@ struct real_fns {
 	int     (*ppoll_chk)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t);
 	int     (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
 	int     (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *);
+	int     (*epoll_create)(int);
+	int     (*epoll_create1)(int);
+	int     (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int     (*epoll_wait)(int, struct epoll_event *, int, int);
+	int     (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+	int     (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *, const sigset_t *);
+	int     (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
+	int     (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
 };
 
 extern struct real_fns real_fns;
@@ -110,6 +120,18 @@ void     eng_after(void);
 /* Block in the real ppoll until deadline_us (-1: none). Never under the lock.
  * Returns the real ppoll result or -errno (-EINTR). */
 int      eng_block(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask);
+struct epoll_event;
+/* The same for a real epoll_pwait on a kernel epoll fd. */
+int      eng_block_epoll(int epfd, struct epoll_event *ev, int n, int64_t deadline_us,
+			 const sigset_t *mask);
+/* After a wait ended with EINTR and no socket timeout: 1 if the kernel would
+ * restart the call (SA_RESTART), 0 if it returns EINTR. */
+int      eng_restart_ok(void);
+
+/* ---- ctl.c ----------------------------------------------------------- */
+/* Under the lock, right after the stack is created: the control socket
+ * ($NSTACK_RUNDIR/<pid>.sock, for nstack ss/stats) and the state-change log. */
+void     ctl_stack_created(struct stack *st);
 
 /* ---- fd.c ------------------------------------------------------------ */
 #define NSOCK_OPTS   16
@@ -137,6 +159,12 @@ struct nsock {
 	unsigned n_in, n_out, n_any;   /* waiters per event */
 	int      signalled;     /* the eventfd is readable */
 	int64_t  rcvtimeo_us, sndtimeo_us;     /* SO_RCVTIMEO / SO_SNDTIMEO, 0: none */
+	/* epoll: edge detection and membership (epoll.c) */
+	uint32_t gen;           /* bumped on every new edge: new data or a changed mask */
+	uint32_t last_mask;     /* nst_poll bits at the last notify */
+	size_t   last_rx;       /* readable bytes at the last notify */
+	unsigned n_et;          /* edge-triggered epoll members: re-signal on each edge */
+	struct epm *ep_members; /* epoll sets holding this socket */
 	unsigned n_opts;
 	struct sockopt_rec opts[NSOCK_OPTS];
 };
@@ -160,6 +188,7 @@ struct nsock *nsock_new(int sd, int type, int protocol, int nonblock);
 int           nsock_attach(struct nsock *s, int cloexec);
 void          nsock_unpin(struct nsock *s);
 void          nsock_notify(void *ctx, int sd);
+void          nsock_edge_sync(struct nsock *s);   /* epoll edges: after recv/send/accept */
 /* Block until socket s (reached through fd) may have one of events, or the
  * deadline passes. Called and returns with the lock held; 0 on a wake-up,
  * -ETIMEDOUT, -EINTR, or -EBADF if the socket went away meanwhile. */
@@ -179,6 +208,24 @@ static inline int64_t nsock_deadline(int64_t timeo_us)
 /* ---- socket.c / io.c (used by each other) ---------------------------- */
 ssize_t sock_send(int fd, struct nsock *s, const void *buf, size_t len, int flags);
 ssize_t sock_recv(int fd, struct nsock *s, void *buf, size_t len, int flags);
+
+/* ---- epoll.c --------------------------------------------------------- */
+struct epm;
+/* Under the lock, when s loses its last fd: drop it from every epoll set. */
+void ep_sock_gone(struct nsock *s);
+/* Under the lock, in a kernel hand-off right after the kernel socket took
+ * fd's place: register fd in the app's epoll sets with the app's events. */
+void ep_handoff(struct nsock *s, int fd);
+/* Lock-free: non-zero if fd may be an epoll fd holding nstack sockets. */
+int  ep_peek(int fd);
+/* poll()/select() on such an epoll fd: 1 if an nstack member is ready
+ * (consumes nothing). Takes the lock. */
+int  ep_poll_ready(int epfd);
+/* close() of an epoll fd. */
+void ep_close(int epfd);
+
+/* ---- tcpinfo.c -------------------------------------------------------- */
+int  tcpinfo_get(struct nsock *s, void *val, socklen_t *lenp);
 
 /* ---- poll.c ---------------------------------------------------------- */
 /* poll over a mixed set; timeout_us -1 = infinite. Returns count or -errno. */

@@ -75,6 +75,14 @@ static void real_resolve(void)
 	RESOLVE_OPT(ppoll_chk, "__ppoll_chk");
 	RESOLVE(select, "select");
 	RESOLVE(pselect, "pselect");
+	RESOLVE(epoll_create, "epoll_create");
+	RESOLVE(epoll_create1, "epoll_create1");
+	RESOLVE(epoll_ctl, "epoll_ctl");
+	RESOLVE(epoll_wait, "epoll_wait");
+	RESOLVE(epoll_pwait, "epoll_pwait");
+	RESOLVE_OPT(epoll_pwait2, "epoll_pwait2");   /* glibc 2.35+ */
+	RESOLVE(sendmmsg, "sendmmsg");
+	RESOLVE(recvmmsg, "recvmmsg");
 	__atomic_store_n(&real_ready, 1, __ATOMIC_RELEASE);
 }
 

@@ -7,15 +7,22 @@
  * get the kernel's errno.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "preload.h"
+
+#ifndef NST_SIOCOUTQNSQ
+#define NST_SIOCOUTQNSQ 0x894B  /* <linux/sockios.h> SIOCOUTQNSQ */
+#endif
+#include "dgram.h"
 
 /* Parse a sockaddr for connect/bind, with tcp_v4_connect's checks. */
 static int sin_parse(const struct sockaddr *sa, socklen_t len, uint32_t *ip, uint16_t *port)
@@ -59,8 +66,9 @@ static int sin_fill(struct sockaddr *sa, socklen_t *lenp, uint32_t ip, uint16_t 
 NST_EXPORT int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	/* SOCK_DGRAM is not served by the stack yet: kernel. */
-	if (domain != AF_INET || base != SOCK_STREAM || (protocol != 0 && protocol != IPPROTO_TCP))
+	int dgram = base == SOCK_DGRAM;        /* UDP: dgram.c */
+	if (domain != AF_INET || (base != SOCK_STREAM && !dgram) ||
+	    (protocol != 0 && protocol != (dgram ? IPPROTO_UDP : IPPROTO_TCP)))
 		return REAL(socket)(domain, type, protocol);
 	int e = eng_ensure();
 	if (e == ENG_DISABLED)
@@ -73,12 +81,12 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 		eng_unlock();
 		return REAL(socket)(domain, type, protocol);
 	}
-	int sd = nst_socket(eng.st, NST_SOCK_STREAM);
+	int sd = nst_socket(eng.st, dgram ? NST_SOCK_DGRAM : NST_SOCK_STREAM);
 	if (sd < 0) {
 		eng_unlock();
 		return set_errno(sd);
 	}
-	struct nsock *s = nsock_new(sd, SOCK_STREAM, protocol, !!(type & SOCK_NONBLOCK));
+	struct nsock *s = nsock_new(sd, dgram ? SOCK_DGRAM : SOCK_STREAM, protocol, !!(type & SOCK_NONBLOCK));
 	int fd = s ? nsock_attach(s, !!(type & SOCK_CLOEXEC)) : -ENOMEM;
 	if (fd < 0) {
 		nst_close(eng.st, sd, eng_now_us());
@@ -124,8 +132,12 @@ NST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return set_errno(r);
 	uint32_t ip;
 	uint16_t port;
+	if (dgram_connect_unspec(s, addr, len, &r)) {
+		eng_unlock();
+		return set_errno(r);
+	}
 	r = sin_parse(addr, len, &ip, &port);
-	if (r == 0 && !stack_routes(eng.st, ip)) {
+	if (r == 0 && !stack_routes(eng.st, ip) && !(s->type == SOCK_DGRAM && stack_is_bcast(eng.st, ip))) {
 		/* Not ours to serve (e.g. 127.0.0.1 beside a TAP): kernel socket. */
 		if (s->committed) {
 			r = -ENETUNREACH;
@@ -159,7 +171,20 @@ NST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	uint32_t ip;
 	uint16_t port;
 	r = sin_parse(addr, len, &ip, &port);
-	if (r == 0 && ip != INADDR_ANY && !stack_owns(eng.st, ip)) {
+	/* Linux inet_bind: "accept AF_UNSPEC (mapped to AF_INET) only if
+	 * s_addr is INADDR_ANY" */
+	if (r == -EAFNOSUPPORT && ((const struct sockaddr_in *)addr)->sin_family == AF_UNSPEC &&
+	    ((const struct sockaddr_in *)addr)->sin_addr.s_addr == htonl(INADDR_ANY)) {
+		ip = INADDR_ANY;
+		port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
+		r = 0;
+	}
+	/* An address on the stack's own network that the stack does not own is
+	 * nobody's here: nst_bind answers EADDRNOTAVAIL, as the kernel of a host
+	 * with the stack's address would (not the kernel beside us, which may own
+	 * it, e.g. the TAP's other end). */
+	if (r == 0 && ip != INADDR_ANY && !stack_owns(eng.st, ip) &&
+	    !(s->type == SOCK_STREAM && stack_routes(eng.st, ip))) {
 		/* An address the kernel may own: let the kernel have the socket. */
 		if (s->committed) {
 			r = -EINVAL;
@@ -223,6 +248,7 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 		if (w < 0)
 			return w;       /* EINTR: SA_RESTART not honoured yet */
 	}
+	nsock_edge_sync(s);
 	if (nsd < 0)
 		return nsd;
 	struct nsock *ns = nsock_new(nsd, s->type, s->protocol, !!(flags & SOCK_NONBLOCK));
@@ -270,16 +296,57 @@ NST_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *lenp)
 	return set_errno(r);
 }
 
+/* SO_LINGER with a timeout (Linux inet_release -> tcp_close ->
+ * sk_stream_wait_close): the last close of a TCP socket sends the FIN after
+ * the queued data, then blocks until that FIN is acknowledged or the linger
+ * time runs out (close returns 0 either way; the connection goes on as an
+ * orphan), even for a non-blocking socket. Unread data, or data arriving
+ * meanwhile, means an abort instead (nst_close sends the RST): no wait. A
+ * signal ends the wait early, as in Linux. The FIN's acknowledgment is no
+ * event a waiter can ask for, so the wait sleeps in steps of 100 us growing to
+ * 10 ms and asks the stack again (nst_close_pending). Under the lock. */
+static void close_linger(struct nsock *s)
+{
+	struct linger lg;
+	unsigned len = sizeof(lg);
+	if (!s || s->refs != 1 || s->sd < 0 || !eng.st || s->type != SOCK_STREAM || s->listening)
+		return;
+	if (nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_LINGER, &lg, &len) < 0 || !lg.l_onoff ||
+	    lg.l_linger <= 0 || nst_rx_avail(eng.st, s->sd) > 0)
+		return;
+	if (nst_shutdown(eng.st, s->sd, SHUT_WR, eng_now_us()) < 0)
+		return;         /* never connected: nothing to wait for */
+	eng_after();
+	int64_t dl = (int64_t)eng_now_us() + (int64_t)lg.l_linger * 1000000;
+	int64_t step = 100;
+	s->pins++;
+	while (s->sd >= 0 && nst_close_pending(eng.st, s->sd) == 1 && nst_rx_avail(eng.st, s->sd) == 0) {
+		int64_t now = (int64_t)eng_now_us();
+		if (now >= dl)
+			break;
+		eng_unlock();
+		int r = eng_block(NULL, 0, now + step < dl ? now + step : dl, NULL);
+		eng_lock();
+		if (r == -EINTR)
+			break;
+		if (step < 10000)
+			step *= 2;
+	}
+	nsock_unpin(s);
+}
+
 /* close: the socket ends with its last fd (nst_close: FIN, then the stack
  * keeps the connection as an orphan); the eventfd is closed under the lock so
  * that its number is not reused while the table still names it. */
 NST_EXPORT int close(int fd)
 {
-	if (!fd_peek(fd))
+	if (!fd_peek(fd) && !ep_peek(fd))
 		return REAL(close)(fd);
 	eng_lock();
+	close_linger(fd_get(fd));
 	if (fd_get(fd))
 		fd_unmap(fd);
+	ep_close(fd);   /* an epoll fd with nstack members (epoll.c) */
 	int r = REAL(close)(fd);
 	eng_unlock();
 	return r;
@@ -347,6 +414,9 @@ NST_EXPORT int shutdown(int fd, int how)
 	} else {
 		r = nst_shutdown(eng.st, s->sd, how, eng_now_us());
 		eng_after();
+		/* SHUT_RD on a listener disconnects it (Linux inet_shutdown) */
+		if (r == 0 && how != SHUT_WR)
+			s->listening = 0;
 	}
 	eng_unlock();
 	return set_errno(r);
@@ -380,6 +450,32 @@ NST_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *lenp)
 	return sock_name(fd, addr, lenp, 1);
 }
 
+/* One sysctl value (an unsigned), 0 if unreadable. */
+static unsigned sysctl_uint(const char *path)
+{
+	unsigned v = 0;
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* SO_RCVBUF/SO_SNDBUF are clamped by this host's net.core.rmem_max and
+ * wmem_max before the doubling, as the kernel does; read them once. Under
+ * the lock. */
+static void sockbuf_limits_once(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	nst_set_sockbuf_max(eng.st, sysctl_uint("/proc/sys/net/core/rmem_max"),
+			    sysctl_uint("/proc/sys/net/core/wmem_max"));
+}
+
 static int is_timeo(int level, int name, int *snd)
 {
 	if (level != SOL_SOCKET)
@@ -399,6 +495,24 @@ static int is_timeo(int level, int name, int *snd)
 		return 1;
 	}
 	return 0;
+}
+
+/* net.ipv4.tcp_rmem[2] of this host, read once (0 if unreadable). */
+static unsigned tcp_rmem_max_once(void)
+{
+	static unsigned v;
+	static int done;
+	if (!done) {
+		FILE *f = fopen("/proc/sys/net/ipv4/tcp_rmem", "re");
+		unsigned a, b, c;
+		if (f) {
+			if (fscanf(f, "%u %u %u", &a, &b, &c) == 3)
+				v = c;
+			fclose(f);
+		}
+		done = 1;
+	}
+	return v;
 }
 
 NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
@@ -430,6 +544,18 @@ NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 			}
 		}
 	} else {
+		if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF))
+			sockbuf_limits_once();
+		int lowat;
+		if (level == SOL_SOCKET && name == SO_RCVLOWAT && s->type == SOCK_STREAM &&
+		    len >= sizeof(int)) {
+			/* tcp_set_rcvlowat caps it at half of this host's tcp_rmem[2] */
+			memcpy(&lowat, val, sizeof(lowat));
+			unsigned cap = tcp_rmem_max_once() / 2;
+			if (lowat < 0 || (cap && (unsigned)lowat > cap))
+				lowat = cap ? (int)cap : INT_MAX;
+			val = &lowat;
+		}
 		r = nst_setsockopt(eng.st, s->sd, level, name, val, len, eng_now_us());
 		eng_after();
 	}
@@ -458,7 +584,7 @@ static int sock_int_opt(struct nsock *s, int name, int *iv)
 	case SO_ERROR:      *iv = nst_sock_error(eng.st, s->sd); return 1;
 	case SO_TYPE:       *iv = s->type; return 1;
 	case SO_DOMAIN:     *iv = AF_INET; return 1;
-	case SO_PROTOCOL:   *iv = IPPROTO_TCP; return 1;
+	case SO_PROTOCOL:   *iv = s->type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP; return 1;
 	case SO_ACCEPTCONN: *iv = s->listening; return 1;
 	}
 	return 0;
@@ -483,6 +609,8 @@ NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len
 		r = opt_put(val, lenp, &tv, sizeof(tv));
 	} else if (level == SOL_SOCKET && sock_int_opt(s, name, &iv)) {
 		r = opt_put(val, lenp, &iv, sizeof(iv));
+	} else if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM) {
+		r = tcpinfo_get(s, val, lenp);
 	} else if (*lenp && !val) {
 		r = -EFAULT;
 	} else {
@@ -575,6 +703,20 @@ NST_EXPORT int ioctl(int fd, unsigned long req, ...)
 		else {
 			*(int *)argp = (int)nst_rx_avail(eng.st, s->sd);
 			r = 0;
+		}
+	} else if ((req == TIOCOUTQ || req == NST_SIOCOUTQNSQ) && s->type == SOCK_STREAM) {
+		/* tcp_ioctl: SIOCOUTQ unacked + unsent, SIOCOUTQNSQ unsent */
+		struct nst_tcp_info ti;
+		if (!eng.st || s->sd < 0)
+			r = set_errno(-EBADF);
+		else if (s->listening)
+			r = set_errno(-EINVAL);
+		else if (!argp)
+			r = set_errno(-EFAULT);
+		else {
+			r = set_errno(nst_tcp_info(eng.st, s->sd, &ti));
+			if (r == 0)
+				*(int *)argp = (int)(req == TIOCOUTQ ? ti.outq : ti.notsent_bytes);
 		}
 	} else if ((req & 0xff00) == 0x8900) {
 		/* SIOC* interface ioctls on a socket fd: ask a kernel socket */

@@ -29,4 +29,30 @@ struct netdev *tapdev_open(const char *ifname, int *err);
  * is also written to `path` (libpcap pcap_dump, DLT_EN10MB). */
 struct netdev *pcapdev_wrap(struct netdev *lower, const char *path, int *err);
 
+/* Fault injection (impair.c, impair_spec.c): NSTACK_IMPAIR. Seeded loss,
+ * duplication, reordering, corruption and a fixed delay on the frames
+ * between the stack and `lower`, in each direction independently. */
+#define IMPAIR_TX   1
+#define IMPAIR_RX   2
+#define IMPAIR_BOTH 3
+#define IMPAIR_DELAY_MAX_US 10000000ull
+struct impair_spec {
+	unsigned loss_ppm, dup_ppm, reorder_ppm, corrupt_ppm;   /* parts per million per frame */
+	uint64_t delay_us;
+	uint64_t seed;
+	int      dir;           /* IMPAIR_TX, IMPAIR_RX or IMPAIR_BOTH */
+};
+struct impair_stats {
+	uint64_t tx_lost, tx_dup, tx_reordered, tx_corrupted, tx_delayed;
+	uint64_t rx_lost, rx_dup, rx_reordered, rx_corrupted, rx_delayed;
+	uint64_t overflow;      /* frames dropped: delay queue full */
+};
+/* "loss=0.05,dup=0.01,...": 0, or -EINVAL with the bad item copied to bad. */
+int            impair_parse(const char *spec, struct impair_spec *out, char *bad, size_t bad_len);
+/* Wrap lower; on success the wrapper owns lower. NULL with *err on failure
+ * (lower left open). */
+struct netdev *impairdev_wrap(struct netdev *lower, const struct impair_spec *spec, int *err);
+/* Counters of the process's impairment device; -ENODEV if there is none. */
+int            impairdev_stats(struct impair_stats *out);
+
 #endif

@@ -1,5 +1,6 @@
 /* IPv4 (RFC 791, RFC 1122 3.2.1): input validation and demultiplexing,
- * output with routing (on-link, default gateway, in-process loopback). */
+ * output with routing (on-link, default gateway, in-process loopback,
+ * broadcast). Fragments go to ip_frag.c in both directions. */
 #include <arpa/inet.h>
 #include <string.h>
 #include "stack_impl.h"
@@ -7,6 +8,8 @@
 
 #define IN_LOOPBACK_NET(a) (((a) >> 24) == 127)
 #define IN_MULTICAST_NET(a) (((a) >> 28) == 0xe)
+
+static const uint8_t mac_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 static int ipv4_on_link(const struct stack *st, uint32_t a)
 {
@@ -18,6 +21,18 @@ int stack_owns(const struct stack *st, uint32_t addr)
 	if (st->cfg.loopback)
 		return IN_LOOPBACK_NET(addr);
 	return addr == st->cfg.addr;
+}
+
+/* RFC 1122 3.2.1.3: the limited broadcast {-1, -1} and the directed
+ * broadcast of our own subnet {<Network-number>, -1}. */
+int stack_is_bcast(const struct stack *st, uint32_t addr)
+{
+	if (st->cfg.loopback)
+		return 0;
+	if (addr == 0xffffffff)
+		return 1;
+	return st->netmask && st->netmask != 0xffffffff && ipv4_on_link(st, addr) &&
+	       (addr | st->netmask) == 0xffffffff;
 }
 
 int stack_routes(const struct stack *st, uint32_t dst)
@@ -35,6 +50,37 @@ uint32_t ipv4_src_for(const struct stack *st, uint32_t dst)
 {
 	(void)dst;
 	return st->cfg.addr;
+}
+
+/* Hand p to its transport. Consumes p; p->data at the L4 header, the IP
+ * header (hlen bytes) just in front. Broadcasts go to UDP only. */
+void ipv4_demux(struct stack *st, struct pkt *p, unsigned hlen, uint8_t proto,
+		uint32_t src, uint32_t dst, int bcast)
+{
+	if (bcast && proto != IP_PROTO_UDP) {
+		/* TCP never takes broadcasts; ICMP echo to a broadcast is ignored
+		 * like Linux's icmp_echo_ignore_broadcasts (RFC 1122 3.2.2.6 MAY). */
+		st->stat.ip_drop_bcast++;
+		pkt_free(p);
+		return;
+	}
+	switch (proto) {
+	case IP_PROTO_TCP:
+		tcp_input(st, p, src, dst);
+		return;
+	case IP_PROTO_ICMP:
+		icmp_input(st, p, src, dst);
+		return;
+	case IP_PROTO_UDP:
+		udp_input(st, p->data - hlen, hlen, p->data, p->len, !!(p->flags & PKT_F_CSUM_OK));
+		pkt_free(p);
+		return;
+	default:
+		/* not implemented: ICMP protocol unreachable for other protocols */
+		st->stat.ip_drop_proto++;
+		pkt_free(p);
+		return;
+	}
 }
 
 /* Consumes p; p->data at the IP header. */
@@ -74,7 +120,8 @@ void ipv4_input(struct stack *st, struct pkt *p)
 		goto drop;
 	}
 	uint32_t src = ntohl(ih->src), dst = ntohl(ih->dst);
-	if (!stack_owns(st, dst)) {
+	int bcast = stack_is_bcast(st, dst);
+	if (!stack_owns(st, dst) && !bcast) {
 		st->stat.ip_drop_dst++;
 		goto drop;
 	}
@@ -87,53 +134,61 @@ void ipv4_input(struct stack *st, struct pkt *p)
 		st->stat.ip_drop_src++;
 		goto drop;
 	}
-	/* not implemented: reassembly (RFC 815); fragments are counted and dropped. */
-	if (ntohs(ih->frag) & (IP_MF | IP_OFFMASK)) {
-		st->stat.ip_drop_frag++;
-		goto drop;
-	}
-	uint8_t proto = ih->proto;
-	/* Options (hlen > 20) are skipped; the frame is cut to the IP total length
-	 * (Ethernet padding removed). */
+	/* Ethernet padding after the datagram is cut off; options (hlen > 20)
+	 * are skipped. */
 	pkt_trim(p, total);
-	pkt_pull(p, hlen);
-	switch (proto) {
-	case IP_PROTO_TCP:
-		tcp_input(st, p, src, dst);
+	if (ntohs(ih->frag) & (IP_MF | IP_OFFMASK)) {
+		/* RFC 1122 3.3.2: "A host MUST be capable of reassembling" */
+		ip_frag_input(st, p);
 		return;
-	case IP_PROTO_ICMP:
-		icmp_input(st, p, src, dst);
-		return;
-	default:
-		/* not implemented: UDP and ICMP protocol/port unreachable (a later issue) */
-		st->stat.ip_drop_proto++;
-		goto drop;
 	}
+	pkt_pull(p, hlen);
+	ipv4_demux(st, p, hlen, ih->proto, src, dst, bcast);
+	return;
 drop:
 	pkt_free(p);
 }
 
-/* Prepend the IP header to p (data at the L4 header) and send it towards dst.
- * Consumes p. */
-int ipv4_output(struct stack *st, struct pkt *p, uint8_t proto, uint32_t src, uint32_t dst)
+/* The next hop towards dst; *bcast set for a broadcast (no ARP);
+ * -ENETUNREACH when there is no route. */
+static int ipv4_route(const struct stack *st, uint32_t dst, uint32_t *nh, int *bcast)
 {
-	size_t total = p->len + IP_HDR_LEN;
-	if (total > st->dev->mtu) {
-		pkt_free(p);
-		return -EMSGSIZE;       /* not implemented: fragmentation on output */
-	}
-	uint32_t nh;
+	*bcast = 0;
 	if (st->cfg.loopback) {
 		if (!IN_LOOPBACK_NET(dst))
-			goto unreach;
-		nh = 0;
-	} else if (dst != st->cfg.addr && ipv4_on_link(st, dst)) {
-		nh = dst;
-	} else if (st->cfg.gw && dst != st->cfg.addr) {
-		nh = st->cfg.gw;
-	} else {
-		goto unreach;
+			return -ENETUNREACH;
+		*nh = 0;
+		return 0;
 	}
+	if (stack_is_bcast(st, dst)) {
+		*bcast = 1;
+		*nh = dst;
+		return 0;
+	}
+	if (dst != st->cfg.addr && ipv4_on_link(st, dst)) {
+		*nh = dst;
+		return 0;
+	}
+	if (st->cfg.gw && dst != st->cfg.addr) {
+		*nh = st->cfg.gw;
+		return 0;
+	}
+	return -ENETUNREACH;
+}
+
+/* Prepend an IP header (given ID and flags/offset) and send p towards dst.
+ * Consumes p. */
+int ipv4_output_raw(struct stack *st, struct pkt *p, uint8_t proto, uint32_t src, uint32_t dst,
+		    uint16_t id, uint16_t frag)
+{
+	uint32_t nh;
+	int bcast;
+	if (ipv4_route(st, dst, &nh, &bcast) < 0) {
+		st->stat.ip_drop_noroute++;
+		pkt_free(p);
+		return -ENETUNREACH;
+	}
+	size_t total = p->len + IP_HDR_LEN;
 	struct ip_hdr *ih = pkt_push(p, IP_HDR_LEN);
 	if (!ih) {
 		st->stat.tx_nobufs++;
@@ -143,9 +198,8 @@ int ipv4_output(struct stack *st, struct pkt *p, uint8_t proto, uint32_t src, ui
 	ih->ver_ihl = 0x45;
 	ih->tos = 0;
 	ih->total_len = htons((uint16_t)total);
-	ih->id = htons(st->ip_id++);
-	/* TCP segments carry DF (path MTU discovery, RFC 1191), as Linux does. */
-	ih->frag = htons(proto == IP_PROTO_TCP ? IP_DF : 0);
+	ih->id = htons(id);
+	ih->frag = htons(frag);
 	ih->ttl = IP_DEFAULT_TTL;
 	ih->proto = proto;
 	ih->csum = 0;
@@ -155,9 +209,20 @@ int ipv4_output(struct stack *st, struct pkt *p, uint8_t proto, uint32_t src, ui
 	st->stat.ip_tx++;
 	if (st->cfg.loopback)
 		return eth_output(st, p, st->dev->mac, ETH_P_IPV4);
+	if (bcast)
+		return eth_output(st, p, mac_bcast, ETH_P_IPV4);
 	return arp_output(st, p, nh);
-unreach:
-	st->stat.ip_drop_noroute++;
-	pkt_free(p);
-	return -ENETUNREACH;
+}
+
+/* Prepend the IP header to p (data at the L4 header) and send it towards dst.
+ * Consumes p. Larger than the MTU: -EMSGSIZE (callers that may fragment use
+ * ip_frag_output). */
+int ipv4_output(struct stack *st, struct pkt *p, uint8_t proto, uint32_t src, uint32_t dst)
+{
+	if (p->len + IP_HDR_LEN > st->dev->mtu) {
+		pkt_free(p);
+		return -EMSGSIZE;
+	}
+	/* TCP segments carry DF (path MTU discovery, RFC 1191), as Linux does. */
+	return ipv4_output_raw(st, p, proto, src, dst, st->ip_id++, proto == IP_PROTO_TCP ? IP_DF : 0);
 }

@@ -265,6 +265,8 @@ void tcp_notify(struct stack *st, struct tcb *t)
 /* Change state; readiness may change with it. */
 void tcp_set_state(struct stack *st, struct tcb *t, int state)
 {
+	if (st->state_hook && t->state != state)
+		tcp_state_event(st, t, state);
 	t->state = (uint8_t)state;
 	tcp_notify(st, t);
 }
@@ -281,6 +283,8 @@ void tcp_done(struct stack *st, struct tcb *t, int err)
 	}
 	tcp_timers_clear(st, t);
 	tcp_hash_remove(st, t);
+	if (st->state_hook && t->state != TCP_CLOSED)
+		tcp_state_event(st, t, TCP_CLOSED);
 	t->state = TCP_CLOSED;
 	t->done = 1;
 	if (err)
@@ -339,6 +343,7 @@ int tcp_init(struct stack *st)
 	}
 	c->tlist = -1;
 	c->next_ephemeral = (uint32_t)stack_rand(st);
+	c->rmem_max = c->wmem_max = SOCKBUF_MAX;
 	return 0;
 }
 
@@ -366,16 +371,22 @@ static int addr_overlap(uint32_t a, uint32_t b)
 	return a == 0 || b == 0 || a == b;
 }
 
-/* bind(addr, port) conflicts with another socket on that port and an
- * overlapping address, unless SO_REUSEADDR is set and the other one is not
- * listening (Linux's rule, simplified). */
+/* bind(addr, port) conflicts with another socket u on that port and an
+ * overlapping address (Linux inet_bind_conflict, relaxed as for an explicit
+ * bind): no conflict when both have SO_REUSEADDR and u is not listening, or
+ * when both have SO_REUSEPORT (one user: ours). A connection in TIME-WAIT
+ * keeps the SO_REUSEADDR of the socket it was, so rebinding the port of a
+ * server restarted while its old connections wait needs the option on both,
+ * as on Linux. Accepted connections hold their listener's port. */
 static int port_conflict(struct stack *st, const struct tcb *me, uint32_t addr, uint16_t port)
 {
 	for (unsigned i = 0; i < st->tcp.cap; i++) {
 		const struct tcb *u = &st->tcp.tcb[i];
 		if (!u->in_use || u == me || !u->bound || u->lport != port || !addr_overlap(u->laddr, addr))
 			continue;
-		if (me && me->opt_reuseaddr && u->state != TCP_LISTEN)
+		if (me && me->opt_reuseaddr && u->opt_reuseaddr && u->state != TCP_LISTEN)
+			continue;
+		if (me && me->opt_reuseport && u->opt_reuseport)
 			continue;
 		return 1;
 	}
@@ -431,6 +442,8 @@ static struct tcb *sock_get(struct stack *st, int sd)
 
 int nst_socket(struct stack *st, int type)
 {
+	if (type == NST_SOCK_DGRAM)
+		return udp_socket(st);
 	if (type != NST_SOCK_STREAM)
 		return -EPROTONOSUPPORT;   /* UDP: not here yet */
 	if (st->tcp.n_owned >= st->tcp.max_sockets)
@@ -446,6 +459,8 @@ int nst_socket(struct stack *st, int type)
 
 int nst_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
 {
+	if (udp_sd(sd))
+		return udp_bind(st, sd, addr, port);
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
 		return -EBADF;
@@ -488,6 +503,7 @@ static void tcb_recycle(struct tcb *t)
 	t->user_mss = keep.user_mss;
 	t->opt_keepalive = keep.opt_keepalive;
 	t->opt_reuseaddr = keep.opt_reuseaddr;
+	t->opt_reuseport = keep.opt_reuseport;
 	t->opt_nodelay = keep.opt_nodelay;
 	t->opt_linger_on = keep.opt_linger_on;
 	t->opt_linger_s = keep.opt_linger_s;
@@ -500,6 +516,8 @@ static void tcb_recycle(struct tcb *t)
 
 int nst_listen(struct stack *st, int sd, int backlog, uint64_t now_us)
 {
+	if (udp_sd(sd))
+		return udp_sock_valid(st, sd) ? -EOPNOTSUPP : -EBADF;
 	st->now_us = now_us;
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
@@ -523,11 +541,13 @@ int nst_listen(struct stack *st, int sd, int backlog, uint64_t now_us)
 		t->lport = port;
 		t->bound = 1;
 	}
-	/* another listener on the same port and address (SO_REUSEADDR or not) */
+	/* another listener on the same port and address (SO_REUSEADDR or not);
+	 * SO_REUSEPORT on both lets them share it, as on Linux (not implemented:
+	 * spreading connections over them: the first one found takes them all) */
 	for (unsigned i = 0; i < st->tcp.cap; i++) {
 		const struct tcb *u = &st->tcp.tcb[i];
 		if (u->in_use && u != t && u->state == TCP_LISTEN && u->lport == t->lport &&
-		    addr_overlap(u->laddr, t->laddr))
+		    addr_overlap(u->laddr, t->laddr) && !(t->opt_reuseport && u->opt_reuseport))
 			return -EADDRINUSE;
 	}
 	t->backlog = backlog;
@@ -538,6 +558,8 @@ int nst_listen(struct stack *st, int sd, int backlog, uint64_t now_us)
 
 int nst_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port, uint64_t now_us)
 {
+	if (udp_sd(sd))
+		return udp_sock_valid(st, sd) ? -EOPNOTSUPP : -EBADF;
 	st->now_us = now_us;
 	struct tcb *l = sock_get(st, sd);
 	if (!l)
@@ -561,6 +583,10 @@ int nst_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port, uint64_
 
 int nst_connect(struct stack *st, int sd, uint32_t addr, uint16_t port, uint64_t now_us)
 {
+	if (udp_sd(sd)) {
+		st->now_us = now_us;
+		return udp_connect(st, sd, addr, port);
+	}
 	st->now_us = now_us;
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
@@ -614,6 +640,8 @@ int nst_connect(struct stack *st, int sd, uint32_t addr, uint16_t port, uint64_t
 	t->rto = TCP_RTO_INIT_US;
 	t->retries = 0;
 	t->err = 0;
+	if (st->state_hook)
+		tcp_state_event(st, t, TCP_SYN_SENT);
 	t->state = TCP_SYN_SENT;
 	t->connecting = 1;
 	tcp_hash_insert(st, t);
@@ -633,6 +661,8 @@ static int sock_take_err(struct tcb *t)
 
 ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flags, uint64_t now_us)
 {
+	if (udp_sd(sd))
+		return nst_sendto(st, sd, buf, len, flags, 0, 0, 0, now_us);
 	(void)flags;
 	st->now_us = now_us;
 	struct tcb *t = sock_get(st, sd);
@@ -665,6 +695,8 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 
 ssize_t nst_recv(struct stack *st, int sd, void *buf, size_t len, int flags, uint64_t now_us)
 {
+	if (udp_sd(sd))
+		return nst_recvfrom(st, sd, buf, len, flags, NULL, NULL, NULL, now_us);
 	st->now_us = now_us;
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
@@ -737,6 +769,8 @@ static void tcp_listen_stop(struct stack *st, struct tcb *l)
 
 int nst_shutdown(struct stack *st, int sd, int how, uint64_t now_us)
 {
+	if (udp_sd(sd))
+		return udp_shutdown(st, sd, how);
 	st->now_us = now_us;
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
@@ -780,6 +814,8 @@ int nst_shutdown(struct stack *st, int sd, int how, uint64_t now_us)
  * LAST-ACK, TIME-WAIT or the FIN-WAIT-2 timeout ends it. */
 int nst_close(struct stack *st, int sd, uint64_t now_us)
 {
+	if (udp_sd(sd))
+		return udp_close(st, sd);
 	st->now_us = now_us;
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
@@ -816,6 +852,7 @@ int nst_close(struct stack *st, int sd, uint64_t now_us)
 
 void nst_close_all(struct stack *st, uint64_t now_us)
 {
+	udp_close_all(st);
 	for (unsigned i = 0; i < st->tcp.cap; i++)
 		if (st->tcp.tcb[i].in_use && st->tcp.tcb[i].owned)
 			nst_close(st, (int)i, now_us);
@@ -824,6 +861,8 @@ void nst_close_all(struct stack *st, uint64_t now_us)
 
 int nst_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 {
+	if (udp_sd(sd))
+		return udp_getsockname(st, sd, addr, port);
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
 		return -EBADF;
@@ -836,6 +875,8 @@ int nst_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 
 int nst_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 {
+	if (udp_sd(sd))
+		return udp_getpeername(st, sd, addr, port);
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
 		return -EBADF;
@@ -852,6 +893,8 @@ int nst_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 /* Linux tcp_poll, in our terms. */
 uint32_t nst_poll(struct stack *st, int sd)
 {
+	if (udp_sd(sd))
+		return udp_poll(st, sd);
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
 		return NST_POLLERR | NST_POLLHUP;   /* POLLNVAL is the caller's */
@@ -884,6 +927,8 @@ uint32_t nst_poll(struct stack *st, int sd)
 
 int nst_sock_error(struct stack *st, int sd)
 {
+	if (udp_sd(sd))
+		return udp_sock_error(st, sd);
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
 		return -EBADF;
@@ -892,15 +937,71 @@ int nst_sock_error(struct stack *st, int sd)
 
 int nst_sock_type(struct stack *st, int sd)
 {
+	if (udp_sd(sd))
+		return udp_sock_valid(st, sd) ? NST_SOCK_DGRAM : -EBADF;
 	return sock_get(st, sd) ? NST_SOCK_STREAM : -EBADF;
 }
 
 size_t nst_rx_avail(struct stack *st, int sd)
 {
+	if (udp_sd(sd))
+		return udp_rx_avail(st, sd);
 	struct tcb *t = sock_get(st, sd);
 	if (!t || !t->rcvbuf.buf || t->state == TCP_LISTEN)
 		return 0;
 	return t->rcvbuf.len;
+}
+
+/* SO_LINGER with a timeout: 1 while close() must still wait, i.e. our FIN
+ * (queued by close or shutdown) or the data before it is not acknowledged
+ * yet (Linux sk_stream_wait_close: FIN-WAIT-1, CLOSING, LAST-ACK, and
+ * SYN-RECEIVED with the FIN held back); 0 once it is, or the connection is
+ * over; -EBADF. */
+int nst_close_pending(struct stack *st, int sd)
+{
+	struct tcb *t = sock_get(st, sd);
+	if (!t)
+		return -EBADF;
+	if (!t->fin_queued || t->done)
+		return 0;
+	switch (t->state) {
+	case TCP_SYN_RECEIVED:
+	case TCP_FIN_WAIT_1:
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* At process exit: what the closed connections still have to deliver, in
+ * bytes (unsent and unacknowledged data, plus one for each FIN not yet
+ * acknowledged). The kernel would go on sending after the process is gone;
+ * our stack goes with the process, so exit waits (bounded) while this
+ * falls. 0: nothing left in flight. */
+size_t nst_exit_pending(struct stack *st)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < st->tcp.cap; i++) {
+		const struct tcb *t = &st->tcp.tcb[i];
+		if (!t->in_use || t->done || !t->fin_queued)
+			continue;
+		if (t->state == TCP_SYN_RECEIVED || t->state == TCP_FIN_WAIT_1 ||
+		    t->state == TCP_CLOSING || t->state == TCP_LAST_ACK)
+			n += t->sndbuf.len + 1;
+	}
+	return n;
+}
+
+/* The host's net.core.rmem_max / wmem_max, which clamp SO_RCVBUF and
+ * SO_SNDBUF before Linux doubles them (0 keeps the current value). */
+void nst_set_sockbuf_max(struct stack *st, unsigned rmem_max, unsigned wmem_max)
+{
+	if (rmem_max)
+		st->tcp.rmem_max = rmem_max > 0x3fffffff ? 0x3fffffff : rmem_max;
+	if (wmem_max)
+		st->tcp.wmem_max = wmem_max > 0x3fffffff ? 0x3fffffff : wmem_max;
 }
 
 /* An int option value; EINVAL when the caller's buffer is too short. */
@@ -915,6 +1016,8 @@ static int opt_int(const void *val, unsigned len, int *out)
 int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len,
 		   uint64_t now_us)
 {
+	if (udp_sd(sd))
+		return udp_setsockopt(st, sd, level, name, val, len);
 	st->now_us = now_us;
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
@@ -938,7 +1041,7 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 		case SO_SNDBUF:
 			break;
 		default:
-			return -ENOPROTOOPT;
+			return tcp_setsockopt_more(t, level, name, val, len);
 		}
 		if ((r = opt_int(val, len, &v)) < 0)
 			return r;
@@ -958,8 +1061,9 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 			/* stored only: the rings are fixed (no autotuning yet). Linux
 			 * doubles the value for bookkeeping overhead and clamps it. */
 			long x = v < 0 ? 0 : v;
-			if (x > SOCKBUF_MAX)
-				x = SOCKBUF_MAX;
+			long max = name == SO_RCVBUF ? st->tcp.rmem_max : st->tcp.wmem_max;
+			if (x > max)
+				x = max;
 			x *= 2;
 			if (name == SO_RCVBUF)
 				t->opt_rcvbuf = x < 2304 ? 2304 : (int)x;
@@ -979,7 +1083,7 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 		case TCP_MAXSEG:
 			break;
 		default:
-			return -ENOPROTOOPT;
+			return tcp_setsockopt_more(t, level, name, val, len);
 		}
 		if ((r = opt_int(val, len, &v)) < 0)
 			return r;
@@ -1019,6 +1123,8 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 
 int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, unsigned *len)
 {
+	if (udp_sd(sd))
+		return udp_getsockopt(st, sd, level, name, val, len);
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
 		return -EBADF;
@@ -1060,7 +1166,7 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 			return 0;
 		}
 		default:
-			return -ENOPROTOOPT;
+			return tcp_getsockopt_more(t, level, name, val, len);
 		}
 		if (*len < sizeof(int))
 			return -EINVAL;
@@ -1085,7 +1191,7 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 			v = tcp_synced(t->state) ? t->mss : (t->user_mss ? t->user_mss : TCP_MSS_DEF);
 			break;
 		default:
-			return -ENOPROTOOPT;
+			return tcp_getsockopt_more(t, level, name, val, len);
 		}
 		if (*len < sizeof(int))
 			return -EINVAL;
@@ -1095,4 +1201,34 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 	memcpy(val, &v, sizeof(int));
 	*len = sizeof(int);
 	return 0;
+}
+
+/* ---- datagram sockets (udp.c) ----------------------------------------- */
+
+ssize_t nst_sendto(struct stack *st, int sd, const void *buf, size_t len, int flags,
+		   int to_set, uint32_t addr, uint16_t port, uint64_t now_us)
+{
+	st->now_us = now_us;
+	if (!udp_sd(sd))        /* TCP ignores the destination, as tcp_sendmsg does */
+		return nst_send(st, sd, buf, len, flags, now_us);
+	return udp_sendto(st, sd, buf, len, flags, to_set, addr, port);
+}
+
+ssize_t nst_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
+		     uint32_t *addr, uint16_t *port, int *out_flags, uint64_t now_us)
+{
+	st->now_us = now_us;
+	if (!udp_sd(sd)) {
+		if (out_flags)
+			*out_flags = 0;
+		return nst_recv(st, sd, buf, len, flags, now_us);
+	}
+	return udp_recvfrom(st, sd, buf, len, flags, addr, port, out_flags);
+}
+
+int nst_disconnect(struct stack *st, int sd)
+{
+	if (!udp_sd(sd))
+		return -EAFNOSUPPORT;   /* not implemented: AF_UNSPEC connect on TCP */
+	return udp_disconnect(st, sd);
 }

@@ -87,6 +87,12 @@ struct stack *stack_create(const struct stack_config *cfg, struct netdev *dev, u
 		free(st);
 		return NULL;
 	}
+	if (udp_init(st) < 0 || ip_frag_init(st) < 0) {
+		udp_fini(st);
+		tcp_fini(st);
+		free(st);
+		return NULL;
+	}
 	return st;
 }
 
@@ -95,6 +101,8 @@ void stack_destroy(struct stack *st)
 	if (!st)
 		return;
 	tcp_fini(st);
+	udp_fini(st);
+	ip_frag_fini(st);
 	arp_flush_all(st);
 	free(st);
 }
@@ -127,7 +135,8 @@ static uint64_t deadline_min(uint64_t a, uint64_t b)
 
 uint64_t stack_next_deadline(const struct stack *st)
 {
-	return deadline_min(arp_next_deadline(st), tcp_next_deadline(st));
+	return deadline_min(deadline_min(arp_next_deadline(st), tcp_next_deadline(st)),
+			    ip_frag_next_deadline(st));
 }
 
 int stack_poll(struct stack *st, uint64_t now_us)
@@ -149,6 +158,9 @@ int stack_poll(struct stack *st, uint64_t now_us)
 	d = tcp_next_deadline(st);
 	if (d && d <= now_us)
 		tcp_timer(st);
+	d = ip_frag_next_deadline(st);
+	if (d && d <= now_us)
+		ip_frag_timer(st);
 	stack_flush(st);
 	return total;
 }

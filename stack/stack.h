@@ -37,7 +37,7 @@
 	X(ip_drop_len, "IPv4 packets with a bad total length") \
 	X(ip_drop_csum, "IPv4 header checksum errors") \
 	X(ip_drop_ttl, "IPv4 packets with TTL 0") \
-	X(ip_drop_frag, "IPv4 fragments dropped (no reassembly yet)") \
+	X(ip_drop_frag, "IPv4 fragments malformed (length not a multiple of 8, beyond 65535)") \
 	X(ip_drop_dst, "IPv4 packets not for us") \
 	X(ip_drop_src, "IPv4 packets with a martian source") \
 	X(ip_drop_proto, "IPv4 packets for an unhandled protocol") \
@@ -70,7 +70,31 @@
 	X(tcp_active_open, "TCP active opens") \
 	X(tcp_passive_open, "TCP passive opens") \
 	X(tcp_estab_reset, "TCP connections reset") \
-	X(tx_nobufs, "packets not built: pool exhausted")
+	X(tx_nobufs, "packets not built: pool exhausted") \
+	X(ip_drop_bcast, "IPv4 broadcasts for a protocol that takes none") \
+	X(ip_frag_rx, "IPv4 fragments received") \
+	X(ip_frag_reasm_ok, "IPv4 datagrams reassembled") \
+	X(ip_frag_dup, "IPv4 duplicate fragments dropped") \
+	X(ip_frag_overlap, "IPv4 datagrams dropped: overlapping fragments (RFC 5722)") \
+	X(ip_frag_timeout, "IPv4 datagrams dropped: reassembly timeout") \
+	X(ip_frag_mem, "IPv4 fragments dropped: reassembly memory limit") \
+	X(ip_frag_toomany, "IPv4 datagrams dropped: too many fragments") \
+	X(ip_frag_big, "IPv4 reassembled datagrams too large for the protocol") \
+	X(ip_frag_tx, "IPv4 fragments sent") \
+	X(ip_frag_create_ok, "IPv4 datagrams fragmented on output") \
+	X(icmp_unreach_rx, "ICMP destination unreachable received") \
+	X(icmp_time_exceeded_rx, "ICMP time exceeded received (ignored)") \
+	X(icmp_err_ignored, "ICMP errors ignored (no socket, failed checks)") \
+	X(icmp_unreach_tx, "ICMP destination unreachable sent") \
+	X(icmp_time_exceeded_tx, "ICMP time exceeded (reassembly) sent") \
+	X(icmp_ratelimited, "ICMP errors not sent: rate limit") \
+	X(icmp_pmtu_update, "path MTU lowered by ICMP fragmentation needed") \
+	X(udp_rx, "UDP datagrams received") \
+	X(udp_tx, "UDP datagrams sent") \
+	X(udp_drop_short, "UDP datagrams too short or with a bad length") \
+	X(udp_drop_csum, "UDP checksum errors") \
+	X(udp_drop_noport, "UDP datagrams to a closed port") \
+	X(udp_drop_rcvbuf, "UDP datagrams dropped: receive queue full (SO_RCVBUF)")
 
 struct stack_stats {
 #define STACK_STAT_FIELD(name, desc) uint64_t name;
@@ -128,6 +152,7 @@ void stack_set_notify(struct stack *st, void (*fn)(void *ctx, int sd), void *ctx
 
 /* flags for nst_send/nst_recv: same values as Linux MSG_* */
 #define NST_MSG_PEEK     0x02
+#define NST_MSG_TRUNC    0x20
 #define NST_MSG_DONTWAIT 0x40
 #define NST_MSG_WAITALL  0x100
 #define NST_MSG_NOSIGNAL 0x4000
@@ -160,5 +185,84 @@ int     nst_sock_type(struct stack *st, int sd);             /* NST_SOCK_* or -E
 int     nst_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len, uint64_t now_us);
 int     nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, unsigned *len);
 size_t  nst_rx_avail(struct stack *st, int sd);              /* bytes readable now (FIONREAD) */
+
+/* TCP_INFO of a TCP socket (tcp_info.c): our units (bytes, microseconds);
+ * preload/ converts to Linux's struct tcp_info. */
+#define NST_CA_OPEN     0       /* Linux TCP_CA_Open */
+#define NST_CA_RECOVERY 3       /* TCP_CA_Recovery: fast recovery */
+#define NST_CA_LOSS     4       /* TCP_CA_Loss: after an RTO */
+struct nst_tcp_info {
+	uint8_t  state;         /* RFC 9293 order (tcp.h enum tcp_state) */
+	uint8_t  ca_state, retransmits;
+	uint32_t rto_us, rtt_us, rttvar_us;
+	uint32_t snd_mss, rcv_mss, advmss, pmtu;
+	uint32_t snd_cwnd, snd_ssthresh;        /* bytes; ssthresh 0xffffffff: not set */
+	uint32_t snd_wnd, rcv_wnd;
+	uint32_t unacked_segs, total_retrans, segs_out, segs_in, notsent_bytes;
+	uint32_t outq;          /* unacknowledged + unsent bytes (SIOCOUTQ) */
+	uint64_t bytes_acked, bytes_received, bytes_sent;
+};
+int     nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *out);
+/* SO_LINGER: 1 while our FIN or the data before it is unacknowledged. */
+int     nst_close_pending(struct stack *st, int sd);
+/* Bytes (and FINs) closed connections still have to deliver (process exit). */
+size_t  nst_exit_pending(struct stack *st);
+/* Clamp of SO_RCVBUF/SO_SNDBUF (the host's net.core.rmem_max, wmem_max). */
+void    nst_set_sockbuf_max(struct stack *st, unsigned rmem_max, unsigned wmem_max);
+
+/* ---- datagrams (udp.c) ----------------------------------------------------
+ * Datagram sockets have sds of their own range (>= NST_UDP_SD_BASE); the
+ * nst_* calls above dispatch on it. These add what only datagrams have. */
+#define NST_UDP_SD_BASE (1 << 16)
+/* One datagram of len bytes to addr:port (to_set 0: the connected peer).
+ * Returns len or -errno (EDESTADDRREQ, EMSGSIZE, EACCES, ECONNREFUSED…). */
+ssize_t nst_sendto(struct stack *st, int sd, const void *buf, size_t len, int flags,
+		   int to_set, uint32_t addr, uint16_t port, uint64_t now_us);
+/* The next datagram: up to len bytes copied; returns the bytes copied, or
+ * its full length with NST_MSG_TRUNC in flags. *out_flags gets NST_MSG_TRUNC
+ * when the datagram was longer than len. -EAGAIN when none is queued. */
+ssize_t nst_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
+		     uint32_t *addr, uint16_t *port, int *out_flags, uint64_t now_us);
+/* connect(AF_UNSPEC): dissolve the association (udp_disconnect). */
+int     nst_disconnect(struct stack *st, int sd);
+/* 1 if addr is the limited broadcast or the broadcast of the stack's subnet. */
+int     stack_is_bcast(const struct stack *st, uint32_t addr);
+
+/* ---- introspection (sock_info.c): `nstack ss`, logging -------------------
+ * A snapshot of one socket, read under the caller's lock. Addresses and
+ * ports in host order; times in microseconds; windows in bytes. */
+struct nst_sock_info {
+	int      sd;            /* the application's sd, -1 for orphans and unaccepted children */
+	uint8_t  type;          /* NST_SOCK_STREAM or NST_SOCK_DGRAM (UDP: ESTAB if connected, else UNCONN) */
+	uint8_t  state;         /* TCP state, RFC 9293 order (tcp.h enum tcp_state) */
+	uint8_t  orphan;        /* closed by the application, finishing on its own */
+	uint8_t  in_recovery;   /* fast recovery (RFC 6582) */
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t recv_q;        /* unread bytes; listener: accept queue length */
+	uint32_t send_q;        /* unacknowledged + unsent bytes; listener: backlog */
+	uint32_t mss;
+	uint64_t rtt_us, rttvar_us, rto_us;   /* RFC 6298 SRTT, RTTVAR, RTO; 0 before a sample */
+	uint32_t cwnd, ssthresh;              /* bytes; ssthresh 0xffffffff: not set yet */
+	uint32_t snd_wnd, rcv_wnd;
+	uint32_t retrans;       /* consecutive retransmission timeouts */
+	uint64_t bytes_acked;   /* data acknowledged by the peer (modulo 2^32) */
+	uint64_t bytes_received;/* data received in order (modulo 2^32) */
+};
+
+/* Up to max sockets into out; returns how many exist (may exceed max). */
+int         nst_sock_list(const struct stack *st, struct nst_sock_info *out, int max);
+/* A TCP state's name as ss(8) prints it ("ESTAB", "TIME-WAIT", ...). */
+const char *nst_tcp_state_name(int state);
+
+/* State-change hook (logging): called under the caller's lock on every TCP
+ * state change, with the connection's 4-tuple. fn NULL: off. */
+struct nst_state_event {
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	int      from, to;      /* TCP states */
+};
+void stack_set_state_hook(struct stack *st, void (*fn)(void *ctx, const struct nst_state_event *ev),
+			  void *ctx);
 
 #endif

@@ -6,6 +6,8 @@
 #include "stack.h"
 #include "ip.h"
 #include "tcp.h"
+#include "udp.h"
+#include "ip_frag.h"
 
 struct stack {
 	struct stack_config cfg;
@@ -19,7 +21,11 @@ struct stack {
 	unsigned            tx_pending; /* frames queued since the last flush */
 	void              (*notify)(void *ctx, int sd);
 	void               *notify_ctx;
+	void              (*state_hook)(void *ctx, const struct nst_state_event *ev); /* sock_info.c */
+	void               *state_hook_ctx;
 	struct tcp_ctx      tcp;        /* sockets and connections (tcp.h) */
+	struct udp_ctx      udp;        /* datagram sockets, ICMP rate limit (udp.h) */
+	struct ip_frag_ctx  frag;       /* IPv4 reassembly (ip_frag.h) */
 };
 
 uint64_t stack_rand(struct stack *st);

@@ -183,6 +183,14 @@ struct tcb {
 	int      opt_linger_s;
 	int      opt_rcvbuf, opt_sndbuf;     /* stored, reported doubled like Linux */
 	int      keepidle_s, keepintvl_s, keepcnt;
+	/* stored for getsockopt, not acted on yet (tcp_info.c) */
+	uint8_t  opt_cork;           /* TCP_CORK: we send at once anyway (no Nagle, no cork) */
+	uint8_t  opt_quickack_off;   /* TCP_QUICKACK 0 (Linux pingpong mode); 0 reads back 1 */
+	int      user_timeout_ms;    /* TCP_USER_TIMEOUT: stored; RTO give-up is tcp_retries2 */
+	int      rcvlowat;           /* SO_RCVLOWAT, 0 = default 1; stored, recv/poll ignore it */
+	/* per-connection counters for TCP_INFO */
+	uint32_t total_retrans;      /* segments retransmitted */
+	uint32_t segs_out, segs_in;
 };
 
 struct tcp_ctx {
@@ -196,6 +204,7 @@ struct tcp_ctx {
 	int      tlist;         /* head of the armed-timer list */
 	uint64_t next_deadline; /* earliest armed timer; may be early, never late */
 	uint32_t next_ephemeral;/* RFC 6056 Algorithm 3 */
+	unsigned rmem_max, wmem_max;   /* SO_RCVBUF/SO_SNDBUF clamp (net.core.rmem_max/wmem_max) */
 };
 
 int      tcp_init(struct stack *st);            /* at stack_create: allocate tables */
@@ -258,6 +267,16 @@ void     tcp_set_state(struct stack *st, struct tcb *t, int state);
 void     tcp_done(struct stack *st, struct tcb *t, int err);
 void     tcp_child_established(struct stack *st, struct tcb *t);
 void     tcp_notify(struct stack *st, struct tcb *t);
+void     tcp_state_event(struct stack *st, const struct tcb *t, int to);  /* sock_info.c: the state hook */
+
+/* ICMP errors about a segment we sent (tcp_icmp.c): PMTU (RFC 1191) and
+ * unreachable, with RFC 5927's checks. Addresses/ports of the quoted header. */
+void     tcp_icmp_error(struct stack *st, int type, int code, uint16_t mtu,
+			uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport, uint32_t seq);
+
+/* options and TCP_INFO beyond sock.c's (tcp_info.c): -ENOPROTOOPT if not one */
+int      tcp_setsockopt_more(struct tcb *t, int level, int name, const void *val, unsigned len);
+int      tcp_getsockopt_more(const struct tcb *t, int level, int name, void *val, unsigned *len);
 
 /* output (tcp_out.c) */
 int      tcp_output(struct stack *st, struct tcb *t);

@@ -233,8 +233,13 @@ static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const 
 	t->bound = 1;
 	t->passive = 1;
 	t->parent = (int)(l - st->tcp.tcb);
+	/* the child inherits the listener's socket options (Linux sk_clone_lock) */
 	t->opt_keepalive = l->opt_keepalive;
 	t->opt_nodelay = l->opt_nodelay;
+	t->opt_reuseaddr = l->opt_reuseaddr;
+	t->opt_reuseport = l->opt_reuseport;
+	t->opt_linger_on = l->opt_linger_on;
+	t->opt_linger_s = l->opt_linger_s;
 	t->keepidle_s = l->keepidle_s;
 	t->keepintvl_s = l->keepintvl_s;
 	t->keepcnt = l->keepcnt;
@@ -266,7 +271,13 @@ static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const 
 	t->snd.wl2 = t->iss;
 	tcp_set_mss(st, t, seg->mss);
 	tcp_hash_insert(st, t);
+	if (st->state_hook)
+		tcp_state_event(st, t, TCP_SYN_RECEIVED);
 	t->state = TCP_SYN_RECEIVED;
+	/* counted until it is established or gone (tcp_child_established,
+	 * tcp_child_unlink); without the mark the count would only grow and the
+	 * listener refuse every SYN after TCP_SOMAXCONN connections */
+	t->in_synq = 1;
 	l->syn_n++;
 	st->stat.tcp_passive_open++;
 	/* not implemented: data carried on the SYN is dropped (the peer resends it). */
@@ -837,6 +848,8 @@ void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 	}
 	struct tcb *t = tcp_lookup(st, dst, seg.dport, src, seg.sport);
 	enum tcp_verdict v;
+	if (t)
+		t->segs_in++;   /* TCP_INFO tcpi_segs_in */
 	if (!t || t->state == TCP_CLOSED) {
 		/* RFC 9293 3.10.7.1: "If the state is CLOSED (i.e., TCB does not
 		 * exist), then all data in the incoming segment is discarded. An

@@ -3,6 +3,8 @@
 #   unit: tests/run-bins.sh unit UNIT_BINS   ("unit: N passed, N failed")
 #   sim:  tests/run-bins.sh sim SIM_BINS
 #   e2e:  tests/run-e2e.sh                   (bats TAP: "ok", "ok … # skip", "not ok")
+#   sanitize: run-bins.sh over SAN_BINS, fuzz: tests/fuzz/run.sh over FUZZ_BINS (both from the
+#   environment, set by `make test`; skipped when unset)
 # A bats skip is not a pass: skips are counted and printed separately, and under CI (CI set to
 # anything but "", 0 or false) they count as failures. A failing group does not stop the others.
 # Last line, exactly: "N passed, N failed". Exit status non-zero if anything failed.
@@ -64,8 +66,30 @@ e2e() {
 	fi
 }
 
+# fuzz: each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/run.sh: "fuzz: N passed, N failed").
+fuzz() {
+	local line p f st
+	echo "== fuzz (${FUZZ_SECONDS:-60} s each)"
+	# shellcheck disable=SC2086 # the list is space separated on purpose
+	tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" $FUZZ_BINS 2>&1 | tee "$out"
+	st=${PIPESTATUS[0]}
+	line=$(grep -E "^fuzz: [0-9]+ passed, [0-9]+ failed" "$out" | tail -n1)
+	if [ -z "$line" ]; then
+		echo "fuzz: run.sh printed no summary (exit $st)"
+		p=0 f=1
+	else
+		p=$(awk '{print $2}' <<<"$line") f=$(awk '{print $4}' <<<"$line")
+		[ "$st" != 0 ] && [ "$f" = 0 ] && f=1
+	fi
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
+	summary+=("fuzz: $p passed, $f failed")
+}
+
 bins unit "$unit_bins"
 bins sim "$sim_bins"
+# unit and sim again, built with ASan+UBSan (make san-bins), and the fuzz smoke (make fuzz-bins)
+[ -n "${SAN_BINS:-}" ] && bins sanitize "$SAN_BINS"
+[ -n "${FUZZ_BINS:-}" ] && fuzz
 e2e
 
 echo "== summary"

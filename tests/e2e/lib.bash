@@ -248,3 +248,11 @@ lab_teardown() {
 	[ -n "${BATS_TEST_COMPLETED:-}" ] || lab_debug || true
 	lab_down
 }
+
+# wait_nstack_listen PORT [TRIES]: wait (bounded, ~0.15 s steps, default 100) until the nstack
+# program in NS listens on $NADDR:PORT. `ss` cannot see nstack's sockets; this sends bare SYNs
+# from a raw socket in NS (tests/e2e/server_probe.py) and takes a SYN-ACK as the answer, without
+# using up the connection of a server that accepts only one.
+wait_nstack_listen() {
+	ip netns exec "$NS" python3 "$ROOT/tests/e2e/server_probe.py" "$KADDR" "$NADDR" "$1" "${2:-100}"
+}

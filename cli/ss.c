@@ -1,0 +1,446 @@
+/* nstack ss / nstack stats: look inside running nstack processes.
+ *
+ * Each preloaded process whose stack is running listens on
+ * $NSTACK_RUNDIR/<pid>.sock (preload/ctl.c; default /run/nstack). We connect
+ * to each (or to the one -p names), send one request line and read the text
+ * reply until the server closes:
+ *   "sockets" -> "tcp STATE LADDR:LPORT RADDR:RPORT key=value ..."
+ *   "stats"   -> "name value"
+ * and print it the way ss(8) and nstat(8) do. A socket file whose process is
+ * gone (killed before its exit handler ran) is stale: removed, not listed.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli/cli.h"
+#include "stack/stack.h"
+
+#define CTL_TIMEOUT_MS 2000
+#define MAX_PROCS      1024
+
+/* ---- the control client ------------------------------------------------ */
+
+/* pids with a control socket, ascending; only `only` if non-zero. */
+static int ctl_pids(pid_t only, pid_t *out, int max)
+{
+	DIR *d = opendir(cli_rundir());
+	int n = 0;
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max) {
+		char *end;
+		long p = strtol(e->d_name, &end, 10);
+		if (p <= 0 || strcmp(end, ".sock"))
+			continue;
+		if (only && p != only)
+			continue;
+		out[n++] = (pid_t)p;
+	}
+	closedir(d);
+	for (int i = 1; i < n; i++)     /* insertion sort: a handful of pids */
+		for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+			pid_t t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
+}
+
+static void ctl_path(pid_t pid, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%d.sock", cli_rundir(), (int)pid);
+}
+
+/* Ask process pid; the reply in a malloc'd string, or NULL (errno set;
+ * ESRCH when the process is gone and its stale socket was removed). */
+static char *ctl_ask(pid_t pid, const char *req)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	ctl_path(pid, sa.sun_path, sizeof(sa.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		if ((e == ECONNREFUSED || e == ENOENT) && kill(pid, 0) < 0 && errno == ESRCH) {
+			unlink(sa.sun_path);    /* its process died without cleaning up */
+			e = ESRCH;
+		}
+		errno = e;
+		return NULL;
+	}
+	char line[64];
+	int len = snprintf(line, sizeof(line), "%s\n", req);
+	if (send(fd, line, (size_t)len, MSG_NOSIGNAL) != len) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	size_t cap = 8192, n = 0;
+	char *buf = malloc(cap);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long left = CTL_TIMEOUT_MS - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (!buf || left <= 0 || poll(&p, 1, (int)left) <= 0) {
+			free(buf);
+			close(fd);
+			errno = ETIMEDOUT;
+			return NULL;
+		}
+		if (n + 4096 > cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = 0;
+	return buf;
+}
+
+/* The process's name (/proc/PID/comm), "?" if unknown. */
+static void proc_comm(pid_t pid, char *out, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "r");
+	snprintf(out, size, "?");
+	if (f) {
+		if (fgets(out, (int)size, f))
+			out[strcspn(out, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+/* Value of key=... in a "sockets" line, 0 if absent. */
+static uint64_t kv(const char *line, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *p = line; (p = strstr(p, key)); p += kl)
+		if ((p == line || p[-1] == ' ') && p[kl] == '=')
+			return strtoull(p + kl + 1, NULL, 10);
+	return 0;
+}
+
+/* ---- nstack ss ---------------------------------------------------------- */
+
+static const char ss_usage_text[] =
+	"usage: nstack ss [-p PID] [-t|-u] [-l|-a] [-i] [-H]\n"
+	"\n"
+	"The sockets of running nstack processes, in ss(8)'s layout (always numeric).\n"
+	"The host's ss cannot see them: they are not the kernel's.\n"
+	"\n"
+	"  -p, --pid PID   only process PID\n"
+	"  -t, --tcp       TCP sockets (the default)\n"
+	"  -u, --udp       UDP sockets\n"
+	"  -l, --listening listening sockets only\n"
+	"  -a, --all       sockets in every state (default: connected ones, as ss)\n"
+	"  -i, --info      TCP internals: rto, rtt/rttvar (ms), mss, cwnd and ssthresh\n"
+	"                  (segments), bytes_acked, bytes_received, retrans, send rate\n"
+	"  -H, --no-header no header line\n";
+
+/* ss's default filter: every state but LISTEN, UNCONN, TIME-WAIT, SYN-RECV. */
+static int ss_default_state(const char *st)
+{
+	return strcmp(st, "LISTEN") && strcmp(st, "UNCONN") && strcmp(st, "TIME-WAIT") &&
+	       strcmp(st, "SYN-RECV");
+}
+
+/* "123456789" bits/s -> "123.5Mbps" like ss. */
+static void ss_rate(double bps, char *out, size_t size)
+{
+	if (bps >= 1e9)
+		snprintf(out, size, "%.1fGbps", bps / 1e9);
+	else if (bps >= 1e6)
+		snprintf(out, size, "%.1fMbps", bps / 1e6);
+	else if (bps >= 1e3)
+		snprintf(out, size, "%.1fKbps", bps / 1e3);
+	else
+		snprintf(out, size, "%.0fbps", bps);
+}
+
+static void ss_info(const char *line)
+{
+	uint64_t mss = kv(line, "mss"), cwnd = kv(line, "cwnd"), ssth = kv(line, "ssthresh");
+	uint64_t rtt = kv(line, "rtt_us"), rttvar = kv(line, "rttvar_us"), rto = kv(line, "rto_us");
+	printf("\t newreno rto:%" PRIu64 " rtt:%.3f/%.3f mss:%" PRIu64, (rto + 999) / 1000,
+	       rtt / 1000.0, rttvar / 1000.0, mss);
+	if (mss)
+		printf(" cwnd:%" PRIu64, (cwnd + mss - 1) / mss);
+	if (mss && ssth && ssth < 0xffffffffu)
+		printf(" ssthresh:%" PRIu64, ssth / mss);
+	printf(" bytes_acked:%" PRIu64 " bytes_received:%" PRIu64, kv(line, "bytes_acked"),
+	       kv(line, "bytes_received"));
+	uint64_t retrans = kv(line, "retrans");
+	if (retrans)
+		printf(" retrans:%" PRIu64, retrans);
+	if (rtt && cwnd) {
+		char r[32];
+		ss_rate((double)cwnd * 8e6 / (double)rtt, r, sizeof(r));
+		printf(" send %s", r);
+	}
+	printf(" snd_wnd:%" PRIu64 " rcv_wnd:%" PRIu64, kv(line, "snd_wnd"), kv(line, "rcv_wnd"));
+	if (kv(line, "recovery"))
+		printf(" recovery");
+	if (kv(line, "orphan"))
+		printf(" orphan");
+	printf("\n");
+}
+
+int cmd_ss(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' }, { "tcp", no_argument, NULL, 't' },
+		{ "udp", no_argument, NULL, 'u' }, { "listening", no_argument, NULL, 'l' },
+		{ "all", no_argument, NULL, 'a' }, { "info", no_argument, NULL, 'i' },
+		{ "no-header", no_argument, NULL, 'H' }, { "numeric", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	pid_t only = 0;
+	int tcp = 0, udp = 0, listening = 0, all = 0, info = 0, header = 1, c;
+	char *end;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":p:tulaiHnh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			only = (pid_t)strtol(optarg, &end, 10);
+			if (*end || only <= 0)
+				usage_error("-p %s: not a process id", optarg);
+			break;
+		case 't': tcp = 1; break;
+		case 'u': udp = 1; break;
+		case 'l': listening = 1; break;
+		case 'a': all = 1; break;
+		case 'i': info = 1; break;
+		case 'H': header = 0; break;
+		case 'n': break;        /* always numeric */
+		case 'h': fputs(ss_usage_text, stdout); return 0;
+		case ':': usage_error("option %s needs a value", argv[optind - 1]);
+		default:  usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument %s", argv[optind]);
+	if (!tcp && !udp)
+		tcp = 1;
+
+	pid_t pids[MAX_PROCS];
+	int np = ctl_pids(only, pids, MAX_PROCS);
+	if (only && !np) {
+		cli_err("process %d: no control socket in %s (not an nstack process, or its stack "
+			"has not started)", (int)only, cli_rundir());
+		return 1;
+	}
+	if (header)
+		printf("%-12s %-6s %-6s %-25s %-25s %s\n", "State", "Recv-Q", "Send-Q",
+		       "Local Address:Port", "Peer Address:Port", "Process");
+	int rc = 0;
+	for (int i = 0; i < np; i++) {
+		char *rep = ctl_ask(pids[i], "sockets");
+		if (!rep) {
+			if (errno != ESRCH) {
+				cli_err("process %d: %s", (int)pids[i], strerror(errno));
+				rc = 1;
+			} else if (only) {
+				cli_err("process %d: gone", (int)pids[i]);
+				rc = 1;
+			}
+			continue;
+		}
+		char comm[64];
+		proc_comm(pids[i], comm, sizeof(comm));
+		for (char *save = NULL, *line = strtok_r(rep, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			char proto[8], state[16], local[48], peer[48];
+			if (sscanf(line, "%7s %15s %47s %47s", proto, state, local, peer) != 4)
+				continue;
+			if (!((tcp && !strcmp(proto, "tcp")) || (udp && !strcmp(proto, "udp"))))
+				continue;
+			/* as ss: an unconnected UDP socket counts as listening (-l) */
+			int is_listen = !strcmp(state, "LISTEN") ||
+					(!strcmp(proto, "udp") && !strcmp(state, "UNCONN"));
+			if (listening ? !is_listen : (!all && !ss_default_state(state)))
+				continue;
+			if (is_listen && !strcmp(peer, "0.0.0.0:0"))
+				strcpy(peer, "0.0.0.0:*");
+			printf("%-12s %-6" PRIu64 " %-6" PRIu64 " %-25s %-25s users:((\"%s\",pid=%d))\n",
+			       state, kv(line, "recv_q"), kv(line, "send_q"), local, peer, comm,
+			       (int)pids[i]);
+			if (info && !strcmp(proto, "tcp") && !is_listen)
+				ss_info(line);
+		}
+		free(rep);
+	}
+	return rc;
+}
+
+/* ---- nstack stats ------------------------------------------------------- */
+
+static const char stats_usage_text[] =
+	"usage: nstack stats [-p PID] [-a] [--json]\n"
+	"\n"
+	"The counters of running nstack processes, like nstat(8): segments and\n"
+	"frames in and out, retransmissions, drops by reason, checksum errors, ARP,\n"
+	"ICMP, the device's counters and, under --impair, the injected faults.\n"
+	"One block per process.\n"
+	"\n"
+	"  -p, --pid PID   only process PID\n"
+	"  -a, --all       counters that are zero too\n"
+	"  -j, --json      one JSON document: {\"processes\":[{\"pid\":N,\"comm\":S,\n"
+	"                  \"counters\":{name:value,...}},...]} (every counter)\n";
+
+static const char *stat_desc(const char *name)
+{
+#define DESC(n, d) if (!strcmp(name, #n)) return d;
+	STACK_STATS(DESC)
+#undef DESC
+	static const struct { const char *n, *d; } extra[] = {
+		{ "dev_rx_frames", "device: frames received" },
+		{ "dev_rx_bytes", "device: bytes received" },
+		{ "dev_rx_drops", "device: frames dropped on receive" },
+		{ "dev_tx_frames", "device: frames sent" },
+		{ "dev_tx_bytes", "device: bytes sent" },
+		{ "dev_tx_drops", "device: frames dropped on send" },
+		{ "impair_tx_lost", "impair: frames lost on send" },
+		{ "impair_tx_dup", "impair: frames duplicated on send" },
+		{ "impair_tx_reordered", "impair: frames reordered on send" },
+		{ "impair_tx_corrupted", "impair: frames corrupted on send" },
+		{ "impair_tx_delayed", "impair: frames delayed on send" },
+		{ "impair_rx_lost", "impair: frames lost on receive" },
+		{ "impair_rx_dup", "impair: frames duplicated on receive" },
+		{ "impair_rx_reordered", "impair: frames reordered on receive" },
+		{ "impair_rx_corrupted", "impair: frames corrupted on receive" },
+		{ "impair_rx_delayed", "impair: frames delayed on receive" },
+		{ "impair_overflow", "impair: frames dropped, delay queue full" },
+	};
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		if (!strcmp(name, extra[i].n))
+			return extra[i].d;
+	return "";
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' }, { "all", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pid_t only = 0;
+	int all = 0, json = 0, c;
+	char *end;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":p:ajh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			only = (pid_t)strtol(optarg, &end, 10);
+			if (*end || only <= 0)
+				usage_error("-p %s: not a process id", optarg);
+			break;
+		case 'a': all = 1; break;
+		case 'j': json = 1; break;
+		case 'h': fputs(stats_usage_text, stdout); return 0;
+		case ':': usage_error("option %s needs a value", argv[optind - 1]);
+		default:  usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument %s", argv[optind]);
+
+	pid_t pids[MAX_PROCS];
+	int np = ctl_pids(only, pids, MAX_PROCS);
+	if (only && !np) {
+		cli_err("process %d: no control socket in %s (not an nstack process, or its stack "
+			"has not started)", (int)only, cli_rundir());
+		return 1;
+	}
+	int rc = 0, first = 1;
+	if (json)
+		printf("{\"processes\":[");
+	for (int i = 0; i < np; i++) {
+		char *rep = ctl_ask(pids[i], "stats");
+		if (!rep) {
+			if (errno != ESRCH || only) {
+				cli_err("process %d: %s", (int)pids[i], errno == ESRCH ? "gone" : strerror(errno));
+				rc = 1;
+			}
+			continue;
+		}
+		char comm[64];
+		proc_comm(pids[i], comm, sizeof(comm));
+		if (json) {
+			printf("%s{\"pid\":%d,\"comm\":", first ? "" : ",", (int)pids[i]);
+			json_str(comm);
+			printf(",\"counters\":{");
+		} else {
+			printf("%s#pid %d %s\n", first ? "" : "\n", (int)pids[i], comm);
+		}
+		first = 0;
+		int firstc = 1;
+		for (char *save = NULL, *line = strtok_r(rep, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			char name[64];
+			unsigned long long v;
+			if (sscanf(line, "%63s %llu", name, &v) != 2)
+				continue;
+			if (json) {
+				printf("%s\"%s\":%llu", firstc ? "" : ",", name, v);
+				firstc = 0;
+			} else if (v || all) {
+				printf("%-28s %-14llu %s\n", name, v, stat_desc(name));
+			}
+		}
+		if (json)
+			printf("}}");
+		free(rep);
+	}
+	if (json)
+		printf("]}\n");
+	return rc;
+}

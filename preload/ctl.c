@@ -1,0 +1,360 @@
+/* The control socket: how `nstack ss` and `nstack stats` see inside a
+ * running preloaded process (the host's ss, netstat and /proc/net/tcp cannot:
+ * these connections are not the kernel's).
+ *
+ * When the stack starts, the process listens on an AF_UNIX stream socket
+ * $NSTACK_RUNDIR/<pid>.sock (default /run/nstack, directory mode 0700, socket
+ * mode 0600: only the owner and root may look) and removes it at exit. A
+ * small thread, with every signal blocked, serves one request at a time:
+ *
+ *   request  one line: "sockets" | "stats" | "info"
+ *   reply    text lines, then the server closes the connection:
+ *     sockets  "tcp|udp STATE LADDR:LPORT RADDR:RPORT key=value ..." per socket
+ *     stats    "name value" per counter (stack, device, impairment)
+ *     info     "key value" (pid, interface, address, ...)
+ *
+ * The snapshot is taken under the stack lock and nothing else is: reading
+ * the request (bounded by CTL_READ_MS) and writing the reply happen outside
+ * it, so a slow or stuck client never stalls the stack. All socket calls go
+ * to the real libc functions, never to our own interposed ones.
+ *
+ * The same file installs the TCP state-change log (NSTACK_LOG=info): one line
+ * per transition with the connection's 4-tuple.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "preload.h"
+#include "shim/shim.h"
+
+#define CTL_DIR_DEFAULT "/run/nstack"
+#define CTL_READ_MS     200     /* a client has this long to send its request */
+#define CTL_REPLY_MAX   (1u << 20)
+
+static int       ctl_fd = -1;
+static pid_t     ctl_owner;
+static char      ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static pthread_t ctl_thread;
+
+/* A growing text buffer for one reply. */
+struct ctl_buf {
+	char  *p;
+	size_t len, cap;
+	int    full;
+};
+
+static void __attribute__((format(printf, 2, 3))) ctl_printf(struct ctl_buf *b, const char *fmt, ...)
+{
+	if (b->full)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (b->p && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		char *np = cap <= CTL_REPLY_MAX ? realloc(b->p, cap) : NULL;
+		if (!np) {
+			b->full = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+static const char *ctl_ip(uint32_t a, char *buf)
+{
+	struct in_addr ia = { htonl(a) };
+	return inet_ntop(AF_INET, &ia, buf, INET_ADDRSTRLEN);
+}
+
+/* "sockets": snapshot under the lock, format outside it. */
+static void ctl_sockets(struct ctl_buf *b)
+{
+	struct nst_sock_info *v = NULL;
+	int n = 0;
+
+	eng_lock();
+	if (eng.st) {
+		int want = nst_sock_list(eng.st, NULL, 0);
+		v = want > 0 ? malloc((size_t)want * sizeof(*v)) : NULL;
+		if (v)
+			n = nst_sock_list(eng.st, v, want);
+		if (n > want)
+			n = want;
+	}
+	eng_unlock();
+
+	for (int i = 0; i < n; i++) {
+		const struct nst_sock_info *s = &v[i];
+		char la[INET_ADDRSTRLEN], ra[INET_ADDRSTRLEN];
+		ctl_printf(b, "%s %s %s:%u %s:%u recv_q=%u send_q=%u sd=%d orphan=%u mss=%u "
+			   "rtt_us=%llu rttvar_us=%llu rto_us=%llu cwnd=%u ssthresh=%u "
+			   "snd_wnd=%u rcv_wnd=%u retrans=%u recovery=%u bytes_acked=%llu "
+			   "bytes_received=%llu\n",
+			   s->type == NST_SOCK_DGRAM ? "udp" : "tcp",
+			   nst_tcp_state_name(s->state), ctl_ip(s->laddr, la), s->lport,
+			   ctl_ip(s->raddr, ra), s->rport, s->recv_q, s->send_q, s->sd,
+			   s->orphan, s->mss, (unsigned long long)s->rtt_us,
+			   (unsigned long long)s->rttvar_us, (unsigned long long)s->rto_us,
+			   s->cwnd, s->ssthresh, s->snd_wnd, s->rcv_wnd, s->retrans,
+			   s->in_recovery, (unsigned long long)s->bytes_acked,
+			   (unsigned long long)s->bytes_received);
+	}
+	free(v);
+}
+
+/* "stats": every STACK_STATS counter, the device's, and the impairment's. */
+static void ctl_stats(struct ctl_buf *b)
+{
+	struct stack_stats s = { 0 };
+	struct netdev_stats d = { 0 };
+	struct impair_stats im;
+	int have_im = 0;
+
+	eng_lock();
+	if (eng.st) {
+		s = *stack_stats(eng.st);
+		d = stack_netdev(eng.st)->stat;
+		have_im = impairdev_stats(&im) == 0;
+	}
+	eng_unlock();
+
+#define CTL_STAT(name, desc) ctl_printf(b, "%s %llu\n", #name, (unsigned long long)s.name);
+	STACK_STATS(CTL_STAT)
+#undef CTL_STAT
+	ctl_printf(b, "dev_rx_frames %llu\ndev_rx_bytes %llu\ndev_rx_drops %llu\n"
+		   "dev_tx_frames %llu\ndev_tx_bytes %llu\ndev_tx_drops %llu\n",
+		   (unsigned long long)d.rx_frames, (unsigned long long)d.rx_bytes,
+		   (unsigned long long)d.rx_drops, (unsigned long long)d.tx_frames,
+		   (unsigned long long)d.tx_bytes, (unsigned long long)d.tx_drops);
+	if (have_im) {
+#define CTL_IM(f) ctl_printf(b, "impair_%s %llu\n", #f, (unsigned long long)im.f);
+		CTL_IM(tx_lost) CTL_IM(tx_dup) CTL_IM(tx_reordered) CTL_IM(tx_corrupted)
+		CTL_IM(tx_delayed) CTL_IM(rx_lost) CTL_IM(rx_dup) CTL_IM(rx_reordered)
+		CTL_IM(rx_corrupted) CTL_IM(rx_delayed) CTL_IM(overflow)
+#undef CTL_IM
+	}
+}
+
+static void ctl_info(struct ctl_buf *b)
+{
+	const char *v;
+	ctl_printf(b, "pid %d\n", (int)getpid());
+	if ((v = getenv("NSTACK_IF")))
+		ctl_printf(b, "if %s\n", v);
+	if ((v = getenv("NSTACK_ADDR")))
+		ctl_printf(b, "addr %s\n", v);
+	if ((v = getenv("NSTACK_GW")) && *v)
+		ctl_printf(b, "gw %s\n", v);
+	if ((v = getenv("NSTACK_IMPAIR")) && *v)
+		ctl_printf(b, "impair %s\n", v);
+	if ((v = getenv("NSTACK_PCAP")) && *v)
+		ctl_printf(b, "pcap %s\n", v);
+}
+
+/* Read one request line, bounded in time; 0 or -errno. */
+static int ctl_read_request(int c, char *req, size_t size)
+{
+	size_t len = 0;
+	uint64_t deadline = eng_now_us() + CTL_READ_MS * 1000ull;
+	while (len + 1 < size) {
+		uint64_t now = eng_now_us();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		struct pollfd p = { c, POLLIN, 0 };
+		int r = REAL(poll)(&p, 1, (int)((deadline - now + 999) / 1000));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -ETIMEDOUT;
+		ssize_t n = REAL(read)(c, req + len, size - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		req[len] = 0;
+		if (strchr(req, '\n'))
+			break;
+	}
+	req[len] = 0;
+	req[strcspn(req, "\r\n")] = 0;
+	return 0;
+}
+
+static void ctl_serve(int c)
+{
+	char req[64];
+	struct ctl_buf b = { 0 };
+	if (ctl_read_request(c, req, sizeof(req)) < 0)
+		return;
+	if (!strcmp(req, "sockets"))
+		ctl_sockets(&b);
+	else if (!strcmp(req, "stats"))
+		ctl_stats(&b);
+	else if (!strcmp(req, "info"))
+		ctl_info(&b);
+	else
+		ctl_printf(&b, "error unknown request\n");
+	if (b.full)
+		ctl_printf(&b, "error reply truncated\n");
+	for (size_t off = 0; b.p && off < b.len;) {
+		ssize_t n = REAL(send)(c, b.p + off, b.len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	free(b.p);
+}
+
+static void *ctl_main(void *arg)
+{
+	int lfd = (int)(intptr_t)arg;
+	for (;;) {
+		int c = REAL(accept4)(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE ||
+			    errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				if (errno != EINTR && errno != ECONNABORTED)
+					usleep(100000);     /* out of fds: back off, don't spin */
+				continue;
+			}
+			return NULL;    /* shut down at exit (EINVAL), or the fd was closed under us */
+		}
+		/* A reply is bounded: never block on a client that does not read. */
+		struct timeval tv = { 1, 0 };
+		REAL(setsockopt)(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		ctl_serve(c);
+		REAL(close)(c);
+	}
+}
+
+/* At exit: remove the socket so `nstack ss` no longer lists the process. */
+static void ctl_exit(void)
+{
+	if (ctl_fd < 0 || getpid() != ctl_owner)
+		return;
+	unlink(ctl_path);
+	REAL(shutdown)(ctl_fd, SHUT_RDWR);    /* wakes the thread's accept with EINVAL */
+}
+
+/* The directory for control sockets: NSTACK_RUNDIR or /run/nstack. */
+static const char *ctl_dir(void)
+{
+	const char *d = getenv("NSTACK_RUNDIR");
+	return d && *d ? d : CTL_DIR_DEFAULT;
+}
+
+/* Remove the sockets of processes that are gone (killed by a signal, their
+ * exit handler never ran), so the directory does not fill up with them. */
+static void ctl_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end, path[sizeof(ctl_path)];
+		long pid = strtol(e->d_name, &end, 10);
+		if (pid <= 0 || strcmp(end, ".sock") || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
+			unlink(path);
+	}
+	closedir(d);
+}
+
+/* Under the lock, when the stack has just been created. Failure is not
+ * fatal: the program runs, only `nstack ss` cannot see it (said at info). */
+void ctl_start(void)
+{
+	const char *dir = ctl_dir();
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_info("control socket: %s: %s", dir, strerror(errno));
+		return;
+	}
+	if ((size_t)snprintf(ctl_path, sizeof(ctl_path), "%s/%d.sock", dir, (int)getpid()) >=
+	    sizeof(ctl_path)) {
+		log_info("control socket: %s: path too long", dir);
+		return;
+	}
+	memcpy(sa.sun_path, ctl_path, sizeof(ctl_path));
+	int fd = REAL(socket)(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_info("control socket: %s", strerror(errno));
+		return;
+	}
+	ctl_sweep(dir);
+	unlink(ctl_path);       /* left by an earlier process with our pid that was killed */
+	mode_t old = umask(0177);
+	int r = REAL(bind)(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || chmod(ctl_path, 0600) < 0 || REAL(listen)(fd, 8) < 0) {
+		log_info("control socket %s: %s", ctl_path, strerror(errno));
+		if (r == 0)
+			unlink(ctl_path);
+		REAL(close)(fd);
+		return;
+	}
+	sigset_t all, prev;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &prev);
+	r = pthread_create(&ctl_thread, NULL, ctl_main, (void *)(intptr_t)fd);
+	pthread_sigmask(SIG_SETMASK, &prev, NULL);
+	if (r) {
+		log_info("control socket: thread: %s", strerror(r));
+		unlink(ctl_path);
+		REAL(close)(fd);
+		return;
+	}
+	pthread_detach(ctl_thread);
+	ctl_fd = fd;
+	ctl_owner = getpid();
+	static int registered;
+	if (!registered) {
+		atexit(ctl_exit);
+		registered = 1;
+	}
+	log_info("control socket %s", ctl_path);
+}
+
+/* ---- the TCP state-change log ------------------------------------------ */
+
+static void ctl_log_state(void *ctx, const struct nst_state_event *ev)
+{
+	(void)ctx;
+	char la[INET_ADDRSTRLEN], ra[INET_ADDRSTRLEN];
+	nst_log(NST_LOG_INFO, "tcp %s:%u %s:%u %s -> %s", ctl_ip(ev->laddr, la), ev->lport,
+		ctl_ip(ev->raddr, ra), ev->rport, nst_tcp_state_name(ev->from),
+		nst_tcp_state_name(ev->to));
+}
+
+/* Under the lock, when the stack has just been created: the state log costs
+ * one test per transition when it is off. */
+void ctl_stack_created(struct stack *st)
+{
+	if (nst_log_level >= NST_LOG_INFO)
+		stack_set_state_hook(st, ctl_log_state, NULL);
+	ctl_start();
+}

@@ -1,0 +1,441 @@
+/* Datagram sockets: sendto/recvfrom/sendmsg/recvmsg/sendmmsg/recvmmsg and
+ * the plain read/write/send/recv paths on an nstack UDP socket, with the
+ * kernel's semantics (udp_sendmsg, udp_recvmsg): one datagram per call,
+ * MSG_TRUNC in and out, MSG_PEEK, source addresses, and the routing rule of
+ * DESIGN.md: a sendto to an address nstack does not serve, on a socket not
+ * yet bound or connected on nstack, hands the socket to the kernel.
+ *
+ * Vectors are gathered into (scattered from) one buffer: a datagram is at
+ * most 65507 bytes, and the stack copies it once more into a packet or out
+ * of its ring.
+ */
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dgram.h"
+
+#define DGRAM_MAX 65536         /* larger than any datagram (65507) */
+#define DGRAM_STACK_BUF 2048
+
+static int iov_total(const struct iovec *iov, size_t cnt, size_t *total)
+{
+	if (cnt > IOV_MAX)
+		return -EMSGSIZE;       /* Linux: more than IOV_MAX */
+	if (cnt && !iov)
+		return -EFAULT;
+	size_t t = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX - t)
+			return -EINVAL;
+		if (iov[i].iov_len && !iov[i].iov_base)
+			return -EFAULT;
+		t += iov[i].iov_len;
+	}
+	*total = t;
+	return 0;
+}
+
+/* The destination of a sendmsg: 0 and *set = 0 when none is given. */
+static int dgram_dest(const struct msghdr *msg, int *set, uint32_t *ip, uint16_t *port)
+{
+	*set = 0;
+	if (!msg->msg_name || msg->msg_namelen == 0)
+		return 0;
+	if (msg->msg_namelen < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	const struct sockaddr_in *sin = msg->msg_name;
+	if (sin->sin_family != AF_INET) {
+		/* Linux udp_sendmsg: AF_UNSPEC is accepted as "no address" */
+		if (sin->sin_family == AF_UNSPEC)
+			return 0;
+		return -EAFNOSUPPORT;
+	}
+	*set = 1;
+	*ip = ntohl(sin->sin_addr.s_addr);
+	*port = ntohs(sin->sin_port);
+	return 0;
+}
+
+/* 1 if a datagram to ip is ours to send: routed by the stack, or a
+ * broadcast on its subnet. */
+static int dgram_ours(uint32_t ip)
+{
+	return stack_routes(eng.st, ip) || stack_is_bcast(eng.st, ip);
+}
+
+ssize_t dgram_sendmsg(int fd, struct nsock *s, const struct msghdr *msg, int flags, int *handoff)
+{
+	(void)fd;
+	*handoff = 0;
+	if (!msg)
+		return -EFAULT;
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	int set;
+	uint32_t ip = 0;
+	uint16_t port = 0;
+	int r = dgram_dest(msg, &set, &ip, &port);
+	if (r < 0)
+		return r;
+	if (set && !dgram_ours(ip) && !s->committed) {
+		/* DESIGN "Routing": not ours (127.0.0.1 beside a TAP, another
+		 * subnet): the kernel gets the socket, on the same fd. */
+		r = nsock_handoff(s);
+		eng_unlock();
+		if (r < 0)
+			return r;
+		*handoff = 1;
+		return 0;
+	}
+	size_t total;
+	r = iov_total(msg->msg_iov, msg->msg_iovlen, &total);
+	if (r < 0)
+		return r;
+	if (total > DGRAM_MAX)
+		return -EMSGSIZE;
+	char small[DGRAM_STACK_BUF];
+	char *buf = small;
+	int direct = msg->msg_iovlen == 1;
+	if (direct) {
+		buf = msg->msg_iov[0].iov_base;
+	} else if (total > sizeof(small)) {
+		buf = malloc(total);
+		if (!buf)
+			return -ENOMEM;
+	}
+	if (!direct) {
+		size_t off = 0;
+		for (size_t i = 0; i < msg->msg_iovlen; i++) {
+			memcpy(buf + off, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
+			off += msg->msg_iov[i].iov_len;
+		}
+	}
+	/* not implemented: ancillary data (IP_PKTINFO, IP_TTL cmsgs) is ignored */
+	ssize_t n = nst_sendto(eng.st, s->sd, buf, total, flags & (MSG_DONTWAIT | MSG_NOSIGNAL),
+			       set, ip, port, eng_now_us());
+	eng_after();
+	if (!direct && buf != small)
+		free(buf);
+	/* a datagram sent commits the socket to nstack (its port is bound here) */
+	if (n >= 0)
+		s->committed = 1;
+	nsock_edge_sync(s);
+	return n;
+}
+
+/* Copy a source address out like the kernel: truncated to *lenp, which is
+ * set to the full size. */
+static void dgram_name_fill(struct msghdr *msg, uint32_t ip, uint16_t port)
+{
+	if (!msg->msg_name) {
+		msg->msg_namelen = 0;
+		return;
+	}
+	struct sockaddr_in sin = { 0 };
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(ip);
+	sin.sin_port = htons(port);
+	size_t n = msg->msg_namelen < sizeof(sin) ? msg->msg_namelen : sizeof(sin);
+	memcpy(msg->msg_name, &sin, n);
+	msg->msg_namelen = sizeof(sin);
+}
+
+ssize_t dgram_recvmsg(int fd, struct nsock *s, struct msghdr *msg, int flags)
+{
+	if (!msg)
+		return -EFAULT;
+	if (flags & MSG_OOB)
+		return -EINVAL;
+	if (flags & MSG_ERRQUEUE)
+		return -EAGAIN;         /* not implemented: the error queue (IP_RECVERR) stays empty */
+	size_t total;
+	int r = iov_total(msg->msg_iov, msg->msg_iovlen, &total);
+	if (r < 0)
+		return r;
+	if (total > DGRAM_MAX)
+		total = DGRAM_MAX;
+	char small[DGRAM_STACK_BUF];
+	char *buf = small;
+	int direct = msg->msg_iovlen == 1;
+	if (direct) {
+		buf = msg->msg_iov[0].iov_base;
+	} else if (total > sizeof(small)) {
+		buf = malloc(total);
+		if (!buf)
+			return -ENOMEM;
+	}
+	int sflags = flags & (MSG_PEEK | MSG_TRUNC);
+	int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
+	int64_t dl = -2;
+	uint32_t ip = 0;
+	uint16_t port = 0;
+	int oflags = 0;
+	ssize_t n;
+	for (;;) {
+		n = nst_recvfrom(eng.st, s->sd, buf, total, sflags, &ip, &port, &oflags, eng_now_us());
+		eng_after();
+		if (n != -EAGAIN || nonblock)
+			break;
+		if (dl == -2)
+			dl = nsock_deadline(s->rcvtimeo_us);
+		int w = nsock_wait(fd, s, POLLIN, dl);
+		if (w == -EINTR && dl < 0 && eng_restart_ok())
+			continue;
+		if (w == -ETIMEDOUT)
+			w = -EAGAIN;
+		if (w < 0) {
+			n = w;
+			break;
+		}
+	}
+	if (n >= 0) {
+		size_t copied = (size_t)n < total ? (size_t)n : total;
+		if (!direct) {
+			size_t off = 0;
+			for (size_t i = 0; i < msg->msg_iovlen && off < copied; i++) {
+				size_t k = msg->msg_iov[i].iov_len < copied - off ? msg->msg_iov[i].iov_len : copied - off;
+				memcpy(msg->msg_iov[i].iov_base, buf + off, k);
+				off += k;
+			}
+		}
+		dgram_name_fill(msg, ip, port);
+		msg->msg_controllen = 0;        /* not implemented: IP_PKTINFO, timestamps */
+		msg->msg_flags = oflags & NST_MSG_TRUNC ? MSG_TRUNC : 0;
+	}
+	if (!direct && buf != small)
+		free(buf);
+	nsock_edge_sync(s);
+	return n;
+}
+
+ssize_t dgram_send(int fd, struct nsock *s, const void *buf, size_t len, int flags)
+{
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int handoff;
+	if (!buf && len)
+		return -EFAULT;
+	return dgram_sendmsg(fd, s, &msg, flags, &handoff);     /* no address: no hand-off */
+}
+
+ssize_t dgram_recv(int fd, struct nsock *s, void *buf, size_t len, int flags)
+{
+	struct iovec iov = { buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (!buf && len)
+		return -EFAULT;
+	return dgram_recvmsg(fd, s, &msg, flags);
+}
+
+int dgram_connect_unspec(struct nsock *s, const struct sockaddr *addr, socklen_t len, int *r)
+{
+	if (s->type != SOCK_DGRAM || !addr || len < sizeof(sa_family_t) || addr->sa_family != AF_UNSPEC)
+		return 0;
+	*r = nst_disconnect(eng.st, s->sd);
+	return 1;
+}
+
+/* ---- interposed: sendto, recvfrom on datagram sockets are reached from
+ * io.c; sendmmsg and recvmmsg live here. ---- */
+
+NST_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(sendmmsg)(fd, vec, vlen, flags);
+	if (r < 0)
+		return (int)set_errno(r);
+	if (vlen > IOV_MAX)
+		vlen = IOV_MAX;
+	unsigned i;
+	ssize_t n = 0;
+	for (i = 0; i < vlen; i++) {
+		int handoff = 0;
+		if (s->type == SOCK_DGRAM) {
+			n = dgram_sendmsg(fd, s, &vec[i].msg_hdr, flags, &handoff);
+		} else {
+			size_t total;
+			n = iov_total(vec[i].msg_hdr.msg_iov, vec[i].msg_hdr.msg_iovlen, &total);
+			if (n == 0) {
+				/* a stream socket: the bytes of each message in turn */
+				size_t done = 0;
+				for (size_t k = 0; k < vec[i].msg_hdr.msg_iovlen && n >= 0; k++) {
+					n = sock_send(fd, s, vec[i].msg_hdr.msg_iov[k].iov_base,
+						      vec[i].msg_hdr.msg_iov[k].iov_len, flags);
+					if (n > 0)
+						done += (size_t)n;
+				}
+				if (n >= 0)
+					n = (ssize_t)done;
+			}
+		}
+		if (handoff) {
+			/* the lock is gone and fd is a kernel socket now */
+			int k = REAL(sendmmsg)(fd, vec + i, vlen - i, flags);
+			if (k < 0)
+				return i ? (int)i : k;
+			return (int)(i + (unsigned)k);
+		}
+		if (n < 0)
+			break;
+		vec[i].msg_len = (unsigned)n;
+	}
+	eng_unlock();
+	/* Linux: the count of messages sent if any, else the error */
+	if (i > 0)
+		return (int)i;
+	return (int)set_errno(n);
+}
+
+NST_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, struct timespec *timeout)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
+	if (r < 0)
+		return (int)set_errno(r);
+	if (vlen > IOV_MAX)
+		vlen = IOV_MAX;
+	/* not implemented: the timeout argument (Linux checks it only between
+	 * datagrams, after each arrival; we return once the queue is empty) */
+	(void)timeout;
+	unsigned i;
+	ssize_t n = 0;
+	int f = flags & ~MSG_WAITFORONE;
+	for (i = 0; i < vlen; i++) {
+		if (s->type == SOCK_DGRAM) {
+			n = dgram_recvmsg(fd, s, &vec[i].msg_hdr, f);
+		} else {
+			struct msghdr *m = &vec[i].msg_hdr;
+			n = m->msg_iovlen ? sock_recv(fd, s, m->msg_iov[0].iov_base, m->msg_iov[0].iov_len, f) : 0;
+			if (n >= 0) {
+				m->msg_namelen = 0;
+				m->msg_controllen = 0;
+				m->msg_flags = 0;
+			}
+		}
+		if (n < 0)
+			break;
+		vec[i].msg_len = (unsigned)n;
+		/* after the first datagram take only what is already queued
+		 * (Linux with MSG_WAITFORONE; without it Linux would wait for
+		 * vlen datagrams, a difference in timing only for blocking calls) */
+		f |= MSG_DONTWAIT;
+	}
+	eng_unlock();
+	if (i > 0)
+		return (int)i;
+	return (int)set_errno(n);
+}
+
+/* ---- hooks for io.c: 1 and *out set (errno convention) when fd is an
+ * nstack datagram socket, 0 when the caller goes on as before. The type is
+ * read lock-free first (it never changes while the fd maps the socket) so
+ * that stream sockets pay one table lookup. ---- */
+
+int dgram_sendmsg_hook(int fd, const struct msghdr *msg, int flags, ssize_t *out)
+{
+	struct nsock *p = fd_peek(fd), *s;
+	if (!p || __atomic_load_n(&p->type, __ATOMIC_RELAXED) != SOCK_DGRAM)
+		return 0;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		*out = set_errno(r);
+		return 1;
+	}
+	if (s->type != SOCK_DGRAM) {
+		eng_unlock();
+		return 0;
+	}
+	int handoff;
+	ssize_t n = dgram_sendmsg(fd, s, msg, flags, &handoff);
+	if (handoff) {
+		*out = REAL(sendmsg)(fd, msg, flags);
+		return 1;
+	}
+	eng_unlock();
+	*out = set_errno(n);
+	return 1;
+}
+
+int dgram_recvmsg_hook(int fd, struct msghdr *msg, int flags, ssize_t *out)
+{
+	struct nsock *p = fd_peek(fd), *s;
+	if (!p || __atomic_load_n(&p->type, __ATOMIC_RELAXED) != SOCK_DGRAM)
+		return 0;
+	int r = fd_lock(fd, &s);
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		*out = set_errno(r);
+		return 1;
+	}
+	if (s->type != SOCK_DGRAM) {
+		eng_unlock();
+		return 0;
+	}
+	ssize_t n = dgram_recvmsg(fd, s, msg, flags);
+	eng_unlock();
+	*out = set_errno(n);
+	return 1;
+}
+
+int dgram_sendto_hook(int fd, const void *buf, size_t len, int flags,
+		      const struct sockaddr *to, socklen_t tolen, ssize_t *out)
+{
+	struct nsock *p = fd_peek(fd);
+	if (!p || __atomic_load_n(&p->type, __ATOMIC_RELAXED) != SOCK_DGRAM)
+		return 0;
+	if (!buf && len) {
+		*out = set_errno(-EFAULT);
+		return 1;
+	}
+	if (to && (int)tolen < 0) {
+		*out = set_errno(-EINVAL);
+		return 1;
+	}
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr m = { .msg_name = (void *)to, .msg_namelen = to ? tolen : 0, .msg_iov = &iov, .msg_iovlen = 1 };
+	return dgram_sendmsg_hook(fd, &m, flags, out);
+}
+
+int dgram_recvfrom_hook(int fd, void *buf, size_t len, int flags,
+			struct sockaddr *from, socklen_t *fromlen, ssize_t *out)
+{
+	struct nsock *p = fd_peek(fd);
+	if (!p || __atomic_load_n(&p->type, __ATOMIC_RELAXED) != SOCK_DGRAM)
+		return 0;
+	if (!buf && len) {
+		*out = set_errno(-EFAULT);
+		return 1;
+	}
+	if (from && fromlen && (int)*fromlen < 0) {
+		*out = set_errno(-EINVAL);
+		return 1;
+	}
+	struct iovec iov = { buf, len };
+	struct msghdr m = { .msg_name = from && fromlen ? from : NULL,
+			    .msg_namelen = from && fromlen ? *fromlen : 0, .msg_iov = &iov, .msg_iovlen = 1 };
+	int h = dgram_recvmsg_hook(fd, &m, flags, out);
+	if (h && *out >= 0 && from && fromlen)
+		*fromlen = m.msg_namelen;
+	return h;
+}
+
+int dgram_readv_hook(int fd, const struct iovec *iov, int cnt, int send, ssize_t *out)
+{
+	struct nsock *p = fd_peek(fd);
+	if (!p || __atomic_load_n(&p->type, __ATOMIC_RELAXED) != SOCK_DGRAM)
+		return 0;
+	if (cnt < 0) {
+		*out = set_errno(-EINVAL);
+		return 1;
+	}
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	return send ? dgram_sendmsg_hook(fd, &m, 0, out) : dgram_recvmsg_hook(fd, &m, 0, out);
+}

@@ -1,0 +1,551 @@
+/* Interposed epoll_create, epoll_create1, epoll_ctl, epoll_wait, epoll_pwait,
+ * epoll_pwait2.
+ *
+ * The epoll fd is the application's real kernel epoll; kernel fds in it are
+ * the kernel's business, untouched. An nstack socket added to it is kept in
+ * three places:
+ *   - our member list (struct epm): the events and data the app asked for,
+ *     ET/ONESHOT state; its true events come from nst_poll;
+ *   - the app's epoll, registered with no event bits: the kernel validates
+ *     epoll_ctl exactly (EBADF, EEXIST, ENOENT, EINVAL, EPOLLEXCLUSIVE rules)
+ *     and forgets the registration when the last fd of the socket closes;
+ *   - a private "shadow" epoll that holds the eventfd edge-triggered, and is
+ *     itself in the app's epoll (level-triggered, data EP_MARK). An edge on
+ *     any member's eventfd makes the app's epoll readable, so epoll_wait on a
+ *     mixed set, and poll/select on the epoll fd, block in the kernel.
+ * The socket's eventfd carries persistent interest while it is a member
+ * (nsock_want), and fd.c writes it on every new edge (nsock_edge), so an
+ * edge-triggered member gets an event on every arrival, as on Linux.
+ *
+ * epoll_wait: drain the shadow, scan the members (userspace, under the lock),
+ * ask the kernel for its own members without blocking, and block only when
+ * nothing at all is ready; a wake-up by the shadow alone loops.
+ *
+ * Not implemented: an epoll fd with nstack members inside another epoll
+ * reports only new edges of those members (level-triggered readiness that
+ * was already there is seen by epoll_wait/poll on it, not by the outer
+ * epoll); a dup of such an epoll fd loses the nstack members when the
+ * original is closed. An application value equal to EP_MARK in a kernel
+ * member's data is taken for ours.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include "preload.h"
+
+#define EP_MARK         0xffffffff4e535441ull   /* the shadow, in the app's epoll */
+#define EP_MAX_EVENTS   (INT_MAX / (int)sizeof(struct epoll_event))
+#define EP_DRAIN        64
+/* event bits the app asks for (the rest are flags) */
+#define EP_EVENT_BITS   (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND | \
+			 EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP)
+
+struct nepoll;
+
+/* One nstack socket (through one fd) in one epoll set. Under eng.lock. */
+struct epm {
+	struct nepoll *ep;
+	struct nsock  *s;       /* pinned while a member */
+	int            fd;
+	uint32_t       events;  /* as given: event bits and EPOLLET/ONESHOT/... */
+	uint64_t       data;
+	uint32_t       gen_seen;/* s->gen when it last reported (ET) */
+	int            disabled;/* EPOLLONESHOT fired; MOD re-arms */
+	struct epm    *next, *prev;   /* in ep, reported members move to the tail */
+	struct epm    *snext;         /* in s->ep_members */
+};
+
+/* Our side of one app epoll fd that has (or had) nstack members. */
+struct nepoll {
+	int         epfd;
+	int         shadow;     /* private epoll of member eventfds, EPOLLET */
+	struct epm *head, *tail;
+	int         pins;       /* epoll_wait calls running outside the lock */
+	int         closed;     /* epfd closed while pinned: free at the last unpin */
+	int         turn;       /* alternate kernel-first / nstack-first */
+};
+
+static struct nepoll **ep_tab;  /* epfd -> nepoll, published once */
+static unsigned ep_cap;
+
+static int ep_tab_init(void)
+{
+	if (ep_tab)
+		return 0;
+	struct rlimit rl;
+	rlim_t n = 1u << 20;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n)
+		n = rl.rlim_max;
+	if (n < 1024)
+		n = 1024;
+	void *p = mmap(NULL, n * sizeof(*ep_tab), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	__atomic_store_n(&ep_cap, (unsigned)n, __ATOMIC_RELAXED);
+	__atomic_store_n(&ep_tab, (struct nepoll **)p, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int ep_peek(int fd)
+{
+	struct nepoll **tab = __atomic_load_n(&ep_tab, __ATOMIC_ACQUIRE);
+	if (!tab || fd < 0 || (unsigned)fd >= ep_cap)
+		return 0;
+	return __atomic_load_n(&tab[fd], __ATOMIC_RELAXED) != NULL;
+}
+
+static struct nepoll *ep_get(int fd)
+{
+	if (!ep_tab || fd < 0 || (unsigned)fd >= ep_cap)
+		return NULL;
+	return ep_tab[fd];
+}
+
+static void ep_unlink(struct epm *m)
+{
+	struct nepoll *ep = m->ep;
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		ep->head = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	else
+		ep->tail = m->prev;
+	m->next = m->prev = NULL;
+}
+
+static void ep_append(struct nepoll *ep, struct epm *m)
+{
+	m->ep = ep;
+	m->prev = ep->tail;
+	m->next = NULL;
+	if (ep->tail)
+		ep->tail->next = m;
+	else
+		ep->head = m;
+	ep->tail = m;
+}
+
+static void sock_unlink(struct epm *m)
+{
+	for (struct epm **pp = &m->s->ep_members; *pp; pp = &(*pp)->snext)
+		if (*pp == m) {
+			*pp = m->snext;
+			break;
+		}
+	m->snext = NULL;
+}
+
+/* Persistent interest of a member on the socket's eventfd. */
+static void epm_want(struct epm *m, int delta)
+{
+	nsock_want(m->s, (short)(m->events & EP_EVENT_BITS), delta);
+	if (m->events & EPOLLET)
+		m->s->n_et += delta;
+}
+
+/* Forget member m everywhere but the kernel's app epoll (the caller's
+ * business), and free it. Under the lock. */
+static void epm_free(struct epm *m, int shadow_del)
+{
+	if (shadow_del)
+		(void)REAL(epoll_ctl)(m->ep->shadow, EPOLL_CTL_DEL, m->fd, NULL);
+	ep_unlink(m);
+	sock_unlink(m);
+	epm_want(m, -1);
+	nsock_unpin(m->s);
+	free(m);
+}
+
+static struct epm *ep_find(struct nepoll *ep, int fd, struct nsock *s)
+{
+	for (struct epm *m = ep->head; m; m = m->next)
+		if (m->fd == fd && m->s == s)
+			return m;
+	return NULL;
+}
+
+static void ep_free(struct nepoll *ep)
+{
+	while (ep->head)
+		epm_free(ep->head, 0);
+	REAL(close)(ep->shadow);
+	free(ep);
+}
+
+/* The nepoll of epfd, created at its first nstack member. Under the lock. */
+static int ep_make(int epfd, struct nepoll **out)
+{
+	struct nepoll *ep = ep_get(epfd);
+	if (ep) {
+		*out = ep;
+		return 0;
+	}
+	int e = ep_tab_init();
+	if (e < 0)
+		return e;
+	if ((unsigned)epfd >= ep_cap)
+		return -EMFILE;
+	ep = calloc(1, sizeof(*ep));
+	if (!ep)
+		return -ENOMEM;
+	ep->epfd = epfd;
+	ep->shadow = REAL(epoll_create1)(EPOLL_CLOEXEC);
+	if (ep->shadow < 0) {
+		e = -errno;
+		free(ep);
+		return e;
+	}
+	struct epoll_event sev = { .events = EPOLLIN, .data.u64 = EP_MARK };
+	if (REAL(epoll_ctl)(epfd, EPOLL_CTL_ADD, ep->shadow, &sev) < 0) {
+		e = -errno;
+		REAL(close)(ep->shadow);
+		free(ep);
+		return e;
+	}
+	__atomic_store_n(&ep_tab[epfd], ep, __ATOMIC_RELAXED);
+	*out = ep;
+	return 0;
+}
+
+static void ep_unpin(struct nepoll *ep)
+{
+	if (--ep->pins == 0 && ep->closed)
+		ep_free(ep);
+}
+
+void ep_close(int epfd)
+{
+	struct nepoll *ep = ep_get(epfd);
+	if (!ep)
+		return;
+	__atomic_store_n(&ep_tab[epfd], NULL, __ATOMIC_RELAXED);
+	if (ep->pins)
+		ep->closed = 1;
+	else
+		ep_free(ep);
+}
+
+void ep_sock_gone(struct nsock *s)
+{
+	while (s->ep_members)
+		epm_free(s->ep_members, 1);
+}
+
+void ep_handoff(struct nsock *s, int fd)
+{
+	struct epm **pp = &s->ep_members;
+	while (*pp) {
+		struct epm *m = *pp;
+		if (m->fd != fd) {
+			pp = &m->snext;
+			continue;
+		}
+		struct epoll_event ev = { .events = m->events, .data.u64 = m->data };
+		if (m->disabled)
+			ev.events &= ~EP_EVENT_BITS;
+		if (REAL(epoll_ctl)(m->ep->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			log_warn("hand-off: fd %d lost its epoll registration: %s", fd, strerror(errno));
+		epm_free(m, 0);         /* unlinks m from *pp */
+	}
+}
+
+/* The events member m would report now (0: none). Under the lock. */
+static uint32_t epm_events(const struct epm *m)
+{
+	if (m->disabled || !eng.st || m->s->sd < 0)
+		return 0;
+	uint32_t b = nst_poll(eng.st, m->s->sd), r = 0;
+	if (b & NST_POLLIN)
+		r |= EPOLLIN | EPOLLRDNORM;
+	if (b & NST_POLLOUT)
+		r |= EPOLLOUT | EPOLLWRNORM;
+	r |= b & (NST_POLLPRI | NST_POLLERR | NST_POLLHUP | NST_POLLRDHUP);
+	r &= (m->events & EP_EVENT_BITS) | EPOLLERR | EPOLLHUP;
+	if (r && (m->events & EPOLLET) && m->gen_seen == m->s->gen)
+		return 0;       /* no new edge since it last reported */
+	return r;
+}
+
+/* Empty the shadow's ready list: its entries only say "look again". */
+static void ep_drain(struct nepoll *ep)
+{
+	struct epoll_event tmp[EP_DRAIN];
+	while (REAL(epoll_wait)(ep->shadow, tmp, EP_DRAIN, 0) == EP_DRAIN)
+		;
+}
+
+/* Fill up to max events from the nstack members; consume ET edges and
+ * ONESHOT arms. Reported members move to the tail, so a small max still
+ * serves every member in turn (as the kernel's ready list does). */
+static int ep_scan(struct nepoll *ep, struct epoll_event *out, int max)
+{
+	int n = 0;
+	struct epm *m = ep->head, *stop = NULL;
+	while (m && m != stop && n < max) {
+		struct epm *next = m->next;
+		uint32_t r = epm_events(m);
+		if (r) {
+			out[n].events = r;
+			out[n].data.u64 = m->data;
+			n++;
+			m->gen_seen = m->s->gen;
+			if (m->events & EPOLLONESHOT)
+				m->disabled = 1;
+			if (next) {
+				ep_unlink(m);
+				ep_append(ep, m);
+				if (!stop)
+					stop = m;
+			}
+		}
+		m = next;
+	}
+	return n;
+}
+
+int ep_poll_ready(int epfd)
+{
+	eng_lock();
+	struct nepoll *ep = ep_get(epfd);
+	int ready = 0;
+	if (ep) {
+		ep_drain(ep);
+		for (struct epm *m = ep->head; m && !ready; m = m->next)
+			ready = epm_events(m) != 0;
+	}
+	eng_unlock();
+	return ready;
+}
+
+/* Drop our shadow's mark from kernel results; the count that remains. */
+static int ep_strip(struct epoll_event *ev, int n)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (ev[i].data.u64 != EP_MARK)
+			ev[k++] = ev[i];
+	return k;
+}
+
+/* epoll_wait on an epoll fd that is ours; timeout_us -1: none. */
+static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_t timeout_us,
+		   const sigset_t *mask)
+{
+	int64_t deadline = timeout_us < 0 ? -1 : (int64_t)eng_now_us() + timeout_us;
+	int r;
+	for (;;) {
+		int n = 0;
+		eng_lock();
+		int kfirst = ep->turn ^= 1;
+		ep_drain(ep);
+		if (!kfirst)
+			n = ep_scan(ep, evs, maxev);
+		eng_unlock();
+		if (n < maxev) {
+			r = REAL(epoll_wait)(ep->epfd, evs + n, maxev - n, 0);
+			if (r < 0)
+				return -errno;
+			n += ep_strip(evs + n, r);
+		}
+		if (kfirst && n < maxev) {
+			eng_lock();
+			n += ep_scan(ep, evs + n, maxev - n);
+			eng_unlock();
+		}
+		if (n || timeout_us == 0 || (deadline >= 0 && (int64_t)eng_now_us() >= deadline))
+			return n;
+		/* nothing ready: sleep in the kernel on kernel members + shadow */
+		r = eng_block_epoll(ep->epfd, evs, maxev, deadline, mask);
+		if (r < 0)
+			return r;       /* EINTR: epoll_wait is never restarted */
+		r = ep_strip(evs, r);
+		if (r)
+			return r;
+	}
+}
+
+/* 1 with *out set if epfd is ours; 0: the real call must run. */
+static int ep_wait_call(int epfd, struct epoll_event *evs, int maxev, int64_t timeout_us,
+			const sigset_t *mask, int *out)
+{
+	if (!ep_peek(epfd))
+		return 0;
+	eng_lock();
+	struct nepoll *ep = ep_get(epfd);
+	if (!ep) {
+		eng_unlock();
+		return 0;
+	}
+	/* ep_poll's checks, in its order */
+	if (maxev <= 0 || maxev > EP_MAX_EVENTS) {
+		eng_unlock();
+		*out = set_errno(-EINVAL);
+		return 1;
+	}
+	if (!evs) {
+		eng_unlock();
+		*out = set_errno(-EFAULT);
+		return 1;
+	}
+	ep->pins++;
+	eng_unlock();
+	int r = ep_wait(ep, evs, maxev, timeout_us, mask);
+	eng_lock();
+	ep_unpin(ep);
+	eng_unlock();
+	*out = set_errno(r);
+	return 1;
+}
+
+NST_EXPORT int epoll_create(int size)
+{
+	int fd = REAL(epoll_create)(size);
+	if (fd >= 0 && ep_peek(fd)) {
+		eng_lock();
+		ep_close(fd);   /* stale: the number was closed behind our back */
+		eng_unlock();
+	}
+	return fd;
+}
+
+NST_EXPORT int epoll_create1(int flags)
+{
+	int fd = REAL(epoll_create1)(flags);
+	if (fd >= 0 && ep_peek(fd)) {
+		eng_lock();
+		ep_close(fd);
+		eng_unlock();
+	}
+	return fd;
+}
+
+NST_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	if (!fd_peek(fd))
+		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	eng_lock();
+	struct nsock *s = fd_get(fd);
+	if (!s || !eng.st || s->sd < 0) {
+		/* not ours, or an inherited fd in a forked child: the eventfd */
+		eng_unlock();
+		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	}
+	/* The kernel checks the call on the real fd, with no event bits: what
+	 * it accepts we accept, with its errno otherwise. */
+	struct epoll_event kev = { 0 }, *kp = NULL;
+	if (ev && op != EPOLL_CTL_DEL) {
+		kev.events = ev->events & ~EP_EVENT_BITS;
+		kev.data.u64 = ev->data.u64;
+		kp = &kev;
+	} else if (op == EPOLL_CTL_DEL) {
+		kp = &kev;      /* ignored by the kernel */
+	}
+	if (REAL(epoll_ctl)(epfd, op, fd, kp) < 0) {
+		int e = errno;
+		eng_unlock();
+		errno = e;
+		return -1;
+	}
+	struct nepoll *ep = NULL;
+	int r = 0;
+	struct epm *m;
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		r = ep_make(epfd, &ep);
+		if (r < 0)
+			break;
+		m = calloc(1, sizeof(*m));
+		if (!m) {
+			r = -ENOMEM;
+			break;
+		}
+		m->s = s;
+		m->fd = fd;
+		m->events = ev->events;
+		m->data = ev->data.u64;
+		if (!s->ep_members && eng.st) {
+			s->last_mask = nst_poll(eng.st, s->sd);
+			s->last_rx = nst_rx_avail(eng.st, s->sd);
+		}
+		m->gen_seen = s->gen - 1;       /* ready at ADD: one event, ET too */
+		s->pins++;
+		m->snext = s->ep_members;
+		s->ep_members = m;
+		ep_append(ep, m);
+		epm_want(m, +1);
+		struct epoll_event sev = { .events = EPOLLIN | EPOLLET, .data.u64 = (uint64_t)fd };
+		if (REAL(epoll_ctl)(ep->shadow, EPOLL_CTL_ADD, fd, &sev) < 0) {
+			r = -errno;
+			epm_free(m, 0);
+		}
+		break;
+	case EPOLL_CTL_MOD:
+		ep = ep_get(epfd);
+		m = ep ? ep_find(ep, fd, s) : NULL;
+		if (!m)
+			break;  /* registered before it was ours: nothing to track */
+		epm_want(m, -1);
+		m->events = ev->events;
+		m->data = ev->data.u64;
+		m->disabled = 0;
+		m->gen_seen = s->gen - 1;       /* ep_modify reports a ready fd at once */
+		epm_want(m, +1);
+		if (m->s->signalled) {
+			/* wake a waiter now blocked for the old interest */
+			uint64_t one = 1;
+			(void)!REAL(write)(m->s->efd, &one, sizeof(one));
+		}
+		break;
+	case EPOLL_CTL_DEL:
+		ep = ep_get(epfd);
+		m = ep ? ep_find(ep, fd, s) : NULL;
+		if (m)
+			epm_free(m, 1);
+		break;
+	}
+	if (r < 0 && op == EPOLL_CTL_ADD)
+		(void)REAL(epoll_ctl)(epfd, EPOLL_CTL_DEL, fd, NULL);
+	eng_unlock();
+	return set_errno(r);
+}
+
+NST_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxev, int timeout_ms)
+{
+	int r;
+	if (ep_wait_call(epfd, evs, maxev, timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000, NULL, &r))
+		return r;
+	return REAL(epoll_wait)(epfd, evs, maxev, timeout_ms);
+}
+
+NST_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int maxev, int timeout_ms,
+			   const sigset_t *mask)
+{
+	int r;
+	if (ep_wait_call(epfd, evs, maxev, timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000, mask, &r))
+		return r;
+	return REAL(epoll_pwait)(epfd, evs, maxev, timeout_ms, mask);
+}
+
+NST_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxev,
+			    const struct timespec *ts, const sigset_t *mask)
+{
+	int64_t us = -1;
+	if (ts) {
+		if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+			return set_errno(-EINVAL);
+		us = ts->tv_sec > INT64_MAX / 2000000 ? -1
+			: (int64_t)ts->tv_sec * 1000000 + (ts->tv_nsec + 999) / 1000;
+	}
+	int r;
+	if (ep_wait_call(epfd, evs, maxev, us, mask, &r))
+		return r;
+	real_init();
+	if (!real_fns.epoll_pwait2)
+		return set_errno(-ENOSYS);
+	return real_fns.epoll_pwait2(epfd, evs, maxev, ts, mask);
+}

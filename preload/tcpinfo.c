@@ -1,0 +1,80 @@
+/* getsockopt(IPPROTO_TCP, TCP_INFO): Linux's struct tcp_info (<linux/tcp.h>,
+ * the kernel's layout, which glibc's <netinet/tcp.h> copy lags behind)
+ * filled from nst_tcp_info. Own file: <linux/tcp.h> and <netinet/tcp.h>
+ * cannot meet in one translation unit.
+ *
+ * Units as Linux reports them: times in microseconds, snd_cwnd and
+ * snd_ssthresh in segments (TCP_INFINITE_SSTHRESH while unset), windows in
+ * bytes. Fields we have nothing for stay 0: sacked, lost, fackets (no SACK),
+ * wscale and tcpi_options (no window scaling, timestamps or SACK yet),
+ * pacing and delivery rates, the last_* times, busy/limited times.
+ */
+#include <string.h>
+#include <linux/tcp.h>
+#include "preload.h"
+
+#define LINUX_TCP_INFINITE_SSTHRESH 0x7fffffff
+#define LINUX_TCP_DELACK_MIN_US     40000
+#define LINUX_TCP_REORDERING        3
+
+/* Our states (RFC 9293 order, stack/tcp.h) as Linux numbers them. */
+static const uint8_t linux_state[] = {
+	7,      /* CLOSED -> TCP_CLOSE */
+	10,     /* LISTEN */
+	2,      /* SYN-SENT */
+	3,      /* SYN-RECEIVED -> TCP_SYN_RECV */
+	1,      /* ESTABLISHED */
+	4,      /* FIN-WAIT-1 */
+	5,      /* FIN-WAIT-2 */
+	8,      /* CLOSE-WAIT */
+	11,     /* CLOSING */
+	9,      /* LAST-ACK */
+	6,      /* TIME-WAIT */
+};
+
+/* Under the lock. 0 with the value copied (truncated to *lenp, as Linux),
+ * or -errno. */
+int tcpinfo_get(struct nsock *s, void *val, socklen_t *lenp)
+{
+	struct nst_tcp_info ni;
+	int r = nst_tcp_info(eng.st, s->sd, &ni);
+	if (r < 0)
+		return r;
+	struct tcp_info ti;
+	memset(&ti, 0, sizeof(ti));
+	ti.tcpi_state = ni.state < sizeof(linux_state) ? linux_state[ni.state] : 7;
+	ti.tcpi_ca_state = ni.ca_state;
+	ti.tcpi_retransmits = ni.retransmits;
+	ti.tcpi_rto = ni.rto_us;
+	ti.tcpi_ato = LINUX_TCP_DELACK_MIN_US;
+	ti.tcpi_snd_mss = ni.snd_mss;
+	ti.tcpi_rcv_mss = ni.rcv_mss;
+	ti.tcpi_unacked = ni.unacked_segs;
+	ti.tcpi_pmtu = ni.pmtu;
+	ti.tcpi_rcv_ssthresh = ni.rcv_wnd;
+	ti.tcpi_rtt = ni.rtt_us;
+	ti.tcpi_rttvar = ni.rttvar_us;
+	uint32_t mss = ni.snd_mss ? ni.snd_mss : 536;
+	ti.tcpi_snd_ssthresh = ni.snd_ssthresh == 0xffffffffu ? LINUX_TCP_INFINITE_SSTHRESH
+							       : ni.snd_ssthresh / mss;
+	ti.tcpi_snd_cwnd = ni.snd_cwnd / mss;
+	ti.tcpi_advmss = ni.advmss;
+	ti.tcpi_reordering = LINUX_TCP_REORDERING;
+	ti.tcpi_rcv_space = ni.rcv_wnd;
+	ti.tcpi_total_retrans = ni.total_retrans;
+	ti.tcpi_bytes_acked = ni.bytes_acked;
+	ti.tcpi_bytes_received = ni.bytes_received;
+	ti.tcpi_segs_out = ni.segs_out;
+	ti.tcpi_segs_in = ni.segs_in;
+	ti.tcpi_notsent_bytes = ni.notsent_bytes;
+	ti.tcpi_min_rtt = ni.rtt_us;    /* not tracked separately: the smoothed RTT */
+	ti.tcpi_bytes_sent = ni.bytes_sent;
+	ti.tcpi_snd_wnd = ni.snd_wnd;
+	/* do_tcp_getsockopt: len = min(len, sizeof(info)) */
+	size_t n = *lenp < sizeof(ti) ? *lenp : sizeof(ti);
+	if (n && !val)
+		return -EFAULT;
+	memcpy(val, &ti, n);
+	*lenp = (socklen_t)n;
+	return 0;
+}

@@ -1,0 +1,705 @@
+/* UDP (RFC 768, RFC 1122 4.1): datagram sockets over IPv4, following Linux's
+ * udp.c where RFCs leave a choice, since programs are compared against it.
+ * See udp.h for the socket table and the datagram ring. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include "stack_impl.h"
+#include "csum.h"
+
+#define EPHEMERAL_MIN 32768     /* Linux ip_local_port_range */
+#define EPHEMERAL_MAX 60999
+#define SOCKBUF_MAX   212992    /* net.core.rmem_max / wmem_max */
+
+int udp_init(struct stack *st)
+{
+	struct udp_ctx *u = &st->udp;
+	if (st->tcp.cap > NST_UDP_SD_BASE)
+		return -EINVAL;         /* the sd ranges would meet */
+	u->cap = st->cfg.max_sockets;
+	u->s = calloc(u->cap, sizeof(*u->s));
+	if (!u->s)
+		return -ENOMEM;
+	for (unsigned i = 0; i < u->cap; i++)
+		u->s[i].free_next = i + 1 < u->cap ? (int)i + 1 : -1;
+	u->free_head = 0;
+	for (int i = 0; i < UDP_HASH_SIZE; i++)
+		u->hash[i] = -1;
+	return 0;
+}
+
+void udp_fini(struct stack *st)
+{
+	struct udp_ctx *u = &st->udp;
+	if (!u->s)
+		return;
+	for (unsigned i = 0; i < u->cap; i++)
+		free(u->s[i].rq.buf);
+	free(u->s);
+	u->s = NULL;
+}
+
+static struct udp_sock *udp_get(struct stack *st, int sd)
+{
+	if (!udp_sd(sd) || (unsigned)(sd - NST_UDP_SD_BASE) >= st->udp.cap)
+		return NULL;
+	struct udp_sock *s = &st->udp.s[sd - NST_UDP_SD_BASE];
+	return s->in_use ? s : NULL;
+}
+
+static int udp_index(const struct stack *st, const struct udp_sock *s)
+{
+	return (int)(s - st->udp.s);
+}
+
+static int udp_sd_of(const struct stack *st, const struct udp_sock *s)
+{
+	return NST_UDP_SD_BASE + udp_index(st, s);
+}
+
+/* ---- the port hash ---------------------------------------------------- */
+
+static void udp_hash_insert(struct stack *st, struct udp_sock *s)
+{
+	int *h = &st->udp.hash[s->lport % UDP_HASH_SIZE];
+	s->hnext = *h;
+	*h = udp_index(st, s);
+}
+
+static void udp_hash_remove(struct stack *st, struct udp_sock *s)
+{
+	if (!s->bound)
+		return;
+	int *pp = &st->udp.hash[s->lport % UDP_HASH_SIZE];
+	int me = udp_index(st, s);
+	while (*pp >= 0) {
+		if (*pp == me) {
+			*pp = s->hnext;
+			break;
+		}
+		pp = &st->udp.s[*pp].hnext;
+	}
+	s->hnext = -1;
+}
+
+/* Linux udp_lib_lport_inuse: another socket on port whose address overlaps,
+ * unless both allow sharing (SO_REUSEADDR on both, or SO_REUSEPORT on both). */
+static int udp_port_conflict(struct stack *st, const struct udp_sock *me, uint32_t addr, uint16_t port)
+{
+	for (int i = st->udp.hash[port % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
+		const struct udp_sock *o = &st->udp.s[i];
+		if (o == me || o->lport != port)
+			continue;
+		if (o->laddr && addr && o->laddr != addr)
+			continue;
+		if (me && ((o->opt_reuseaddr && me->opt_reuseaddr) || (o->opt_reuseport && me->opt_reuseport)))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* An ephemeral port (Linux udp_lib_get_port: a random start, then the first
+ * free port of the range). 0 if none. */
+static uint16_t udp_ephemeral(struct stack *st, const struct udp_sock *me, uint32_t addr)
+{
+	unsigned n = EPHEMERAL_MAX - EPHEMERAL_MIN + 1;
+	unsigned start = (unsigned)(stack_rand(st) % n);
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t port = (uint16_t)(EPHEMERAL_MIN + (start + i) % n);
+		/* ephemeral ports are not shared, whatever the options say */
+		int used = 0;
+		for (int j = st->udp.hash[port % UDP_HASH_SIZE]; j >= 0; j = st->udp.s[j].hnext)
+			if (&st->udp.s[j] != me && st->udp.s[j].lport == port)
+				used = 1;
+		if (!used)
+			return port;
+	}
+	(void)addr;
+	return 0;
+}
+
+static int udp_autobind(struct stack *st, struct udp_sock *s)
+{
+	if (s->bound)
+		return 0;
+	uint16_t port = udp_ephemeral(st, s, s->laddr);
+	if (!port)
+		return -EAGAIN;         /* Linux inet_autobind */
+	s->lport = port;
+	s->bound = 1;
+	udp_hash_insert(st, s);
+	return 0;
+}
+
+/* ---- input ------------------------------------------------------------ */
+
+/* The socket a unicast datagram from src:sport to dst:dport belongs to
+ * (Linux compute_score: a connected match beats a bound address beats the
+ * wildcard; among equals the most recently bound). */
+static struct udp_sock *udp_lookup(struct stack *st, uint32_t dst, uint16_t dport,
+				   uint32_t src, uint16_t sport)
+{
+	struct udp_sock *best = NULL;
+	int best_score = -1;
+	for (int i = st->udp.hash[dport % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
+		struct udp_sock *s = &st->udp.s[i];
+		if (s->lport != dport)
+			continue;
+		if (s->laddr && s->laddr != dst)
+			continue;
+		if (s->connected && (s->raddr != src || s->rport != sport))
+			continue;
+		int score = (s->laddr ? 2 : 0) + (s->connected ? 4 : 0);
+		if (score > best_score) {
+			best = s;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+/* Copy one datagram into s's ring, or drop it (counted) when the queue is
+ * over SO_RCVBUF (Linux __udp_enqueue_schedule_skb). */
+static void udp_enqueue(struct stack *st, struct udp_sock *s, uint32_t src, uint16_t sport,
+			const uint8_t *data, uint32_t len)
+{
+	if (s->rq_charge > (uint32_t)s->opt_rcvbuf) {
+		st->stat.udp_drop_rcvbuf++;
+		return;
+	}
+	uint32_t need = sizeof(struct udp_rec) + len;
+	if (!s->rq.buf) {
+		uint32_t size = (uint32_t)s->opt_rcvbuf + UDP_MAX_PAYLOAD + UDP_REC_CHARGE + sizeof(struct udp_rec);
+		s->rq.buf = malloc(size);
+		if (!s->rq.buf) {
+			st->stat.udp_drop_rcvbuf++;
+			return;
+		}
+		s->rq.size = size;
+		s->rq.head = s->rq.len = 0;
+	}
+	if (tcp_ring_free(&s->rq) < need) {     /* SO_RCVBUF raised after the ring was made */
+		st->stat.udp_drop_rcvbuf++;
+		return;
+	}
+	struct udp_rec rec = { .len = len, .src = src, .sport = sport };
+	tcp_ring_copy_in(&s->rq, s->rq.len, &rec, sizeof(rec));
+	if (len)
+		tcp_ring_copy_in(&s->rq, s->rq.len + sizeof(rec), data, len);
+	s->rq.len += need;
+	s->rq_n++;
+	s->rq_charge += len + UDP_REC_CHARGE;
+	stack_notify(st, udp_sd_of(st, s));
+}
+
+void udp_input(struct stack *st, const uint8_t *iph, unsigned hlen,
+	       const uint8_t *udp, unsigned len, int csum_ok)
+{
+	st->stat.udp_rx++;
+	const struct ip_hdr *ih = (const struct ip_hdr *)iph;
+	uint32_t src = ntohl(ih->src), dst = ntohl(ih->dst);
+	if (len < UDP_HDR_LEN) {
+		st->stat.udp_drop_short++;
+		return;
+	}
+	const struct udp_hdr *uh = (const struct udp_hdr *)udp;
+	unsigned ulen = ntohs(uh->len);
+	/* RFC 768: Length "is the length in octets of this user datagram
+	 * including this header and the data"; beyond it is padding (Linux
+	 * trims), short of the header or past the IP payload is malformed. */
+	if (ulen < UDP_HDR_LEN || ulen > len) {
+		st->stat.udp_drop_short++;
+		return;
+	}
+	/* RFC 1122 4.1.3.4: "If a UDP datagram is received with a checksum that
+	 * is non-zero and invalid, UDP MUST silently discard the datagram."
+	 * Zero means the sender computed none (RFC 768): accepted. */
+	if (uh->csum != 0 && !csum_ok &&
+	    csum_fold(csum_add(csum_pseudo(src, dst, IP_PROTO_UDP, (uint16_t)ulen), udp, ulen)) != 0) {
+		st->stat.udp_drop_csum++;
+		return;
+	}
+	uint16_t sport = ntohs(uh->sport), dport = ntohs(uh->dport);
+	const uint8_t *data = udp + UDP_HDR_LEN;
+	uint32_t dlen = ulen - UDP_HDR_LEN;
+	if (stack_is_bcast(st, dst)) {
+		/* Linux __udp4_lib_mcast_deliver: a copy to every socket on the
+		 * port bound to the wildcard (or to the broadcast address). */
+		int n = 0;
+		for (int i = st->udp.hash[dport % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
+			struct udp_sock *s = &st->udp.s[i];
+			if (s->lport != dport || (s->laddr && s->laddr != dst) ||
+			    (s->connected && (s->raddr != src || s->rport != sport)))
+				continue;
+			udp_enqueue(st, s, src, sport, data, dlen);
+			n++;
+		}
+		if (!n)
+			st->stat.udp_drop_noport++;   /* no ICMP for broadcasts (RFC 1122 3.2.2) */
+		return;
+	}
+	struct udp_sock *s = udp_lookup(st, dst, dport, src, sport);
+	if (!s) {
+		/* RFC 1122 4.1.3.1: "If a datagram arrives addressed to a UDP port
+		 * for which there is no pending LISTEN call, UDP SHOULD send an ICMP
+		 * Port Unreachable message." */
+		st->stat.udp_drop_noport++;
+		icmp_send_error(st, iph, hlen + len, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH);
+		return;
+	}
+	udp_enqueue(st, s, src, sport, data, dlen);
+}
+
+/* Linux __udp4_lib_err: the error goes to the socket the datagram came from;
+ * without IP_RECVERR only a hard error on a connected socket is kept, and
+ * it is reported once by the next call (ECONNREFUSED for port unreachable). */
+void udp_icmp_error(struct stack *st, int type, int code,
+		    uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	struct udp_sock *s = udp_lookup(st, src, sport, dst, dport);
+	int hard = 0, err = 0;
+	if (type == ICMP_DEST_UNREACH)
+		err = icmp_unreach_errno(code, &hard);
+	if (!s || !err || (!s->opt_recverr && (!hard || !s->connected))) {
+		/* not implemented: path MTU for UDP (frag needed is a soft error) */
+		st->stat.icmp_err_ignored++;
+		return;
+	}
+	s->err = err;
+	stack_notify(st, udp_sd_of(st, s));
+}
+
+/* ---- socket calls ----------------------------------------------------- */
+
+int udp_socket(struct stack *st)
+{
+	struct udp_ctx *u = &st->udp;
+	if (u->n_owned >= u->cap || u->free_head < 0)
+		return -EMFILE;
+	struct udp_sock *s = &u->s[u->free_head];
+	u->free_head = s->free_next;
+	uint8_t *buf = s->rq.buf;
+	uint32_t size = s->rq.size;
+	memset(s, 0, sizeof(*s));
+	s->rq.buf = buf;        /* a ring left by an earlier socket is reused */
+	s->rq.size = size;
+	s->in_use = 1;
+	s->hnext = -1;
+	s->opt_rcvbuf = UDP_RCVBUF_DEF;
+	s->opt_sndbuf = UDP_SNDBUF_DEF;
+	s->opt_ttl = -1;
+	u->n_owned++;
+	return udp_sd_of(st, s);
+}
+
+int udp_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	if (s->bound)
+		return -EINVAL;
+	if (addr != 0 && !stack_owns(st, addr) && !stack_is_bcast(st, addr))
+		return -EADDRNOTAVAIL;
+	if (port == 0) {
+		port = udp_ephemeral(st, s, addr);
+		if (!port)
+			return -EADDRINUSE;
+	} else if (udp_port_conflict(st, s, addr, port)) {
+		return -EADDRINUSE;
+	}
+	s->laddr = addr;
+	s->lport = port;
+	s->bound = 1;
+	s->addr_locked = addr != 0;
+	s->port_locked = 1;
+	udp_hash_insert(st, s);
+	return 0;
+}
+
+/* Linux ip4_datagram_connect: autobind, choose the source address, record
+ * the peer. A later connect replaces the peer. */
+int udp_connect(struct stack *st, int sd, uint32_t addr, uint16_t port)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	int bc = stack_is_bcast(st, addr);
+	if (!stack_routes(st, addr) && !bc)
+		return -ENETUNREACH;
+	if (bc && !s->opt_broadcast)
+		return -EACCES;
+	int r = udp_autobind(st, s);
+	if (r < 0)
+		return r;
+	if (!s->laddr)
+		s->laddr = ipv4_src_for(st, addr);
+	s->raddr = addr;
+	s->rport = port;
+	s->connected = 1;
+	s->err = 0;
+	return 0;
+}
+
+/* Linux udp_disconnect: forget the peer; an address or port that bind()
+ * did not choose is forgotten too. */
+int udp_disconnect(struct stack *st, int sd)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	s->connected = 0;
+	s->raddr = 0;
+	s->rport = 0;
+	if (!s->addr_locked)
+		s->laddr = 0;
+	if (!s->port_locked && s->bound) {
+		udp_hash_remove(st, s);
+		s->bound = 0;
+		s->lport = 0;
+	}
+	return 0;
+}
+
+ssize_t udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int flags,
+		   int to_set, uint32_t addr, uint16_t port)
+{
+	(void)flags;
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (to_set) {
+		if (port == 0)
+			return -EINVAL;         /* Linux udp_sendmsg */
+	} else {
+		if (!s->connected)
+			return -EDESTADDRREQ;
+		addr = s->raddr;
+		port = s->rport;
+	}
+	int bc = stack_is_bcast(st, addr);
+	if (bc && !s->opt_broadcast)
+		return -EACCES;         /* Linux ip_route_output_flow: broadcast needs SO_BROADCAST */
+	if (!bc && !stack_routes(st, addr))
+		return -ENETUNREACH;
+	/* Linux sock_alloc_send_pskb: a pending error (ICMP) is reported first. */
+	if (s->err) {
+		int e = s->err;
+		s->err = 0;
+		return -e;
+	}
+	if (s->shut_wr)
+		return -EPIPE;
+	int r = udp_autobind(st, s);
+	if (r < 0)
+		return r;
+	uint32_t src = s->laddr && !stack_is_bcast(st, s->laddr) ? s->laddr : ipv4_src_for(st, addr);
+	struct udp_hdr uh = {
+		.sport = htons(s->lport), .dport = htons(port),
+		.len = htons((uint16_t)(UDP_HDR_LEN + len)), .csum = 0,
+	};
+	uint32_t sum = csum_pseudo(src, addr, IP_PROTO_UDP, (uint16_t)(UDP_HDR_LEN + len));
+	sum = csum_add(sum, &uh, UDP_HDR_LEN);
+	if (len) {
+		/* csum_add takes 16-bit words from an even offset: the header is 8 bytes */
+		sum = csum_add(sum, buf, len);
+	}
+	uint16_t c = csum_fold(sum);
+	/* RFC 768: "If the computed checksum is zero, it is transmitted as all
+	 * ones." */
+	uh.csum = htons(c ? c : 0xffff);
+	if (UDP_HDR_LEN + len + IP_HDR_LEN <= st->dev->mtu) {
+		struct pkt *p = pkt_alloc();
+		if (!p) {
+			st->stat.tx_nobufs++;
+			return -ENOBUFS;
+		}
+		uint8_t *b = pkt_put(p, UDP_HDR_LEN + len);
+		memcpy(b, &uh, UDP_HDR_LEN);
+		if (len)
+			memcpy(b + UDP_HDR_LEN, buf, len);
+		r = ipv4_output_raw(st, p, IP_PROTO_UDP, src, addr, st->ip_id++, 0);
+	} else {
+		r = ip_frag_output(st, IP_PROTO_UDP, src, addr, &uh, UDP_HDR_LEN, buf, (unsigned)len);
+	}
+	stack_flush(st);
+	if (r < 0)
+		return r;
+	st->stat.udp_tx++;
+	return (ssize_t)len;
+}
+
+ssize_t udp_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
+		     uint32_t *addr, uint16_t *port, int *out_flags)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	if (out_flags)
+		*out_flags = 0;
+	/* Linux __skb_recv_udp: sock_error() first, even with datagrams queued. */
+	if (s->err) {
+		int e = s->err;
+		s->err = 0;
+		return -e;
+	}
+	if (s->rq_n == 0)
+		return s->shut_rd ? 0 : -EAGAIN;
+	struct udp_rec rec;
+	tcp_ring_copy_out(&s->rq, 0, &rec, sizeof(rec));
+	uint32_t n = rec.len < len ? rec.len : (uint32_t)len;
+	if (n)
+		tcp_ring_copy_out(&s->rq, sizeof(rec), buf, n);
+	if (addr)
+		*addr = rec.src;
+	if (port)
+		*port = rec.sport;
+	if (rec.len > n && out_flags)
+		*out_flags = NST_MSG_TRUNC;
+	if (!(flags & NST_MSG_PEEK)) {
+		tcp_ring_consume(&s->rq, sizeof(rec) + rec.len);
+		s->rq_n--;
+		s->rq_charge -= rec.len + UDP_REC_CHARGE;
+		if (s->rq_n == 0)
+			s->rq.head = 0;
+		stack_notify(st, sd);
+	}
+	return (flags & NST_MSG_TRUNC) ? (ssize_t)rec.len : (ssize_t)n;
+}
+
+/* Linux inet_shutdown on a datagram socket: ENOTCONN when not connected,
+ * but the flags are set anyway (a blocked recv wakes up and returns 0). */
+int udp_shutdown(struct stack *st, int sd, int how)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	if (how != NST_SHUT_RD && how != NST_SHUT_WR && how != NST_SHUT_RDWR)
+		return -EINVAL;
+	if (how != NST_SHUT_WR)
+		s->shut_rd = 1;
+	if (how != NST_SHUT_RD)
+		s->shut_wr = 1;
+	stack_notify(st, sd);
+	return s->connected ? 0 : -ENOTCONN;
+}
+
+int udp_close(struct stack *st, int sd)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	udp_hash_remove(st, s);
+	s->in_use = 0;
+	s->bound = 0;
+	s->rq.head = s->rq.len = 0;
+	s->rq_n = 0;
+	s->rq_charge = 0;
+	if (s->rq.size != (uint32_t)s->opt_rcvbuf + UDP_MAX_PAYLOAD + UDP_REC_CHARGE + sizeof(struct udp_rec) ||
+	    s->opt_rcvbuf != UDP_RCVBUF_DEF) {
+		free(s->rq.buf);        /* only default-sized rings are kept for reuse */
+		s->rq.buf = NULL;
+		s->rq.size = 0;
+	}
+	s->free_next = st->udp.free_head;
+	st->udp.free_head = udp_index(st, s);
+	st->udp.n_owned--;
+	return 0;
+}
+
+void udp_close_all(struct stack *st)
+{
+	for (unsigned i = 0; i < st->udp.cap; i++)
+		if (st->udp.s[i].in_use)
+			udp_close(st, NST_UDP_SD_BASE + (int)i);
+}
+
+int udp_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	if (addr)
+		*addr = s->laddr;
+	if (port)
+		*port = s->lport;
+	return 0;
+}
+
+int udp_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	if (!s->connected)
+		return -ENOTCONN;
+	if (addr)
+		*addr = s->raddr;
+	if (port)
+		*port = s->rport;
+	return 0;
+}
+
+/* Linux udp_poll / datagram_poll. Datagrams are never buffered on the way
+ * out, so a UDP socket is always writable. */
+uint32_t udp_poll(struct stack *st, int sd)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return NST_POLLERR | NST_POLLHUP;
+	uint32_t m = NST_POLLOUT;
+	if (s->err)
+		m |= NST_POLLERR;
+	if (s->shut_rd && s->shut_wr)
+		m |= NST_POLLHUP;
+	if (s->shut_rd)
+		m |= NST_POLLIN | NST_POLLRDHUP;
+	if (s->rq_n)
+		m |= NST_POLLIN;
+	return m;
+}
+
+int udp_sock_error(struct stack *st, int sd)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	int e = s->err;
+	s->err = 0;
+	return e;
+}
+
+int udp_sock_valid(struct stack *st, int sd)
+{
+	return udp_get(st, sd) != NULL;
+}
+
+/* FIONREAD on a UDP socket: the size of the next datagram (Linux
+ * udp_ioctl SIOCINQ), 0 when none. */
+size_t udp_rx_avail(struct stack *st, int sd)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s || !s->rq_n)
+		return 0;
+	struct udp_rec rec;
+	tcp_ring_copy_out(&s->rq, 0, &rec, sizeof(rec));
+	return rec.len;
+}
+
+int udp_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	int v;
+	if (!val || len < sizeof(int)) {
+		/* Linux accepts a 1-byte value for some IP options; ints everywhere else */
+		if (level == IPPROTO_IP && val && len >= 1)
+			v = *(const uint8_t *)val;
+		else
+			return -EINVAL;
+	} else {
+		memcpy(&v, val, sizeof(int));
+	}
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_BROADCAST:
+			s->opt_broadcast = v != 0;
+			return 0;
+		case SO_REUSEADDR:
+			s->opt_reuseaddr = v != 0;
+			return 0;
+		case SO_REUSEPORT:
+			s->opt_reuseport = v != 0;      /* sharing only; no load balancing */
+			return 0;
+		case SO_RCVBUF:
+		case SO_SNDBUF: {
+			/* Linux doubles the value for bookkeeping and clamps it */
+			long x = v < 0 ? 0 : v;
+			if (x > SOCKBUF_MAX)
+				x = SOCKBUF_MAX;
+			x *= 2;
+			if (name == SO_RCVBUF)
+				s->opt_rcvbuf = x < 2304 ? 2304 : (int)x;
+			else
+				s->opt_sndbuf = x < 4608 ? 4608 : (int)x;
+			if (name == SO_RCVBUF && s->rq.buf && s->rq_n == 0) {
+				free(s->rq.buf);        /* re-made at the next datagram, at the new size */
+				s->rq.buf = NULL;
+				s->rq.size = 0;
+			}
+			return 0;
+		}
+		case SO_KEEPALIVE:
+		case SO_PRIORITY:
+		case SO_DONTROUTE:
+			return 0;       /* accepted, no effect on datagrams here */
+		}
+		return -ENOPROTOOPT;
+	}
+	if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_RECVERR:
+			s->opt_recverr = v != 0;
+			return 0;
+		case IP_TTL:
+			if (v != -1 && (v < 1 || v > 255))
+				return -EINVAL;
+			s->opt_ttl = v;         /* stored only: datagrams go with TTL 64 */
+			return 0;
+		case IP_TOS:
+			s->opt_tos = v & 0xff;  /* stored only */
+			return 0;
+		case IP_MTU_DISCOVER:
+			if (v < 0 || v > 5)
+				return -EINVAL;
+			return 0;               /* not implemented: DF on datagrams */
+		}
+		return -ENOPROTOOPT;
+	}
+	return -ENOPROTOOPT;
+}
+
+int udp_getsockopt(struct stack *st, int sd, int level, int name, void *val, unsigned *len)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	if (!val || !len)
+		return -EFAULT;
+	int v;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_TYPE:      v = SOCK_DGRAM; break;
+		case SO_ERROR:     v = s->err; s->err = 0; break;
+		case SO_BROADCAST: v = s->opt_broadcast; break;
+		case SO_REUSEADDR: v = s->opt_reuseaddr; break;
+		case SO_REUSEPORT: v = s->opt_reuseport; break;
+		case SO_RCVBUF:    v = s->opt_rcvbuf; break;
+		case SO_SNDBUF:    v = s->opt_sndbuf; break;
+		case SO_KEEPALIVE: v = 0; break;
+		default:
+			return -ENOPROTOOPT;
+		}
+	} else if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_RECVERR: v = s->opt_recverr; break;
+		case IP_TTL:     v = s->opt_ttl < 0 ? IP_DEFAULT_TTL : s->opt_ttl; break;
+		case IP_TOS:     v = s->opt_tos; break;
+		default:
+			return -ENOPROTOOPT;
+		}
+	} else {
+		return -ENOPROTOOPT;
+	}
+	if (*len < sizeof(int))
+		return -EINVAL;
+	memcpy(val, &v, sizeof(int));
+	*len = sizeof(int);
+	return 0;
+}

@@ -1,0 +1,141 @@
+/* UDP (RFC 768, RFC 1122 4.1) and the ICMP error machinery around it
+ * (RFC 792, RFC 1122 3.2.2): sockets, input demultiplexing, output (with
+ * fragmentation), port unreachable generation with a rate limit, and
+ * received errors reported to connected sockets as Linux does.
+ *
+ * UDP sockets live in their own table; their sd is NST_UDP_SD_BASE + index,
+ * so the nst_* calls of sock.c dispatch with one comparison (udp_sd()).
+ *
+ * Datagram storage: received datagrams are copied (once) into a per-socket
+ * byte ring of records [struct udp_rec][payload], so no packet of the pool
+ * is held by a socket (the pool also feeds the device's receive ring). The
+ * queue is bounded like Linux's: a datagram is accepted while the bytes
+ * charged (payload + UDP_REC_CHARGE each, Linux charges skb truesize) do not
+ * exceed SO_RCVBUF; the ring has room for one more maximal datagram beyond
+ * that bound, so an accepted datagram always fits. Overflow is counted
+ * (udp_drop_rcvbuf). The ring is malloc'ed at the first datagram, like the
+ * TCP rings.
+ */
+#ifndef NSTACK_UDP_H
+#define NSTACK_UDP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "stack.h"
+#include "tcp.h"        /* struct tcp_ring and its helpers, reused for the datagram ring */
+
+struct stack;
+
+#define UDP_HDR_LEN     8
+#define UDP_MAX_PAYLOAD (65535 - 20 - UDP_HDR_LEN)   /* 65507 */
+#define UDP_REC_CHARGE  256             /* per-datagram overhead charged to SO_RCVBUF */
+#define UDP_RCVBUF_DEF  212992          /* Linux rmem_default */
+#define UDP_SNDBUF_DEF  212992          /* Linux wmem_default */
+#define UDP_HASH_SIZE   256
+
+struct udp_hdr {
+	uint16_t sport, dport, len, csum;
+} __attribute__((packed));
+
+struct udp_sock {
+	uint8_t  in_use;
+	uint8_t  bound;         /* lport chosen */
+	uint8_t  connected;     /* raddr:rport set (TCP_ESTABLISHED in Linux) */
+	uint8_t  addr_locked;   /* bind() chose laddr (SOCK_BINDADDR_LOCK) */
+	uint8_t  port_locked;   /* bind() chose lport (SOCK_BINDPORT_LOCK) */
+	uint8_t  opt_broadcast, opt_reuseaddr, opt_reuseport;
+	uint8_t  shut_rd, shut_wr;
+	uint8_t  opt_recverr;   /* IP_RECVERR: stored; errors reach connected sockets only */
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	int      err;           /* pending error (ICMP), positive errno */
+	int      opt_rcvbuf, opt_sndbuf;
+	int      opt_ttl, opt_tos;
+	int      hnext;         /* port hash chain, -1 ends */
+	int      free_next;
+	struct tcp_ring rq;     /* datagram records */
+	unsigned rq_n;          /* datagrams queued */
+	uint32_t rq_charge;     /* bytes charged against opt_rcvbuf */
+};
+
+/* The header of a queued datagram in the ring. */
+struct udp_rec {
+	uint32_t len;           /* payload bytes following */
+	uint32_t src;
+	uint16_t sport;
+	uint16_t _pad;
+};
+
+/* Destinations we sent ICMP errors to recently (Linux inet_peer rate_tokens). */
+#define ICMP_RL_PEERS   32
+#define ICMP_RL_IV_US   1000000ull      /* Linux icmp_ratelimit: 1000 ms per message */
+#define ICMP_RL_BURST   6               /* Linux XRLIM_BURST_FACTOR */
+struct icmp_rl_peer {
+	uint32_t addr;
+	uint64_t tokens;        /* microseconds of credit, at most ICMP_RL_BURST * ICMP_RL_IV_US */
+	uint64_t last_us;
+};
+
+struct udp_ctx {
+	struct udp_sock *s;
+	unsigned cap;
+	unsigned n_owned;
+	int      free_head;
+	int      hash[UDP_HASH_SIZE];   /* by local port */
+	struct icmp_rl_peer rl[ICMP_RL_PEERS];
+};
+
+static inline int udp_sd(int sd) { return sd >= NST_UDP_SD_BASE; }
+
+int      udp_init(struct stack *st);
+void     udp_fini(struct stack *st);
+/* A datagram: iph at the IP header (hlen bytes, its total length covering
+ * hlen + len), udp at the UDP header, len bytes of UDP. Borrowed: the
+ * caller frees what holds them. csum_ok: the device verified the checksum. */
+void     udp_input(struct stack *st, const uint8_t *iph, unsigned hlen,
+		   const uint8_t *udp, unsigned len, int csum_ok);
+/* An ICMP error about a datagram we sent: inner IP header and >= 8 bytes. */
+void     udp_icmp_error(struct stack *st, int type, int code,
+			uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport);
+
+/* socket calls (sock.c dispatches here for udp_sd(sd)) */
+int      udp_socket(struct stack *st);
+int      udp_bind(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      udp_connect(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      udp_disconnect(struct stack *st, int sd);
+ssize_t  udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int flags,
+		    int to_set, uint32_t addr, uint16_t port);
+ssize_t  udp_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
+		      uint32_t *addr, uint16_t *port, int *out_flags);
+int      udp_shutdown(struct stack *st, int sd, int how);
+int      udp_close(struct stack *st, int sd);
+void     udp_close_all(struct stack *st);
+int      udp_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+int      udp_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+uint32_t udp_poll(struct stack *st, int sd);
+int      udp_sock_error(struct stack *st, int sd);
+int      udp_sock_valid(struct stack *st, int sd);
+size_t   udp_rx_avail(struct stack *st, int sd);
+int      udp_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len);
+int      udp_getsockopt(struct stack *st, int sd, int level, int name, void *val, unsigned *len);
+
+/* ICMP errors (icmp.c). ip: the offending datagram from its IP header,
+ * ip_len bytes available. Checks RFC 1122 3.2.2's "MUST NOT send" list and
+ * the rate limit. */
+void     icmp_send_error(struct stack *st, const uint8_t *ip, unsigned ip_len, int type, int code);
+/* Destination Unreachable code -> errno; *hard: a hard error (Linux icmp_err_convert). */
+int      icmp_unreach_errno(int code, int *hard);
+/* 1 if an ICMP error to dst may go now (token bucket per destination). */
+int      icmp_ratelimit_allow(struct stack *st, uint32_t dst);
+
+#define ICMP_DEST_UNREACH    3
+#define ICMP_TIME_EXCEEDED   11
+#define ICMP_PARAMETERPROB   12
+#define ICMP_NET_UNREACH     0
+#define ICMP_HOST_UNREACH    1
+#define ICMP_PROT_UNREACH    2
+#define ICMP_PORT_UNREACH    3
+#define ICMP_FRAG_NEEDED     4
+#define ICMP_EXC_FRAGTIME    1
+
+#endif

@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# `nstack ss` shows what the host's ss cannot: the sockets inside a running nstack process,
+# read over its control socket /run/nstack/<pid>.sock. While a preloaded iperf3 client runs,
+# `nstack ss -i` lists its connections ESTAB with a non-zero rtt and cwnd; once it has exited
+# the list is empty and its control socket is gone. The kernel reference is the host's own
+# `ss -tin` for the same iperf3 run through the kernel: same layout, same fields.
+
+bats_require_minimum_version 1.5.0
+load lib
+
+RUNDIR=${NSTACK_RUNDIR:-/run/nstack}
+
+setup() {
+	lab_setup iperf3
+}
+
+teardown() {
+	lab_teardown
+}
+
+# ss_fields LINE: "rtt cwnd" from an ss -i detail line ("rtt:0.123/0.05 ... cwnd:10").
+ss_fields() {
+	sed -nE 's/.*rtt:([0-9.]+)\/[0-9.]+.* cwnd:([0-9]+).*/\1 \2/p' <<<"$1" | head -n 1
+}
+
+@test "ss -i shows a running iperf3's connection ESTAB with rtt and cwnd; nothing after exit" {
+	# kernel reference: iperf3 from NSK through the kernel, seen by the host's ss
+	bg "$BATS_TEST_TMPDIR/iperf-s1.log" $nsx iperf3 -s -1 -B "$KADDR"
+	wait_listen "$NS" 5201
+	bg "$BATS_TEST_TMPDIR/iperf-k.log" $ksx iperf3 -c "$KADDR" -t 3
+	local kpid=$BG_PID kline= i
+	for ((i = 0; i < 40; i++)); do
+		kline=$($ksx ss -tinH state established "dst $KADDR" 2>/dev/null | grep -A1 ':5201' | tail -n 1)
+		[ -n "$(ss_fields "$kline")" ] && break
+		sleep 0.1
+	done
+	read -r krtt kcwnd <<<"$(ss_fields "$kline")"
+	[ -n "$krtt" ] && [ -n "$kcwnd" ] || fail "kernel ss -ti showed no rtt/cwnd: '$kline'"
+	wait_pid "$kpid" 20 || fail "kernel iperf3 failed"
+
+	need_nstack
+	bg "$BATS_TEST_TMPDIR/iperf-s2.log" $nsx iperf3 -s -1 -B "$KADDR"
+	wait_listen "$NS" 5201
+	bg "$BATS_TEST_TMPDIR/iperf-n.log" $nsx "$BUILD/nstack" run --if nst0 --addr "$NADDR/24" -- \
+		iperf3 -c "$KADDR" -t 4
+	local pid=$BG_PID # ip netns exec and nstack run exec: this is iperf3's pid
+	local out= line= info=
+	for ((i = 0; i < 50; i++)); do
+		out=$("$BUILD/nstack" ss -i -p "$pid" 2>&1) || true
+		# the data connection: the ESTAB one whose detail line shows bytes acked
+		info=$(grep -A1 -E "^ESTAB .* $KADDR:5201 " <<<"$out" | grep -E 'bytes_acked:[1-9]' | head -n 1)
+		[ -n "$info" ] && break
+		sleep 0.1
+	done
+	[ -n "$info" ] || fail "no ESTAB connection to $KADDR:5201 with data in nstack ss -i -p $pid: $out"
+	read -r rtt cwnd <<<"$(ss_fields "$info")"
+	[ -n "$rtt" ] || fail "no rtt/cwnd in: $info"
+	awk -v r="$rtt" 'BEGIN { exit !(r > 0) }' || fail "rtt is zero: $info"
+	((cwnd > 0)) || fail "cwnd is zero: $info"
+	# ss's layout: the same header columns as the host's ss (which glues "Port" and "Process")
+	assert_equal "$(head -n 1 <<<"$out" | tr -d ' ')" "$(ss -tn | head -n 1 | tr -d ' ')"
+	grep -qE "^ESTAB +[0-9]+ +[0-9]+ +$NADDR:[0-9]+ +$KADDR:5201 +users:\(\(\"iperf3\",pid=$pid\)\)" <<<"$out" ||
+		fail "unexpected ss line layout: $out"
+	# the control socket: only its owner may use it
+	assert_equal "$(stat -c %a "$RUNDIR/$pid.sock")" 600
+	assert_equal "$(stat -c %a "$RUNDIR")" 700
+	# the host's ss cannot see this connection (it is not the kernel's)
+	run $nsx ss -tnH state established "src $NADDR"
+	assert_output ""
+
+	wait_pid "$pid" 20 || fail "iperf3 on nstack failed: $(tail -n 5 "$BATS_TEST_TMPDIR/iperf-n.log")"
+	grep -q "iperf Done" "$BATS_TEST_TMPDIR/iperf-n.log" || fail "iperf3 did not finish: $(tail -n 5 "$BATS_TEST_TMPDIR/iperf-n.log")"
+	[ ! -e "$RUNDIR/$pid.sock" ] || fail "control socket $RUNDIR/$pid.sock left after exit"
+	run "$BUILD/nstack" ss -a -H
+	refute_output --partial "pid=$pid)"
+	run "$BUILD/nstack" ss -p "$pid"
+	assert_failure 1
+	assert_output --partial "no control socket"
+}
+
+@test "ss -l lists a listening nstack server; -t/-u filter; usage errors exit 2" {
+	need_nstack
+	bg "$BATS_TEST_TMPDIR/nc-l.log" $nsx "$BUILD/nstack" run --if nst0 --addr "$NADDR/24" -- nc -l "$NADDR" 7777
+	local pid=$BG_PID out= i
+	for ((i = 0; i < 50; i++)); do
+		out=$("$BUILD/nstack" ss -l -p "$pid" 2>&1) || true
+		grep -q "^LISTEN .* $NADDR:7777 " <<<"$out" && break
+		sleep 0.1
+	done
+	grep -qE "^LISTEN +0 +[0-9]+ +$NADDR:7777 +0\.0\.0\.0:\* +users:\(\(\"nc\",pid=$pid\)\)" <<<"$out" ||
+		fail "no LISTEN line for nc: $out"
+	# without -l (ss's default) listeners are not shown; -u shows no TCP
+	run "$BUILD/nstack" ss -H -p "$pid"
+	assert_success
+	assert_output ""
+	run "$BUILD/nstack" ss -H -l -u -p "$pid"
+	assert_success
+	assert_output ""
+	# killed by a signal, nc never runs its exit handler: the next ss finds the stale
+	# socket of a process that is gone and removes it. (Another preloaded process starting
+	# meanwhile sweeps such sockets too, so the file may already be gone: that is fine.)
+	kill "$pid"
+	wait_pid "$pid" 5 || true
+	run "$BUILD/nstack" ss -a -H
+	refute_output --partial "pid=$pid)"
+	[ ! -e "$RUNDIR/$pid.sock" ] || fail "stale $RUNDIR/$pid.sock not removed by nstack ss"
+
+	run "$BUILD/nstack" ss -p notapid
+	assert_failure 2
+	run "$BUILD/nstack" ss --bogus
+	assert_failure 2
+	run "$BUILD/nstack" ss --help
+	assert_success
+	assert_output --partial "usage: nstack ss"
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""UDP helper for the e2e tests: the same program runs on the kernel and under nstack.
+
+  udp_tool.py recv ADDR PORT [IDLE_S]   receive datagrams until IDLE_S (default 1.5) pass with
+                                        none after the first; print "N datagrams B bytes SHA"
+                                        where SHA hashes every datagram's length and content
+  udp_tool.py send ADDR PORT COUNT SIZE send COUNT datagrams of SIZE bytes (datagram i is made
+                                        of byte i % 256), paced 1 ms apart
+  udp_tool.py refused ADDR PORT         connected socket to a closed port: send, recv (2 s
+                                        bound), send again; print each step's errno name or "ok"
+  udp_tool.py bcast ADDR PORT           sendto a broadcast without, then with SO_BROADCAST
+  udp_tool.py resolve NAME              getaddrinfo(NAME) -> the IPv4 addresses, sorted
+"""
+import errno
+import hashlib
+import socket
+import sys
+import time
+
+
+def ename(e):
+    return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def recv(addr, port, idle=1.5):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, int(port)))
+    print("bound", flush=True)
+    h = hashlib.sha256()
+    n = total = 0
+    s.settimeout(20)  # the first datagram
+    while True:
+        try:
+            d, _ = s.recvfrom(65536)
+        except socket.timeout:
+            break
+        n += 1
+        total += len(d)
+        h.update(len(d).to_bytes(4, "big"))
+        h.update(d)
+        s.settimeout(float(idle))
+    print(f"{n} datagrams {total} bytes {h.hexdigest()[:16]}", flush=True)
+
+
+def send(addr, port, count, size):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(int(count)):
+        s.sendto(bytes([i % 256]) * int(size), (addr, int(port)))
+        time.sleep(0.001)
+    print("sent", count, flush=True)
+
+
+def refused(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((addr, int(port)))
+    out = []
+    for step in ("send", "recv", "send2", "recv2"):
+        try:
+            if step.startswith("send"):
+                s.send(b"ping")
+            else:
+                s.settimeout(2)
+                s.recv(100)
+            out.append(f"{step}:ok")
+        except socket.timeout:
+            out.append(f"{step}:timeout")
+        except OSError as e:
+            out.append(f"{step}:{ename(e)}")
+    print(" ".join(out))
+
+
+def bcast(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out = []
+    for opt in (0, 1):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, opt)
+        try:
+            s.sendto(b"hello", (addr, int(port)))
+            out.append(f"so_broadcast={opt}:ok")
+        except OSError as e:
+            out.append(f"so_broadcast={opt}:{ename(e)}")
+    print(" ".join(out))
+
+
+def resolve(name):
+    addrs = sorted({a[4][0] for a in socket.getaddrinfo(name, 80, socket.AF_INET, socket.SOCK_STREAM)})
+    print(" ".join(addrs))
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    {"recv": recv, "send": send, "refused": refused, "bcast": bcast, "resolve": resolve}[cmd](*args)
