@@ -148,9 +148,10 @@ int nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *o)
 	if (tcp_synced(t->state)) {
 		uint32_t out = t->snd_max - t->snd.una;
 		o->unacked_segs = t->mss ? (out + t->mss - 1) / t->mss : 0;
-		/* sequence space past the SYNs, modulo 2^32 (a FIN may count one) */
-		if (t->snd.una != t->iss)
-			o->bytes_acked = t->snd.una - t->iss - 1;
+		/* Linux counts every acknowledged sequence number, our SYN
+		 * included (tcp_snd_una_update), modulo 2^32; bytes_received
+		 * counts data only (and a FIN) */
+		o->bytes_acked = t->snd.una - t->iss;
 		if (t->rcv.nxt != t->irs)
 			o->bytes_received = t->rcv.nxt - t->irs - 1;
 		if (t->snd_max != t->iss)

@@ -102,10 +102,11 @@ static int tcp_emit(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t r
 int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	uint32_t ack = 0, wnd;
-	/* TCP_INFO counters: anything that occupies sequence space below
-	 * snd_max has been sent before (tcpi_total_retrans) */
+	/* TCP_INFO counters: data or a FIN below snd_max has been sent before
+	 * (tcpi_total_retrans); SYNs are counted by their timer (snd_max is
+	 * iss + 1 before the first one leaves) */
 	t->segs_out++;
-	if ((len || (flags & (TCP_SYN | TCP_FIN))) && seq_lt(seq, t->snd_max))
+	if ((len || (flags & TCP_FIN)) && !(flags & TCP_SYN) && seq_lt(seq, t->snd_max))
 		t->total_retrans++;
 	if (flags & TCP_ACK) {
 		ack = t->rcv.nxt;

@@ -160,6 +160,7 @@ static void tcp_rexmt_fire(struct stack *st, struct tcb *t)
 		}
 		rto_backoff(t);
 		st->stat.tcp_syn_retrans++;
+		t->total_retrans++;     /* TCP_INFO */
 		tcp_send_syn(st, t);
 		return;
 	}

@@ -32,7 +32,9 @@ sp_client() {
 	else
 		assert_output --regexp "Summary: Message Rate is [0-9]+ \[msg/sec\]"
 	fi
-	echo "# $mode via ${*:-kernel}: $(echo "$output" | grep -oE "Summary: (Latency|Message Rate) is [0-9.]+ [^ ]+")" >&3
+	local who=kernel
+	[[ "$*" == *nstack* ]] && who=nstack
+	echo "# $mode, $who client -> $addr: $(echo "$output" | grep -oE "Summary: (Latency|Message Rate) is [0-9.]+ [^ ]+")" >&3
 }
 
 @test "sockperf ping-pong and throughput (UDP) against a kernel server: kernel and nstack" {

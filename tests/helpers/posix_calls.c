@@ -29,6 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef SIOCOUTQNSQ
+#define SIOCOUTQNSQ 0x894B      /* linux/sockios.h, newer than some headers */
+#endif
+
 static const char *ename(int e)
 {
 	static const struct { int e; const char *n; } t[] = {
