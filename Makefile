@@ -29,7 +29,7 @@ DEB_PACKAGES := build-essential pkg-config liburing-dev libpcap-dev bats bats-as
 	nginx-light wrk util-linux gnuplot-nox \
 	redis-server redis-tools iperf3
 
-.PHONY: all test unit sim e2e deps clean demo
+.PHONY: all test unit sim e2e deps clean demo bench
 .SECONDARY:
 all: $(B)/libnstack.so $(B)/nstack
 
@@ -72,6 +72,10 @@ e2e: all $(HELPER_BIN)
 test: all $(UNIT_BIN) $(SIM_BIN) $(HELPER_BIN) san-bins fuzz-bins
 	@SAN_BINS="$(SAN_BIN)" FUZZ_BINS="$(FUZZ_BIN)" FUZZ_SECONDS="$(FUZZ_SECONDS)" \
 		tests/run-all.sh "$(UNIT_BIN)" "$(SIM_BIN)"
+
+# Benchmarks, nstack vs kernel in one lab (root; < 10 min): bench/results/<date>.{json,md,png}.
+bench: all
+	BUILD=$(abspath $(B)) bench/run.sh $(BENCH_RUNS) $(BENCH_SECONDS)
 
 demo: all
 	@./demo.sh

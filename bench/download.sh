@@ -13,7 +13,7 @@ set -euo pipefail
 SIZE_MB=${1:-100}
 RUNS=${2:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$ROOT/build
+BUILD=${BUILD:-$ROOT/build}
 [ "$(id -u)" = 0 ] || { echo "bench/download.sh: needs root (network namespaces)" >&2; exit 2; }
 [ -x "$BUILD/nstack" ] || make -C "$ROOT" -s
 NS=nstb-$$ NSK=nstbk-$$

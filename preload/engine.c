@@ -150,27 +150,19 @@ int eng_block(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *m
 	return r < 0 ? -errno : r;
 }
 
+/* Sleep in ppoll on the epoll fd, then collect with a zero-timeout
+ * epoll_wait. Not epoll_pwait: an application thread that submitted to the
+ * device's io_uring gets the completion's task work, which interrupts an
+ * interruptible wait; ppoll is restarted by the kernel then
+ * (ERESTARTNOHAND), epoll_wait is not and would return a bogus EINTR. */
 int eng_block_epoll(int epfd, struct epoll_event *ev, int n, int64_t deadline_us,
 		    const sigset_t *mask)
 {
-	struct timespec ts, *tp = NULL;
-	if (deadline_us >= 0) {
-		int64_t rem = deadline_us - (int64_t)eng_now_us();
-		if (rem < 0)
-			rem = 0;
-		ts.tv_sec = rem / 1000000;
-		ts.tv_nsec = (rem % 1000000) * 1000;
-		tp = &ts;
-	}
-	int r;
-	real_init();
-	if (real_fns.epoll_pwait2) {
-		r = real_fns.epoll_pwait2(epfd, ev, n, tp, mask);
-	} else {
-		/* epoll_pwait rounds to ms: round up so we never wake early for nothing */
-		int ms = tp ? (int)((ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + 999) / 1000) : -1;
-		r = REAL(epoll_pwait)(epfd, ev, n, ms, mask);
-	}
+	struct pollfd p = { epfd, POLLIN, 0 };
+	int r = eng_block(&p, 1, deadline_us, mask);
+	if (r <= 0)
+		return r;
+	r = REAL(epoll_wait)(epfd, ev, n, 0);
 	return r < 0 ? -errno : r;
 }
 

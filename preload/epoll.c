@@ -402,6 +402,30 @@ static int ep_wait_call(int epfd, struct epoll_event *evs, int maxev, int64_t ti
 	return 1;
 }
 
+/* epoll_wait on a kernel-only epoll fd in a process whose stack runs: the
+ * same blocking as ours (eng_block_epoll: ppoll, then collect), because an
+ * application thread that sent on an nstack socket may have io_uring task
+ * work pending, which would end a real epoll_wait with a bogus EINTR. */
+static int ep_wait_kernel(int epfd, struct epoll_event *evs, int maxev, int64_t timeout_us,
+			  const sigset_t *mask)
+{
+	int r = REAL(epoll_wait)(epfd, evs, maxev, 0);
+	if (r != 0 || timeout_us == 0)
+		return r < 0 ? -errno : r;
+	int64_t deadline = timeout_us < 0 ? -1 : (int64_t)eng_now_us() + timeout_us;
+	for (;;) {
+		r = eng_block_epoll(epfd, evs, maxev, deadline, mask);
+		if (r != 0 || (deadline >= 0 && (int64_t)eng_now_us() >= deadline))
+			return r;
+	}
+}
+
+/* The stack runs in this process (not a forked child, not disabled). */
+static int ep_stack_live(void)
+{
+	return __atomic_load_n(&eng.st, __ATOMIC_RELAXED) != NULL;
+}
+
 NST_EXPORT int epoll_create(int size)
 {
 	int fd = REAL(epoll_create)(size);
@@ -517,8 +541,11 @@ NST_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 NST_EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int maxev, int timeout_ms)
 {
 	int r;
-	if (ep_wait_call(epfd, evs, maxev, timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000, NULL, &r))
+	int64_t us = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000;
+	if (ep_wait_call(epfd, evs, maxev, us, NULL, &r))
 		return r;
+	if (timeout_ms != 0 && ep_stack_live())
+		return set_errno(ep_wait_kernel(epfd, evs, maxev, us, NULL));
 	return REAL(epoll_wait)(epfd, evs, maxev, timeout_ms);
 }
 
@@ -526,8 +553,11 @@ NST_EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int maxev, int tim
 			   const sigset_t *mask)
 {
 	int r;
-	if (ep_wait_call(epfd, evs, maxev, timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000, mask, &r))
+	int64_t us = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000;
+	if (ep_wait_call(epfd, evs, maxev, us, mask, &r))
 		return r;
+	if (timeout_ms != 0 && ep_stack_live())
+		return set_errno(ep_wait_kernel(epfd, evs, maxev, us, mask));
 	return REAL(epoll_pwait)(epfd, evs, maxev, timeout_ms, mask);
 }
 
@@ -544,6 +574,8 @@ NST_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxev,
 	int r;
 	if (ep_wait_call(epfd, evs, maxev, us, mask, &r))
 		return r;
+	if (us != 0 && ep_stack_live())
+		return set_errno(ep_wait_kernel(epfd, evs, maxev, us, mask));
 	real_init();
 	if (!real_fns.epoll_pwait2)
 		return set_errno(-ENOSYS);

@@ -5,8 +5,9 @@
  * Blocking semantics follow tcp_sendmsg/tcp_recvmsg: send waits until every
  * byte is queued, recv returns what is there (MSG_WAITALL: until full, EOF or
  * error); a signal or a socket timeout after some bytes returns the count.
- * SA_RESTART is not honoured yet: a signal during a wait always gives EINTR
- * (or the partial count).
+ * A signal during a wait gives EINTR (or the partial count), unless the
+ * socket has no timeout and the handler has SA_RESTART: then the wait goes on
+ * (nsock_wait, eng_restart_ok), as sock_intr_errno decides on Linux.
  */
 #include <limits.h>
 #include <stdlib.h>

@@ -114,7 +114,7 @@ static int connect_wait(int fd, struct nsock *s, uint32_t ip, uint16_t port)
 			return 0;
 		if (r != -EALREADY && r != -EINPROGRESS)
 			return r;
-		/* SA_RESTART is not honoured yet: a signal always ends the wait. */
+		/* a signal ends the wait unless nsock_wait restarted it (SA_RESTART) */
 		if (w == -EINTR)
 			return -EINTR;
 		if (w == -ETIMEDOUT)
@@ -246,7 +246,7 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 		if (w == -ETIMEDOUT)
 			return -EAGAIN;
 		if (w < 0)
-			return w;       /* EINTR: SA_RESTART not honoured yet */
+			return w;       /* EINTR (SA_RESTART restarts inside nsock_wait) */
 	}
 	nsock_edge_sync(s);
 	if (nsd < 0)

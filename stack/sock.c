@@ -1083,14 +1083,20 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 		case TCP_MAXSEG:
 			break;
 		default:
-			return tcp_setsockopt_more(t, level, name, val, len);
+			r = tcp_setsockopt_more(t, level, name, val, len);
+			/* uncorking sends what the cork held (Linux tcp_push_pending_frames) */
+			if (r == 0 && name == TCP_CORK && !t->opt_cork)
+				tcp_push(st, t);
+			return r;
 		}
 		if ((r = opt_int(val, len, &v)) < 0)
 			return r;
 		switch (name) {
 		case TCP_NODELAY:
-			/* accepted; we send at once anyway (no Nagle yet) */
+			/* Nagle (tcp_output); setting it sends what Nagle held, as Linux */
 			t->opt_nodelay = v != 0;
+			if (v)
+				tcp_push(st, t);
 			break;
 		case TCP_KEEPIDLE:
 			if (v < 1 || v > MAX_TCP_KEEPIDLE)

@@ -55,6 +55,10 @@
 	X(tcp_drop_unacceptable, "TCP segments failing the acceptance test") \
 	X(tcp_drop_ack, "TCP segments with an unacceptable ACK") \
 	X(tcp_drop_ooo_full, "TCP out-of-order segments dropped (no room)") \
+	X(tcp_drop_paws, "TCP segments failing PAWS (RFC 7323 5.3)") \
+	X(tcp_drop_nots, "TCP segments without the negotiated timestamps (RFC 7323 3.2)") \
+	X(tcp_cwnd_unvalidated, "TCP ACKs that did not grow cwnd: sender not cwnd-limited (RFC 7661)") \
+	X(tcp_nagle_held, "TCP sends of a partial segment held by Nagle (RFC 896)") \
 	X(tcp_drop_listen, "TCP segments dropped by a listener") \
 	X(tcp_rst_tx, "TCP resets sent") \
 	X(tcp_rst_rx, "TCP resets accepted") \

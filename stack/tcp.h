@@ -46,6 +46,7 @@ enum tcp_timer_id {
 	TCP_T_KEEP,             /* keepalive */
 	TCP_T_2MSL,             /* TIME-WAIT, and the FIN-WAIT-2 orphan timeout */
 	TCP_T_DELACK,           /* delayed ACK */
+	TCP_T_CORK,             /* TCP_CORK ceiling: corked partial data goes out */
 	TCP_T_MAX
 };
 
@@ -71,6 +72,7 @@ enum tcp_timer_id {
 #define TCP_TIMEWAIT_US   (2 * TCP_MSL_US)
 #define TCP_FIN_TIMEOUT_US 60000000ull  /* Linux tcp_fin_timeout: FIN-WAIT-2 orphans */
 #define TCP_DELACK_US     40000ull      /* Linux TCP_DELACK_MIN; RFC 1122: <= 500 ms */
+#define TCP_CORK_US       200000ull     /* Linux: "a 200 millisecond ceiling" on TCP_CORK */
 #define TCP_KEEPIDLE_DEF_S    7200          /* Linux defaults for keepalive */
 #define TCP_KEEPINTVL_DEF_S   75
 #define TCP_KEEPCNT_DEF   9
@@ -78,7 +80,10 @@ enum tcp_timer_id {
 #define TCP_OOO_MAX       16            /* out-of-order ranges kept */
 #define TCP_SND_RING      (256u * 1024)
 #define TCP_RCV_RING      (256u * 1024)
-#define TCP_MAX_WND       65535u        /* no window scaling yet */
+#define TCP_MAX_WND       65535u        /* the 16-bit window field (unscaled, and on SYNs) */
+#define TCP_WSCALE_MAX    14            /* RFC 7323 2.3 */
+#define TCP_TS_OPT_LEN    12            /* NOP, NOP, kind 8, len 10, TSval, TSecr */
+#define TCP_PAWS_IDLE_US  (24ull * 86400 * 1000000)  /* RFC 7323 5.5: 24 days */
 #define TCP_SOMAXCONN     4096
 
 /* A byte ring. head indexes the first byte, len bytes follow (wrapping). */
@@ -129,6 +134,16 @@ struct tcb {
 	uint16_t mss;           /* effective send MSS */
 	uint16_t rcv_mss;       /* largest segment seen from the peer (delayed ACK) */
 	uint16_t user_mss;      /* TCP_MAXSEG, 0 = none */
+
+	/* RFC 7323: window scaling and timestamps, negotiated on the SYNs */
+	uint8_t  ws_ok;         /* both SYNs carried Window Scale */
+	uint8_t  snd_wscale;    /* the peer's shift: applied to SEG.WND we receive */
+	uint8_t  rcv_wscale;    /* our shift: applied to the window we send */
+	uint8_t  ts_ok;         /* both SYNs carried Timestamps: every segment carries them */
+	uint8_t  ts_recent_ok;  /* TS.Recent holds a value (PAWS has something to compare) */
+	uint32_t ts_recent;     /* TS.Recent (RFC 7323 4.3) */
+	uint64_t ts_recent_us;  /* when TS.Recent was set (PAWS 24-day validity) */
+	uint32_t ts_off;        /* per-connection offset of our TSval clock */
 
 	/* rings: allocated when a connection starts, freed when it is gone */
 	struct tcp_ring sndbuf;       /* bytes from sndbuf_seq on: unacked, then unsent */
@@ -184,7 +199,9 @@ struct tcb {
 	int      opt_rcvbuf, opt_sndbuf;     /* stored, reported doubled like Linux */
 	int      keepidle_s, keepintvl_s, keepcnt;
 	/* stored for getsockopt, not acted on yet (tcp_info.c) */
-	uint8_t  opt_cork;           /* TCP_CORK: we send at once anyway (no Nagle, no cork) */
+	uint8_t  opt_cork;           /* TCP_CORK: hold partial segments (tcp_output) */
+	uint8_t  cork_push;          /* the cork ceiling expired: send what is held */
+	uint32_t snd_sml;            /* end of the last partial segment sent (Minshall's Nagle) */
 	uint8_t  opt_quickack_off;   /* TCP_QUICKACK 0 (Linux pingpong mode); 0 reads back 1 */
 	int      user_timeout_ms;    /* TCP_USER_TIMEOUT: stored; RTO give-up is tcp_retries2 */
 	int      rcvlowat;           /* SO_RCVLOWAT, 0 = default 1; stored, recv/poll ignore it */
@@ -228,6 +245,8 @@ struct tcp_hdr {
 #define TCP_OPT_EOL 0
 #define TCP_OPT_NOP 1
 #define TCP_OPT_MSS 2
+#define TCP_OPT_WS  3
+#define TCP_OPT_TS  8
 
 /* A received segment, parsed once, host order. */
 struct tcp_seg {
@@ -237,6 +256,9 @@ struct tcp_seg {
 	uint32_t wnd;
 	uint8_t  flags;
 	uint16_t mss;           /* MSS option, 0 if absent */
+	uint8_t  has_ws, ws;    /* Window Scale option (SYN only) and its shift.cnt */
+	uint8_t  has_ts;        /* Timestamps option */
+	uint32_t tsval, tsecr;
 	const uint8_t *data;
 	uint32_t len;           /* data bytes */
 };
@@ -289,7 +311,10 @@ void     tcp_send_probe(struct stack *st, struct tcb *t);
 uint32_t tcp_rcv_wnd(const struct tcb *t);
 uint32_t tcp_wnd_to_adv(const struct stack *st, const struct tcb *t);
 void     tcp_window_update(struct stack *st, struct tcb *t);
+void     tcp_push(struct stack *st, struct tcb *t);     /* after TCP_CORK 0 / TCP_NODELAY 1 */
 uint16_t tcp_adv_mss(const struct stack *st);
+uint8_t  tcp_wscale_ours(const struct tcb *t);
+uint32_t tcp_ts_now(const struct stack *st, const struct tcb *t);
 static inline uint32_t tcp_snd_end(const struct tcb *t) { return t->sndbuf_seq + t->sndbuf.len; }
 
 /* timers (tcp_timer.c) */

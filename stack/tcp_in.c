@@ -61,6 +61,20 @@ static uint64_t *tcp_parse(struct stack *st, const struct pkt *p, uint32_t src, 
 			return &st->stat.tcp_drop_hdr;
 		if (kind == TCP_OPT_MSS && o[i + 1] == 4 && (seg->flags & TCP_SYN))
 			seg->mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
+		/* RFC 7323 2.2: "A Window Scale option in a segment without a SYN
+		 * bit should be ignored." */
+		if (kind == TCP_OPT_WS && o[i + 1] == 3 && (seg->flags & TCP_SYN)) {
+			seg->has_ws = 1;
+			seg->ws = o[i + 2];
+		}
+		if (kind == TCP_OPT_TS && o[i + 1] == 10) {
+			uint32_t v, e;
+			memcpy(&v, o + i + 2, 4);
+			memcpy(&e, o + i + 6, 4);
+			seg->has_ts = 1;
+			seg->tsval = ntohl(v);
+			seg->tsecr = ntohl(e);
+		}
 		i += o[i + 1];
 	}
 	return NULL;
@@ -78,10 +92,97 @@ static void tcp_set_mss(struct stack *st, struct tcb *t, uint16_t peer_mss)
 		mss = t->user_mss;
 	if (mss < 64)
 		mss = 64;
+	/* RFC 7323 / RFC 6691: the MSS option does not count TCP options; the
+	 * timestamps every segment carries come out of the payload. */
+	if (t->ts_ok)
+		mss = (uint16_t)(mss - TCP_TS_OPT_LEN);
 	t->mss = mss;
 	/* RFC 6928 / Linux: initial window of 10 segments */
 	t->cwnd = TCP_IW_SEGS * (uint32_t)mss;
 	t->ssthresh = 0xffffffffu;
+}
+
+/* RFC 7323 options of the peer's SYN or SYN-ACK decide what this connection
+ * uses (called before tcp_set_mss: timestamps shrink the payload).
+ * 2.2: window scaling is on only if both sides sent the option ("if both
+ * sides ... the window scaling is enabled"); 2.3: "If a Window Scale option
+ * is received with a shift.cnt value larger than 14, the TCP SHOULD log the
+ * error but MUST use 14 instead of the specified value." Without it "the
+ * TCP MUST ... [use] a scale factor of 1", in both directions: we then
+ * never scale our own window either.
+ * 3.2: timestamps are on when both SYNs carried TSopt; TS.Recent starts at
+ * the SYN's TSval. */
+static void tcp_syn_options(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
+{
+	t->snd_sml = t->iss;            /* no partial segment sent yet (Nagle) */
+	if (seg->has_ws) {
+		t->ws_ok = 1;
+		t->snd_wscale = seg->ws > TCP_WSCALE_MAX ? TCP_WSCALE_MAX : seg->ws;
+	} else {
+		t->ws_ok = 0;
+		t->snd_wscale = 0;
+		t->rcv_wscale = 0;
+	}
+	t->ts_ok = seg->has_ts;
+	if (seg->has_ts) {
+		t->ts_recent = seg->tsval;
+		t->ts_recent_ok = 1;
+		t->ts_recent_us = st->now_us;
+	}
+}
+
+/* RFC 7323 5.3 R1 (PAWS) and 3.2 for a segment of a connection that uses
+ * timestamps, before the acceptance test. "If a non-<RST> segment is
+ * received without a TSopt, a TCP SHOULD silently drop the segment." R1:
+ * "If there is a Timestamps option in the arriving segment, SEG.TSval <
+ * TS.Recent, TS.Recent is valid (see later discussion), and if the RST bit
+ * is not set, then treat the arriving segment as not acceptable: Send an
+ * acknowledgment in reply ... and drop the segment." 5.5: TS.Recent is
+ * invalid after 24 days of idleness. */
+static enum tcp_verdict tcp_paws(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
+{
+	if (!t->ts_ok || (seg->flags & TCP_RST))
+		return TCP_OK;
+	if (!seg->has_ts) {
+		st->stat.tcp_drop_nots++;
+		return TCP_DROP;
+	}
+	if (t->ts_recent_ok && st->now_us - t->ts_recent_us > TCP_PAWS_IDLE_US)
+		t->ts_recent_ok = 0;
+	if (t->ts_recent_ok && seq_lt(seg->tsval, t->ts_recent)) {
+		st->stat.tcp_drop_paws++;
+		return TCP_DROP_ACK;
+	}
+	return TCP_OK;
+}
+
+/* RFC 7323 4.3 / 5.3 R3, after the acceptance test: "If an arriving segment
+ * satisfies SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent (see Section
+ * 4.3), then record its timestamp in TS.Recent." Last.ACK.sent is
+ * rcv_acked; seq is SEG.SEQ before trimming. */
+static void tcp_ts_recent_update(struct stack *st, struct tcb *t, const struct tcp_seg *seg,
+				 uint32_t seq)
+{
+	if (!t->ts_ok || !seg->has_ts)
+		return;
+	if ((!t->ts_recent_ok || seq_geq(seg->tsval, t->ts_recent)) && seq_leq(seq, t->rcv_acked)) {
+		t->ts_recent = seg->tsval;
+		t->ts_recent_ok = 1;
+		t->ts_recent_us = st->now_us;
+	}
+}
+
+/* An RTT sample from the echoed timestamp (RFC 7323 4.1 RTTM), in ms
+ * ticks: used when the per-segment timer has nothing (Karn: after a
+ * retransmission), where it keeps the RTO from starving. 0 = none. */
+static uint64_t tcp_ts_rtt(const struct stack *st, const struct tcb *t, const struct tcp_seg *seg)
+{
+	if (!t->ts_ok || !seg->has_ts || !seg->tsecr)
+		return 0;
+	uint32_t d = tcp_ts_now(st, t) - seg->tsecr;
+	if (d > 0x7fffffffu)            /* from the future: a bogus echo */
+		return 0;
+	return d ? d * 1000ull : 1000ull;   /* below one tick: count one */
 }
 
 /* No RTT sample from the handshake (our SYN was retransmitted). RFC 6298
@@ -133,6 +234,19 @@ static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t a
 		return;
 	}
 	t->dupacks = 0;
+	/* Congestion window validation (RFC 7661 in spirit, as Linux's
+	 * tcp_is_cwnd_limited): cwnd grows only while it is what limits the
+	 * sender. An application- or rwnd-limited sender never fills cwnd, its
+	 * ACKs say nothing about the path, and cwnd would otherwise grow
+	 * without bound (thousands of segments against a 64 KB window). In
+	 * slow start "limited" means at least half of cwnd was in flight (the
+	 * window doubles per RTT); in congestion avoidance, cwnd was full to
+	 * within one segment. flight is FlightSize before this ACK. */
+	uint32_t flight = t->snd_max - (ack - acked);
+	if (t->cwnd < t->ssthresh ? 2 * (uint64_t)flight < t->cwnd : flight + t->mss < t->cwnd) {
+		st->stat.tcp_cwnd_unvalidated++;
+		return;
+	}
 	if (t->cwnd < t->ssthresh) {
 		t->cwnd += acked < t->mss ? acked : t->mss;
 	} else {
@@ -269,6 +383,9 @@ static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const 
 	t->max_snd_wnd = seg->wnd;
 	t->snd.wl1 = seg->seq;
 	t->snd.wl2 = t->iss;
+	t->rcv_wscale = tcp_wscale_ours(t);
+	t->ts_off = t->iss * 0x9e3779b1u;
+	tcp_syn_options(st, t, seg);
 	tcp_set_mss(st, t, seg->mss);
 	tcp_hash_insert(st, t);
 	if (st->state_hook)
@@ -320,6 +437,7 @@ static enum tcp_verdict tcp_synsent_input(struct stack *st, struct tcb *t, struc
 	t->irs = seg->seq;
 	t->rcv.nxt = seg->seq + 1;
 	t->rcv_adv = t->rcv.nxt + t->rcv.wnd;
+	tcp_syn_options(st, t, seg);
 	tcp_set_mss(st, t, seg->mss);
 	t->snd.wnd = seg->wnd;
 	t->max_snd_wnd = seg->wnd;
@@ -575,9 +693,13 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 		if (seq_lt(t->snd.nxt, ack))
 			t->snd.nxt = ack;
 		/* RFC 6298 3 (Karn) and 2: one timed segment, never a resent one. */
+		uint64_t ts_rtt;
 		if (t->rtt_on && seq_geq(ack, t->rtt_seq)) {
 			tcp_rtt_sample(t, st->now_us - t->rtt_start);
 			t->rtt_on = 0;
+		} else if (!t->rtt_on && t->in_recovery && !t->retries &&
+			   (ts_rtt = tcp_ts_rtt(st, t, seg)) != 0) {
+			tcp_rtt_sample(t, ts_rtt);
 		} else if (t->retries) {
 			/* The backed-off RTO ends with an ACK of new data: from SRTT
 			 * (like Linux), or the initial 1 s when there never was a
@@ -675,10 +797,16 @@ static enum tcp_verdict tcp_segment_arrives(struct stack *st, struct tcb *t, str
 	 * MSL timeout." (It fails the acceptance test below and is ACKed there.) */
 	if (t->state == TCP_TIME_WAIT && (seg->flags & TCP_FIN))
 		tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_TIMEWAIT_US);
-	/* first: sequence number */
-	enum tcp_verdict v = tcp_check_seq(st, t, seg);
+	/* RFC 7323 5.3 R1: PAWS, before the acceptance test */
+	enum tcp_verdict v = tcp_paws(st, t, seg);
 	if (v != TCP_OK)
 		return v;
+	uint32_t seq0 = seg->seq;
+	/* first: sequence number */
+	v = tcp_check_seq(st, t, seg);
+	if (v != TCP_OK)
+		return v;
+	tcp_ts_recent_update(st, t, seg, seq0);
 	/* second: RST. RFC 9293 3.10.7.4 (RFC 5961 3.2): "If the RST bit is set
 	 * and the sequence number exactly matches the next expected sequence
 	 * number (RCV.NXT), then TCP endpoints MUST reset the connection ...
@@ -848,8 +976,14 @@ void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 	}
 	struct tcb *t = tcp_lookup(st, dst, seg.dport, src, seg.sport);
 	enum tcp_verdict v;
-	if (t)
+	if (t) {
 		t->segs_in++;   /* TCP_INFO tcpi_segs_in */
+		/* RFC 7323 2.3: the window of every segment but a SYN is shifted by
+		 * the peer's shift.cnt ("The window field in a segment where the
+		 * SYN bit is set ... MUST NOT be scaled") */
+		if (t->ws_ok && !(seg.flags & TCP_SYN))
+			seg.wnd <<= t->snd_wscale;
+	}
 	if (!t || t->state == TCP_CLOSED) {
 		/* RFC 9293 3.10.7.1: "If the state is CLOSED (i.e., TCB does not
 		 * exist), then all data in the incoming segment is discarded. An

@@ -274,6 +274,13 @@ void tcp_timer(struct stack *st)
 				if (tcp_synced(t->state))
 					tcp_send_ack(st, t);
 				break;
+			case TCP_T_CORK:
+				/* the ceiling on TCP_CORK: what is held goes out now */
+				t->cork_push = 1;
+				tcp_output(st, t);
+				t->cork_push = 0;
+				tcp_timers_update(st, t);
+				break;
 			}
 		}
 		i = next;

@@ -74,3 +74,20 @@ idle_cpu() {
 	# generous: 5 ticks = 50 ms of CPU in 2 s (2.5 %); a busy loop would use ~200
 	((IDLE_TICKS <= 5)) || fail "nstack client used $IDLE_TICKS ticks of CPU while idle"
 }
+
+@test "epoll: a socket added before connect follows its hand-off to the kernel" {
+	# 127.0.0.1 beside the TAP is not nstack's: connect hands the socket to the kernel
+	bg "$BATS_TEST_TMPDIR/peer.log" $nsx python3 "$BATS_TEST_DIRNAME/posix_peer.py" 127.0.0.1 7700
+	wait_file_grep "$BATS_TEST_TMPDIR/peer.log" '^listening$'
+	run timeout 20 $nsx "$HELPER" handoff 127.0.0.1 7700
+	assert_success
+	local kout=$output
+	assert_line "handoff echo: 'hello'"
+	need_nstack
+	local log="$BATS_TEST_TMPDIR/nstack-stderr.log"
+	run timeout 20 bash -c "exec $nsx env NSTACK_LOG=debug $NSTACK '$HELPER' handoff 127.0.0.1 7700 2>'$log'"
+	assert_success
+	assert_equal "$output" "$kout"
+	# it really was an nstack socket first
+	assert_log "$log" "handed to the kernel"
+}

@@ -3,7 +3,8 @@
  * The stack (198.18.0.2/24, gateway .254, the peer 198.18.0.1 in its ARP
  * cache) has a listener on port 80, an established connection made by the
  * peer to it (accepted, one unread byte each way), and a connect to
- * PEER:8080 in SYN-SENT. Then the input is a sequence of records:
+ * PEER:8080 in SYN-SENT, and a UDP socket on port 53 (echoes a datagram back
+ * when ctl bit 5 pokes the sockets). Then the input is a sequence of records:
  *
  *   ctl (1 byte)   bits 0-2: time jump before this frame (fz_jumps)
  *                  bit 3:    PKT_F_CSUM_OK (the device "verified" the L4 checksum)
@@ -30,7 +31,7 @@ static void fr_learn(const struct fz_out *o)
 }
 
 /* The fixed part of every run (the corpus generator replays the same). */
-static int fr_sockets[3];
+static int fr_sockets[4];
 static void fr_prologue(void)
 {
 	struct stack *st = F.st;
@@ -59,10 +60,14 @@ static void fr_prologue(void)
 	int a = nst_socket(st, NST_SOCK_STREAM);
 	if (a < 0 || nst_connect(st, a, FZ_PEER, 8080, F.now) != -EINPROGRESS)
 		fz_fail("connect");
+	int u = nst_socket(st, NST_SOCK_DGRAM);
+	if (u < 0 || nst_bind(st, u, 0, 53) != 0)
+		fz_fail("udp socket");
 	fz_drain(NULL);
 	fr_sockets[0] = l;
 	fr_sockets[1] = c;
 	fr_sockets[2] = a;
+	fr_sockets[3] = u;
 }
 
 static void fr_touch_sockets(void)
@@ -74,6 +79,11 @@ static void fr_touch_sockets(void)
 		nst_poll(F.st, fr_sockets[i]);
 	}
 	nst_accept(F.st, fr_sockets[0], NULL, NULL, F.now);
+	uint32_t addr = 0;
+	uint16_t port = 0;
+	int fl = 0;
+	if (nst_recvfrom(F.st, fr_sockets[3], b, 64, 0, &addr, &port, &fl, F.now) >= 0)
+		nst_sendto(F.st, fr_sockets[3], b, 64, 0, 1, addr, port, F.now);    /* echo it back */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -345,6 +345,29 @@ static int idle(int secs)
 	return 0;
 }
 
+/* A socket registered in epoll before its connect names a destination nstack does not
+ * serve (127.0.0.1 beside a TAP): it becomes a kernel socket on the same fd, and its epoll
+ * registration must follow. Against an echo peer at ADDR:PORT. */
+static int handoff(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int ep = epoll_create1(0);
+	add(ep, s, EPOLLOUT | EPOLLIN | EPOLLRDHUP, 7);
+	CALL("handoff connect", connect(s, (struct sockaddr *)&sa, sizeof(sa)));
+	show_wait("handoff connected", ep, 8, 3000);
+	CALL("handoff send", (int)send(s, "hello", 5, 0));
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = 8 };
+	CALL("handoff mod", epoll_ctl(ep, EPOLL_CTL_MOD, s, &e));
+	show_wait("handoff echo ready", ep, 8, 3000);
+	char b[16] = { 0 };
+	CALL("handoff recv", (int)recv(s, b, sizeof(b), 0));
+	printf("handoff echo: '%s'\n", b);
+	CALL("handoff del", epoll_ctl(ep, EPOLL_CTL_DEL, s, NULL));
+	close(s);
+	close(ep);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -359,6 +382,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (!strcmp(argv[1], "checks"))
 		return checks();
+	if (!strcmp(argv[1], "handoff"))
+		return handoff();
 	if (!strcmp(argv[1], "idle"))
 		return idle(argc > 4 ? atoi(argv[4]) : 3);
 	return 2;

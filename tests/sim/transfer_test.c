@@ -173,10 +173,14 @@ static void transfer_n(uint64_t seed, unsigned loss, unsigned dup, unsigned reor
 					failed = 1;
 				}
 			}
-			if (connected[i] && fwd[i].rx_sd >= 0) {
+			/* The client sends as soon as it is connected, like real
+			 * clients: its data also completes the handshake when every
+			 * bare ACK of it was lost (otherwise the server's SYN-ACK
+			 * retries run out while the idle client waits for an accept). */
+			if (connected[i])
 				moved |= flow_step(&fwd[i], now);
+			if (connected[i] && fwd[i].rx_sd >= 0)
 				moved |= flow_step(&rev[i], now);
-			}
 			if (fwd[i].err || rev[i].err) {
 				fprintf(stderr, "  conn %d: error fwd %d rev %d\n", i, fwd[i].err, rev[i].err);
 				failed = 1;

@@ -1,0 +1,623 @@
+/* Unit tests of the TCP performance features (RFC 7323 window scaling,
+ * timestamps with RTTM and PAWS; cwnd validation; Nagle and TCP_CORK). The
+ * test is the peer: it crafts frames, injects them into the memdev and
+ * takes what the stack sends, at exact microseconds. Harness as tcp_test.c,
+ * with the options of each segment parsed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+#include <sys/socket.h>
+#include "tests/unit/test.h"
+#include "stack/stack_impl.h"
+#include "stack/tcp_seq.h"
+#include "stack/csum.h"
+#include "shim/shim.h"
+
+#define MS 1000ull
+#define SEC 1000000ull
+#define T0 (1000 * SEC)
+#define ME   0xc6120002u        /* 198.18.0.2 */
+#define PEER 0xc6120001u        /* 198.18.0.1 */
+#define PPORT 40000
+static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
+
+static struct netdev *dev, *other;
+static struct stack *st;
+static uint64_t now;
+
+static void setup(void)
+{
+	memdev_pair(&dev, &other);
+	struct stack_config cfg = { .addr = ME, .prefix_len = 24 };
+	st = stack_create(&cfg, dev, T0);
+	now = T0;
+	arp_update(st, PEER, peer_mac);
+}
+
+static void teardown(void)
+{
+	stack_destroy(st);
+	netdev_close(dev);
+	netdev_close(other);
+	CHECK_EQ(pkt_pool_in_use(), 0);   /* expect_no_leaks */
+}
+
+/* Move the clock to t and run the stack (ARP kept fresh: this is a TCP test). */
+static void advance(uint64_t t)
+{
+	now = t;
+	st->now_us = t;
+	arp_update(st, PEER, peer_mac);
+	stack_poll(st, t);
+}
+
+struct seg {
+	uint32_t seq, ack;
+	uint8_t  flags;
+	uint16_t wnd;
+	uint16_t mss;           /* MSS option, 0 if none */
+	uint16_t sport, dport;
+	const char *data;
+	uint32_t len;
+	uint8_t  opt[40];       /* raw options (overrides mss) */
+	uint8_t  optlen;
+	int      bad_csum;
+};
+
+/* Inject one segment from PEER:sport to ME:dport and run the stack. */
+static void inject(struct seg s)
+{
+	struct pkt *p = pkt_alloc();
+	REQUIRE(p);
+	uint8_t opt[40];
+	unsigned olen = 0;
+	if (s.optlen) {
+		memcpy(opt, s.opt, s.optlen);
+		olen = s.optlen;
+	} else if (s.mss) {
+		opt[0] = 2; opt[1] = 4; opt[2] = (uint8_t)(s.mss >> 8); opt[3] = (uint8_t)s.mss;
+		olen = 4;
+	}
+	unsigned hlen = 20 + olen, tlen = hlen + s.len;
+	struct eth_hdr *eh = pkt_put(p, ETH_HDR_LEN);
+	memcpy(eh->dst, dev->mac, 6);
+	memcpy(eh->src, peer_mac, 6);
+	eh->type = htons(ETH_P_IPV4);
+	struct ip_hdr *ih = pkt_put(p, IP_HDR_LEN);
+	memset(ih, 0, sizeof(*ih));
+	ih->ver_ihl = 0x45;
+	ih->total_len = htons((uint16_t)(20 + tlen));
+	ih->ttl = 64;
+	ih->proto = IP_PROTO_TCP;
+	ih->src = htonl(PEER);
+	ih->dst = htonl(ME);
+	ih->csum = htons(csum(ih, 20));
+	uint8_t *b = pkt_put(p, tlen);
+	struct tcp_hdr *h = (struct tcp_hdr *)b;
+	h->sport = htons(s.sport ? s.sport : PPORT);
+	h->dport = htons(s.dport ? s.dport : 80);
+	h->seq = htonl(s.seq);
+	h->ack = htonl(s.ack);
+	h->off = (uint8_t)((hlen / 4) << 4);
+	h->flags = s.flags;
+	h->wnd = htons(s.wnd);
+	h->csum = 0;
+	h->urp = 0;
+	memcpy(b + 20, opt, olen);
+	if (s.len)
+		memcpy(b + hlen, s.data, s.len);
+	uint32_t sum = csum_pseudo(PEER, ME, IP_PROTO_TCP, (uint16_t)tlen);
+	h->csum = htons(csum_fold(csum_add(sum, b, tlen)));
+	if (s.bad_csum)
+		h->csum ^= 0x0101;
+	memdev_inject(dev, p);
+	stack_poll(st, now);
+}
+
+/* a segment the stack sent, its options parsed */
+struct out {
+	uint32_t seq, ack;
+	uint8_t  flags;
+	uint16_t wnd, mss, sport, dport;
+	int      ws;                /* Window Scale shift, -1 = absent */
+	int      has_ts;
+	uint32_t tsval, tsecr;
+	unsigned optlen;
+	uint32_t len;
+	uint8_t  data[2048];
+};
+
+static int take(struct out *o)
+{
+	struct pkt *p;
+	while ((p = memdev_take(dev))) {
+		const struct eth_hdr *eh = (const struct eth_hdr *)p->data;
+		const struct ip_hdr *ih = (const struct ip_hdr *)(p->data + ETH_HDR_LEN);
+		if (ntohs(eh->type) != ETH_P_IPV4 || ih->proto != IP_PROTO_TCP) {
+			pkt_free(p);
+			continue;
+		}
+		unsigned tlen = ntohs(ih->total_len) - 20;
+		const uint8_t *b = p->data + ETH_HDR_LEN + 20;
+		const struct tcp_hdr *h = (const struct tcp_hdr *)b;
+		uint32_t sum = csum_pseudo(ntohl(ih->src), ntohl(ih->dst), IP_PROTO_TCP, (uint16_t)tlen);
+		CHECK_EQ(csum_fold(csum_add(sum, b, tlen)), 0);
+		unsigned hlen = (h->off >> 4) * 4u;
+		memset(o, 0, sizeof(*o));
+		o->seq = ntohl(h->seq);
+		o->ack = ntohl(h->ack);
+		o->flags = h->flags;
+		o->wnd = ntohs(h->wnd);
+		o->sport = ntohs(h->sport);
+		o->dport = ntohs(h->dport);
+		o->ws = -1;
+		o->optlen = hlen - 20;
+		for (unsigned i = 20; i < hlen;) {
+			if (b[i] == 0)
+				break;
+			if (b[i] == 1) {
+				i++;
+				continue;
+			}
+			if (b[i] == 2)
+				o->mss = (uint16_t)(b[i + 2] << 8 | b[i + 3]);
+			if (b[i] == 3)
+				o->ws = b[i + 2];
+			if (b[i] == 8) {
+				o->has_ts = 1;
+				o->tsval = (uint32_t)b[i + 2] << 24 | b[i + 3] << 16 | b[i + 4] << 8 | b[i + 5];
+				o->tsecr = (uint32_t)b[i + 6] << 24 | b[i + 7] << 16 | b[i + 8] << 8 | b[i + 9];
+			}
+			i += b[i + 1];
+		}
+		o->len = tlen - hlen;
+		memcpy(o->data, b + hlen, o->len);
+		pkt_free(p);
+		return 1;
+	}
+	return 0;
+}
+
+static int none(void)
+{
+	struct out o;
+	if (take(&o)) {
+		fprintf(stderr, "  unexpected segment flags %#x seq %u ack %u len %u\n",
+			o.flags, o.seq, o.ack, o.len);
+		return 0;
+	}
+	return 1;
+}
+
+#define SYN TCP_SYN
+#define ACK TCP_ACK
+#define FIN TCP_FIN
+#define RST TCP_RST
+#define PSH TCP_PSH
+#define PISS 5000u              /* the peer's ISS */
+
+static struct tcb *tcb_of(int sd) { return &st->tcp.tcb[sd]; }
+
+/* options: MSS 1460, then WS (ws >= 0) and TS (ts) */
+static struct seg with_opts(struct seg s, int ws, int ts, uint32_t tsval, uint32_t tsecr)
+{
+	unsigned n = 0;
+	if (s.flags & SYN) {
+		s.opt[n++] = 2; s.opt[n++] = 4; s.opt[n++] = 1460 >> 8; s.opt[n++] = 1460 & 0xff;
+	}
+	if (ts) {
+		s.opt[n++] = 1; s.opt[n++] = 1; s.opt[n++] = 8; s.opt[n++] = 10;
+		uint32_t v = htonl(tsval), e = htonl(tsecr);
+		memcpy(s.opt + n, &v, 4);
+		memcpy(s.opt + n + 4, &e, 4);
+		n += 8;
+	}
+	if (ws >= 0) {
+		s.opt[n++] = 1; s.opt[n++] = 3; s.opt[n++] = 3; s.opt[n++] = (uint8_t)ws;
+	}
+	s.optlen = (uint8_t)n;
+	if (!n) {               /* inject() needs a nonzero optlen to use opt */
+		s.optlen = 0;
+	}
+	return s;
+}
+
+/* Active open; the SYN-ACK carries WS peer_ws (-1 none) and, if ts, a
+ * TSopt with TSval ptsval. Returns sd; *syn our SYN. */
+static int open_active(struct out *syn, int peer_ws, int ts, uint32_t ptsval, uint16_t peer_wnd)
+{
+	struct out o;
+	int sd = nst_socket(st, NST_SOCK_STREAM);
+	CHECK(sd >= 0);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
+	CHECK(take(syn));
+	CHECK_EQ(syn->flags, SYN);
+	advance(now + 100);
+	inject(with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn->seq + 1,
+				       .wnd = peer_wnd, .sport = 80, .dport = syn->sport },
+			 peer_ws, ts, ptsval, syn->tsval));
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	return sd;
+}
+
+static struct seg from(int sd, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd,
+		       const char *data)
+{
+	return (struct seg){ .flags = flags, .seq = seq, .ack = ack, .wnd = wnd, .sport = 80,
+			     .dport = tcb_of(sd)->lport, .data = data,
+			     .len = data ? (uint32_t)strlen(data) : 0 };
+}
+
+/* RFC 7323 2.2/2.3: our SYN offers WS (the shift that covers the receive
+ * ring) and TS; the SYN's window is not scaled; with both sides' WS the
+ * windows are scaled both ways, so the window can pass 64 KB. */
+TEST(wscale_negotiated_both_ways)
+{
+	setup();
+	struct out syn, o;
+	int sd = open_active(&syn, 7, 1, 777, 1000);
+	CHECK_EQ(syn.ws, 3);                    /* 256 KB ring: 262144 >> 3 <= 65535 */
+	CHECK_EQ(syn.wnd, 65535);               /* never scaled on a SYN */
+	CHECK(syn.has_ts);
+	CHECK_EQ(syn.tsecr, 0);
+	CHECK_EQ(syn.optlen, 20);               /* MSS, NOP NOP TS, NOP WS */
+	struct tcb *t = tcb_of(sd);
+	CHECK(t->ws_ok);
+	CHECK_EQ(t->snd_wscale, 7);
+	CHECK_EQ(t->rcv_wscale, 3);
+	CHECK_EQ(t->snd.wnd, 1000);             /* the SYN-ACK's window: unscaled */
+	/* a later segment's window is shifted by 7 */
+	advance(now + 1000);
+	inject(with_opts(from(sd, ACK, PISS + 1, syn.seq + 1, 1000, "hello"), -1, 1, 778, 0));
+	CHECK_EQ(t->snd.wnd, 1000u << 7);
+	/* our window, in the field >> 3, covers more than 64 KB */
+	CHECK_EQ(nst_send(st, sd, "x", 1, 0, now), 1);
+	CHECK(take(&o));
+	CHECK_EQ(o.ws, -1);                     /* only on SYNs */
+	CHECK((uint32_t)o.wnd << 3 > 65535u);
+	CHECK_EQ((uint32_t)o.wnd << 3, t->rcv_adv - t->rcv.nxt);
+	teardown();
+}
+
+/* RFC 7323 2.3: a shift above 14 "MUST use 14 instead". */
+TEST(wscale_above_14_is_14)
+{
+	setup();
+	struct out syn;
+	int sd = open_active(&syn, 15, 0, 0, 1);
+	CHECK_EQ(tcb_of(sd)->snd_wscale, 14);
+	advance(now + 1000);
+	inject(from(sd, ACK, PISS + 1, syn.seq + 1, 2, NULL));
+	CHECK_EQ(tcb_of(sd)->snd.wnd, 2u << 14);
+	teardown();
+}
+
+/* Without the peer's WS neither side scales (RFC 7323 2.3), and without
+ * its TS no segment carries timestamps (3.2). */
+TEST(no_options_no_scaling_no_timestamps)
+{
+	setup();
+	struct out syn, o;
+	int sd = open_active(&syn, -1, 0, 0, 40000);
+	struct tcb *t = tcb_of(sd);
+	CHECK(!t->ws_ok && !t->ts_ok);
+	CHECK_EQ(t->rcv_wscale, 0);
+	CHECK_EQ(t->mss, 1460);                 /* no room taken by timestamps */
+	advance(now + 1000);
+	inject(from(sd, ACK, PISS + 1, syn.seq + 1, 40000, NULL));
+	CHECK_EQ(t->snd.wnd, 40000);
+	CHECK_EQ(nst_send(st, sd, "x", 1, 0, now), 1);
+	CHECK(take(&o));
+	CHECK(!o.has_ts);
+	CHECK_EQ(o.optlen, 0);
+	CHECK_EQ(o.wnd, 65535);                 /* capped, unscaled */
+	teardown();
+}
+
+/* Passive side: RFC 7323 2.2 "MAY also be sent in a <SYN,ACK> segment, but
+ * only if a Window Scale option was received in the initial <SYN>"; 3.2 the
+ * same for TSopt. */
+TEST(passive_answers_options_only_when_offered)
+{
+	setup();
+	int l = nst_socket(st, NST_SOCK_STREAM);
+	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
+	CHECK_EQ(nst_listen(st, l, 8, now), 0);
+	struct out o;
+	inject(with_opts((struct seg){ .flags = SYN, .seq = PISS, .wnd = 1000, .sport = 40001,
+				       .dport = 80 }, 2, 1, 4242, 0));
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(o.ws, 3);
+	CHECK(o.has_ts);
+	CHECK_EQ(o.tsecr, 4242);
+	CHECK_EQ(o.wnd, 65535);
+	CHECK_EQ(o.mss, 1460);
+	/* the handshake's ACK: its window is scaled by 2 */
+	advance(now + 100);
+	inject(with_opts((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 1000,
+				       .sport = 40001, .dport = 80 }, -1, 1, 4243, o.tsval));
+	uint16_t port;
+	int c = nst_accept(st, l, NULL, &port, now);
+	CHECK(c >= 0);
+	CHECK_EQ(tcb_of(c)->snd.wnd, 4000);
+	CHECK_EQ(tcb_of(c)->mss, 1460 - 12);    /* RFC 7323: TS comes out of the payload */
+	/* a plain SYN gets a plain SYN-ACK */
+	inject((struct seg){ .flags = SYN, .seq = PISS, .wnd = 1000, .mss = 1460, .sport = 40002,
+			     .dport = 80 });
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(o.ws, -1);
+	CHECK(!o.has_ts);
+	CHECK_EQ(o.optlen, 4);
+	teardown();
+}
+
+/* RFC 7323 3.2/4.3: every segment carries TSopt; TSval is our clock in ms;
+ * TSecr echoes TS.Recent, which follows the peer's TSval of segments at the
+ * left edge ("SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent"). */
+TEST(timestamps_clock_and_echo)
+{
+	setup();
+	struct out syn, o;
+	int sd = open_active(&syn, 0, 1, 1000, 60000);
+	struct tcb *t = tcb_of(sd);
+	CHECK(t->ts_ok);
+	CHECK_EQ(t->ts_recent, 1000);
+	CHECK_EQ(nst_send(st, sd, "a", 1, 0, now), 1);
+	CHECK(take(&o));
+	CHECK(o.has_ts);
+	CHECK_EQ(o.tsecr, 1000);
+	uint32_t tv0 = o.tsval;
+	CHECK_EQ(tv0, syn.tsval);               /* 100 µs later: the same ms tick */
+	advance(now + 7 * MS);
+	/* the peer's segment at RCV.NXT with a newer TSval: TS.Recent moves */
+	inject(with_opts(from(sd, ACK, PISS + 1, syn.seq + 2, 60000, "b"), -1, 1, 1005, tv0));
+	CHECK_EQ(t->ts_recent, 1005);
+	advance(now + TCP_DELACK_US);
+	CHECK(take(&o));                        /* the delayed ACK */
+	CHECK_EQ(o.tsval, tv0 + 7 + TCP_DELACK_US / MS);
+	CHECK_EQ(o.tsecr, 1005);
+	/* a segment beyond a hole (SEG.SEQ > Last.ACK.sent) does not move it */
+	inject(with_opts(from(sd, ACK, PISS + 10, syn.seq + 2, 60000, "z"), -1, 1, 1010, tv0));
+	CHECK_EQ(t->ts_recent, 1005);
+	CHECK(take(&o));                        /* the immediate duplicate ACK */
+	CHECK_EQ(o.tsecr, 1005);
+	teardown();
+}
+
+/* RFC 7323 5.3 R1 (PAWS): an old TSval makes a segment unacceptable: ACK
+ * and drop. RSTs are exempt. 3.2: a segment without TSopt is dropped. */
+TEST(paws_rejects_old_timestamps)
+{
+	setup();
+	struct out syn, o;
+	int sd = open_active(&syn, 0, 1, 5000, 60000);
+	struct tcb *t = tcb_of(sd);
+	const struct stack_stats *ss = stack_stats(st);
+	advance(now + MS);
+	inject(with_opts(from(sd, ACK | PSH, PISS + 1, syn.seq + 1, 60000, "new"), -1, 1, 5001, 0));
+	CHECK_EQ(t->rcv.nxt, PISS + 4);
+	CHECK_EQ(t->ts_recent, 5001);
+	advance(now + TCP_DELACK_US);
+	CHECK(take(&o));
+	/* an old duplicate from a previous wrap of the sequence space: same
+	 * sequence numbers as new data, an older TSval */
+	uint64_t paws0 = ss->tcp_drop_paws;
+	inject(with_opts(from(sd, ACK | PSH, PISS + 4, syn.seq + 1, 60000, "old"), -1, 1, 4000, 0));
+	CHECK_EQ(ss->tcp_drop_paws, paws0 + 1);
+	CHECK_EQ(t->rcv.nxt, PISS + 4);         /* not taken */
+	CHECK(take(&o));                        /* "Send an acknowledgment in reply" */
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, PISS + 4);
+	CHECK(none());
+	/* TSval wraps: 0x7fffffff ahead is still newer (modular compare) */
+	inject(with_opts(from(sd, ACK | PSH, PISS + 4, syn.seq + 1, 60000, "w"), -1, 1,
+			 5001u + 0x7fffffffu, 0));
+	CHECK_EQ(t->rcv.nxt, PISS + 5);
+	CHECK_EQ(t->ts_recent, 5001u + 0x7fffffffu);
+	/* a segment without TSopt is dropped silently */
+	uint64_t nots0 = ss->tcp_drop_nots;
+	inject(from(sd, ACK | PSH, PISS + 5, syn.seq + 1, 60000, "q"));
+	CHECK_EQ(ss->tcp_drop_nots, nots0 + 1);
+	CHECK_EQ(t->rcv.nxt, PISS + 5);
+	advance(now + TCP_DELACK_US);
+	while (take(&o))
+		;
+	/* after 24 days idle TS.Recent is invalid (5.5): the old TSval passes */
+	advance(now + TCP_PAWS_IDLE_US + SEC);
+	while (take(&o))
+		;
+	inject(with_opts(from(sd, ACK | PSH, PISS + 5, syn.seq + 1, 60000, "x"), -1, 1, 10, 0));
+	CHECK_EQ(t->rcv.nxt, PISS + 6);
+	CHECK_EQ(t->ts_recent, 10);
+	/* a RST with an old TSval is not subject to PAWS */
+	inject(with_opts(from(sd, RST, PISS + 6, 0, 0, NULL), -1, 1, 1, 0));
+	CHECK_EQ(t->state, TCP_CLOSED);
+	nst_close(st, sd, now);
+	teardown();
+}
+
+/* RFC 7323 4.1 (RTTM): in fast recovery, where Karn leaves the segment
+ * timer idle, the echoed TSval gives the RTT sample. */
+TEST(rttm_sample_in_recovery)
+{
+	setup();
+	struct out syn, o;
+	int sd = open_active(&syn, 0, 1, 100, 60000);
+	struct tcb *t = tcb_of(sd);
+	static char big[8 * 1448];
+	memset(big, 'd', sizeof(big));
+	CHECK_EQ(nst_send(st, sd, big, sizeof(big), 0, now), (long)sizeof(big));
+	uint32_t first_tsval = 0;
+	for (int i = 0; i < 8; i++) {
+		CHECK(take(&o));
+		CHECK_EQ(o.len, 1448);
+		if (!i)
+			first_tsval = o.tsval;
+	}
+	/* three duplicate ACKs 30 ms later: fast retransmit, recovery */
+	advance(now + 30 * MS);
+	for (int i = 0; i < 3; i++)
+		inject(with_opts(from(sd, ACK, PISS + 1, syn.seq + 1, 60000, NULL), -1, 1, 101, first_tsval));
+	CHECK(t->in_recovery);
+	CHECK(!t->rtt_on);
+	CHECK(take(&o));                        /* the retransmission */
+	uint64_t srtt0 = t->srtt;
+	/* a partial ACK 50 ms later echoing the retransmission's TSval: 50 ms */
+	advance(now + 50 * MS);
+	inject(with_opts(from(sd, ACK, PISS + 1, syn.seq + 1 + 1448, 60000, NULL), -1, 1, 102, o.tsval));
+	CHECK_EQ(t->srtt, (7 * srtt0 + 50 * MS) / 8);
+	nst_close(st, sd, now);
+	teardown();
+}
+
+/* Congestion window validation (RFC 7661): ACKs of a sender that is not
+ * cwnd-limited do not grow cwnd. Application-limited: 100 bytes per RTT.
+ * rwnd-limited: a peer window of 8 segments against a large cwnd. */
+TEST(cwnd_does_not_grow_when_not_limited)
+{
+	setup();
+	struct out syn, o;
+	int sd = open_active(&syn, -1, 0, 0, 65535);
+	struct tcb *t = tcb_of(sd);
+	uint32_t iw = t->cwnd, una = syn.seq + 1;
+	CHECK_EQ(iw, 10 * 1460);
+	char small[100];
+	memset(small, 's', sizeof(small));
+	for (int i = 0; i < 50; i++) {
+		CHECK_EQ(nst_send(st, sd, small, sizeof(small), 0, now), 100);
+		CHECK(take(&o));
+		advance(now + MS);
+		una += 100;
+		inject(from(sd, ACK, PISS + 1, una, 65535, NULL));
+	}
+	CHECK_EQ(t->cwnd, iw);                  /* application-limited: unchanged */
+	/* rwnd-limited: the peer offers 8 segments; cwnd may grow to twice
+	 * the flight in slow start, never beyond */
+	static char big[64 * 1460];
+	memset(big, 'b', sizeof(big));
+	uint32_t sent = 0;
+	for (int round = 0; round < 40; round++) {
+		if (sent < sizeof(big)) {
+			long r = nst_send(st, sd, big + sent, sizeof(big) - sent, 0, now);
+			if (r > 0)
+				sent += (uint32_t)r;
+		}
+		uint32_t hi = una;
+		while (take(&o))
+			hi = o.seq + o.len;
+		advance(now + MS);
+		una = hi;
+		inject(from(sd, ACK, PISS + 1, una, 8 * 1460, NULL));
+		CHECK(t->cwnd <= 2 * 8 * 1460 + 1460);
+	}
+	CHECK(t->cwnd <= 2 * 8 * 1460 + 1460);
+	CHECK(stack_stats(st)->tcp_cwnd_unvalidated > 0);
+	nst_close(st, sd, now);
+	teardown();
+}
+
+/* Nagle (RFC 896, RFC 1122 4.2.3.4): a small write goes at once when
+ * nothing is in flight; the next small one waits for the ACK (or a full
+ * segment); TCP_NODELAY sends at once and setting it pushes what was held. */
+TEST(nagle_and_nodelay)
+{
+	setup();
+	struct out syn, o;
+	int sd = open_active(&syn, -1, 0, 0, 65535);
+	struct tcb *t = tcb_of(sd);
+	uint32_t s0 = syn.seq + 1;
+	CHECK_EQ(nst_send(st, sd, "aa", 2, 0, now), 2);
+	CHECK(take(&o));
+	CHECK_EQ(o.len, 2);
+	CHECK_EQ(nst_send(st, sd, "bb", 2, 0, now), 2);
+	CHECK_EQ(nst_send(st, sd, "cc", 2, 0, now), 2);
+	CHECK(none());                          /* held: "aa" is unacknowledged */
+	CHECK_EQ(stack_stats(st)->tcp_nagle_held, 2);
+	advance(now + 5 * MS);
+	inject(from(sd, ACK, PISS + 1, s0 + 2, 65535, NULL));
+	CHECK(take(&o));                        /* the ACK releases them, coalesced */
+	CHECK_EQ(o.seq, s0 + 2);
+	CHECK_EQ(o.len, 4);
+	CHECK(none());
+	/* a full segment is not held */
+	static char big[1460 + 10];
+	memset(big, 'f', sizeof(big));
+	CHECK_EQ(nst_send(st, sd, big, sizeof(big), 0, now), (long)sizeof(big));
+	CHECK(take(&o));
+	CHECK_EQ(o.len, 1460);
+	CHECK(none());                          /* the 10-byte tail waits */
+	/* TCP_NODELAY: setting it pushes the tail; then small writes go at once */
+	int one = 1;
+	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one), now), 0);
+	CHECK(take(&o));
+	CHECK_EQ(o.len, 10);
+	CHECK_EQ(nst_send(st, sd, "dd", 2, 0, now), 2);
+	CHECK(take(&o));
+	CHECK_EQ(o.len, 2);
+	CHECK(t->snd_max != t->snd.una);
+	nst_close(st, sd, now);
+	teardown();
+}
+
+/* TCP_CORK: partial segments are held even with nothing in flight, full
+ * ones go; uncorking sends the rest; the 200 ms ceiling sends it anyway. */
+TEST(cork_holds_partial_segments)
+{
+	setup();
+	struct out syn, o;
+	int sd = open_active(&syn, -1, 0, 0, 65535);
+	int one = 1, zero = 0;
+	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one), now), 0);
+	CHECK_EQ(nst_send(st, sd, "head", 4, 0, now), 4);
+	CHECK(none());
+	static char big[1460];
+	memset(big, 'c', sizeof(big));
+	CHECK_EQ(nst_send(st, sd, big, sizeof(big), 0, now), (long)sizeof(big));
+	CHECK(take(&o));                        /* one full segment: "head" + 1456 */
+	CHECK_EQ(o.len, 1460);
+	CHECK(none());                          /* 4 bytes held */
+	/* uncorked: the 4 bytes go although 1460 are in flight (Nagle's
+	 * outstanding data is a full segment, Minshall's rule lets it go) */
+	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CORK, &zero, sizeof(zero), now), 0);
+	CHECK(take(&o));
+	CHECK_EQ(o.len, 4);
+	/* corked again: the ceiling */
+	advance(now + MS);
+	inject(from(sd, ACK, PISS + 1, syn.seq + 1 + 1464, 65535, NULL));
+	while (take(&o))
+		;
+	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one), now), 0);
+	uint64_t t0 = now;
+	CHECK_EQ(nst_send(st, sd, "tail", 4, 0, now), 4);
+	advance(t0 + TCP_CORK_US - 1);
+	CHECK(none());
+	advance(t0 + TCP_CORK_US);
+	CHECK(take(&o));
+	CHECK_EQ(o.len, 4);
+	CHECK_EQ(memcmp(o.data, "tail", 4), 0);
+	nst_close(st, sd, now);
+	teardown();
+}
+
+int main(void)
+{
+	pkt_pool_init(4096);
+	RUN(wscale_negotiated_both_ways);
+	RUN(wscale_above_14_is_14);
+	RUN(no_options_no_scaling_no_timestamps);
+	RUN(passive_answers_options_only_when_offered);
+	RUN(timestamps_clock_and_echo);
+	RUN(paws_rejects_old_timestamps);
+	RUN(rttm_sample_in_recovery);
+	RUN(cwnd_does_not_grow_when_not_limited);
+	RUN(nagle_and_nodelay);
+	RUN(cork_holds_partial_segments);
+	pkt_pool_fini();
+	return TEST_SUMMARY();
+}
