@@ -66,11 +66,11 @@ unit: $(UNIT_BIN)
 sim: $(SIM_BIN)
 	@tests/run-bins.sh sim $(SIM_BIN)
 e2e: all $(HELPER_BIN)
-	@tests/run-e2e.sh
+	@E2E_BUILD="$(abspath $(B))" tests/run-e2e.sh
 
 # One summary line at the end: "N passed, N failed".
 test: all $(UNIT_BIN) $(SIM_BIN) $(HELPER_BIN) san-bins fuzz-bins
-	@SAN_BINS="$(SAN_BIN)" FUZZ_BINS="$(FUZZ_BIN)" FUZZ_SECONDS="$(FUZZ_SECONDS)" \
+	@E2E_BUILD="$(abspath $(B))" SAN_BINS="$(SAN_BIN)" FUZZ_BINS="$(FUZZ_BIN)" FUZZ_SECONDS="$(FUZZ_SECONDS)" \
 		tests/run-all.sh "$(UNIT_BIN)" "$(SIM_BIN)"
 
 # Benchmarks, nstack vs kernel in one lab (root; < 10 min): bench/results/<date>.{json,md,png}.

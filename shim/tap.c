@@ -582,9 +582,19 @@ static int tap_uring_init(struct tapdev *td)
 	int r;
 
 	memset(&prm, 0, sizeof(prm));
-	prm.flags = IORING_SETUP_CQSIZE;
+	/* COOP_TASKRUN (5.19+): completions of our writes are not delivered to
+	 * the submitting application thread as task work that interrupts its
+	 * blocking waits (epoll_wait would return EINTR). Older kernels: retry
+	 * without it. */
+	prm.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN;
 	prm.cq_entries = TAP_CQ_ENTRIES;
 	r = io_uring_queue_init_params(TAP_SQ_ENTRIES, &td->ring, &prm);
+	if (r == -EINVAL) {
+		memset(&prm, 0, sizeof(prm));
+		prm.flags = IORING_SETUP_CQSIZE;
+		prm.cq_entries = TAP_CQ_ENTRIES;
+		r = io_uring_queue_init_params(TAP_SQ_ENTRIES, &td->ring, &prm);
+	}
 	if (r < 0)
 		return r;
 	td->ring_up = true;
@@ -699,12 +709,21 @@ struct netdev *tapdev_open(const char *ifname, int *err)
 	memset(&ifr, 0, sizeof(ifr));
 	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (syscall(SYS_ioctl, fd, TUNSETIFF, &ifr) < 0) {
+	/* A TAP just released by an exiting process (its io_uring is torn down
+	 * asynchronously) may stay busy for a moment: retry EBUSY for up to 1 s. */
+	int busy_tries = 0;
+	while (syscall(SYS_ioctl, fd, TUNSETIFF, &ifr) < 0) {
 		r = -errno;
+		if (r == -EBUSY && ++busy_tries <= 50) {
+			struct timespec ts = { 0, 20 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		if (r == -EINVAL)
 			tap_log("tap %s: not a TAP interface", ifname);
 		goto fail;
 	}
+	r = 0;
 	/* It vanished between the check and the attach, and TUNSETIFF made a
 	 * new one: closing fd destroys that (it is not persistent). */
 	if (if_nametoindex(ifname) != idx) {
