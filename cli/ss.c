@@ -166,7 +166,7 @@ static const char ss_usage_text[] =
 	"  -l, --listening listening sockets only\n"
 	"  -a, --all       sockets in every state (default: connected ones, as ss)\n"
 	"  -i, --info      TCP internals: rto, rtt/rttvar (ms), mss, cwnd and ssthresh\n"
-	"                  (segments), bytes_acked, bytes_received, retrans, send rate\n"
+	"                  (segments), bytes_acked, bytes_received, retrans, send rate, delivery rate\n"
 	"  -H, --no-header no header line\n";
 
 /* ss's default filter: every state but LISTEN, UNCONN, TIME-WAIT, SYN-RECV. */
@@ -201,13 +201,20 @@ static void ss_info(const char *line)
 		printf(" ssthresh:%" PRIu64, ssth / mss);
 	printf(" bytes_acked:%" PRIu64 " bytes_received:%" PRIu64, kv(line, "bytes_acked"),
 	       kv(line, "bytes_received"));
-	uint64_t retrans = kv(line, "retrans");
-	if (retrans)
-		printf(" retrans:%" PRIu64, retrans);
+	/* like ss: retrans:<consecutive timeouts>/<total retransmitted segments> */
+	uint64_t retrans = kv(line, "retrans"), total = kv(line, "total_retrans");
+	if (retrans || total)
+		printf(" retrans:%" PRIu64 "/%" PRIu64, retrans, total);
 	if (rtt && cwnd) {
 		char r[32];
 		ss_rate((double)cwnd * 8e6 / (double)rtt, r, sizeof(r));
 		printf(" send %s", r);
+	}
+	uint64_t dr = kv(line, "delivery_rate");
+	if (dr) {
+		char r[32];
+		ss_rate((double)dr * 8, r, sizeof(r));
+		printf(" delivery_rate %s", r);
 	}
 	printf(" snd_wnd:%" PRIu64 " rcv_wnd:%" PRIu64, kv(line, "snd_wnd"), kv(line, "rcv_wnd"));
 	if (kv(line, "recovery"))

@@ -39,6 +39,8 @@ static void sock_info_fill(const struct stack *st, const struct tcb *t, int i,
 	o->snd_wnd = t->snd.wnd;
 	o->rcv_wnd = tcp_rcv_wnd(t);
 	o->retrans = t->retries;
+	o->total_retrans = t->total_retrans;
+	o->delivery_rate = t->delivery_rate_bps;
 	o->in_recovery = t->in_recovery;
 	if (tcp_synced(t->state) || t->state == TCP_CLOSED) {
 		/* Sequence space consumed past the SYNs: data bytes plus an

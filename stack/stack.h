@@ -250,6 +250,8 @@ struct nst_sock_info {
 	uint32_t cwnd, ssthresh;              /* bytes; ssthresh 0xffffffff: not set yet */
 	uint32_t snd_wnd, rcv_wnd;
 	uint32_t retrans;       /* consecutive retransmission timeouts */
+	uint32_t total_retrans; /* segments retransmitted over the connection's life */
+	uint64_t delivery_rate; /* bytes/s acknowledged over the last SRTT-long interval */
 	uint64_t bytes_acked;   /* data acknowledged by the peer (modulo 2^32) */
 	uint64_t bytes_received;/* data received in order (modulo 2^32) */
 };

@@ -207,6 +207,11 @@ struct tcb {
 	int      rcvlowat;           /* SO_RCVLOWAT, 0 = default 1; stored, recv/poll ignore it */
 	/* per-connection counters for TCP_INFO */
 	uint32_t total_retrans;      /* segments retransmitted */
+	/* delivery rate (ss -i): bytes newly acknowledged over the last sample
+	 * interval of at least one SRTT */
+	uint64_t delivered;          /* bytes acknowledged over the connection's life */
+	uint64_t dr_start_us, dr_start_delivered;
+	uint64_t delivery_rate_bps;  /* bytes per second, 0 before the first sample */
 	uint32_t segs_out, segs_in;
 };
 

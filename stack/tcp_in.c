@@ -202,6 +202,24 @@ static void tcp_rto_after_syn_loss(struct tcb *t)
 	}
 }
 
+/* Delivery rate for observability: bytes acknowledged per second, measured
+ * over intervals of at least one SRTT (1 ms before the first RTT sample). */
+static void tcp_rate_sample(struct stack *st, struct tcb *t, uint32_t acked)
+{
+	t->delivered += acked;
+	if (!t->dr_start_us) {
+		t->dr_start_us = st->now_us;
+		t->dr_start_delivered = t->delivered - acked;
+		return;
+	}
+	uint64_t span = st->now_us - t->dr_start_us;
+	if (span >= (t->srtt ? t->srtt : 1000) && span > 0) {
+		t->delivery_rate_bps = (t->delivered - t->dr_start_delivered) * 1000000ull / span;
+		t->dr_start_us = st->now_us;
+		t->dr_start_delivered = t->delivered;
+	}
+}
+
 /* Congestion control on an ACK that acknowledged `acked` new bytes
  * (RFC 5681 3.1): slow start below ssthresh "cwnd += min (N, SMSS)",
  * congestion avoidance above it (about one SMSS per RTT, counted in bytes).
@@ -711,6 +729,7 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 				t->rto = TCP_RTO_INIT_US;
 		}
 		t->retries = 0;
+		tcp_rate_sample(st, t, acked);
 		tcp_cc_ack(st, t, ack, acked);
 		/* RFC 6298 5.3: "When an ACK is received that acknowledges new data,
 		 * restart the retransmission timer so that it will expire after RTO

@@ -57,6 +57,8 @@ ss_fields() {
 	[ -n "$rtt" ] || fail "no rtt/cwnd in: $info"
 	awk -v r="$rtt" 'BEGIN { exit !(r > 0) }' || fail "rtt is zero: $info"
 	((cwnd > 0)) || fail "cwnd is zero: $info"
+	# a bulk sender has a measured delivery rate, as the kernel's ss -ti shows
+	grep -qE 'delivery_rate [0-9.]+[KMG]?bps' <<<"$info" || fail "no delivery_rate in: $info"
 	# ss's layout: the same header columns as the host's ss (which glues "Port" and "Process")
 	assert_equal "$(head -n 1 <<<"$out" | tr -d ' ')" "$(ss -tn | head -n 1 | tr -d ' ')"
 	grep -qE "^ESTAB +[0-9]+ +[0-9]+ +$NADDR:[0-9]+ +$KADDR:5201 +users:\(\(\"iperf3\",pid=$pid\)\)" <<<"$out" ||
