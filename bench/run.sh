@@ -69,6 +69,8 @@ record() { echo "$*" >>"$RAW"; echo "  $*" >&2; }
 # bg LOG CMD...: start in the background, remember the PID
 bg() { local log=$1; shift; "$@" >"$log" 2>&1 & PIDS+=($!); LAST=$!; }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# alive PID: running (a dead child stays a zombie until waited for)
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
 # listening WHO PORT: bounded wait for a listener (ss in NSK; a SYN probe for nstack)
 listening() {
 	local who=$1 port=$2 i
@@ -176,6 +178,14 @@ bench_nginx() {
 			stop "$srv"; continue
 		fi
 		for r in $(seq "$RUNS"); do
+			# a server that died (crash) is restarted so one failure does not void
+			# the other runs; the dead run is recorded as failed and reported
+			if ! alive "$srv"; then
+				echo "bench: nginx on $who died (log: $(tail -n 1 "$WORK/nginx-$who.log" 2>/dev/null)); restarting" >&2
+				bg "$WORK/nginx-$who.log" $(on $who) nginx -p "$d" -e "$d/logs/error.log" -c "$d/nginx.conf"
+				srv=$LAST
+				listening "$who" 8080 || true
+			fi
 			out=$(timeout $((SECS + 20)) $nsx wrk -t 2 -c 50 -d "${SECS}s" "$url" 2>&1) || true
 			record nginx_ka "$who" "$(rps "$out")"
 			out=$(timeout $((SECS + 20)) $nsx wrk -t 2 -c 50 -d "${SECS}s" -H 'Connection: close' "$url" 2>&1) || true
