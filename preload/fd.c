@@ -3,9 +3,19 @@
  * Every nstack socket is a real kernel fd: an eventfd. fd_tab maps fd ->
  * struct nsock (several fds after dup), sd_map maps the stack's sd -> nsock
  * for the notify callback. The eventfd is readable exactly while the socket
- * has an event some waiter asked for: waiters count themselves per event
+ * has an event its epoll sets asked for: members count themselves per event
  * (n_in, n_out, n_any) and nsock_update() writes or drains the eventfd only
  * when the answer changes, so a busy connection costs no syscall per packet.
+ *
+ * A thread blocked in a call (nsock_wait) or in poll/select never sleeps on
+ * that eventfd: an EPOLLOUT member keeps it readable nearly always, which
+ * would make the waiter spin, and close() by another thread hands its number
+ * to the next open file. It sleeps on its own per-thread wake eventfd
+ * instead, listed on the socket (struct nwait) with the events it waits for;
+ * nsock_notify writes it once when one of them comes up.
+ *
+ * A socket lives while an fd names it (refs) or a call runs on it (calls,
+ * nsock_hold): the connection ends at the last of both, as Linux's last fput.
  *
  * Everything here runs under eng.lock except fd_peek(), the lock-free test
  * that keeps calls on kernel fds at one table lookup.
@@ -95,8 +105,16 @@ int fd_map(int fd, struct nsock *s)
 
 static void nsock_free_if_unused(struct nsock *s)
 {
-	if (s->refs == 0 && s->pins == 0)
+	if (s->refs == 0 && s->pins == 0 && s->calls == 0)
 		free(s);
+}
+
+static void nwait_wake(struct nwait *w)
+{
+	uint64_t one = 1;
+	if (!w->fired)
+		(void)!REAL(write)(w->wfd, &one, sizeof(one));
+	w->fired = 1;
 }
 
 /* The stack forgets the socket; the nsock lives on while pinned by waiters. */
@@ -106,11 +124,9 @@ static void nsock_release(struct nsock *s)
 		return;
 	if ((unsigned)s->sd < sd_cap && sd_map[s->sd] == s)
 		sd_map[s->sd] = NULL;
-	if (s->pins && s->efd >= 0) {
-		/* wake waiters blocked on this socket: they find it gone (EBADF) */
-		uint64_t one = 1;
-		(void)!REAL(write)(s->efd, &one, sizeof(one));
-	}
+	/* wake waiters blocked on this socket: they find it gone (EBADF) */
+	for (struct nwait *w = s->waiters; w; w = w->next)
+		nwait_wake(w);
 	if (eng.st) {
 		nst_close(eng.st, s->sd, eng_now_us());
 		eng_after();
@@ -134,11 +150,33 @@ void fd_unmap(int fd)
 			}
 	}
 	if (s->refs == 0) {
-		if (s->ep_members)
+		/* no fd names it any more: the number may be reused at once */
+		s->efd = -1;
+		s->signalled = 0;
+		if (s->ep_members) {
+			/* each membership pins s: keep it alive until the loop is done */
+			s->pins++;
 			ep_sock_gone(s);
-		nsock_release(s);
+			s->pins--;
+		}
+		if (s->calls == 0)
+			nsock_release(s);
 		nsock_free_if_unused(s);
 	}
+}
+
+void nsock_hold(struct nsock *s)
+{
+	s->calls++;
+}
+
+/* Linux: the blocked call's fdput is the last fput -> sock_close -> FIN. */
+void nsock_drop(struct nsock *s)
+{
+	if (--s->calls > 0 || s->refs > 0)
+		return;
+	nsock_release(s);
+	nsock_free_if_unused(s);
 }
 
 struct nsock *nsock_new(int sd, int type, int protocol, int nonblock)
@@ -212,6 +250,8 @@ static short nsock_wanted(const struct nsock *s)
 	return m;
 }
 
+static void nwait_check(struct nsock *s);
+
 /* Recompute whether the eventfd should be readable; a syscall only on change. */
 static void nsock_update(struct nsock *s)
 {
@@ -270,9 +310,109 @@ void nsock_notify(void *ctx, int sd)
 		return;
 	struct nsock *s = sd_map[sd];
 	int was = s->signalled;
+	nwait_check(s);
 	nsock_update(s);
 	if (s->ep_members && eng.st && s->sd >= 0)
 		nsock_edge(s, was);
+}
+
+/* NST_POLL* bits that end a wait for poll events (tcp_poll always reports
+ * errors and hang-ups). */
+static uint32_t nwait_mask(short events)
+{
+	uint32_t m = NST_POLLERR | NST_POLLHUP;
+	if (events & (POLLIN | POLLPRI | POLLRDHUP | POLLRDNORM | POLLRDBAND))
+		m |= NST_POLLIN | NST_POLLPRI | NST_POLLRDHUP;
+	if (events & (POLLOUT | POLLWRNORM | POLLWRBAND))
+		m |= NST_POLLOUT;
+	return m;
+}
+
+static void nwait_check(struct nsock *s)
+{
+	if (!s->waiters)
+		return;
+	uint32_t m = (s->sd >= 0 && eng.st) ? nst_poll(eng.st, s->sd) : ~0u;
+	for (struct nwait *w = s->waiters; w; w = w->next)
+		if (!w->fired && (m & w->mask))
+			nwait_wake(w);
+}
+
+static pthread_key_t nwait_key;
+static pthread_once_t nwait_once = PTHREAD_ONCE_INIT;
+static __thread int nwait_tls_fd = -1;
+
+static void nwait_fd_dtor(void *p)
+{
+	REAL(close)((int)(intptr_t)p - 1);
+}
+
+static int nwait_key_ok;
+
+static void nwait_key_init(void)
+{
+	nwait_key_ok = pthread_key_create(&nwait_key, nwait_fd_dtor) == 0;
+}
+
+/* One eventfd per thread, moved above the numbers applications use (up to
+ * 768, or 3/4 of RLIMIT_NOFILE) so that the next socket()/open() gets the same
+ * number as on the kernel. Closed when the thread exits. */
+int nwait_fd(void)
+{
+	if (nwait_tls_fd >= 0)
+		return nwait_tls_fd;
+	pthread_once(&nwait_once, nwait_key_init);
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct rlimit rl;
+	long base = 768;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (long)(rl.rlim_cur / 4 * 3) < base)
+		base = (long)(rl.rlim_cur / 4 * 3);
+	if (fd < base) {
+		int hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, base);
+		if (hi >= 0) {
+			REAL(close)(fd);
+			fd = hi;
+		}
+	}
+	nwait_tls_fd = fd;
+	if (nwait_key_ok)
+		(void)pthread_setspecific(nwait_key, (void *)(intptr_t)(fd + 1));
+	return fd;
+}
+
+void nwait_fd_lost(void)
+{
+	nwait_tls_fd = -1;
+	if (nwait_key_ok)
+		(void)pthread_setspecific(nwait_key, NULL);     /* not ours to close any more */
+}
+
+void nwait_drain(int wfd)
+{
+	uint64_t v;
+	(void)!REAL(read)(wfd, &v, sizeof(v));
+}
+
+void nwait_add(struct nsock *s, struct nwait *w, short events, int wfd)
+{
+	w->wfd = wfd;
+	w->mask = nwait_mask(events);
+	w->fired = 0;
+	w->next = s->waiters;
+	s->waiters = w;
+	nwait_check(s);
+}
+
+void nwait_del(struct nsock *s, struct nwait *w)
+{
+	for (struct nwait **pp = &s->waiters; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
 }
 
 void nsock_want(struct nsock *s, short events, int delta)
@@ -293,18 +433,24 @@ void nsock_want(struct nsock *s, short events, int delta)
 
 int nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us)
 {
-	nsock_want(s, events, +1);
+	(void)fd;       /* not polled: close() may hand its number to a new file */
+	int wfd = nwait_fd();
+	if (wfd < 0)
+		return wfd;
+	struct nwait w;
+	nwait_drain(wfd);
+	nwait_add(s, &w, events, wfd);
 	s->pins++;
 	eng_unlock();
-	struct pollfd p = { fd, POLLIN, 0 };
+	struct pollfd p = { wfd, POLLIN, 0 };
 	int r = eng_block(&p, 1, deadline_us, NULL);
 	eng_lock();
+	nwait_del(s, &w);
 	s->pins--;
 	if (s->sd < 0) {
 		nsock_free_if_unused(s);
 		return -EBADF;
 	}
-	nsock_want(s, events, -1);
 	/* sock_intr_errno: no timeout and SA_RESTART -> the call goes on */
 	if (r == -EINTR && deadline_us < 0 && eng_restart_ok())
 		return 0;
@@ -313,7 +459,7 @@ int nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us)
 	if (r == 0)
 		return -ETIMEDOUT;
 	if (p.revents & POLLNVAL)
-		return -EBADF;
+		nwait_fd_lost();        /* closed behind our back (close_range): a new one next time */
 	return 0;
 }
 

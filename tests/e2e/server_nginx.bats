@@ -90,6 +90,16 @@ check() {
 	local rps
 	rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$output")
 	echo "# wrk -c 50 -d 5s against nginx on $who: $rps requests/s" >&3
+	# one request per connection: accept/close churn (a use-after-free in the
+	# epoll membership teardown once crashed nginx here)
+	run timeout 30 $nsx wrk -t 2 -c 50 -d 3s -H 'Connection: close' "http://$SADDR:8080/small"
+	echo "$output" >"$BATS_TEST_TMPDIR/wrk-close-$who.log"
+	assert_success
+	refute_output --partial "Non-2xx"
+	assert_output --regexp "Requests/sec: +[1-9]"
+	echo "# wrk -c 50 Connection: close against nginx on $who: $(awk '/^Requests\/sec:/ {print $2}' <<<"$output") requests/s" >&3
+	run timeout 10 $nsx curl -sS -o /dev/null -w '%{http_code}' "http://$SADDR:8080/small"
+	assert_output "200"
 	local elog=$BATS_TEST_TMPDIR/nginx-$who/logs/error.log
 	if grep -E '\[(error|crit|alert|emerg)\]' "$elog"; then
 		fail "nginx on $who logged errors: $(tail -n 5 "$elog")"
