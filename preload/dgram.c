@@ -305,6 +305,7 @@ NST_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, s
 	unsigned i;
 	ssize_t n = 0;
 	int f = flags & ~MSG_WAITFORONE;
+	nsock_hold(s);
 	for (i = 0; i < vlen; i++) {
 		if (s->type == SOCK_DGRAM) {
 			n = dgram_recvmsg(fd, s, &vec[i].msg_hdr, f);
@@ -325,6 +326,7 @@ NST_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, s
 		 * vlen datagrams, a difference in timing only for blocking calls) */
 		f |= MSG_DONTWAIT;
 	}
+	nsock_drop(s);
 	eng_unlock();
 	if (i > 0)
 		return (int)i;
@@ -379,7 +381,9 @@ int dgram_recvmsg_hook(int fd, struct msghdr *msg, int flags, ssize_t *out)
 		eng_unlock();
 		return 0;
 	}
+	nsock_hold(s);
 	ssize_t n = dgram_recvmsg(fd, s, msg, flags);
+	nsock_drop(s);
 	eng_unlock();
 	*out = set_errno(n);
 	return 1;

@@ -226,7 +226,9 @@ static int sock_sendfile(int out_fd, int in_fd, off_t *offset, size_t count, ssi
 		if (r <= 0) {
 			w = r ? r : -EBADF;
 		} else {
+			nsock_hold(s);
 			w = sock_send(out_fd, s, buf, (size_t)n, 0);
+			nsock_drop(s);
 			eng_unlock();
 		}
 		if (w < n && !offset)
@@ -296,7 +298,9 @@ static int io_recv(int fd, void *buf, size_t len, int flags, ssize_t *out)
 		*out = set_errno(r);
 		return 1;
 	}
+	nsock_hold(s);
 	ssize_t n = sock_recv(fd, s, buf, len, flags);
+	nsock_drop(s);
 	eng_unlock();
 	*out = set_errno(n);
 	return 1;
@@ -312,7 +316,9 @@ static int io_send(int fd, const void *buf, size_t len, int flags, ssize_t *out)
 		*out = set_errno(r);
 		return 1;
 	}
+	nsock_hold(s);
 	ssize_t n = sock_send(fd, s, buf, len, flags);
+	nsock_drop(s);
 	eng_unlock();
 	*out = send_done(n, flags);
 	return 1;
@@ -377,7 +383,9 @@ NST_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 		return REAL(readv)(fd, iov, cnt);
 	if (r < 0)
 		return set_errno(r);
+	nsock_hold(s);
 	ssize_t n = sock_recvv(fd, s, iov, cnt, 0);
+	nsock_drop(s);
 	eng_unlock();
 	return set_errno(n);
 }
@@ -393,7 +401,9 @@ NST_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 		return REAL(writev)(fd, iov, cnt);
 	if (r < 0)
 		return set_errno(r);
+	nsock_hold(s);
 	ssize_t n = sock_sendv(fd, s, iov, cnt, 0);
+	nsock_drop(s);
 	eng_unlock();
 	return send_done(n, 0);
 }
@@ -410,10 +420,12 @@ NST_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	if (r < 0)
 		return set_errno(r);
 	ssize_t n;
+	nsock_hold(s);
 	if (!msg)
 		n = -EFAULT;
 	else    /* not implemented: ancillary data on TCP (ignored, as mostly by Linux) */
 		n = sock_sendv(fd, s, msg->msg_iov, (int)msg->msg_iovlen, flags);
+	nsock_drop(s);
 	eng_unlock();
 	return send_done(n, flags);
 }
@@ -430,6 +442,7 @@ NST_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	if (r < 0)
 		return set_errno(r);
 	ssize_t n;
+	nsock_hold(s);
 	if (!msg) {
 		n = -EFAULT;
 	} else {
@@ -440,6 +453,7 @@ NST_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 			msg->msg_flags = 0;
 		}
 	}
+	nsock_drop(s);
 	eng_unlock();
 	return set_errno(n);
 }

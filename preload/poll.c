@@ -3,11 +3,18 @@
  * A set with no nstack fd goes straight to the kernel. A mixed set: compute
  * the true revents of nstack fds from nst_poll (under the lock) and of kernel
  * fds with a zero-timeout real poll; return at once if anything is ready.
- * Otherwise arm interest on the nstack sockets (their eventfds become readable
- * on the events asked for), block in the real ppoll on the kernel fds plus
- * the eventfds, and start over: a wake-up of an eventfd is translated back
- * into the socket's real revents, and a spurious one loops with the time
- * that remains. EINTR from the real ppoll is returned as is.
+ * Otherwise register the thread as a waiter on each nstack socket (struct
+ * nwait: its own wake eventfd is written when one of the events it asked for
+ * comes up), block in the real ppoll on the kernel fds plus that eventfd, and
+ * start over: the sockets' real revents are computed again, and a spurious
+ * wake-up loops with the time that remains. Not the sockets' own eventfds:
+ * those are readable while an epoll member's interest is ready (EPOLLOUT,
+ * most of the time), which would make this loop spin. EINTR from the real
+ * ppoll is returned as is.
+ *
+ * Like Linux's poll (__pollwait takes a file reference), the call holds its
+ * sockets (nsock_hold): a close() by another thread does not end them under
+ * it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,19 +49,23 @@ static int has_ours(const struct pollfd *fds, nfds_t n)
 
 int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t *mask)
 {
-	struct pollfd kp_local[POLL_STACK_FDS];
+	struct pollfd kp_local[POLL_STACK_FDS + 1];
 	struct nsock *sk_local[POLL_STACK_FDS];
+	struct nwait wl_local[POLL_STACK_FDS];
 	char epr_local[POLL_STACK_FDS];
 	struct pollfd *kp = kp_local;
 	struct nsock **sk = sk_local;
+	struct nwait *wl = wl_local;
 	char *epr = epr_local;  /* an epoll fd (epoll.c) with an nstack member ready */
 	if (n > POLL_STACK_FDS) {
-		kp = malloc(n * sizeof(*kp));
+		kp = malloc((n + 1) * sizeof(*kp));
 		sk = malloc(n * sizeof(*sk));
+		wl = malloc(n * sizeof(*wl));
 		epr = malloc(n);
-		if (!kp || !sk || !epr) {
+		if (!kp || !sk || !wl || !epr) {
 			free(kp);
 			free(sk);
+			free(wl);
 			free(epr);
 			return -ENOMEM;
 		}
@@ -62,13 +73,13 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 	int64_t deadline = timeout_us < 0 ? -1 : (int64_t)eng_now_us() + timeout_us;
 	int nkernel = 0, r;
 
-	/* Pin our sockets for the whole call: a close in another thread must
-	 * not free what we look at. */
+	/* Hold our sockets for the whole call: a close in another thread must
+	 * neither free nor end what we look at. */
 	eng_lock();
 	for (nfds_t i = 0; i < n; i++) {
 		sk[i] = fds[i].fd >= 0 ? fd_get(fds[i].fd) : NULL;
 		if (sk[i])
-			sk[i]->pins++;
+			nsock_hold(sk[i]);
 		else if (fds[i].fd >= 0)
 			nkernel++;
 	}
@@ -115,22 +126,31 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 		if (ready || timeout_us == 0 || (deadline >= 0 && (int64_t)eng_now_us() >= deadline))
 			break;
 
-		/* Nothing ready: arm, block on kernel fds + eventfds, disarm. */
+		/* Nothing ready: arm, block on kernel fds + our wake fd, disarm. */
+		int wfd = nwait_fd();
+		if (wfd < 0) {
+			r = wfd;
+			break;
+		}
 		eng_lock();
+		nwait_drain(wfd);
 		for (nfds_t i = 0; i < n; i++)
 			if (sk[i])
-				nsock_want(sk[i], fds[i].events, +1);
+				nwait_add(sk[i], &wl[i], fds[i].events, wfd);
 		eng_unlock();
 		for (nfds_t i = 0; i < n; i++) {
-			kp[i].fd = fds[i].fd;
-			kp[i].events = sk[i] ? POLLIN : fds[i].events;
+			kp[i].fd = sk[i] ? -1 : fds[i].fd;
+			kp[i].events = fds[i].events;
 			kp[i].revents = 0;
 		}
-		r = eng_block(kp, n, deadline, mask);
+		kp[n] = (struct pollfd){ wfd, POLLIN, 0 };
+		r = eng_block(kp, n + 1, deadline, mask);
+		if (r > 0 && (kp[n].revents & POLLNVAL))
+			nwait_fd_lost();
 		eng_lock();
 		for (nfds_t i = 0; i < n; i++)
 			if (sk[i])
-				nsock_want(sk[i], fds[i].events, -1);
+				nwait_del(sk[i], &wl[i]);
 		eng_unlock();
 		if (r < 0)
 			break;
@@ -139,11 +159,12 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 	eng_lock();
 	for (nfds_t i = 0; i < n; i++)
 		if (sk[i])
-			nsock_unpin(sk[i]);
+			nsock_drop(sk[i]);
 	eng_unlock();
 	if (kp != kp_local) {
 		free(kp);
 		free(sk);
+		free(wl);
 		free(epr);
 	}
 	return r;

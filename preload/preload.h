@@ -150,7 +150,9 @@ struct nsock {
 	int      sd;            /* stack socket; -1 once released */
 	int      efd;           /* one fd naming the eventfd (notify writes there) */
 	int      refs;          /* fds mapped to this socket */
-	int      pins;          /* waiters holding the pointer outside the lock */
+	int      calls;         /* calls in progress (nsock_hold): keep the socket open */
+	int      pins;          /* holders of the pointer only (waiters, epoll members) */
+	struct nwait *waiters;  /* threads blocked on this socket (nsock_wait, poll) */
 	int      type;          /* SOCK_STREAM */
 	int      protocol;
 	int      nonblock;      /* O_NONBLOCK of the open file description */
@@ -167,6 +169,16 @@ struct nsock {
 	struct epm *ep_members; /* epoll sets holding this socket */
 	unsigned n_opts;
 	struct sockopt_rec opts[NSOCK_OPTS];
+};
+
+/* A thread blocked on a socket: woken through its own eventfd (wfd), never
+ * through the socket's, so that readiness another interest keeps up (an
+ * epoll member's EPOLLOUT) cannot make it spin. Under the lock. */
+struct nwait {
+	struct nwait *next;
+	int           wfd;      /* the waiting thread's wake eventfd */
+	uint32_t      mask;     /* NST_POLL* bits that end the wait */
+	int           fired;    /* wfd written since nwait_add */
 };
 
 int           fd_table_init(void);
@@ -187,11 +199,29 @@ struct nsock *nsock_new(int sd, int type, int protocol, int nonblock);
 /* Create the eventfd for a fresh socket and map it; fd or -errno. */
 int           nsock_attach(struct nsock *s, int cloexec);
 void          nsock_unpin(struct nsock *s);
+/* A call in progress keeps the socket open (Linux: the call's file
+ * reference): close() of its last fd by another thread removes the fd, the
+ * connection ends (nst_close) at the last nsock_drop. Under the lock; s may
+ * be freed by nsock_drop. */
+void          nsock_hold(struct nsock *s);
+void          nsock_drop(struct nsock *s);
+/* The calling thread's wake eventfd (created at first use, kept away from
+ * the low fd numbers the application sees), or -errno. */
+int           nwait_fd(void);
+/* Under the lock: wait on s for events (poll bits) through wfd / stop. */
+void          nwait_add(struct nsock *s, struct nwait *w, short events, int wfd);
+void          nwait_del(struct nsock *s, struct nwait *w);
+/* The wake fd polled POLLNVAL (the app closed it): make a new one next time. */
+void          nwait_fd_lost(void);
+/* Empty a wake eventfd before arming waits on it. */
+void          nwait_drain(int wfd);
 void          nsock_notify(void *ctx, int sd);
 void          nsock_edge_sync(struct nsock *s);   /* epoll edges: after recv/send/accept */
 /* Block until socket s (reached through fd) may have one of events, or the
- * deadline passes. Called and returns with the lock held; 0 on a wake-up,
- * -ETIMEDOUT, -EINTR, or -EBADF if the socket went away meanwhile. */
+ * deadline passes: the thread sleeps on its own wake eventfd (struct nwait).
+ * Called and returns with the lock held; 0 on a wake-up, -ETIMEDOUT, -EINTR,
+ * or -EBADF if the socket went away meanwhile (only a call that did not
+ * nsock_hold it). */
 int           nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us);
 /* Register (delta=+1) or drop (-1) waiters for events; under the lock. */
 void          nsock_want(struct nsock *s, short events, int delta);

@@ -153,8 +153,11 @@ NST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		s->committed = 1;
 		r = nst_connect(eng.st, s->sd, ip, port, eng_now_us());
 		eng_after();
-		if (r == -EINPROGRESS && !s->nonblock)
+		if (r == -EINPROGRESS && !s->nonblock) {
+			nsock_hold(s);
 			r = connect_wait(fd, s, ip, port);
+			nsock_drop(s);
+		}
 	}
 	eng_unlock();
 	return set_errno(r);
@@ -278,7 +281,9 @@ NST_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags
 		return REAL(accept4)(fd, addr, lenp, flags);
 	if (r < 0)
 		return set_errno(r);
+	nsock_hold(s);
 	r = sock_accept(fd, s, addr, lenp, flags);
+	nsock_drop(s);
 	eng_unlock();
 	return set_errno(r);
 }
@@ -291,7 +296,9 @@ NST_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *lenp)
 		return REAL(accept)(fd, addr, lenp);
 	if (r < 0)
 		return set_errno(r);
+	nsock_hold(s);
 	r = sock_accept(fd, s, addr, lenp, 0);
+	nsock_drop(s);
 	eng_unlock();
 	return set_errno(r);
 }
@@ -302,14 +309,18 @@ NST_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *lenp)
  * time runs out (close returns 0 either way; the connection goes on as an
  * orphan), even for a non-blocking socket. Unread data, or data arriving
  * meanwhile, means an abort instead (nst_close sends the RST): no wait. A
- * signal ends the wait early, as in Linux. The FIN's acknowledgment is no
- * event a waiter can ask for, so the wait sleeps in steps of 100 us growing to
- * 10 ms and asks the stack again (nst_close_pending). Under the lock. */
+ * signal ends the wait early, as in Linux. Not implemented: the linger of a
+ * socket another thread's call still holds (Linux lingers at the last fput,
+ * in that thread; ours ends without waiting at nsock_drop). The FIN's
+ * acknowledgment is no event a waiter can ask for, so the wait sleeps in
+ * steps of 100 us growing to 10 ms and asks the stack again
+ * (nst_close_pending). Under the lock. */
 static void close_linger(struct nsock *s)
 {
 	struct linger lg;
 	unsigned len = sizeof(lg);
-	if (!s || s->refs != 1 || s->sd < 0 || !eng.st || s->type != SOCK_STREAM || s->listening)
+	if (!s || s->refs != 1 || s->calls || s->sd < 0 || !eng.st || s->type != SOCK_STREAM ||
+	    s->listening)
 		return;
 	if (nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_LINGER, &lg, &len) < 0 || !lg.l_onoff ||
 	    lg.l_linger <= 0 || nst_rx_avail(eng.st, s->sd) > 0)

@@ -8,9 +8,16 @@
  *   records: 2 threads send 2000 records of 100 bytes each on one socket at once; a
  *            receiver checks that every record is whole (a send of 100 bytes is atomic)
  *   close:   a thread blocked in recv, or in accept, while another thread closes that fd:
- *            no crash, no hang (each blocked call has a 1 s socket timeout as a bound; the
- *            kernel keeps the socket until the call returns, nstack wakes it with EBADF at
- *            once: the line shows only that it returned in time)
+ *            no crash, no hang (each blocked call has a 1 s socket timeout as a bound)
+ *   close-ref: Linux keeps the socket while a call blocked on it runs (the call holds a
+ *            file reference): after close() the fd number is free at once, the peer sees
+ *            no FIN, the blocked recv gets data sent later (or 0 at the peer's FIN), the
+ *            blocked accept gets a connection made later; the socket ends (FIN, refused
+ *            connects) when that call returns. Every wait is bounded by a 5 s timeout.
+ *   busy:    a thread blocked in recv (and in poll POLLIN) on a socket that is also in an
+ *            epoll set with EPOLLIN|EPOLLOUT interest (write space: always ready) sleeps:
+ *            its CPU time over each 2 s wait, from getrusage(RUSAGE_THREAD), is under
+ *            50 ms (5 ticks)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,6 +127,194 @@ static void *block_call(void *arg)
 	return NULL;
 }
 
+/* A blocked call that reports what it got. */
+struct held { int fd; int accept; ssize_t r; int err; char data[16]; };
+
+static void *held_call(void *arg)
+{
+	struct held *h = arg;
+	memset(h->data, 0, sizeof(h->data));
+	if (h->accept) {
+		h->r = accept(h->fd, NULL, NULL);
+		h->err = h->r < 0 ? errno : 0;
+		if (h->r >= 0)
+			close((int)h->r);
+	} else {
+		h->r = recv(h->fd, h->data, sizeof(h->data) - 1, 0);
+		h->err = h->r < 0 ? errno : 0;
+	}
+	return NULL;
+}
+
+static const char *held_str(const struct held *h, char *buf, size_t len)
+{
+	if (h->r < 0)
+		snprintf(buf, len, "-1 %s", strerror(h->err));
+	else if (h->accept)
+		snprintf(buf, len, "a new socket");
+	else
+		snprintf(buf, len, "%zd \"%s\"", h->r, h->data);
+	return buf;
+}
+
+static void timeo(int fd, int which, int sec)
+{
+	struct timeval tv = { sec, 0 };
+	setsockopt(fd, SOL_SOCKET, which, &tv, sizeof(tv));
+}
+
+/* A fresh connected pair on the listener l: *cp the client, *ap the server end. */
+static void pair(int l, int *cp, int *ap)
+{
+	*cp = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(*cp, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect");
+	*ap = accept(l, NULL, NULL);
+	if (*ap < 0)
+		die("accept");
+}
+
+/* What the peer sees now, without waiting. */
+static const char *peer_state(int fd)
+{
+	char b[16];
+	ssize_t r = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+	if (r == 0)
+		return "EOF";
+	if (r > 0)
+		return "data";
+	return errno == EAGAIN ? "nothing (connection open)" : strerror(errno);
+}
+
+/* Thread A blocks in recv on a; this thread closes a, checks the number is
+ * free and no FIN went out, then the peer c sends data (or its FIN). */
+static void close_ref_recv(int l, int fin)
+{
+	int c, a;
+	char buf[64];
+	pair(l, &c, &a);
+	timeo(a, SO_RCVTIMEO, 5);
+	timeo(c, SO_RCVTIMEO, 5);
+	struct held h = { a, 0, 0, 0, "" };
+	pthread_t th;
+	pthread_create(&th, NULL, held_call, &h);
+	usleep(200000);
+	if (close(a) < 0)
+		die("close");
+	int n = socket(AF_INET, SOCK_STREAM, 0);
+	printf("close-ref recv: the closed number is free at once: %s\n", n == a ? "yes" : "no");
+	close(n);
+	usleep(200000);
+	printf("close-ref recv: peer after close: %s\n", peer_state(c));
+	if (fin)
+		shutdown(c, SHUT_WR);
+	else
+		send(c, "hello", 5, 0);
+	pthread_join(th, NULL);
+	printf("close-ref recv, then the peer %s: %s\n", fin ? "sends its FIN" : "sends hello",
+	       held_str(&h, buf, sizeof(buf)));
+	char b[16];
+	ssize_t r = recv(c, b, sizeof(b), 0);
+	printf("close-ref recv: peer once the call returned: %s\n",
+	       r == 0 ? "EOF" : r > 0 ? "data" : strerror(errno));
+	close(c);
+}
+
+/* Thread A blocks in accept on a second listener; this thread closes it,
+ * then connects to it. */
+static void close_ref_accept(void)
+{
+	char buf[64];
+	struct sockaddr_in sa2 = sa;
+	sa2.sin_port = htons((uint16_t)(ntohs(sa.sin_port) + 1));
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&sa2, sizeof(sa2)) < 0 || listen(l, 8) < 0)
+		die("listen 2");
+	timeo(l, SO_RCVTIMEO, 5);
+	struct held h = { l, 1, 0, 0, "" };
+	pthread_t th;
+	pthread_create(&th, NULL, held_call, &h);
+	usleep(200000);
+	close(l);
+	int n = socket(AF_INET, SOCK_STREAM, 0);
+	printf("close-ref accept: the closed number is free at once: %s\n", n == l ? "yes" : "no");
+	close(n);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	timeo(c, SO_SNDTIMEO, 5);
+	int cr = connect(c, (struct sockaddr *)&sa2, sizeof(sa2));
+	printf("close-ref accept: connect after close: %s\n", cr == 0 ? "connected" : strerror(errno));
+	pthread_join(th, NULL);
+	printf("close-ref accept, then a connection: %s\n", held_str(&h, buf, sizeof(buf)));
+	close(c);
+	usleep(100000);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	timeo(c, SO_SNDTIMEO, 5);
+	cr = connect(c, (struct sockaddr *)&sa2, sizeof(sa2));
+	printf("close-ref accept: connect once the call returned: %s\n", cr == 0 ? "connected" : strerror(errno));
+	close(c);
+}
+
+static long thread_cpu_ms(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000L +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+struct busy { int fd; long recv_ms, poll_ms; ssize_t r; int err, pr; };
+
+static void *busy_call(void *arg)
+{
+	struct busy *b = arg;
+	char c[16];
+	long t0 = thread_cpu_ms();
+	b->r = recv(b->fd, c, sizeof(c), 0);   /* SO_RCVTIMEO 2 s */
+	b->err = errno;
+	b->recv_ms = thread_cpu_ms() - t0;
+	struct pollfd p = { b->fd, POLLIN, 0 };
+	t0 = thread_cpu_ms();
+	b->pr = poll(&p, 1, 2000);
+	b->poll_ms = thread_cpu_ms() - t0;
+	return NULL;
+}
+
+/* A blocked recv / poll(POLLIN) on a socket whose epoll interest (EPOLLOUT)
+ * is ready all the time must sleep, not spin. */
+static void busy(int l)
+{
+	int c, a;
+	pair(l, &c, &a);
+	int ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.fd = a };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, a, &ev) < 0)
+		die("epoll_ctl");
+	timeo(a, SO_RCVTIMEO, 2);
+	struct busy b = { a, 0, 0, 0, 0, 0 };
+	pthread_t th;
+	pthread_create(&th, NULL, busy_call, &b);
+	pthread_join(th, NULL);
+	fprintf(stderr, "busy: thread CPU in a blocked recv %ld ms, in poll %ld ms (over 2 s each)\n",
+		b.recv_ms, b.poll_ms);
+	printf("busy: blocked recv beside EPOLLOUT interest: %s, CPU %s\n",
+	       b.r < 0 ? strerror(b.err) : "data?", b.recv_ms < 50 ? "idle" : "BUSY");
+	printf("busy: blocked poll POLLIN beside EPOLLOUT interest: %d, CPU %s\n",
+	       b.pr, b.poll_ms < 50 ? "idle" : "BUSY");
+	struct epoll_event out[4];
+	int n = epoll_wait(ep, out, 4, 1000);
+	printf("busy: epoll_wait afterwards: %d event(s), %s\n", n,
+	       n == 1 && out[0].events == EPOLLOUT ? "EPOLLOUT" : "other");
+	send(c, "x", 1, 0);
+	n = epoll_wait(ep, out, 4, 1000);
+	printf("busy: epoll_wait after data: %d event(s), %s\n", n,
+	       n == 1 && out[0].events == (EPOLLIN | EPOLLOUT) ? "EPOLLIN|EPOLLOUT" : "other");
+	close(ep);
+	close(a);
+	close(c);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -191,6 +389,17 @@ int main(int argc, char **argv)
 	pthread_join(th[0], NULL);
 	printf("accept blocked while its fd was closed: returned %s\n", ba.took_ms < 3000 ? "in time" : "LATE");
 	close(c);
+
+	/* the same with a peer that acts while the call is blocked */
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 8) < 0)
+		die("listen again");
+	close_ref_recv(l, 0);
+	close_ref_recv(l, 1);
+	close_ref_accept();
+	busy(l);
+	close(l);
 	printf("done\n");
 	return 0;
 }
