@@ -48,7 +48,10 @@ ss_fields() {
 	for ((i = 0; i < 50; i++)); do
 		out=$("$BUILD/nstack" ss -i -p "$pid" 2>&1) || true
 		# the data connection: the ESTAB one whose detail line shows bytes acked
-		info=$(grep -A1 -E "^ESTAB .* $KADDR:5201 " <<<"$out" | grep -E 'bytes_acked:[1-9]' | head -n 1)
+		# (iperf3 has a control connection too: take the one with most bytes acked)
+		info=$(grep -A1 -E "^ESTAB .* $KADDR:5201 " <<<"$out" | grep -E 'bytes_acked:[1-9]' |
+			awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^bytes_acked:/) { split($i, a, ":"); if (a[2] + 0 > best) { best = a[2] + 0; line = $0 } } } END { print line }')
+		[ -n "$info" ] && ! grep -q 'delivery_rate' <<<"$info" && info="" # not sampled yet
 		[ -n "$info" ] && break
 		sleep 0.1
 	done
