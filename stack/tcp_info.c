@@ -5,7 +5,8 @@
  *
  * Values and errors follow Linux do_tcp_setsockopt / do_tcp_getsockopt /
  * sk_setsockopt. What the stack does with them, honestly:
- *   TCP_CORK          stored; we have no Nagle and no cork: data goes at once
+ *   TCP_CORK          stored here; tcp_output holds partial segments while set
+ *                     (at most TCP_CORK_US, like Linux) and unsetting sends them
  *   TCP_QUICKACK      stored (reads back like Linux's pingpong flag); delayed
  *                     ACKs follow their own rules
  *   TCP_USER_TIMEOUT  stored; giving up stays tcp_retries2 / SYN retries
