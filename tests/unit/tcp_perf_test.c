@@ -3,202 +3,7 @@
  * test is the peer: it crafts frames, injects them into the memdev and
  * takes what the stack sends, at exact microseconds. Harness as tcp_test.c,
  * with the options of each segment parsed. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <stdlib.h>
-#include <netinet/in.h>
-#include <linux/tcp.h>
-#include <sys/socket.h>
-#include "tests/unit/test.h"
-#include "stack/stack_impl.h"
-#include "stack/tcp_seq.h"
-#include "stack/csum.h"
-#include "shim/shim.h"
-
-#define MS 1000ull
-#define SEC 1000000ull
-#define T0 (1000 * SEC)
-#define ME   0xc6120002u        /* 198.18.0.2 */
-#define PEER 0xc6120001u        /* 198.18.0.1 */
-#define PPORT 40000
-static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
-
-static struct netdev *dev, *other;
-static struct stack *st;
-static uint64_t now;
-
-static void setup(void)
-{
-	memdev_pair(&dev, &other);
-	struct stack_config cfg = { .addr = ME, .prefix_len = 24 };
-	st = stack_create(&cfg, dev, T0);
-	now = T0;
-	arp_update(st, PEER, peer_mac);
-}
-
-static void teardown(void)
-{
-	stack_destroy(st);
-	netdev_close(dev);
-	netdev_close(other);
-	CHECK_EQ(pkt_pool_in_use(), 0);   /* expect_no_leaks */
-}
-
-/* Move the clock to t and run the stack (ARP kept fresh: this is a TCP test). */
-static void advance(uint64_t t)
-{
-	now = t;
-	st->now_us = t;
-	arp_update(st, PEER, peer_mac);
-	stack_poll(st, t);
-}
-
-struct seg {
-	uint32_t seq, ack;
-	uint8_t  flags;
-	uint16_t wnd;
-	uint16_t mss;           /* MSS option, 0 if none */
-	uint16_t sport, dport;
-	const char *data;
-	uint32_t len;
-	uint8_t  opt[40];       /* raw options (overrides mss) */
-	uint8_t  optlen;
-	int      bad_csum;
-};
-
-/* Inject one segment from PEER:sport to ME:dport and run the stack. */
-static void inject(struct seg s)
-{
-	struct pkt *p = pkt_alloc();
-	REQUIRE(p);
-	uint8_t opt[40];
-	unsigned olen = 0;
-	if (s.optlen) {
-		memcpy(opt, s.opt, s.optlen);
-		olen = s.optlen;
-	} else if (s.mss) {
-		opt[0] = 2; opt[1] = 4; opt[2] = (uint8_t)(s.mss >> 8); opt[3] = (uint8_t)s.mss;
-		olen = 4;
-	}
-	unsigned hlen = 20 + olen, tlen = hlen + s.len;
-	struct eth_hdr *eh = pkt_put(p, ETH_HDR_LEN);
-	memcpy(eh->dst, dev->mac, 6);
-	memcpy(eh->src, peer_mac, 6);
-	eh->type = htons(ETH_P_IPV4);
-	struct ip_hdr *ih = pkt_put(p, IP_HDR_LEN);
-	memset(ih, 0, sizeof(*ih));
-	ih->ver_ihl = 0x45;
-	ih->total_len = htons((uint16_t)(20 + tlen));
-	ih->ttl = 64;
-	ih->proto = IP_PROTO_TCP;
-	ih->src = htonl(PEER);
-	ih->dst = htonl(ME);
-	ih->csum = htons(csum(ih, 20));
-	uint8_t *b = pkt_put(p, tlen);
-	struct tcp_hdr *h = (struct tcp_hdr *)b;
-	h->sport = htons(s.sport ? s.sport : PPORT);
-	h->dport = htons(s.dport ? s.dport : 80);
-	h->seq = htonl(s.seq);
-	h->ack = htonl(s.ack);
-	h->off = (uint8_t)((hlen / 4) << 4);
-	h->flags = s.flags;
-	h->wnd = htons(s.wnd);
-	h->csum = 0;
-	h->urp = 0;
-	memcpy(b + 20, opt, olen);
-	if (s.len)
-		memcpy(b + hlen, s.data, s.len);
-	uint32_t sum = csum_pseudo(PEER, ME, IP_PROTO_TCP, (uint16_t)tlen);
-	h->csum = htons(csum_fold(csum_add(sum, b, tlen)));
-	if (s.bad_csum)
-		h->csum ^= 0x0101;
-	memdev_inject(dev, p);
-	stack_poll(st, now);
-}
-
-/* a segment the stack sent, its options parsed */
-struct out {
-	uint32_t seq, ack;
-	uint8_t  flags;
-	uint16_t wnd, mss, sport, dport;
-	int      ws;                /* Window Scale shift, -1 = absent */
-	int      has_ts;
-	uint32_t tsval, tsecr;
-	unsigned optlen;
-	uint32_t len;
-	uint8_t  data[2048];
-};
-
-static int take(struct out *o)
-{
-	struct pkt *p;
-	while ((p = memdev_take(dev))) {
-		const struct eth_hdr *eh = (const struct eth_hdr *)p->data;
-		const struct ip_hdr *ih = (const struct ip_hdr *)(p->data + ETH_HDR_LEN);
-		if (ntohs(eh->type) != ETH_P_IPV4 || ih->proto != IP_PROTO_TCP) {
-			pkt_free(p);
-			continue;
-		}
-		unsigned tlen = ntohs(ih->total_len) - 20;
-		const uint8_t *b = p->data + ETH_HDR_LEN + 20;
-		const struct tcp_hdr *h = (const struct tcp_hdr *)b;
-		uint32_t sum = csum_pseudo(ntohl(ih->src), ntohl(ih->dst), IP_PROTO_TCP, (uint16_t)tlen);
-		CHECK_EQ(csum_fold(csum_add(sum, b, tlen)), 0);
-		unsigned hlen = (h->off >> 4) * 4u;
-		memset(o, 0, sizeof(*o));
-		o->seq = ntohl(h->seq);
-		o->ack = ntohl(h->ack);
-		o->flags = h->flags;
-		o->wnd = ntohs(h->wnd);
-		o->sport = ntohs(h->sport);
-		o->dport = ntohs(h->dport);
-		o->ws = -1;
-		o->optlen = hlen - 20;
-		for (unsigned i = 20; i < hlen;) {
-			if (b[i] == 0)
-				break;
-			if (b[i] == 1) {
-				i++;
-				continue;
-			}
-			if (b[i] == 2)
-				o->mss = (uint16_t)(b[i + 2] << 8 | b[i + 3]);
-			if (b[i] == 3)
-				o->ws = b[i + 2];
-			if (b[i] == 8) {
-				o->has_ts = 1;
-				o->tsval = (uint32_t)b[i + 2] << 24 | b[i + 3] << 16 | b[i + 4] << 8 | b[i + 5];
-				o->tsecr = (uint32_t)b[i + 6] << 24 | b[i + 7] << 16 | b[i + 8] << 8 | b[i + 9];
-			}
-			i += b[i + 1];
-		}
-		o->len = tlen - hlen;
-		memcpy(o->data, b + hlen, o->len);
-		pkt_free(p);
-		return 1;
-	}
-	return 0;
-}
-
-static int none(void)
-{
-	struct out o;
-	if (take(&o)) {
-		fprintf(stderr, "  unexpected segment flags %#x seq %u ack %u len %u\n",
-			o.flags, o.seq, o.ack, o.len);
-		return 0;
-	}
-	return 1;
-}
-
-#define SYN TCP_SYN
-#define ACK TCP_ACK
-#define FIN TCP_FIN
-#define RST TCP_RST
-#define PSH TCP_PSH
-#define PISS 5000u              /* the peer's ISS */
-
-static struct tcb *tcb_of(int sd) { return &st->tcp.tcb[sd]; }
+#include "tests/unit/tcp_harness.h"
 
 /* options: MSS 1460, then WS (ws >= 0) and TS (ts) */
 static struct seg with_opts(struct seg s, int ws, int ts, uint32_t tsval, uint32_t tsecr)
@@ -226,7 +31,7 @@ static struct seg with_opts(struct seg s, int ws, int ts, uint32_t tsval, uint32
 
 /* Active open; the SYN-ACK carries WS peer_ws (-1 none) and, if ts, a
  * TSopt with TSval ptsval. Returns sd; *syn our SYN. */
-static int open_active(struct out *syn, int peer_ws, int ts, uint32_t ptsval, uint16_t peer_wnd)
+static int open_active_opts(struct out *syn, int peer_ws, int ts, uint32_t ptsval, uint16_t peer_wnd)
 {
 	struct out o;
 	int sd = nst_socket(st, NST_SOCK_STREAM);
@@ -244,7 +49,7 @@ static int open_active(struct out *syn, int peer_ws, int ts, uint32_t ptsval, ui
 	return sd;
 }
 
-static struct seg from(int sd, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd,
+static struct seg from_wnd(int sd, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd,
 		       const char *data)
 {
 	return (struct seg){ .flags = flags, .seq = seq, .ack = ack, .wnd = wnd, .sport = 80,
@@ -259,7 +64,7 @@ TEST(wscale_negotiated_both_ways)
 {
 	setup();
 	struct out syn, o;
-	int sd = open_active(&syn, 7, 1, 777, 1000);
+	int sd = open_active_opts(&syn, 7, 1, 777, 1000);
 	CHECK_EQ(syn.ws, 3);                    /* 256 KB ring: 262144 >> 3 <= 65535 */
 	CHECK_EQ(syn.wnd, 65535);               /* never scaled on a SYN */
 	CHECK(syn.has_ts);
@@ -272,7 +77,7 @@ TEST(wscale_negotiated_both_ways)
 	CHECK_EQ(t->snd.wnd, 1000);             /* the SYN-ACK's window: unscaled */
 	/* a later segment's window is shifted by 7 */
 	advance(now + 1000);
-	inject(with_opts(from(sd, ACK, PISS + 1, syn.seq + 1, 1000, "hello"), -1, 1, 778, 0));
+	inject(with_opts(from_wnd(sd, ACK, PISS + 1, syn.seq + 1, 1000, "hello"), -1, 1, 778, 0));
 	CHECK_EQ(t->snd.wnd, 1000u << 7);
 	/* our window, in the field >> 3, covers more than 64 KB */
 	CHECK_EQ(nst_send(st, sd, "x", 1, 0, now), 1);
@@ -288,10 +93,10 @@ TEST(wscale_above_14_is_14)
 {
 	setup();
 	struct out syn;
-	int sd = open_active(&syn, 15, 0, 0, 1);
+	int sd = open_active_opts(&syn, 15, 0, 0, 1);
 	CHECK_EQ(tcb_of(sd)->snd_wscale, 14);
 	advance(now + 1000);
-	inject(from(sd, ACK, PISS + 1, syn.seq + 1, 2, NULL));
+	inject(from_wnd(sd, ACK, PISS + 1, syn.seq + 1, 2, NULL));
 	CHECK_EQ(tcb_of(sd)->snd.wnd, 2u << 14);
 	teardown();
 }
@@ -302,13 +107,13 @@ TEST(no_options_no_scaling_no_timestamps)
 {
 	setup();
 	struct out syn, o;
-	int sd = open_active(&syn, -1, 0, 0, 40000);
+	int sd = open_active_opts(&syn, -1, 0, 0, 40000);
 	struct tcb *t = tcb_of(sd);
 	CHECK(!t->ws_ok && !t->ts_ok);
 	CHECK_EQ(t->rcv_wscale, 0);
 	CHECK_EQ(t->mss, 1460);                 /* no room taken by timestamps */
 	advance(now + 1000);
-	inject(from(sd, ACK, PISS + 1, syn.seq + 1, 40000, NULL));
+	inject(from_wnd(sd, ACK, PISS + 1, syn.seq + 1, 40000, NULL));
 	CHECK_EQ(t->snd.wnd, 40000);
 	CHECK_EQ(nst_send(st, sd, "x", 1, 0, now), 1);
 	CHECK(take(&o));
@@ -364,7 +169,7 @@ TEST(timestamps_clock_and_echo)
 {
 	setup();
 	struct out syn, o;
-	int sd = open_active(&syn, 0, 1, 1000, 60000);
+	int sd = open_active_opts(&syn, 0, 1, 1000, 60000);
 	struct tcb *t = tcb_of(sd);
 	CHECK(t->ts_ok);
 	CHECK_EQ(t->ts_recent, 1000);
@@ -376,14 +181,14 @@ TEST(timestamps_clock_and_echo)
 	CHECK_EQ(tv0, syn.tsval);               /* 100 µs later: the same ms tick */
 	advance(now + 7 * MS);
 	/* the peer's segment at RCV.NXT with a newer TSval: TS.Recent moves */
-	inject(with_opts(from(sd, ACK, PISS + 1, syn.seq + 2, 60000, "b"), -1, 1, 1005, tv0));
+	inject(with_opts(from_wnd(sd, ACK, PISS + 1, syn.seq + 2, 60000, "b"), -1, 1, 1005, tv0));
 	CHECK_EQ(t->ts_recent, 1005);
 	advance(now + TCP_DELACK_US);
 	CHECK(take(&o));                        /* the delayed ACK */
 	CHECK_EQ(o.tsval, tv0 + 7 + TCP_DELACK_US / MS);
 	CHECK_EQ(o.tsecr, 1005);
 	/* a segment beyond a hole (SEG.SEQ > Last.ACK.sent) does not move it */
-	inject(with_opts(from(sd, ACK, PISS + 10, syn.seq + 2, 60000, "z"), -1, 1, 1010, tv0));
+	inject(with_opts(from_wnd(sd, ACK, PISS + 10, syn.seq + 2, 60000, "z"), -1, 1, 1010, tv0));
 	CHECK_EQ(t->ts_recent, 1005);
 	CHECK(take(&o));                        /* the immediate duplicate ACK */
 	CHECK_EQ(o.tsecr, 1005);
@@ -396,11 +201,11 @@ TEST(paws_rejects_old_timestamps)
 {
 	setup();
 	struct out syn, o;
-	int sd = open_active(&syn, 0, 1, 5000, 60000);
+	int sd = open_active_opts(&syn, 0, 1, 5000, 60000);
 	struct tcb *t = tcb_of(sd);
 	const struct stack_stats *ss = stack_stats(st);
 	advance(now + MS);
-	inject(with_opts(from(sd, ACK | PSH, PISS + 1, syn.seq + 1, 60000, "new"), -1, 1, 5001, 0));
+	inject(with_opts(from_wnd(sd, ACK | PSH, PISS + 1, syn.seq + 1, 60000, "new"), -1, 1, 5001, 0));
 	CHECK_EQ(t->rcv.nxt, PISS + 4);
 	CHECK_EQ(t->ts_recent, 5001);
 	advance(now + TCP_DELACK_US);
@@ -408,7 +213,7 @@ TEST(paws_rejects_old_timestamps)
 	/* an old duplicate from a previous wrap of the sequence space: same
 	 * sequence numbers as new data, an older TSval */
 	uint64_t paws0 = ss->tcp_drop_paws;
-	inject(with_opts(from(sd, ACK | PSH, PISS + 4, syn.seq + 1, 60000, "old"), -1, 1, 4000, 0));
+	inject(with_opts(from_wnd(sd, ACK | PSH, PISS + 4, syn.seq + 1, 60000, "old"), -1, 1, 4000, 0));
 	CHECK_EQ(ss->tcp_drop_paws, paws0 + 1);
 	CHECK_EQ(t->rcv.nxt, PISS + 4);         /* not taken */
 	CHECK(take(&o));                        /* "Send an acknowledgment in reply" */
@@ -416,13 +221,13 @@ TEST(paws_rejects_old_timestamps)
 	CHECK_EQ(o.ack, PISS + 4);
 	CHECK(none());
 	/* TSval wraps: 0x7fffffff ahead is still newer (modular compare) */
-	inject(with_opts(from(sd, ACK | PSH, PISS + 4, syn.seq + 1, 60000, "w"), -1, 1,
+	inject(with_opts(from_wnd(sd, ACK | PSH, PISS + 4, syn.seq + 1, 60000, "w"), -1, 1,
 			 5001u + 0x7fffffffu, 0));
 	CHECK_EQ(t->rcv.nxt, PISS + 5);
 	CHECK_EQ(t->ts_recent, 5001u + 0x7fffffffu);
 	/* a segment without TSopt is dropped silently */
 	uint64_t nots0 = ss->tcp_drop_nots;
-	inject(from(sd, ACK | PSH, PISS + 5, syn.seq + 1, 60000, "q"));
+	inject(from_wnd(sd, ACK | PSH, PISS + 5, syn.seq + 1, 60000, "q"));
 	CHECK_EQ(ss->tcp_drop_nots, nots0 + 1);
 	CHECK_EQ(t->rcv.nxt, PISS + 5);
 	advance(now + TCP_DELACK_US);
@@ -432,11 +237,11 @@ TEST(paws_rejects_old_timestamps)
 	advance(now + TCP_PAWS_IDLE_US + SEC);
 	while (take(&o))
 		;
-	inject(with_opts(from(sd, ACK | PSH, PISS + 5, syn.seq + 1, 60000, "x"), -1, 1, 10, 0));
+	inject(with_opts(from_wnd(sd, ACK | PSH, PISS + 5, syn.seq + 1, 60000, "x"), -1, 1, 10, 0));
 	CHECK_EQ(t->rcv.nxt, PISS + 6);
 	CHECK_EQ(t->ts_recent, 10);
 	/* a RST with an old TSval is not subject to PAWS */
-	inject(with_opts(from(sd, RST, PISS + 6, 0, 0, NULL), -1, 1, 1, 0));
+	inject(with_opts(from_wnd(sd, RST, PISS + 6, 0, 0, NULL), -1, 1, 1, 0));
 	CHECK_EQ(t->state, TCP_CLOSED);
 	nst_close(st, sd, now);
 	teardown();
@@ -448,7 +253,7 @@ TEST(rttm_sample_in_recovery)
 {
 	setup();
 	struct out syn, o;
-	int sd = open_active(&syn, 0, 1, 100, 60000);
+	int sd = open_active_opts(&syn, 0, 1, 100, 60000);
 	struct tcb *t = tcb_of(sd);
 	static char big[8 * 1448];
 	memset(big, 'd', sizeof(big));
@@ -463,14 +268,14 @@ TEST(rttm_sample_in_recovery)
 	/* three duplicate ACKs 30 ms later: fast retransmit, recovery */
 	advance(now + 30 * MS);
 	for (int i = 0; i < 3; i++)
-		inject(with_opts(from(sd, ACK, PISS + 1, syn.seq + 1, 60000, NULL), -1, 1, 101, first_tsval));
+		inject(with_opts(from_wnd(sd, ACK, PISS + 1, syn.seq + 1, 60000, NULL), -1, 1, 101, first_tsval));
 	CHECK(t->in_recovery);
 	CHECK(!t->rtt_on);
 	CHECK(take(&o));                        /* the retransmission */
 	uint64_t srtt0 = t->srtt;
 	/* a partial ACK 50 ms later echoing the retransmission's TSval: 50 ms */
 	advance(now + 50 * MS);
-	inject(with_opts(from(sd, ACK, PISS + 1, syn.seq + 1 + 1448, 60000, NULL), -1, 1, 102, o.tsval));
+	inject(with_opts(from_wnd(sd, ACK, PISS + 1, syn.seq + 1 + 1448, 60000, NULL), -1, 1, 102, o.tsval));
 	CHECK_EQ(t->srtt, (7 * srtt0 + 50 * MS) / 8);
 	nst_close(st, sd, now);
 	teardown();
@@ -483,7 +288,7 @@ TEST(cwnd_does_not_grow_when_not_limited)
 {
 	setup();
 	struct out syn, o;
-	int sd = open_active(&syn, -1, 0, 0, 65535);
+	int sd = open_active_opts(&syn, -1, 0, 0, 65535);
 	struct tcb *t = tcb_of(sd);
 	uint32_t iw = t->cwnd, una = syn.seq + 1;
 	CHECK_EQ(iw, 10 * 1460);
@@ -494,7 +299,7 @@ TEST(cwnd_does_not_grow_when_not_limited)
 		CHECK(take(&o));
 		advance(now + MS);
 		una += 100;
-		inject(from(sd, ACK, PISS + 1, una, 65535, NULL));
+		inject(from_wnd(sd, ACK, PISS + 1, una, 65535, NULL));
 	}
 	CHECK_EQ(t->cwnd, iw);                  /* application-limited: unchanged */
 	/* rwnd-limited: the peer offers 8 segments; cwnd may grow to twice
@@ -513,7 +318,7 @@ TEST(cwnd_does_not_grow_when_not_limited)
 			hi = o.seq + o.len;
 		advance(now + MS);
 		una = hi;
-		inject(from(sd, ACK, PISS + 1, una, 8 * 1460, NULL));
+		inject(from_wnd(sd, ACK, PISS + 1, una, 8 * 1460, NULL));
 		CHECK(t->cwnd <= 2 * 8 * 1460 + 1460);
 	}
 	CHECK(t->cwnd <= 2 * 8 * 1460 + 1460);
@@ -529,7 +334,7 @@ TEST(nagle_and_nodelay)
 {
 	setup();
 	struct out syn, o;
-	int sd = open_active(&syn, -1, 0, 0, 65535);
+	int sd = open_active_opts(&syn, -1, 0, 0, 65535);
 	struct tcb *t = tcb_of(sd);
 	uint32_t s0 = syn.seq + 1;
 	CHECK_EQ(nst_send(st, sd, "aa", 2, 0, now), 2);
@@ -540,7 +345,7 @@ TEST(nagle_and_nodelay)
 	CHECK(none());                          /* held: "aa" is unacknowledged */
 	CHECK_EQ(stack_stats(st)->tcp_nagle_held, 2);
 	advance(now + 5 * MS);
-	inject(from(sd, ACK, PISS + 1, s0 + 2, 65535, NULL));
+	inject(from_wnd(sd, ACK, PISS + 1, s0 + 2, 65535, NULL));
 	CHECK(take(&o));                        /* the ACK releases them, coalesced */
 	CHECK_EQ(o.seq, s0 + 2);
 	CHECK_EQ(o.len, 4);
@@ -571,7 +376,7 @@ TEST(cork_holds_partial_segments)
 {
 	setup();
 	struct out syn, o;
-	int sd = open_active(&syn, -1, 0, 0, 65535);
+	int sd = open_active_opts(&syn, -1, 0, 0, 65535);
 	int one = 1, zero = 0;
 	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one), now), 0);
 	CHECK_EQ(nst_send(st, sd, "head", 4, 0, now), 4);
@@ -589,7 +394,7 @@ TEST(cork_holds_partial_segments)
 	CHECK_EQ(o.len, 4);
 	/* corked again: the ceiling */
 	advance(now + MS);
-	inject(from(sd, ACK, PISS + 1, syn.seq + 1 + 1464, 65535, NULL));
+	inject(from_wnd(sd, ACK, PISS + 1, syn.seq + 1 + 1464, 65535, NULL));
 	while (take(&o))
 		;
 	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one), now), 0);

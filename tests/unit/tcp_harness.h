@@ -1,0 +1,243 @@
+/* The TCP unit-test harness shared by tests/unit/tcp_*_test.c: a stack on
+ * one end of a memdev pair, the test as its peer. inject() crafts
+ * Ethernet+IPv4+TCP frames with correct checksums (options included);
+ * take() returns the next TCP segment the stack sent, options parsed;
+ * time moves only through advance(). */
+#ifndef NSTACK_TCP_HARNESS_H
+#define NSTACK_TCP_HARNESS_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+#include <sys/socket.h>
+#include "tests/unit/test.h"
+#include "stack/stack_impl.h"
+#include "stack/tcp_seq.h"
+#include "stack/csum.h"
+#include "shim/shim.h"
+
+#define MS 1000ull
+#define SEC 1000000ull
+#define T0 (1000 * SEC)
+#define ME   0xc6120002u        /* 198.18.0.2 */
+#define PEER 0xc6120001u        /* 198.18.0.1 */
+#define PPORT 40000
+static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
+
+static struct netdev *dev, *other;
+static struct stack *st;
+static uint64_t now;
+
+static inline void setup(void)
+{
+	memdev_pair(&dev, &other);
+	struct stack_config cfg = { .addr = ME, .prefix_len = 24 };
+	st = stack_create(&cfg, dev, T0);
+	now = T0;
+	arp_update(st, PEER, peer_mac);
+}
+
+static inline void teardown(void)
+{
+	stack_destroy(st);
+	netdev_close(dev);
+	netdev_close(other);
+	CHECK_EQ(pkt_pool_in_use(), 0);   /* expect_no_leaks */
+}
+
+/* Move the clock to t and run the stack (ARP kept fresh: this is a TCP test). */
+static inline void advance(uint64_t t)
+{
+	now = t;
+	st->now_us = t;
+	arp_update(st, PEER, peer_mac);
+	stack_poll(st, t);
+}
+
+struct seg {
+	uint32_t seq, ack;
+	uint8_t  flags;
+	uint16_t wnd;
+	uint16_t mss;           /* MSS option, 0 if none */
+	uint16_t sport, dport;
+	const char *data;
+	uint32_t len;
+	uint8_t  opt[40];       /* raw options (overrides mss) */
+	uint8_t  optlen;
+	int      bad_csum;
+};
+
+/* Inject one segment from PEER:sport to ME:dport and run the stack. */
+static inline void inject(struct seg s)
+{
+	struct pkt *p = pkt_alloc();
+	REQUIRE(p);
+	uint8_t opt[40];
+	unsigned olen = 0;
+	if (s.optlen) {
+		memcpy(opt, s.opt, s.optlen);
+		olen = s.optlen;
+	} else if (s.mss) {
+		opt[0] = 2; opt[1] = 4; opt[2] = (uint8_t)(s.mss >> 8); opt[3] = (uint8_t)s.mss;
+		olen = 4;
+	}
+	unsigned hlen = 20 + olen, tlen = hlen + s.len;
+	struct eth_hdr *eh = pkt_put(p, ETH_HDR_LEN);
+	memcpy(eh->dst, dev->mac, 6);
+	memcpy(eh->src, peer_mac, 6);
+	eh->type = htons(ETH_P_IPV4);
+	struct ip_hdr *ih = pkt_put(p, IP_HDR_LEN);
+	memset(ih, 0, sizeof(*ih));
+	ih->ver_ihl = 0x45;
+	ih->total_len = htons((uint16_t)(20 + tlen));
+	ih->ttl = 64;
+	ih->proto = IP_PROTO_TCP;
+	ih->src = htonl(PEER);
+	ih->dst = htonl(ME);
+	ih->csum = htons(csum(ih, 20));
+	uint8_t *b = pkt_put(p, tlen);
+	struct tcp_hdr *h = (struct tcp_hdr *)b;
+	h->sport = htons(s.sport ? s.sport : PPORT);
+	h->dport = htons(s.dport ? s.dport : 80);
+	h->seq = htonl(s.seq);
+	h->ack = htonl(s.ack);
+	h->off = (uint8_t)((hlen / 4) << 4);
+	h->flags = s.flags;
+	h->wnd = htons(s.wnd);
+	h->csum = 0;
+	h->urp = 0;
+	memcpy(b + 20, opt, olen);
+	if (s.len)
+		memcpy(b + hlen, s.data, s.len);
+	uint32_t sum = csum_pseudo(PEER, ME, IP_PROTO_TCP, (uint16_t)tlen);
+	h->csum = htons(csum_fold(csum_add(sum, b, tlen)));
+	if (s.bad_csum)
+		h->csum ^= 0x0101;
+	memdev_inject(dev, p);
+	stack_poll(st, now);
+}
+
+/* a segment the stack sent, its options parsed */
+struct out {
+	uint32_t seq, ack;
+	uint8_t  flags;
+	uint16_t wnd, mss, sport, dport;
+	int      ws;                /* Window Scale shift, -1 = absent */
+	int      has_ts;
+	uint32_t tsval, tsecr;
+	unsigned optlen;
+	uint32_t len;
+	uint8_t  data[2048];
+};
+
+/* Take the next TCP segment the stack sent (ARP and others skipped). */
+static inline int take(struct out *o)
+{
+	struct pkt *p;
+	while ((p = memdev_take(dev))) {
+		const struct eth_hdr *eh = (const struct eth_hdr *)p->data;
+		const struct ip_hdr *ih = (const struct ip_hdr *)(p->data + ETH_HDR_LEN);
+		if (ntohs(eh->type) != ETH_P_IPV4 || ih->proto != IP_PROTO_TCP) {
+			pkt_free(p);
+			continue;
+		}
+		CHECK_EQ(ntohl(ih->dst), PEER);
+		unsigned tlen = ntohs(ih->total_len) - 20;
+		const uint8_t *b = p->data + ETH_HDR_LEN + 20;
+		const struct tcp_hdr *h = (const struct tcp_hdr *)b;
+		uint32_t sum = csum_pseudo(ntohl(ih->src), ntohl(ih->dst), IP_PROTO_TCP, (uint16_t)tlen);
+		CHECK_EQ(csum_fold(csum_add(sum, b, tlen)), 0);
+		unsigned hlen = (h->off >> 4) * 4u;
+		memset(o, 0, sizeof(*o));
+		o->seq = ntohl(h->seq);
+		o->ack = ntohl(h->ack);
+		o->flags = h->flags;
+		o->wnd = ntohs(h->wnd);
+		o->sport = ntohs(h->sport);
+		o->dport = ntohs(h->dport);
+		o->ws = -1;
+		o->optlen = hlen - 20;
+		for (unsigned i = 20; i < hlen;) {
+			if (b[i] == 0)
+				break;
+			if (b[i] == 1) {
+				i++;
+				continue;
+			}
+			if (b[i] == 2)
+				o->mss = (uint16_t)(b[i + 2] << 8 | b[i + 3]);
+			if (b[i] == 3)
+				o->ws = b[i + 2];
+			if (b[i] == 8) {
+				o->has_ts = 1;
+				o->tsval = (uint32_t)b[i + 2] << 24 | b[i + 3] << 16 | b[i + 4] << 8 | b[i + 5];
+				o->tsecr = (uint32_t)b[i + 6] << 24 | b[i + 7] << 16 | b[i + 8] << 8 | b[i + 9];
+			}
+			i += b[i + 1];
+		}
+		o->len = tlen - hlen;
+		memcpy(o->data, b + hlen, o->len);
+		pkt_free(p);
+		return 1;
+	}
+	return 0;
+}
+
+static inline int none(void)
+{
+	struct out o;
+	if (take(&o)) {
+		fprintf(stderr, "  unexpected segment flags %#x seq %u ack %u len %u\n",
+			o.flags, o.seq, o.ack, o.len);
+		return 0;
+	}
+	return 1;
+}
+
+#define SYN TCP_SYN
+#define ACK TCP_ACK
+#define FIN TCP_FIN
+#define RST TCP_RST
+#define PSH TCP_PSH
+#define PISS 5000u              /* the peer's ISS */
+
+static inline struct tcb *tcb_of(int sd) { return &st->tcp.tcb[sd]; }
+
+/* Active open to PEER:80, SYN-ACK after rtt_us. Returns sd; *iss our ISS. */
+static inline int open_active(uint32_t *iss, uint64_t rtt_us, uint16_t peer_wnd)
+{
+	struct out o;
+	int sd = nst_socket(st, NST_SOCK_STREAM);
+	CHECK(sd >= 0);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, SYN);
+	CHECK_EQ(o.mss, 1460);
+	CHECK_EQ(o.dport, 80);
+	*iss = o.seq;
+	advance(now + rtt_us);
+	inject((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = o.seq + 1, .wnd = peer_wnd,
+			     .mss = 1460, .sport = 80, .dport = o.sport });
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.seq, *iss + 1);
+	CHECK_EQ(o.ack, PISS + 1);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	return sd;
+}
+
+static inline uint16_t lport_of(int sd)
+{
+	return tcb_of(sd)->lport;
+}
+
+/* inject from the peer of an active connection sd */
+static inline struct seg from(int sd, uint8_t flags, uint32_t seq, uint32_t ack, const char *data)
+{
+	return (struct seg){ .flags = flags, .seq = seq, .ack = ack, .wnd = 65535, .sport = 80,
+			     .dport = lport_of(sd), .data = data, .len = data ? (uint32_t)strlen(data) : 0 };
+}
+
+#endif
