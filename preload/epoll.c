@@ -74,17 +74,11 @@ static int ep_tab_init(void)
 {
 	if (ep_tab)
 		return 0;
-	struct rlimit rl;
-	rlim_t n = 1u << 20;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n)
-		n = rl.rlim_max;
-	if (n < 1024)
-		n = 1024;
-	void *p = mmap(NULL, n * sizeof(*ep_tab), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	unsigned n;
+	void **p = fd_indexed_table(&n);
+	if (!p)
 		return -ENOMEM;
-	__atomic_store_n(&ep_cap, (unsigned)n, __ATOMIC_RELAXED);
+	__atomic_store_n(&ep_cap, n, __ATOMIC_RELAXED);
 	__atomic_store_n(&ep_tab, (struct nepoll **)p, __ATOMIC_RELEASE);
 	return 0;
 }

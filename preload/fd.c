@@ -36,23 +36,34 @@ static int fd_hi = -1;          /* highest fd ever mapped: bounds the rare scans
 static struct nsock **sd_map;
 static unsigned sd_cap;
 
-/* Size the table by the hard RLIMIT_NOFILE (the soft limit may rise up to
- * it); mmap'ed so untouched pages cost nothing. */
-int fd_table_init(void)
+/* A table of pointers indexed by fd, sized by the hard RLIMIT_NOFILE (the
+ * soft limit may rise up to it); mmap'ed so untouched pages cost nothing.
+ * NULL if the mapping fails. */
+void **fd_indexed_table(unsigned *cap)
 {
-	if (fd_tab)
-		return 0;
 	struct rlimit rl;
 	rlim_t n = 1u << 20;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n)
 		n = rl.rlim_max;
 	if (n < 1024)
 		n = 1024;
-	void *p = mmap(NULL, n * sizeof(*fd_tab), PROT_READ | PROT_WRITE,
+	void *p = mmap(NULL, n * sizeof(void *), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
+		return NULL;
+	*cap = (unsigned)n;
+	return p;
+}
+
+int fd_table_init(void)
+{
+	if (fd_tab)
+		return 0;
+	unsigned n;
+	void **p = fd_indexed_table(&n);
+	if (!p)
 		return -ENOMEM;
-	__atomic_store_n(&fd_cap, (unsigned)n, __ATOMIC_RELAXED);
+	__atomic_store_n(&fd_cap, n, __ATOMIC_RELAXED);
 	__atomic_store_n(&fd_tab, (struct nsock **)p, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -182,6 +182,7 @@ struct nwait {
 };
 
 int           fd_table_init(void);
+void        **fd_indexed_table(unsigned *cap);   /* fd-indexed pointer table, mmap'ed; NULL on failure */
 /* Lock-free peek: non-NULL if fd may be ours (re-check under the lock). */
 struct nsock *fd_peek(int fd);
 /* Under the lock: the socket behind fd or NULL. */
