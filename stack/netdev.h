@@ -30,8 +30,18 @@ struct netdev_stats {
 	uint64_t tx_frames, tx_bytes, tx_drops;
 };
 
+/* What a device does for the stack (netdev.features). A device without a
+ * feature gets complete checksums and frames no larger than mtu + 14. */
+#define NETDEV_F_TX_CSUM 0x1    /* completes PKT_F_CSUM_PARTIAL checksums */
+#define NETDEV_F_TSO     0x2    /* takes TCP/IPv4 frames up to PKT_LARGE_MAX_FRAME with
+				 * pkt->gso_size set (and PKT_F_CSUM_PARTIAL) and cuts them
+				 * into gso_size-payload segments */
+#define NETDEV_F_RX_CSUM 0x4    /* may mark received frames PKT_F_CSUM_OK */
+#define NETDEV_F_GRO     0x8    /* may deliver TCP frames larger than the MTU (large pkts) */
+
 struct netdev {
 	const struct netdev_ops *ops;
+	uint32_t features;      /* NETDEV_F_* */
 	uint8_t  mac[6];        /* the stack's hardware address on this device */
 	uint16_t mtu;           /* IP MTU, 1500 unless the device says otherwise */
 	char     name[16];

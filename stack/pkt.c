@@ -5,71 +5,120 @@
 #include <assert.h>
 #include "pkt.h"
 
-static struct pkt *pool;        /* pool[0..pool_n) */
-static uint16_t   *free_ids;    /* stack of free indices */
-static unsigned    pool_n, free_n;
+/* One class of buffers: descriptors, their memory, a stack of free indices. */
+struct pkt_class {
+	struct pkt *pkts;
+	uint8_t    *mem;
+	uint16_t   *free_ids;   /* indices into pkts */
+	unsigned    n, free_n;
+	unsigned    id_base;    /* pkts[i].id == id_base + i */
+	uint32_t    size;
+};
+
+static struct pkt_class small_pool, large_pool;
+
+static int class_init(struct pkt_class *c, unsigned n, unsigned id_base, uint32_t size)
+{
+	if (n == 0 || id_base + n > 65535)
+		return -EINVAL;
+	if (c->pkts)
+		return -EBUSY;
+	c->pkts = calloc(n, sizeof(*c->pkts));
+	c->free_ids = calloc(n, sizeof(*c->free_ids));
+	/* calloc of a large block maps zero pages: untouched buffers cost no RSS */
+	c->mem = calloc(n, size);
+	if (!c->pkts || !c->free_ids || !c->mem) {
+		free(c->pkts);
+		free(c->free_ids);
+		free(c->mem);
+		memset(c, 0, sizeof(*c));
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		c->pkts[i].id = (uint16_t)(id_base + i);
+		c->pkts[i].buf = c->mem + (size_t)i * size;
+		c->pkts[i].size = size;
+		c->free_ids[i] = (uint16_t)(n - 1 - i);
+	}
+	c->n = c->free_n = n;
+	c->id_base = id_base;
+	c->size = size;
+	return 0;
+}
+
+static void class_fini(struct pkt_class *c)
+{
+	free(c->pkts);
+	free(c->free_ids);
+	free(c->mem);
+	memset(c, 0, sizeof(*c));
+}
+
+static struct pkt *class_alloc(struct pkt_class *c)
+{
+	if (c->free_n == 0)
+		return NULL;
+	struct pkt *p = &c->pkts[c->free_ids[--c->free_n]];
+	p->next = NULL;
+	p->data = p->buf + PKT_HEADROOM;
+	p->len = 0;
+	p->flags = 0;
+	p->gso_size = 0;
+	p->csum_start = 0;
+	p->csum_off = 0;
+	return p;
+}
 
 /* Allocate n packets once. Calling it again with a pool in place is an error,
  * so that nobody silently loses packets that are still out. */
 int pkt_pool_init(unsigned n)
 {
-	if (n == 0 || n > 65535)
+	return class_init(&small_pool, n, 0, PKT_SIZE);
+}
+
+int pkt_pool_init_large(unsigned n_large)
+{
+	if (!small_pool.pkts)
 		return -EINVAL;
-	if (pool)
-		return -EBUSY;
-	pool = calloc(n, sizeof(*pool));
-	free_ids = calloc(n, sizeof(*free_ids));
-	if (!pool || !free_ids) {
-		free(pool);
-		free(free_ids);
-		pool = NULL;
-		free_ids = NULL;
-		return -ENOMEM;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		pool[i].id = (uint16_t)i;
-		free_ids[i] = (uint16_t)(n - 1 - i);
-	}
-	pool_n = free_n = n;
-	return 0;
+	return class_init(&large_pool, n_large, small_pool.n, PKT_LARGE_SIZE);
 }
 
 void pkt_pool_fini(void)
 {
-	free(pool);
-	free(free_ids);
-	pool = NULL;
-	free_ids = NULL;
-	pool_n = free_n = 0;
+	class_fini(&small_pool);
+	class_fini(&large_pool);
 }
 
-struct pkt *pkt_alloc(void)
+struct pkt *pkt_alloc(void) { return class_alloc(&small_pool); }
+struct pkt *pkt_alloc_large(void) { return class_alloc(&large_pool); }
+
+int pkt_is_large(const struct pkt *p)
 {
-	if (free_n == 0)
-		return NULL;
-	struct pkt *p = &pool[free_ids[--free_n]];
-	p->next = NULL;
-	p->data = p->buf + PKT_HEADROOM;
-	p->len = 0;
-	p->flags = 0;
-	return p;
+	return large_pool.pkts && p >= large_pool.pkts && p < large_pool.pkts + large_pool.n;
 }
 
 void pkt_free(struct pkt *p)
 {
 	if (!p)
 		return;
-	assert(p >= pool && p < pool + pool_n);
-	assert(free_n < pool_n);
-	free_ids[free_n++] = p->id;
+	struct pkt_class *c = pkt_is_large(p) ? &large_pool : &small_pool;
+	assert(p >= c->pkts && p < c->pkts + c->n);
+	assert(c->free_n < c->n);
+	c->free_ids[c->free_n++] = (uint16_t)(p->id - c->id_base);
 }
 
-unsigned pkt_pool_in_use(void) { return pool_n - free_n; }
-unsigned pkt_pool_size(void) { return pool_n; }
+unsigned pkt_pool_in_use(void) { return small_pool.n - small_pool.free_n; }
+unsigned pkt_pool_size(void) { return small_pool.n; }
+unsigned pkt_pool_large_in_use(void) { return large_pool.n - large_pool.free_n; }
+unsigned pkt_pool_large_size(void) { return large_pool.n; }
 
 struct pkt *pkt_by_id(uint16_t id)
 {
-	return id < pool_n ? &pool[id] : NULL;
+	if (id < small_pool.n)
+		return &small_pool.pkts[id];
+	if (large_pool.pkts && id >= large_pool.id_base && id < large_pool.id_base + large_pool.n)
+		return &large_pool.pkts[id - large_pool.id_base];
+	return NULL;
 }
 
 void *pkt_push(struct pkt *p, size_t n)
@@ -103,11 +152,11 @@ void *pkt_put(struct pkt *p, size_t n)
 void pkt_trim(struct pkt *p, size_t len)
 {
 	if (len < p->len)
-		p->len = (uint16_t)len;
+		p->len = (uint32_t)len;
 }
 
 size_t pkt_headroom(const struct pkt *p) { return (size_t)(p->data - p->buf); }
-size_t pkt_tailroom(const struct pkt *p) { return PKT_SIZE - pkt_headroom(p) - p->len; }
+size_t pkt_tailroom(const struct pkt *p) { return p->size - pkt_headroom(p) - p->len; }
 
 void pkt_queue_push(struct pkt_queue *q, struct pkt *p)
 {

@@ -14,25 +14,42 @@
 #include <stdint.h>
 
 #define PKT_HEADROOM 128        /* room for virtio-net + Ethernet + IP + TCP headers */
-#define PKT_SIZE     2048       /* bytes in buf[]: headroom + largest frame we build/accept */
+#define PKT_SIZE     2048       /* a small buffer: headroom + one MTU-sized frame */
 #define PKT_MAX_FRAME (PKT_SIZE - PKT_HEADROOM)
+/* A large buffer holds one TSO/GSO frame we hand to the device or one
+ * GRO-merged frame it hands us: a 64 KB IP datagram plus Ethernet header. */
+#define PKT_LARGE_SIZE  (PKT_HEADROOM + 65536 + 256)
+#define PKT_LARGE_MAX_FRAME (PKT_LARGE_SIZE - PKT_HEADROOM)
 
 /* pkt->flags */
-#define PKT_F_CSUM_OK 0x1       /* the device verified the L4 checksum (virtio DATA_VALID) */
+#define PKT_F_CSUM_OK      0x1  /* the device verified the L4 checksum (virtio DATA_VALID) */
+#define PKT_F_CSUM_PARTIAL 0x2  /* the L4 checksum field holds only the pseudo-header sum;
+				 * the device completes it (virtio NEEDS_CSUM) over the
+				 * bytes from buf + csum_start, storing at + csum_off */
 
 struct pkt {
 	struct pkt *next;       /* queue link, NULL when not queued */
 	uint8_t    *data;       /* current header */
-	uint16_t    len;        /* bytes from data to end of frame */
+	uint8_t    *buf;        /* this packet's buffer, `size` bytes */
+	uint32_t    len;        /* bytes from data to end of frame */
+	uint32_t    size;       /* PKT_SIZE or PKT_LARGE_SIZE */
 	uint16_t    id;         /* pool index == io_uring provided-buffer id */
 	uint16_t    flags;      /* PKT_F_* */
+	uint16_t    gso_size;   /* TSO: TCP payload bytes per wire segment; 0 = one frame */
+	uint16_t    csum_start; /* PKT_F_CSUM_PARTIAL: L4 header offset from buf */
+	uint16_t    csum_off;   /* PKT_F_CSUM_PARTIAL: checksum field offset from csum_start */
 	uint16_t    _pad;
-	uint8_t     buf[PKT_SIZE];
 };
 
+/* Small packets have ids [0, n); large ones [n, n + n_large). */
 int          pkt_pool_init(unsigned n);   /* once per process; 0 or -ENOMEM/-EINVAL */
+int          pkt_pool_init_large(unsigned n_large); /* after pkt_pool_init; optional */
 void         pkt_pool_fini(void);
 struct pkt  *pkt_alloc(void);             /* data = buf + PKT_HEADROOM, len = 0; NULL if exhausted */
+struct pkt  *pkt_alloc_large(void);       /* the same from the large pool; NULL if none */
+int          pkt_is_large(const struct pkt *p);
+unsigned     pkt_pool_large_in_use(void);
+unsigned     pkt_pool_large_size(void);
 void         pkt_free(struct pkt *p);     /* NULL is a no-op */
 unsigned     pkt_pool_in_use(void);       /* leak accounting for tests */
 unsigned     pkt_pool_size(void);
