@@ -144,6 +144,7 @@ struct tcb {
 	uint32_t ts_recent;     /* TS.Recent (RFC 7323 4.3) */
 	uint64_t ts_recent_us;  /* when TS.Recent was set (PAWS 24-day validity) */
 	uint32_t ts_off;        /* per-connection offset of our TSval clock */
+	uint8_t  sack_ok;       /* RFC 2018: both SYNs carried SACK-permitted */
 
 	/* rings: allocated when a connection starts, freed when it is gone */
 	struct tcp_ring sndbuf;       /* bytes from sndbuf_seq on: unacked, then unsent */
@@ -251,6 +252,8 @@ struct tcp_hdr {
 #define TCP_OPT_NOP 1
 #define TCP_OPT_MSS 2
 #define TCP_OPT_WS  3
+#define TCP_OPT_SACK_PERM 4     /* RFC 2018 */
+#define TCP_OPT_SACK      5
 #define TCP_OPT_TS  8
 
 /* A received segment, parsed once, host order. */
@@ -262,6 +265,7 @@ struct tcp_seg {
 	uint8_t  flags;
 	uint16_t mss;           /* MSS option, 0 if absent */
 	uint8_t  has_ws, ws;    /* Window Scale option (SYN only) and its shift.cnt */
+	uint8_t  sack_perm;     /* SACK-permitted option (SYN only) */
 	uint8_t  has_ts;        /* Timestamps option */
 	uint32_t tsval, tsecr;
 	const uint8_t *data;
