@@ -60,6 +60,10 @@ $(B)/tests/sim/%: $(B)/obj/tests/sim/%.o $(TESTLIB_OBJ)
 $(B)/tests/helpers/%: $(B)/obj/tests/helpers/%.o
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lpthread
+# the lossy-link bridge reads its specifications with the NSTACK_IMPAIR parser
+$(B)/tests/helpers/impair_bridge: $(B)/obj/tests/helpers/impair_bridge.o $(B)/obj/shim/impair_spec.o
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^
 
 unit: $(UNIT_BIN)
 	@tests/run-bins.sh unit $(UNIT_BIN)
@@ -73,9 +77,18 @@ test: all $(UNIT_BIN) $(SIM_BIN) $(HELPER_BIN) san-bins fuzz-bins
 	@E2E_BUILD="$(abspath $(B))" SAN_BINS="$(SAN_BIN)" FUZZ_BINS="$(FUZZ_BIN)" FUZZ_SECONDS="$(FUZZ_SECONDS)" \
 		tests/run-all.sh "$(UNIT_BIN)" "$(SIM_BIN)"
 
-# Benchmarks, nstack vs kernel in one lab (root; < 10 min): bench/results/<date>.{json,md,png}.
-bench: all
+# Benchmarks, nstack vs kernel in one lab (root; < 10 min with the defaults):
+# bench/results/<date>.{json,md} and <date>-*.png. BENCH_CASES, BENCH_LOSSY: see bench/run.sh.
+BENCH_RUNS    ?= 3
+BENCH_SECONDS ?= 3
+bench: all $(HELPER_BIN)
 	BUILD=$(abspath $(B)) bench/run.sh $(BENCH_RUNS) $(BENCH_SECONDS)
+
+# Soak (not part of make test): SOAK_SECONDS (default 1200) of mixed load through nstack,
+# RSS and fd samples to bench/results/soak-<date>.csv, a flat/growing verdict (root).
+.PHONY: soak
+soak: all $(B)/tests/helpers/impair_bridge
+	BUILD=$(abspath $(B)) bench/soak.sh
 
 demo: all
 	@./demo.sh
@@ -106,11 +119,12 @@ clean:
 # ---- fuzzing and sanitizers (tests/fuzz/README.md) -------------------------------------------
 #   make fuzz [FUZZ_SECONDS=60]   each libFuzzer harness for FUZZ_SECONDS, seeded from the corpus
 #   make sanitize                 unit and sim tests built with ASan+UBSan into $(B)/san and run
+#                                 (both with -DNST_INVARIANTS: tcp_check after input, output, timers)
 #   make fuzz-corpus              regenerate tests/fuzz/corpus/ (make_corpus.c)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -DNST_INVARIANTS
+FUZZ_CFLAGS  := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -DNST_INVARIANTS
 FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 FUZZ_LIB_OBJ := $(patsubst %.c,$(B)/fuzz/obj/%.o,$(TESTLIB_SRC))

@@ -1,18 +1,37 @@
 #!/usr/bin/env python3
-"""bench/report.py RAW OUT_PREFIX NOTE: turn bench/run.sh's raw lines ("case who value") into
-OUT_PREFIX.json, OUT_PREFIX.md (a markdown table, also printed) and, when gnuplot is there,
-OUT_PREFIX.png. Per case and side: median, min, max of the runs; the ratio nstack/kernel is
-of the medians (for latency lower is better, so the ratio target is <= 1)."""
+"""bench/report.py RAW OUT_PREFIX NOTE [LOSSY_TXT]: turn bench/run.sh's raw lines ("case who
+value") into OUT_PREFIX.json, OUT_PREFIX.md (a markdown table, also printed) and, when gnuplot
+is there, OUT_PREFIX-ratios.png (nstack/kernel per case) and OUT_PREFIX-latency.png (sockperf
+percentiles: kernel, nstack, nstack with busy polling), drawn by bench/plot.gp. Per case and
+side: median, min, max of the runs; the ratio nstack/kernel is of the medians (for latency,
+CPU and memory lower is better, so the target there is <= 1). LOSSY_TXT, the output of
+bench/lossy.sh, is appended to the markdown as it is."""
 import json, os, shutil, statistics, subprocess, sys
 
-raw, out, note = sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else ""
-UNITS = {"iperf3_tx": ("Gbit/s", "up", "iperf3, app sends (nstack client -> kernel server)"),
-         "iperf3_rx": ("Gbit/s", "up", "iperf3, app receives (kernel client -> nstack server)"),
-         "pingpong_p50": ("µs", "down", "sockperf TCP ping-pong p50 (half RTT)"),
-         "pingpong_p99": ("µs", "down", "sockperf TCP ping-pong p99"),
-         "pingpong_p999": ("µs", "down", "sockperf TCP ping-pong p99.9"),
-         "nginx_ka": ("req/s", "up", "nginx 4 KB file, wrk -c 50 keep-alive"),
-         "nginx_close": ("conn/s", "up", "nginx 4 KB file, wrk -c 50 Connection: close (1 req/conn)")}
+raw, out = sys.argv[1], sys.argv[2]
+note = sys.argv[3] if len(sys.argv) > 3 else ""
+lossy = sys.argv[4] if len(sys.argv) > 4 else None
+# case: (unit, better, description); the table follows this order
+UNITS = {
+    "iperf3_tx": ("Gbit/s", "up", "iperf3, app sends: nstack client -> kernel server (kernel: kernel <-> kernel over veth)"),
+    "iperf3_rx": ("Gbit/s", "up", "iperf3, app receives: kernel client -> nstack server (kernel: kernel <-> kernel over veth)"),
+    "cpu_tx": ("CPU s/GB", "down", "CPU of the sending app process per GB (user+sys, iperf3 getrusage)"),
+    "cpu_rx": ("CPU s/GB", "down", "CPU of the receiving app process per GB (user+sys, iperf3 getrusage)"),
+    "pingpong_p50": ("µs", "down", "sockperf TCP ping-pong p50 (half RTT)"),
+    "pingpong_p99": ("µs", "down", "sockperf TCP ping-pong p99"),
+    "pingpong_p999": ("µs", "down", "sockperf TCP ping-pong p99.9"),
+    "pingpong_bp_p50": ("µs", "down", "sockperf ping-pong p50, nstack with NSTACK_BUSY_POLL_US"),
+    "pingpong_bp_p99": ("µs", "down", "sockperf ping-pong p99, nstack with NSTACK_BUSY_POLL_US"),
+    "pingpong_bp_p999": ("µs", "down", "sockperf ping-pong p99.9, nstack with NSTACK_BUSY_POLL_US"),
+    "connrate": ("conn/s", "up", "short connections, app connects (connrate: connect, 8 B each way, close)"),
+    "connrate_srv": ("conn/s", "up", "short connections, app accepts (kernel connrate client)"),
+    "redis_set": ("req/s", "up", "redis-server, redis-benchmark SET -c 50"),
+    "redis_get": ("req/s", "up", "redis-server, redis-benchmark GET -c 50"),
+    "nginx_ka": ("req/s", "up", "nginx 4 KB file, wrk -c 50 keep-alive"),
+    "nginx_close": ("conn/s", "up", "nginx 4 KB file, wrk -c 50 Connection: close (1 req/conn)"),
+    "rss_idle": ("bytes/conn", "down", "RSS per idle connection, 10 000 connections (bench/idle_rss.sh)"),
+    "mem_idle_total": ("bytes/conn", "down", "idle connection, process RSS + what its socket costs in the kernel (eventfd, file)"),
+}
 data = {}
 with open(raw) as f:
     for line in f:
@@ -25,10 +44,11 @@ with open(raw) as f:
             d["runs"].append(float(v))
         except ValueError:
             d["failed"] += 1
+order = [c for c in UNITS if c in data] + sorted(c for c in data if c not in UNITS)
 res = {"note": note, "cases": {}}
-for case, sides in data.items():
+for case in order:
     c = {}
-    for who, d in sides.items():
+    for who, d in data[case].items():
         r = d["runs"]
         c[who] = {"runs": r, "failed": d["failed"],
                   "median": statistics.median(r) if r else None,
@@ -42,36 +62,57 @@ for case, sides in data.items():
 with open(out + ".json", "w") as f:
     json.dump(res, f, indent=1)
 
+
 def fmt(x):
     return "fail" if x is None else ("%.3g" % x if x < 100 else "%.0f" % x)
+
+
+def cell(s):
+    if not s:
+        return "n/a"
+    return "%s [%s–%s]%s" % (fmt(s.get("median")), fmt(s.get("min")), fmt(s.get("max")),
+                             " (%d failed)" % s["failed"] if s.get("failed") else "")
+
+
 rows = ["| case | unit | kernel median [min–max] | nstack median [min–max] | nstack/kernel (median) | better |",
         "|---|---|---|---|---|---|"]
 for case, c in res["cases"].items():
     unit, better, desc = UNITS.get(case, ("", "up", case))
-    k, n = c.get("kernel", {}), c.get("nstack", {})
-    cell = lambda s: "%s [%s–%s]%s" % (fmt(s.get("median")), fmt(s.get("min")), fmt(s.get("max")),
-                                       " (%d failed)" % s["failed"] if s.get("failed") else "")
     ratio = "%.2f× [%.2f–%.2f]" % (c["ratio"], c["ratio_min"], c["ratio_max"]) if "ratio" in c else "n/a"
-    rows.append("| %s | %s | %s | %s | %s | %s |" % (desc, unit, cell(k), cell(n), ratio,
-                                                    "higher" if better == "up" else "lower"))
+    rows.append("| %s | %s | %s | %s | %s | %s |" % (desc, unit, cell(c.get("kernel")), cell(c.get("nstack")),
+                                                    ratio, "higher" if better == "up" else "lower"))
 md = "nstack vs kernel, same lab, same run (%s)\n\n" % note + "\n".join(rows) + "\n"
+md += ("\nThe ratio's [min–max] is each side's min and max over the kernel median. CPU s/GB is the "
+       "app process's own user+sys time (nstack: every thread, the engine included; kernel: the "
+       "protocol work done in the process's system calls, not softirq work that ran on another "
+       "CPU or in ksoftirqd, so the kernel figure is a lower bound).\n")
+if lossy and os.path.exists(lossy):
+    with open(lossy) as f:
+        md += "\n## Lossy link (bench/lossy.sh)\n\n```\n" + f.read().rstrip() + "\n```\n"
 with open(out + ".md", "w") as f:
     f.write(md)
 print(md)
 
 if shutil.which("gnuplot") and res["cases"]:
-    dat = out + ".dat"
-    with open(dat, "w") as f:
+    ratios, lat = out + "-ratios.dat", out + "-latency.dat"
+    with open(ratios, "w") as f:
         for case, c in res["cases"].items():
             if "ratio" in c:
-                f.write('"%s" %f %f %f\n' % (case, c["ratio"], c["ratio_min"], c["ratio_max"]))
-    script = ('set terminal pngcairo size 900,450; set output "%s.png";'
-              'set title "nstack / kernel (median, min-max); throughput: higher is better, latency: lower";'
-              'set style fill solid 0.6; set boxwidth 0.6; set yrange [0:*]; set xtics rotate by -30;'
-              'set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2;'
-              'plot "%s" using 0:2:xtic(1) with boxes notitle, "" using 0:2:3:4 with yerrorbars notitle'
-              % (out, dat))
-    r = subprocess.run(["gnuplot", "-e", script], capture_output=True, text=True)
+                f.write('"%s" %f %f %f %d\n' % (case, c["ratio"], c["ratio_min"], c["ratio_max"],
+                                               1 if UNITS.get(case, ("", "up"))[1] == "up" else 2))
+    have_lat = "0"
+    with open(lat, "w") as f:
+        for p, name in (("p50", "p50"), ("p99", "p99"), ("p999", "p99.9")):
+            base, bp = res["cases"].get("pingpong_" + p, {}), res["cases"].get("pingpong_bp_" + p, {})
+            vals = []
+            for side in (base.get("kernel", {}), base.get("nstack", {}), bp.get("nstack", {})):
+                vals += [side.get("median") or 0, side.get("min") or 0, side.get("max") or 0]
+            if any(vals):
+                have_lat = "1"
+                f.write('"%s" %s\n' % (name, " ".join("%f" % v for v in vals)))
+    plot = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plot.gp")
+    r = subprocess.run(["gnuplot", "-c", plot, out, have_lat], capture_output=True, text=True)
     if r.returncode:
         print("report: gnuplot failed: " + r.stderr.strip(), file=sys.stderr)
-    os.unlink(dat)
+    for p in (ratios, lat):
+        os.unlink(p)

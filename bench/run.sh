@@ -1,22 +1,42 @@
 #!/usr/bin/env bash
 # bench/run.sh — `make bench`: each case on nstack and on the kernel, side by side, in one lab
-# and one run; writes bench/results/<date>.json, <date>.md (the table) and, with gnuplot,
-# <date>.png. Every figure is a ratio nstack/kernel of medians, with min and max of RUNS runs.
+# and one run; writes bench/results/<date>.json, <date>.md (the table, also printed at the end)
+# and, with gnuplot, <date>-ratios.png and <date>-latency.png (bench/plot.gp). Every figure is
+# nstack and kernel from the same run, the median of RUNS runs with min and max, and the ratio
+# nstack/kernel of the medians.
 #
 #   sudo bench/run.sh [RUNS=3] [SECONDS=3]      (BUILD=dir picks the build, default build/)
+#   BENCH_CASES="iperf_tx pingpong"            run only these cases (default: all below)
+#   BENCH_BUSY_POLL_US=50                      the busy-poll budget of the pingpong_bp row
+#   BENCH_LOSSY=1                              also run bench/lossy.sh (long; off by default)
+#   BENCH_BUDGET=540                           seconds after which the remaining cases are
+#                                              skipped (and said so), to stay under 10 minutes
 #
 # Lab (removed on exit, even on failure; same pattern as bench/download.sh): netns NS with a
 # TAP nst0 (kernel side 198.18.0.1/24, nstack 198.18.0.2/24) and a veth vk0/vk1 to netns NSK
 # (198.19.0.1 <-> 198.19.0.2). nstack talks to the kernel of NS over the TAP; the kernel
 # reference talks to the same kernel over the veth. Only 198.18.0.0/15, only in the namespaces.
 #
-# Cases (the app side named is the one that runs on nstack, or on NSK's kernel as reference):
+# Cases (the app side named is the one that runs on nstack, or on NSK's kernel as reference;
+# the kernel column is always kernel <-> kernel over the veth):
 #   iperf3_tx   app = iperf3 client sending to a kernel iperf3 server in NS   (Gbit/s)
 #   iperf3_rx   app = iperf3 server, a kernel client in NS sends to it         (Gbit/s)
+#   cpu_tx/rx   CPU seconds per GB moved of the app process during those runs: iperf3's own
+#               getrusage (user+sys of every thread, so nstack's engine thread is included;
+#               for the kernel, the protocol work done in the process's syscalls, but not
+#               softirq work that ran elsewhere: the kernel figure is a lower bound)
 #   pingpong    app = sockperf ping-pong client (--tcp), kernel sockperf server in NS
 #               (half round trip p50/p99/p99.9, µs; lower is better)
+#   pingpong_bp the same with NSTACK_BUSY_POLL_US=BENCH_BUSY_POLL_US on the nstack side
+#   connrate    app = tests/helpers/connrate client: connect, 8 bytes each way, close, one
+#               connection at a time, against a connrate server on NS's kernel (conn/s)
+#   connrate_srv the reverse: kernel connrate client in NS against an app connrate server
+#   redis_get/set app = redis-server, redis-benchmark -c 50 -q in NS (requests/s)
 #   nginx_ka    app = nginx serving a 4 KB file, wrk -c 50 keep-alive from NS (requests/s)
 #   nginx_close same with `Connection: close`: one connection per request (connections/s)
+#   rss_idle    bytes of RSS per idle connection with 10 000 of them (bench/idle_rss.sh, if
+#               present; one run)
+#   lossy       bench/lossy.sh (if present and BENCH_LOSSY=1): its output is appended
 # Bounded: every command runs under timeout; the whole run is under 10 minutes with defaults.
 set -euo pipefail
 RUNS=${1:-3}
@@ -24,8 +44,12 @@ SECS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root (network namespaces)" >&2; exit 2; }
+BP_US=${BENCH_BUSY_POLL_US:-50}
+BUDGET=${BENCH_BUDGET:-540}
+CONNRATE=$BUILD/tests/helpers/connrate
 [ -x "$BUILD/nstack" ] || make -C "$ROOT" -s B="$BUILD" all
-for c in iperf3 sockperf nginx wrk python3; do
+[ -x "$CONNRATE" ] || make -C "$ROOT" -s B="$BUILD" "$CONNRATE"
+for c in iperf3 sockperf nginx wrk python3 redis-server redis-benchmark; do
 	command -v "$c" >/dev/null || { echo "bench/run.sh: $c missing (make deps)" >&2; exit 2; }
 done
 NS=nstbench-$$ NSK=nstbenchk-$$
@@ -59,11 +83,18 @@ ip -n "$NS" route add 198.19.0.0/24 dev vk0 2>/dev/null || true
 nsx="ip netns exec $NS"
 ksx="ip netns exec $NSK"
 NST="$BUILD/nstack run --if nst0 --addr 198.18.0.2/24 --"
-# on WHO: the command prefix that runs the app side on nstack or on the reference kernel
-on() { if [ "$1" = nstack ]; then echo "$nsx $NST"; else echo "$ksx"; fi; }
+# on WHO: the command prefix that runs the app side on nstack (nstack_bp: with busy polling)
+# or on the reference kernel
+on() {
+	case $1 in
+	nstack) echo "$nsx $NST" ;;
+	nstack_bp) echo "$nsx env NSTACK_BUSY_POLL_US=$BP_US $NST" ;;
+	*) echo "$ksx" ;;
+	esac
+}
 # the app side's address, and the address of NS's kernel seen from it
-app_addr() { if [ "$1" = nstack ]; then echo 198.18.0.2; else echo 198.19.0.2; fi; }
-peer_addr() { if [ "$1" = nstack ]; then echo 198.18.0.1; else echo 198.19.0.1; fi; }
+app_addr() { if [ "${1%_bp}" = nstack ]; then echo 198.18.0.2; else echo 198.19.0.2; fi; }
+peer_addr() { if [ "${1%_bp}" = nstack ]; then echo 198.18.0.1; else echo 198.19.0.1; fi; }
 record() { echo "$*" >>"$RAW"; echo "  $*" >&2; }
 
 # bg LOG CMD...: start in the background, remember the PID
@@ -74,7 +105,7 @@ alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1
 # listening WHO PORT: bounded wait for a listener (ss in NSK; a SYN probe for nstack)
 listening() {
 	local who=$1 port=$2 i
-	if [ "$who" = nstack ]; then
+	if [ "${who%_bp}" = nstack ]; then
 		$nsx python3 "$ROOT/tests/e2e/server_probe.py" 198.18.0.1 198.18.0.2 "$port" 100 >/dev/null
 	else
 		for i in $(seq 100); do $ksx ss -ltnH "sport = :$port" | grep -q . && return 0; sleep 0.1; done
@@ -87,34 +118,49 @@ wait_kernel_listen() { # in NS
 	return 1
 }
 
-# ---- iperf3 ----------------------------------------------------------------------------
-bps() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["end"]["sum_received"]["bits_per_second"]/1e9)' "$1" 2>/dev/null || echo fail; }
+# ---- iperf3 (+ CPU per GB) -------------------------------------------------------------
+# iperf_fig JSON SIDE: "Gbit/s cpu_s_per_GB" from an iperf3 -J report; SIDE host or remote is
+# the process whose CPU counts (the app side). iperf3's cpu_utilization_percent is getrusage
+# user+sys of the whole process over the test's wall time.
+iperf_fig() {
+	python3 - "$1" "$2" <<-'PY' 2>/dev/null || echo "fail fail"
+		import json, sys
+		d = json.load(open(sys.argv[1]))["end"]
+		r = d["sum_received"]
+		cpu = d["cpu_utilization_percent"][sys.argv[2] + "_total"] / 100 * r["seconds"]
+		print(r["bits_per_second"] / 1e9, cpu / (r["bytes"] / 1e9) if r["bytes"] else "fail")
+	PY
+}
 bench_iperf_tx() {
 	bg "$WORK/iperf-srv.log" $nsx iperf3 -s -p 5201
-	local srv=$LAST who r
-	wait_kernel_listen 5201
+	local srv=$LAST who r f
+	wait_kernel_listen 5201 || echo "bench: nothing listens on 5201 in NS" >&2
 	for r in $(seq "$RUNS"); do
 		for who in kernel nstack; do
 			timeout $((SECS + 20)) $(on $who) iperf3 -c "$(peer_addr $who)" -p 5201 -t "$SECS" -J \
 				>"$WORK/i.json" 2>"$WORK/i.err" || true
-			record iperf3_tx "$who" "$(bps "$WORK/i.json")"
+			read -r -a f <<<"$(iperf_fig "$WORK/i.json" host)"
+			record iperf3_tx "$who" "${f[0]}"
+			record cpu_tx "$who" "${f[1]}"
 		done
 	done
 	stop "$srv"
 }
 bench_iperf_rx() {
-	local who r srv
+	local who r srv f
 	for who in kernel nstack; do
 		bg "$WORK/iperf-$who.log" $(on $who) iperf3 -s -p 5202 -B "$(app_addr $who)"
 		srv=$LAST
 		if ! listening "$who" 5202; then
-			for r in $(seq "$RUNS"); do record iperf3_rx "$who" fail; done
+			for r in $(seq "$RUNS"); do record iperf3_rx "$who" fail; record cpu_rx "$who" fail; done
 			stop "$srv"; continue
 		fi
 		for r in $(seq "$RUNS"); do
 			timeout $((SECS + 20)) $nsx iperf3 -c "$(app_addr $who)" -p 5202 -t "$SECS" -J \
 				>"$WORK/i.json" 2>"$WORK/i.err" || true
-			record iperf3_rx "$who" "$(bps "$WORK/i.json")"
+			read -r -a f <<<"$(iperf_fig "$WORK/i.json" remote)"
+			record iperf3_rx "$who" "${f[0]}"
+			record cpu_rx "$who" "${f[1]}"
 		done
 		stop "$srv"
 	done
@@ -123,19 +169,82 @@ bench_iperf_rx() {
 # ---- sockperf ping-pong ----------------------------------------------------------------
 bench_pingpong() {
 	bg "$WORK/sp-srv.log" $nsx sockperf sr --tcp -i 0.0.0.0 -p 11111
-	local srv=$LAST who r out
-	wait_kernel_listen 11111
+	local srv=$LAST who r out v pct
+	local -A kv
+	wait_kernel_listen 11111 || echo "bench: nothing listens on 11111 in NS" >&2
 	for r in $(seq "$RUNS"); do
-		for who in kernel nstack; do
+		kv=()
+		for who in kernel nstack nstack_bp; do
 			out=$(timeout $((SECS + 20)) $(on $who) sockperf pp --tcp -i "$(peer_addr $who)" -p 11111 \
 				-t "$SECS" 2>&1) || true
 			for pct in 50.000:p50 99.000:p99 99.900:p999; do
 				v=$(awk -v p="${pct%:*}" '$0 ~ "percentile "p" =" {print $NF}' <<<"$out" | tail -1)
-				record "pingpong_${pct#*:}" "$who" "${v:-fail}"
+				v=${v:-fail}
+				case $who in
+				kernel) kv[$pct]=$v; record "pingpong_${pct#*:}" kernel "$v" ;;
+				nstack) record "pingpong_${pct#*:}" nstack "$v" ;;
+				# the busy-poll row: the same run's kernel figure beside it
+				nstack_bp) record "pingpong_bp_${pct#*:}" kernel "${kv[$pct]}"
+					record "pingpong_bp_${pct#*:}" nstack "$v" ;;
+				esac
 			done
 		done
 	done
 	stop "$srv"
+}
+
+# ---- short connections (tests/helpers/connrate) -----------------------------------------
+crate() { awk '/^conn\/s/ {print $2}' <<<"$1" | grep . || echo fail; }
+bench_connrate() {
+	bg "$WORK/cr-srv.log" $nsx "$CONNRATE" server 0.0.0.0 7100
+	local srv=$LAST who r out
+	wait_kernel_listen 7100 || echo "bench: nothing listens on 7100 in NS" >&2
+	for r in $(seq "$RUNS"); do
+		for who in kernel nstack; do
+			out=$(timeout $((SECS + 20)) $(on $who) "$CONNRATE" client "$(peer_addr $who)" 7100 "$SECS" 2>&1) || true
+			record connrate "$who" "$(crate "$out")"
+		done
+	done
+	stop "$srv"
+}
+bench_connrate_srv() {
+	local who r srv out
+	for who in kernel nstack; do
+		bg "$WORK/crs-$who.log" $(on $who) "$CONNRATE" server "$(app_addr $who)" 7101
+		srv=$LAST
+		if ! listening "$who" 7101; then
+			for r in $(seq "$RUNS"); do record connrate_srv "$who" fail; done
+			stop "$srv"; continue
+		fi
+		for r in $(seq "$RUNS"); do
+			out=$(timeout $((SECS + 20)) $nsx "$CONNRATE" client "$(app_addr $who)" 7101 "$SECS" 2>&1) || true
+			record connrate_srv "$who" "$(crate "$out")"
+		done
+		stop "$srv"
+	done
+}
+
+# ---- redis -------------------------------------------------------------------------------
+# redis_rps OUT TEST: requests/s of TEST (SET, GET) from redis-benchmark --csv
+redis_rps() { awk -F'"' -v t="$2" '$2 == t {print $4}' <<<"$1" | grep . || echo fail; }
+bench_redis() {
+	local who r srv out n=$((SECS * 20000))
+	for who in kernel nstack; do
+		bg "$WORK/redis-$who.log" $(on $who) redis-server --port 6379 --bind "$(app_addr $who)" \
+			--save '' --appendonly no --protected-mode no --dir "$WORK"
+		srv=$LAST
+		if ! listening "$who" 6379; then
+			for r in $(seq "$RUNS"); do record redis_set "$who" fail; record redis_get "$who" fail; done
+			stop "$srv"; continue
+		fi
+		for r in $(seq "$RUNS"); do
+			out=$(timeout $((SECS * 4 + 20)) $nsx redis-benchmark -h "$(app_addr $who)" -p 6379 \
+				-q -t get,set -n "$n" -c 50 --csv 2>&1) || true
+			record redis_set "$who" "$(redis_rps "$out" SET)"
+			record redis_get "$who" "$(redis_rps "$out" GET)"
+		done
+		stop "$srv"
+	done
 }
 
 # ---- nginx + wrk -----------------------------------------------------------------------
@@ -195,13 +304,43 @@ bench_nginx() {
 	done
 }
 
+# ---- RSS per idle connection and lossy links: other scripts, their own labs ---------------
+bench_idle_rss() {
+	[ -x "$ROOT/bench/idle_rss.sh" ] || { echo "bench: bench/idle_rss.sh absent, skipped" >&2; return 0; }
+	local out
+	out=$(BUILD=$BUILD timeout 240 "$ROOT/bench/idle_rss.sh" 2>"$WORK/idle_rss.err") || true
+	python3 - "$out" <<-'PY' >>"$RAW" || { echo "bench: idle_rss.sh gave no figures: $(tail -n 2 "$WORK/idle_rss.err")" >&2; record rss_idle kernel fail; record rss_idle nstack fail; }
+		import json, sys
+		d = json.loads(sys.argv[1][sys.argv[1].index("{"):sys.argv[1].rindex("}") + 1])
+		print("rss_idle kernel", float(d["kernel_bytes_per_conn"]))
+		print("rss_idle nstack", float(d["nstack_bytes_per_conn"]))
+		if "nstack_kernel_bytes_per_conn" in d:   # an nstack socket's eventfd etc. in the kernel
+		    print("mem_idle_total kernel", float(d["kernel_bytes_per_conn"]))
+		    print("mem_idle_total nstack", float(d["nstack_bytes_per_conn"]) + float(d["nstack_kernel_bytes_per_conn"]))
+	PY
+}
+bench_lossy() {
+	[ "${BENCH_LOSSY:-0}" = 1 ] || return 0
+	[ -x "$ROOT/bench/lossy.sh" ] || { echo "bench: bench/lossy.sh absent, skipped" >&2; return 0; }
+	BUILD=$BUILD timeout 1800 "$ROOT/bench/lossy.sh" >"$WORK/lossy.txt" 2>"$WORK/lossy.err" ||
+		echo "bench: lossy.sh failed: $(tail -n 2 "$WORK/lossy.err")" >&2
+}
+
 START=$(date +%s)
 echo "bench: RUNS=$RUNS SECONDS=$SECS BUILD=$BUILD" >&2
-for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong nginx}; do
+SKIPPED=
+for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong connrate connrate_srv redis nginx idle_rss lossy}; do
+	if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
+		echo "bench: over the ${BUDGET}s budget, $c skipped" >&2
+		SKIPPED="$SKIPPED $c"
+		continue
+	fi
 	echo "bench: $c" >&2
 	"bench_$c"
 done
 STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
 mkdir -p "$ROOT/bench/results"
-python3 "$ROOT/bench/report.py" "$RAW" "$ROOT/bench/results/$STAMP" \
-	"runs=$RUNS seconds=$SECS elapsed=$(( $(date +%s) - START ))s commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)"
+NOTE="runs=$RUNS seconds=$SECS busy_poll_us=$BP_US elapsed=$(( $(date +%s) - START ))s load=$(cut -d' ' -f1-3 /proc/loadavg) commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)${SKIPPED:+ skipped:$SKIPPED}"
+LOSSY=
+[ -s "$WORK/lossy.txt" ] && LOSSY=$WORK/lossy.txt
+python3 "$ROOT/bench/report.py" "$RAW" "$ROOT/bench/results/$STAMP" "$NOTE" $LOSSY

@@ -36,8 +36,9 @@ static const char usage_text[] =
 	"usage: nstack run --if IF --addr A.B.C.D/N [options] -- CMD [ARGS...]\n"
 	"\n"
 	"Run CMD with its AF_INET sockets served by nstack, a userspace TCP/IP stack\n"
-	"that owns interface IF (a TAP device), or, with --if lo, an in-process\n"
-	"loopback serving 127.0.0.0/8.\n"
+	"that owns interface IF (a TAP device, or through AF_PACKET any Ethernet\n"
+	"interface such as a veth end without the stack's address), or, with --if lo,\n"
+	"an in-process loopback serving 127.0.0.0/8.\n"
 	"\n"
 	"options:\n"
 	"  --if IF          interface the stack owns (NSTACK_IF); lo: in-process loopback\n"
@@ -48,7 +49,8 @@ static const char usage_text[] =
 	"  --pcap FILE      write every frame sent and received to FILE (NSTACK_PCAP)\n"
 	"  --impair SPEC    seeded fault injection on the device (NSTACK_IMPAIR), e.g.\n"
 	"                   loss=0.05,dup=0.01,reorder=0.02,corrupt=0.001,delay_us=200,seed=7\n"
-	"  --dev KIND       tap, packet or auto (NSTACK_DEV; default auto)\n"
+	"  --dev KIND       tap, packet or auto (NSTACK_DEV; default auto: tap on a TAP,\n"
+	"                   else packet)\n"
 	"  --log LEVEL      error, warn, info or debug (NSTACK_LOG; default error)\n"
 	"  -h, --help       this text\n"
 	"\n"
@@ -139,7 +141,9 @@ static int one_of(const char *s, const char *const *set)
 	return 0;
 }
 
-/* A TAP is an interface whose driver is "tun" (ethtool works in any netns). */
+/* A TAP is an interface whose driver is "tun" (ethtool works in any netns;
+ * /sys/class/net shows the netns sysfs was mounted in). 1 TAP, 0 not, -1
+ * cannot tell (the library decides). */
 static int is_tap(const char *ifname)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
@@ -148,10 +152,47 @@ static int is_tap(const char *ifname)
 	ifr.ifr_data = (void *)&info;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return 1;       /* cannot tell: let the library decide */
+		return -1;
 	int r = ioctl(fd, SIOCETHTOOL, &ifr);
 	close(fd);
-	return r != 0 || !strcmp(info.driver, "tun");
+	return r != 0 ? -1 : !strcmp(info.driver, "tun");
+}
+
+/* AF_PACKET shares the interface with the kernel's own IP layer: it must be
+ * up, and must not have the stack's address (the kernel would answer ARP
+ * for it and reset our connections). A message for stderr, or NULL. */
+static const char *packet_if_problem(const char *ifname, const char *addr, char *msg, size_t size)
+{
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	int r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (r == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		close(fd);
+		snprintf(msg, size, "interface %s is down (ip link set %s up)", ifname, ifname);
+		return msg;
+	}
+	memset(&ifr.ifr_addr, 0, sizeof(ifr.ifr_addr));
+	r = ioctl(fd, SIOCGIFADDR, &ifr);       /* the primary IPv4 address, if any */
+	close(fd);
+	if (r < 0 || !addr)
+		return NULL;
+	char a[INET_ADDRSTRLEN];
+	const char *slash = strchr(addr, '/');
+	size_t n = slash ? (size_t)(slash - addr) : strlen(addr);
+	if (n >= sizeof(a))
+		return NULL;
+	memcpy(a, addr, n);
+	a[n] = 0;
+	struct in_addr ours, kern = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr;
+	if (inet_pton(AF_INET, a, &ours) == 1 && ours.s_addr == kern.s_addr) {
+		snprintf(msg, size, "interface %s: the kernel has %s on it; nstack's address must "
+			 "not be the kernel's (ip addr del %s dev %s)", ifname, a, addr, ifname);
+		return msg;
+	}
+	return NULL;
 }
 
 /* libnstack.so in the directory of this executable. */
@@ -264,14 +305,18 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "nstack: interface %s: %s\n", ifname, strerror(e));
 		return EXIT_USAGE;
 	}
-	/* Only the TAP backend exists so far (AF_PACKET is a later issue). */
-	if (!lo && dev && !strcmp(dev, "packet")) {
-		fprintf(stderr, "nstack: interface %s: --dev packet (AF_PACKET) is not supported yet\n", ifname);
+	/* --dev auto: the TAP backend on a TAP, AF_PACKET on anything else */
+	int tap = lo ? 0 : is_tap(ifname);
+	if (!lo && dev && !strcmp(dev, "tap") && tap == 0) {
+		fprintf(stderr, "nstack: interface %s: not a TAP device (--dev packet or auto for AF_PACKET)\n", ifname);
 		return EXIT_USAGE;
 	}
-	if (!lo && !is_tap(ifname)) {
-		fprintf(stderr, "nstack: interface %s: not a TAP device (AF_PACKET devices are not supported yet)\n", ifname);
-		return EXIT_USAGE;
+	if (!lo && ((dev && !strcmp(dev, "packet")) || ((!dev || !strcmp(dev, "auto")) && tap == 0))) {
+		char msg[256];
+		if (packet_if_problem(ifname, addr, msg, sizeof(msg))) {
+			fprintf(stderr, "nstack: %s\n", msg);
+			return EXIT_USAGE;
+		}
 	}
 
 	char lib[PATH_MAX];

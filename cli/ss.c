@@ -152,6 +152,22 @@ static uint64_t kv(const char *line, const char *key)
 	return 0;
 }
 
+/* The word after key= in a "sockets" line into out ("" if absent). */
+static void kvs(const char *line, const char *key, char *out, size_t size)
+{
+	size_t kl = strlen(key);
+	out[0] = 0;
+	for (const char *p = line; (p = strstr(p, key)); p += kl)
+		if ((p == line || p[-1] == ' ') && p[kl] == '=') {
+			size_t n = strcspn(p + kl + 1, " \n");
+			if (n >= size)
+				n = size - 1;
+			memcpy(out, p + kl + 1, n);
+			out[n] = 0;
+			return;
+		}
+}
+
 /* ---- nstack ss ---------------------------------------------------------- */
 
 static const char ss_usage_text[] =
@@ -193,8 +209,12 @@ static void ss_info(const char *line)
 {
 	uint64_t mss = kv(line, "mss"), cwnd = kv(line, "cwnd"), ssth = kv(line, "ssthresh");
 	uint64_t rtt = kv(line, "rtt_us"), rttvar = kv(line, "rttvar_us"), rto = kv(line, "rto_us");
-	printf("\t newreno rto:%" PRIu64 " rtt:%.3f/%.3f mss:%" PRIu64, (rto + 999) / 1000,
-	       rtt / 1000.0, rttvar / 1000.0, mss);
+	char cc[16];
+	kvs(line, "cc", cc, sizeof(cc));
+	/* like ss: "sack cubic rto:..." */
+	printf("\t%s %s rto:%" PRIu64 " rtt:%.3f/%.3f mss:%" PRIu64, kv(line, "sack") ? " sack" : "",
+	       cc[0] && strcmp(cc, "-") ? cc : "unknown", (rto + 999) / 1000, rtt / 1000.0,
+	       rttvar / 1000.0, mss);
 	if (mss)
 		printf(" cwnd:%" PRIu64, (cwnd + mss - 1) / mss);
 	if (mss && ssth && ssth < 0xffffffffu)

@@ -110,7 +110,7 @@ static void ctl_sockets(struct ctl_buf *b)
 		ctl_printf(b, "%s %s %s:%u %s:%u recv_q=%u send_q=%u sd=%d orphan=%u mss=%u "
 			   "rtt_us=%llu rttvar_us=%llu rto_us=%llu cwnd=%u ssthresh=%u "
 			   "snd_wnd=%u rcv_wnd=%u retrans=%u recovery=%u bytes_acked=%llu "
-			   "bytes_received=%llu total_retrans=%u delivery_rate=%llu\n",
+			   "bytes_received=%llu total_retrans=%u delivery_rate=%llu sack=%u cc=%s\n",
 			   s->type == NST_SOCK_DGRAM ? "udp" : "tcp",
 			   nst_tcp_state_name(s->state), ctl_ip(s->laddr, la), s->lport,
 			   ctl_ip(s->raddr, ra), s->rport, s->recv_q, s->send_q, s->sd,
@@ -119,7 +119,7 @@ static void ctl_sockets(struct ctl_buf *b)
 			   s->cwnd, s->ssthresh, s->snd_wnd, s->rcv_wnd, s->retrans,
 			   s->in_recovery, (unsigned long long)s->bytes_acked,
 			   (unsigned long long)s->bytes_received, s->total_retrans,
-			   (unsigned long long)s->delivery_rate);
+			   (unsigned long long)s->delivery_rate, s->sack, s->cc[0] ? s->cc : "-");
 	}
 	free(v);
 }

@@ -21,15 +21,24 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "preload.h"
 #include "shim/shim.h"
 #include "stack/pkt.h"
 
+/* the TCP and UDP sd ranges must not meet (stack.h NST_UDP_SD_BASE): the
+ * TCP table holds twice max_sockets */
+#define ENG_MAX_SOCKETS (NST_UDP_SD_BASE / 2)
+
 #define ENG_PKT_POOL     8192
+/* Large packets (64 KB) for TSO frames we send and GRO frames we receive:
+ * calloc'ed, so only the ones ever used cost memory. */
+#define ENG_PKT_POOL_LARGE 512
 #define ENG_LOOP_ROUNDS  256    /* bound on inline loopback passes per call */
 #define ENG_EXIT_WAIT_S  1      /* exit never waits longer than this per step */
+#define ENG_BUSY_POLL_MAX_US 1000000    /* NSTACK_BUSY_POLL_US bound: 1 s */
 
 int nst_log_level = NST_LOG_ERROR;
 
@@ -125,9 +134,17 @@ uint64_t eng_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Threads blocked in eng_lock: a busy poller hands the lock over to them
+ * instead of taking it back before they could run. */
+static int lock_waiters;
+
 void eng_lock(void)
 {
+	if (pthread_mutex_trylock(&eng.lock) == 0)
+		return;
+	__atomic_add_fetch(&lock_waiters, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&eng.lock);
+	__atomic_sub_fetch(&lock_waiters, 1, __ATOMIC_SEQ_CST);
 }
 
 void eng_unlock(void)
@@ -218,6 +235,86 @@ static void eng_drive(uint64_t now)
 			;
 }
 
+int64_t eng_busy_poll_us;
+/* While application threads busy-poll, the engine leaves the device and the
+ * timers to them (Linux: napi_defer_hard_irqs, with gro_flush_timeout as the
+ * safety net): waking the engine for a frame the poller reads anyway costs a
+ * context switch and the poller its lock. bp_active and dev_unwatched are
+ * read without the lock (seq_cst: a poller that stops and an engine about to
+ * sleep without the device see each other, so one of them kicks or stays). */
+static int      bp_active;      /* threads in eng_busy_poll */
+static int      dev_unwatched;  /* the engine sleeps without the device's fd */
+static uint64_t bp_until;       /* under the lock: a poller found its event and will
+				 * likely be back before then */
+#define ENG_BP_GRACE_MIN_US 1000/* the engine looks at the device at least this often */
+
+static uint64_t eng_bp_grace(void)
+{
+	return eng_busy_poll_us > ENG_BP_GRACE_MIN_US ? (uint64_t)eng_busy_poll_us : ENG_BP_GRACE_MIN_US;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Between two passes of a busy poll: let a thread that waits for the lock
+ * have it (it decrements lock_waiters once it holds it); bounded. */
+static void eng_busy_yield(void)
+{
+	eng_unlock();
+	for (int i = 0; i < 10000 && __atomic_load_n(&lock_waiters, __ATOMIC_SEQ_CST); i++)
+		cpu_relax();
+	cpu_relax();
+	eng_lock();
+}
+
+/* Busy polling (Linux: SO_BUSY_POLL / net.core.busy_poll, sk_busy_loop):
+ * the thread that waits reads the device itself, so a reply that arrives
+ * within the budget is seen without the engine thread's wake-up and the
+ * hand-off to this thread (two context switches per incoming frame). Spins
+ * only while a call is about to block, never longer than the budget, so an
+ * idle process still sleeps. Each pass runs the whole stack (stack_poll:
+ * receive, timers), so the engine can stay asleep meanwhile. */
+int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
+{
+	if (eng_busy_poll_us <= 0 || !eng.st)
+		return 0;
+	uint64_t now = eng_now_us();
+	int64_t end = (int64_t)now + eng_busy_poll_us;
+	if (deadline_us >= 0 && deadline_us < end)
+		end = deadline_us;
+	int found = 0;
+	__atomic_add_fetch(&bp_active, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		eng_drive(now);
+		eng_after();    /* a timer armed by this pass: the engine must know */
+		if ((found = ready(arg)) != 0)
+			break;
+		if ((int64_t)now >= end)
+			break;
+		eng_busy_yield();
+		if (!eng.st)
+			break;
+		now = eng_now_us();
+	}
+	if (__atomic_sub_fetch(&bp_active, 1, __ATOMIC_SEQ_CST) == 0) {
+		if (found) {
+			bp_until = now + eng_bp_grace();
+		} else {
+			/* this thread goes to sleep: the engine must watch the device */
+			bp_until = 0;
+			if (__atomic_load_n(&dev_unwatched, __ATOMIC_SEQ_CST))
+				eng_kick();
+		}
+	}
+	return found;
+}
+
 void eng_after(void)
 {
 	if (!eng.st)
@@ -228,6 +325,16 @@ void eng_after(void)
 	if (d && d < eng.sleep_until) {
 		eng.sleep_until = d;    /* one kick per earlier deadline */
 		eng_kick();
+	}
+}
+
+/* The engine's sleep: device and/or kick fd, until deadline_us. */
+static void eng_wait(struct pollfd *p, nfds_t n, int64_t deadline_us)
+{
+	int r = eng_block(p, n, deadline_us, NULL);
+	if (r > 0 && (p[0].revents & POLLIN)) {
+		uint64_t v;
+		(void)!REAL(read)(kick_fd, &v, sizeof(v));
 	}
 }
 
@@ -251,12 +358,23 @@ static void *eng_main(void *arg)
 				deadline = (int64_t)now + 1000;
 			stuck = d;
 		}
+		nfds_t nw = n;
+		if (n == 2 && now < bp_until) {
+			/* a busy poller will be back: look again after the grace */
+			if (deadline < 0 || (int64_t)bp_until < deadline)
+				deadline = (int64_t)bp_until;
+			nw = 1;
+		}
+		__atomic_store_n(&dev_unwatched, nw < n, __ATOMIC_SEQ_CST);
 		eng.sleep_until = deadline < 0 ? UINT64_MAX : (uint64_t)deadline;
 		eng_unlock();
-		int r = eng_block(p, n, deadline, NULL);
-		if (r > 0 && (p[0].revents & POLLIN)) {
-			uint64_t v;
-			(void)!REAL(read)(kick_fd, &v, sizeof(v));
+		eng_wait(p, nw, deadline);
+		/* a busy poller runs the stack: leave the lock to it */
+		while (eng_busy_poll_us && n == 2 && !__atomic_load_n(&eng_stop, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&dev_unwatched, 1, __ATOMIC_SEQ_CST);
+			if (!__atomic_load_n(&bp_active, __ATOMIC_SEQ_CST))
+				break;
+			eng_wait(p, 1, (int64_t)eng_now_us() + (int64_t)eng_bp_grace());
 		}
 		eng_lock();
 	}
@@ -414,6 +532,72 @@ static int is_tap(const char *ifname)
 	return access(path, F_OK) == 0;
 }
 
+/* A byte count with an optional K, M or G suffix (powers of 1024). */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno || *s == '-')
+		return -EINVAL;
+	unsigned shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || v > (~0ull >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* Resource limits (ARCHITECTURE.md "Memory"):
+ * NSTACK_MEM_MAX: the cap on TCP ring memory (default a quarter of the
+ * RAM, between 64 MB and 1 GB: the kernel's tcp_mem is a fraction of RAM
+ * too); NSTACK_MAX_SOCKETS: the socket table (default the soft
+ * RLIMIT_NOFILE, since every nstack socket also holds an fd, within
+ * [1024, 32768]; the table costs memory only for entries used). */
+static int eng_limits(struct stack_config *cfg)
+{
+	const char *v = getenv("NSTACK_MEM_MAX");
+	if (v && *v) {
+		if (parse_bytes(v, &cfg->mem_max) < 0 || cfg->mem_max < (1u << 20)) {
+			log_error("NSTACK_MEM_MAX=%s: expected bytes (K, M, G suffixes), at least 1M", v);
+			return -EINVAL;
+		}
+	} else {
+		long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+		uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
+		uint64_t m = ram / 4;
+		if (m < (64ull << 20))
+			m = 64ull << 20;
+		if (m > (1ull << 30))
+			m = 1ull << 30;
+		cfg->mem_max = m;
+	}
+	v = getenv("NSTACK_MAX_SOCKETS");
+	if (v && *v) {
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (*end || n < 1 || n > ENG_MAX_SOCKETS) {
+			log_error("NSTACK_MAX_SOCKETS=%s: expected 1 to %d", v, ENG_MAX_SOCKETS);
+			return -EINVAL;
+		}
+		cfg->max_sockets = (unsigned)n;
+	} else {
+		struct rlimit rl;
+		rlim_t n = 1024;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > n)
+			n = rl.rlim_cur;
+		cfg->max_sockets = n > ENG_MAX_SOCKETS ? ENG_MAX_SOCKETS : (unsigned)n;
+	}
+	return 0;
+}
+
 /* Read NSTACK_*, open the device, create the stack, start the engine.
  * Under the lock. Every failure prints one line and returns -errno. */
 static int eng_configure(void)
@@ -430,6 +614,22 @@ static int eng_configure(void)
 	uint8_t mac[6];
 	int have_mac = 0, err = 0;
 	int lo = !strcmp(ifname, "lo");
+
+	if ((err = eng_limits(&cfg)) < 0)
+		return err;
+
+	v = getenv("NSTACK_BUSY_POLL_US");
+	if (v && *v) {
+		char *end;
+		long long us = strtoll(v, &end, 10);
+		if (*end || us < 0 || us > ENG_BUSY_POLL_MAX_US) {
+			log_error("NSTACK_BUSY_POLL_US=%s: expected microseconds, 0 to %d", v, ENG_BUSY_POLL_MAX_US);
+			return -EINVAL;
+		}
+		eng_busy_poll_us = us;
+		if (us)
+			log_info("busy polling: %lld us before a thread sleeps", us);
+	}
 
 	if (strlen(ifname) >= IF_NAMESIZE) {
 		log_error("interface %s: name too long", ifname);
@@ -476,14 +676,27 @@ static int eng_configure(void)
 			log_error("interface %s: %s", ifname, strerror(err));
 			return -err;
 		}
-		if (!strcmp(kind, "packet")) {
-			log_error("interface %s: NSTACK_DEV=packet (AF_PACKET) is not supported yet", ifname);
+		int tap = is_tap(ifname);
+		if (!strcmp(kind, "tap") && !tap) {
+			log_error("interface %s: not a TAP device (NSTACK_DEV=packet or auto for AF_PACKET)", ifname);
 			return -EOPNOTSUPP;
 		}
-		if (!is_tap(ifname)) {
-			log_error("interface %s: not a TAP device (AF_PACKET devices are not supported yet)", ifname);
-			return -EOPNOTSUPP;
-		}
+		if (!strcmp(kind, "auto"))
+			kind = tap ? "tap" : "packet";
+	}
+	/* NSTACK_OFFLOAD=0: no checksum/TSO/GRO offloads. The impairment
+	 * middleware needs them off (it must see, and may corrupt, the frames
+	 * as they are on the wire). */
+	v = getenv("NSTACK_OFFLOAD");
+	if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
+		log_error("NSTACK_OFFLOAD=%s: expected 0 or 1", v);
+		return -EINVAL;
+	}
+	uint32_t offloads = (v && !strcmp(v, "0")) ? 0 :
+		NETDEV_F_TX_CSUM | NETDEV_F_TSO | NETDEV_F_RX_CSUM | NETDEV_F_GRO;
+	if (offloads && getenv("NSTACK_IMPAIR") && *getenv("NSTACK_IMPAIR")) {
+		log_info("NSTACK_IMPAIR: device offloads off");
+		offloads = 0;
 	}
 	struct impair_spec impair;
 	const char *impair_env = getenv("NSTACK_IMPAIR");
@@ -498,6 +711,8 @@ static int eng_configure(void)
 	static int pool_ready;
 	if (!pool_ready) {
 		err = pkt_pool_init(ENG_PKT_POOL);
+		if (err == 0)
+			err = pkt_pool_init_large(ENG_PKT_POOL_LARGE);
 		if (err < 0) {
 			log_error("packet pool: %s", strerror(-err));
 			return err;
@@ -513,7 +728,10 @@ static int eng_configure(void)
 			return -ENOMEM;
 		}
 	} else {
-		dev = tapdev_open(ifname, &err);
+		if (!strcmp(kind, "packet"))
+			dev = packetdev_open(ifname, offloads, &err);
+		else
+			dev = tapdev_open(ifname, offloads, &err);
 		if (!dev) {
 			if (err >= 0)
 				err = -ENODEV;
@@ -601,7 +819,9 @@ static int eng_configure(void)
 		char a[INET_ADDRSTRLEN];
 		struct in_addr ia = { htonl(cfg.addr) };
 		inet_ntop(AF_INET, &ia, a, sizeof(a));
-		log_info("%s/%u on %s (TAP)", a, cfg.prefix_len, ifname);
+		log_info("%s/%u on %s (%s, %s)", a, cfg.prefix_len, ifname,
+			 !strcmp(kind, "packet") ? "AF_PACKET" : "TAP",
+			 (dev->features & NETDEV_F_TSO) ? "offloads on" : "offloads off");
 	}
 	return ENG_ACTIVE;
 }

@@ -326,12 +326,22 @@ static int ep_strip(struct epoll_event *ev, int n)
 	return k;
 }
 
+/* eng_busy_poll's test: a member would report. Under the lock. */
+static int ep_busy_ready(void *arg)
+{
+	const struct nepoll *ep = arg;
+	for (const struct epm *m = ep->head; m; m = m->next)
+		if (epm_events(m))
+			return 1;
+	return ep->closed;
+}
+
 /* epoll_wait on an epoll fd that is ours; timeout_us -1: none. */
 static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_t timeout_us,
 		   const sigset_t *mask)
 {
 	int64_t deadline = timeout_us < 0 ? -1 : (int64_t)eng_now_us() + timeout_us;
-	int r;
+	int r, spun = 0;
 	for (;;) {
 		int n = 0;
 		eng_lock();
@@ -353,6 +363,15 @@ static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_
 		}
 		if (n || timeout_us == 0 || (deadline >= 0 && (int64_t)eng_now_us() >= deadline))
 			return n;
+		/* nothing ready: drive the device inline for the busy-poll
+		 * budget (once per call), then collect again */
+		if (!spun && eng_busy_poll_us && ep->head) {
+			spun = 1;
+			eng_lock();
+			(void)eng_busy_poll(ep_busy_ready, ep, deadline);
+			eng_unlock();
+			continue;
+		}
 		/* nothing ready: sleep in the kernel on kernel members + shadow */
 		r = eng_block_epoll(ep->epfd, evs, maxev, deadline, mask);
 		if (r < 0)

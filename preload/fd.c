@@ -442,12 +442,38 @@ void nsock_want(struct nsock *s, short events, int delta)
 	nsock_update(s);
 }
 
+struct busy_sock {
+	struct nsock *s;
+	uint32_t      mask;
+};
+
+/* eng_busy_poll's test: one of the events, or the socket went away. */
+static int busy_sock_ready(void *arg)
+{
+	struct busy_sock *b = arg;
+	return b->s->sd < 0 || (nst_poll(eng.st, b->s->sd) & b->mask) != 0;
+}
+
 int nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us)
 {
 	(void)fd;       /* not polled: close() may hand its number to a new file */
 	int wfd = nwait_fd();
 	if (wfd < 0)
 		return wfd;
+	if (eng_busy_poll_us) {
+		struct busy_sock b = { s, nwait_mask(events) };
+		s->pins++;      /* the lock is dropped between passes */
+		int ready = eng_busy_poll(busy_sock_ready, &b, deadline_us);
+		s->pins--;
+		if (s->sd < 0) {
+			nsock_free_if_unused(s);
+			return -EBADF;
+		}
+		if (ready)
+			return 0;       /* the caller tries again */
+		if (deadline_us >= 0 && (int64_t)eng_now_us() >= deadline_us)
+			return -ETIMEDOUT;
+	}
 	struct nwait w;
 	nwait_drain(wfd);
 	nwait_add(s, &w, events, wfd);

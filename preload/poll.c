@@ -39,6 +39,22 @@ static short sock_revents(const struct nsock *s, short events)
 	return r & (events | POLLERR | POLLHUP);
 }
 
+struct busy_set {
+	const struct pollfd *fds;
+	struct nsock *const *sk;
+	nfds_t n;
+};
+
+/* eng_busy_poll's test: an nstack fd of the set has an event. Under the lock. */
+static int busy_set_ready(void *arg)
+{
+	const struct busy_set *b = arg;
+	for (nfds_t i = 0; i < b->n; i++)
+		if (b->sk[i] && sock_revents(b->sk[i], b->fds[i].events))
+			return 1;
+	return 0;
+}
+
 static int has_ours(const struct pollfd *fds, nfds_t n)
 {
 	for (nfds_t i = 0; i < n; i++)
@@ -71,16 +87,17 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 		}
 	}
 	int64_t deadline = timeout_us < 0 ? -1 : (int64_t)eng_now_us() + timeout_us;
-	int nkernel = 0, r;
+	int nkernel = 0, nours = 0, spun = 0, r;
 
 	/* Hold our sockets for the whole call: a close in another thread must
 	 * neither free nor end what we look at. */
 	eng_lock();
 	for (nfds_t i = 0; i < n; i++) {
 		sk[i] = fds[i].fd >= 0 ? fd_get(fds[i].fd) : NULL;
-		if (sk[i])
+		if (sk[i]) {
 			nsock_hold(sk[i]);
-		else if (fds[i].fd >= 0)
+			nours++;
+		} else if (fds[i].fd >= 0)
 			nkernel++;
 	}
 	eng_unlock();
@@ -126,6 +143,16 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 		if (ready || timeout_us == 0 || (deadline >= 0 && (int64_t)eng_now_us() >= deadline))
 			break;
 
+		/* Nothing ready: drive the device inline for the busy-poll
+		 * budget (once per call), then look at every fd again. */
+		if (!spun && nours && eng_busy_poll_us) {
+			struct busy_set b = { fds, sk, n };
+			spun = 1;
+			eng_lock();
+			(void)eng_busy_poll(busy_set_ready, &b, deadline);
+			eng_unlock();
+			continue;
+		}
 		/* Nothing ready: arm, block on kernel fds + our wake fd, disarm. */
 		int wfd = nwait_fd();
 		if (wfd < 0) {

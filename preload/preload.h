@@ -117,6 +117,14 @@ uint64_t eng_now_us(void);
 /* Under the lock, after any nst_* call that may have sent frames or armed a
  * timer: run the loop device inline, kick the engine if it sleeps too long. */
 void     eng_after(void);
+/* NSTACK_BUSY_POLL_US: how long an application thread about to sleep on
+ * nstack sockets first drives the device itself (0: never). */
+extern int64_t eng_busy_poll_us;
+/* Under the lock (dropped briefly between passes): run the stack inline —
+ * receive frames, process them, run due timers — until ready(arg) is
+ * non-zero, NSTACK_BUSY_POLL_US has passed, or deadline_us (-1: none).
+ * Returns ready()'s last answer; 0 at once when busy polling is off. */
+int      eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us);
 /* Block in the real ppoll until deadline_us (-1: none). Never under the lock.
  * Returns the real ppoll result or -errno (-EINTR). */
 int      eng_block(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask);

@@ -5,9 +5,9 @@
  *
  * Units as Linux reports them: times in microseconds, snd_cwnd and
  * snd_ssthresh in segments (TCP_INFINITE_SSTHRESH while unset), windows in
- * bytes. Fields we have nothing for stay 0: sacked, lost, fackets (no SACK),
- * wscale and tcpi_options (no window scaling, timestamps or SACK yet),
- * pacing and delivery rates, the last_* times, busy/limited times.
+ * bytes. tcpi_options, the window scales and tcpi_sacked/tcpi_lost (SACK
+ * scoreboard) come from the connection. Fields we have nothing for stay 0:
+ * fackets, pacing and delivery rates, the last_* times, busy/limited times.
  */
 #include <string.h>
 #include <linux/tcp.h>
@@ -45,6 +45,15 @@ int tcpinfo_get(struct nsock *s, void *val, socklen_t *lenp)
 	ti.tcpi_state = ni.state < sizeof(linux_state) ? linux_state[ni.state] : 7;
 	ti.tcpi_ca_state = ni.ca_state;
 	ti.tcpi_retransmits = ni.retransmits;
+	ti.tcpi_options = (ni.options & NST_TCPI_OPT_TS ? TCPI_OPT_TIMESTAMPS : 0) |
+			  (ni.options & NST_TCPI_OPT_SACK ? TCPI_OPT_SACK : 0) |
+			  (ni.options & NST_TCPI_OPT_WSCALE ? TCPI_OPT_WSCALE : 0);
+	if (ni.options & NST_TCPI_OPT_WSCALE) {
+		ti.tcpi_snd_wscale = ni.snd_wscale & 0xf;
+		ti.tcpi_rcv_wscale = ni.rcv_wscale & 0xf;
+	}
+	ti.tcpi_sacked = ni.sacked_segs;
+	ti.tcpi_lost = ni.lost_segs;
 	ti.tcpi_rto = ni.rto_us;
 	ti.tcpi_ato = LINUX_TCP_DELACK_MIN_US;
 	ti.tcpi_snd_mss = ni.snd_mss;

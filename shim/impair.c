@@ -13,9 +13,11 @@
  * The shim may read the clock (stack/ may not): release times are
  * CLOCK_MONOTONIC microseconds.
  *
- * Limits: corruption flips one bit of the IP header or payload; a frame
+ * Limits: corruption flips one bit of the IP header or payload. A frame
  * whose checksum the device computes later (checksum offload on transmit)
- * would get a correct checksum over the corrupted bytes. Held frames are
+ * would get a correct checksum over the corrupted bytes, so the wrapper
+ * advertises no offloads and the engine opens the lower device without
+ * them (NSTACK_IMPAIR implies NSTACK_OFFLOAD=0). Held frames are
  * bounded (IMPAIR_QUEUE_MAX per lane); beyond that they are dropped and
  * counted (overflow).
  */
@@ -308,7 +310,7 @@ struct netdev *impairdev_wrap(struct netdev *lower, const struct impair_spec *sp
 		return NULL;
 	}
 	struct impairdev *im = calloc(1, sizeof(*im));
-	unsigned npkt = pkt_pool_size();
+	unsigned npkt = pkt_pool_size() + pkt_pool_large_size();
 	if (im) {
 		im->tx.due = calloc(npkt ? npkt : 1, sizeof(uint64_t));
 		im->rx.due = calloc(npkt ? npkt : 1, sizeof(uint64_t));
@@ -354,6 +356,10 @@ struct netdev *impairdev_wrap(struct netdev *lower, const struct impair_spec *sp
 	im->dev.ops = &impair_ops;
 	memcpy(im->dev.mac, lower->mac, sizeof(im->dev.mac));
 	im->dev.mtu = lower->mtu;
+	/* No offloads through the impairment: a corrupted frame whose checksum
+	 * the device completed would arrive valid. The engine opens the lower
+	 * device without offloads when NSTACK_IMPAIR is set. */
+	im->dev.features = 0;
 	memcpy(im->dev.name, lower->name, sizeof(im->dev.name));
 	impair_sync(im);
 	impair_current = im;

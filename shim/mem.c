@@ -15,6 +15,7 @@ struct memdev {
 	struct pkt       *held;      /* a frame being reordered (delivered after the next) */
 	uint64_t          rng;
 	unsigned          loss_ppm, dup_ppm, reorder_ppm;
+	int               offload_raw; /* deliver TSO / partial-checksum frames as built */
 };
 
 static struct memdev *to_mem(const struct netdev *nd) { return (struct memdev *)nd; }
@@ -45,41 +46,59 @@ static int memdev_xmit(struct netdev *nd, struct pkt **p, int n)
 
 static struct pkt *pkt_clone(const struct pkt *p)
 {
-	struct pkt *c = pkt_alloc();
+	struct pkt *c = pkt_is_large(p) ? pkt_alloc_large() : pkt_alloc();
 	if (!c)
 		return NULL;
 	c->data = c->buf + (p->data - p->buf);
 	c->len = p->len;
 	c->flags = p->flags;
+	c->gso_size = p->gso_size;
+	c->csum_start = p->csum_start;
+	c->csum_off = p->csum_off;
 	memcpy(c->data, p->data, p->len);
 	return c;
 }
 
-/* Move flushed frames to the peer, through the impairments. */
+/* One frame to the peer, through the impairments. */
+static void memdev_deliver(struct memdev *m, struct pkt *p)
+{
+	if (memdev_chance(m, m->loss_ppm)) {
+		m->nd.stat.tx_drops++;
+		pkt_free(p);
+		return;
+	}
+	if (memdev_chance(m, m->dup_ppm)) {
+		struct pkt *c = pkt_clone(p);
+		if (c)
+			pkt_queue_push(&m->peer->rxq, c);
+	}
+	if (!m->held && memdev_chance(m, m->reorder_ppm)) {
+		m->held = p;
+		return;
+	}
+	pkt_queue_push(&m->peer->rxq, p);
+	if (m->held) {
+		pkt_queue_push(&m->peer->rxq, m->held);
+		m->held = NULL;
+	}
+}
+
+/* Move flushed frames to the peer. Offloaded frames (partial checksum, TSO)
+ * are finished here, as hardware would, unless the peer takes them raw. */
 static int memdev_flush(struct netdev *nd)
 {
 	struct memdev *m = to_mem(nd);
 	struct pkt *p;
 	while ((p = pkt_queue_pop(&m->txq))) {
-		if (memdev_chance(m, m->loss_ppm)) {
-			nd->stat.tx_drops++;
-			pkt_free(p);
+		if (!m->offload_raw && (p->gso_size || (p->flags & PKT_F_CSUM_PARTIAL))) {
+			struct pkt_queue segs = { 0 };
+			if (gso_segment(p, &segs) < 0)
+				nd->stat.tx_drops++;
+			while ((p = pkt_queue_pop(&segs)))
+				memdev_deliver(m, p);
 			continue;
 		}
-		if (memdev_chance(m, m->dup_ppm)) {
-			struct pkt *c = pkt_clone(p);
-			if (c)
-				pkt_queue_push(&m->peer->rxq, c);
-		}
-		if (!m->held && memdev_chance(m, m->reorder_ppm)) {
-			m->held = p;
-			continue;
-		}
-		pkt_queue_push(&m->peer->rxq, p);
-		if (m->held) {
-			pkt_queue_push(&m->peer->rxq, m->held);
-			m->held = NULL;
-		}
+		memdev_deliver(m, p);
 	}
 	return 0;
 }
@@ -196,4 +215,11 @@ void memdev_set_impair(struct netdev *dev, uint64_t seed, unsigned loss_ppm,
 	m->loss_ppm = loss_ppm;
 	m->dup_ppm = dup_ppm;
 	m->reorder_ppm = reorder_ppm;
+}
+
+void memdev_set_offload(struct netdev *dev, uint32_t features, int raw)
+{
+	struct memdev *m = to_mem(dev);
+	dev->features = features;
+	m->offload_raw = raw;
 }

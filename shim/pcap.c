@@ -14,7 +14,11 @@
 
 #include "shim/shim.h"
 
-#define PCAP_SNAPLEN 65535
+/* Whole frames, TSO and GRO ones included (a 64 KB IP datagram plus the
+ * Ethernet header is more than 65535): tcpdump's default snaplen. Such
+ * frames carry the pseudo-header sum as their TCP checksum, as a capture on
+ * an offloading kernel interface shows them. */
+#define PCAP_SNAPLEN 262144
 
 struct pcapdev {
 	struct netdev dev;
@@ -152,6 +156,7 @@ struct netdev *pcapdev_wrap(struct netdev *lower, const char *path, int *err)
 	pc->dev.ops = &pcapdev_ops;
 	memcpy(pc->dev.mac, lower->mac, sizeof(pc->dev.mac));
 	pc->dev.mtu = lower->mtu;
+	pc->dev.features = lower->features;
 	memcpy(pc->dev.name, lower->name, sizeof(pc->dev.name));
 	pcapdev_sync(pc);
 	*err = 0;

@@ -22,8 +22,22 @@ unsigned       memdev_tx_pending(const struct netdev *dev);   /* frames waiting 
 void           memdev_set_impair(struct netdev *dev, uint64_t seed, unsigned loss_ppm,
 				 unsigned dup_ppm, unsigned reorder_ppm);
 
-/* TAP (tap.c): attach to an existing TAP interface by name. */
-struct netdev *tapdev_open(const char *ifname, int *err);
+/* Advertise offloads (NETDEV_F_*) to the stack. The device does what they
+ * promise in software at flush (gso_segment: checksums completed, TSO
+ * frames cut into wire segments), so the peer sees plain frames; with raw
+ * the peer gets the frames as the stack built them. */
+void           memdev_set_offload(struct netdev *dev, uint32_t features, int raw);
+
+/* TAP (tap.c): attach to an existing TAP interface by name. offloads: the
+ * NETDEV_F_* features wanted (0: none); the device gets them if the kernel
+ * and the packet pools allow (dev->features says). */
+struct netdev *tapdev_open(const char *ifname, uint32_t offloads, int *err);
+
+/* AF_PACKET (packet.c): a raw socket bound to an Ethernet interface (a veth
+ * end), PACKET_VNET_HDR for the same offloads as the TAP. The kernel must not
+ * have the stack's address on that interface. NULL with *err = -errno:
+ * -ENODEV no such interface, -EPERM no CAP_NET_RAW. */
+struct netdev *packetdev_open(const char *ifname, uint32_t offloads, int *err);
 
 /* pcap middleware (pcap.c): every frame sent and received through `lower`
  * is also written to `path` (libpcap pcap_dump, DLT_EN10MB). */

@@ -135,8 +135,11 @@ void ipv4_input(struct stack *st, struct pkt *p)
 		goto drop;
 	}
 	/* Ethernet padding after the datagram is cut off; options (hlen > 20)
-	 * are skipped. */
+	 * are skipped, as Linux accepts them (RFC 1122 3.2.1.8: "silently
+	 * ignore" an option we do not implement) and counted. */
 	pkt_trim(p, total);
+	if (hlen > IP_HDR_LEN)
+		st->stat.ip_opts_rx++;
 	if (ntohs(ih->frag) & (IP_MF | IP_OFFMASK)) {
 		/* RFC 1122 3.3.2: "A host MUST be capable of reassembling" */
 		ip_frag_input(st, p);
@@ -219,10 +222,13 @@ int ipv4_output_raw(struct stack *st, struct pkt *p, uint8_t proto, uint32_t src
  * ip_frag_output). */
 int ipv4_output(struct stack *st, struct pkt *p, uint8_t proto, uint32_t src, uint32_t dst)
 {
-	if (p->len + IP_HDR_LEN > st->dev->mtu) {
+	/* A TSO frame (gso_size) is cut into MTU-sized segments by the device:
+	 * never fragmented, its length is the whole frame's. */
+	if (p->len + IP_HDR_LEN > st->dev->mtu && !p->gso_size) {
 		pkt_free(p);
 		return -EMSGSIZE;
 	}
-	/* TCP segments carry DF (path MTU discovery, RFC 1191), as Linux does. */
+	/* TCP segments carry DF (path MTU discovery, RFC 1191), as Linux does;
+	 * every segment of a TSO frame gets it from this header. */
 	return ipv4_output_raw(st, p, proto, src, dst, st->ip_id++, proto == IP_PROTO_TCP ? IP_DF : 0);
 }

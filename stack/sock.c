@@ -2,12 +2,12 @@
  * behind it: allocation, the 4-tuple hash, port selection, the byte rings,
  * the end of a connection.
  *
- * Memory: the TCB table and the hash are allocated once at tcp_init. The
- * send and receive rings (TCP_SND_RING, TCP_RCV_RING bytes) are a deliberate
- * exception to "no malloc after init": they are allocated when a connection
- * starts (nst_connect, a SYN to a listener) and freed when the connection is
- * fully gone, so that 1024 idle sockets do not pin half a gigabyte. Untouched
- * pages of a large malloc cost no memory.
+ * Memory: the TCB table and the hash are allocated once at tcp_init (the
+ * table is calloc'ed and its entries are handed out in order, so entries
+ * never used cost no memory). The send and receive rings are a deliberate
+ * exception to "no malloc after init": they exist only while they hold bytes
+ * ("ring memory" below), within per-connection budgets and a stack-wide cap,
+ * so that 10 000 idle connections cost their TCBs and nothing more.
  *
  * Errors and readiness follow Linux (tcp_sendmsg, tcp_recvmsg, tcp_poll,
  * inet_stream_connect), since programs are compared against the kernel. */
@@ -60,8 +60,144 @@ void tcp_ring_copy_in(struct tcp_ring *r, uint32_t off, const void *src, uint32_
 /* Drop n bytes at the head (read, or acknowledged). */
 void tcp_ring_consume(struct tcp_ring *r, uint32_t n)
 {
+	if (n == 0)
+		return;
 	r->head = (r->head + n) % r->size;
 	r->len -= n;
+}
+
+/* ---- ring memory ------------------------------------------------------ */
+
+/* Wake every writer: memory came back after a send found the cap reached
+ * (Linux sk_stream_write_space after memory pressure). */
+static void tcp_mem_relieved(struct stack *st)
+{
+	struct tcp_ctx *c = &st->tcp;
+	c->mem_pressure = 0;
+	for (unsigned i = 0; i < c->hiwat; i++)
+		if (c->tcb[i].in_use && c->tcb[i].owned)
+			stack_notify(st, (int)i);
+}
+
+/* Make r able to hold need bytes, its content kept (the head moves to 0):
+ * the next power of two from TCP_RING_MIN, but not beyond cap (the budget)
+ * unless need is; the exact need when the power of two would pass the
+ * stack-wide cap. -ENOMEM (r unchanged) over the cap or when malloc fails:
+ * the caller drops (receive) or refuses (send) and counts. */
+int tcp_ring_grow(struct stack *st, struct tcp_ring *r, uint32_t need, uint32_t cap)
+{
+	struct tcp_ctx *c = &st->tcp;
+	if (need <= r->size)
+		return 0;
+	uint32_t size = TCP_RING_MIN;
+	while (size < need && size < (1u << 31))
+		size <<= 1;
+	if (size > cap)
+		size = cap > need ? cap : need;
+	if (c->mem_used + size - r->size > c->mem_max)
+		size = need;
+	if (c->mem_used + size - r->size > c->mem_max)
+		return -ENOMEM;
+	uint8_t *b = malloc(size);
+	if (!b)
+		return -ENOMEM;
+	if (r->buf) {
+		tcp_ring_copy_out(r, 0, b, r->size);    /* the whole ring, from the head */
+		free(r->buf);
+	}
+	c->mem_used += size - r->size;
+	r->buf = b;
+	r->size = size;
+	r->head = 0;
+	return 0;
+}
+
+/* Free r's memory; the bytes it held are gone (an empty ring, or a
+ * connection that is over). */
+void tcp_ring_release(struct stack *st, struct tcp_ring *r)
+{
+	if (r->buf) {
+		st->tcp.mem_used -= r->size;
+		free(r->buf);
+	}
+	r->buf = NULL;
+	r->size = r->head = r->len = 0;
+	if (st->tcp.mem_pressure)
+		tcp_mem_relieved(st);
+}
+
+/* Ring r of t has just become empty (read, or all acknowledged). A small
+ * ring goes at once; a larger one goes if it stays empty TCP_RING_IDLE_US
+ * (TCP_T_MEM, tcp_mem_timer): a stream empties its rings all the time and
+ * would otherwise reallocate and regrow them at every read. Under memory
+ * pressure nothing waits. */
+void tcp_ring_emptied(struct stack *st, struct tcb *t, struct tcp_ring *r)
+{
+	if (!r->buf || r->len || (r == &t->rcvbuf && t->n_ooo))
+		return;
+	if (r->size <= TCP_RING_MIN || st->tcp.mem_pressure) {
+		tcp_ring_release(st, r);
+		return;
+	}
+	if (!t->timer[TCP_T_MEM])
+		tcp_timer_set(st, t, TCP_T_MEM, st->now_us + TCP_RING_IDLE_US);
+}
+
+/* TCP_T_MEM expired: free the rings that are (still) empty. */
+void tcp_mem_timer(struct stack *st, struct tcb *t)
+{
+	if (t->rcvbuf.buf && !t->rcvbuf.len && !t->n_ooo)
+		tcp_ring_release(st, &t->rcvbuf);
+	if (t->sndbuf.buf && !t->sndbuf.len)
+		tcp_ring_release(st, &t->sndbuf);
+}
+
+/* Both rings of t, freed. */
+void tcp_rings_free(struct stack *st, struct tcb *t)
+{
+	tcp_ring_release(st, &t->sndbuf);
+	tcp_ring_release(st, &t->rcvbuf);
+}
+
+/* The send budget follows cwnd as Linux's sndbuf does (tcp_sndbuf_expand:
+ * 2 x cwnd segments x TCP_SKB_TRUESIZE, so a window can be queued while
+ * one is in flight; Linux charges that memory mostly to payload with TSO),
+ * within [TCP_WMEM_DEF, TCP_WMEM_MAX]; it never shrinks. SO_SNDBUF fixes it. */
+void tcp_snd_budget_update(struct tcb *t)
+{
+	if (t->snd_locked)
+		return;
+	uint32_t mss = t->mss ? t->mss : TCP_MSS_DEF;
+	uint64_t want = 2ull * ((t->cwnd + mss - 1) / mss) * TCP_SKB_TRUESIZE;
+	if (want > TCP_WMEM_MAX)
+		want = TCP_WMEM_MAX;
+	if (want > t->snd_budget)
+		t->snd_budget = (uint32_t)want;
+}
+
+/* Bytes a send may queue now: the budget left, and no more than the ring
+ * has free plus what the stack-wide cap still allows (so that poll's
+ * POLLOUT and send agree under memory pressure). */
+uint32_t tcp_snd_room(const struct stack *st, const struct tcb *t)
+{
+	uint32_t room = t->snd_budget > t->sndbuf.len ? t->snd_budget - t->sndbuf.len : 0;
+	uint32_t free_now = tcp_ring_free(&t->sndbuf);
+	if (room > free_now) {
+		uint64_t avail = st->tcp.mem_max > st->tcp.mem_used ? st->tcp.mem_max - st->tcp.mem_used : 0;
+		if (room > free_now + avail)
+			room = (uint32_t)(free_now + avail);
+	}
+	return room;
+}
+
+uint64_t nst_mem_used(const struct stack *st)
+{
+	return st->tcp.mem_used;
+}
+
+uint64_t nst_mem_max(const struct stack *st)
+{
+	return st->tcp.mem_max;
 }
 
 /* ---- the TCB table ---------------------------------------------------- */
@@ -157,13 +293,20 @@ static void tcb_defaults(struct tcb *t)
 	t->keepcnt = TCP_KEEPCNT_DEF;
 	t->opt_rcvbuf = RCVBUF_DEFAULT;
 	t->opt_sndbuf = SNDBUF_DEFAULT;
+	t->rcv_budget = TCP_RMEM_DEF;
+	t->snd_budget = TCP_WMEM_DEF;
 }
 
-/* A free TCB. When the table is full, the oldest TIME-WAIT orphan makes room
- * (as Linux does when it runs out of TIME-WAIT buckets). NULL if none. */
+/* A free TCB: a freed one, else one never used. When the table is full,
+ * the oldest TIME-WAIT orphan makes room (as Linux does when it runs out of
+ * TIME-WAIT buckets). NULL if none. */
 struct tcb *tcp_tcb_alloc(struct stack *st)
 {
 	struct tcp_ctx *c = &st->tcp;
+	if (c->free_head < 0 && c->hiwat < c->cap) {
+		c->tcb[c->hiwat].free_next = -1;
+		c->free_head = (int)c->hiwat++;
+	}
 	if (c->free_head < 0) {
 		struct tcb *old = NULL;
 		for (unsigned i = 0; i < c->cap; i++) {
@@ -184,27 +327,6 @@ struct tcb *tcp_tcb_alloc(struct stack *st)
 	return t;
 }
 
-/* An empty ring of size bytes over its existing buffer. */
-static void tcp_ring_init(struct tcp_ring *r, uint32_t size)
-{
-	r->head = 0;
-	r->len = 0;
-	r->size = size;
-}
-
-/* Allocate (or reset) the two rings of a connection. */
-int tcp_rings_alloc(struct tcb *t)
-{
-	if (!t->sndbuf.buf)
-		t->sndbuf.buf = malloc(TCP_SND_RING);
-	if (!t->rcvbuf.buf)
-		t->rcvbuf.buf = malloc(TCP_RCV_RING);
-	if (!t->sndbuf.buf || !t->rcvbuf.buf)
-		return -ENOMEM;
-	tcp_ring_init(&t->sndbuf, TCP_SND_RING);
-	tcp_ring_init(&t->rcvbuf, TCP_RCV_RING);
-	return 0;
-}
 
 /* Take a listener's child off the listener's counts and accept queue. */
 static void tcp_child_unlink(struct stack *st, struct tcb *t)
@@ -246,8 +368,7 @@ void tcp_tcb_free(struct stack *st, struct tcb *t)
 	tcp_timers_clear(st, t);
 	if (t->owned)
 		st->tcp.n_owned--;
-	free(t->sndbuf.buf);
-	free(t->rcvbuf.buf);
+	tcp_rings_free(st, t);
 	memset(t, 0, sizeof(*t));
 	t->hnext = t->tnext = t->tprev = -1;
 	t->free_next = st->tcp.free_head;
@@ -313,7 +434,8 @@ void tcp_child_established(struct stack *st, struct tcb *t)
 }
 
 /* At stack_create: the TCB table (twice max_sockets: room for orphans and
- * pending children), the hash, the free list. */
+ * pending children), the hash, an empty free list (entries are taken in
+ * order from hiwat, so the untouched part of the table costs no memory). */
 int tcp_init(struct stack *st)
 {
 	struct tcp_ctx *c = &st->tcp;
@@ -336,12 +458,9 @@ int tcp_init(struct stack *st)
 	for (unsigned i = 0; i < hsize; i++)
 		c->hash[i] = -1;
 	c->free_head = -1;
-	for (int i = (int)c->cap - 1; i >= 0; i--) {
-		c->tcb[i].free_next = c->free_head;
-		c->tcb[i].hnext = c->tcb[i].tnext = c->tcb[i].tprev = -1;
-		c->free_head = i;
-	}
+	c->hiwat = 0;
 	c->tlist = -1;
+	c->mem_max = st->cfg.mem_max ? st->cfg.mem_max : TCP_MEM_MAX_DEF;
 	c->next_ephemeral = (uint32_t)stack_rand(st);
 	c->rmem_max = c->wmem_max = SOCKBUF_MAX;
 	return 0;
@@ -353,10 +472,8 @@ void tcp_fini(struct stack *st)
 	struct tcp_ctx *c = &st->tcp;
 	if (!c->tcb)
 		return;
-	for (unsigned i = 0; i < c->cap; i++) {
-		free(c->tcb[i].sndbuf.buf);
-		free(c->tcb[i].rcvbuf.buf);
-	}
+	for (unsigned i = 0; i < c->hiwat; i++)
+		tcp_rings_free(st, &c->tcb[i]);
 	free(c->tcb);
 	free(c->hash);
 	c->tcb = NULL;
@@ -380,7 +497,7 @@ static int addr_overlap(uint32_t a, uint32_t b)
  * as on Linux. Accepted connections hold their listener's port. */
 static int port_conflict(struct stack *st, const struct tcb *me, uint32_t addr, uint16_t port)
 {
-	for (unsigned i = 0; i < st->tcp.cap; i++) {
+	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
 		const struct tcb *u = &st->tcp.tcb[i];
 		if (!u->in_use || u == me || !u->bound || u->lport != port || !addr_overlap(u->laddr, addr))
 			continue;
@@ -397,7 +514,7 @@ static int port_conflict(struct stack *st, const struct tcb *me, uint32_t addr, 
  * bound-only socket holds it, nor when that 4-tuple exists. */
 static int port_usable(struct stack *st, uint32_t laddr, uint16_t port, uint32_t raddr, uint16_t rport)
 {
-	for (unsigned i = 0; i < st->tcp.cap; i++) {
+	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
 		const struct tcb *u = &st->tcp.tcb[i];
 		if (!u->in_use || !u->bound || u->lport != port || !addr_overlap(u->laddr, laddr))
 			continue;
@@ -446,11 +563,14 @@ int nst_socket(struct stack *st, int type)
 		return udp_socket(st);
 	if (type != NST_SOCK_STREAM)
 		return -EPROTONOSUPPORT;   /* UDP: not here yet */
+	/* Our table is the process's: its limit is like RLIMIT_NOFILE (EMFILE);
+	 * a table full of connections nobody owns is like the kernel short of
+	 * socket memory (ENOBUFS, "Insufficient resources"). */
 	if (st->tcp.n_owned >= st->tcp.max_sockets)
 		return -EMFILE;
 	struct tcb *t = tcp_tcb_alloc(st);
 	if (!t)
-		return -ENOMEM;
+		return -ENOBUFS;
 	t->owned = 1;
 	st->tcp.n_owned++;
 	t->state = TCP_CLOSED;
@@ -509,6 +629,12 @@ static void tcb_recycle(struct tcb *t)
 	t->opt_linger_s = keep.opt_linger_s;
 	t->opt_rcvbuf = keep.opt_rcvbuf;
 	t->opt_sndbuf = keep.opt_sndbuf;
+	t->rcv_locked = keep.rcv_locked;
+	t->snd_locked = keep.snd_locked;
+	if (keep.rcv_locked)
+		t->rcv_budget = keep.rcv_budget;
+	if (keep.snd_locked)
+		t->snd_budget = keep.snd_budget;
 	t->keepidle_s = keep.keepidle_s;
 	t->keepintvl_s = keep.keepintvl_s;
 	t->keepcnt = keep.keepcnt;
@@ -544,7 +670,7 @@ int nst_listen(struct stack *st, int sd, int backlog, uint64_t now_us)
 	/* another listener on the same port and address (SO_REUSEADDR or not);
 	 * SO_REUSEPORT on both lets them share it, as on Linux (not implemented:
 	 * spreading connections over them: the first one found takes them all) */
-	for (unsigned i = 0; i < st->tcp.cap; i++) {
+	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
 		const struct tcb *u = &st->tcp.tcb[i];
 		if (u->in_use && u != t && u->state == TCP_LISTEN && u->lport == t->lport &&
 		    addr_overlap(u->laddr, t->laddr) && !(t->opt_reuseport && u->opt_reuseport))
@@ -622,8 +748,7 @@ int nst_connect(struct stack *st, int sd, uint32_t addr, uint16_t port, uint64_t
 	} else if (tcp_hash_find(st, laddr, lport, addr, port)) {
 		return -EADDRNOTAVAIL;
 	}
-	if (tcp_rings_alloc(t) < 0)
-		return -ENOMEM;
+	tcp_rings_free(st, t);  /* whatever a failed attempt left */
 	t->laddr = laddr;
 	t->lport = lport;
 	t->bound = 1;
@@ -681,16 +806,70 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 		return -EPIPE;
 	if (len == 0)
 		return 0;
-	uint32_t room = tcp_ring_free(&t->sndbuf);
-	if (room == 0)
+	/* Linux sk_stream_memory_free: nothing beyond the send budget; the
+	 * stack-wide cap refuses too (memory pressure), counted, and the
+	 * writer is woken when memory comes back (tcp_mem_relieved). */
+	tcp_snd_budget_update(t);
+	uint32_t room = tcp_snd_room(st, t);
+	if (room == 0) {
+		if (t->sndbuf.len < t->snd_budget) {
+			st->stat.tcp_snd_nomem++;
+			st->tcp.mem_pressure = 1;
+		}
 		return -EAGAIN;
+	}
 	uint32_t n = len < room ? (uint32_t)len : room;
+	if (tcp_ring_grow(st, &t->sndbuf, t->sndbuf.len + n, t->snd_budget) < 0) {
+		n = tcp_ring_free(&t->sndbuf);  /* malloc failed: what the ring has */
+		if (n == 0) {
+			st->stat.tcp_snd_nomem++;
+			st->tcp.mem_pressure = 1;
+			return -EAGAIN;
+		}
+		if (n > len)
+			n = (uint32_t)len;
+	}
 	tcp_ring_copy_in(&t->sndbuf, t->sndbuf.len, buf, n);
 	t->sndbuf.len += n;
 	tcp_output(st, t);
 	tcp_timers_update(st, t);
+	TCP_CHECK(st, t);
 	stack_flush(st);
 	return n;
+}
+
+/* Dynamic right-sizing (Linux tcp_rcv_space_adjust): once per RTT compare
+ * what the application read in that RTT with the most it ever read in one;
+ * when it reads more, the receive budget grows to twice that plus room for
+ * 16 segments, so that a reader who keeps up never makes our window the
+ * limit (the budget then doubles each RTT up to TCP_RMEM_MAX). A reader who
+ * does not keep up reads little per RTT, and its budget stays. SO_RCVBUF
+ * turns it off. Called after each read. */
+static void tcp_rcv_space_adjust(struct stack *st, struct tcb *t)
+{
+	if (t->rcv_locked || !t->srtt || !tcp_synced(t->state))
+		return;
+	uint32_t copied_seq = t->rcv.nxt - t->rcvbuf.len;      /* next byte to read */
+	if (!t->drs_time) {
+		t->drs_time = st->now_us;
+		t->drs_seq = copied_seq;
+		return;
+	}
+	if (st->now_us - t->drs_time < t->srtt)
+		return;
+	uint32_t copied = copied_seq - t->drs_seq;
+	if (copied > t->drs_space) {
+		t->drs_space = copied;
+		uint64_t want = 2ull * copied + 16ull * t->rcv_mss;
+		if (want > TCP_RMEM_MAX)
+			want = TCP_RMEM_MAX;
+		if (want > t->rcv_budget) {
+			t->rcv_budget = (uint32_t)want;
+			st->stat.tcp_rcvbuf_grow++;
+		}
+	}
+	t->drs_seq = copied_seq;
+	t->drs_time = st->now_us;
 }
 
 ssize_t nst_recv(struct stack *st, int sd, void *buf, size_t len, int flags, uint64_t now_us)
@@ -710,8 +889,13 @@ ssize_t nst_recv(struct stack *st, int sd, void *buf, size_t len, int flags, uin
 		tcp_ring_copy_out(&t->rcvbuf, 0, buf, n);
 		if (!(flags & NST_MSG_PEEK)) {
 			tcp_ring_consume(&t->rcvbuf, n);
+			/* emptied (no out-of-order bytes either): the memory goes back */
+			if (t->rcvbuf.len == 0)
+				tcp_ring_emptied(st, t, &t->rcvbuf);
+			tcp_rcv_space_adjust(st, t);
 			if (!t->done)
 				tcp_window_update(st, t);
+			TCP_CHECK(st, t);
 			stack_flush(st);
 		}
 		return n;
@@ -756,7 +940,7 @@ static void tcp_queue_fin(struct stack *st, struct tcb *t)
 static void tcp_listen_stop(struct stack *st, struct tcb *l)
 {
 	int me = tcb_index(st, l);
-	for (unsigned i = 0; i < st->tcp.cap; i++) {
+	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
 		struct tcb *c = &st->tcp.tcb[i];
 		if (!c->in_use || c->parent != me)
 			continue;
@@ -853,7 +1037,7 @@ int nst_close(struct stack *st, int sd, uint64_t now_us)
 void nst_close_all(struct stack *st, uint64_t now_us)
 {
 	udp_close_all(st);
-	for (unsigned i = 0; i < st->tcp.cap; i++)
+	for (unsigned i = 0; i < st->tcp.hiwat; i++)
 		if (st->tcp.tcb[i].in_use && st->tcp.tcb[i].owned)
 			nst_close(st, (int)i, now_us);
 	stack_flush(st);
@@ -912,8 +1096,9 @@ uint32_t nst_poll(struct stack *st, int sd)
 			m |= NST_POLLIN;
 		if (!snd_shut) {
 			/* sk_stream_is_writeable: free space >= half of what is queued */
-			uint32_t used = t->sndbuf.buf ? t->sndbuf.len : 0;
-			uint32_t room = t->sndbuf.buf ? tcp_ring_free(&t->sndbuf) : TCP_SND_RING;
+			tcp_snd_budget_update(t);
+			uint32_t used = t->sndbuf.len;
+			uint32_t room = tcp_snd_room(st, t);
 			if (room >= used / 2 && room > 0)
 				m |= NST_POLLOUT;
 		} else {
@@ -983,7 +1168,7 @@ int nst_close_pending(struct stack *st, int sd)
 size_t nst_exit_pending(struct stack *st)
 {
 	size_t n = 0;
-	for (unsigned i = 0; i < st->tcp.cap; i++) {
+	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
 		const struct tcb *t = &st->tcp.tcb[i];
 		if (!t->in_use || t->done || !t->fin_queued)
 			continue;
@@ -1058,17 +1243,29 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 			break;
 		case SO_RCVBUF:
 		case SO_SNDBUF: {
-			/* stored only: the rings are fixed (no autotuning yet). Linux
-			 * doubles the value for bookkeeping overhead and clamps it. */
+			/* Linux doubles the value for bookkeeping overhead and clamps
+			 * it, and the size is locked: no autotuning from now on
+			 * (SOCK_RCVBUF_LOCK / SOCK_SNDBUF_LOCK). Our rings hold bytes
+			 * only, so the budget is the half the application asked for
+			 * (about what Linux's window and send queue come to). The
+			 * receive budget never goes below what a window already
+			 * promised (RFC 9293 3.8.6.2.2: do not shrink the window). */
 			long x = v < 0 ? 0 : v;
 			long max = name == SO_RCVBUF ? st->tcp.rmem_max : st->tcp.wmem_max;
 			if (x > max)
 				x = max;
 			x *= 2;
-			if (name == SO_RCVBUF)
+			if (name == SO_RCVBUF) {
 				t->opt_rcvbuf = x < 2304 ? 2304 : (int)x;
-			else
+				t->rcv_locked = 1;
+				uint32_t b = (uint32_t)t->opt_rcvbuf / 2;
+				uint32_t promised = t->rcvbuf.len + tcp_rcv_wnd(t);
+				t->rcv_budget = b > promised ? b : promised;
+			} else {
 				t->opt_sndbuf = x < 4608 ? 4608 : (int)x;
+				t->snd_locked = 1;
+				t->snd_budget = (uint32_t)t->opt_sndbuf / 2;
+			}
 			break;
 		}
 		}
@@ -1238,3 +1435,89 @@ int nst_disconnect(struct stack *st, int sd)
 		return -EAFNOSUPPORT;   /* not implemented: AF_UNSPEC connect on TCP */
 	return udp_disconnect(st, sd);
 }
+
+/* ---- invariants (debug builds) ---------------------------------------- */
+#ifdef NST_INVARIANTS
+#include <stdio.h>
+
+/* A broken invariant is our bug, never the peer's: say which and stop. */
+static void tcp_check_fail(const struct stack *st, const struct tcb *t, const char *what,
+			   const char *file, int line)
+{
+	fprintf(stderr, "nstack: invariant violated: %s (tcb %d, state %d, una %u nxt %u max %u "
+		"sndbuf_seq %u sndbuf %u/%u rcv.nxt %u rcvbuf %u/%u n_ooo %u) at %s:%d\n",
+		what, t ? (int)(t - st->tcp.tcb) : -1, t ? t->state : -1,
+		t ? t->snd.una : 0, t ? t->snd.nxt : 0, t ? t->snd_max : 0,
+		t ? t->sndbuf_seq : 0, t ? t->sndbuf.len : 0, t ? t->sndbuf.size : 0,
+		t ? t->rcv.nxt : 0, t ? t->rcvbuf.len : 0, t ? t->rcvbuf.size : 0,
+		t ? t->n_ooo : 0, file, line);
+	abort();
+}
+#define INV(cond) do { if (!(cond)) tcp_check_fail(st, t, #cond, __FILE__, __LINE__); } while (0)
+
+/* A ring: allocated exactly when it has a size, its bytes within it. */
+static void ring_check(const struct stack *st, const struct tcb *t, const struct tcp_ring *r)
+{
+	INV((r->buf == NULL) == (r->size == 0));
+	INV(r->len <= r->size);
+	INV(r->size == 0 ? r->head == 0 : r->head < r->size);
+}
+
+void tcp_check(const struct stack *st, const struct tcb *t)
+{
+	if (!t->in_use)
+		return;
+	ring_check(st, t, &t->sndbuf);
+	ring_check(st, t, &t->rcvbuf);
+	INV(t->n_ooo <= TCP_OOO_MAX);
+	if (t->state < TCP_SYN_SENT || t->done)
+		return;
+	/* RFC 9293 3.3.1: SND.UNA =< SND.NXT, and nothing beyond what was sent */
+	INV(seq_leq(t->snd.una, t->snd.nxt));
+	INV(seq_leq(t->snd.nxt, t->snd_max));
+	/* the send ring starts at snd.una: one before it while our SYN is
+	 * unacknowledged, one after once our FIN is, with the ring empty */
+	int32_t d = (int32_t)(t->snd.una - t->sndbuf_seq);
+	INV(d == 0 || (d == -1 && !seq_gt(t->snd.una, t->iss)) ||
+	    (d == 1 && t->fin_queued && t->sndbuf.len == 0));
+	/* nothing sent beyond the ring's end (and our FIN) */
+	INV(seq_leq(t->snd_max, tcp_snd_end(t) + 1));
+	/* out-of-order ranges: sorted, apart, beyond rcv.nxt, within the
+	 * window we offered and within the ring */
+	for (unsigned i = 0; i < t->n_ooo; i++) {
+		const struct tcp_range *r = &t->ooo[i];
+		INV(seq_lt(r->start, r->end));
+		INV(seq_gt(r->start, t->rcv.nxt));
+		INV(seq_leq(r->end, t->rcv_adv));
+		INV(t->rcvbuf.len + (r->end - t->rcv.nxt) <= t->rcvbuf.size);
+		if (i)
+			INV(seq_gt(r->start, t->ooo[i - 1].end));
+	}
+}
+
+/* The table and the memory accounting: every ring's size adds up to
+ * mem_used, within the cap; owned sockets counted; the packet pool sane. */
+void tcp_check_all(const struct stack *st)
+{
+	const struct tcb *t = NULL;
+	uint64_t mem = 0;
+	unsigned owned = 0;
+	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
+		const struct tcb *u = &st->tcp.tcb[i];
+		if (!u->in_use) {
+			t = u;
+			INV(u->sndbuf.buf == NULL && u->rcvbuf.buf == NULL);
+			continue;
+		}
+		mem += u->sndbuf.size + u->rcvbuf.size;
+		owned += u->owned;
+	}
+	t = NULL;
+	INV(mem == st->tcp.mem_used);
+	INV(st->tcp.mem_used <= st->tcp.mem_max);
+	INV(owned == st->tcp.n_owned);
+	INV(st->tcp.n_owned <= st->tcp.max_sockets);
+	INV(st->tcp.hiwat <= st->tcp.cap);
+	INV(pkt_pool_in_use() <= pkt_pool_size());
+}
+#endif

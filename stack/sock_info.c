@@ -42,6 +42,8 @@ static void sock_info_fill(const struct stack *st, const struct tcb *t, int i,
 	o->total_retrans = t->total_retrans;
 	o->delivery_rate = t->delivery_rate_bps;
 	o->in_recovery = t->in_recovery;
+	o->sack = t->sack_ok;
+	strncpy(o->cc, tcp_cc(t)->name, sizeof(o->cc) - 1);
 	if (tcp_synced(t->state) || t->state == TCP_CLOSED) {
 		/* Sequence space consumed past the SYNs: data bytes plus an
 		 * acknowledged FIN (at most one off), modulo 2^32. */
@@ -61,7 +63,7 @@ static void sock_info_fill(const struct stack *st, const struct tcb *t, int i,
 int nst_sock_list(const struct stack *st, struct nst_sock_info *out, int max)
 {
 	int n = 0;
-	for (unsigned i = 0; i < st->tcp.cap; i++) {
+	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
 		const struct tcb *t = &st->tcp.tcb[i];
 		if (!t->in_use)
 			continue;

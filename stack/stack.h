@@ -42,14 +42,18 @@
 	X(ip_drop_src, "IPv4 packets with a martian source") \
 	X(ip_drop_proto, "IPv4 packets for an unhandled protocol") \
 	X(ip_drop_noroute, "IPv4 packets with no route") \
+	X(ip_opts_rx, "IPv4 packets with options (accepted, options skipped)") \
 	X(icmp_rx, "ICMP messages received") \
 	X(icmp_drop_csum, "ICMP checksum errors") \
 	X(icmp_drop_bad, "malformed ICMP messages") \
 	X(icmp_echo_tx, "ICMP echo replies sent") \
 	X(tcp_rx, "TCP segments received") \
 	X(tcp_tx, "TCP segments sent") \
+	X(tcp_tso_tx, "TCP TSO frames sent (cut into segments by the device)") \
+	X(tcp_gro_rx, "TCP segments received larger than the MSS (GRO)") \
 	X(tcp_drop_short, "TCP segments too short") \
 	X(tcp_drop_hdr, "TCP segments with a bad header") \
+	X(tcp_opt_bad, "TCP segments with a bad option length (options after it ignored, as Linux)") \
 	X(tcp_drop_csum, "TCP checksum errors") \
 	X(tcp_drop_noport, "TCP segments to a closed port") \
 	X(tcp_drop_unacceptable, "TCP segments failing the acceptance test") \
@@ -70,10 +74,26 @@
 	X(tcp_ooo_rx, "TCP out-of-order segments queued") \
 	X(tcp_dupack_rx, "TCP duplicate ACKs received") \
 	X(tcp_fast_retrans, "TCP fast retransmissions") \
+	X(tcp_sack_blocks_rcvd, "TCP SACK blocks received") \
+	X(tcp_sack_bogus, "TCP SACK blocks ignored: outside (SND.UNA, SND.MAX]") \
+	X(tcp_dsack_rx, "TCP D-SACK blocks received (RFC 2883)") \
+	X(tcp_sack_sb_full, "TCP SACK ranges dropped: scoreboard full") \
+	X(tcp_sack_recovery, "TCP SACK loss recoveries entered (RFC 6675)") \
+	X(tcp_sack_rexmit, "TCP segments retransmitted by SACK recovery") \
+	X(tcp_sack_rescue, "TCP rescue retransmissions (RFC 6675 NextSeg rule 4)") \
+	X(tcp_sack_rexmit_again, "TCP SACK retransmissions lost again and resent") \
+	X(tcp_hystart_css, "TCP slow starts that entered HyStart++ conservative slow start (RFC 9406)") \
+	X(tcp_hystart_exit, "TCP slow starts ended by HyStart++ (RFC 9406)") \
 	X(tcp_timeout, "TCP connections given up (timeout)") \
 	X(tcp_active_open, "TCP active opens") \
 	X(tcp_passive_open, "TCP passive opens") \
 	X(tcp_estab_reset, "TCP connections reset") \
+	X(tcp_challenge_ack_tx, "TCP challenge ACKs sent (RFC 5961 3.2, 4.2, 5.2)") \
+	X(tcp_challenge_ack_limited, "TCP challenge ACKs not sent: global per-second limit (RFC 5961 7)") \
+	X(tcp_oow_ack_limited, "TCP ACKs to invalid segments not sent: per-connection 500 ms limit") \
+	X(syncookies_sent, "TCP SYN cookies sent (RFC 4987 3.6)") \
+	X(syncookies_recv_ok, "TCP SYN cookies validated: connection created") \
+	X(syncookies_failed, "TCP ACKs to a listener failing SYN-cookie validation") \
 	X(tx_nobufs, "packets not built: pool exhausted") \
 	X(ip_drop_bcast, "IPv4 broadcasts for a protocol that takes none") \
 	X(ip_frag_rx, "IPv4 fragments received") \
@@ -98,7 +118,10 @@
 	X(udp_drop_short, "UDP datagrams too short or with a bad length") \
 	X(udp_drop_csum, "UDP checksum errors") \
 	X(udp_drop_noport, "UDP datagrams to a closed port") \
-	X(udp_drop_rcvbuf, "UDP datagrams dropped: receive queue full (SO_RCVBUF)")
+	X(udp_drop_rcvbuf, "UDP datagrams dropped: receive queue full (SO_RCVBUF)") \
+	X(tcp_drop_rcvmem, "TCP segments dropped: no ring memory (stack memory cap or malloc)") \
+	X(tcp_snd_nomem, "TCP sends refused (EAGAIN): stack ring memory cap reached") \
+	X(tcp_rcvbuf_grow, "TCP receive budgets grown by autotuning")
 
 struct stack_stats {
 #define STACK_STAT_FIELD(name, desc) uint64_t name;
@@ -112,8 +135,11 @@ struct stack_config {
 	uint32_t gw;            /* default gateway, 0 for none */
 	int      loopback;      /* NSTACK_IF=lo: serve all of 127.0.0.0/8 on a loop device, no ARP */
 	unsigned max_sockets;   /* 0: default (1024) */
+	uint64_t mem_max;       /* cap on TCP ring memory, bytes; 0: default (1 GB) */
 	uint64_t (*rand64)(void *ctx);   /* randomness source (ISS key, ports, IP ID) */
 	void    *rand_ctx;
+	unsigned challenge_ack_limit;    /* RFC 5961 7 per-second limit; 0: default 1000 (Linux
+	                                  * tcp_challenge_ack_limit), -1u: no limit */
 };
 
 struct stack;
@@ -166,7 +192,9 @@ void stack_set_notify(struct stack *st, void (*fn)(void *ctx, int sd), void *ctx
 #define NST_SHUT_WR   1
 #define NST_SHUT_RDWR 2
 
-int     nst_socket(struct stack *st, int type);              /* sd, -EMFILE, -ENOMEM, -EPROTONOSUPPORT */
+/* sd; -EMFILE beyond cfg.max_sockets (like RLIMIT_NOFILE), -ENOBUFS when the
+ * table is full of connections nobody owns, -EPROTONOSUPPORT */
+int     nst_socket(struct stack *st, int type);
 int     nst_bind(struct stack *st, int sd, uint32_t addr, uint16_t port);
 int     nst_listen(struct stack *st, int sd, int backlog, uint64_t now_us);
 int     nst_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port, uint64_t now_us); /* new sd or -EAGAIN */
@@ -205,12 +233,21 @@ struct nst_tcp_info {
 	uint32_t unacked_segs, total_retrans, segs_out, segs_in, notsent_bytes;
 	uint32_t outq;          /* unacknowledged + unsent bytes (SIOCOUTQ) */
 	uint64_t bytes_acked, bytes_received, bytes_sent;
+	uint8_t  options;       /* NST_TCPI_OPT_*: what the SYNs negotiated */
+	uint8_t  snd_wscale, rcv_wscale;
+	uint32_t sacked_segs, lost_segs;   /* SACK scoreboard (segments) */
 };
+#define NST_TCPI_OPT_TS     1   /* Linux TCPI_OPT_TIMESTAMPS */
+#define NST_TCPI_OPT_SACK   2   /* TCPI_OPT_SACK */
+#define NST_TCPI_OPT_WSCALE 4   /* TCPI_OPT_WSCALE */
 int     nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *out);
 /* SO_LINGER: 1 while our FIN or the data before it is unacknowledged. */
 int     nst_close_pending(struct stack *st, int sd);
 /* Bytes (and FINs) closed connections still have to deliver (process exit). */
 size_t  nst_exit_pending(struct stack *st);
+/* TCP ring memory in use and its cap, bytes. */
+uint64_t nst_mem_used(const struct stack *st);
+uint64_t nst_mem_max(const struct stack *st);
 /* Clamp of SO_RCVBUF/SO_SNDBUF (the host's net.core.rmem_max, wmem_max). */
 void    nst_set_sockbuf_max(struct stack *st, unsigned rmem_max, unsigned wmem_max);
 
@@ -240,7 +277,9 @@ struct nst_sock_info {
 	uint8_t  type;          /* NST_SOCK_STREAM or NST_SOCK_DGRAM (UDP: ESTAB if connected, else UNCONN) */
 	uint8_t  state;         /* TCP state, RFC 9293 order (tcp.h enum tcp_state) */
 	uint8_t  orphan;        /* closed by the application, finishing on its own */
-	uint8_t  in_recovery;   /* fast recovery (RFC 6582) */
+	uint8_t  in_recovery;   /* loss recovery (RFC 6582 / RFC 6675) */
+	uint8_t  sack;          /* SACK negotiated (RFC 2018) */
+	char     cc[16];        /* congestion control (TCP_CONGESTION name) */
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	uint32_t recv_q;        /* unread bytes; listener: accept queue length */

@@ -1,6 +1,7 @@
 /* TCP (RFC 9293): connection state, the socket table and the entry points the
  * rest of stack/ calls. (Owned by the TCP module; see tcp_in.c, tcp_out.c,
- * tcp_timer.c, tcp_iss.c, sock.c.)
+ * tcp_timer.c, tcp_iss.c, tcp_sack.c (SACK, RFC 6675 loss recovery), tcp_cc.c
+ * (congestion control: CUBIC, Reno), sock.c.)
  *
  * One table of TCBs, allocated once at tcp_init. A socket descriptor (sd) is
  * an index into that table. The table holds twice cfg.max_sockets entries:
@@ -13,6 +14,19 @@
  * (the send ring); retransmission rebuilds segments from it. Received bytes,
  * in order and out of order, go into the receive ring; a short list of ranges
  * says which bytes beyond rcv.nxt are present (reassembly).
+ *
+ * Memory (sock.c, "ring memory"): a ring holds no memory until bytes are
+ * queued into it, grows by powers of two (TCP_RING_MIN up) as they are, and
+ * is freed when it empties (the receive ring after a read, the send ring when
+ * everything is acknowledged; a ring larger than TCP_RING_MIN once it has
+ * stayed empty TCP_RING_IDLE_US, so a stream does not reallocate its ring at
+ * every read), so an idle connection costs its TCB only.
+ * What a ring may hold is its budget (rcv_budget, snd_budget), not its size:
+ * the window we advertise comes from the receive budget, which grows with
+ * the reader (dynamic right-sizing, like Linux tcp_rcv_space_adjust); the
+ * send budget grows with cwnd (Linux tcp_sndbuf_expand). SO_RCVBUF/SO_SNDBUF
+ * fix them (Linux's SOCK_RCVBUF_LOCK/SOCK_SNDBUF_LOCK). Every byte of ring
+ * memory is charged to a stack-wide cap (cfg.mem_max).
  */
 #ifndef NSTACK_TCP_H
 #define NSTACK_TCP_H
@@ -47,6 +61,7 @@ enum tcp_timer_id {
 	TCP_T_2MSL,             /* TIME-WAIT, and the FIN-WAIT-2 orphan timeout */
 	TCP_T_DELACK,           /* delayed ACK */
 	TCP_T_CORK,             /* TCP_CORK ceiling: corked partial data goes out */
+	TCP_T_MEM,              /* an emptied ring stayed empty: free it (sock.c) */
 	TCP_T_MAX
 };
 
@@ -78,13 +93,29 @@ enum tcp_timer_id {
 #define TCP_KEEPCNT_DEF   9
 #define TCP_IW_SEGS       10            /* RFC 6928 initial window, as Linux */
 #define TCP_OOO_MAX       16            /* out-of-order ranges kept */
-#define TCP_SND_RING      (256u * 1024)
-#define TCP_RCV_RING      (256u * 1024)
+#define TCP_RING_MIN      4096u         /* smallest ring allocated */
+#define TCP_RMEM_DEF      131072u       /* initial receive budget: Linux tcp_rmem[1] */
+#define TCP_RMEM_MAX      (6u << 20)    /* autotuned receive budget limit: Linux tcp_rmem[2] */
+#define TCP_SKB_TRUESIZE  4352u        /* Linux's memory per MSS-sized segment (tcp_sndbuf_expand:
+					 * roundup_pow_of_two(mss + headers + shinfo) + sk_buff) */
+#define TCP_WMEM_DEF      (2u * TCP_IW_SEGS * TCP_SKB_TRUESIZE)  /* 87040: Linux's sndbuf of a
+					 * new connection, 2 x IW10 x TCP_SKB_TRUESIZE */
+#define TCP_WMEM_MAX      (4u << 20)    /* autotuned send budget limit: Linux tcp_wmem[2] */
+#define TCP_MEM_MAX_DEF   (1ull << 30)  /* stack-wide ring memory cap when cfg.mem_max is 0 */
+#define TCP_NOBUFS_RETRY_US 10000ull    /* output retry after the packet pool ran dry */
+#define TCP_RING_IDLE_US  200000ull     /* an emptied ring larger than TCP_RING_MIN is freed
+					 * after this long still empty (a stream keeps its) */
 #define TCP_MAX_WND       65535u        /* the 16-bit window field (unscaled, and on SYNs) */
 #define TCP_WSCALE_MAX    14            /* RFC 7323 2.3 */
 #define TCP_TS_OPT_LEN    12            /* NOP, NOP, kind 8, len 10, TSval, TSecr */
 #define TCP_PAWS_IDLE_US  (24ull * 86400 * 1000000)  /* RFC 7323 5.5: 24 days */
+#define TCP_SACK_SB_MAX   32            /* SACKed ranges the sender keeps (scoreboard) */
+#define TCP_SACK_RCV_MAX  4             /* SACK blocks in one ACK: 40 option bytes (RFC 2018 3) */
+#define TCP_DUPTHRESH     3             /* RFC 5681 / RFC 6675 DupThresh */
+#define TCP_RXT_MARKS     8             /* retransmissions watched for a second loss */
 #define TCP_SOMAXCONN     4096
+#define TCP_CHALLENGE_ACK_LIMIT 1000    /* Linux tcp_challenge_ack_limit (RFC 5961 7), per second */
+#define TCP_INVALID_RATELIMIT_US 500000ull  /* Linux tcp_invalid_ratelimit: ACKs to invalid segments */
 
 /* A byte ring. head indexes the first byte, len bytes follow (wrapping). */
 struct tcp_ring {
@@ -98,6 +129,26 @@ struct tcp_ring {
  * ring beyond rcv.nxt. */
 struct tcp_range {
 	uint32_t start, end;
+};
+
+/* CUBIC's per-connection state (RFC 9438, tcp_cc.c); windows in segments. */
+struct tcp_cubic {
+	double   w_max;         /* W_max: cwnd before the last reduction */
+	double   k;             /* K, seconds */
+	double   origin;        /* the plateau W_cubic climbs to (W_max, or cwnd_epoch) */
+	double   w_est;         /* W_est of the Reno-friendly region */
+	double   cwnd_prior;    /* cwnd when ssthresh was last set (alpha_cubic switch) */
+	double   carry;         /* fractional bytes of cwnd growth */
+	uint64_t epoch_us;      /* start of the congestion-avoidance stage, 0 = none */
+	uint8_t  after_rto;     /* RFC 9438 4.8: the next stage starts with K = 0 */
+	/* HyStart++ (RFC 9406) in the initial slow start: per-round minimum
+	 * RTTs, and Conservative Slow Start (CSS) */
+	uint8_t  hs_css;        /* in CSS */
+	uint8_t  hs_css_rounds;
+	uint8_t  hs_done;       /* no more HyStart++ on this connection */
+	uint32_t hs_round_end;  /* the round ends when snd.una reaches this */
+	uint32_t hs_samples;    /* RTT samples in this round */
+	uint64_t hs_last_min_us, hs_cur_min_us, hs_css_base_us;   /* 0 = none */
 };
 
 struct tcb {
@@ -145,11 +196,37 @@ struct tcb {
 	uint64_t ts_recent_us;  /* when TS.Recent was set (PAWS 24-day validity) */
 	uint32_t ts_off;        /* per-connection offset of our TSval clock */
 	uint8_t  sack_ok;       /* RFC 2018: both SYNs carried SACK-permitted */
+	/* SACK receiver (RFC 2018 4): sequence numbers of the latest
+	 * out-of-order arrivals, most recent first (their ooo[] ranges are the
+	 * blocks we report, in this order); a D-SACK (RFC 2883) to report once */
+	uint32_t sack_recent[TCP_SACK_RCV_MAX];
+	uint8_t  n_sack_recent;
+	uint8_t  dsack;
+	uint32_t dsack_start, dsack_end;
+	/* SACK sender: the scoreboard, sorted disjoint ranges in (snd.una,
+	 * snd_max], and RFC 6675's HighRxt (exclusive) and RescueRxt */
+	struct tcp_range sacked[TCP_SACK_SB_MAX];
+	uint8_t  n_sacked;
+	uint8_t  rescue_ok;     /* RescueRxt is defined */
+	uint32_t sacked_bytes;
+	uint32_t high_rxt, rescue_rxt;
+	/* retransmissions of this recovery: where, and snd_max when they
+	 * left; SACKs of data sent later say one was lost again */
+	struct tcp_range rxt[TCP_RXT_MARKS];   /* start: seq, end: snd_max then */
+	uint8_t  n_rxt;
 
-	/* rings: allocated when a connection starts, freed when it is gone */
+	/* rings: allocated lazily, grown and freed as bytes come and go (sock.c) */
 	struct tcp_ring sndbuf;       /* bytes from sndbuf_seq on: unacked, then unsent */
 	uint32_t        sndbuf_seq;
 	struct tcp_ring rcvbuf;       /* head: first unread byte; len: in-order bytes */
+	uint32_t        rcv_budget;   /* bytes the receive side may hold: the window's base */
+	uint32_t        snd_budget;   /* bytes the send ring may hold */
+	uint8_t         rcv_locked;   /* SO_RCVBUF set: no autotuning (Linux SOCK_RCVBUF_LOCK) */
+	uint8_t         snd_locked;   /* SO_SNDBUF set (SOCK_SNDBUF_LOCK) */
+	uint8_t         xmit_nobufs;  /* output stopped: packet pool exhausted (retry timer) */
+	uint32_t        drs_seq;      /* dynamic right-sizing: bytes read up to here ... */
+	uint64_t        drs_time;     /* ... at this time (0: not started) */
+	uint32_t        drs_space;    /* most bytes read in one RTT so far */
 	struct tcp_range ooo[TCP_OOO_MAX];
 	unsigned        n_ooo;
 	uint32_t        fin_ooo_seq;  /* sequence of a FIN seen beyond a hole */
@@ -179,7 +256,12 @@ struct tcb {
 	uint64_t persist_iv;    /* current persist interval */
 	unsigned keep_probes;   /* keepalive probes without answer */
 
-	/* congestion control (RFC 5681, RFC 6582) */
+	/* congestion control (RFC 5681, RFC 6582 / RFC 6675 loss recovery,
+	 * the algorithm's hooks in tcp_cc.c) */
+	const struct tcp_cc_ops *cc_ops;   /* NULL: the default (CUBIC) */
+	union {
+		struct tcp_cubic cubic;
+	} cc;
 	uint32_t cwnd, ssthresh;
 	uint32_t ca_acked;      /* bytes acked in congestion avoidance */
 	uint32_t recover;
@@ -192,6 +274,8 @@ struct tcb {
 	int      acc_head, acc_tail, acc_next;  /* accept queue (children, ESTABLISHED) */
 	unsigned acc_n;         /* accept queue length */
 	unsigned syn_n;         /* children in SYN-RECEIVED */
+	uint64_t synq_overflow_us;  /* last SYN answered with a cookie (tcp_syncookie.c), 0 never */
+	uint64_t last_oow_ack_us;   /* last ACK to an invalid segment (RFC 5961 7), 0 never */
 
 	/* socket options */
 	uint8_t  opt_keepalive, opt_reuseaddr, opt_nodelay, opt_linger_on;
@@ -227,7 +311,13 @@ struct tcp_ctx {
 	int      tlist;         /* head of the armed-timer list */
 	uint64_t next_deadline; /* earliest armed timer; may be early, never late */
 	uint32_t next_ephemeral;/* RFC 6056 Algorithm 3 */
+	unsigned hiwat;         /* entries [hiwat, cap) never used yet (not on the free list) */
+	uint64_t mem_used;      /* bytes of ring memory allocated (every ring's size) */
+	uint64_t mem_max;       /* cap on mem_used (cfg.mem_max) */
+	uint8_t  mem_pressure;  /* a send found the cap reached: wake writers when memory frees */
 	unsigned rmem_max, wmem_max;   /* SO_RCVBUF/SO_SNDBUF clamp (net.core.rmem_max/wmem_max) */
+	uint64_t chack_sec;     /* RFC 5961 7: second (+1) of the challenge-ACK budget, 0 none */
+	uint32_t chack_left;    /* challenge ACKs left in that second */
 };
 
 int      tcp_init(struct stack *st);            /* at stack_create: allocate tables */
@@ -266,6 +356,8 @@ struct tcp_seg {
 	uint16_t mss;           /* MSS option, 0 if absent */
 	uint8_t  has_ws, ws;    /* Window Scale option (SYN only) and its shift.cnt */
 	uint8_t  sack_perm;     /* SACK-permitted option (SYN only) */
+	uint8_t  nsack;         /* SACK blocks (RFC 2018 3), as on the wire */
+	struct tcp_range sack[TCP_SACK_RCV_MAX];
 	uint8_t  has_ts;        /* Timestamps option */
 	uint32_t tsval, tsecr;
 	const uint8_t *data;
@@ -279,18 +371,48 @@ static inline uint32_t tcp_seg_len(const struct tcp_seg *s)
 }
 
 /* Verdicts of the input steps, acted on at the single exit of tcp_input. */
-enum tcp_verdict { TCP_OK = 0, TCP_DROP, TCP_DROP_ACK, TCP_DROP_RST };
+enum tcp_verdict {
+	TCP_OK = 0,
+	TCP_DROP,
+	TCP_DROP_ACK,           /* answer the invalid segment with an ACK (rate-limited) */
+	TCP_DROP_RST,
+	TCP_DROP_CHALLENGE,     /* RFC 5961 challenge ACK (rate-limited per connection and globally) */
+};
 
 /* ring helpers (sock.c) */
 uint32_t tcp_ring_free(const struct tcp_ring *r);
 void     tcp_ring_copy_out(const struct tcp_ring *r, uint32_t off, void *dst, uint32_t n);
 void     tcp_ring_copy_in(struct tcp_ring *r, uint32_t off, const void *src, uint32_t n);
 void     tcp_ring_consume(struct tcp_ring *r, uint32_t n);
+int      tcp_ring_grow(struct stack *st, struct tcp_ring *r, uint32_t need, uint32_t cap);
+void     tcp_ring_release(struct stack *st, struct tcp_ring *r);
+void     tcp_rings_free(struct stack *st, struct tcb *t);
+void     tcp_ring_emptied(struct stack *st, struct tcb *t, struct tcp_ring *r);
+void     tcp_mem_timer(struct stack *st, struct tcb *t);
+void     tcp_snd_budget_update(struct tcb *t);
+uint32_t tcp_snd_room(const struct stack *st, const struct tcb *t);
+
+/* Room left under the receive budget: what the window may offer. */
+static inline uint32_t tcp_rcv_space(const struct tcb *t)
+{
+	return t->rcv_budget > t->rcvbuf.len ? t->rcv_budget - t->rcvbuf.len : 0;
+}
+
+/* Debug builds (NST_INVARIANTS): check a TCB, or the whole table and the
+ * memory accounting, after input, output and timers; abort on a violation. */
+#ifdef NST_INVARIANTS
+void     tcp_check(const struct stack *st, const struct tcb *t);
+void     tcp_check_all(const struct stack *st);
+#define  TCP_CHECK(st, t)   tcp_check(st, t)
+#define  TCP_CHECK_ALL(st)  tcp_check_all(st)
+#else
+#define  TCP_CHECK(st, t)   ((void)0)
+#define  TCP_CHECK_ALL(st)  ((void)0)
+#endif
 
 /* table (sock.c) */
 struct tcb *tcp_tcb_alloc(struct stack *st);
 void     tcp_tcb_free(struct stack *st, struct tcb *t);
-int      tcp_rings_alloc(struct tcb *t);
 void     tcp_hash_insert(struct stack *st, struct tcb *t);
 struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
 		       uint32_t raddr, uint16_t rport);
@@ -299,6 +421,25 @@ void     tcp_done(struct stack *st, struct tcb *t, int err);
 void     tcp_child_established(struct stack *st, struct tcb *t);
 void     tcp_notify(struct stack *st, struct tcb *t);
 void     tcp_state_event(struct stack *st, const struct tcb *t, int to);  /* sock_info.c: the state hook */
+
+/* children of a listener (tcp_in.c): a new TCB for seg's 4-tuple with the
+ * listener's options and rings, not hashed; NULL if none is free. */
+struct tcb *tcp_child_new(struct stack *st, struct tcb *l, const struct tcp_seg *seg);
+void     tcp_set_mss(struct stack *st, struct tcb *t, uint16_t peer_mss);
+
+/* SYN cookies (tcp_syncookie.c), RFC 4987 3.6. */
+#define TCP_SYNCOOKIE_VALID_US (120ull * 1000000)  /* Linux TCP_SYNCOOKIE_VALID: 2 minutes */
+/* Answer seg (a SYN to listener l whose queue is full) with a cookie SYN-ACK. */
+void     tcp_syncookie_send(struct stack *st, struct tcb *l, const struct tcp_seg *seg);
+/* A bare ACK to listener l: 0 if it is no cookie answer (go on as LISTEN:
+ * reset), 1 with *child set (a SYN-RECEIVED child that seg completes),
+ * -1 to drop it. seg's window gets the child's scaling. */
+int      tcp_syncookie_ack(struct stack *st, struct tcb *l, struct tcp_seg *seg, struct tcb **child);
+/* The cookie (ISS) for seg at st->now_us, and its check (ack is the peer's
+ * SEG.ACK - 1, seq its SEG.SEQ - 1): the MSS index or -1. Exposed for tests. */
+uint32_t tcp_syncookie_make(const struct stack *st, const struct tcp_seg *seg, unsigned mssind);
+int      tcp_syncookie_check(const struct stack *st, const struct tcp_seg *seg, uint32_t cookie,
+			     uint32_t sseq);
 
 /* ICMP errors about a segment we sent (tcp_icmp.c): PMTU (RFC 1191) and
  * unreachable, with RFC 5927's checks. Addresses/ports of the quoted header. */
@@ -325,6 +466,43 @@ uint16_t tcp_adv_mss(const struct stack *st);
 uint8_t  tcp_wscale_ours(const struct tcb *t);
 uint32_t tcp_ts_now(const struct stack *st, const struct tcb *t);
 static inline uint32_t tcp_snd_end(const struct tcb *t) { return t->sndbuf_seq + t->sndbuf.len; }
+
+/* SACK (tcp_sack.c): RFC 2018 blocks we send, RFC 6675 loss recovery */
+unsigned tcp_sack_blocks(struct tcb *t, struct tcp_range *out, unsigned max);
+void     tcp_sack_rcv_note(struct tcb *t, uint32_t seq);
+void     tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, uint32_t acked,
+			int dup5681);
+void     tcp_sack_recovery_end(struct stack *st, struct tcb *t);
+void     tcp_sack_clear(struct tcb *t);
+uint32_t tcp_sack_pipe(const struct tcb *t);
+uint32_t tcp_sack_lost_bytes(const struct tcb *t);
+uint32_t tcp_send_limit(struct stack *st, struct tcb *t);
+
+/* congestion control (tcp_cc.c): one ops table per algorithm */
+struct tcp_cc_ops {
+	const char *name;       /* TCP_CONGESTION name, as Linux's */
+	/* fresh private state (connection start, algorithm switched) */
+	void     (*init)(struct tcb *t);
+	/* an ACK acknowledged `acked` new bytes outside loss recovery, and
+	 * cwnd is what limits the sender: slow start or congestion avoidance */
+	void     (*cong_avoid)(struct stack *st, struct tcb *t, uint32_t acked);
+	/* a loss was detected (fast retransmit, or the first timeout): the
+	 * new ssthresh */
+	uint32_t (*ssthresh)(struct stack *st, struct tcb *t);
+	/* a retransmission timeout; cwnd is already the loss window */
+	void     (*on_rto)(struct stack *st, struct tcb *t);
+	/* an RTT sample (optional, NULL: none) */
+	void     (*rtt_sample)(struct stack *st, struct tcb *t, uint64_t rtt_us);
+};
+extern const struct tcp_cc_ops tcp_cc_reno, tcp_cc_cubic;
+const struct tcp_cc_ops *tcp_cc_find(const char *name);
+static inline const struct tcp_cc_ops *tcp_cc(const struct tcb *t)
+{
+	return t->cc_ops ? t->cc_ops : &tcp_cc_cubic;
+}
+void     tcp_cc_set(struct tcb *t, const struct tcp_cc_ops *ops);
+uint32_t tcp_cc_loss_ssthresh(struct stack *st, struct tcb *t);
+double   tcp_cubic_root(double x);
 
 /* timers (tcp_timer.c) */
 void     tcp_timer_set(struct stack *st, struct tcb *t, int id, uint64_t at);

@@ -46,7 +46,9 @@ static uint64_t *tcp_parse(struct stack *st, const struct pkt *p, uint32_t src, 
 	/* Options. RFC 9293 3.1: "a TCP implementation MUST be able to receive
 	 * a TCP option in any segment" and (RFC 1122 4.2.2.5) "MUST ignore
 	 * without error any TCP option it does not implement". A length that is
-	 * missing, below 2 or past the header makes the segment malformed. */
+	 * missing, below 2 or past the header ends the parsing, as in Linux's
+	 * tcp_parse_options ("silly options", "don't parse partial options"):
+	 * the options before it count, the segment goes on (counted). */
 	const uint8_t *o = p->data + TCP_HDR_LEN;
 	unsigned n = hlen - TCP_HDR_LEN, i = 0;
 	while (i < n) {
@@ -57,8 +59,10 @@ static uint64_t *tcp_parse(struct stack *st, const struct pkt *p, uint32_t src, 
 			i++;
 			continue;
 		}
-		if (i + 1 >= n || o[i + 1] < 2 || i + o[i + 1] > n)
-			return &st->stat.tcp_drop_hdr;
+		if (i + 1 >= n || o[i + 1] < 2 || i + o[i + 1] > n) {
+			st->stat.tcp_opt_bad++;
+			break;
+		}
 		if (kind == TCP_OPT_MSS && o[i + 1] == 4 && (seg->flags & TCP_SYN))
 			seg->mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
 		/* RFC 7323 2.2: "A Window Scale option in a segment without a SYN
@@ -66,6 +70,25 @@ static uint64_t *tcp_parse(struct stack *st, const struct pkt *p, uint32_t src, 
 		if (kind == TCP_OPT_WS && o[i + 1] == 3 && (seg->flags & TCP_SYN)) {
 			seg->has_ws = 1;
 			seg->ws = o[i + 2];
+		}
+		/* RFC 2018 2: SACK-permitted "MAY be sent in a SYN" only */
+		if (kind == TCP_OPT_SACK_PERM && o[i + 1] == 2 && (seg->flags & TCP_SYN))
+			seg->sack_perm = 1;
+		/* RFC 2018 3: kind 5, length 2 + 8n, n blocks of left and right
+		 * edges; more than 4 cannot fit (a malformed length is ignored) */
+		if (kind == TCP_OPT_SACK && o[i + 1] >= 10 && (o[i + 1] - 2) % 8 == 0 &&
+		    !(seg->flags & TCP_SYN)) {
+			unsigned nb = (o[i + 1] - 2u) / 8;
+			if (nb > TCP_SACK_RCV_MAX)
+				nb = TCP_SACK_RCV_MAX;
+			for (unsigned b = 0; b < nb; b++) {
+				uint32_t l, r;
+				memcpy(&l, o + i + 2 + 8 * b, 4);
+				memcpy(&r, o + i + 6 + 8 * b, 4);
+				seg->sack[b].start = ntohl(l);
+				seg->sack[b].end = ntohl(r);
+			}
+			seg->nsack = (uint8_t)nb;
 		}
 		if (kind == TCP_OPT_TS && o[i + 1] == 10) {
 			uint32_t v, e;
@@ -83,7 +106,7 @@ static uint64_t *tcp_parse(struct stack *st, const struct pkt *p, uint32_t src, 
 /* The send MSS from the peer's option: RFC 9293 3.7.1 "If an MSS Option is
  * not received at connection setup, TCP implementations MUST assume a
  * default send MSS of 536", and never more than our own MTU allows. */
-static void tcp_set_mss(struct stack *st, struct tcb *t, uint16_t peer_mss)
+void tcp_set_mss(struct stack *st, struct tcb *t, uint16_t peer_mss)
 {
 	uint16_t mss = peer_mss ? peer_mss : TCP_MSS_DEF;
 	if (mss > tcp_adv_mss(st))
@@ -100,6 +123,7 @@ static void tcp_set_mss(struct stack *st, struct tcb *t, uint16_t peer_mss)
 	/* RFC 6928 / Linux: initial window of 10 segments */
 	t->cwnd = TCP_IW_SEGS * (uint32_t)mss;
 	t->ssthresh = 0xffffffffu;
+	tcp_cc(t)->init(t);
 }
 
 /* RFC 7323 options of the peer's SYN or SYN-ACK decide what this connection
@@ -123,6 +147,10 @@ static void tcp_syn_options(struct stack *st, struct tcb *t, const struct tcp_se
 		t->snd_wscale = 0;
 		t->rcv_wscale = 0;
 	}
+	/* RFC 2018 2: "The SACK-permitted option ... MUST NOT be sent on a
+	 * non-SYN segment"; SACK is on when both SYNs carried it (we offer it
+	 * on our SYN, and on a SYN-ACK only when the SYN had it). */
+	t->sack_ok = seg->sack_perm;
 	t->ts_ok = seg->has_ts;
 	if (seg->has_ts) {
 		t->ts_recent = seg->tsval;
@@ -220,12 +248,18 @@ static void tcp_rate_sample(struct stack *st, struct tcb *t, uint32_t acked)
 	}
 }
 
-/* Congestion control on an ACK that acknowledged `acked` new bytes
- * (RFC 5681 3.1): slow start below ssthresh "cwnd += min (N, SMSS)",
- * congestion avoidance above it (about one SMSS per RTT, counted in bytes).
- * In fast recovery, RFC 6582 3.2 step 3 decides (partial/full ACK). */
+/* Congestion control on an ACK that acknowledged `acked` new bytes: the
+ * algorithm's growth (tcp_cc.c: slow start, then congestion avoidance).
+ * In loss recovery nothing grows: with SACK, RFC 6675 ends it at the
+ * RecoveryPoint (tcp_sack.c); without, RFC 6582 3.2 step 3 decides
+ * (partial/full ACK). */
 static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t acked)
 {
+	if (t->in_recovery && t->sack_ok) {
+		if (seq_geq(ack, t->recover))
+			tcp_sack_recovery_end(st, t);
+		return;
+	}
 	if (t->in_recovery) {
 		if (seq_geq(ack, t->recover)) {
 			/* Full acknowledgment: "Set cwnd to either (1) min (ssthresh,
@@ -238,7 +272,8 @@ static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t a
 		} else {
 			/* Partial acknowledgment: "retransmit the first unacknowledged
 			 * segment ... deflate the congestion window by the amount of new
-			 * data acknowledged ... then add back SMSS bytes". */
+			 * data acknowledged, then add back SMSS bytes if the partial ACK
+			 * acknowledges at least SMSS bytes of new data". */
 			uint32_t len = tcp_snd_end(t) - ack;
 			if (len > t->mss)
 				len = t->mss;
@@ -247,7 +282,10 @@ static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t a
 				tcp_xmit(st, t, ack, len, TCP_ACK);
 			}
 			t->cwnd = t->cwnd > acked ? t->cwnd - acked : 0;
-			t->cwnd += t->mss;
+			if (acked >= t->mss)
+				t->cwnd += t->mss;
+			if (t->cwnd < t->mss)
+				t->cwnd = t->mss;
 		}
 		return;
 	}
@@ -265,21 +303,15 @@ static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t a
 		st->stat.tcp_cwnd_unvalidated++;
 		return;
 	}
-	if (t->cwnd < t->ssthresh) {
-		t->cwnd += acked < t->mss ? acked : t->mss;
-	} else {
-		t->ca_acked += acked;
-		if (t->ca_acked >= t->cwnd) {
-			t->ca_acked -= t->cwnd;
-			t->cwnd += t->mss;
-		}
-	}
+	tcp_cc(t)->cong_avoid(st, t, acked);
 }
 
 /* A duplicate ACK (RFC 5681 2: outstanding data, no data or SYN/FIN in the
- * segment, ACK == SND.UNA, same window). The third starts fast retransmit
- * and NewReno fast recovery (RFC 6582 3.2 step 2) unless the ACK does not
- * cover `recover` (the loss was already handled); later ones inflate cwnd. */
+ * segment, ACK == SND.UNA, same window) of a peer without SACK. The third
+ * starts fast retransmit and NewReno fast recovery (RFC 6582 3.2 step 2)
+ * unless the ACK does not cover `recover` (the loss was already handled:
+ * the "careful" variant, 4.1); later ones inflate cwnd. The reduction is
+ * the algorithm's (RFC 5681 eq. 4 for Reno, beta_cubic for CUBIC). */
 static void tcp_cc_dupack(struct stack *st, struct tcb *t)
 {
 	st->stat.tcp_dupack_rx++;
@@ -290,9 +322,7 @@ static void tcp_cc_dupack(struct stack *st, struct tcb *t)
 	}
 	if (t->dupacks != 3 || !seq_geq(t->snd.una, t->recover))
 		return;
-	uint32_t flight = t->snd_max - t->snd.una;
-	uint32_t half = flight / 2;
-	t->ssthresh = half > 2u * t->mss ? half : 2u * t->mss;
+	t->ssthresh = tcp_cc_loss_ssthresh(st, t);
 	t->recover = t->snd_max;
 	t->in_recovery = 1;
 	t->cwnd = t->ssthresh + 3u * t->mss;
@@ -345,42 +375,19 @@ static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const 
 		st->stat.tcp_drop_listen++;
 		return TCP_DROP;
 	}
-	/* A full accept queue drops the SYN silently, like Linux; the peer
-	 * retransmits it. Linux's test is "more than backlog" queued. Half-open
-	 * children are bounded by TCP_SOMAXCONN per listener (and by the table):
-	 * not implemented: SYN cookies. */
-	if (l->acc_n > (unsigned)l->backlog || l->syn_n >= TCP_SOMAXCONN) {
+	/* A full accept queue drops the SYN silently, like Linux (cookies or
+	 * not); the peer retransmits it. Linux's test is "more than backlog"
+	 * queued. */
+	if (l->acc_n > (unsigned)l->backlog) {
 		st->stat.tcp_drop_listen++;
 		return TCP_DROP;
 	}
-	struct tcb *t = tcp_tcb_alloc(st);
+	/* RFC 4987 3.6: a full SYN queue (more half-open children than the
+	 * backlog, as Linux's inet_csk_reqsk_queue_is_full) or no room in the
+	 * table for a child: answer with a SYN cookie and keep no state. */
+	struct tcb *t = l->syn_n > (unsigned)l->backlog ? NULL : tcp_child_new(st, l, seg);
 	if (!t) {
-		st->stat.tcp_drop_listen++;
-		return TCP_DROP;
-	}
-	t->laddr = seg->dst;
-	t->lport = seg->dport;
-	t->raddr = seg->src;
-	t->rport = seg->sport;
-	t->bound = 1;
-	t->passive = 1;
-	t->parent = (int)(l - st->tcp.tcb);
-	/* the child inherits the listener's socket options (Linux sk_clone_lock) */
-	t->opt_keepalive = l->opt_keepalive;
-	t->opt_nodelay = l->opt_nodelay;
-	t->opt_reuseaddr = l->opt_reuseaddr;
-	t->opt_reuseport = l->opt_reuseport;
-	t->opt_linger_on = l->opt_linger_on;
-	t->opt_linger_s = l->opt_linger_s;
-	t->keepidle_s = l->keepidle_s;
-	t->keepintvl_s = l->keepintvl_s;
-	t->keepcnt = l->keepcnt;
-	t->user_mss = l->user_mss;
-	t->opt_rcvbuf = l->opt_rcvbuf;
-	t->opt_sndbuf = l->opt_sndbuf;
-	if (tcp_rings_alloc(t) < 0) {
-		tcp_tcb_free(st, t);
-		st->stat.tcp_drop_listen++;
+		tcp_syncookie_send(st, l, seg);
 		return TCP_DROP;
 	}
 	/* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other
@@ -418,6 +425,42 @@ static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const 
 	/* not implemented: data carried on the SYN is dropped (the peer resends it). */
 	tcp_send_syn(st, t);
 	return TCP_OK;
+}
+
+/* A child of listener l for seg's 4-tuple: a fresh TCB with rings that
+ * inherits the listener's socket options (Linux sk_clone_lock). Not hashed
+ * yet. NULL when the table or memory has no room. */
+struct tcb *tcp_child_new(struct stack *st, struct tcb *l, const struct tcp_seg *seg)
+{
+	struct tcb *t = tcp_tcb_alloc(st);
+	if (!t)
+		return NULL;
+	t->laddr = seg->dst;
+	t->lport = seg->dport;
+	t->raddr = seg->src;
+	t->rport = seg->sport;
+	t->bound = 1;
+	t->passive = 1;
+	t->parent = (int)(l - st->tcp.tcb);
+	/* the child inherits the listener's socket options (Linux sk_clone_lock) */
+	t->opt_keepalive = l->opt_keepalive;
+	t->opt_nodelay = l->opt_nodelay;
+	t->opt_reuseaddr = l->opt_reuseaddr;
+	t->opt_reuseport = l->opt_reuseport;
+	t->opt_linger_on = l->opt_linger_on;
+	t->opt_linger_s = l->opt_linger_s;
+	t->keepidle_s = l->keepidle_s;
+	t->keepintvl_s = l->keepintvl_s;
+	t->keepcnt = l->keepcnt;
+	t->user_mss = l->user_mss;
+	t->opt_rcvbuf = l->opt_rcvbuf;
+	t->opt_sndbuf = l->opt_sndbuf;
+	t->cc_ops = l->cc_ops;          /* TCP_CONGESTION, like Linux */
+	t->rcv_locked = l->rcv_locked;  /* rings come with the first bytes (sock.c) */
+	t->snd_locked = l->snd_locked;
+	t->rcv_budget = l->rcv_budget;
+	t->snd_budget = l->snd_budget;
+	return t;
 }
 
 /* RFC 9293 3.10.7.3: a segment for a connection in SYN-SENT. */
@@ -528,8 +571,17 @@ static enum tcp_verdict tcp_check_seq(struct stack *st, struct tcb *t, struct tc
 			st->stat.tcp_rst_ignored++;
 			return TCP_DROP;
 		}
+		/* RFC 2883 4: a segment we already have is reported as the
+		 * first block (D-SACK) of the ACK that answers it */
+		if (t->sack_ok && seg->len && seq_leq(seg->seq + seg->len, nxt)) {
+			t->dsack = 1;
+			t->dsack_start = seg->seq;
+			t->dsack_end = seg->seq + seg->len;
+		}
 		st->stat.tcp_drop_unacceptable++;
-		return TCP_DROP_ACK;
+		/* RFC 5961 4.2: a SYN "irrespective of the sequence number" gets
+		 * a challenge ACK (Linux: syn_challenge) */
+		return (seg->flags & TCP_SYN) ? TCP_DROP_CHALLENGE : TCP_DROP_ACK;
 	}
 	/* Trim old data at the front. */
 	if (seq_lt(seg->seq, nxt)) {
@@ -646,17 +698,34 @@ static int tcp_ooo_add(struct tcb *t, uint32_t start, uint32_t end)
 static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
 {
 	uint32_t len = seg->len;
+	/* A GRO frame (the device merged several wire segments) does not say
+	 * what the peer's segments are: no wire segment exceeds the MSS we
+	 * announced, so rcv_mss stays below it, and such a frame alone is
+	 * "every second full-sized segment": ACKed at once, as Linux ACKs
+	 * per GRO frame. */
+	uint16_t wire_max = tcp_adv_mss(st);
+	if (len > wire_max)
+		st->stat.tcp_gro_rx++;
 	if (len > t->rcv_mss)
-		t->rcv_mss = (uint16_t)(len > 0xffff ? 0xffff : len);
+		t->rcv_mss = (uint16_t)(len > wire_max ? wire_max : len);
 	uint32_t off = t->rcvbuf.len + (seg->seq - t->rcv.nxt);
-	/* the window we offered never reaches past the ring (tcp_wnd_to_adv) */
-	assert(off + len <= t->rcvbuf.size);
+	/* The ring grows to hold what the window we offered lets in (the
+	 * window comes from the budget, not from the ring). When it cannot
+	 * (stack memory cap, malloc), the segment is dropped and counted and
+	 * our ACK says what we have: the peer retransmits. */
+	if (tcp_ring_grow(st, &t->rcvbuf, off + len, t->rcv_budget) < 0) {
+		st->stat.tcp_drop_rcvmem++;
+		t->ack_now = 1;
+		return;
+	}
 	tcp_ring_copy_in(&t->rcvbuf, off, seg->data, len);
 	if (seg->seq != t->rcv.nxt) {
-		if (tcp_ooo_add(t, seg->seq, seg->seq + len) < 0)
+		if (tcp_ooo_add(t, seg->seq, seg->seq + len) < 0) {
 			st->stat.tcp_drop_ooo_full++;
-		else
+		} else {
 			st->stat.tcp_ooo_rx++;
+			tcp_sack_rcv_note(t, seg->seq);
+		}
 		t->ack_now = 1;
 		return;
 	}
@@ -691,29 +760,33 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 	 * an ACK) when SEG.ACK < SND.UNA - MAX.SND.WND. */
 	if (seq_gt(ack, t->snd_max) || seq_lt(ack, t->snd.una - t->max_snd_wnd)) {
 		st->stat.tcp_drop_ack++;
-		return TCP_DROP_ACK;
+		return TCP_DROP_CHALLENGE;
 	}
 	int dup = 0;
+	uint32_t acked = 0;
 	t->zwp_unanswered = 0;          /* the peer is alive */
 	if (seq_gt(ack, t->snd.una)) {
 		/* "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any
 		 * segments on the retransmission queue that are thereby entirely
 		 * acknowledged are removed." */
-		uint32_t acked = ack - t->snd.una;
+		acked = ack - t->snd.una;
 		if (seq_gt(ack, t->sndbuf_seq)) {
 			uint32_t d = ack - t->sndbuf_seq;
 			if (d > t->sndbuf.len)
 				d = t->sndbuf.len;
 			tcp_ring_consume(&t->sndbuf, d);
 			t->sndbuf_seq += d;
+			if (t->sndbuf.len == 0)     /* all acknowledged: memory back */
+				tcp_ring_emptied(st, t, &t->sndbuf);
 		}
 		t->snd.una = ack;
 		if (seq_lt(t->snd.nxt, ack))
 			t->snd.nxt = ack;
 		/* RFC 6298 3 (Karn) and 2: one timed segment, never a resent one. */
-		uint64_t ts_rtt;
+		uint64_t ts_rtt, cc_rtt = 0;
 		if (t->rtt_on && seq_geq(ack, t->rtt_seq)) {
-			tcp_rtt_sample(t, st->now_us - t->rtt_start);
+			cc_rtt = st->now_us - t->rtt_start;
+			tcp_rtt_sample(t, cc_rtt);
 			t->rtt_on = 0;
 		} else if (!t->rtt_on && t->in_recovery && !t->retries &&
 			   (ts_rtt = tcp_ts_rtt(st, t, seg)) != 0) {
@@ -730,6 +803,10 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 		}
 		t->retries = 0;
 		tcp_rate_sample(st, t, acked);
+		/* an RTT sample per ACK for the congestion control (HyStart++):
+		 * the timed segment's, else the echoed timestamp's (RFC 7323 4.1) */
+		if (tcp_cc(t)->rtt_sample && (cc_rtt || (cc_rtt = tcp_ts_rtt(st, t, seg)) != 0))
+			tcp_cc(t)->rtt_sample(st, t, cc_rtt);
 		tcp_cc_ack(st, t, ack, acked);
 		/* RFC 6298 5.3: "When an ACK is received that acknowledges new data,
 		 * restart the retransmission timer so that it will expire after RTO
@@ -764,7 +841,9 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 			t->zwp_unanswered = 0;
 		}
 	}
-	if (dup)
+	if (t->sack_ok)
+		tcp_sack_input(st, t, seg, acked, dup);
+	else if (dup)
 		tcp_cc_dupack(st, t);
 
 	switch (t->state) {
@@ -835,7 +914,7 @@ static enum tcp_verdict tcp_segment_arrives(struct stack *st, struct tcb *t, str
 	if (seg->flags & TCP_RST) {
 		if (seg->seq != t->rcv.nxt) {
 			st->stat.tcp_rst_ignored++;
-			return TCP_DROP_ACK;
+			return TCP_DROP_CHALLENGE;
 		}
 		st->stat.tcp_rst_rx++;
 		switch (t->state) {
@@ -874,7 +953,7 @@ static enum tcp_verdict tcp_segment_arrives(struct stack *st, struct tcb *t, str
 			tcp_done(st, t, 0);
 			return TCP_DROP;
 		}
-		return TCP_DROP_ACK;
+		return TCP_DROP_CHALLENGE;
 	}
 	/* fifth: ACK. "if the ACK bit is off, drop the segment and return" */
 	if (!(seg->flags & TCP_ACK)) {
@@ -982,6 +1061,50 @@ static enum tcp_verdict tcp_synsent_rest(struct stack *st, struct tcb *t, struct
 	return TCP_OK;
 }
 
+/* RFC 5961 7 and Linux's __tcp_oow_rate_limited: at most one ACK per
+ * TCP_INVALID_RATELIMIT_US per connection in answer to invalid segments, so
+ * that two ends (or an attacker) cannot drive an ACK loop. Segments with
+ * data and no SYN are never limited (Linux tcp_oow_rate_limited: not
+ * likely part of an ACK loop) unless it is a challenge. */
+static int tcp_oow_limited(struct stack *st, struct tcb *t)
+{
+	if (t->last_oow_ack_us && st->now_us - t->last_oow_ack_us < TCP_INVALID_RATELIMIT_US) {
+		st->stat.tcp_oow_ack_limited++;
+		return 1;
+	}
+	t->last_oow_ack_us = st->now_us ? st->now_us : 1;
+	return 0;
+}
+
+/* RFC 5961 7: "implementations SHOULD include an ACK throttling
+ * mechanism" for challenge ACKs. As Linux's tcp_send_challenge_ack: the
+ * per-connection limit first, then a host-wide budget per second of
+ * challenge_ack_limit on average, drawn at random in [limit/2, 3*limit/2)
+ * each second so that the count an attacker can observe says nothing
+ * about other connections (CVE-2016-5696). */
+static int tcp_challenge_ok(struct stack *st, struct tcb *t)
+{
+	if (tcp_oow_limited(st, t))
+		return 0;
+	unsigned limit = st->cfg.challenge_ack_limit ? st->cfg.challenge_ack_limit
+						      : TCP_CHALLENGE_ACK_LIMIT;
+	if (limit != -1u) {
+		uint64_t sec = st->now_us / 1000000 + 1;
+		if (sec != st->tcp.chack_sec) {
+			uint32_t half = (limit + 1) / 2;
+			st->tcp.chack_sec = sec;
+			st->tcp.chack_left = half + (uint32_t)(stack_rand(st) % limit);
+		}
+		if (!st->tcp.chack_left) {
+			st->stat.tcp_challenge_ack_limited++;
+			return 0;
+		}
+		st->tcp.chack_left--;
+	}
+	st->stat.tcp_challenge_ack_tx++;
+	return 1;
+}
+
 /* RFC 9293 3.10.7: SEGMENT ARRIVES. Consumes p. */
 void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 {
@@ -1011,7 +1134,19 @@ void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 		st->stat.tcp_drop_noport++;
 		v = TCP_DROP_RST;
 	} else if (t->state == TCP_LISTEN) {
-		v = tcp_listen_input(st, t, &seg);
+		/* RFC 4987 3.6: a bare ACK may complete a SYN-cookie handshake */
+		struct tcb *c = NULL;
+		int k = (seg.flags & (TCP_SYN | TCP_RST | TCP_ACK)) == TCP_ACK ?
+			tcp_syncookie_ack(st, t, &seg, &c) : 0;
+		if (k > 0) {
+			t = c;
+			v = tcp_segment_arrives(st, t, &seg);
+			/* not completed (accept queue full): no state stays */
+			if (t->in_use && t->state == TCP_SYN_RECEIVED)
+				tcp_tcb_free(st, t);
+		} else {
+			v = k < 0 ? TCP_DROP : tcp_listen_input(st, t, &seg);
+		}
 	} else if (t->state == TCP_SYN_SENT) {
 		v = tcp_synsent_input(st, t, &seg);
 		if (v == TCP_OK)
@@ -1025,7 +1160,12 @@ void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 		tcp_send_rst_reply(st, &seg);
 		break;
 	case TCP_DROP_ACK:
-		if (t && t->in_use && t->state >= TCP_SYN_RECEIVED)
+		if (t && t->in_use && t->state >= TCP_SYN_RECEIVED &&
+		    ((tcp_seg_len(&seg) && !(seg.flags & TCP_SYN)) || !tcp_oow_limited(st, t)))
+			tcp_send_ack(st, t);
+		break;
+	case TCP_DROP_CHALLENGE:
+		if (t && t->in_use && t->state >= TCP_SYN_RECEIVED && tcp_challenge_ok(st, t))
 			tcp_send_ack(st, t);
 		break;
 	case TCP_OK:
@@ -1039,5 +1179,8 @@ void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 	case TCP_DROP:
 		break;
 	}
+	if (t && t->in_use)
+		TCP_CHECK(st, t);
+	TCP_CHECK_ALL(st);
 	pkt_free(p);
 }

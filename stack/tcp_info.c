@@ -10,9 +10,9 @@
  *   TCP_QUICKACK      stored (reads back like Linux's pingpong flag); delayed
  *                     ACKs follow their own rules
  *   TCP_USER_TIMEOUT  stored; giving up stays tcp_retries2 / SYN retries
- *   TCP_CONGESTION    "reno" only: our congestion control is NewReno
- *                     (RFC 5681 + RFC 6582), which Linux calls "reno"; any
- *                     other name is ENOENT, as for a module Linux lacks
+ *   TCP_CONGESTION    "cubic" (RFC 9438, the default, as Linux's) or "reno"
+ *                     (RFC 5681), tcp_cc.c; any other name is ENOENT, as
+ *                     for a module Linux lacks
  *   SO_RCVLOWAT       stored; recv and poll wake at 1 byte
  */
 #include <errno.h>
@@ -26,7 +26,6 @@
 #ifndef TCP_CA_NAME_MAX
 #define TCP_CA_NAME_MAX 16      /* Linux include/net/tcp.h */
 #endif
-static const char tcp_ca_name[TCP_CA_NAME_MAX] = "reno";
 
 static int opt_int(const void *val, unsigned len, int *out)
 {
@@ -58,7 +57,12 @@ int tcp_setsockopt_more(struct tcb *t, int level, int name, const void *val, uns
 		unsigned n = len < TCP_CA_NAME_MAX - 1 ? len : TCP_CA_NAME_MAX - 1;
 		memcpy(want, val, n);
 		want[n] = 0;
-		return strcmp(want, tcp_ca_name) ? -ENOENT : 0;
+		const struct tcp_cc_ops *ops = tcp_cc_find(want);
+		if (!ops)
+			return -ENOENT;
+		if (ops != tcp_cc(t))
+			tcp_cc_set(t, ops);
+		return 0;
 	}
 	switch (name) {
 	case TCP_CORK:
@@ -95,8 +99,10 @@ int tcp_getsockopt_more(const struct tcb *t, int level, int name, void *val, uns
 		return -ENOPROTOOPT;
 	} else if (name == TCP_CONGESTION) {
 		/* do_tcp_getsockopt: min(len, TCP_CA_NAME_MAX) bytes of the name */
+		char name[TCP_CA_NAME_MAX] = { 0 };
+		strncpy(name, tcp_cc(t)->name, TCP_CA_NAME_MAX - 1);
 		unsigned n = *len < TCP_CA_NAME_MAX ? *len : TCP_CA_NAME_MAX;
-		memcpy(val, tcp_ca_name, n);
+		memcpy(val, name, n);
 		*len = n;
 		return 0;
 	} else {
@@ -144,6 +150,14 @@ int nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *o)
 	o->snd_wnd = t->snd.wnd;
 	o->rcv_wnd = tcp_rcv_wnd(t);
 	o->total_retrans = t->total_retrans;
+	o->options = (t->ts_ok ? NST_TCPI_OPT_TS : 0) | (t->sack_ok ? NST_TCPI_OPT_SACK : 0) |
+		     (t->ws_ok ? NST_TCPI_OPT_WSCALE : 0);
+	o->snd_wscale = t->snd_wscale;
+	o->rcv_wscale = t->rcv_wscale;
+	if (t->mss) {
+		o->sacked_segs = (t->sacked_bytes + t->mss - 1) / t->mss;
+		o->lost_segs = (tcp_sack_lost_bytes(t) + t->mss - 1) / t->mss;
+	}
 	o->segs_out = t->segs_out;
 	o->segs_in = t->segs_in;
 	if (tcp_synced(t->state)) {
@@ -158,8 +172,9 @@ int nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *o)
 		if (t->snd_max != t->iss)
 			o->bytes_sent = t->snd_max - t->iss - 1;
 		uint32_t unsent = tcp_snd_end(t) - t->snd.nxt;
-		o->notsent_bytes = t->sndbuf.buf ? unsent : 0;
-		o->outq = t->sndbuf.buf ? t->sndbuf.len : 0;
+		/* after our FIN went out snd.nxt is one past the ring's end */
+		o->notsent_bytes = (int32_t)unsent > 0 ? unsent : 0;
+		o->outq = t->sndbuf.len;
 	}
 	return 0;
 }

@@ -6,10 +6,14 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include "stack_impl.h"
 #include "tcp_seq.h"
 #include "csum.h"
+
+#define TCP_TSO_MAX 65535       /* the largest IP datagram a TSO frame may be */
+#define TCP_OPT_MAX 40          /* the most option bytes a TCP header holds */
 
 /* Our MSS: the device MTU less the IPv4 and TCP headers (RFC 9293 3.7.1:
  * "MSS = MTU - sizeof(TCPHDR) - sizeof(IPHDR)"). */
@@ -28,11 +32,14 @@ uint32_t tcp_rcv_wnd(const struct tcb *t)
 	return seq_gt(t->rcv_adv, t->rcv.nxt) ? t->rcv_adv - t->rcv.nxt : 0;
 }
 
-/* Our window scale shift (RFC 7323 2.3): the smallest that lets the 16-bit
- * field cover the whole receive ring, at most 14. */
+/* Our window scale shift (RFC 7323 2.3), chosen once on the SYN: the
+ * smallest that lets the 16-bit field cover the largest receive budget the
+ * connection may reach (TCP_RMEM_MAX under autotuning: 7, as Linux's with
+ * tcp_rmem[2] = 6 MB; the locked budget after SO_RCVBUF, as Linux's
+ * window_clamp then), at most 14. */
 uint8_t tcp_wscale_ours(const struct tcb *t)
 {
-	uint32_t size = t->rcvbuf.size ? t->rcvbuf.size : TCP_RCV_RING;
+	uint32_t size = t->rcv_locked ? t->rcv_budget : TCP_RMEM_MAX;
 	uint8_t s = 0;
 	while (s < TCP_WSCALE_MAX && (size >> s) > TCP_MAX_WND)
 		s++;
@@ -62,16 +69,15 @@ static uint32_t tcp_max_adv(const struct tcb *t)
  * edge we record is the one the peer sees. */
 uint32_t tcp_wnd_to_adv(const struct stack *st, const struct tcb *t)
 {
-	if (!t->rcvbuf.buf)
-		return 0;
-	uint32_t space = tcp_ring_free(&t->rcvbuf);
+	/* RCV.BUFF is the receive budget, not the ring's current size: the
+	 * ring grows when the bytes come (tcp_data_in) */
+	uint32_t space = tcp_rcv_space(t);
 	uint32_t max = tcp_max_adv(t);
 	uint32_t wnd = space < max ? space : max;
 	if (t->ws_ok)
 		wnd &= ~((1u << t->rcv_wscale) - 1);
 	uint32_t cur = tcp_rcv_wnd(t);
-	assert(cur <= space);           /* the right edge never passes the ring */
-	uint32_t step = t->rcvbuf.size / 2;
+	uint32_t step = t->rcv_budget / 2;
 	if (step > tcp_adv_mss(st))
 		step = tcp_adv_mss(st);
 	/* RFC 1122 4.2.3.3: "if RCV.BUFF - RCV.USER - RCV.WND >= min(Fr * RCV.BUFF,
@@ -87,10 +93,14 @@ struct tcp_opts {
 	uint8_t  ws;            /* Window Scale shift.cnt, 0xff = none */
 	uint8_t  ts;            /* Timestamps option */
 	uint32_t tsval, tsecr;
+	uint8_t  sack_perm;     /* SACK-permitted (SYNs) */
+	uint8_t  nsack;         /* SACK blocks (RFC 2018 3) */
+	struct tcp_range sack[TCP_SACK_RCV_MAX];
 };
 
 /* Write the options; returns their length (a multiple of 4). Layout as
- * Linux's, so traces look familiar: MSS, NOP NOP TS, NOP WS. */
+ * Linux's, so traces look familiar: MSS, NOP NOP TS (SACK_PERM TS when
+ * both), NOP NOP SACK_PERM (without TS), NOP WS, NOP NOP SACK blocks. */
 static unsigned tcp_opts_write(uint8_t *b, const struct tcp_opts *o)
 {
 	unsigned n = 0;
@@ -103,20 +113,42 @@ static unsigned tcp_opts_write(uint8_t *b, const struct tcp_opts *o)
 		b[n++] = (uint8_t)o->mss;
 	}
 	if (o->ts) {
-		b[n++] = TCP_OPT_NOP;
-		b[n++] = TCP_OPT_NOP;
+		if (o->sack_perm) {
+			b[n++] = TCP_OPT_SACK_PERM;
+			b[n++] = 2;
+		} else {
+			b[n++] = TCP_OPT_NOP;
+			b[n++] = TCP_OPT_NOP;
+		}
 		b[n++] = TCP_OPT_TS;
 		b[n++] = 10;
 		uint32_t v = htonl(o->tsval), e = htonl(o->tsecr);
 		memcpy(b + n, &v, 4);
 		memcpy(b + n + 4, &e, 4);
 		n += 8;
+	} else if (o->sack_perm) {
+		b[n++] = TCP_OPT_NOP;
+		b[n++] = TCP_OPT_NOP;
+		b[n++] = TCP_OPT_SACK_PERM;
+		b[n++] = 2;
 	}
 	if (o->ws != 0xff) {
 		b[n++] = TCP_OPT_NOP;
 		b[n++] = TCP_OPT_WS;
 		b[n++] = 3;
 		b[n++] = o->ws;
+	}
+	if (o->nsack) {
+		b[n++] = TCP_OPT_NOP;
+		b[n++] = TCP_OPT_NOP;
+		b[n++] = TCP_OPT_SACK;
+		b[n++] = (uint8_t)(2 + 8 * o->nsack);
+		for (unsigned i = 0; i < o->nsack; i++) {
+			uint32_t l = htonl(o->sack[i].start), r = htonl(o->sack[i].end);
+			memcpy(b + n, &l, 4);
+			memcpy(b + n + 4, &r, 4);
+			n += 8;
+		}
 	}
 	return n;
 }
@@ -125,18 +157,23 @@ static unsigned tcp_opts_len(const struct tcp_opts *o)
 {
 	if (!o)
 		return 0;
-	return (o->mss ? 4 : 0) + (o->ts ? TCP_TS_OPT_LEN : 0) + (o->ws != 0xff ? 4 : 0);
+	return (o->mss ? 4 : 0) + (o->ts ? TCP_TS_OPT_LEN : 0) + (o->ws != 0xff ? 4 : 0) +
+	       (o->sack_perm && !o->ts ? 4 : 0) + (o->nsack ? 4 + 8u * o->nsack : 0);
 }
 
 /* Build and send one segment: header, options, and len bytes of the send
  * ring starting at seq. Low-level: no TCB, the caller fills in everything;
- * wnd is the 16-bit field as sent (already scaled). Returns 0 or -ENOBUFS /
+ * wnd is the 16-bit field as sent (already scaled). gso: with len > gso, one
+ * TSO frame (a large packet) the device cuts into segments of gso payload
+ * bytes, each with these headers (NETDEV_F_TSO). Returns 0 or -ENOBUFS /
  * -ENETUNREACH. */
 static int tcp_emit(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		    uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags, uint32_t wnd,
-		    const struct tcp_opts *opts, const struct tcp_ring *ring, uint32_t off, uint32_t len)
+		    const struct tcp_opts *opts, const struct tcp_ring *ring, uint32_t off, uint32_t len,
+		    uint16_t gso)
 {
-	struct pkt *p = pkt_alloc();
+	int tso = gso && len > gso;
+	struct pkt *p = tso ? pkt_alloc_large() : pkt_alloc();
 	if (!p) {
 		st->stat.tx_nobufs++;
 		return -ENOBUFS;
@@ -162,8 +199,26 @@ static int tcp_emit(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t r
 	if (len)
 		tcp_ring_copy_out(ring, off, b + hlen, len);
 	uint32_t sum = csum_pseudo(laddr, raddr, IP_PROTO_TCP, (uint16_t)(hlen + len));
-	h->csum = htons(csum_fold(csum_add(sum, b, hlen + len)));
-	st->stat.tcp_tx++;
+	if (st->dev->features & NETDEV_F_TX_CSUM) {
+		/* the device sums from the TCP header on: the field holds the
+		 * pseudo-header sum, folded, not complemented (virtio NEEDS_CSUM;
+		 * for TSO the length is the whole frame's, as Linux's
+		 * tcp_v4_send_check: the device adjusts it per segment) */
+		h->csum = htons((uint16_t)~csum_fold(sum));
+		p->flags |= PKT_F_CSUM_PARTIAL;
+		p->csum_start = (uint16_t)(p->data - p->buf);
+		p->csum_off = (uint16_t)offsetof(struct tcp_hdr, csum);
+	} else {
+		h->csum = htons(csum_fold(csum_add(sum, b, hlen + len)));
+	}
+	/* tcp_tx counts wire segments, as Linux's TcpOutSegs (tcp_skb_pcount) */
+	if (tso) {
+		p->gso_size = gso;
+		st->stat.tcp_tso_tx++;
+		st->stat.tcp_tx += (len + gso - 1) / gso;
+	} else {
+		st->stat.tcp_tx++;
+	}
 	if (flags & TCP_RST)
 		st->stat.tcp_rst_tx++;
 	return ipv4_output(st, p, IP_PROTO_TCP, laddr, raddr);
@@ -186,9 +241,25 @@ static void tcp_opts_for(const struct stack *st, const struct tcb *t, uint8_t fl
 	if ((flags & TCP_SYN) && (first_syn || t->ws_ok))
 		o->ws = t->rcv_wscale;
 	o->ts = first_syn || t->ts_ok;
+	/* RFC 2018 2: SACK-permitted "MAY be sent in a SYN by a TCP that has
+	 * been extended to receive (and presumably process) the SACK option";
+	 * on a SYN-ACK only if the SYN had it (t->sack_ok, tcp_syn_options) */
+	o->sack_perm = (flags & TCP_SYN) && (first_syn || t->sack_ok);
+	o->nsack = 0;
 	o->tsval = tcp_ts_now(st, t);
 	/* "TSecr ... is only valid if the ACK bit is set"; zero otherwise */
 	o->tsecr = (flags & TCP_ACK) ? t->ts_recent : 0;
+}
+
+/* The payload of each wire segment of a TSO frame of t: the effective MSS
+ * (timestamps already taken off), less any other options this segment
+ * carries beyond them, so every wire segment fits the MTU. 0 without TSO. */
+static uint16_t tcp_gso_size(const struct stack *st, const struct tcb *t, const struct tcp_opts *o)
+{
+	if (!(st->dev->features & NETDEV_F_TSO))
+		return 0;
+	unsigned room = st->dev->mtu - IP_HDR_LEN - TCP_HDR_LEN - tcp_opts_len(o);
+	return (uint16_t)(t->mss < room ? t->mss : room);
 }
 
 /* Send one segment of connection t: seq, len bytes of the send ring from
@@ -207,7 +278,7 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 		/* the window of a SYN or SYN-ACK: RFC 7323 2.2 "The window field in
 		 * a segment where the SYN bit is set (i.e., a <SYN> or <SYN,ACK>)
 		 * MUST NOT be scaled." */
-		uint32_t space = t->rcvbuf.buf ? tcp_ring_free(&t->rcvbuf) : 0;
+		uint32_t space = tcp_rcv_space(t);
 		wnd = space < TCP_MAX_WND ? space : TCP_MAX_WND;
 		field = wnd;
 		t->rcv.wnd = wnd;
@@ -220,12 +291,13 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 		ack = t->rcv.nxt;
 		wnd = tcp_wnd_to_adv(st, t);
 		if (t->ws_ok) {
-			/* The field says wnd >> shift: round up (like Linux), so the
-			 * edge the peer sees is the one we keep and does not move
-			 * left by the rounding, unless that would pass the ring. */
+			/* The field says wnd >> shift: round up (like Linux's
+			 * tcp_select_window, ALIGN(cur_win, 1 << rcv_wscale)), so the
+			 * edge the peer sees is the one we keep and never moves left
+			 * by the rounding; it may pass the budget by less than one
+			 * unit, which the ring absorbs (it grows to what arrives). */
 			uint32_t g = (1u << t->rcv_wscale) - 1;
-			uint32_t up = (wnd + g) & ~g;
-			wnd = up <= tcp_ring_free(&t->rcvbuf) ? up : wnd & ~g;
+			wnd = (wnd + g) & ~g;
 		}
 		field = t->ws_ok ? wnd >> t->rcv_wscale : wnd;
 		t->rcv.wnd = wnd;
@@ -241,8 +313,19 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 	}
 	struct tcp_opts o;
 	tcp_opts_for(st, t, flags, &o);
+	if ((flags & (TCP_ACK | TCP_SYN | TCP_RST)) == TCP_ACK && t->sack_ok) {
+		/* SACK blocks (RFC 2018 4) as the option room allows: 40 bytes
+		 * less the timestamps, and in a data segment no more than fits
+		 * beside the payload within the MSS (never in a TSO frame) */
+		unsigned room = 40 - (o.ts ? TCP_TS_OPT_LEN : 0);
+		uint32_t spare = t->mss > len ? t->mss - len : 0;  /* mss is net of TS */
+		if (len && spare < room)
+			room = spare;
+		if (room >= 12)
+			o.nsack = (uint8_t)tcp_sack_blocks(t, o.sack, (room - 4) / 8);
+	}
 	return tcp_emit(st, t->laddr, t->lport, t->raddr, t->rport, seq, ack, flags, field,
-			&o, &t->sndbuf, len ? seq - t->sndbuf_seq : 0, len);
+			&o, &t->sndbuf, len ? seq - t->sndbuf_seq : 0, len, tcp_gso_size(st, t, &o));
 }
 
 /* Send our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) and (re)arm the
@@ -287,7 +370,7 @@ void tcp_send_rst(struct stack *st, struct tcb *t)
 	struct tcp_opts o;
 	tcp_opts_for(st, t, TCP_RST | TCP_ACK, &o);
 	tcp_emit(st, t->laddr, t->lport, t->raddr, t->rport, t->snd_max, t->rcv.nxt,
-		 TCP_RST | TCP_ACK, 0, &o, NULL, 0, 0);
+		 TCP_RST | TCP_ACK, 0, &o, NULL, 0, 0, 0);
 }
 
 /* A reset in answer to seg, with no TCB (closed port, bad ACK in LISTEN or
@@ -300,10 +383,10 @@ void tcp_send_rst_reply(struct stack *st, const struct tcp_seg *seg)
 		return;
 	if (seg->flags & TCP_ACK)
 		tcp_emit(st, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0,
-			 TCP_RST, 0, NULL, NULL, 0, 0);
+			 TCP_RST, 0, NULL, NULL, 0, 0, 0);
 	else
 		tcp_emit(st, seg->dst, seg->dport, seg->src, seg->sport, 0,
-			 seg->seq + tcp_seg_len(seg), TCP_RST | TCP_ACK, 0, NULL, NULL, 0, 0);
+			 seg->seq + tcp_seg_len(seg), TCP_RST | TCP_ACK, 0, NULL, NULL, 0, 0, 0);
 }
 
 /* Keepalive probe (RFC 1122 4.2.3.6): "sending a segment with SEG.SEQ =
@@ -314,25 +397,56 @@ void tcp_send_probe(struct stack *st, struct tcb *t)
 	tcp_xmit(st, t, t->snd.una - 1, 0, TCP_ACK);
 }
 
+/* TCP_CORK or Nagle would hold a partial last segment of new data now (the
+ * same test as in tcp_output, for the tail of a TSO frame). */
+static int tcp_tail_held(const struct tcb *t)
+{
+	if (t->fin_queued || t->cork_push)
+		return 0;
+	return t->opt_cork || (!t->opt_nodelay && seq_gt(t->snd_sml, t->snd.una));
+}
+
+/* The payload of the next frame, out of n bytes the windows allow (avail
+ * queued): one MSS; with TSO, whole MSS-sized segments up to a 64 KB IP
+ * datagram (headers with the longest options counted), and a partial last
+ * segment only when it ends what is queued and neither Nagle nor TCP_CORK
+ * would hold it (as Linux's tcp_mss_split_point). Retransmissions stay
+ * MSS-sized; without a free large packet, so does everything. */
+static uint32_t tcp_frame_len(const struct stack *st, const struct tcb *t, uint32_t n,
+			      uint32_t avail)
+{
+	uint32_t max = t->mss;
+	if ((st->dev->features & NETDEV_F_TSO) && !seq_lt(t->snd.nxt, t->snd_max) &&
+	    pkt_pool_large_in_use() < pkt_pool_large_size())
+		max = (TCP_TSO_MAX - IP_HDR_LEN - TCP_HDR_LEN - TCP_OPT_MAX) / t->mss * t->mss;
+	if (n > max)
+		n = max;
+	if (n > t->mss && n % t->mss && (n < avail || tcp_tail_held(t)))
+		n -= n % t->mss;
+	return n;
+}
+
 /* Send what the send ring holds and the windows allow: new data, data to
  * resend after snd.nxt went back, and our FIN once the ring is all sent.
- * Segments are at most the effective MSS; the last one of what is queued
- * carries PSH. Returns the number of segments sent. */
+ * Segments are at most the effective MSS, or with TSO frames of several
+ * MSS-sized segments (tcp_frame_len) the device cuts up, clearing PSH and
+ * FIN on all but the last; the last one of what is queued carries PSH.
+ * Returns the number of frames sent. */
 int tcp_output(struct stack *st, struct tcb *t)
 {
-	if (!tcp_synced(t->state) || t->state == TCP_TIME_WAIT || !t->sndbuf.buf)
+	if (!tcp_synced(t->state) || t->state == TCP_TIME_WAIT)
 		return 0;
+	t->xmit_nobufs = 0;
 	uint32_t end = tcp_snd_end(t);
-	uint32_t wnd = t->snd.wnd < t->cwnd ? t->snd.wnd : t->cwnd;
-	uint32_t limit = t->snd.una + wnd;
+	/* min(snd.wnd, cwnd) past snd.una; in SACK loss recovery the holes
+	 * go first and new data fits in cwnd - pipe (RFC 6675 5, tcp_sack.c) */
+	uint32_t limit = tcp_send_limit(st, t);
 	int sent = 0;
 	for (;;) {
 		if (seq_lt(t->snd.nxt, end)) {
 			uint32_t avail = end - t->snd.nxt;
 			uint32_t room = seq_lt(t->snd.nxt, limit) ? limit - t->snd.nxt : 0;
-			uint32_t n = avail < room ? avail : room;
-			if (n > t->mss)
-				n = t->mss;
+			uint32_t n = tcp_frame_len(st, t, avail < room ? avail : room, avail);
 			if (n == 0)
 				break;
 			/* RFC 1122 4.2.3.4 sender SWS avoidance: send a full segment, all
@@ -377,9 +491,11 @@ int tcp_output(struct stack *st, struct tcb *t)
 				t->rtt_start = st->now_us;
 				t->rtt_seq = t->snd.nxt + n;
 			}
-			if (tcp_xmit(st, t, t->snd.nxt, n, flags) == -ENOBUFS)
+			if (tcp_xmit(st, t, t->snd.nxt, n, flags) == -ENOBUFS) {
+				t->xmit_nobufs = 1;     /* tcp_timers_update: retry */
 				break;
-			if (n < t->mss)
+			}
+			if (n % t->mss)         /* ends with a partial segment */
 				t->snd_sml = t->snd.nxt + n;
 			t->snd.nxt += n + !!(flags & TCP_FIN);
 			t->snd_max = seq_max(t->snd_max, t->snd.nxt);
@@ -390,8 +506,10 @@ int tcp_output(struct stack *st, struct tcb *t)
 			/* FIN alone; it needs no window (it takes no buffer space). */
 			if (seq_lt(t->snd.nxt, t->snd_max))
 				st->stat.tcp_retrans++;
-			if (tcp_xmit(st, t, end, 0, TCP_FIN | TCP_ACK) == -ENOBUFS)
+			if (tcp_xmit(st, t, end, 0, TCP_FIN | TCP_ACK) == -ENOBUFS) {
+				t->xmit_nobufs = 1;
 				break;
+			}
 			t->snd.nxt = end + 1;
 			t->snd_max = seq_max(t->snd_max, t->snd.nxt);
 			sent++;

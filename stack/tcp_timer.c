@@ -127,6 +127,12 @@ void tcp_timers_update(struct stack *st, struct tcb *t)
 	if (t->snd_max != t->snd.una) {
 		if (!t->timer[TCP_T_REXMT])
 			tcp_timer_set(st, t, TCP_T_REXMT, st->now_us + t->rto);
+	} else if (t->xmit_nobufs) {
+		/* the packet pool ran dry before anything went out: nothing
+		 * would call tcp_output again, so retry soon (Linux arms its
+		 * probe timer for the same reason, tcp_check_probe_timer) */
+		if (!t->timer[TCP_T_REXMT])
+			tcp_timer_set(st, t, TCP_T_REXMT, st->now_us + TCP_NOBUFS_RETRY_US);
 	} else if (t->timer[TCP_T_REXMT]) {
 		tcp_timer_set(st, t, TCP_T_REXMT, 0);
 	}
@@ -150,6 +156,13 @@ static void rto_backoff(struct tcb *t)
  * After TCP_RETRIES2 retransmissions the connection fails with ETIMEDOUT. */
 static void tcp_rexmt_fire(struct stack *st, struct tcb *t)
 {
+	if (tcp_synced(t->state) && t->snd_max == t->snd.una) {
+		/* nothing outstanding: the retry after the pool ran dry
+		 * (tcp_timers_update), not a loss; no backoff */
+		tcp_output(st, t);
+		tcp_timers_update(st, t);
+		return;
+	}
 	t->retries++;
 	if (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RECEIVED) {
 		unsigned max = t->passive ? TCP_SYNACK_RETRIES : TCP_SYN_RETRIES;
@@ -171,14 +184,18 @@ static void tcp_rexmt_fire(struct stack *st, struct tcb *t)
 	}
 	st->stat.tcp_rto++;
 	rto_backoff(t);
-	uint32_t flight = t->snd_max - t->snd.una;
-	uint32_t half = flight / 2;
-	t->ssthresh = half > 2u * t->mss ? half : 2u * t->mss;
+	/* The algorithm's ssthresh on the first timeout of a loss episode
+	 * only: in recovery it was reduced already, and a backed-off timeout
+	 * of the same data is no new congestion signal (Linux tcp_enter_loss) */
+	if (t->retries == 1 && !t->in_recovery)
+		t->ssthresh = tcp_cc_loss_ssthresh(st, t);
 	t->cwnd = t->mss;
 	t->ca_acked = 0;
 	t->in_recovery = 0;
 	t->dupacks = 0;
-	t->recover = t->snd_max;        /* RFC 6582 3.2 (after a timeout) */
+	t->recover = t->snd_max;        /* RFC 6582 4 / RFC 6675 5.1 (after a timeout) */
+	tcp_sack_clear(t);              /* RFC 2018 8: the receiver may have reneged */
+	tcp_cc(t)->on_rto(st, t);
 	t->rtt_on = 0;                  /* Karn: no sample from resent data */
 	t->snd.nxt = t->snd.una;
 	tcp_output(st, t);
@@ -274,6 +291,9 @@ void tcp_timer(struct stack *st)
 				if (tcp_synced(t->state))
 					tcp_send_ack(st, t);
 				break;
+			case TCP_T_MEM:
+				tcp_mem_timer(st, t);
+				break;
 			case TCP_T_CORK:
 				/* the ceiling on TCP_CORK: what is held goes out now */
 				t->cork_push = 1;
@@ -283,6 +303,8 @@ void tcp_timer(struct stack *st)
 				break;
 			}
 		}
+		if (t->in_use)
+			TCP_CHECK(st, t);
 		i = next;
 	}
 	/* Exact recomputation; TCBs with nothing armed leave the list. */
@@ -304,6 +326,7 @@ void tcp_timer(struct stack *st)
 		i = next;
 	}
 	c->next_deadline = min;
+	TCP_CHECK_ALL(st);
 }
 
 /* The earliest armed TCP timer (cached: O(1)), 0 if none. */

@@ -256,3 +256,179 @@ lab_teardown() {
 wait_nstack_listen() {
 	ip netns exec "$NS" python3 "$ROOT/tests/e2e/server_probe.py" "$KADDR" "$NADDR" "$1" "${2:-100}"
 }
+
+# ---- the lossy lab: an impairment bridge between a kernel server and either client ---------
+#
+#   netns NS (server)           netns NSB (bridge)                          netns NSK (client)
+#   kernel server               impair_bridge vs1 <-> nst0 (nstack path)
+#   vs0 198.18.0.1/24 <-------> vs1    nstack 198.18.0.2 on TAP nst0 (no kernel address)
+#                               impair_bridge vs1 <-> vc1 (kernel path)
+#                               vc1 <----------------------------------------> vc0 198.18.0.3/24
+#
+# One bridge runs at a time (bridge_start PATH SPEC / bridge_stop), with the same
+# specification and seed on either path: the nstack client and the kernel client reach the
+# same server over the same bad link. Offloads are off on every lab interface so each frame
+# fits the MTU (the bridge forwards frames, not 64 KB GSO super-frames), and nstack runs with
+# NSTACK_OFFLOAD=0 for the same reason. Only 198.18.0.0/15, only inside the namespaces.
+BADDR=198.18.0.3 # the kernel client on the far side of the bridge
+
+# lab_offloads_off NETNS IF...: no TSO/GSO/GRO/checksum offload (a feature a driver cannot
+# change is left as it is).
+lab_offloads_off() {
+	local ns=$1 i f
+	shift
+	for i in "$@"; do
+		for f in tso gso gro lro tx rx sg ufo; do
+			ip netns exec "$ns" ethtool -K "$i" "$f" off >/dev/null 2>&1 || true
+		done
+	done
+}
+
+# lab_up_bridge: create the lossy lab; sets NS, NSB, NSK, nsx, bsx, ksx, NSTACK, BRIDGE.
+lab_up_bridge() {
+	NS="nst${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}"
+	NSB="nst${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}-br"
+	NSK="nsk${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}"
+	nsx="ip netns exec $NS"
+	bsx="ip netns exec $NSB"
+	ksx="ip netns exec $NSK"
+	NSTACK="env NSTACK_OFFLOAD=0 $BUILD/nstack run --if nst0 --addr $NADDR/24 --"
+	BRIDGE="$BUILD/tests/helpers/impair_bridge"
+	BRIDGE_PID=
+	LAB_PIDS=()
+	LAB_UP=1
+	local ns
+	for ns in "$NS" "$NSB" "$NSK"; do
+		ip netns add "$ns"
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$NS" link add vs0 type veth peer name vs1 netns "$NSB"
+	ip -n "$NSK" link add vc0 type veth peer name vc1 netns "$NSB"
+	ip -n "$NSB" tuntap add dev nst0 mode tap
+	ip -n "$NSB" link set nst0 txqueuelen 5000
+	ip -n "$NS" addr add "$KADDR/24" dev vs0
+	ip -n "$NSK" addr add "$BADDR/24" dev vc0
+	lab_offloads_off "$NS" vs0
+	lab_offloads_off "$NSK" vc0
+	lab_offloads_off "$NSB" vs1 vc1 nst0
+	ip -n "$NS" link set vs0 up
+	ip -n "$NSK" link set vc0 up
+	ip -n "$NSB" link set vs1 up
+	ip -n "$NSB" link set vc1 up
+	ip -n "$NSB" link set nst0 up
+	export NS NSB NSK nsx bsx ksx NSTACK BRIDGE KADDR NADDR BADDR BUILD ROOT
+}
+
+# bridge_start nstack|kernel SPEC [STATS_FILE]: run the bridge between the server's link
+# and the nstack TAP or the kernel client's veth, SPEC on both directions (a = server side:
+# a_to_b carries the server's data, b_to_a the client's). Waits until it is ready.
+bridge_start() {
+	local path=$1 spec=$2 stats=${3:-$BATS_TEST_TMPDIR/bridge-$1.json} b
+	[ "$path" = nstack ] && b=nst0 || b=vc1
+	[ -n "${BRIDGE_PID:-}" ] && bridge_stop
+	rm -f "$stats"
+	bg "$BATS_TEST_TMPDIR/bridge-$path.log" $bsx "$BRIDGE" --a vs1 --b "$b" --both "$spec" \
+		--timeout 900 --stats "$stats"
+	BRIDGE_PID=$BG_PID
+	BRIDGE_STATS=$stats
+	wait_file_grep "$BATS_TEST_TMPDIR/bridge-$path.log" 'impair_bridge: ready'
+}
+
+# bridge_stop: stop the running bridge (its counters land in BRIDGE_STATS).
+bridge_stop() {
+	[ -n "${BRIDGE_PID:-}" ] || return 0
+	kill -TERM "$BRIDGE_PID" 2>/dev/null || true
+	wait_pid "$BRIDGE_PID" 10 || true
+	BRIDGE_PID=
+}
+
+# bridge_counter FILE LANE NAME: one counter of a stopped bridge's stats file.
+bridge_counter() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]])' "$@"
+}
+
+# lab_down_bridge: idempotent; the bridge namespace, then the rest as lab_down does.
+lab_down_bridge() {
+	local p i
+	bridge_stop
+	if [ -n "${NSB:-}" ] && [ -e "/run/netns/$NSB" ]; then
+		for p in $(ip netns pids "$NSB" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+		for ((i = 0; i < 20; i++)); do
+			[ -z "$(ip netns pids "$NSB" 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+		for p in $(ip netns pids "$NSB" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+		ip netns del "$NSB" 2>/dev/null || true
+	fi
+	lab_down
+}
+
+# ---- the AF_PACKET lab: nstack on a veth end the kernel has no address on --------------------
+#
+#   netns NS                                  netns NSP
+#   kernel peers                              nstack program (198.18.0.2, AF_PACKET on vp1)
+#   vp0  veth  198.18.0.1/24  <------------>  vp1  veth, no kernel address, IPv6 off
+#   vk0  veth  198.19.0.1/24  <-->  NSK: vk1 198.19.0.2/24, the kernel reference client
+#
+# The nstack program runs in NSP ($psx $NSTACK CMD); a kernel client in NSK reaches the
+# same kernel server at 198.18.0.1 as in the TAP lab. A veth hands every frame to its peer
+# whatever the destination MAC, so nstack needs no promiscuous mode; the kernel in NSP
+# sees the frames too but owns no address on vp1 and drops them.
+lab_up_packet() {
+	NS="nst${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}"
+	NSP="nst${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}-pk"
+	NSK="nsk${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}"
+	nsx="ip netns exec $NS"
+	psx="ip netns exec $NSP"
+	ksx="ip netns exec $NSK"
+	NSTACK="$BUILD/nstack run --dev packet --if vp1 --addr $NADDR/24 --"
+	LAB_PIDS=()
+	LAB_UP=1
+	local ns
+	for ns in "$NS" "$NSP" "$NSK"; do
+		ip netns add "$ns"
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$NS" link add vp0 type veth peer name vp1 netns "$NSP"
+	ip -n "$NS" addr add "$KADDR/24" dev vp0
+	ip -n "$NS" link set vp0 up
+	ip -n "$NSP" link set vp1 up
+	ip -n "$NS" link add vk0 type veth peer name vk1 netns "$NSK"
+	ip -n "$NS" addr add "$KVETH/24" dev vk0
+	ip -n "$NSK" addr add "$CVETH/24" dev vk1
+	ip -n "$NS" link set vk0 up
+	ip -n "$NSK" link set vk1 up
+	ip -n "$NSK" route add 198.18.0.0/24 via "$KVETH"
+	export NS NSP NSK nsx psx ksx NSTACK KADDR NADDR BUILD ROOT
+}
+
+# packet_tx: frames the kernel has received on vp0 (= frames nstack sent on vp1);
+# assert_packet_used BEFORE checks that it grew.
+packet_tx() {
+	ip netns exec "$NS" cat /sys/class/net/vp0/statistics/rx_packets
+}
+
+assert_packet_used() {
+	local now
+	now=$(packet_tx)
+	((now > $1)) || fail "no frame came in on vp0 (rx_packets $1 -> $now): the program did not use nstack"
+}
+
+# lab_down_packet: idempotent; the nstack namespace, then the rest as lab_down does.
+lab_down_packet() {
+	local p i
+	if [ -n "${NSP:-}" ] && [ -e "/run/netns/$NSP" ]; then
+		for p in $(ip netns pids "$NSP" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+		for ((i = 0; i < 20; i++)); do
+			[ -z "$(ip netns pids "$NSP" 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+		for p in $(ip netns pids "$NSP" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+		ip netns del "$NSP" 2>/dev/null || true
+	fi
+	lab_down
+}

@@ -60,6 +60,12 @@ ss_fields() {
 	[ -n "$rtt" ] || fail "no rtt/cwnd in: $info"
 	awk -v r="$rtt" 'BEGIN { exit !(r > 0) }' || fail "rtt is zero: $info"
 	((cwnd > 0)) || fail "cwnd is zero: $info"
+	# SACK negotiated with the kernel peer when the kernel's own connection has it, and
+	# cubic, Linux's default congestion control, is nstack's too
+	if grep -qw sack <<<"$kline"; then
+		grep -qw sack <<<"$info" || fail "kernel ss shows sack, nstack ss does not: $info"
+	fi
+	grep -qw cubic <<<"$info" || fail "no cubic in: $info"
 	# a bulk sender has a measured delivery rate, as the kernel's ss -ti shows
 	grep -qE 'delivery_rate [0-9.]+[KMG]?bps' <<<"$info" || fail "no delivery_rate in: $info"
 	# ss's layout: the same header columns as the host's ss (which glues "Port" and "Process")

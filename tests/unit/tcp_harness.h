@@ -67,12 +67,14 @@ struct seg {
 	uint8_t  opt[40];       /* raw options (overrides mss) */
 	uint8_t  optlen;
 	int      bad_csum;
+	uint16_t gro;           /* a device-merged frame of gso_size gro: a large packet,
+				 * PKT_F_CSUM_OK, only the pseudo-header sum in the field */
 };
 
 /* Inject one segment from PEER:sport to ME:dport and run the stack. */
 static inline void inject(struct seg s)
 {
-	struct pkt *p = pkt_alloc();
+	struct pkt *p = s.gro ? pkt_alloc_large() : pkt_alloc();
 	REQUIRE(p);
 	uint8_t opt[40];
 	unsigned olen = 0;
@@ -115,6 +117,11 @@ static inline void inject(struct seg s)
 	h->csum = htons(csum_fold(csum_add(sum, b, tlen)));
 	if (s.bad_csum)
 		h->csum ^= 0x0101;
+	if (s.gro) {
+		h->csum = htons((uint16_t)~csum_fold(sum));
+		p->flags = PKT_F_CSUM_OK;
+		p->gso_size = s.gro;
+	}
 	memdev_inject(dev, p);
 	stack_poll(st, now);
 }
@@ -127,6 +134,9 @@ struct out {
 	int      ws;                /* Window Scale shift, -1 = absent */
 	int      has_ts;
 	uint32_t tsval, tsecr;
+	int      sack_perm;         /* SACK-permitted option */
+	unsigned nsack;             /* SACK blocks, as on the wire */
+	uint32_t sack[4][2];
 	unsigned optlen;
 	uint32_t len;
 	uint8_t  data[2048];
@@ -170,6 +180,14 @@ static inline int take(struct out *o)
 				o->mss = (uint16_t)(b[i + 2] << 8 | b[i + 3]);
 			if (b[i] == 3)
 				o->ws = b[i + 2];
+			if (b[i] == 4)
+				o->sack_perm = 1;
+			if (b[i] == 5)
+				for (unsigned k = 0; k < (b[i + 1] - 2u) / 8 && k < 4; k++, o->nsack++)
+					for (unsigned e = 0; e < 2; e++) {
+						const uint8_t *q = b + i + 2 + 8 * k + 4 * e;
+						o->sack[k][e] = (uint32_t)q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3];
+					}
 			if (b[i] == 8) {
 				o->has_ts = 1;
 				o->tsval = (uint32_t)b[i + 2] << 24 | b[i + 3] << 16 | b[i + 4] << 8 | b[i + 5];

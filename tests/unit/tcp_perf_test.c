@@ -65,7 +65,7 @@ TEST(wscale_negotiated_both_ways)
 	setup();
 	struct out syn, o;
 	int sd = open_active_opts(&syn, 7, 1, 777, 1000);
-	CHECK_EQ(syn.ws, 3);                    /* 256 KB ring: 262144 >> 3 <= 65535 */
+	CHECK_EQ(syn.ws, 7);                    /* TCP_RMEM_MAX 6 MB >> 7 <= 65535, as Linux */
 	CHECK_EQ(syn.wnd, 65535);               /* never scaled on a SYN */
 	CHECK(syn.has_ts);
 	CHECK_EQ(syn.tsecr, 0);
@@ -73,18 +73,18 @@ TEST(wscale_negotiated_both_ways)
 	struct tcb *t = tcb_of(sd);
 	CHECK(t->ws_ok);
 	CHECK_EQ(t->snd_wscale, 7);
-	CHECK_EQ(t->rcv_wscale, 3);
+	CHECK_EQ(t->rcv_wscale, 7);
 	CHECK_EQ(t->snd.wnd, 1000);             /* the SYN-ACK's window: unscaled */
 	/* a later segment's window is shifted by 7 */
 	advance(now + 1000);
 	inject(with_opts(from_wnd(sd, ACK, PISS + 1, syn.seq + 1, 1000, "hello"), -1, 1, 778, 0));
 	CHECK_EQ(t->snd.wnd, 1000u << 7);
-	/* our window, in the field >> 3, covers more than 64 KB */
+	/* our window, in the field >> 7, covers more than 64 KB */
 	CHECK_EQ(nst_send(st, sd, "x", 1, 0, now), 1);
 	CHECK(take(&o));
 	CHECK_EQ(o.ws, -1);                     /* only on SYNs */
-	CHECK((uint32_t)o.wnd << 3 > 65535u);
-	CHECK_EQ((uint32_t)o.wnd << 3, t->rcv_adv - t->rcv.nxt);
+	CHECK((uint32_t)o.wnd << 7 > 65535u);
+	CHECK_EQ((uint32_t)o.wnd << 7, t->rcv_adv - t->rcv.nxt);
 	teardown();
 }
 
@@ -137,7 +137,7 @@ TEST(passive_answers_options_only_when_offered)
 				       .dport = 80 }, 2, 1, 4242, 0));
 	CHECK(take(&o));
 	CHECK_EQ(o.flags, SYN | ACK);
-	CHECK_EQ(o.ws, 3);
+	CHECK_EQ(o.ws, 7);
 	CHECK(o.has_ts);
 	CHECK_EQ(o.tsecr, 4242);
 	CHECK_EQ(o.wnd, 65535);

@@ -783,22 +783,27 @@ TEST(bad_segments_dropped)
 	inject((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .bad_csum = 1 });
 	CHECK(none());
 	CHECK_EQ(st->stat.tcp_drop_csum, 1);
-	/* option length 0, 1, and past the header */
+	/* option length 0, 1, and past the header: the parsing stops there
+	 * (Linux tcp_parse_options), the SYN is taken (then retransmitted) */
 	struct seg s = { .flags = SYN, .seq = PISS, .wnd = 65535, .optlen = 4 };
+	struct out o;
 	memcpy(s.opt, "\x02\x00\x05\xb4", 4);
 	inject(s);
+	CHECK(take(&o));
 	memcpy(s.opt, "\x01\x01\x08\x01", 4);
 	inject(s);
+	CHECK(take(&o));
 	memcpy(s.opt, "\x01\x01\x08\x0a", 4);
 	inject(s);
-	CHECK(none());
-	CHECK_EQ(st->stat.tcp_drop_hdr, 3);
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(st->stat.tcp_opt_bad, 3);
+	CHECK_EQ(st->stat.tcp_drop_hdr, 0);
 	/* unknown options (and a timestamp) are skipped; EOL ends the list */
 	uint8_t ok[12] = { 1, 1, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8 };
 	memcpy(s.opt, ok, sizeof(ok));
 	s.optlen = sizeof(ok);
 	inject(s);
-	struct out o;
 	CHECK(take(&o));
 	CHECK_EQ(o.flags, SYN | ACK);
 	CHECK_EQ(tcb_of(l)->syn_n, 1);
@@ -887,7 +892,7 @@ TEST(send_flow_and_poll)
 	static char big[300 * 1024];
 	memset(big, 'b', sizeof(big));
 	ssize_t n = nst_send(st, sd, big, sizeof(big), 0, now);
-	CHECK_EQ(n, TCP_SND_RING);      /* partial write: the ring is full */
+	CHECK_EQ(n, TCP_WMEM_DEF);      /* partial write: the send budget is reached */
 	CHECK_EQ(nst_send(st, sd, big, 10, 0, now), -EAGAIN);
 	CHECK(!(nst_poll(st, sd) & NST_POLLOUT));
 	struct out o;
@@ -931,13 +936,13 @@ TEST(receive_window_closes_and_reopens)
 			CHECK(seq_geq(o.ack + o.wnd, edge));
 			edge = o.ack + o.wnd;
 		}
-		if (seq_geq(seq, edge) && t->rcvbuf.len >= TCP_RCV_RING)
+		if (seq_geq(seq, edge) && t->rcvbuf.len >= TCP_RMEM_DEF)
 			break;
 	}
-	/* the last bytes of the ring are never offered: less than an MSS
-	 * (RFC 1122 4.2.3.3 receiver SWS avoidance) */
+	/* the last bytes of the receive budget are never offered: less than
+	 * an MSS (RFC 1122 4.2.3.3 receiver SWS avoidance) */
 	size_t held = nst_rx_avail(st, sd);
-	CHECK(held > TCP_RCV_RING - 1460 && held <= TCP_RCV_RING);
+	CHECK(held > TCP_RMEM_DEF - 1460 && held <= TCP_RMEM_DEF);
 	advance(now + TCP_DELACK_US);
 	while (take(&o))
 		edge = o.ack + o.wnd;
