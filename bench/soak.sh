@@ -113,11 +113,11 @@ CONF
 # bridge SPEC: (re)start the bridge between the server side and nginx's TAP
 bridge() {
 	[ -n "$BR" ] && { kill -TERM "$BR" 2>/dev/null || true; wait "$BR" 2>/dev/null || true; }
-	: >"$WORK/bridge.log"
-	$bsx "$BRIDGE" --a vs1 --b nst0 --both "$1" --timeout $((SECS + 300)) 2>>"$WORK/bridge.log" &
+	BRN=$((${BRN:-0} + 1))
+	$bsx "$BRIDGE" --a vs1 --b nst0 --both "$1" --timeout $((SECS + 300)) 2>"$WORK/bridge-$BRN.log" &
 	BR=$!
 	local i
-	for i in $(seq 100); do grep -q ready "$WORK/bridge.log" && break; sleep 0.05; done
+	for i in $(seq 100); do grep -q ready "$WORK/bridge-$BRN.log" && break; sleep 0.05; done
 }
 bridge "$CLEAN"
 
@@ -235,7 +235,10 @@ wait "$SAMPLER" 2>/dev/null || true
 kill -TERM "$BR" 2>/dev/null || true
 wait "$BR" 2>/dev/null || true
 BR=
-bridge_counts=$(grep -E 'a_to_b|b_to_a' "$WORK/bridge.log" | sed 's/^impair_bridge: //' | tr '\n' ' ')
+# the bridge's counters summed over every phase, per direction
+bridge_counts=$(cat "$WORK"/bridge-*.log | awk '$2 ~ /_to_/ { for (i = 3; i <= NF; i++) { split($i, kv, "=");
+	if (kv[1] ~ /^(rx|lost|dup|reordered|corrupted|overflow|tx_err)$/) c[$2 "." kv[1]] += kv[2] } }
+	END { for (k in c) printf "%s=%d\n", k, c[k] }' | sort | paste -sd' ')
 
 verdict=flat
 report() { # NAME BASE_RSS BASE_FDS END_RSS END_FDS PID
@@ -252,7 +255,7 @@ read -r _ _ bn_rss bn_fd _ br_rss br_fd <<<"$BASE"
 read -r _ _ en_rss en_fd _ er_rss er_fd <<<"$END"
 echo "soak: $(($(date +%s) - START)) s, $PH phases (odd clean, even lossy: $LOSSY)"
 echo "load: $(for k in $COUNTS; do printf '%s=%s ' "$k" "$(cat "$WORK/count.$k")"; done)"
-echo "last phase bridge counters: $bridge_counts"
+echo "bridge (all phases): $bridge_counts"
 echo "start = after warm-up (phase 1), end = after the last phase; quiet samples"
 report nginx "$bn_rss" "$bn_fd" "$en_rss" "$en_fd" "$NGX"
 report redis "$br_rss" "$br_fd" "$er_rss" "$er_fd" "$RDS"

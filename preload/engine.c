@@ -208,6 +208,34 @@ int eng_restart_ok(void)
 	return 1;
 }
 
+/* The secret of the TSval clock offsets (stack_config.ts_key): the 128
+ * random bits of the kernel's boot_id, so that every nstack process of the
+ * host has the same and TSvals towards a peer keep growing from one
+ * process to the next, as from one connection to the next (the peer's
+ * TIME-WAIT takes a new SYN on its 4-tuple only with a newer TSval; Linux's
+ * secret is per boot too). Off-host peers cannot read it. Zero (a random
+ * key per process) if it cannot be read. */
+static void eng_ts_key(uint64_t key[2])
+{
+	char b[64];
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = REAL(read)(fd, b, sizeof(b) - 1);
+	REAL(close)(fd);
+	unsigned nib = 0;
+	for (ssize_t i = 0; i < n && nib < 32; i++) {
+		char c = b[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (v < 0)
+			continue;
+		key[nib / 16] = key[nib / 16] << 4 | (uint64_t)v;
+		nib++;
+	}
+	if (nib < 32)
+		key[0] = key[1] = 0;
+}
+
 /* splitmix64 seeded once from getrandom(): ISS keys, ports, IP IDs. */
 static uint64_t eng_rand64(void *ctx)
 {
@@ -770,6 +798,7 @@ static int eng_configure(void)
 		rand_state = eng_now_us() ^ ((uint64_t)getpid() << 32);
 	cfg.rand64 = eng_rand64;
 	cfg.rand_ctx = &rand_state;
+	eng_ts_key(cfg.ts_key);
 
 	err = fd_table_init();
 	if (err < 0) {

@@ -265,6 +265,15 @@ static struct tcb *tcp_hash_find(struct stack *st, uint32_t la, uint16_t lp, uin
 	return NULL;
 }
 
+/* The listener for a SYN to laddr:lport, or NULL. */
+struct tcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lport)
+{
+	struct tcb *t = tcp_hash_find(st, laddr, lport, 0, 0);
+	if (!t)
+		t = tcp_hash_find(st, 0, lport, 0, 0);
+	return t && t->state == TCP_LISTEN ? t : NULL;
+}
+
 /* The TCB for a segment to laddr:lport from raddr:rport: the connection,
  * else a listener on that address, else one on the wildcard address. */
 struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
@@ -472,6 +481,7 @@ void tcp_fini(struct stack *st)
 	struct tcp_ctx *c = &st->tcp;
 	if (!c->tcb)
 		return;
+	c->mem_pressure = 0;    /* nobody to wake any more */
 	for (unsigned i = 0; i < c->hiwat; i++)
 		tcp_rings_free(st, &c->tcb[i]);
 	free(c->tcb);
@@ -510,18 +520,36 @@ static int port_conflict(struct stack *st, const struct tcb *me, uint32_t addr, 
 	return 0;
 }
 
+/* May connect() take over u, a closed connection of ours in TIME-WAIT
+ * with the 4-tuple it wants? As Linux's tcp_twsk_unique with tcp_tw_reuse:
+ * only when it used timestamps and the last one came at least a second
+ * ago. Our TSvals grow across the connections to a peer (tcp_ts_offset),
+ * so the peer's PAWS and TIME-WAIT take the new SYN, and its ISS is put
+ * beyond the old SND.NXT (nst_connect): nothing of the old incarnation
+ * can be taken for the new one (RFC 7323 5.8, RFC 6191). */
+static int tw_recyclable(const struct stack *st, const struct tcb *u)
+{
+	return u->state == TCP_TIME_WAIT && !u->owned && u->ts_ok && u->ts_recent_ok &&
+	       st->now_us - u->ts_recent_us >= TCP_TW_REUSE_US;
+}
+
 /* May connect() use port towards raddr:rport? Not when a listener or a
- * bound-only socket holds it, nor when that 4-tuple exists. */
-static int port_usable(struct stack *st, uint32_t laddr, uint16_t port, uint32_t raddr, uint16_t rport)
+ * bound-only socket holds it, nor when that 4-tuple exists, unless tw is
+ * given and it is a TIME-WAIT that can be taken over (*tw then names it). */
+static int port_usable(struct stack *st, uint32_t laddr, uint16_t port, uint32_t raddr, uint16_t rport,
+		       struct tcb **tw)
 {
 	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
-		const struct tcb *u = &st->tcp.tcb[i];
+		struct tcb *u = &st->tcp.tcb[i];
 		if (!u->in_use || !u->bound || u->lport != port || !addr_overlap(u->laddr, laddr))
 			continue;
 		if (!u->hashed || u->state == TCP_LISTEN)
 			return 0;
-		if (u->raddr == raddr && u->rport == rport)
-			return 0;
+		if (u->raddr == raddr && u->rport == rport) {
+			if (!tw || !tw_recyclable(st, u))
+				return 0;
+			*tw = u;
+		}
 	}
 	return 1;
 }
@@ -531,16 +559,27 @@ static int port_usable(struct stack *st, uint32_t laddr, uint16_t port, uint32_t
  *   port = min_ephemeral + (offset + next_ephemeral) % num_ephemeral;
  *   next_ephemeral++;
  * over Linux's range 32768..60999. raddr == 0: a port for bind(0)/listen,
- * unused by anybody. Returns the port or 0 if every one is taken. */
-static uint16_t tcp_ephemeral(struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport)
+ * unused by anybody. Returns the port or 0 if every one is taken. For
+ * connect (tw not NULL), when every 4-tuple is taken, a second round (as
+ * Linux's __inet_hash_connect) takes over one of our TIME-WAITs
+ * (tw_recyclable) and names it in *tw; the caller ends it. */
+static uint16_t tcp_ephemeral(struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport,
+			      struct tcb **tw)
 {
 	const uint32_t num = EPHEMERAL_MAX - EPHEMERAL_MIN + 1;
 	uint32_t offset = tcp_port_offset(st, laddr, raddr, rport);
 	for (uint32_t count = 0; count < num; count++) {
 		uint16_t port = (uint16_t)(EPHEMERAL_MIN + (offset + st->tcp.next_ephemeral) % num);
 		st->tcp.next_ephemeral++;
-		if (raddr ? port_usable(st, laddr, port, raddr, rport)
+		if (raddr ? port_usable(st, laddr, port, raddr, rport, NULL)
 			  : !port_conflict(st, NULL, laddr, port))
+			return port;
+	}
+	for (uint32_t count = 0; raddr && tw && count < num; count++) {
+		uint16_t port = (uint16_t)(EPHEMERAL_MIN + (offset + st->tcp.next_ephemeral) % num);
+		st->tcp.next_ephemeral++;
+		*tw = NULL;
+		if (port_usable(st, laddr, port, raddr, rport, tw) && *tw)
 			return port;
 	}
 	return 0;
@@ -589,7 +628,7 @@ int nst_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
 	if (addr != 0 && !stack_owns(st, addr))
 		return -EADDRNOTAVAIL;
 	if (port == 0) {
-		port = tcp_ephemeral(st, addr, 0, 0);
+		port = tcp_ephemeral(st, addr, 0, 0, NULL);
 		if (!port)
 			return -EADDRINUSE;
 	} else if (port_conflict(st, t, addr, port)) {
@@ -661,7 +700,7 @@ int nst_listen(struct stack *st, int sd, int backlog, uint64_t now_us)
 	if (t->done)
 		tcb_recycle(t);         /* a failed connect leaves it unconnected, as in Linux */
 	if (!t->bound) {
-		uint16_t port = tcp_ephemeral(st, 0, 0, 0);
+		uint16_t port = tcp_ephemeral(st, 0, 0, 0, NULL);
 		if (!port)
 			return -EADDRINUSE;
 		t->lport = port;
@@ -741,12 +780,22 @@ int nst_connect(struct stack *st, int sd, uint32_t addr, uint16_t port, uint64_t
 	tcb_recycle(t);         /* nothing left of an earlier attempt */
 	uint32_t laddr = t->laddr ? t->laddr : ipv4_src_for(st, addr);
 	uint16_t lport = t->lport;
+	struct tcb *tw = NULL;
 	if (!t->bound) {
-		lport = tcp_ephemeral(st, laddr, addr, port);
+		lport = tcp_ephemeral(st, laddr, addr, port, &tw);
 		if (!lport)
 			return -EADDRNOTAVAIL;
-	} else if (tcp_hash_find(st, laddr, lport, addr, port)) {
+	} else if ((tw = tcp_hash_find(st, laddr, lport, addr, port)) && !tw_recyclable(st, tw)) {
 		return -EADDRNOTAVAIL;
+	}
+	/* a TIME-WAIT of ours with this 4-tuple ends here; the new ISS goes
+	 * past its SND.NXT (RFC 1122 4.2.2.13, Linux tw_snd_nxt + 65535 + 2) */
+	uint32_t iss_min = 0;
+	int recycled = tw != NULL;
+	if (tw) {
+		iss_min = tw->snd_max + 65535 + 2;
+		st->stat.tcp_tw_recycled++;
+		tcp_done(st, tw, 0);
 	}
 	tcp_rings_free(st, t);  /* whatever a failed attempt left */
 	t->laddr = laddr;
@@ -758,6 +807,8 @@ int nst_connect(struct stack *st, int sd, uint32_t addr, uint16_t port, uint64_t
 	 * SYN segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS,
 	 * SND.NXT to ISS+1, enter SYN-SENT state, and return." */
 	t->iss = tcp_iss(st, laddr, lport, addr, port);
+	if (recycled && seq_lt(t->iss, iss_min))
+		t->iss = iss_min;
 	t->snd.una = t->iss;
 	t->snd.nxt = t->snd_max = t->iss + 1;
 	t->sndbuf_seq = t->iss + 1;

@@ -82,6 +82,12 @@ struct stack *stack_create(const struct stack_config *cfg, struct netdev *dev, u
 	st->netmask = cfg->prefix_len ? 0xffffffffu << (32 - cfg->prefix_len) : 0;
 	st->key[0] = stack_rand(st);
 	st->key[1] = stack_rand(st);
+	st->ts_key[0] = cfg->ts_key[0];
+	st->ts_key[1] = cfg->ts_key[1];
+	if (!(st->ts_key[0] | st->ts_key[1])) {
+		st->ts_key[0] = stack_rand(st);
+		st->ts_key[1] = stack_rand(st);
+	}
 	st->ip_id = (uint16_t)stack_rand(st);
 	if (tcp_init(st) < 0) {
 		free(st);

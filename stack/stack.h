@@ -87,6 +87,8 @@
 	X(tcp_timeout, "TCP connections given up (timeout)") \
 	X(tcp_active_open, "TCP active opens") \
 	X(tcp_passive_open, "TCP passive opens") \
+	X(tcp_tw_reused, "TCP SYNs that ended a TIME-WAIT and opened anew (RFC 6191)") \
+	X(tcp_tw_recycled, "TCP connects that reused a 4-tuple of ours in TIME-WAIT") \
 	X(tcp_estab_reset, "TCP connections reset") \
 	X(tcp_challenge_ack_tx, "TCP challenge ACKs sent (RFC 5961 3.2, 4.2, 5.2)") \
 	X(tcp_challenge_ack_limited, "TCP challenge ACKs not sent: global per-second limit (RFC 5961 7)") \
@@ -140,6 +142,9 @@ struct stack_config {
 	void    *rand_ctx;
 	unsigned challenge_ack_limit;    /* RFC 5961 7 per-second limit; 0: default 1000 (Linux
 	                                  * tcp_challenge_ack_limit), -1u: no limit */
+	uint64_t ts_key[2];     /* secret of the TSval clock offsets (tcp_ts_offset); the same in
+	                         * every process of a host (as Linux's per-boot one) keeps TSvals
+	                         * growing across them; zero: a random one */
 };
 
 struct stack;

@@ -18,6 +18,7 @@ struct stack {
 	struct arp_table    arp;
 	uint16_t            ip_id;
 	uint64_t            key[2];     /* secret: ISS (RFC 6528), ephemeral ports (RFC 6056) */
+	uint64_t            ts_key[2];  /* secret: TSval offsets (cfg.ts_key, else random) */
 	unsigned            tx_pending; /* frames queued since the last flush */
 	void              (*notify)(void *ctx, int sd);
 	void               *notify_ctx;

@@ -109,6 +109,7 @@ enum tcp_timer_id {
 #define TCP_WSCALE_MAX    14            /* RFC 7323 2.3 */
 #define TCP_TS_OPT_LEN    12            /* NOP, NOP, kind 8, len 10, TSval, TSecr */
 #define TCP_PAWS_IDLE_US  (24ull * 86400 * 1000000)  /* RFC 7323 5.5: 24 days */
+#define TCP_TW_REUSE_US   1000000ull    /* connect takes over a TIME-WAIT this quiet (Linux) */
 #define TCP_SACK_SB_MAX   32            /* SACKed ranges the sender keeps (scoreboard) */
 #define TCP_SACK_RCV_MAX  4             /* SACK blocks in one ACK: 40 option bytes (RFC 2018 3) */
 #define TCP_DUPTHRESH     3             /* RFC 5681 / RFC 6675 DupThresh */
@@ -194,7 +195,7 @@ struct tcb {
 	uint8_t  ts_recent_ok;  /* TS.Recent holds a value (PAWS has something to compare) */
 	uint32_t ts_recent;     /* TS.Recent (RFC 7323 4.3) */
 	uint64_t ts_recent_us;  /* when TS.Recent was set (PAWS 24-day validity) */
-	uint32_t ts_off;        /* per-connection offset of our TSval clock */
+	uint32_t ts_off;        /* offset of our TSval clock, per address pair (tcp_ts_offset) */
 	uint8_t  sack_ok;       /* RFC 2018: both SYNs carried SACK-permitted */
 	/* SACK receiver (RFC 2018 4): sequence numbers of the latest
 	 * out-of-order arrivals, most recent first (their ooo[] ranges are the
@@ -416,6 +417,7 @@ void     tcp_tcb_free(struct stack *st, struct tcb *t);
 void     tcp_hash_insert(struct stack *st, struct tcb *t);
 struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
 		       uint32_t raddr, uint16_t rport);
+struct tcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lport);
 void     tcp_set_state(struct stack *st, struct tcb *t, int state);
 void     tcp_done(struct stack *st, struct tcb *t, int err);
 void     tcp_child_established(struct stack *st, struct tcb *t);
@@ -516,5 +518,6 @@ void     tcp_keep_reset(struct stack *st, struct tcb *t);
 uint32_t tcp_iss(const struct stack *st, uint32_t laddr, uint16_t lport,
 		 uint32_t raddr, uint16_t rport);
 uint32_t tcp_port_offset(const struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport);
+uint32_t tcp_ts_offset(const struct stack *st, uint32_t laddr, uint32_t raddr);
 
 #endif

@@ -355,8 +355,10 @@ static void tcp_enter_time_wait(struct stack *st, struct tcb *t)
 	tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_TIMEWAIT_US);
 }
 
-/* RFC 9293 3.10.7.2: a segment for a listening socket. */
-static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const struct tcp_seg *seg)
+/* RFC 9293 3.10.7.2: a segment for a listening socket. A SYN that ended a
+ * TIME-WAIT (tcp_tw_syn) brings iss_min: the new ISS must be beyond it. */
+static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const struct tcp_seg *seg,
+					 const uint32_t *iss_min)
 {
 	/* "First, check for a RST: An incoming RST segment could not be valid
 	 * since it could not have been sent in response to anything sent by
@@ -399,6 +401,8 @@ static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const 
 	t->rcv.nxt = seg->seq + 1;
 	t->rcv_adv = t->rcv.nxt;        /* no window offered yet */
 	t->iss = tcp_iss(st, t->laddr, t->lport, t->raddr, t->rport);
+	if (iss_min && seq_lt(t->iss, *iss_min))
+		t->iss = *iss_min;
 	t->snd.una = t->iss;
 	t->snd.nxt = t->snd_max = t->iss + 1;
 	t->sndbuf_seq = t->iss + 1;
@@ -409,7 +413,7 @@ static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const 
 	t->snd.wl1 = seg->seq;
 	t->snd.wl2 = t->iss;
 	t->rcv_wscale = tcp_wscale_ours(t);
-	t->ts_off = t->iss * 0x9e3779b1u;
+	t->ts_off = tcp_ts_offset(st, t->laddr, t->raddr);
 	tcp_syn_options(st, t, seg);
 	tcp_set_mss(st, t, seg->mss);
 	tcp_hash_insert(st, t);
@@ -1105,6 +1109,42 @@ static int tcp_challenge_ok(struct stack *st, struct tcb *t)
 	return 1;
 }
 
+/* A SYN for a connection we hold in TIME-WAIT (the peer reuses its port).
+ * RFC 1122 4.2.2.13: it "MAY accept a new SYN from the remote TCP to
+ * reopen the connection directly from TIME-WAIT state, if it: (1) assigns
+ * its initial sequence number for the new connection to be larger than the
+ * largest sequence number it used on the previous connection incarnation,
+ * and (2) returns to TIME-WAIT state if the SYN turns out to be an old
+ * duplicate". RFC 6191 2 with timestamps on the old connection and the SYN:
+ * a TSval greater than TS.Recent is taken, a smaller one is not, an equal
+ * one falls back to RFC 1122's "SEG.SEQ > RCV.NXT", the only test without
+ * timestamps. As Linux (tcp_timewait_state_process, TCP_TW_SYN): only for
+ * a closed connection (nobody owns it), handed to the listener of the port
+ * if there is one, with ISS at least the old SND.NXT + 65537 (Linux's
+ * tw_snd_nxt + 65535 + 2); (2) holds since the peer resets our SYN-ACK to
+ * an old duplicate SYN. Otherwise NULL: TIME-WAIT answers as before (RFC
+ * 5961 4.2 challenge ACK). */
+static struct tcb *tcp_tw_syn(struct stack *st, struct tcb *t, const struct tcp_seg *seg,
+			      uint32_t *iss_min)
+{
+	if ((seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN || t->owned)
+		return NULL;
+	int newer;
+	if (t->ts_ok && t->ts_recent_ok && seg->has_ts && seg->tsval != t->ts_recent)
+		newer = seq_gt(seg->tsval, t->ts_recent);
+	else
+		newer = seq_gt(seg->seq, t->rcv.nxt);
+	if (!newer)
+		return NULL;
+	struct tcb *l = tcp_lookup_listener(st, seg->dst, seg->dport);
+	if (!l)
+		return NULL;
+	*iss_min = t->snd_max + 65535 + 2;
+	st->stat.tcp_tw_reused++;
+	tcp_done(st, t, 0);
+	return l;
+}
+
 /* RFC 9293 3.10.7: SEGMENT ARRIVES. Consumes p. */
 void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 {
@@ -1117,6 +1157,8 @@ void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 		return;
 	}
 	struct tcb *t = tcp_lookup(st, dst, seg.dport, src, seg.sport);
+	struct tcb *l;
+	uint32_t iss_min;
 	enum tcp_verdict v;
 	if (t) {
 		t->segs_in++;   /* TCP_INFO tcpi_segs_in */
@@ -1145,8 +1187,11 @@ void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 			if (t->in_use && t->state == TCP_SYN_RECEIVED)
 				tcp_tcb_free(st, t);
 		} else {
-			v = k < 0 ? TCP_DROP : tcp_listen_input(st, t, &seg);
+			v = k < 0 ? TCP_DROP : tcp_listen_input(st, t, &seg, NULL);
 		}
+	} else if (t->state == TCP_TIME_WAIT && (l = tcp_tw_syn(st, t, &seg, &iss_min))) {
+		t = NULL;       /* the TIME-WAIT is gone; the child is new */
+		v = tcp_listen_input(st, l, &seg, &iss_min);
 	} else if (t->state == TCP_SYN_SENT) {
 		v = tcp_synsent_input(st, t, &seg);
 		if (v == TCP_OK)

@@ -32,3 +32,22 @@ uint32_t tcp_port_offset(const struct stack *st, uint32_t laddr, uint32_t raddr,
 	id[10] = 'P';
 	return (uint32_t)siphash24(st->key, id, sizeof(id));
 }
+
+/* The offset of our TSval clock (tcp_ts_now) towards one peer address, as
+ * Linux's tcp_ts_off: a keyed hash of (local, remote address) under its own
+ * secret st->ts_key (and domain byte). RFC 7323 5.4 allows a random offset
+ * per connection, but a peer holding an earlier connection of the pair in
+ * TIME-WAIT takes a SYN reusing its 4-tuple only when the SYN's TSval is
+ * newer (RFC 6191 2, Linux tcp_timewait_state_process): TSvals must grow
+ * across the connections of an address pair, also across the processes
+ * of a host when the embedder gives them all the same ts_key (the clock is
+ * the host's monotonic one). The offset still hides that clock from the
+ * peer. */
+uint32_t tcp_ts_offset(const struct stack *st, uint32_t laddr, uint32_t raddr)
+{
+	uint8_t id[9];
+	memcpy(id, &laddr, 4);
+	memcpy(id + 4, &raddr, 4);
+	id[8] = 'T';
+	return (uint32_t)siphash24(st->ts_key, id, sizeof(id));
+}

@@ -47,8 +47,9 @@ uint8_t tcp_wscale_ours(const struct tcb *t)
 }
 
 /* Our TSval clock (RFC 7323 5.4: "between 1 ms and 1 sec per tick"):
- * milliseconds, offset per connection (ts_off, from the ISS) so that TSvals
- * tell nothing about the host's uptime. */
+ * milliseconds, offset per address pair (ts_off, tcp_ts_offset) so that
+ * TSvals tell nothing about the host's uptime yet grow across successive
+ * connections to the same peer (its TIME-WAIT relies on it, RFC 6191). */
 uint32_t tcp_ts_now(const struct stack *st, const struct tcb *t)
 {
 	return (uint32_t)(st->now_us / 1000) + t->ts_off;
@@ -337,7 +338,7 @@ void tcp_send_syn(struct stack *st, struct tcb *t)
 	if (t->state == TCP_SYN_SENT) {
 		/* what we offer; the SYN-ACK decides (tcp_syn_options) */
 		t->rcv_wscale = tcp_wscale_ours(t);
-		t->ts_off = t->iss * 0x9e3779b1u;
+		t->ts_off = tcp_ts_offset(st, t->laddr, t->raddr);
 	}
 	if (t->retries == 0) {
 		t->rtt_on = 1;

@@ -108,7 +108,7 @@ void tcp_syncookie_send(struct stack *st, struct tcb *l, const struct tcp_seg *s
 	tmp.sack_ok = seg->has_ts && seg->sack_perm;
 	tmp.ts_ok = seg->has_ts;
 	tmp.ts_recent = seg->tsval;
-	tmp.ts_off = tmp.iss * 0x9e3779b1u;     /* the child's TSval clock (tcp_ts_now) */
+	tmp.ts_off = tcp_ts_offset(st, tmp.laddr, tmp.raddr); /* the child's TSval clock */
 	if (seg->has_ts) {
 		/* Linux cookie_init_timestamp: the options in the low bits of a
 		 * TSval no later than the clock */
@@ -174,7 +174,7 @@ int tcp_syncookie_ack(struct stack *st, struct tcb *l, struct tcp_seg *seg, stru
 	t->snd.wl1 = t->irs;
 	t->snd.wl2 = iss;
 	t->rcv_wscale = tcp_wscale_ours(t);
-	t->ts_off = iss * 0x9e3779b1u;
+	t->ts_off = tcp_ts_offset(st, t->laddr, t->raddr);
 	t->ws_ok = ws_ok;
 	t->snd_wscale = ws_ok ? wscale : 0;
 	if (!ws_ok)

@@ -38,9 +38,11 @@ for i in range(tries):
         sp, dp, _, ack, _, flags = struct.unpack("!HHIIBB", pkt[ihl:ihl + 14])
         if sp != port or dp != sport:
             continue
-        if flags & 0x12 == 0x12 and ack == seq + 1:
+        # Any SYN-ACK to one of our SYNs means a listener: SYNs sent before the stack
+        # attached reach it in a burst, so replies may lag behind the newest SYN.
+        if flags & 0x12 == 0x12 and 1001 <= ack <= seq + 1:
             sys.exit(0)
-        break   # RST: nothing listens yet
+        # a RST (nothing listens yet) or a stale reply: keep reading until the timeout
     time.sleep(0.05)
 print(f"nothing listens on {dst}:{port}", file=sys.stderr)
 sys.exit(1)
