@@ -397,6 +397,11 @@ void tcp_set_state(struct stack *st, struct tcb *t, int state)
 {
 	if (st->state_hook && t->state != state)
 		tcp_state_event(st, t, state);
+	if (state == TCP_ESTABLISHED && t->state != state) {
+		/* quick-ack mode for the connection's first segments (tcp_data_in) */
+		unsigned q = st->cfg.quickacks;
+		t->quickacks = q == 0 ? TCP_QUICKACKS : q == -1u ? 0 : (uint8_t)(q > 255 ? 255 : q);
+	}
 	t->state = (uint8_t)state;
 	tcp_notify(st, t);
 }

@@ -140,6 +140,8 @@ struct stack_config {
 	uint64_t mem_max;       /* cap on TCP ring memory, bytes; 0: default (1 GB) */
 	uint64_t (*rand64)(void *ctx);   /* randomness source (ISS key, ports, IP ID) */
 	void    *rand_ctx;
+	unsigned quickacks;     /* in-order segments ACKed at once at a connection's start;
+	                         * 0: default TCP_QUICKACKS (as Linux), -1u: none */
 	unsigned challenge_ack_limit;    /* RFC 5961 7 per-second limit; 0: default 1000 (Linux
 	                                  * tcp_challenge_ack_limit), -1u: no limit */
 	uint64_t ts_key[2];     /* secret of the TSval clock offsets (tcp_ts_offset); the same in

@@ -87,6 +87,7 @@ enum tcp_timer_id {
 #define TCP_TIMEWAIT_US   (2 * TCP_MSL_US)
 #define TCP_FIN_TIMEOUT_US 60000000ull  /* Linux tcp_fin_timeout: FIN-WAIT-2 orphans */
 #define TCP_DELACK_US     40000ull      /* Linux TCP_DELACK_MIN; RFC 1122: <= 500 ms */
+#define TCP_QUICKACKS     16            /* Linux TCP_MAX_QUICKACKS: ACKs sent at once after the start */
 #define TCP_CORK_US       200000ull     /* Linux: "a 200 millisecond ceiling" on TCP_CORK */
 #define TCP_KEEPIDLE_DEF_S    7200          /* Linux defaults for keepalive */
 #define TCP_KEEPINTVL_DEF_S   75
@@ -289,6 +290,7 @@ struct tcb {
 	uint8_t  cork_push;          /* the cork ceiling expired: send what is held */
 	uint32_t snd_sml;            /* end of the last partial segment sent (Minshall's Nagle) */
 	uint8_t  opt_quickack_off;   /* TCP_QUICKACK 0 (Linux pingpong mode); 0 reads back 1 */
+	uint8_t  quickacks;          /* in-order data segments still ACKed at once (quick-ack mode) */
 	int      user_timeout_ms;    /* TCP_USER_TIMEOUT: stored; RTO give-up is tcp_retries2 */
 	int      rcvlowat;           /* SO_RCVLOWAT, 0 = default 1; stored, recv/poll ignore it */
 	/* per-connection counters for TCP_INFO */

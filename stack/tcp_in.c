@@ -747,7 +747,13 @@ static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *s
 	}
 	if (filled)
 		t->ack_now = 1;
-	else if (t->rcv.nxt - t->rcv_acked >= 2u * t->rcv_mss)
+	else if (t->quickacks && !t->opt_quickack_off) {
+		/* Quick-ack mode at the start, as Linux: while the peer's
+		 * congestion window is opening (slow start, RFC 5681 3.1) every
+		 * ACK counts, so the first segments are ACKed without delay. */
+		t->quickacks--;
+		t->ack_now = 1;
+	} else if (t->rcv.nxt - t->rcv_acked >= 2u * t->rcv_mss)
 		t->ack_now = 1;
 	else if (!t->timer[TCP_T_DELACK])
 		tcp_timer_set(st, t, TCP_T_DELACK, st->now_us + TCP_DELACK_US);

@@ -80,6 +80,7 @@ int tcp_setsockopt_more(struct tcb *t, int level, int name, const void *val, uns
 		break;
 	case TCP_QUICKACK:
 		t->opt_quickack_off = v == 0;
+		t->quickacks = v ? TCP_QUICKACKS : 0;
 		break;
 	case TCP_USER_TIMEOUT:
 		if (v < 0)

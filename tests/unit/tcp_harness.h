@@ -30,10 +30,15 @@ static struct netdev *dev, *other;
 static struct stack *st;
 static uint64_t now;
 
+/* Quick-ack mode at a connection's start (stack_config.quickacks): off in
+ * these tests, so that each one sees the steady-state delayed-ACK rules;
+ * a test of quick-ack sets it to 0 (the default) before setup(). */
+static unsigned harness_quickacks = -1u;
+
 static inline void setup(void)
 {
 	memdev_pair(&dev, &other);
-	struct stack_config cfg = { .addr = ME, .prefix_len = 24 };
+	struct stack_config cfg = { .addr = ME, .prefix_len = 24, .quickacks = harness_quickacks };
 	st = stack_create(&cfg, dev, T0);
 	now = T0;
 	arp_update(st, PEER, peer_mac);

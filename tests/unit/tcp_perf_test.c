@@ -410,6 +410,46 @@ TEST(cork_holds_partial_segments)
 	teardown();
 }
 
+/* Quick-ack at the start (Linux quick-ack mode): the first TCP_QUICKACKS
+ * in-order segments are ACKed at once, then the delayed-ACK rules apply
+ * (RFC 1122 4.2.3.2: every second full segment, or after 40 ms). TCP_QUICKACK
+ * 0 (pingpong) turns it off. */
+TEST(quickack_at_start_then_delayed)
+{
+	harness_quickacks = 0;          /* the default */
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 10 * MS, 65535);
+	uint32_t seq = PISS + 1;
+	struct out o;
+	for (int i = 0; i < TCP_QUICKACKS; i++) {
+		inject(from(sd, ACK | PSH, seq, iss + 1, "x"));
+		seq++;
+		CHECK(take(&o));        /* at once, no delay */
+		CHECK_EQ(o.ack, seq);
+		CHECK(none());
+	}
+	inject(from(sd, ACK | PSH, seq, iss + 1, "y"));
+	seq++;
+	CHECK(none());                  /* now delayed */
+	advance(now + TCP_DELACK_US);
+	CHECK(take(&o));
+	CHECK_EQ(o.ack, seq);
+	teardown();
+
+	setup();
+	sd = open_active(&iss, 10 * MS, 65535);
+	int zero = 0;
+	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero), now), 0);
+	inject(from(sd, ACK | PSH, PISS + 1, iss + 1, "z"));
+	CHECK(none());                  /* pingpong mode: delayed from the first */
+	advance(now + TCP_DELACK_US);
+	CHECK(take(&o));
+	CHECK_EQ(o.ack, PISS + 2);
+	teardown();
+	harness_quickacks = -1u;
+}
+
 int main(void)
 {
 	pkt_pool_init(4096);
@@ -423,6 +463,7 @@ int main(void)
 	RUN(cwnd_does_not_grow_when_not_limited);
 	RUN(nagle_and_nodelay);
 	RUN(cork_holds_partial_segments);
+	RUN(quickack_at_start_then_delayed);
 	pkt_pool_fini();
 	return TEST_SUMMARY();
 }
