@@ -23,10 +23,23 @@ static const uint8_t mac_zero[6];
 
 static struct arp_entry *arp_find(struct stack *st, uint32_t ip)
 {
-	for (int i = 0; i < ARP_CACHE_SIZE; i++)
-		if (st->arp.e[i].state != ARP_FREE && st->arp.e[i].ip == ip)
+	struct arp_entry *h = &st->arp.e[st->arp.hint];
+	if (h->state != ARP_FREE && h->ip == ip)
+		return h;
+	for (unsigned i = 0; i < ARP_CACHE_SIZE; i++)
+		if (st->arp.e[i].state != ARP_FREE && st->arp.e[i].ip == ip) {
+			st->arp.hint = i;
 			return &st->arp.e[i];
+		}
 	return NULL;
+}
+
+/* Set e's next event, keeping the table's earliest deadline. */
+static void arp_expire_at(struct stack *st, struct arp_entry *e, uint64_t at)
+{
+	e->expires_at = at;
+	if (st->arp.deadline == 0 || at < st->arp.deadline)
+		st->arp.deadline = at;
 }
 
 const struct arp_entry *arp_lookup(const struct stack *st, uint32_t ip)
@@ -45,6 +58,7 @@ static void arp_entry_clear(struct stack *st, struct arp_entry *e, int count_dro
 		pkt_free(p);
 		p = next;
 	}
+	st->arp.pend_total -= e->pend_n;
 	memset(e, 0, sizeof(*e));
 }
 
@@ -101,10 +115,11 @@ void arp_update(struct stack *st, uint32_t ip, const uint8_t mac[6])
 	memcpy(e->mac, mac, 6);
 	e->state = ARP_REACHABLE;
 	e->tries = 0;
-	e->expires_at = st->now_us + ARP_REACHABLE_US;
+	arp_expire_at(st, e, st->now_us + ARP_REACHABLE_US);
 	/* Send what waited, in order. */
 	struct pkt *p = e->pend_head;
 	e->pend_head = e->pend_tail = NULL;
+	st->arp.pend_total -= e->pend_n;
 	e->pend_n = 0;
 	while (p) {
 		struct pkt *next = p->next;
@@ -169,10 +184,10 @@ int arp_output(struct stack *st, struct pkt *p, uint32_t nh)
 		e->ip = nh;
 		e->state = ARP_INCOMPLETE;
 		e->tries = 1;
-		e->expires_at = st->now_us + ARP_RETRY_US;
+		arp_expire_at(st, e, st->now_us + ARP_RETRY_US);
 		arp_send(st, ARP_OP_REQUEST, mac_bcast, mac_zero, nh);
 	}
-	if (e->pend_n >= ARP_PENDING_MAX) {
+	if (e->pend_n >= ARP_PENDING_MAX || st->arp.pend_total >= ARP_PENDING_TOTAL) {
 		st->stat.arp_drop_queue++;
 		pkt_free(p);
 		return 0;       /* like a loss on the wire: the transport retransmits */
@@ -184,6 +199,7 @@ int arp_output(struct stack *st, struct pkt *p, uint32_t nh)
 		e->pend_head = p;
 	e->pend_tail = p;
 	e->pend_n++;
+	st->arp.pend_total++;
 	st->stat.arp_queued++;
 	return 0;
 }
@@ -191,17 +207,22 @@ int arp_output(struct stack *st, struct pkt *p, uint32_t nh)
 /* Retry requests of resolving entries; expire reachable ones. */
 void arp_timer(struct stack *st)
 {
+	st->arp.deadline = 0;
 	for (int i = 0; i < ARP_CACHE_SIZE; i++) {
 		struct arp_entry *e = &st->arp.e[i];
-		if (e->state == ARP_FREE || e->expires_at > st->now_us)
+		if (e->state == ARP_FREE)
 			continue;
+		if (e->expires_at > st->now_us) {
+			arp_expire_at(st, e, e->expires_at);
+			continue;
+		}
 		if (e->state == ARP_REACHABLE) {
 			arp_entry_clear(st, e, 0);
 		} else if (e->tries >= ARP_MAX_TRIES) {
 			arp_entry_clear(st, e, 1);
 		} else {
 			e->tries++;
-			e->expires_at = st->now_us + ARP_RETRY_US;
+			arp_expire_at(st, e, st->now_us + ARP_RETRY_US);
 			arp_send(st, ARP_OP_REQUEST, mac_bcast, mac_zero, e->ip);
 		}
 	}
@@ -209,13 +230,7 @@ void arp_timer(struct stack *st)
 
 uint64_t arp_next_deadline(const struct stack *st)
 {
-	uint64_t d = 0;
-	for (int i = 0; i < ARP_CACHE_SIZE; i++) {
-		const struct arp_entry *e = &st->arp.e[i];
-		if (e->state != ARP_FREE && (d == 0 || e->expires_at < d))
-			d = e->expires_at;
-	}
-	return d;
+	return st->arp.deadline;
 }
 
 void arp_flush_all(struct stack *st)

@@ -57,8 +57,9 @@ uint32_t ipv4_src_for(const struct stack *st, uint32_t dst);
 int  eth_output(struct stack *st, struct pkt *p, const uint8_t dst_mac[6], uint16_t type);
 
 /* ARP (RFC 826) */
-#define ARP_CACHE_SIZE   64
+#define ARP_CACHE_SIZE   256
 #define ARP_PENDING_MAX  64     /* packets held per unresolved entry */
+#define ARP_PENDING_TOTAL 1024  /* packets held behind all unresolved entries together */
 #define ARP_REACHABLE_US (60ull * 1000000)   /* entry lifetime */
 #define ARP_RETRY_US     (1000000)           /* request retransmission interval */
 #define ARP_MAX_TRIES    3
@@ -77,6 +78,9 @@ enum { ARP_FREE = 0, ARP_INCOMPLETE, ARP_REACHABLE };
 
 struct arp_table {
 	struct arp_entry e[ARP_CACHE_SIZE];
+	unsigned hint;          /* slot of the last lookup hit: most frames go to one next hop */
+	unsigned pend_total;    /* packets queued behind every entry */
+	uint64_t deadline;      /* earliest expires_at; may be early (a cleared slot), never late */
 };
 
 /* Send p (an IP packet, data at the IP header) to next hop nh: now if the

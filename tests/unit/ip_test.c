@@ -227,6 +227,44 @@ TEST(arp_entry_expires)
 	teardown();
 }
 
+/* A flood towards many unresolved next hops (spoofed sources) holds at most
+ * ARP_PENDING_TOTAL packets in all; the rest are counted drops, and every
+ * held packet is freed when resolution fails. */
+TEST(arp_pending_bounded_in_total)
+{
+	setup(0);
+	unsigned base = pkt_pool_in_use();
+	uint8_t buf[64], ip[128];
+	unsigned sent = 0;
+	for (uint32_t src = 10; src < 34; src++) {
+		for (uint16_t seq = 1; seq <= 50; seq++) {
+			size_t n = ip_build(ip, 0xc6120000u | src, ME, IP_PROTO_ICMP, buf,
+					    icmp_echo_build(buf, 7, seq, 8));
+			inject_ip(ip, n);
+			sent++;
+		}
+		stack_poll(st, 1000);
+		struct pkt *r;
+		while ((r = memdev_take(dev)))
+			pkt_free(r);    /* the ARP requests */
+	}
+	CHECK_EQ(sent, 1200);
+	CHECK_EQ(st->stat.arp_queued, ARP_PENDING_TOTAL);
+	CHECK_EQ(st->stat.arp_drop_queue, 1200 - ARP_PENDING_TOTAL);
+	CHECK_EQ(st->arp.pend_total, ARP_PENDING_TOTAL);
+	for (uint64_t t = 1; t <= 3; t++) {
+		stack_poll(st, 1000 + t * ARP_RETRY_US);
+		struct pkt *r;
+		while ((r = memdev_take(dev)))
+			pkt_free(r);
+	}
+	CHECK_EQ(st->stat.arp_drop_unresolved, ARP_PENDING_TOTAL);
+	CHECK_EQ(st->arp.pend_total, 0);
+	CHECK_EQ(pkt_pool_in_use(), base);
+	CHECK_EQ(stack_next_deadline(st), 0);
+	teardown();
+}
+
 TEST(icmp_echo_reply_mirrors_request)
 {
 	setup(0);
@@ -373,13 +411,14 @@ TEST(loopback_serves_127_8_without_arp)
 
 int main(void)
 {
-	pkt_pool_init(1024);
+	pkt_pool_init(4096);
 	RUN(checksum_rfc1071_example);
 	RUN(pkt_pool_push_pull_and_accounting);
 	RUN(arp_request_for_us_gets_reply_and_learns);
 	RUN(arp_pending_queue_then_reply_sends_in_order);
 	RUN(arp_retries_then_drops_pending);
 	RUN(arp_entry_expires);
+	RUN(arp_pending_bounded_in_total);
 	RUN(icmp_echo_reply_mirrors_request);
 	RUN(ipv4_input_validation);
 	RUN(ipv4_routing);
