@@ -38,7 +38,7 @@
 
 #define CTL_DIR_DEFAULT "/run/nstack"
 #define CTL_READ_MS     200     /* a client has this long to send its request */
-#define CTL_REPLY_MAX   (1u << 20)
+#define CTL_REPLY_MAX   (64u << 20)     /* ~200 000 sockets of ss -i lines */
 
 static int       ctl_fd = -1;
 static pid_t     ctl_owner;
@@ -215,8 +215,15 @@ static void ctl_serve(int c)
 		ctl_info(&b);
 	else
 		ctl_printf(&b, "error unknown request\n");
-	if (b.full)
-		ctl_printf(&b, "error reply truncated\n");
+	if (b.full && b.p) {
+		/* the last whole line that leaves room for the marker, then the marker */
+		static const char m[] = "error reply truncated\n";
+		size_t keep = b.len + sizeof(m) <= b.cap ? b.len : b.cap - sizeof(m);
+		while (keep > 0 && b.p[keep - 1] != '\n')
+			keep--;
+		memcpy(b.p + keep, m, sizeof(m) - 1);
+		b.len = keep + sizeof(m) - 1;
+	}
 	for (size_t off = 0; b.p && off < b.len;) {
 		ssize_t n = REAL(send)(c, b.p + off, b.len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
