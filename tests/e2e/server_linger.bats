@@ -16,13 +16,15 @@ teardown() {
 	lab_teardown
 }
 
-# client ADDR PORT: connect, sleep 1 s, read to the end; prints bytes and how it ended
+# client ADDR PORT: connect, sleep 2.5 s, read to the end; prints bytes and how it ended
 CLIENT='
 import socket, sys, time
 n = 0
 try:
     s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
-    time.sleep(1)
+    # read nothing for longer than the 1 s linger time, so that in "timeout" mode the
+    # server's close always meets its limit before the data can drain
+    time.sleep(2.5)
     while True:
         b = s.recv(65536)
         if not b:
