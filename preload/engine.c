@@ -167,7 +167,8 @@ int eng_block(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *m
 	return r < 0 ? -errno : r;
 }
 
-/* Sleep in ppoll on the epoll fd, then collect with a zero-timeout
+/* Sleep in ppoll on the epoll fd (and perhaps the device: eng_block_dev;
+ * 0 then, and the callers look again), then collect with a zero-timeout
  * epoll_wait. Not epoll_pwait: an application thread that submitted to the
  * device's io_uring gets the completion's task work, which interrupts an
  * interruptible wait; ppoll is restarted by the kernel then
@@ -175,10 +176,10 @@ int eng_block(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *m
 int eng_block_epoll(int epfd, struct epoll_event *ev, int n, int64_t deadline_us,
 		    const sigset_t *mask)
 {
-	struct pollfd p = { epfd, POLLIN, 0 };
-	int r = eng_block(&p, 1, deadline_us, mask);
-	if (r <= 0)
-		return r;
+	struct pollfd p[2] = { { epfd, POLLIN, 0 } };
+	int r = eng_block_dev(p, 1, deadline_us, mask);
+	if (r <= 0 || !(p[0].revents & POLLIN))
+		return r < 0 ? r : 0;   /* the device woke us: the callers look again */
 	r = REAL(epoll_wait)(epfd, ev, n, 0);
 	return r < 0 ? -errno : r;
 }
@@ -343,6 +344,55 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
 	return found;
 }
 
+/* A thread about to sleep until one of our sockets has an event watches the
+ * device itself (Linux: the softirq runs on the CPU the frame woke, and the
+ * reader is woken once): when a frame comes it runs the stack inline and
+ * finds its own event, instead of the engine waking, running the stack and
+ * waking it with a second context switch. One such thread at a time
+ * (dev_waiter, a token), so a frame wakes one thread, not every blocked one.
+ * The engine leaves the device to it while it holds the token and for
+ * ENG_DEV_GRACE_US after (dev_until: a request-response thread is back
+ * by then, and the engine need not wake per exchange); it keeps running
+ * the timers. A token that leaks (a thread cancelled in its wait) costs the
+ * device ENG_DEV_SAFETY_US of latency, never a hang: the engine looks at
+ * the device at least that often. */
+#define ENG_DEV_GRACE_US  1000
+#define ENG_DEV_SAFETY_US 200000
+static int      dev_waiter;     /* token: a thread sleeps on the device */
+static uint64_t dev_until;      /* the engine leaves the device alone until then */
+static int      eng_devfd = -1;
+
+int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask)
+{
+	int expect = 0;
+	if (eng_devfd < 0 || eng.loopback || !eng_thread_up ||
+	    !__atomic_compare_exchange_n(&dev_waiter, &expect, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return eng_block(p, n, deadline_us, mask);
+	p[n] = (struct pollfd){ eng_devfd, POLLIN, 0 };
+	int r = eng_block(p, n + 1, deadline_us, mask);
+	if (r > 0 && (p[n].revents & ~POLLIN)) {
+		/* the device fd failed: leave it to the engine from now on */
+		eng_devfd = -1;
+		if (!(p[n].revents & POLLIN))
+			r--;
+		p[n].revents &= POLLIN;
+	}
+	int dev = r > 0 && (p[n].revents & POLLIN);
+	eng_lock();
+	if (dev && eng.st) {
+		/* the wake fd among p[0..n) is written if this pass made one
+		 * of ours ready; the caller looks again either way */
+		eng_drive(eng_now_us());
+		eng_after();
+	}
+	dev_until = eng_now_us() + ENG_DEV_GRACE_US;
+	__atomic_store_n(&dev_waiter, 0, __ATOMIC_SEQ_CST);
+	eng_unlock();
+	if (dev && r == 1)
+		return 1;       /* "look again", never a timeout */
+	return dev ? r - 1 : r;
+}
+
 void eng_after(void)
 {
 	if (!eng.st)
@@ -370,6 +420,7 @@ static void *eng_main(void *arg)
 {
 	(void)arg;
 	int devfd = netdev_wait_fd(eng.dev);
+	eng_devfd = devfd;
 	struct pollfd p[2] = { { kick_fd, POLLIN, 0 }, { devfd, POLLIN, 0 } };
 	nfds_t n = devfd >= 0 ? 2 : 1;
 	uint64_t stuck = 0;
@@ -387,6 +438,14 @@ static void *eng_main(void *arg)
 			stuck = d;
 		}
 		nfds_t nw = n;
+		if (n == 2 && (__atomic_load_n(&dev_waiter, __ATOMIC_SEQ_CST) || now < dev_until)) {
+			/* a blocked thread watches the device (eng_block_dev) */
+			uint64_t until = __atomic_load_n(&dev_waiter, __ATOMIC_SEQ_CST) ?
+					 now + ENG_DEV_SAFETY_US : dev_until;
+			if (deadline < 0 || (int64_t)until < deadline)
+				deadline = (int64_t)until;
+			nw = 1;
+		}
 		if (n == 2 && now < bp_until) {
 			/* a busy poller will be back: look again after the grace */
 			if (deadline < 0 || (int64_t)bp_until < deadline)

@@ -479,8 +479,8 @@ int nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us)
 	nwait_add(s, &w, events, wfd);
 	s->pins++;
 	eng_unlock();
-	struct pollfd p = { wfd, POLLIN, 0 };
-	int r = eng_block(&p, 1, deadline_us, NULL);
+	struct pollfd p[2] = { { wfd, POLLIN, 0 } };
+	int r = eng_block_dev(p, 1, deadline_us, NULL);
 	eng_lock();
 	nwait_del(s, &w);
 	s->pins--;
@@ -495,7 +495,7 @@ int nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us)
 		return r;
 	if (r == 0)
 		return -ETIMEDOUT;
-	if (p.revents & POLLNVAL)
+	if (p[0].revents & POLLNVAL)
 		nwait_fd_lost();        /* closed behind our back (close_range): a new one next time */
 	return 0;
 }

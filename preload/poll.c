@@ -65,7 +65,7 @@ static int has_ours(const struct pollfd *fds, nfds_t n)
 
 int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t *mask)
 {
-	struct pollfd kp_local[POLL_STACK_FDS + 1];
+	struct pollfd kp_local[POLL_STACK_FDS + 2];     /* + the wake fd, the device */
 	struct nsock *sk_local[POLL_STACK_FDS];
 	struct nwait wl_local[POLL_STACK_FDS];
 	char epr_local[POLL_STACK_FDS];
@@ -74,7 +74,7 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 	struct nwait *wl = wl_local;
 	char *epr = epr_local;  /* an epoll fd (epoll.c) with an nstack member ready */
 	if (n > POLL_STACK_FDS) {
-		kp = malloc((n + 1) * sizeof(*kp));
+		kp = malloc((n + 2) * sizeof(*kp));
 		sk = malloc(n * sizeof(*sk));
 		wl = malloc(n * sizeof(*wl));
 		epr = malloc(n);
@@ -171,7 +171,7 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 			kp[i].revents = 0;
 		}
 		kp[n] = (struct pollfd){ wfd, POLLIN, 0 };
-		r = eng_block(kp, n + 1, deadline, mask);
+		r = eng_block_dev(kp, n + 1, deadline, mask);
 		if (r > 0 && (kp[n].revents & POLLNVAL))
 			nwait_fd_lost();
 		eng_lock();

@@ -128,6 +128,10 @@ int      eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us);
 /* Block in the real ppoll until deadline_us (-1: none). Never under the lock.
  * Returns the real ppoll result or -errno (-EINTR). */
 int      eng_block(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask);
+/* eng_block for a thread waiting for our sockets' events (their wake fd is
+ * among p[0..n)); p has room for n + 1. It may watch the device and run the
+ * stack inline; > 0 then means "look again". Without the lock. */
+int      eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask);
 struct epoll_event;
 /* The same for a real epoll_pwait on a kernel epoll fd. */
 int      eng_block_epoll(int epfd, struct epoll_event *ev, int n, int64_t deadline_us,

@@ -286,10 +286,47 @@ struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport, uint32_
 	return t;
 }
 
+/* The chain of bound TCBs whose port falls in t's bucket: bind, listen and
+ * connect look at the sockets of one port, not the whole table. */
+static int *port_bucket(struct stack *st, uint16_t port)
+{
+	return &st->tcp.phash[port & st->tcp.hash_mask];
+}
+
+static void port_unlink(struct stack *st, struct tcb *t)
+{
+	if (!t->on_pchain)
+		return;
+	if (t->pprev >= 0)
+		st->tcp.tcb[t->pprev].pnext = t->pnext;
+	else
+		*port_bucket(st, t->pport) = t->pnext;
+	if (t->pnext >= 0)
+		st->tcp.tcb[t->pnext].pprev = t->pprev;
+	t->pnext = t->pprev = -1;
+	t->on_pchain = 0;
+}
+
+/* t->lport is now its port (t->bound): on that port's chain. */
+void tcp_port_link(struct stack *st, struct tcb *t)
+{
+	if (t->on_pchain)
+		port_unlink(st, t);     /* the bucket of the port it had */
+	int *b = port_bucket(st, t->lport);
+	int me = tcb_index(st, t);
+	t->pprev = -1;
+	t->pnext = *b;
+	if (*b >= 0)
+		st->tcp.tcb[*b].pprev = me;
+	*b = me;
+	t->on_pchain = 1;
+	t->pport = t->lport;
+}
+
 /* Field values of a fresh TCB that are not zero (Linux defaults). */
 static void tcb_defaults(struct tcb *t)
 {
-	t->hnext = t->tnext = t->tprev = -1;
+	t->hnext = t->hpos = t->pnext = t->pprev = -1;
 	t->parent = -1;
 	t->acc_head = t->acc_tail = t->acc_next = -1;
 	t->rto = TCP_RTO_INIT_US;
@@ -306,6 +343,54 @@ static void tcb_defaults(struct tcb *t)
 	t->snd_budget = TCP_WMEM_DEF;
 }
 
+/* Is t a TIME-WAIT nobody holds, with its 2MSL at at? */
+static int tw_orphan_at(const struct tcb *t, uint64_t at)
+{
+	return t->in_use && t->orphan && t->state == TCP_TIME_WAIT && t->timer[TCP_T_2MSL] == at;
+}
+
+/* Refill twc with the TCP_TW_EVICT_BATCH TIME-WAIT orphans whose 2MSL ends
+ * first, oldest first: one pass over the table serves that many
+ * allocations (a pass per allocation touched every TCB of a table full of
+ * TIME-WAITs, for each new connection). Exact while it lasts: a TIME-WAIT
+ * entered or restarted since ends after every entry, and nst_close empties
+ * it when a TIME-WAIT becomes an orphan. */
+static void tw_candidates(struct tcp_ctx *c)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->hiwat; i++) {
+		const struct tcb *t = &c->tcb[i];
+		if (!t->in_use || !t->orphan || t->state != TCP_TIME_WAIT)
+			continue;
+		uint64_t at = t->timer[TCP_T_2MSL];
+		if (n == TCP_TW_EVICT_BATCH && at >= c->twc_at[n - 1])
+			continue;
+		unsigned j = n < TCP_TW_EVICT_BATCH ? n++ : n - 1;
+		for (; j > 0 && c->twc_at[j - 1] > at; j--) {
+			c->twc[j] = c->twc[j - 1];
+			c->twc_at[j] = c->twc_at[j - 1];
+		}
+		c->twc[j] = (int)i;
+		c->twc_at[j] = at;
+	}
+	c->twc_n = n;
+	c->twc_i = 0;
+}
+
+/* The TIME-WAIT orphan whose 2MSL ends first, or NULL. */
+static struct tcb *tw_oldest(struct tcp_ctx *c)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (; c->twc_i < c->twc_n; c->twc_i++) {
+			struct tcb *t = &c->tcb[c->twc[c->twc_i]];
+			if (tw_orphan_at(t, c->twc_at[c->twc_i]))
+				return t;
+		}
+		tw_candidates(c);
+	}
+	return NULL;
+}
+
 /* A free TCB: a freed one, else one never used. When the table is full,
  * the oldest TIME-WAIT orphan makes room (as Linux does when it runs out of
  * TIME-WAIT buckets). NULL if none. */
@@ -317,15 +402,10 @@ struct tcb *tcp_tcb_alloc(struct stack *st)
 		c->free_head = (int)c->hiwat++;
 	}
 	if (c->free_head < 0) {
-		struct tcb *old = NULL;
-		for (unsigned i = 0; i < c->cap; i++) {
-			struct tcb *t = &c->tcb[i];
-			if (t->in_use && t->orphan && t->state == TCP_TIME_WAIT &&
-			    (!old || t->timer[TCP_T_2MSL] < old->timer[TCP_T_2MSL]))
-				old = t;
-		}
+		struct tcb *old = tw_oldest(c);
 		if (!old)
 			return NULL;
+		c->twc_i++;
 		tcp_tcb_free(st, old);
 	}
 	struct tcb *t = &c->tcb[c->free_head];
@@ -374,12 +454,13 @@ void tcp_tcb_free(struct stack *st, struct tcb *t)
 		return;
 	tcp_child_unlink(st, t);
 	tcp_hash_remove(st, t);
+	port_unlink(st, t);
 	tcp_timers_clear(st, t);
 	if (t->owned)
 		st->tcp.n_owned--;
 	tcp_rings_free(st, t);
 	memset(t, 0, sizeof(*t));
-	t->hnext = t->tnext = t->tprev = -1;
+	t->hnext = t->hpos = t->pnext = t->pprev = -1;
 	t->free_next = st->tcp.free_head;
 	st->tcp.free_head = tcb_index(st, t);
 }
@@ -461,19 +542,24 @@ int tcp_init(struct stack *st)
 		hsize <<= 1;
 	c->tcb = calloc(c->cap, sizeof(*c->tcb));
 	c->hash = malloc(hsize * sizeof(*c->hash));
-	if (!c->tcb || !c->hash) {
+	c->phash = malloc(hsize * sizeof(*c->phash));
+	c->theap = malloc(c->cap * sizeof(*c->theap));
+	if (!c->tcb || !c->hash || !c->phash || !c->theap) {
 		free(c->tcb);
 		free(c->hash);
+		free(c->phash);
+		free(c->theap);
 		c->tcb = NULL;
 		c->hash = NULL;
+		c->phash = NULL;
+		c->theap = NULL;
 		return -ENOMEM;
 	}
 	c->hash_mask = hsize - 1;
 	for (unsigned i = 0; i < hsize; i++)
-		c->hash[i] = -1;
+		c->hash[i] = c->phash[i] = -1;
 	c->free_head = -1;
 	c->hiwat = 0;
-	c->tlist = -1;
 	c->mem_max = st->cfg.mem_max ? st->cfg.mem_max : TCP_MEM_MAX_DEF;
 	c->next_ephemeral = (uint32_t)stack_rand(st);
 	c->rmem_max = c->wmem_max = SOCKBUF_MAX;
@@ -491,8 +577,12 @@ void tcp_fini(struct stack *st)
 		tcp_rings_free(st, &c->tcb[i]);
 	free(c->tcb);
 	free(c->hash);
+	free(c->phash);
+	free(c->theap);
 	c->tcb = NULL;
 	c->hash = NULL;
+	c->phash = NULL;
+	c->theap = NULL;
 }
 
 /* ---- ports ------------------------------------------------------------ */
@@ -512,7 +602,7 @@ static int addr_overlap(uint32_t a, uint32_t b)
  * as on Linux. Accepted connections hold their listener's port. */
 static int port_conflict(struct stack *st, const struct tcb *me, uint32_t addr, uint16_t port)
 {
-	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
+	for (int i = *port_bucket(st, port); i >= 0; i = st->tcp.tcb[i].pnext) {
 		const struct tcb *u = &st->tcp.tcb[i];
 		if (!u->in_use || u == me || !u->bound || u->lport != port || !addr_overlap(u->laddr, addr))
 			continue;
@@ -544,7 +634,7 @@ static int tw_recyclable(const struct stack *st, const struct tcb *u)
 static int port_usable(struct stack *st, uint32_t laddr, uint16_t port, uint32_t raddr, uint16_t rport,
 		       struct tcb **tw)
 {
-	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
+	for (int i = *port_bucket(st, port); i >= 0; i = st->tcp.tcb[i].pnext) {
 		struct tcb *u = &st->tcp.tcb[i];
 		if (!u->in_use || !u->bound || u->lport != port || !addr_overlap(u->laddr, laddr))
 			continue;
@@ -642,21 +732,23 @@ int nst_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
 	t->laddr = addr;
 	t->lport = port;
 	t->bound = 1;
+	tcp_port_link(st, t);
 	return 0;
 }
 
 /* Back to a fresh connection for a new connect() after a failed one: keep
  * the options and the bound address, forget the rest. */
-static void tcb_recycle(struct tcb *t)
+static void tcb_recycle(struct stack *st, struct tcb *t)
 {
+	tcp_timers_clear(st, t);        /* out of the timer heap */
 	struct tcb keep = *t;
-	int hnext = t->hnext, tnext = t->tnext, tprev = t->tprev, on = t->on_tlist;
 	memset(t, 0, sizeof(*t));
 	tcb_defaults(t);
-	t->hnext = hnext;
-	t->tnext = tnext;
-	t->tprev = tprev;
-	t->on_tlist = on;
+	t->hnext = keep.hnext;
+	t->pnext = keep.pnext;
+	t->pprev = keep.pprev;
+	t->on_pchain = keep.on_pchain;
+	t->pport = keep.pport;
 	t->in_use = 1;
 	t->owned = 1;
 	t->bound = keep.bound;
@@ -703,18 +795,19 @@ int nst_listen(struct stack *st, int sd, int backlog, uint64_t now_us)
 	if (t->state != TCP_CLOSED || t->connecting)
 		return -EINVAL;
 	if (t->done)
-		tcb_recycle(t);         /* a failed connect leaves it unconnected, as in Linux */
+		tcb_recycle(st, t);         /* a failed connect leaves it unconnected, as in Linux */
 	if (!t->bound) {
 		uint16_t port = tcp_ephemeral(st, 0, 0, 0, NULL);
 		if (!port)
 			return -EADDRINUSE;
 		t->lport = port;
 		t->bound = 1;
+		tcp_port_link(st, t);
 	}
 	/* another listener on the same port and address (SO_REUSEADDR or not);
 	 * SO_REUSEPORT on both lets them share it, as on Linux (not implemented:
 	 * spreading connections over them: the first one found takes them all) */
-	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
+	for (int i = *port_bucket(st, t->lport); i >= 0; i = st->tcp.tcb[i].pnext) {
 		const struct tcb *u = &st->tcp.tcb[i];
 		if (u->in_use && u != t && u->state == TCP_LISTEN && u->lport == t->lport &&
 		    addr_overlap(u->laddr, t->laddr) && !(t->opt_reuseport && u->opt_reuseport))
@@ -782,7 +875,7 @@ int nst_connect(struct stack *st, int sd, uint32_t addr, uint16_t port, uint64_t
 		return -ENETUNREACH;
 	if (port == 0)
 		return -ECONNREFUSED;
-	tcb_recycle(t);         /* nothing left of an earlier attempt */
+	tcb_recycle(st, t);         /* nothing left of an earlier attempt */
 	uint32_t laddr = t->laddr ? t->laddr : ipv4_src_for(st, addr);
 	uint16_t lport = t->lport;
 	struct tcb *tw = NULL;
@@ -806,6 +899,7 @@ int nst_connect(struct stack *st, int sd, uint32_t addr, uint16_t port, uint64_t
 	t->laddr = laddr;
 	t->lport = lport;
 	t->bound = 1;
+	tcp_port_link(st, t);
 	t->raddr = addr;
 	t->rport = port;
 	/* RFC 9293 3.10.1: "An initial send sequence number (ISS) is selected. A
@@ -1073,6 +1167,7 @@ int nst_close(struct stack *st, int sd, uint64_t now_us)
 		break;
 	case TCP_TIME_WAIT:
 		t->orphan = 1;
+		st->tcp.twc_n = 0;      /* it may be older than what tw_candidates found */
 		break;
 	default:
 		if ((t->rcvbuf.buf && t->rcvbuf.len) || (t->opt_linger_on && t->opt_linger_s == 0)) {
@@ -1563,12 +1658,26 @@ void tcp_check_all(const struct stack *st)
 		if (!u->in_use) {
 			t = u;
 			INV(u->sndbuf.buf == NULL && u->rcvbuf.buf == NULL);
+			INV(u->hpos < 0);
 			continue;
 		}
 		mem += u->sndbuf.size + u->rcvbuf.size;
 		owned += u->owned;
+		/* the timer heap: every armed TCB in it, keyed by its earliest */
+		t = u;
+		uint64_t k = 0;
+		for (int id = 0; id < TCP_T_MAX; id++)
+			if (u->timer[id] && (!k || u->timer[id] < k))
+				k = u->timer[id];
+		INV(k ? u->hpos >= 0 && u->hkey == k : u->hpos < 0);
+		/* bound: on the chain of its port */
+		INV(!u->bound || (u->on_pchain && u->pport == u->lport));
+		INV(u->hpos < 0 || ((unsigned)u->hpos < st->tcp.theap_n &&
+				    st->tcp.theap[u->hpos] == (int)i));
 	}
 	t = NULL;
+	for (unsigned p = 1; p < st->tcp.theap_n; p++)
+		INV(st->tcp.tcb[st->tcp.theap[(p - 1) / 2]].hkey <= st->tcp.tcb[st->tcp.theap[p]].hkey);
 	INV(mem == st->tcp.mem_used);
 	INV(st->tcp.mem_used <= st->tcp.mem_max);
 	INV(owned == st->tcp.n_owned);

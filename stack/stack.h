@@ -59,6 +59,7 @@
 	X(tcp_drop_unacceptable, "TCP segments failing the acceptance test") \
 	X(tcp_drop_ack, "TCP segments with an unacceptable ACK") \
 	X(tcp_drop_ooo_full, "TCP out-of-order segments dropped (no room)") \
+	X(tcp_drop_after_fin, "TCP out-of-order bytes discarded: beyond the peer's FIN") \
 	X(tcp_drop_paws, "TCP segments failing PAWS (RFC 7323 5.3)") \
 	X(tcp_drop_nots, "TCP segments without the negotiated timestamps (RFC 7323 3.2)") \
 	X(tcp_cwnd_unvalidated, "TCP ACKs that did not grow cwnd: sender not cwnd-limited (RFC 7661)") \

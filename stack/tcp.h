@@ -86,6 +86,7 @@ enum tcp_timer_id {
 #define TCP_MSL_US        30000000ull   /* 2MSL = 60 s = Linux TCP_TIMEWAIT_LEN */
 #define TCP_TIMEWAIT_US   (2 * TCP_MSL_US)
 #define TCP_FIN_TIMEOUT_US 60000000ull  /* Linux tcp_fin_timeout: FIN-WAIT-2 orphans */
+#define TCP_TW_EVICT_BATCH 64           /* TIME-WAITs one scan of a full table finds */
 #define TCP_DELACK_US     40000ull      /* Linux TCP_DELACK_MIN; RFC 1122: <= 500 ms */
 #define TCP_QUICKACKS     16            /* Linux TCP_MAX_QUICKACKS: ACKs sent at once after the start */
 #define TCP_CORK_US       200000ull     /* Linux: "a 200 millisecond ceiling" on TCP_CORK */
@@ -161,8 +162,11 @@ struct tcb {
 	uint8_t  bound;         /* local port chosen (bind, connect or listen) */
 	int      hnext;         /* 4-tuple hash chain, -1 ends */
 	int      hashed;
-	int      tnext, tprev;  /* list of TCBs with an armed timer */
-	int      on_tlist;
+	int      pnext, pprev;  /* chain of the bound TCBs of a port bucket (on_pchain) */
+	uint8_t  on_pchain;
+	uint16_t pport;         /* the port whose chain it is on */
+	int      hpos;          /* index in the timer heap, -1 when out of it */
+	uint64_t hkey;          /* its key there: the earliest armed timer */
 	int      free_next;
 
 	/* addresses, host order */
@@ -311,8 +315,15 @@ struct tcp_ctx {
 	int      free_head;
 	int     *hash;          /* 4-tuple hash buckets of TCB indices */
 	unsigned hash_mask;
-	int      tlist;         /* head of the armed-timer list */
-	uint64_t next_deadline; /* earliest armed timer; may be early, never late */
+	int     *phash;         /* bound TCBs by local port (lport & hash_mask) */
+	/* the oldest TIME-WAIT orphans, oldest first, from the last scan of a
+	 * full table (tcp_tcb_alloc); an entry is stale unless its TCB is still
+	 * such an orphan with that 2MSL deadline */
+	int      twc[TCP_TW_EVICT_BATCH];
+	uint64_t twc_at[TCP_TW_EVICT_BATCH];
+	unsigned twc_n, twc_i;
+	int     *theap;         /* binary min-heap (by hkey) of the TCBs with a timer armed */
+	unsigned theap_n;
 	uint32_t next_ephemeral;/* RFC 6056 Algorithm 3 */
 	unsigned hiwat;         /* entries [hiwat, cap) never used yet (not on the free list) */
 	uint64_t mem_used;      /* bytes of ring memory allocated (every ring's size) */
@@ -417,6 +428,7 @@ void     tcp_check_all(const struct stack *st);
 struct tcb *tcp_tcb_alloc(struct stack *st);
 void     tcp_tcb_free(struct stack *st, struct tcb *t);
 void     tcp_hash_insert(struct stack *st, struct tcb *t);
+void     tcp_port_link(struct stack *st, struct tcb *t);
 struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
 		       uint32_t raddr, uint16_t rport);
 struct tcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lport);

@@ -444,6 +444,7 @@ struct tcb *tcp_child_new(struct stack *st, struct tcb *l, const struct tcp_seg 
 	t->raddr = seg->src;
 	t->rport = seg->sport;
 	t->bound = 1;
+	tcp_port_link(st, t);
 	t->passive = 1;
 	t->parent = (int)(l - st->tcp.tcb);
 	/* the child inherits the listener's socket options (Linux sk_clone_lock) */
@@ -626,6 +627,12 @@ static void tcp_fin_in(struct stack *st, struct tcb *t)
 	t->rcv.nxt++;
 	t->fin_rcvd = 1;
 	t->fin_ooo = 0;
+	/* Out-of-order bytes held beyond the FIN are not part of the stream
+	 * (RFC 9293 3.10.7.4: the FIN ends it); forget them. */
+	if (t->n_ooo) {
+		st->stat.tcp_drop_after_fin += t->n_ooo;
+		t->n_ooo = 0;
+	}
 	t->ack_now = 1;
 	switch (t->state) {
 	case TCP_SYN_RECEIVED:

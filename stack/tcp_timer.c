@@ -1,56 +1,119 @@
-/* TCP timers: absolute deadlines per TCB (0 = off), a list of the TCBs that
- * have one armed, and the cached earliest deadline that stack_poll and the
- * engine ask for. No callbacks: tcp_timer() looks at what is due and acts.
- *
- * The cache may be early (a timer was stopped or moved later since), never
- * late: tcp_next_deadline() is then just a spurious wake-up, after which
- * tcp_timer() recomputes it exactly from the armed list. */
+/* TCP timers: absolute deadlines per TCB (0 = off), and a binary min-heap
+ * of the TCBs that have one armed, keyed by their earliest (hkey). No
+ * callbacks: tcp_timer() pops what is due and acts. Arming, stopping and
+ * moving a timer cost O(log n) and keep the key exact: a connection-churning
+ * load keeps thousands of TIME-WAIT TCBs armed for 2MSL, where a pass over
+ * all of them per expiry was the cost of every timer, and a key left early
+ * by a stopped retransmission timer woke the engine for nothing. */
 #include <errno.h>
 #include "stack_impl.h"
 #include "tcp_seq.h"
 
-/* Take t off the list of TCBs with an armed timer. */
-static void tlist_unlink(struct stack *st, struct tcb *t)
+static uint64_t hkey_at(const struct tcp_ctx *c, unsigned pos)
 {
-	struct tcp_ctx *c = &st->tcp;
-	if (!t->on_tlist)
+	return c->tcb[c->theap[pos]].hkey;
+}
+
+static void heap_put(struct tcp_ctx *c, unsigned pos, int i)
+{
+	c->theap[pos] = i;
+	c->tcb[i].hpos = (int)pos;
+}
+
+static void heap_up(struct tcp_ctx *c, unsigned pos)
+{
+	int i = c->theap[pos];
+	uint64_t k = c->tcb[i].hkey;
+	while (pos > 0) {
+		unsigned up = (pos - 1) / 2;
+		if (hkey_at(c, up) <= k)
+			break;
+		heap_put(c, pos, c->theap[up]);
+		pos = up;
+	}
+	heap_put(c, pos, i);
+}
+
+static void heap_down(struct tcp_ctx *c, unsigned pos)
+{
+	int i = c->theap[pos];
+	uint64_t k = c->tcb[i].hkey;
+	for (;;) {
+		unsigned l = 2 * pos + 1, m;
+		if (l >= c->theap_n)
+			break;
+		m = l + 1 < c->theap_n && hkey_at(c, l + 1) < hkey_at(c, l) ? l + 1 : l;
+		if (hkey_at(c, m) >= k)
+			break;
+		heap_put(c, pos, c->theap[m]);
+		pos = m;
+	}
+	heap_put(c, pos, i);
+}
+
+/* Take t out of the heap. */
+static void heap_remove(struct tcp_ctx *c, struct tcb *t)
+{
+	if (t->hpos < 0)
 		return;
-	if (t->tprev >= 0)
-		c->tcb[t->tprev].tnext = t->tnext;
+	unsigned pos = (unsigned)t->hpos;
+	unsigned last = --c->theap_n;
+	t->hpos = -1;
+	if (pos == last)
+		return;
+	heap_put(c, pos, c->theap[last]);
+	if (pos > 0 && hkey_at(c, pos) < hkey_at(c, (pos - 1) / 2))
+		heap_up(c, pos);
 	else
-		c->tlist = t->tnext;
-	if (t->tnext >= 0)
-		c->tcb[t->tnext].tprev = t->tprev;
-	t->on_tlist = 0;
-	t->tnext = t->tprev = -1;
+		heap_down(c, pos);
+}
+
+/* Put t in the heap with key k, or move it there. */
+static void heap_set(struct tcp_ctx *c, struct tcb *t, uint64_t k)
+{
+	if (t->hpos < 0) {
+		t->hkey = k;
+		heap_put(c, c->theap_n++, (int)(t - c->tcb));
+		heap_up(c, (unsigned)t->hpos);
+		return;
+	}
+	uint64_t old = t->hkey;
+	t->hkey = k;
+	if (k < old)
+		heap_up(c, (unsigned)t->hpos);
+	else if (k > old)
+		heap_down(c, (unsigned)t->hpos);
+}
+
+/* The earliest armed timer of t, 0 if none. */
+static uint64_t tcb_first_timer(const struct tcb *t)
+{
+	uint64_t min = 0;
+	for (int id = 0; id < TCP_T_MAX; id++)
+		if (t->timer[id] && (!min || t->timer[id] < min))
+			min = t->timer[id];
+	return min;
 }
 
 /* Arm (at != 0) or stop (at == 0) timer id of t. */
 void tcp_timer_set(struct stack *st, struct tcb *t, int id, uint64_t at)
 {
-	struct tcp_ctx *c = &st->tcp;
-	t->timer[id] = at;
-	if (!at)
+	if (t->timer[id] == at)
 		return;
-	if (!t->on_tlist) {
-		int i = (int)(t - c->tcb);
-		t->tprev = -1;
-		t->tnext = c->tlist;
-		if (c->tlist >= 0)
-			c->tcb[c->tlist].tprev = i;
-		c->tlist = i;
-		t->on_tlist = 1;
-	}
-	if (!c->next_deadline || at < c->next_deadline)
-		c->next_deadline = at;
+	t->timer[id] = at;
+	uint64_t k = tcb_first_timer(t);
+	if (k)
+		heap_set(&st->tcp, t, k);
+	else
+		heap_remove(&st->tcp, t);
 }
 
-/* Stop every timer of t and take it off the armed list (TCB going away). */
+/* Stop every timer of t and take it out of the heap (TCB going away). */
 void tcp_timers_clear(struct stack *st, struct tcb *t)
 {
 	for (int i = 0; i < TCP_T_MAX; i++)
 		t->timer[i] = 0;
-	tlist_unlink(st, t);
+	heap_remove(&st->tcp, t);
 }
 
 /* RFC 6298 2.2-2.3: the RTO from a new measurement R (microseconds).
@@ -261,76 +324,72 @@ static void tcp_2msl_fire(struct stack *st, struct tcb *t)
 		tcp_done(st, t, 0);
 }
 
-/* Run every timer due at st->now_us, then recompute the cached deadline. */
+/* Run the timers of t that are due at st->now_us. */
+static void tcb_run_timers(struct stack *st, struct tcb *t)
+{
+	uint64_t now = st->now_us;
+	for (int id = 0; id < TCP_T_MAX && t->in_use; id++) {
+		if (!t->timer[id] || t->timer[id] > now)
+			continue;
+		t->timer[id] = 0;
+		switch (id) {
+		case TCP_T_REXMT:
+			tcp_rexmt_fire(st, t);
+			break;
+		case TCP_T_PERSIST:
+			tcp_persist_fire(st, t);
+			break;
+		case TCP_T_KEEP:
+			tcp_keep_fire(st, t);
+			break;
+		case TCP_T_2MSL:
+			tcp_2msl_fire(st, t);
+			break;
+		case TCP_T_DELACK:
+			if (tcp_synced(t->state))
+				tcp_send_ack(st, t);
+			break;
+		case TCP_T_MEM:
+			tcp_mem_timer(st, t);
+			break;
+		case TCP_T_CORK:
+			/* the ceiling on TCP_CORK: what is held goes out now */
+			t->cork_push = 1;
+			tcp_output(st, t);
+			t->cork_push = 0;
+			tcp_timers_update(st, t);
+			break;
+		}
+	}
+}
+
+/* Run every timer due at st->now_us: take the TCBs whose key is due, run
+ * what is due of theirs, and put each back with its exact key (out of the
+ * heap when nothing is armed). Bounded by the heap's size at the start: a
+ * timer armed at or before now by one that fired waits for the next call,
+ * as it did when this was a list walk. */
 void tcp_timer(struct stack *st)
 {
 	struct tcp_ctx *c = &st->tcp;
 	uint64_t now = st->now_us;
-	int i = c->tlist;
-	while (i >= 0) {
-		struct tcb *t = &c->tcb[i];
-		int next = t->tnext;
-		for (int id = 0; id < TCP_T_MAX && t->in_use; id++) {
-			if (!t->timer[id] || t->timer[id] > now)
-				continue;
-			t->timer[id] = 0;
-			switch (id) {
-			case TCP_T_REXMT:
-				tcp_rexmt_fire(st, t);
-				break;
-			case TCP_T_PERSIST:
-				tcp_persist_fire(st, t);
-				break;
-			case TCP_T_KEEP:
-				tcp_keep_fire(st, t);
-				break;
-			case TCP_T_2MSL:
-				tcp_2msl_fire(st, t);
-				break;
-			case TCP_T_DELACK:
-				if (tcp_synced(t->state))
-					tcp_send_ack(st, t);
-				break;
-			case TCP_T_MEM:
-				tcp_mem_timer(st, t);
-				break;
-			case TCP_T_CORK:
-				/* the ceiling on TCP_CORK: what is held goes out now */
-				t->cork_push = 1;
-				tcp_output(st, t);
-				t->cork_push = 0;
-				tcp_timers_update(st, t);
-				break;
-			}
-		}
-		if (t->in_use)
-			TCP_CHECK(st, t);
-		i = next;
+	unsigned budget = c->theap_n;
+	while (budget-- > 0 && c->theap_n && hkey_at(c, 0) <= now) {
+		struct tcb *t = &c->tcb[c->theap[0]];
+		tcb_run_timers(st, t);
+		if (!t->in_use)
+			continue;       /* freed: out of the heap already */
+		uint64_t k = tcb_first_timer(t);
+		if (k)
+			heap_set(c, t, k);
+		else
+			heap_remove(c, t);
+		TCP_CHECK(st, t);
 	}
-	/* Exact recomputation; TCBs with nothing armed leave the list. */
-	uint64_t min = 0;
-	i = c->tlist;
-	while (i >= 0) {
-		struct tcb *t = &c->tcb[i];
-		int next = t->tnext;
-		int armed = 0;
-		for (int id = 0; id < TCP_T_MAX; id++) {
-			if (!t->timer[id])
-				continue;
-			armed = 1;
-			if (!min || t->timer[id] < min)
-				min = t->timer[id];
-		}
-		if (!armed)
-			tlist_unlink(st, t);
-		i = next;
-	}
-	c->next_deadline = min;
 	TCP_CHECK_ALL(st);
 }
 
-/* The earliest armed TCP timer (cached: O(1)), 0 if none. */
+/* The earliest armed TCP timer (the heap's top key: O(1)), 0 if none. */
 uint64_t tcp_next_deadline(const struct stack *st)
 {
-	return st->tcp.next_deadline;
+	return st->tcp.theap_n ? st->tcp.tcb[st->tcp.theap[0]].hkey : 0;
 }

@@ -6,7 +6,11 @@ up:   connect, send FILE, shut down writing, read until the server closes.
 Prints "BYTES SECONDS" (connect to EOF). With GOFILE, the process then waits (at most
 120 s) until GOFILE exists before it exits, so a test can read the counters of the nstack
 process that ran it (`nstack stats -p PID`). The same program runs on the kernel and under
-nstack (tests/e2e/rel_lossy.bats, bench/lossy.sh, bench/soak.sh).
+nstack (tests/e2e/rel_lossy.bats, bench/lossy.sh).
+
+The socket's congestion control is LOSSY_CC (default cubic, nstack's default; "" leaves the
+system's): a kernel whose default is another algorithm (BBR ignores random loss) would not
+be compared like for like when the client sends.
 """
 import os
 import socket
@@ -17,8 +21,13 @@ import time
 def main():
     mode, host, port, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     go = sys.argv[5] if len(sys.argv) > 5 else None
+    cc = os.environ.get("LOSSY_CC", "cubic")
     t0 = time.monotonic()
-    s = socket.create_connection((host, port), timeout=600)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if cc:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
+    s.settimeout(600)
+    s.connect((host, port))
     n = 0
     if mode == "down":
         with open(path, "wb") as f:

@@ -419,6 +419,27 @@ TEST(ooo_range_limit)
 	teardown();
 }
 
+/* Bytes held out of order beyond the peer's FIN are not stream data: the
+ * FIN ends the stream, they are discarded and counted (found by fuzz_tcp). */
+TEST(ooo_bytes_beyond_fin_discarded)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 10 * MS, 65535);
+	inject(from(sd, ACK, PISS + 11, iss + 1, "bogus"));
+	struct out o;
+	CHECK(take(&o));                /* duplicate ACK for the hole */
+	CHECK_EQ(tcb_of(sd)->n_ooo, 1);
+	inject(from(sd, ACK | FIN, PISS + 1, iss + 1, NULL));
+	CHECK(take(&o));
+	CHECK_EQ(o.ack, PISS + 2);      /* the FIN, nothing beyond it */
+	CHECK_EQ(tcb_of(sd)->n_ooo, 0);
+	CHECK_EQ(st->stat.tcp_drop_after_fin, 1);
+	char buf[16];
+	CHECK_EQ(nst_recv(st, sd, buf, sizeof(buf), 0, now), 0);   /* EOF */
+	teardown();
+}
+
 TEST(delayed_ack)
 {
 	setup();
@@ -1094,6 +1115,7 @@ int main(void)
 	RUN(rst_to_closed_port);
 	RUN(ooo_reassembly);
 	RUN(ooo_range_limit);
+	RUN(ooo_bytes_beyond_fin_discarded);
 	RUN(delayed_ack);
 	RUN(fast_retransmit);
 	RUN(active_close_time_wait);
