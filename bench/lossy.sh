@@ -3,7 +3,10 @@
 # through the same impairment bridge (tests/helpers/impair_bridge) with the same seeded
 # specification. Both directions: "down" = the client downloads from a kernel server, "up" =
 # the client uploads to one. Median, min and max of RUNS runs, and the ratio nstack/kernel of
-# the medians (above 1: nstack is slower). Writes bench/results/lossy-<date>.json.
+# the medians (above 1: nstack is slower). Writes bench/results/lossy-<date>.json. The client
+# (tests/helpers/lossy_xfer.py) sends with CUBIC on both stacks (LOSSY_CC): this host's kernel
+# default, BBR, ignores random loss and would not compare like for like. When the client
+# downloads, the sender is the same kernel server (its default) for both.
 #
 #   sudo bench/lossy.sh [RUNS=3] [SIZE_MB=100]
 #   LOSSY_PROFILES="a b c"   which profiles (default all three)

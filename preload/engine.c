@@ -365,19 +365,15 @@ static int      eng_devfd = -1;
 int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask)
 {
 	int expect = 0;
-	if (eng_devfd < 0 || eng.loopback || !eng_thread_up ||
+	int devfd = __atomic_load_n(&eng_devfd, __ATOMIC_RELAXED);
+	if (devfd < 0 || eng.loopback || !eng_thread_up ||
 	    !__atomic_compare_exchange_n(&dev_waiter, &expect, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return eng_block(p, n, deadline_us, mask);
-	p[n] = (struct pollfd){ eng_devfd, POLLIN, 0 };
+	p[n] = (struct pollfd){ devfd, POLLIN, 0 };
 	int r = eng_block(p, n + 1, deadline_us, mask);
-	if (r > 0 && (p[n].revents & ~POLLIN)) {
-		/* the device fd failed: leave it to the engine from now on */
-		eng_devfd = -1;
-		if (!(p[n].revents & POLLIN))
-			r--;
-		p[n].revents &= POLLIN;
-	}
-	int dev = r > 0 && (p[n].revents & POLLIN);
+	int dev = r > 0 && p[n].revents;
+	if (dev && (p[n].revents & ~POLLIN))    /* the fd failed: the engine's alone */
+		__atomic_store_n(&eng_devfd, -1, __ATOMIC_RELAXED);
 	eng_lock();
 	if (dev && eng.st) {
 		/* the wake fd among p[0..n) is written if this pass made one
@@ -388,9 +384,9 @@ int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_
 	dev_until = eng_now_us() + ENG_DEV_GRACE_US;
 	__atomic_store_n(&dev_waiter, 0, __ATOMIC_SEQ_CST);
 	eng_unlock();
-	if (dev && r == 1)
-		return 1;       /* "look again", never a timeout */
-	return dev ? r - 1 : r;
+	if (dev)
+		return r > 1 ? r - 1 : 1;       /* "look again", never a timeout */
+	return r;
 }
 
 void eng_after(void)
@@ -420,7 +416,7 @@ static void *eng_main(void *arg)
 {
 	(void)arg;
 	int devfd = netdev_wait_fd(eng.dev);
-	eng_devfd = devfd;
+	__atomic_store_n(&eng_devfd, devfd, __ATOMIC_RELAXED);
 	struct pollfd p[2] = { { kick_fd, POLLIN, 0 }, { devfd, POLLIN, 0 } };
 	nfds_t n = devfd >= 0 ? 2 : 1;
 	uint64_t stuck = 0;
@@ -512,8 +508,9 @@ static void eng_atfork_child(void)
 /* Closed connections still delivering data or a FIN: the kernel would finish
  * them after the process is gone, but our stack goes with the process. So
  * exit waits while they make progress: at most ENG_EXIT_IDLE_US without any,
- * ENG_EXIT_DRAIN_US in all. Under the lock; the engine thread does the work. */
-#define ENG_EXIT_IDLE_US  2000000ull
+ * ENG_EXIT_DRAIN_US in all, then resets what is left (nst_exit_abort). Under
+ * the lock; the engine thread does the work. */
+#define ENG_EXIT_IDLE_US  4000000ull     /* > a few backed-off RTOs of a lost FIN */
 #define ENG_EXIT_DRAIN_US 30000000ull
 static void eng_exit_drain(void)
 {
@@ -522,7 +519,10 @@ static void eng_exit_drain(void)
 	while (left && eng_thread_up) {
 		uint64_t now = eng_now_us();
 		if (now - last > ENG_EXIT_IDLE_US || now - start > ENG_EXIT_DRAIN_US) {
-			log_warn("exit: %zu bytes of closed connections not delivered", left);
+			/* no process will retransmit them any more: tell the peers */
+			unsigned n = nst_exit_abort(eng.st, now);
+			log_warn("exit: %zu bytes of closed connections not delivered; %u reset",
+				 left, n);
 			return;
 		}
 		eng_unlock();

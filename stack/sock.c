@@ -1330,6 +1330,28 @@ size_t nst_exit_pending(struct stack *st)
 	return n;
 }
 
+/* Exit gave up waiting for them: reset what nst_exit_pending counts, so the
+ * peer learns the connection is gone instead of waiting for a FIN that no
+ * process will retransmit any more. Returns how many were reset. */
+unsigned nst_exit_abort(struct stack *st, uint64_t now_us)
+{
+	unsigned n = 0;
+	st->now_us = now_us;
+	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
+		struct tcb *t = &st->tcp.tcb[i];
+		if (!t->in_use || t->done || !t->fin_queued)
+			continue;
+		if (t->state == TCP_SYN_RECEIVED || t->state == TCP_FIN_WAIT_1 ||
+		    t->state == TCP_CLOSING || t->state == TCP_LAST_ACK) {
+			tcp_send_rst(st, t);
+			tcp_done(st, t, 0);
+			n++;
+		}
+	}
+	stack_flush(st);
+	return n;
+}
+
 /* The host's net.core.rmem_max / wmem_max, which clamp SO_RCVBUF and
  * SO_SNDBUF before Linux doubles them (0 keeps the current value). */
 void nst_set_sockbuf_max(struct stack *st, unsigned rmem_max, unsigned wmem_max)

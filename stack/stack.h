@@ -253,6 +253,7 @@ int     nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *out);
 int     nst_close_pending(struct stack *st, int sd);
 /* Bytes (and FINs) closed connections still have to deliver (process exit). */
 size_t  nst_exit_pending(struct stack *st);
+unsigned nst_exit_abort(struct stack *st, uint64_t now_us);  /* RST what exit_pending counts */
 /* TCP ring memory in use and its cap, bytes. */
 uint64_t nst_mem_used(const struct stack *st);
 uint64_t nst_mem_max(const struct stack *st);

@@ -23,7 +23,7 @@ n = 0
 try:
     s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
     # read nothing for longer than the 1 s linger time, so that in "timeout" mode the
-    # server's close always meets its limit before the data can drain
+    # server close always meets its limit before the data can drain
     time.sleep(2.5)
     while True:
         b = s.recv(65536)

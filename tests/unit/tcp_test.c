@@ -440,6 +440,29 @@ TEST(ooo_bytes_beyond_fin_discarded)
 	teardown();
 }
 
+/* Process exit gives up on a closed connection whose FIN is not acked: it
+ * is reset, so the peer does not wait for a FIN nobody will resend. */
+TEST(exit_abort_resets_unfinished)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 10 * MS, 65535);
+	CHECK_EQ(nst_send(st, sd, "data", 4, 0, now), 4);
+	struct out o;
+	CHECK(take(&o));
+	nst_close(st, sd, now);
+	CHECK(take(&o));
+	CHECK(o.flags & FIN);
+	CHECK_EQ(nst_exit_pending(st), 5);      /* 4 bytes and the FIN */
+	CHECK_EQ(nst_exit_abort(st, now), 1);
+	CHECK(take(&o));
+	CHECK(o.flags & RST);
+	CHECK_EQ(o.seq, iss + 6);
+	CHECK_EQ(nst_exit_pending(st), 0);
+	CHECK(none());
+	teardown();
+}
+
 TEST(delayed_ack)
 {
 	setup();
@@ -1116,6 +1139,7 @@ int main(void)
 	RUN(ooo_reassembly);
 	RUN(ooo_range_limit);
 	RUN(ooo_bytes_beyond_fin_discarded);
+	RUN(exit_abort_resets_unfinished);
 	RUN(delayed_ack);
 	RUN(fast_retransmit);
 	RUN(active_close_time_wait);
