@@ -83,6 +83,9 @@
 	X(tcp_sack_rexmit, "TCP segments retransmitted by SACK recovery") \
 	X(tcp_sack_rescue, "TCP rescue retransmissions (RFC 6675 NextSeg rule 4)") \
 	X(tcp_sack_rexmit_again, "TCP SACK retransmissions lost again and resent") \
+	X(tcp_early_rexmit, "TCP fast retransmits below DupThresh (Early Retransmit, RFC 5827)") \
+	X(tcp_tlp_probes, "TCP tail loss probes sent (RFC 8985 7)") \
+	X(tcp_tlp_recovery, "TCP tail losses repaired by a loss probe (cwnd reduced)") \
 	X(tcp_hystart_css, "TCP slow starts that entered HyStart++ conservative slow start (RFC 9406)") \
 	X(tcp_hystart_exit, "TCP slow starts ended by HyStart++ (RFC 9406)") \
 	X(tcp_timeout, "TCP connections given up (timeout)") \

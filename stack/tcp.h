@@ -62,6 +62,7 @@ enum tcp_timer_id {
 	TCP_T_DELACK,           /* delayed ACK */
 	TCP_T_CORK,             /* TCP_CORK ceiling: corked partial data goes out */
 	TCP_T_MEM,              /* an emptied ring stayed empty: free it (sock.c) */
+	TCP_T_PTO,              /* tail loss probe (RFC 8985 7, tcp_sack.c) */
 	TCP_T_MAX
 };
 
@@ -115,6 +116,9 @@ enum tcp_timer_id {
 #define TCP_SACK_SB_MAX   32            /* SACKed ranges the sender keeps (scoreboard) */
 #define TCP_SACK_RCV_MAX  4             /* SACK blocks in one ACK: 40 option bytes (RFC 2018 3) */
 #define TCP_DUPTHRESH     3             /* RFC 5681 / RFC 6675 DupThresh */
+#define TCP_WCDELACK_US   200000ull     /* RFC 8985 7.2 WCDelAckT: worst-case delayed ACK */
+#define TCP_PTO_MIN_US    2000ull       /* floor on the PTO (Linux: TCP_TIMEOUT_MIN, 2 jiffies) */
+#define TCP_PTO_INIT_US   1000000ull    /* RFC 8985 7.2: PTO without an SRTT */
 #define TCP_RXT_MARKS     8             /* retransmissions watched for a second loss */
 #define TCP_SOMAXCONN     4096
 #define TCP_CHALLENGE_ACK_LIMIT 1000    /* Linux tcp_challenge_ack_limit (RFC 5961 7), per second */
@@ -273,6 +277,13 @@ struct tcb {
 	uint32_t recover;
 	unsigned dupacks;
 	uint8_t  in_recovery;
+	/* tail loss probe (RFC 8985 7): a probe is out until an ACK reaches
+	 * tlp_high (TLPHighRxt, SND.NXT when it left); tlp_rxt: it was a
+	 * retransmission (TLPRxtOut), whose ACK may say the tail was lost */
+	uint8_t  tlp_out, tlp_rxt;
+	uint8_t  tlp_restart;   /* new data sent or acknowledged: restart the PTO */
+	uint8_t  tlp_rtt_wait;  /* no RTT sample since the last probe (RFC 8985 7.3) */
+	uint32_t tlp_high;
 
 	/* listener */
 	int      parent;        /* listener of a child, -1 */
@@ -489,6 +500,9 @@ void     tcp_sack_rcv_note(struct tcb *t, uint32_t seq);
 void     tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, uint32_t acked,
 			int dup5681);
 void     tcp_sack_recovery_end(struct stack *st, struct tcb *t);
+unsigned tcp_dupthresh(const struct tcb *t);            /* with Early Retransmit (RFC 5827) */
+void     tcp_tlp_update(struct stack *st, struct tcb *t);   /* arm/stop the PTO */
+void     tcp_tlp_fire(struct stack *st, struct tcb *t);
 void     tcp_sack_clear(struct tcb *t);
 uint32_t tcp_sack_pipe(const struct tcb *t);
 uint32_t tcp_sack_lost_bytes(const struct tcb *t);

@@ -308,6 +308,7 @@ static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t a
 
 /* A duplicate ACK (RFC 5681 2: outstanding data, no data or SYN/FIN in the
  * segment, ACK == SND.UNA, same window) of a peer without SACK. The third
+ * (fewer for a small flight: Early Retransmit, tcp_dupthresh)
  * starts fast retransmit and NewReno fast recovery (RFC 6582 3.2 step 2)
  * unless the ACK does not cover `recover` (the loss was already handled:
  * the "careful" variant, 4.1); later ones inflate cwnd. The reduction is
@@ -320,12 +321,17 @@ static void tcp_cc_dupack(struct stack *st, struct tcb *t)
 		t->cwnd += t->mss;
 		return;
 	}
-	if (t->dupacks != 3 || !seq_geq(t->snd.una, t->recover))
+	/* RFC 5827 3.1 Early Retransmit: a small flight that cannot grow
+	 * retransmits after oseq - 1 duplicate ACKs (tcp_dupthresh) */
+	unsigned thr = tcp_dupthresh(t);
+	if (t->dupacks < thr || !seq_geq(t->snd.una, t->recover))
 		return;
+	if (t->dupacks < TCP_DUPTHRESH)
+		st->stat.tcp_early_rexmit++;
 	t->ssthresh = tcp_cc_loss_ssthresh(st, t);
 	t->recover = t->snd_max;
 	t->in_recovery = 1;
-	t->cwnd = t->ssthresh + 3u * t->mss;
+	t->cwnd = t->ssthresh + t->dupacks * t->mss;
 	t->rtt_on = 0;
 	uint32_t len = tcp_snd_end(t) - t->snd.una;
 	if (len > t->mss)
@@ -832,6 +838,7 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 			tcp_timer_set(st, t, TCP_T_REXMT, st->now_us + t->rto);
 		else
 			tcp_timer_set(st, t, TCP_T_REXMT, 0);
+		t->tlp_restart = 1;     /* and the PTO (RFC 8985 7.2), tcp_timers_update */
 		tcp_notify(st, t);
 	} else if (ack == t->snd.una && seg->len == 0 && seg->wnd != 0 &&
 		   !(seg->flags & (TCP_SYN | TCP_FIN)) && seg->wnd == t->snd.wnd &&

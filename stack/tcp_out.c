@@ -499,7 +499,10 @@ int tcp_output(struct stack *st, struct tcb *t)
 			if (n % t->mss)         /* ends with a partial segment */
 				t->snd_sml = t->snd.nxt + n;
 			t->snd.nxt += n + !!(flags & TCP_FIN);
-			t->snd_max = seq_max(t->snd_max, t->snd.nxt);
+			if (seq_gt(t->snd.nxt, t->snd_max)) {
+				t->snd_max = t->snd.nxt;
+				t->tlp_restart = 1;     /* new data: restart the PTO */
+			}
 			sent++;
 			if (flags & TCP_FIN)
 				break;

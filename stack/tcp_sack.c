@@ -434,6 +434,7 @@ static void sack_recovery_start(struct stack *st, struct tcb *t)
 	if (sent)
 		rxt_mark(t, s);
 	t->rescue_ok = 1;
+	t->tlp_out = 0;                 /* recovery repairs the tail now */
 	tcp_timer_set(st, t, TCP_T_REXMT, st->now_us + t->rto);
 }
 
@@ -450,6 +451,162 @@ void tcp_sack_recovery_end(struct stack *st, struct tcb *t)
 	t->cwnd = t->ssthresh;
 }
 
+/* ---- small flights: Early Retransmit and the tail loss probe ----------- */
+
+/* The duplicate ACK threshold. RFC 5827 3.1 (Early Retransmit): when "the
+ * amount of outstanding data (ownd) is less than 4*SMSS bytes" and "there is
+ * either no unsent data ready for transmission at the sender, or the
+ * advertised receive window does not permit new segments to be transmitted",
+ * ER_thresh = oseq - 1 with oseq the outstanding segments: a flight too
+ * small to produce DupThresh duplicate ACKs is repaired without the RTO.
+ * Segments are counted in SMSS (a FIN takes none). */
+unsigned tcp_dupthresh(const struct tcb *t)
+{
+	uint32_t end = tcp_snd_end(t);
+	uint32_t data_max = seq_gt(t->snd_max, end) ? end : t->snd_max;
+	uint32_t oseq = (data_max - t->snd.una + t->mss - 1) / t->mss;
+	if (oseq < 2 || oseq >= 4)
+		return TCP_DUPTHRESH;
+	if (seq_lt(t->snd_max, end) && seq_lt(t->snd_max, t->snd.una + t->snd.wnd))
+		return TCP_DUPTHRESH;   /* new data can go: no ER */
+	return oseq - 1;
+}
+
+/* RFC 8985 7.2: "If SRTT is available: PTO = 2*SRTT; if FlightSize is one
+ * segment, PTO += WCDelAckT" (the peer may delay its ACK of a lone
+ * segment); "Else PTO = 1 sec". Floored at TCP_PTO_MIN_US (timer slack). */
+static uint64_t tlp_pto(const struct tcb *t)
+{
+	if (!t->srtt)
+		return TCP_PTO_INIT_US;
+	uint64_t pto = 2 * t->srtt;
+	if (t->snd_max - t->snd.una <= t->mss)
+		pto += TCP_WCDELACK_US;
+	return pto < TCP_PTO_MIN_US ? TCP_PTO_MIN_US : pto;
+}
+
+/* A probe may be scheduled: RFC 8985 7.2, "unless it is already in fast
+ * recovery, RTO recovery, or the sender has sent the loss probe but has not
+ * yet received an acknowledgment for it"; only with SACK (7: "TLP ... SHOULD
+ * only be used if SACK is negotiated", the probe's ACK must tell what was
+ * lost); data outstanding, the window open (else persist), the RTO armed. */
+static int tlp_allowed(const struct tcb *t)
+{
+	return t->sack_ok && tcp_synced(t->state) && t->state != TCP_TIME_WAIT &&
+	       !t->in_recovery && !t->retries && seq_geq(t->snd.una, t->recover) &&
+	       !t->tlp_out && !t->tlp_rtt_wait && t->snd_max != t->snd.una &&
+	       t->snd.wnd != 0 && t->timer[TCP_T_REXMT];
+}
+
+/* After input or output (tcp_timers_update): arm the PTO when a probe may
+ * go and none is scheduled, restart it when new data was sent or
+ * acknowledged (7.2: "after transmitting new data ... or upon receiving an
+ * ACK that cumulatively acknowledges new data"), stop it otherwise. It
+ * never fires after the RTO would: "If Now() + PTO > TCP_RTO_expiration():
+ * PTO = TCP_RTO_expiration() - Now()" (a probe then goes in its place). */
+void tcp_tlp_update(struct stack *st, struct tcb *t)
+{
+	int restart = t->tlp_restart;
+	t->tlp_restart = 0;
+	if (!tlp_allowed(t)) {
+		if (t->timer[TCP_T_PTO])
+			tcp_timer_set(st, t, TCP_T_PTO, 0);
+		return;
+	}
+	if (t->timer[TCP_T_PTO] && !restart)
+		return;
+	uint64_t at = st->now_us + tlp_pto(t);
+	if (at > t->timer[TCP_T_REXMT])
+		at = t->timer[TCP_T_REXMT];
+	tcp_timer_set(st, t, TCP_T_PTO, at);
+}
+
+/* The PTO expired (RFC 8985 7.3): send one probe beyond cwnd, "a new,
+ * previously unsent segment, if one exists" and the receive window allows,
+ * else a retransmission of "the most recently sent segment"; its ACK (with
+ * SACK) shows the tail loss and starts fast recovery. Then "the sender MUST
+ * arm the RTO timer, not the PTO timer". */
+void tcp_tlp_fire(struct stack *st, struct tcb *t)
+{
+	if (!tlp_allowed(t))
+		return;
+	uint32_t end = tcp_snd_end(t), wlim = t->snd.una + t->snd.wnd;
+	uint32_t seq, len;
+	uint8_t flags = TCP_ACK;
+	int rxt = 0;
+	if (t->snd.nxt == t->snd_max && seq_lt(t->snd_max, end) && seq_lt(t->snd_max, wlim)) {
+		seq = t->snd_max;
+		len = seq_lt(end, wlim) ? end - seq : wlim - seq;
+		if (len > t->mss)
+			len = t->mss;
+		if (seq + len == end)
+			flags |= TCP_PSH | (t->fin_queued ? TCP_FIN : 0);
+	} else {
+		/* the last segment sent: up to SMSS of data ending at
+		 * snd_max, with our FIN if it was sent */
+		uint32_t data_max = seq_gt(t->snd_max, end) ? end : t->snd_max;
+		len = data_max - t->snd.una;
+		if (len > t->mss)
+			len = t->mss;
+		seq = data_max - len;
+		if (t->fin_queued && seq_gt(t->snd_max, end))
+			flags |= TCP_FIN;
+		if (seq + len == end)
+			flags |= TCP_PSH;
+		rxt = 1;
+	}
+	if (tcp_xmit(st, t, seq, len, flags) < 0) {
+		tcp_timer_set(st, t, TCP_T_REXMT, st->now_us + t->rto);
+		return;
+	}
+	st->stat.tcp_tlp_probes++;
+	if (rxt) {
+		st->stat.tcp_retrans++;
+		t->rtt_on = 0;          /* Karn: its ACK is ambiguous */
+	} else {
+		if (!t->rtt_on && len) {
+			t->rtt_on = 1;
+			t->rtt_start = st->now_us;
+			t->rtt_seq = seq + len;
+		}
+		t->snd.nxt = seq + len + !!(flags & TCP_FIN);
+		t->snd_max = t->snd.nxt;
+	}
+	t->tlp_out = 1;
+	t->tlp_rxt = (uint8_t)rxt;
+	t->tlp_high = t->snd_max;       /* "TLPHighRxt = SND.NXT" */
+	/* 7.3 condition 2: no further probe before an RTT sample */
+	t->tlp_rtt_wait = 1;
+	tcp_timer_set(st, t, TCP_T_REXMT, st->now_us + t->rto);
+}
+
+/* RFC 8985 7.4: the probe's outcome, once an ACK reaches TLPHighRxt (the
+ * logic of Linux's tcp_process_tlp_ack). A probe of new data, or a D-SACK
+ * (both the original and the probe arrived): nothing was lost. An ACK
+ * beyond TLPHighRxt with no D-SACK: the probe repaired a loss, and 7.4.2
+ * says the sender "MUST invoke a congestion control response equivalent to
+ * fast recovery": ssthresh and cwnd are reduced once. A pure duplicate ACK
+ * at TLPHighRxt: both copies arrived. */
+static void tlp_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t acked, int dsack,
+		    int sacked_new)
+{
+	if (!t->tlp_out || seq_lt(ack, t->tlp_high))
+		return;
+	if (!t->tlp_rxt || dsack) {
+		t->tlp_out = 0;
+	} else if (seq_gt(ack, t->tlp_high)) {
+		t->tlp_out = 0;
+		st->stat.tcp_tlp_recovery++;
+		t->ssthresh = tcp_cc_loss_ssthresh(st, t);
+		if (t->cwnd > t->ssthresh)
+			t->cwnd = t->ssthresh;
+	} else if (!acked && !sacked_new) {
+		t->tlp_out = 0;
+	}
+	if (!t->tlp_out)
+		t->tlp_restart = 1;
+}
+
 /* The SACK part of an ACK of a SACK connection (after snd.una moved by
  * `acked`): update the scoreboard (RFC 6675 5: "the scoreboard MUST be
  * updated via the Update () routine"), then count it as a DupAck when it
@@ -462,7 +619,7 @@ void tcp_sack_recovery_end(struct stack *st, struct tcb *t)
 void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, uint32_t acked,
 		    int dup5681)
 {
-	(void)acked;
+	int dsack = 0;
 	sb_prune(t);
 	sb_sum(t);
 	uint32_t before = t->sacked_bytes;
@@ -475,6 +632,7 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 		    (seq_leq(e, seg->ack) ||
 		     (seg->nsack > 1 && seq_geq(s, seg->sack[1].start) && seq_leq(e, seg->sack[1].end)))) {
 			st->stat.tcp_dsack_rx++;
+			dsack = 1;
 			continue;
 		}
 		/* a block must lie in (snd.una, snd_max]; an older ACK's block
@@ -492,6 +650,7 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 			st->stat.tcp_sack_sb_full++;
 	}
 	sb_sum(t);
+	tlp_ack(st, t, seg->ack, acked, dsack, t->sacked_bytes > before);
 	if (t->in_recovery)
 		return;                 /* tcp_send_limit sends what pipe allows */
 	int dup = t->sacked_bytes > before || (dup5681 && !seg->nsack);
@@ -502,6 +661,17 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 	t->dupacks++;
 	if (!seq_geq(t->snd.una, t->recover))
 		return;
-	if (t->dupacks >= TCP_DUPTHRESH || seq_lt(t->snd.una, sack_lost_edge(t)))
+	if (t->dupacks >= TCP_DUPTHRESH || seq_lt(t->snd.una, sack_lost_edge(t))) {
 		sack_recovery_start(st, t);
+		return;
+	}
+	/* RFC 5827 3.2, the SACK variant of Early Retransmit: with a small
+	 * flight, recovery starts once ER_thresh segments are SACKed (or as
+	 * many duplicate ACKs came) */
+	unsigned thr = tcp_dupthresh(t);
+	uint32_t sacked_segs = (t->sacked_bytes + t->mss - 1) / t->mss;
+	if (thr < TCP_DUPTHRESH && (t->dupacks >= thr || sacked_segs >= thr)) {
+		st->stat.tcp_early_rexmit++;
+		sack_recovery_start(st, t);
+	}
 }

@@ -136,6 +136,7 @@ void tcp_rtt_sample(struct tcb *t, uint64_t r)
 			t->srtt = 1;
 	}
 	tcp_rto_calc(t);
+	t->tlp_rtt_wait = 0;            /* a probe may go again (RFC 8985 7.3) */
 }
 
 /* RTO <- SRTT + max (G, K*RTTVAR), within [TCP_RTO_MIN_US, TCP_RTO_MAX_US]. */
@@ -169,10 +170,8 @@ void tcp_keep_reset(struct stack *st, struct tcb *t)
  * data is sent (including a retransmission), if the timer is not running,
  * start it running". Nothing outstanding: 5.2 "turn off the retransmission
  * timer". */
-void tcp_timers_update(struct stack *st, struct tcb *t)
+static void rexmt_persist_update(struct stack *st, struct tcb *t)
 {
-	if (!tcp_synced(t->state) || t->state == TCP_TIME_WAIT)
-		return;
 	uint32_t end = tcp_snd_end(t);
 	if (t->snd.wnd == 0 && seq_lt(t->snd.una, end)) {
 		if (!t->timer[TCP_T_PERSIST]) {
@@ -199,6 +198,16 @@ void tcp_timers_update(struct stack *st, struct tcb *t)
 	} else if (t->timer[TCP_T_REXMT]) {
 		tcp_timer_set(st, t, TCP_T_REXMT, 0);
 	}
+}
+
+/* After input or output in a synchronized state: REXMT or PERSIST, then
+ * the tail loss probe that goes with the RTO (tcp_sack.c). */
+void tcp_timers_update(struct stack *st, struct tcb *t)
+{
+	if (!tcp_synced(t->state) || t->state == TCP_TIME_WAIT)
+		return;
+	rexmt_persist_update(st, t);
+	tcp_tlp_update(st, t);
 }
 
 /* RFC 6298 5.5: "The host MUST set RTO <- RTO * 2", within TCP_RTO_MAX_US. */
@@ -256,6 +265,9 @@ static void tcp_rexmt_fire(struct stack *st, struct tcb *t)
 	t->ca_acked = 0;
 	t->in_recovery = 0;
 	t->dupacks = 0;
+	t->tlp_out = 0;                 /* the timeout ends the probe's episode */
+	if (t->timer[TCP_T_PTO])
+		tcp_timer_set(st, t, TCP_T_PTO, 0);
 	t->recover = t->snd_max;        /* RFC 6582 4 / RFC 6675 5.1 (after a timeout) */
 	tcp_sack_clear(t);              /* RFC 2018 8: the receiver may have reneged */
 	tcp_cc(t)->on_rto(st, t);
@@ -328,6 +340,12 @@ static void tcp_2msl_fire(struct stack *st, struct tcb *t)
 static void tcb_run_timers(struct stack *st, struct tcb *t)
 {
 	uint64_t now = st->now_us;
+	/* the PTO first: capped at the RTO's deadline, it goes in its place
+	 * and re-arms the RTO (RFC 8985 7.3) */
+	if (t->timer[TCP_T_PTO] && t->timer[TCP_T_PTO] <= now) {
+		t->timer[TCP_T_PTO] = 0;
+		tcp_tlp_fire(st, t);
+	}
 	for (int id = 0; id < TCP_T_MAX && t->in_use; id++) {
 		if (!t->timer[id] || t->timer[id] > now)
 			continue;
@@ -351,6 +369,9 @@ static void tcb_run_timers(struct stack *st, struct tcb *t)
 			break;
 		case TCP_T_MEM:
 			tcp_mem_timer(st, t);
+			break;
+		case TCP_T_PTO:
+			tcp_tlp_fire(st, t);
 			break;
 		case TCP_T_CORK:
 			/* the ceiling on TCP_CORK: what is held goes out now */
