@@ -16,14 +16,18 @@ teardown() {
 	lab_teardown
 }
 
-# client ADDR PORT: connect, sleep 2.5 s, read to the end; prints bytes and how it ended
+# client ADDR PORT: 4 KB receive buffer, connect, sleep 2.5 s, read to the end; prints bytes and how it ended
 CLIENT='
 import socket, sys, time
 n = 0
 try:
-    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
-    # read nothing for longer than the 1 s linger time, so that in "timeout" mode the
-    # server close always meets its limit before the data can drain
+    # a small receive buffer and nothing read for longer than the 1 s linger time:
+    # in "timeout" mode the data the server queued cannot drain before its close
+    # meets the limit, whatever the two stacks buffer
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(20)
+    s.connect((sys.argv[1], int(sys.argv[2])))
     time.sleep(2.5)
     while True:
         b = s.recv(65536)
