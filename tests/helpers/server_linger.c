@@ -1,7 +1,7 @@
 /* server_linger MODE PORT: accept one connection on PORT and close it the SO_LINGER way;
  * print what close did, in lines that must be equal on the kernel and under nstack
  * (tests/e2e/server_linger.bats). The client (a kernel python in the lab) starts reading
- * only after 1 s.
+ * only after 2.5 s, with a 4 KB receive buffer.
  *   linger   SO_LINGER {1, 10}: write 200 KB, close: returns 0, and only once the client
  *            has read (write + close take >= 0.8 s, either may be the one that blocks)
  *   timeout  SO_LINGER {1, 1}: fill the buffers (non-blocking writes to EAGAIN), close:
