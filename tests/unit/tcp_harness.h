@@ -263,4 +263,65 @@ static inline struct seg from(int sd, uint8_t flags, uint32_t seq, uint32_t ack,
 			     .dport = lport_of(sd), .data = data, .len = data ? (uint32_t)strlen(data) : 0 };
 }
 
+/* ---- SACK helpers (tcp_sack_test, tcp_tlp_test) ---- */
+
+/* SYN(-ACK) options: MSS 1460, then SACK-permitted (sack) and TS (ts) the
+ * way Linux lays them out. */
+static inline struct seg syn_with_opts(struct seg s, int sack, int ts, uint32_t tsval, uint32_t tsecr)
+{
+	unsigned n = 0;
+	s.opt[n++] = 2; s.opt[n++] = 4; s.opt[n++] = 1460 >> 8; s.opt[n++] = 1460 & 0xff;
+	if (ts) {
+		if (sack) {
+			s.opt[n++] = 4; s.opt[n++] = 2;
+		} else {
+			s.opt[n++] = 1; s.opt[n++] = 1;
+		}
+		s.opt[n++] = 8; s.opt[n++] = 10;
+		uint32_t v = htonl(tsval), e = htonl(tsecr);
+		memcpy(s.opt + n, &v, 4);
+		memcpy(s.opt + n + 4, &e, 4);
+		n += 8;
+	} else if (sack) {
+		s.opt[n++] = 1; s.opt[n++] = 1; s.opt[n++] = 4; s.opt[n++] = 2;
+	}
+	s.optlen = (uint8_t)n;
+	return s;
+}
+
+/* Active open; the SYN-ACK carries SACK-permitted if sack. Returns sd. */
+static inline int open_sack(uint32_t *iss, int sack)
+{
+	struct out syn, o;
+	int sd = nst_socket(st, NST_SOCK_STREAM);
+	CHECK(sd >= 0);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
+	CHECK(take(&syn));
+	CHECK_EQ(syn.flags, SYN);
+	CHECK(syn.sack_perm);
+	*iss = syn.seq;
+	advance(now + 10 * MS);
+	inject(syn_with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
+				      .wnd = 65535, .sport = 80, .dport = syn.sport }, sack, 0, 0, 0));
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	return sd;
+}
+
+/* An ACK from the peer of sd with SACK blocks (pairs of start, end). */
+static inline void sack_in(int sd, uint32_t ack, unsigned n, const uint32_t *blk)
+{
+	struct seg s = from(sd, ACK, PISS + 1, ack, NULL);
+	unsigned k = 0;
+	s.opt[k++] = 1; s.opt[k++] = 1; s.opt[k++] = 5; s.opt[k++] = (uint8_t)(2 + 8 * n);
+	for (unsigned i = 0; i < 2 * n; i++) {
+		uint32_t v = htonl(blk[i]);
+		memcpy(s.opt + k, &v, 4);
+		k += 4;
+	}
+	s.optlen = (uint8_t)k;
+	inject(s);
+}
+
 #endif

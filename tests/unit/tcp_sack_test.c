@@ -7,65 +7,6 @@
 
 #define MSS 1460u
 
-/* SYN(-ACK) options: MSS 1460, then SACK-permitted (sack) and TS (ts) the
- * way Linux lays them out. */
-static struct seg syn_opts(struct seg s, int sack, int ts, uint32_t tsval, uint32_t tsecr)
-{
-	unsigned n = 0;
-	s.opt[n++] = 2; s.opt[n++] = 4; s.opt[n++] = MSS >> 8; s.opt[n++] = MSS & 0xff;
-	if (ts) {
-		if (sack) {
-			s.opt[n++] = 4; s.opt[n++] = 2;
-		} else {
-			s.opt[n++] = 1; s.opt[n++] = 1;
-		}
-		s.opt[n++] = 8; s.opt[n++] = 10;
-		uint32_t v = htonl(tsval), e = htonl(tsecr);
-		memcpy(s.opt + n, &v, 4);
-		memcpy(s.opt + n + 4, &e, 4);
-		n += 8;
-	} else if (sack) {
-		s.opt[n++] = 1; s.opt[n++] = 1; s.opt[n++] = 4; s.opt[n++] = 2;
-	}
-	s.optlen = (uint8_t)n;
-	return s;
-}
-
-/* Active open; the SYN-ACK carries SACK-permitted if sack. Returns sd. */
-static int open_sack(uint32_t *iss, int sack)
-{
-	struct out syn, o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&syn));
-	CHECK_EQ(syn.flags, SYN);
-	CHECK(syn.sack_perm);
-	*iss = syn.seq;
-	advance(now + 10 * MS);
-	inject(syn_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
-				      .wnd = 65535, .sport = 80, .dport = syn.sport }, sack, 0, 0, 0));
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, ACK);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
-	return sd;
-}
-
-/* An ACK from the peer of sd with SACK blocks (pairs of start, end). */
-static void sack_in(int sd, uint32_t ack, unsigned n, const uint32_t *blk)
-{
-	struct seg s = from(sd, ACK, PISS + 1, ack, NULL);
-	unsigned k = 0;
-	s.opt[k++] = 1; s.opt[k++] = 1; s.opt[k++] = 5; s.opt[k++] = (uint8_t)(2 + 8 * n);
-	for (unsigned i = 0; i < 2 * n; i++) {
-		uint32_t v = htonl(blk[i]);
-		memcpy(s.opt + k, &v, 4);
-		k += 4;
-	}
-	s.optlen = (uint8_t)k;
-	inject(s);
-}
-
 static char data[64 * MSS];
 
 /* Send nseg full segments and take them from the wire; returns how many
@@ -146,7 +87,7 @@ TEST(sack_permitted_passive_open)
 	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
 	CHECK_EQ(nst_listen(st, l, 8, now), 0);
 	struct out o;
-	inject(syn_opts((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .sport = PPORT }, 1, 0, 0, 0));
+	inject(syn_with_opts((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .sport = PPORT }, 1, 0, 0, 0));
 	CHECK(take(&o));
 	CHECK_EQ(o.flags, SYN | ACK);
 	CHECK(o.sack_perm);
@@ -155,7 +96,7 @@ TEST(sack_permitted_passive_open)
 	REQUIRE(c);
 	CHECK(c->sack_ok);
 	/* with timestamps: MSS, SACK_PERM TS, and the answer carries both */
-	inject(syn_opts((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .sport = PPORT + 1 },
+	inject(syn_with_opts((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .sport = PPORT + 1 },
 			1, 1, 42, 0));
 	CHECK(take(&o));
 	CHECK(o.sack_perm);
@@ -236,7 +177,7 @@ TEST(sack_blocks_three_with_timestamps)
 	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
 	CHECK(take(&syn));
 	advance(now + 10 * MS);
-	inject(syn_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
+	inject(syn_with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
 				      .wnd = 65535, .sport = 80, .dport = syn.sport }, 1, 1, 7, syn.tsval));
 	CHECK(take(&o));
 	struct tcb *t = tcb_of(sd);

@@ -5,54 +5,15 @@
 
 #define MSS 1460u
 
-/* SYN-ACK options: MSS 1460, then SACK-permitted if sack. */
-static struct seg synack_opts(struct seg s, int sack)
-{
-	unsigned n = 0;
-	s.opt[n++] = 2; s.opt[n++] = 4; s.opt[n++] = MSS >> 8; s.opt[n++] = MSS & 0xff;
-	if (sack) {
-		s.opt[n++] = 1; s.opt[n++] = 1; s.opt[n++] = 4; s.opt[n++] = 2;
-	}
-	s.optlen = (uint8_t)n;
-	return s;
-}
-
 /* Active open with a 10 ms handshake (SRTT 10 ms, RTO 200 ms); the SYN-ACK
  * carries SACK-permitted if sack. Returns sd. */
 static int open_conn(uint32_t *iss, int sack)
 {
-	struct out syn, o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&syn));
-	CHECK_EQ(syn.flags, SYN);
-	*iss = syn.seq;
-	advance(now + 10 * MS);
-	inject(synack_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
-					 .wnd = 65535, .sport = 80, .dport = syn.sport }, sack));
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, ACK);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	int sd = open_sack(iss, sack);
 	CHECK_EQ(tcb_of(sd)->sack_ok, (uint8_t)sack);
 	CHECK_EQ(tcb_of(sd)->srtt, 10 * MS);
 	CHECK_EQ(tcb_of(sd)->rto, 200 * MS);
 	return sd;
-}
-
-/* An ACK from the peer of sd with SACK blocks (pairs of start, end). */
-static void sack_in(int sd, uint32_t ack, unsigned n, const uint32_t *blk)
-{
-	struct seg s = from(sd, ACK, PISS + 1, ack, NULL);
-	unsigned k = 0;
-	s.opt[k++] = 1; s.opt[k++] = 1; s.opt[k++] = 5; s.opt[k++] = (uint8_t)(2 + 8 * n);
-	for (unsigned i = 0; i < 2 * n; i++) {
-		uint32_t v = htonl(blk[i]);
-		memcpy(s.opt + k, &v, 4);
-		k += 4;
-	}
-	s.optlen = (uint8_t)k;
-	inject(s);
 }
 
 static char data[64 * MSS];
