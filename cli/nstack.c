@@ -49,6 +49,8 @@ static const char usage_text[] =
 	"  --pcap FILE      write every frame sent and received to FILE (NSTACK_PCAP)\n"
 	"  --impair SPEC    seeded fault injection on the device (NSTACK_IMPAIR), e.g.\n"
 	"                   loss=0.05,dup=0.01,reorder=0.02,corrupt=0.001,delay_us=200,seed=7\n"
+	"                   (also jitter_us=N, rate_mbit=R, dir=tx|rx|both; one spec per\n"
+	"                   direction: 'loss=0.01,dir=tx;delay_us=500,dir=rx')\n"
 	"  --dev KIND       tap, packet or auto (NSTACK_DEV; default auto: tap on a TAP,\n"
 	"                   else packet)\n"
 	"  --log LEVEL      error, warn, info or debug (NSTACK_LOG; default error)\n"
@@ -292,11 +294,12 @@ int cmd_run(int argc, char **argv)
 	if (log && !one_of(log, levels))
 		usage_error("--log %s: expected error, warn, info or debug", log);
 	if (impair) {
-		struct impair_spec spec;
+		struct impair_spec tx, rx;
 		char bad[64];
-		if (impair_parse(impair, &spec, bad, sizeof(bad)) < 0)
+		if (impair_parse_dirs(impair, &tx, &rx, bad, sizeof(bad)) < 0)
 			usage_error("--impair: bad item '%s' (expected loss=P,dup=P,reorder=P,corrupt=P,"
-				    "delay_us=N,seed=N,dir=both|tx|rx)", bad);
+				    "delay_us=N,jitter_us=N,rate_mbit=R,seed=N,dir=both|tx|rx, parts "
+				    "separated by ';')", bad);
 	}
 	if (optind >= argc)
 		usage_error("no command to run (nstack run [options] -- CMD [ARGS...])");

@@ -785,12 +785,14 @@ static int eng_configure(void)
 		log_info("NSTACK_IMPAIR: device offloads off");
 		offloads = 0;
 	}
-	struct impair_spec impair;
+	struct impair_spec impair_tx, impair_rx;
 	const char *impair_env = getenv("NSTACK_IMPAIR");
 	if (impair_env && *impair_env) {
 		char bad[64];
-		if (impair_parse(impair_env, &impair, bad, sizeof(bad)) < 0) {
-			log_error("NSTACK_IMPAIR: bad item '%s' (expected loss=P,dup=P,reorder=P,corrupt=P,delay_us=N,seed=N)", bad);
+		if (impair_parse_dirs(impair_env, &impair_tx, &impair_rx, bad, sizeof(bad)) < 0) {
+			log_error("NSTACK_IMPAIR: bad item '%s' (expected loss=P,dup=P,reorder=P,corrupt=P,"
+				  "delay_us=N,jitter_us=N,rate_mbit=R,seed=N,dir=both|tx|rx, parts separated by ';')",
+				  bad);
 			return -EINVAL;
 		}
 	}
@@ -831,7 +833,7 @@ static int eng_configure(void)
 	/* Impairment next to the wire, capture above it: the pcap shows what the
 	 * stack sent (a frame lost on the way, then its retransmission). */
 	if (impair_env && *impair_env) {
-		struct netdev *w = impairdev_wrap(dev, &impair, &err);
+		struct netdev *w = impairdev_wrap_dirs(dev, &impair_tx, &impair_rx, &err);
 		if (!w) {
 			log_error("NSTACK_IMPAIR: %s", strerror(-err));
 			netdev_close(dev);

@@ -4,10 +4,11 @@
  * a Linux qdisc, here between the stack and its device).
  *
  * Every frame of a direction goes through one "lane": the dice decide its
- * fate, then it waits in a queue ordered by release time (now + delay_us;
- * a reordered frame is released REORDER_GAP_US later, so the frames behind it
- * overtake it). Due frames go on at once; the earliest pending release arms a
- * timerfd. wait_fd() is an epoll fd over the lower device's wait fd and that
+ * fate, then it waits in a queue ordered by release time (now + delay_us,
+ * give or take jitter_us; a reordered frame is released REORDER_GAP_US later,
+ * so the frames behind it overtake it; with a rate limit a frame also waits
+ * until the one before it has been "serialised" at rate_bps). Due frames go
+ * on at once; the earliest pending release arms a timerfd. wait_fd() is an epoll fd over the lower device's wait fd and that
  * timerfd, so the engine wakes both for received frames and for delayed ones.
  *
  * The shim may read the clock (stack/ may not): release times are
@@ -50,7 +51,9 @@ struct impair_lane {
 	struct pkt_queue q;     /* ordered by release time (pkt->next links) */
 	uint64_t *due;          /* release time per pool id: pkt has no spare field */
 	unsigned  loss_ppm, dup_ppm, reorder_ppm, corrupt_ppm;
-	uint64_t  delay_us;
+	uint64_t  delay_us, jitter_us;
+	double    rate_bps;     /* 0: no rate limit */
+	uint64_t  busy_until;   /* rate limit: when the previous frame has left */
 	uint64_t *lost, *dups, *reordered, *corrupted, *delayed;
 };
 
@@ -144,7 +147,21 @@ static void lane_enter(struct impairdev *im, struct impair_lane *l, struct pkt *
 		(*l->corrupted)++;
 	}
 	uint64_t at = now + l->delay_us;
-	if (l->delay_us)
+	if (l->jitter_us) {
+		/* uniform in [delay - jitter, delay + jitter], not before now */
+		uint64_t j = impair_rand(im) % (2 * l->jitter_us + 1);
+		at = at + j >= now + l->jitter_us ? at + j - l->jitter_us : now;
+	}
+	if (l->rate_bps > 0) {
+		/* serialised behind the frame before it: len + 24 bytes of
+		 * preamble, FCS and gap, at rate_bps (a bottleneck link); it
+		 * goes on once its last bit is out */
+		if (at < l->busy_until)
+			at = l->busy_until;
+		at += (uint64_t)((p->len + 24) * 8.0 * 1e6 / l->rate_bps);
+		l->busy_until = at;
+	}
+	if (at > now)
 		(*l->delayed)++;
 	if (impair_chance(im, l->dup_ppm)) {
 		struct pkt *c = impair_clone(p);
@@ -298,14 +315,22 @@ static void lane_setup(struct impair_lane *l, const struct impair_spec *s, int o
 	l->reorder_ppm = s->reorder_ppm;
 	l->corrupt_ppm = s->corrupt_ppm;
 	l->delay_us = s->delay_us;
+	l->jitter_us = s->jitter_us;
+	l->rate_bps = s->rate_bps;
 }
 
 struct netdev *impairdev_wrap(struct netdev *lower, const struct impair_spec *spec, int *err)
 {
+	return impairdev_wrap_dirs(lower, spec, spec, err);
+}
+
+struct netdev *impairdev_wrap_dirs(struct netdev *lower, const struct impair_spec *tx,
+				   const struct impair_spec *rx, int *err)
+{
 	int dummy;
 	if (!err)
 		err = &dummy;
-	if (!lower || !spec) {
+	if (!lower || !tx || !rx) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -339,9 +364,9 @@ struct netdev *impairdev_wrap(struct netdev *lower, const struct impair_spec *sp
 		free(im);
 		return NULL;
 	}
-	im->rng = spec->seed;
-	lane_setup(&im->tx, spec, spec->dir & IMPAIR_TX);
-	lane_setup(&im->rx, spec, spec->dir & IMPAIR_RX);
+	im->rng = (tx->dir & IMPAIR_TX) ? tx->seed : rx->seed;
+	lane_setup(&im->tx, tx, tx->dir & IMPAIR_TX);
+	lane_setup(&im->rx, rx, rx->dir & IMPAIR_RX);
 	im->tx.lost = &im->stat.tx_lost;
 	im->tx.dups = &im->stat.tx_dup;
 	im->tx.reordered = &im->stat.tx_reordered;

@@ -75,6 +75,15 @@ int impair_parse(const char *spec, struct impair_spec *out, char *bad, size_t ba
 		else if (!strcmp(k, "delay_us")) {
 			r = impair_u64(v, IMPAIR_DELAY_MAX_US, &x);
 			out->delay_us = x;
+		} else if (!strcmp(k, "jitter_us")) {
+			r = impair_u64(v, IMPAIR_DELAY_MAX_US, &x);
+			out->jitter_us = x;
+		} else if (!strcmp(k, "rate_mbit")) {
+			char *end;
+			errno = 0;
+			double m = strtod(v, &end);
+			r = end == v || *end || errno || !(m > 0 && m <= 1e6) ? -EINVAL : 0;
+			out->rate_bps = m * 1e6;
 		} else if (!strcmp(k, "seed")) {
 			r = impair_u64(v, UINT64_MAX, &x);
 			out->seed = x;
@@ -104,4 +113,30 @@ fail_all:
 	if (bad && bad_len)
 		snprintf(bad, bad_len, "%s", spec ? spec : "");
 	return -EINVAL;
+}
+
+int impair_parse_dirs(const char *spec, struct impair_spec *tx, struct impair_spec *rx,
+		      char *bad, size_t bad_len)
+{
+	char buf[512];
+	struct impair_spec part;
+	memset(tx, 0, sizeof(*tx));
+	memset(rx, 0, sizeof(*rx));
+	tx->seed = rx->seed = 1;
+	if (!spec || strlen(spec) >= sizeof(buf)) {
+		if (bad && bad_len)
+			snprintf(bad, bad_len, "%s", spec ? spec : "");
+		return -EINVAL;
+	}
+	strcpy(buf, spec);
+	for (char *save = NULL, *one = strtok_r(buf, ";", &save); one;
+	     one = strtok_r(NULL, ";", &save)) {
+		if (impair_parse(one, &part, bad, bad_len) < 0)
+			return -EINVAL;
+		if (part.dir & IMPAIR_TX)
+			*tx = part;
+		if (part.dir & IMPAIR_RX)
+			*rx = part;
+	}
+	return 0;
 }

@@ -44,8 +44,9 @@ struct netdev *packetdev_open(const char *ifname, uint32_t offloads, int *err);
 struct netdev *pcapdev_wrap(struct netdev *lower, const char *path, int *err);
 
 /* Fault injection (impair.c, impair_spec.c): NSTACK_IMPAIR. Seeded loss,
- * duplication, reordering, corruption and a fixed delay on the frames
- * between the stack and `lower`, in each direction independently. */
+ * duplication, reordering, corruption, delay with jitter and a rate limit on
+ * the frames between the stack and `lower`, in each direction independently:
+ * "loss=0.01,dir=tx;delay_us=500,jitter_us=100,rate_mbit=100,dir=rx". */
 #define IMPAIR_TX   1
 #define IMPAIR_RX   2
 #define IMPAIR_BOTH 3
@@ -53,6 +54,8 @@ struct netdev *pcapdev_wrap(struct netdev *lower, const char *path, int *err);
 struct impair_spec {
 	unsigned loss_ppm, dup_ppm, reorder_ppm, corrupt_ppm;   /* parts per million per frame */
 	uint64_t delay_us;
+	uint64_t jitter_us;     /* each frame's delay drawn in [delay - jitter, delay + jitter], >= 0 */
+	double   rate_bps;      /* serialisation rate, bits/s (24 bytes of framing per frame); 0: none */
 	uint64_t seed;
 	int      dir;           /* IMPAIR_TX, IMPAIR_RX or IMPAIR_BOTH */
 };
@@ -63,8 +66,17 @@ struct impair_stats {
 };
 /* "loss=0.05,dup=0.01,...": 0, or -EINVAL with the bad item copied to bad. */
 int            impair_parse(const char *spec, struct impair_spec *out, char *bad, size_t bad_len);
+/* NSTACK_IMPAIR: one spec, or several separated by ';', each for the
+ * directions its dir= names (a later one wins); a direction no part names is
+ * not impaired (its spec has dir without that bit). */
+int            impair_parse_dirs(const char *spec, struct impair_spec *tx, struct impair_spec *rx,
+				 char *bad, size_t bad_len);
 /* Wrap lower; on success the wrapper owns lower. NULL with *err on failure
- * (lower left open). */
+ * (lower left open). The tx lane follows tx if tx->dir has IMPAIR_TX, the rx
+ * lane rx if rx->dir has IMPAIR_RX. impairdev_wrap(l, s, e) is
+ * impairdev_wrap_dirs(l, s, s, e). */
+struct netdev *impairdev_wrap_dirs(struct netdev *lower, const struct impair_spec *tx,
+				   const struct impair_spec *rx, int *err);
 struct netdev *impairdev_wrap(struct netdev *lower, const struct impair_spec *spec, int *err);
 /* Counters of the process's impairment device; -ENODEV if there is none. */
 int            impairdev_stats(struct impair_stats *out);

@@ -8,9 +8,9 @@
  *                 [--timeout SEC] [--stats FILE]
  *
  * SPEC is an NSTACK_IMPAIR specification (shim/impair_spec.c parses it: loss, dup,
- * reorder, corrupt, delay_us, seed) plus keys only the bridge knows:
- *   jitter_us=N       uniform extra delay in [-N, +N] µs per frame (clamped at 0)
- *   rate_mbit=X       serialise frames at X Mbit/s (frames queue behind each other)
+ * reorder, corrupt, delay_us, jitter_us (uniform in [-N, +N] µs around the delay, clamped
+ * at 0), rate_mbit (frames serialised at X Mbit/s, queueing behind each other), seed)
+ * plus keys only the bridge knows:
  *   limit=N           frames held per direction (default 10000); beyond: tail drop
  *   reorder_gap_us=N  how late a reordered frame comes (default 1000)
  * --both gives both directions the same SPEC; the b->a seed is derived from it so the two
@@ -370,17 +370,11 @@ static int lane_spec(struct lane *l, const char *spec)
 		const char *v = eq ? eq + 1 : "";
 		size_t klen = eq ? (size_t)(eq - it) : strlen(it);
 		int r = 0, own = 1;
-		char *end;
-		if (klen == 9 && !strncmp(it, "jitter_us", klen))
-			r = parse_u64(v, &l->jitter_us) || l->jitter_us > IMPAIR_DELAY_MAX_US;
-		else if (klen == 14 && !strncmp(it, "reorder_gap_us", klen))
+		if (klen == 14 && !strncmp(it, "reorder_gap_us", klen))
 			r = parse_u64(v, &l->gap_us) || l->gap_us > IMPAIR_DELAY_MAX_US;
 		else if (klen == 5 && !strncmp(it, "limit", klen))
 			r = parse_u64(v, &l->limit) || !l->limit || l->limit > 1000000;
-		else if (klen == 9 && !strncmp(it, "rate_mbit", klen)) {
-			l->rate_bps = strtod(v, &end) * 1e6;
-			r = end == v || *end || !(l->rate_bps > 0);
-		} else if (klen == 3 && !strncmp(it, "dir", klen)) {
+		else if (klen == 3 && !strncmp(it, "dir", klen)) {
 			r = 1;   /* a bridge lane is one direction already: --ab / --ba */
 		} else {
 			own = 0;
@@ -401,6 +395,8 @@ static int lane_spec(struct lane *l, const char *spec)
 		return -1;
 	}
 	l->rng = l->sp.seed;
+	l->jitter_us = l->sp.jitter_us;
+	l->rate_bps = l->sp.rate_bps;
 	l->heap = calloc(l->limit, sizeof(*l->heap));
 	if (!l->heap) {
 		fprintf(stderr, "impair_bridge: out of memory\n");

@@ -162,6 +162,24 @@ TEST(impair_parse_accepts_the_documented_spec_and_rejects_the_rest)
 	}
 	CHECK_EQ(impair_parse("dup=0.1,seed=x", &s, bad, sizeof(bad)), -EINVAL);
 	CHECK(!strcmp(bad, "seed=x"));
+	CHECK_EQ(impair_parse("delay_us=500,jitter_us=100,rate_mbit=2.5", &s, bad, sizeof(bad)), 0);
+	CHECK_EQ(s.jitter_us, 100);
+	CHECK(s.rate_bps == 2.5e6);
+	static const char *const wrong2[] = { "rate_mbit=0", "rate_mbit=-1", "rate_mbit=x",
+		"jitter_us=99999999999", NULL };
+	for (int i = 0; wrong2[i]; i++)
+		CHECK_EQ(impair_parse(wrong2[i], &s, bad, sizeof(bad)), -EINVAL);
+	/* one spec per direction: a later part wins for the directions it names */
+	struct impair_spec tx, rx;
+	CHECK_EQ(impair_parse_dirs("loss=0.1,seed=3;dup=0.2,dir=rx", &tx, &rx, bad, sizeof(bad)), 0);
+	CHECK_EQ(tx.loss_ppm, 100000);
+	CHECK(tx.dir & IMPAIR_TX);
+	CHECK_EQ(rx.loss_ppm, 0);
+	CHECK_EQ(rx.dup_ppm, 200000);
+	CHECK_EQ(impair_parse_dirs("loss=0.1,dir=tx", &tx, &rx, bad, sizeof(bad)), 0);
+	CHECK(!(rx.dir & IMPAIR_RX));   /* not named: not impaired */
+	CHECK_EQ(impair_parse_dirs("loss=0.1;dup=7", &tx, &rx, bad, sizeof(bad)), -EINVAL);
+	CHECK(!strcmp(bad, "dup=7"));
 }
 
 static struct pkt *frame(uint8_t tag)
@@ -255,11 +273,103 @@ TEST(impairdev_loses_duplicates_and_delays_seeded)
 	CHECK_EQ(pkt_pool_in_use(), in_use);
 }
 
+/* Drain db until n frames came or 3 s passed, releasing im's held frames. */
+static unsigned drain_until(struct netdev *im, struct netdev *db, unsigned n)
+{
+	struct pkt *r[64];
+	unsigned got = 0;
+	for (int tries = 0; got < n && tries < 300; tries++) {
+		netdev_recv(im, r, 64);         /* the wake-up: releases what is due */
+		int k;
+		while ((k = netdev_recv(db, r, 64)) > 0)
+			for (int i = 0; i < k; i++, got++)
+				pkt_free(r[i]);
+		if (got < n)
+			sleep_us(10000);
+	}
+	return got;
+}
+
+TEST(impairdev_rate_jitter_and_directions)
+{
+	unsigned in_use = pkt_pool_in_use();
+	struct netdev *da, *db, *im;
+	struct impair_spec tx, rx;
+	struct pkt *p[1], *r[64];
+	int err;
+	/* rate limit: 10 frames of 60 bytes at 0.01 Mbit/s leave 67.2 ms apart */
+	REQUIRE(memdev_pair(&da, &db) == 0);
+	REQUIRE(impair_parse_dirs("rate_mbit=0.01", &tx, &rx, NULL, 0) == 0);
+	im = impairdev_wrap_dirs(da, &tx, &rx, &err);
+	REQUIRE(im);
+	for (int i = 0; i < 10; i++) {
+		p[0] = frame((uint8_t)i);
+		netdev_xmit(im, p, 1);
+	}
+	netdev_flush(im);
+	sleep_us(20000);
+	unsigned early = drain_until(im, db, 1);
+	CHECK(early < 10);                      /* not all at once: 10 need 672 ms */
+	CHECK_EQ(early + drain_until(im, db, 10 - early), 10);
+	netdev_close(im);
+	netdev_close(db);
+	/* jitter: every frame within delay +- jitter, some held */
+	REQUIRE(memdev_pair(&da, &db) == 0);
+	REQUIRE(impair_parse_dirs("jitter_us=20000,seed=9", &tx, &rx, NULL, 0) == 0);
+	im = impairdev_wrap_dirs(da, &tx, &rx, &err);
+	REQUIRE(im);
+	for (int i = 0; i < 20; i++) {
+		p[0] = frame((uint8_t)i);
+		netdev_xmit(im, p, 1);
+	}
+	netdev_flush(im);
+	unsigned now_out = 0;
+	int k;
+	while ((k = netdev_recv(db, r, 64)) > 0)
+		for (int i = 0; i < k; i++, now_out++)
+			pkt_free(r[i]);
+	CHECK(now_out < 20);                    /* some drew a positive jitter */
+	CHECK_EQ(now_out + drain_until(im, db, 20 - now_out), 20);
+	struct impair_stats st;
+	REQUIRE(impairdev_stats(&st) == 0);
+	CHECK_EQ(st.tx_delayed, 20 - now_out);
+	netdev_close(im);
+	netdev_close(db);
+	/* each direction its own spec: everything sent is lost, everything
+	 * received is duplicated */
+	REQUIRE(memdev_pair(&da, &db) == 0);
+	REQUIRE(impair_parse_dirs("loss=1,dir=tx;dup=1,dir=rx", &tx, &rx, NULL, 0) == 0);
+	im = impairdev_wrap_dirs(da, &tx, &rx, &err);
+	REQUIRE(im);
+	for (int i = 0; i < 5; i++) {
+		p[0] = frame((uint8_t)i);
+		netdev_xmit(im, p, 1);
+		p[0] = frame((uint8_t)i);
+		netdev_xmit(db, p, 1);
+	}
+	netdev_flush(im);
+	netdev_flush(db);
+	CHECK_EQ(netdev_recv(db, r, 64), 0);
+	unsigned in = 0;
+	while ((k = netdev_recv(im, r, 64)) > 0)
+		for (int i = 0; i < k; i++, in++)
+			pkt_free(r[i]);
+	CHECK_EQ(in, 10);
+	REQUIRE(impairdev_stats(&st) == 0);
+	CHECK_EQ(st.tx_lost, 5);
+	CHECK_EQ(st.rx_dup, 5);
+	CHECK_EQ(st.rx_lost + st.tx_dup, 0);
+	netdev_close(im);
+	netdev_close(db);
+	CHECK_EQ(pkt_pool_in_use(), in_use);
+}
+
 int main(void)
 {
 	pkt_pool_init(4096);
 	RUN(sock_list_shows_listener_connection_and_tcp_info);
 	RUN(impair_parse_accepts_the_documented_spec_and_rejects_the_rest);
 	RUN(impairdev_loses_duplicates_and_delays_seeded);
+	RUN(impairdev_rate_jitter_and_directions);
 	return TEST_SUMMARY();
 }
