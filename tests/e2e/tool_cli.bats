@@ -36,6 +36,14 @@ load lib
 		sh -c 'echo "$NSTACK_IMPAIR"'
 	assert_success
 	assert_output "loss=0.05,dup=1%,reorder=0.02,corrupt=0.001,delay_us=200,seed=7,dir=tx"
+	# one spec per direction, jitter and a rate limit
+	run "$BUILD/nstack" run --if lo --impair 'loss=0.01,dir=tx;delay_us=500,jitter_us=100,rate_mbit=100,dir=rx' -- \
+		sh -c 'echo "$NSTACK_IMPAIR"'
+	assert_success
+	assert_output "loss=0.01,dir=tx;delay_us=500,jitter_us=100,rate_mbit=100,dir=rx"
+	run "$BUILD/nstack" run --if lo --impair 'loss=0.01;rate_mbit=0,dir=rx' -- true
+	assert_failure 2
+	assert_output --partial "bad item 'rate_mbit=0'"
 }
 
 @test "man -l renders nstack(1) and libnstack(7) without warnings" {
