@@ -27,7 +27,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 DEB_PACKAGES := build-essential pkg-config liburing-dev libpcap-dev bats bats-assert bats-support \
 	iproute2 iputils-ping curl netcat-openbsd socat tcpdump python3 procps sockperf \
 	nginx-light wrk util-linux gnuplot-nox \
-	redis-server redis-tools iperf3 python3-scapy ethtool
+	redis-server redis-tools iperf3 python3-scapy ethtool bison flex
 
 .PHONY: all test unit sim e2e deps clean demo bench
 .SECONDARY:

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# TCP conformance: packetdrill scripts from Google's suite, each run in wire mode twice in one
+# run — on the kernel and on nstack — and the table of results (docs/COMPATIBILITY.md).
+#
+#   tests/conformance/run.sh [-k] [-n] [-j N] [-f REGEX] [LIST]
+#     LIST  the curated list (default tests/conformance/scripts.list; its header explains it)
+#     -k    kernel only; -n nstack only (a script then passes on its one side)
+#     -f    only the scripts whose path matches REGEX
+#     -v    show packetdrill's output for the failing runs
+#
+# Environment:
+#   BUILD            nstack's build directory (default build/)
+#   PACKETDRILL      a packetdrill binary to use as it is
+#   PACKETDRILL_SRC  packetdrill's source: a tarball or a directory holding gtests/net/packetdrill
+#                    (default ../shared/vendor/packetdrill-2c4001c.tar.gz); built once into
+#                    BUILD/conformance/
+#   CONF_TIMEOUT     seconds allowed to one packetdrill run (default 60)
+#
+# One lab per run of a script (fresh kernel state: no TIME-WAIT or metrics carried over):
+#
+#   netns pdc-…  (machine under test)                    netns pds-…  (wire server)
+#   packetdrill --wire_client, syscalls on the kernel    packetdrill --wire_server
+#   or, preloaded, on nstack (AF_PACKET on pdc0)         injects and sniffs on pds0
+#   pdc0  veth  [198.18.0.2: kernel or nstack]  <---->   pds0  veth  gateway 198.18.0.1/24
+#   pdc1  veth  198.19.0.1/30                   <---->   pds1  veth  198.19.0.2/30 :8081
+#   socat 127.0.0.1:8081 -> 198.19.0.2:8081 (control connection, always the kernel's)
+#
+# The script's remote end is 198.18.1.1, reached through the gateway. The wire client talks to
+# its server through the relay on 127.0.0.1, which nstack never serves, so the control
+# connection stays on the kernel while the script's sockets are nstack's. On nstack the wire
+# client's `ip addr add 198.18.0.2/24 dev pdc0` and `ip route add` are answered by
+# tests/conformance/bin/ip without touching the kernel (the kernel must not own nstack's
+# address); nstack gets pdc0's MAC, software offloads (NSTACK_OFFLOAD=0) and the gateway.
+# TSO/GSO/GRO are off on the veth ends: packetdrill compares segments one by one.
+#
+# Output: one line per script "PATH  kernel  nstack" (pass/FAIL/-), then
+# "conformance: N passed, N failed". A script passes when it passes on both sides; a script
+# the kernel fails is a failure too (the list holds only scripts the kernel passes here).
+# Only 198.18.0.0/15, only inside the namespaces made here, removed on exit.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$PWD
+
+kernel=1 nstack=1 filter= verbose=
+while getopts knf:v o; do
+	case $o in
+	k) nstack= ;;
+	n) kernel= ;;
+	f) filter=$OPTARG ;;
+	v) verbose=1 ;;
+	*) sed -n '2,12p' "$0"; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+LIST=${1:-tests/conformance/scripts.list}
+[ -f "$LIST" ] || { echo "conformance: no list $LIST"; echo "conformance: 0 passed, 1 failed"; exit 1; }
+BUILD=$(cd "${BUILD:-build}" 2>/dev/null && pwd) || { echo "conformance: no build directory (run: make)"; exit 2; }
+WORK=$BUILD/conformance
+TIMEOUT=${CONF_TIMEOUT:-60}
+LADDR=198.18.0.2 GW=198.18.0.1 RADDR=198.18.1.1 MASK=255.255.255.0
+CADDR=198.19.0.1 SADDR=198.19.0.2 CPORT=8081
+
+die() { echo "conformance: $*" >&2; echo "conformance: 0 passed, 1 failed"; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces, veth, AF_PACKET)"
+for t in ip socat ethtool timeout sed; do command -v $t >/dev/null || die "missing tool '$t' (run: make deps)"; done
+[ -e "$BUILD/libnstack.so" ] || die "missing $BUILD/libnstack.so (run: make)"
+
+# ---- packetdrill: a given binary, or built once from the pinned source ----------------------
+build_packetdrill() {
+	local src=${PACKETDRILL_SRC:-$ROOT/../shared/vendor/packetdrill-2c4001c.tar.gz}
+	local dir=$WORK/src stamp=$WORK/src/.built
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$src" ]; then return 0; fi
+	command -v bison >/dev/null && command -v flex >/dev/null || die "packetdrill needs bison and flex (run: make deps)"
+	rm -rf "$dir" && mkdir -p "$dir"
+	if [ -d "$src" ]; then
+		cp -a "$src/." "$dir/" || die "cannot copy $src"
+	elif [ -f "$src" ]; then
+		tar -xzf "$src" -C "$dir" --strip-components=1 || die "cannot unpack $src"
+	else
+		die "no packetdrill source at $src (set PACKETDRILL_SRC or PACKETDRILL)"
+	fi
+	[ -d "$dir/gtests/net/packetdrill" ] || die "$src has no gtests/net/packetdrill"
+	echo "conformance: building packetdrill from $src"
+	(cd "$dir/gtests/net/packetdrill" && ./configure >/dev/null && make -j2 packetdrill) \
+		>"$WORK/packetdrill-build.log" 2>&1 || die "packetdrill build failed: $WORK/packetdrill-build.log"
+	echo "$src" >"$stamp"
+}
+mkdir -p "$WORK"
+if [ -n "${PACKETDRILL:-}" ]; then
+	PD=$PACKETDRILL
+	SCRIPTS=${PACKETDRILL_SCRIPTS:-$(dirname "$PD")/../tcp}
+else
+	build_packetdrill
+	PD=$WORK/src/gtests/net/packetdrill/packetdrill
+	SCRIPTS=$WORK/src/gtests/net/tcp
+fi
+[ -x "$PD" ] || die "no packetdrill binary at $PD"
+[ -d "$SCRIPTS" ] || die "no packetdrill scripts at $SCRIPTS (set PACKETDRILL_SCRIPTS)"
+
+# ---- the lab --------------------------------------------------------------------------------
+TAG=$$
+NSC=pdc-$TAG NSS=pds-$TAG
+SRV_PID= RELAY_PID=
+lab_down() {
+	local p ns
+	[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
+	[ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null
+	SRV_PID= RELAY_PID=
+	for ns in "$NSC" "$NSS"; do
+		ip netns list 2>/dev/null | grep -qw "$ns" || continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+trap 'lab_down' EXIT
+trap 'lab_down; exit 130' INT TERM
+
+# wait_port NS ADDR PORT: up to 5 s for a TCP listener
+wait_port() {
+	local i
+	for i in $(seq 100); do
+		ip netns exec "$1" ss -Hltn "src $2:$3" 2>/dev/null | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+lab_up() {
+	local ns
+	lab_down
+	ip netns add "$NSC" && ip netns add "$NSS" || return 1
+	for ns in "$NSC" "$NSS"; do
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	done
+	ip -n "$NSC" link add pdc0 type veth peer name pds0 netns "$NSS" || return 1
+	ip -n "$NSC" link add pdc1 type veth peer name pds1 netns "$NSS" || return 1
+	ip netns exec "$NSC" ethtool -K pdc0 tso off gso off gro off >/dev/null 2>&1
+	ip netns exec "$NSS" ethtool -K pds0 tso off gso off gro off >/dev/null 2>&1
+	ip -n "$NSC" addr add $CADDR/30 dev pdc1
+	ip -n "$NSS" addr add $SADDR/30 dev pds1
+	for ns in "$NSC" "$NSS"; do ip -n "$ns" link set "${ns:0:3}0" up; ip -n "$ns" link set "${ns:0:3}1" up; done
+	ip netns exec "$NSS" "$PD" --wire_server --wire_server_dev=pds0 >"$WORK/server.log" 2>&1 &
+	SRV_PID=$!
+	ip netns exec "$NSC" socat TCP-LISTEN:$CPORT,bind=127.0.0.1,reuseaddr,fork,nodelay TCP:$SADDR:$CPORT,nodelay \
+		>/dev/null 2>&1 &
+	RELAY_PID=$!
+	wait_port "$NSS" 0.0.0.0 $CPORT || { echo "conformance: wire server did not start"; cat "$WORK/server.log"; return 1; }
+	wait_port "$NSC" 127.0.0.1 $CPORT || { echo "conformance: relay did not start"; return 1; }
+}
+
+# ---- one script ------------------------------------------------------------------------------
+# run_one MODE DIR FILE LOG: packetdrill on FILE (in DIR, where its relative paths point).
+run_one() {
+	local mode=$1 dir=$2 file=$3 log=$4 mac
+	lab_up >"$log" 2>&1 || return 1
+	local args=(--wire_client --wire_client_dev=pdc0 --wire_server_ip=${CONF_SRV:-127.0.0.1}
+		--wire_server_port=$CPORT --local_ip=$LADDR --remote_ip=$RADDR --gateway_ip=$GW
+		--netmask_ip=$MASK "$file")
+	if [ "$mode" = kernel ]; then
+		(cd "$dir" && timeout -k 5 "$TIMEOUT" ip netns exec "$NSC" "$PD" "${args[@]}") >>"$log" 2>&1
+	else
+		mac=$(ip netns exec "$NSC" cat /sys/class/net/pdc0/address)
+		(cd "$dir" && timeout -k 5 "$TIMEOUT" ip netns exec "$NSC" env \
+			PATH="$ROOT/tests/conformance/bin:$PATH" CONF_REAL_IP="$(command -v ip)" CONF_NSTACK_DEV=pdc0 \
+			LD_PRELOAD="$BUILD/libnstack.so" NSTACK_IF=pdc0 NSTACK_DEV=packet NSTACK_ADDR=$LADDR/24 \
+			NSTACK_GW=$GW NSTACK_MAC="$mac" NSTACK_OFFLOAD=0 NSTACK_RUNDIR="$WORK/run" \
+			"$PD" "${args[@]}") >>"$log" 2>&1
+	fi
+}
+
+# ---- the list -------------------------------------------------------------------------------
+# Copy the scripts (and their common/ helpers) into the build directory, apply the list's
+# edits there; the original tree is never touched.
+# Scripts reach the suite's shared helpers as ../common and ../../common (gtests/net/common):
+# keep that layout, links resolved.
+EDITED=$WORK/net/tcp
+rm -rf "$WORK/net" && mkdir -p "$EDITED" && cp -rL "$SCRIPTS/." "$EDITED/" || die "cannot copy the scripts"
+if [ -d "$SCRIPTS/../common" ]; then cp -rL "$SCRIPTS/../common" "$WORK/net/common" || die "cannot copy common/"; fi
+mkdir -p "$WORK/logs" "$WORK/run"
+# The suite's common/defaults.sh ends with a qdisc on packetdrill's local tun0; in wire mode the
+# device is the wire client's.
+DEFAULTS=("$EDITED/common/defaults.sh")
+[ -f "$WORK/net/common/defaults.sh" ] && DEFAULTS+=("$WORK/net/common/defaults.sh")
+sed -i 's/\<tun0\>/pdc0/' "${DEFAULTS[@]}"
+
+# The scripts assume CUBIC (defaults.sh sets it). A network namespace may only select the
+# algorithms of net.ipv4.tcp_allowed_congestion_control, a host-wide list; add cubic to it for
+# this run and put the list back on exit.
+ALLOWED_CC=$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control 2>/dev/null)
+if [ -n "$ALLOWED_CC" ] && ! grep -qw cubic <<<"$ALLOWED_CC"; then
+	sysctl -qw net.ipv4.tcp_allowed_congestion_control="$ALLOWED_CC cubic" 2>/dev/null || ALLOWED_CC=
+	trap 'lab_down; [ -n "$ALLOWED_CC" ] && sysctl -qw net.ipv4.tcp_allowed_congestion_control="$ALLOWED_CC"' EXIT
+else
+	ALLOWED_CC=
+fi
+
+pass=0 fail=0 excluded=0 every=()
+printf '%-58s %-7s %-7s\n' script kernel nstack
+while IFS= read -r line || [ -n "$line" ]; do
+	line=${line%%#*}
+	read -r verb path rest <<<"$line" || true
+	[ -n "${verb:-}" ] || continue
+	if [ "$verb" = skip ]; then excluded=$((excluded + 1)); continue; fi
+	if [ "$verb" = defaults ]; then sed -i -e "$path $rest" "${DEFAULTS[@]}" || die "bad defaults edit: $path $rest"; continue; fi
+	if [ "$verb" = every ]; then every+=("$path $rest"); continue; fi
+	[ "$verb" = run ] || { echo "conformance: $LIST: bad line: $line"; fail=$((fail + 1)); continue; }
+	[ -z "$filter" ] || [[ $path =~ $filter ]] || continue
+	if [ ! -f "$EDITED/$path" ]; then
+		printf '%-58s %-7s %-7s\n' "$path" missing missing
+		fail=$((fail + 1))
+		continue
+	fi
+	for e in "${every[@]}"; do sed -i -e "$e" "$EDITED/$path" || die "bad edit: $e"; done
+	if [ -n "$rest" ]; then
+		sed -i -e "$rest" "$EDITED/$path" || { echo "conformance: bad edit for $path: $rest"; fail=$((fail + 1)); continue; }
+	fi
+	dir=$EDITED/$(dirname "$path") file=$(basename "$path")
+	log=$WORK/logs/$(echo "$path" | tr / _)
+	k=- n=-
+	if [ -n "$kernel" ]; then run_one kernel "$dir" "$file" "$log.kernel" && k=pass || k=FAIL; fi
+	if [ -n "$nstack" ]; then run_one nstack "$dir" "$file" "$log.nstack" && n=pass || n=FAIL; fi
+	lab_down
+	printf '%-58s %-7s %-7s\n' "$path" "$k" "$n"
+	if [ "$k" = FAIL ] || [ "$n" = FAIL ]; then
+		fail=$((fail + 1))
+		if [ -n "$verbose" ]; then
+			[ "$k" = FAIL ] && sed 's/^/    kernel: /' "$log.kernel" | tail -n 20
+			[ "$n" = FAIL ] && sed 's/^/    nstack: /' "$log.nstack" | tail -n 20
+		fi
+	else
+		pass=$((pass + 1))
+	fi
+done <"$LIST"
+echo "($excluded scripts left out: see $LIST; logs in $WORK/logs)"
+echo "conformance: $pass passed, $fail failed"
+[ "$fail" = 0 ]
