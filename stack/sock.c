@@ -1563,7 +1563,8 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 			v = t->keepcnt;
 			break;
 		case TCP_MAXSEG:
-			/* Linux: the current MSS once connected, else the user's or 536 */
+			/* Linux do_tcp_getsockopt: the current MSS once connected;
+			 * before (CLOSED, LISTEN) the user's value if set, else 536 */
 			v = tcp_synced(t->state) ? t->mss : (t->user_mss ? t->user_mss : TCP_MSS_DEF);
 			break;
 		default:

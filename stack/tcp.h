@@ -490,6 +490,7 @@ uint32_t tcp_wnd_to_adv(const struct stack *st, const struct tcb *t);
 void     tcp_window_update(struct stack *st, struct tcb *t);
 void     tcp_push(struct stack *st, struct tcb *t);     /* after TCP_CORK 0 / TCP_NODELAY 1 */
 uint16_t tcp_adv_mss(const struct stack *st);
+uint16_t tcp_syn_mss(const struct stack *st, const struct tcb *t);
 uint8_t  tcp_wscale_ours(const struct tcb *t);
 uint32_t tcp_ts_now(const struct stack *st, const struct tcb *t);
 static inline uint32_t tcp_snd_end(const struct tcb *t) { return t->sndbuf_seq + t->sndbuf.len; }

@@ -25,6 +25,17 @@ uint16_t tcp_adv_mss(const struct stack *st)
 	return (uint16_t)(mtu - IP_HDR_LEN - TCP_HDR_LEN);
 }
 
+/* The MSS connection t announces on its SYN or SYN-ACK: ours, capped by
+ * TCP_MAXSEG when the application set it (tcp(7): "If this option is set
+ * before connection establishment, it also changes the MSS value announced
+ * to the other end in the initial packet"; Linux's user_mss caps advmss).
+ * Children of a listener inherit it (tcp_child_new). */
+uint16_t tcp_syn_mss(const struct stack *st, const struct tcb *t)
+{
+	uint16_t mss = tcp_adv_mss(st);
+	return t->user_mss && t->user_mss < mss ? t->user_mss : mss;
+}
+
 /* RCV.WND as last advertised: the distance from rcv.nxt to the right edge we
  * promised. 0 before any window was advertised. */
 uint32_t tcp_rcv_wnd(const struct tcb *t)
@@ -237,7 +248,7 @@ static void tcp_opts_for(const struct stack *st, const struct tcb *t, uint8_t fl
 			 struct tcp_opts *o)
 {
 	int first_syn = (flags & TCP_SYN) && !(flags & TCP_ACK);
-	o->mss = (flags & TCP_SYN) ? tcp_adv_mss(st) : 0;
+	o->mss = (flags & TCP_SYN) ? tcp_syn_mss(st, t) : 0;
 	o->ws = 0xff;
 	if ((flags & TCP_SYN) && (first_syn || t->ws_ok))
 		o->ws = t->rcv_wscale;

@@ -117,9 +117,313 @@ TEST(ts_recent_not_taken_from_ack_of_unsent_data)
 	teardown();
 }
 
+/* ---- 3: TCP_MAXSEG before the handshake ---- */
+
+/* tcp(7) / Linux: TCP_MAXSEG set before connect caps the MSS our SYN
+ * announces; getsockopt returns it before the connection; the send MSS is
+ * min(user, peer's). */
+TEST(maxseg_before_connect_announced)
+{
+	setup();
+	struct out o;
+	int sd = nst_socket(st, NST_SOCK_STREAM);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), TCP_MSS_DEF);
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN);
+	CHECK_EQ(o.mss, 1100);
+	advance(now + 10 * MS);
+	inject((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = o.seq + 1, .wnd = 65535,
+			     .mss = 1460, .sport = 80, .dport = o.sport });
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	struct nst_tcp_info ti;
+	CHECK_EQ(nst_tcp_info(st, sd, &ti), 0);
+	CHECK_EQ(ti.snd_mss, 1100);
+	CHECK_EQ(ti.advmss, 1100);
+	/* the initial window is ten segments of 1100 */
+	CHECK_EQ(nst_send(st, sd, buf, 12000, 0, now), 12000);
+	uint32_t sent = 0;
+	while (take(&o)) {
+		CHECK(o.len <= 1100);
+		sent += o.len;
+	}
+	CHECK_EQ(sent, 11000);
+	teardown();
+}
+
+/* On a listener, TCP_MAXSEG caps the MSS of its children's SYN-ACKs. */
+TEST(maxseg_on_listener_announced)
+{
+	setup();
+	struct out o;
+	int l = nst_socket(st, NST_SOCK_STREAM);
+	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
+	CHECK_EQ(nst_listen(st, l, 1, now), 0);
+	CHECK_EQ(setint(l, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
+	CHECK_EQ(getint(l, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	inject(syn_mss_ws(PPORT, 1300, 7));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(o.mss, 1100);
+	advance(now + 100 * MS);
+	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 257 });
+	advance(now + 100 * MS);
+	int sd = nst_accept(st, l, NULL, NULL, now);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	struct nst_tcp_info ti;
+	CHECK_EQ(nst_tcp_info(st, sd, &ti), 0);
+	CHECK_EQ(ti.snd_mss, 1100);
+	CHECK_EQ(ti.advmss, 1100);
+	teardown();
+}
+
+/* ---- 2: backlog 1, accept after the handshake ---- */
+
+/* listen(fd, 1): the connection completed 100 ms before accept() is
+ * there to take, with the negotiated MSS min(peer's 1100, ours). */
+TEST(backlog_one_accept_later)
+{
+	setup();
+	int l = listener(1);
+	struct out o;
+	advance(now + 100 * MS);
+	inject(syn_mss_ws(PPORT, 1100, 8));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(o.mss, 1460);
+	CHECK_EQ(st->stat.syncookies_sent, 0);
+	advance(now + 100 * MS);
+	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 257 });
+	CHECK(none());
+	CHECK_EQ(nst_poll(st, l), NST_POLLIN);
+	advance(now + 100 * MS);
+	CHECK_EQ(nst_poll(st, l), NST_POLLIN);
+	int sd = nst_accept(st, l, NULL, NULL, now);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	teardown();
+}
+
+/* listen(fd, 0) still takes one connection (Linux: the accept queue is
+ * full when it holds more than the backlog). */
+TEST(backlog_zero_takes_one)
+{
+	setup();
+	int l = listener(0);
+	uint32_t iss;
+	int sd = open_passive(l, 1460, &iss);
+	CHECK(sd >= 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1460);
+	teardown();
+}
+
+/* ---- 7: the ACK of the peer's FIN goes at once, in every state ---- */
+
+TEST(fin_acked_at_once_in_established)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	struct out o;
+	advance(now + 10 * MS);
+	inject(pseg(ACK | FIN, PISS + 1, iss + 1, NULL, 0));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, PISS + 2);
+	CHECK_EQ(nst_recv(st, sd, buf, sizeof(buf), 0, now), 0);
+	advance(now + 10 * MS);
+	CHECK_EQ(nst_close(st, sd, now), 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | FIN);
+	teardown();
+}
+
+/* data and FIN together: the ACK is not delayed either */
+TEST(data_fin_acked_at_once)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	struct out o;
+	inject(pseg(ACK | PSH | FIN, PISS + 1, iss + 1, "abc", 3));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, PISS + 5);
+	teardown();
+}
+
+TEST(fin_acked_at_once_in_fin_wait_2)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	struct out o;
+	CHECK_EQ(nst_send(st, sd, buf, 1000, 0, now), 1000);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	inject(pseg(ACK, PISS + 1, iss + 1001, NULL, 0));
+	CHECK_EQ(nst_close(st, sd, now), 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | FIN);
+	CHECK_EQ(o.seq, iss + 1001);
+	inject(pseg(ACK, PISS + 1, iss + 1002, NULL, 0));
+	CHECK(none());
+	inject(pseg(ACK | FIN, PISS + 1, iss + 1002, NULL, 0));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.seq, iss + 1002);
+	CHECK_EQ(o.ack, PISS + 2);
+	teardown();
+}
+
+/* FIN-WAIT-1 (our FIN not acknowledged yet): CLOSING, ACK at once */
+TEST(fin_acked_at_once_in_fin_wait_1)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	struct out o;
+	CHECK_EQ(nst_shutdown(st, sd, NST_SHUT_WR, now), 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | FIN);
+	inject(pseg(ACK | FIN, PISS + 1, iss + 1, NULL, 0));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, PISS + 2);
+	CHECK_EQ(tcb_of(sd)->state, TCP_CLOSING);
+	teardown();
+}
+
+/* ---- 4: uncorking and TCP_NODELAY push at once ---- */
+
+static inline void test_uncork_and_nodelay_push_at_once(void)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	struct out o;
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
+	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
+	advance(now + 50 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
+	CHECK(none());
+	advance(now + 10 * MS);
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 0), 0);
+	CHECK_EQ(st->tx_pending, 0);            /* on the wire, not queued for later */
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.len, 80);
+	advance(now + 10 * MS);
+	inject(pseg(ACK, PISS + 1, iss + 81, NULL, 0));
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
+	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
+	advance(now + 50 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
+	CHECK(none());
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	CHECK_EQ(st->tx_pending, 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK_EQ(o.seq, iss + 81);
+	CHECK_EQ(o.len, 80);
+	teardown();
+}
+
+/* ---- 6: PSH on the segment that empties the send queue, never on a bare FIN ---- */
+
+TEST(psh_on_last_segment_of_every_write)
+{
+	for (int tso = 0; tso < 2; tso++)
+		for (uint32_t size = 1; size <= 10001; size += size < 3000 ? 997 : 1000) {
+			setup();
+			if (tso)
+				memdev_set_offload(dev, NETDEV_F_TSO | NETDEV_F_TX_CSUM, 0);
+			int l = listener(1);
+			uint32_t iss;
+			int sd = open_passive(l, 1000, &iss);
+			REQUIRE(sd >= 0);
+			CHECK_EQ(setint(sd, SOL_SOCKET, SO_SNDBUF, 65536), 0);
+			struct out o;
+			CHECK_EQ(nst_send(st, sd, buf, size, 0, now), size);
+			uint32_t got = 0;
+			for (int round = 0; round < 5 && got < size; round++) {
+				while (take(&o)) {
+					got += o.len;
+					if (got == size && !(o.flags & PSH))
+						fprintf(stderr, "  size %u tso %d: no PSH on the last\n", size, tso);
+					CHECK_EQ(!!(o.flags & PSH), got == size);
+				}
+				advance(now + 10 * MS);
+				inject(pseg(ACK, PISS + 1, iss + 1 + got, NULL, 0));
+			}
+			CHECK_EQ(got, size);
+			/* the FIN after it all: F. alone */
+			CHECK_EQ(nst_close(st, sd, now), 0);
+			REQUIRE(take(&o));
+			CHECK_EQ(o.flags, ACK | FIN);
+			/* its retransmission (RTO, then TLP-free) carries no PSH either */
+			advance(now + 3 * SEC);
+			while (take(&o))
+				CHECK_EQ(o.flags, ACK | FIN);
+			teardown();
+		}
+}
+
+/* a bare FIN retransmitted by a tail loss probe or SACK recovery: no PSH */
+static inline void test_bare_fin_probe_without_psh(void)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_sack(&iss, 1);
+	struct out o;
+	CHECK_EQ(nst_send(st, sd, buf, 1000, 0, now), 1000);
+	REQUIRE(take(&o));
+	advance(now + 10 * MS);
+	inject(from(sd, ACK, PISS + 1, iss + 1001, NULL));
+	CHECK_EQ(nst_close(st, sd, now), 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | FIN);
+	/* nothing comes back: the probe (TLP), then the RTO resend the FIN alone */
+	for (int i = 0; i < 4; i++) {
+		advance(now + 500 * MS);
+		while (take(&o)) {
+			CHECK_EQ(o.flags, ACK | FIN);
+			CHECK_EQ(o.len, 0);
+		}
+	}
+	teardown();
+}
+
 int main(void)
 {
 	pkt_pool_init(4096);
 	RUN(ts_recent_not_taken_from_ack_of_unsent_data);
+	RUN(maxseg_before_connect_announced);
+	RUN(maxseg_on_listener_announced);
+	RUN(backlog_one_accept_later);
+	RUN(backlog_zero_takes_one);
+	RUN(fin_acked_at_once_in_established);
+	RUN(data_fin_acked_at_once);
+	RUN(fin_acked_at_once_in_fin_wait_2);
+	RUN(fin_acked_at_once_in_fin_wait_1);
+	RUN(psh_on_last_segment_of_every_write);
 	return TEST_SUMMARY();
 }
