@@ -1456,17 +1456,18 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 			r = tcp_setsockopt_more(t, level, name, val, len);
 			/* uncorking sends what the cork held (Linux tcp_push_pending_frames) */
 			if (r == 0 && name == TCP_CORK && !t->opt_cork)
-				tcp_push(st, t);
+				tcp_push(st, t, 0);
 			return r;
 		}
 		if ((r = opt_int(val, len, &v)) < 0)
 			return r;
 		switch (name) {
 		case TCP_NODELAY:
-			/* Nagle (tcp_output); setting it sends what Nagle held, as Linux */
+			/* Nagle (tcp_output); setting it sends what Nagle, TCP_CORK
+			 * or MSG_MORE held, as Linux (TCP_NAGLE_PUSH) */
 			t->opt_nodelay = v != 0;
 			if (v)
-				tcp_push(st, t);
+				tcp_push(st, t, 1);
 			break;
 		case TCP_KEEPIDLE:
 			if (v < 1 || v > MAX_TCP_KEEPIDLE)

@@ -488,7 +488,7 @@ void     tcp_send_probe(struct stack *st, struct tcb *t);
 uint32_t tcp_rcv_wnd(const struct tcb *t);
 uint32_t tcp_wnd_to_adv(const struct stack *st, const struct tcb *t);
 void     tcp_window_update(struct stack *st, struct tcb *t);
-void     tcp_push(struct stack *st, struct tcb *t);     /* after TCP_CORK 0 / TCP_NODELAY 1 */
+void     tcp_push(struct stack *st, struct tcb *t, int force);  /* after TCP_CORK 0 / TCP_NODELAY 1 */
 uint16_t tcp_adv_mss(const struct stack *st);
 uint16_t tcp_syn_mss(const struct stack *st, const struct tcb *t);
 uint8_t  tcp_wscale_ours(const struct tcb *t);

@@ -551,13 +551,21 @@ void tcp_window_update(struct stack *st, struct tcb *t)
 }
 
 /* Send what TCP_CORK or Nagle held, after the application changed the
- * option: output, then the timers that go with it. */
-void tcp_push(struct stack *st, struct tcb *t)
+ * option (Linux tcp_push_pending_frames): output, then the timers that go
+ * with it, and the device flushed: the segments leave before the
+ * application's call returns, not at the next poll of the stack (which may
+ * be as late as the cork ceiling). force: what is queued goes even past
+ * TCP_CORK (setting TCP_NODELAY, Linux's TCP_NAGLE_PUSH: "cork is
+ * overridden for already queued data"). */
+void tcp_push(struct stack *st, struct tcb *t, int force)
 {
 	if (t->timer[TCP_T_CORK] && !t->opt_cork)
 		tcp_timer_set(st, t, TCP_T_CORK, 0);
 	if (tcp_synced(t->state) && t->state != TCP_TIME_WAIT) {
+		t->cork_push = (uint8_t)!!force;
 		tcp_output(st, t);
+		t->cork_push = 0;
 		tcp_timers_update(st, t);
+		stack_flush(st);
 	}
 }

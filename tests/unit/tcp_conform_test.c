@@ -311,7 +311,7 @@ TEST(fin_acked_at_once_in_fin_wait_1)
 
 /* ---- 4: uncorking and TCP_NODELAY push at once ---- */
 
-static inline void test_uncork_and_nodelay_push_at_once(void)
+TEST(uncork_and_nodelay_push_at_once)
 {
 	setup();
 	int l = listener(1);
@@ -424,6 +424,7 @@ int main(void)
 	RUN(data_fin_acked_at_once);
 	RUN(fin_acked_at_once_in_fin_wait_2);
 	RUN(fin_acked_at_once_in_fin_wait_1);
+	RUN(uncork_and_nodelay_push_at_once);
 	RUN(psh_on_last_segment_of_every_write);
 	return TEST_SUMMARY();
 }
