@@ -360,7 +360,6 @@ TEST(psh_on_last_segment_of_every_write)
 			uint32_t iss;
 			int sd = open_passive(l, 1000, &iss);
 			REQUIRE(sd >= 0);
-			CHECK_EQ(setint(sd, SOL_SOCKET, SO_SNDBUF, 65536), 0);
 			struct out o;
 			CHECK_EQ(nst_send(st, sd, buf, size, 0, now), size);
 			uint32_t got = 0;
@@ -388,7 +387,7 @@ TEST(psh_on_last_segment_of_every_write)
 }
 
 /* a bare FIN retransmitted by a tail loss probe or SACK recovery: no PSH */
-static inline void test_bare_fin_probe_without_psh(void)
+TEST(bare_fin_probe_without_psh)
 {
 	setup();
 	uint32_t iss;
@@ -426,5 +425,6 @@ int main(void)
 	RUN(fin_acked_at_once_in_fin_wait_1);
 	RUN(uncork_and_nodelay_push_at_once);
 	RUN(psh_on_last_segment_of_every_write);
+	RUN(bare_fin_probe_without_psh);
 	return TEST_SUMMARY();
 }
