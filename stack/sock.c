@@ -938,7 +938,6 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 {
 	if (udp_sd(sd))
 		return nst_sendto(st, sd, buf, len, flags, 0, 0, 0, now_us);
-	(void)flags;
 	st->now_us = now_us;
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
@@ -981,7 +980,13 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 	}
 	tcp_ring_copy_in(&t->sndbuf, t->sndbuf.len, buf, n);
 	t->sndbuf.len += n;
+	/* MSG_MORE (Linux tcp_sendmsg -> tcp_push): this call's output holds
+	 * a partial last segment as TCP_CORK would and marks no PSH; a send
+	 * without it pushes everything queued */
+	t->snd_more = !!(flags & NST_MSG_MORE);
+	t->more_now = t->snd_more;
 	tcp_output(st, t);
+	t->more_now = 0;
 	tcp_timers_update(st, t);
 	TCP_CHECK(st, t);
 	stack_flush(st);

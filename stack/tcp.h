@@ -303,6 +303,8 @@ struct tcb {
 	/* stored for getsockopt, not acted on yet (tcp_info.c) */
 	uint8_t  opt_cork;           /* TCP_CORK: hold partial segments (tcp_output) */
 	uint8_t  cork_push;          /* the cork ceiling expired: send what is held */
+	uint8_t  more_now;           /* output from a send with MSG_MORE: hold like TCP_CORK */
+	uint8_t  snd_more;           /* the queue ends with MSG_MORE data: no PSH on it */
 	uint32_t snd_sml;            /* end of the last partial segment sent (Minshall's Nagle) */
 	uint8_t  opt_quickack_off;   /* TCP_QUICKACK 0 (Linux pingpong mode); 0 reads back 1 */
 	uint8_t  quickacks;          /* in-order data segments still ACKed at once (quick-ack mode) */

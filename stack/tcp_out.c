@@ -415,7 +415,7 @@ static int tcp_tail_held(const struct tcb *t)
 {
 	if (t->fin_queued || t->cork_push)
 		return 0;
-	return t->opt_cork || (!t->opt_nodelay && seq_gt(t->snd_sml, t->snd.una));
+	return t->opt_cork || t->more_now || (!t->opt_nodelay && seq_gt(t->snd_sml, t->snd.una));
 }
 
 /* The payload of the next frame, out of n bytes the windows allow (avail
@@ -477,10 +477,14 @@ int tcp_output(struct stack *st, struct tcb *t)
 			 * the Nagle algorithm on an individual connection"). Like Linux
 			 * we use Minshall's variant: "unacknowledged data" means a
 			 * partial segment still unacknowledged (snd_sml), so a small
-			 * tail after full segments leaves at once. */
+			 * tail after full segments leaves at once. A send with
+			 * MSG_MORE holds its tail like TCP_CORK, for that call only
+			 * (Linux tcp_push with TCP_NAGLE_CORK): the next send without
+			 * it, or any later output (an ACK arriving) decides by the
+			 * rules above, and the cork ceiling bounds the wait. */
 			if (n < t->mss && n == avail && !t->fin_queued && !t->cork_push &&
 			    !seq_lt(t->snd.nxt, t->snd_max)) {
-				if (t->opt_cork) {
+				if (t->opt_cork || t->more_now) {
 					if (!t->timer[TCP_T_CORK])
 						tcp_timer_set(st, t, TCP_T_CORK, st->now_us + TCP_CORK_US);
 					break;
@@ -490,11 +494,16 @@ int tcp_output(struct stack *st, struct tcb *t)
 					break;
 				}
 			}
+			/* PSH on the segment that ends what the application pushed
+			 * (RFC 9293 3.9.1, RFC 1122 4.2.2.2: "the last buffered
+			 * segment"): not on data queued with MSG_MORE (Linux marks
+			 * PSH only when a send without it pushes) */
 			uint8_t flags = TCP_ACK;
 			if (n == avail) {
-				flags |= TCP_PSH;
+				if (!t->snd_more)
+					flags |= TCP_PSH;
 				if (t->fin_queued)
-					flags |= TCP_FIN;
+					flags |= TCP_FIN | TCP_PSH;
 			}
 			if (seq_lt(t->snd.nxt, t->snd_max))
 				st->stat.tcp_retrans++;
@@ -533,6 +542,10 @@ int tcp_output(struct stack *st, struct tcb *t)
 			break;
 		}
 	}
+	/* nothing held any more: the cork ceiling counts from the next hold,
+	 * not from one whose bytes already left */
+	if (t->timer[TCP_T_CORK] && !seq_lt(t->snd.nxt, end))
+		tcp_timer_set(st, t, TCP_T_CORK, 0);
 	return sent;
 }
 

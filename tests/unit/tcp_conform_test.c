@@ -3,7 +3,6 @@
  * the peer (tcp_harness.h). */
 #include "tests/unit/tcp_harness.h"
 
-#define NST_MSG_MORE 0x8000     /* Linux MSG_MORE */
 
 /* a listener on port 80 with backlog; its sd */
 static int listener(int backlog)
@@ -411,6 +410,95 @@ TEST(bare_fin_probe_without_psh)
 	teardown();
 }
 
+/* ---- 5: MSG_MORE ---- */
+
+/* As Linux: MSG_MORE holds a partial segment like a cork for that call
+ * (full segments still go), a send without it pushes everything with PSH;
+ * an arriving ACK lets what is held go by the usual rules, without PSH;
+ * the cork ceiling bounds the wait. */
+TEST(msg_more_holds_partial_segments)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	struct out o;
+	uint64_t t0 = now;
+	/* held even with TCP_NODELAY, until the ceiling, then pushed */
+	CHECK_EQ(nst_send(st, sd, buf, 40, NST_MSG_MORE, now), 40);
+	CHECK(none());
+	advance(t0 + TCP_CORK_US - 1);
+	CHECK(none());
+	advance(t0 + TCP_CORK_US);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK_EQ(o.len, 40);
+	advance(now + 10 * MS);
+	inject(pseg(ACK, PISS + 1, iss + 41, NULL, 0));
+	/* several MSG_MORE sends, then one without: one segment, PSH */
+	CHECK_EQ(nst_send(st, sd, buf, 100, NST_MSG_MORE, now), 100);
+	advance(now + 5 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 160, NST_MSG_MORE, now), 160);
+	advance(now + 10 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 495, NST_MSG_MORE, now), 495);
+	CHECK(none());
+	advance(now + 8 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 5, 0, now), 5);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK_EQ(o.seq, iss + 41);
+	CHECK_EQ(o.len, 760);
+	CHECK(none());
+	advance(now + 20 * MS);
+	inject(pseg(ACK, PISS + 1, iss + 801, NULL, 0));
+	/* more than an MSS: the full segments go (no PSH), the tail waits */
+	advance(now + 100 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 3100, NST_MSG_MORE, now), 3100);
+	uint32_t got = 0;
+	while (take(&o)) {
+		CHECK_EQ(o.flags, ACK);
+		CHECK_EQ(o.len, 1000);
+		got += o.len;
+	}
+	CHECK_EQ(got, 3000);
+	advance(now + 3 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 50, NST_MSG_MORE, now), 50);
+	CHECK(none());
+	/* an ACK: what is held goes by the usual rules (TCP_NODELAY here), no PSH */
+	advance(now + 10 * MS);
+	inject(pseg(ACK, PISS + 1, iss + 2801, NULL, 0));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.seq, iss + 3801);
+	CHECK_EQ(o.len, 150);
+	CHECK(none());
+	/* MSG_MORE, then a plain send: joined, PSH */
+	inject(pseg(ACK, PISS + 1, iss + 3951, NULL, 0));
+	CHECK_EQ(nst_send(st, sd, buf, 20, NST_MSG_MORE, now), 20);
+	advance(now + 50 * MS);
+	CHECK(none());
+	CHECK_EQ(nst_send(st, sd, buf, 20, 0, now), 20);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK_EQ(o.seq, iss + 3951);
+	CHECK_EQ(o.len, 40);
+	/* MSG_MORE data pushed by TCP_NODELAY: sent, without PSH */
+	advance(now + 10 * MS);
+	inject(pseg(ACK, PISS + 1, iss + 3991, NULL, 0));
+	CHECK_EQ(nst_send(st, sd, buf, 40, NST_MSG_MORE, now), 40);
+	advance(now + 50 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 40, NST_MSG_MORE, now), 40);
+	CHECK(none());
+	advance(now + 10 * MS);
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.len, 80);
+	teardown();
+}
+
 int main(void)
 {
 	pkt_pool_init(4096);
@@ -426,5 +514,6 @@ int main(void)
 	RUN(uncork_and_nodelay_push_at_once);
 	RUN(psh_on_last_segment_of_every_write);
 	RUN(bare_fin_probe_without_psh);
+	RUN(msg_more_holds_partial_segments);
 	return TEST_SUMMARY();
 }
