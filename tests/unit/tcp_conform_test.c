@@ -499,6 +499,33 @@ TEST(msg_more_holds_partial_segments)
 	teardown();
 }
 
+/* A connection made from a SYN cookie takes its MSS from the cookie's
+ * table (the peer's 1460 survives; with timestamps the payload is 12 less),
+ * not the 536 of a peer that sent none. */
+TEST(syncookie_connection_keeps_table_mss)
+{
+	setup();
+	int l = listener(0);
+	struct out o;
+	/* one half-open child fills the SYN queue of backlog 0 */
+	inject(syn_mss_ws(PPORT + 1, 1460, -1));
+	REQUIRE(take(&o));
+	CHECK_EQ(st->stat.syncookies_sent, 0);
+	struct seg syn = syn_with_opts((struct seg){ .flags = SYN, .seq = PISS, .wnd = 20000 },
+				       1, 1, 100, 0);
+	inject(syn);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(st->stat.syncookies_sent, 1);
+	advance(now + 10 * MS);
+	inject(ts_seg(ACK, PISS + 1, o.seq + 1, 110, o.tsval, NULL, 0));
+	CHECK_EQ(st->stat.syncookies_recv_ok, 1);
+	int sd = nst_accept(st, l, NULL, NULL, now);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1460 - 12);
+	teardown();
+}
+
 int main(void)
 {
 	pkt_pool_init(4096);
@@ -507,6 +534,7 @@ int main(void)
 	RUN(maxseg_on_listener_announced);
 	RUN(backlog_one_accept_later);
 	RUN(backlog_zero_takes_one);
+	RUN(syncookie_connection_keeps_table_mss);
 	RUN(fin_acked_at_once_in_established);
 	RUN(data_fin_acked_at_once);
 	RUN(fin_acked_at_once_in_fin_wait_2);
