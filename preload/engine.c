@@ -383,6 +383,13 @@ int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_
 	}
 	dev_until = eng_now_us() + ENG_DEV_GRACE_US;
 	__atomic_store_n(&dev_waiter, 0, __ATOMIC_SEQ_CST);
+	/* The engine went to sleep without the device while we held the
+	 * token, for up to ENG_DEV_SAFETY_US: wake it, so it watches the
+	 * device again after the grace (a frame arriving meanwhile, say the
+	 * peer's FIN after a blocking call returned, would otherwise wait up
+	 * to 200 ms, and its ACK look delayed). */
+	if (__atomic_load_n(&dev_unwatched, __ATOMIC_SEQ_CST))
+		eng_kick();
 	eng_unlock();
 	if (dev)
 		return r > 1 ? r - 1 : 1;       /* "look again", never a timeout */

@@ -99,7 +99,8 @@ static ssize_t sock_send_stream(int fd, struct nsock *s, const void *buf, size_t
 		return -EOPNOTSUPP;     /* not implemented: urgent data */
 	if (!buf && len)
 		return -EFAULT;
-	int sflags = flags & (MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* MSG_MORE: the stack holds a partial segment for this call (TCP_CORK-like) */
+	int sflags = flags & (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
 	int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 	int64_t dl = -2;
 	size_t sent = 0;
@@ -176,11 +177,17 @@ static ssize_t sock_sendv(int fd, struct nsock *s, const struct iovec *iov, int 
 			return r;
 		}
 	}
+	/* one push for the whole call, as Linux's tcp_sendmsg: every vector
+	 * but the last goes as if with MSG_MORE (a stream only) */
+	int last = cnt - 1;
+	while (last > 0 && !iov[last].iov_len)
+		last--;
 	size_t done = 0;
 	for (int i = 0; i < cnt; i++) {
 		if (!iov[i].iov_len)
 			continue;
-		ssize_t r = sock_send(fd, s, iov[i].iov_base, iov[i].iov_len, flags);
+		int f = flags | (i < last && s->type == SOCK_STREAM ? MSG_MORE : 0);
+		ssize_t r = sock_send(fd, s, iov[i].iov_base, iov[i].iov_len, f);
 		if (r < 0)
 			return done ? (ssize_t)done : r;
 		done += (size_t)r;

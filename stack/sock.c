@@ -938,7 +938,6 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 {
 	if (udp_sd(sd))
 		return nst_sendto(st, sd, buf, len, flags, 0, 0, 0, now_us);
-	(void)flags;
 	st->now_us = now_us;
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
@@ -981,7 +980,13 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 	}
 	tcp_ring_copy_in(&t->sndbuf, t->sndbuf.len, buf, n);
 	t->sndbuf.len += n;
+	/* MSG_MORE (Linux tcp_sendmsg -> tcp_push): this call's output holds
+	 * a partial last segment as TCP_CORK would and marks no PSH; a send
+	 * without it pushes everything queued */
+	t->snd_more = !!(flags & NST_MSG_MORE);
+	t->more_now = t->snd_more;
 	tcp_output(st, t);
+	t->more_now = 0;
 	tcp_timers_update(st, t);
 	TCP_CHECK(st, t);
 	stack_flush(st);
@@ -1456,17 +1461,18 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 			r = tcp_setsockopt_more(t, level, name, val, len);
 			/* uncorking sends what the cork held (Linux tcp_push_pending_frames) */
 			if (r == 0 && name == TCP_CORK && !t->opt_cork)
-				tcp_push(st, t);
+				tcp_push(st, t, 0);
 			return r;
 		}
 		if ((r = opt_int(val, len, &v)) < 0)
 			return r;
 		switch (name) {
 		case TCP_NODELAY:
-			/* Nagle (tcp_output); setting it sends what Nagle held, as Linux */
+			/* Nagle (tcp_output); setting it sends what Nagle, TCP_CORK
+			 * or MSG_MORE held, as Linux (TCP_NAGLE_PUSH) */
 			t->opt_nodelay = v != 0;
 			if (v)
-				tcp_push(st, t);
+				tcp_push(st, t, 1);
 			break;
 		case TCP_KEEPIDLE:
 			if (v < 1 || v > MAX_TCP_KEEPIDLE)
@@ -1563,7 +1569,8 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 			v = t->keepcnt;
 			break;
 		case TCP_MAXSEG:
-			/* Linux: the current MSS once connected, else the user's or 536 */
+			/* Linux do_tcp_getsockopt: the current MSS once connected;
+			 * before (CLOSED, LISTEN) the user's value if set, else 536 */
 			v = tcp_synced(t->state) ? t->mss : (t->user_mss ? t->user_mss : TCP_MSS_DEF);
 			break;
 		default:

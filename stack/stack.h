@@ -197,6 +197,7 @@ void stack_set_notify(struct stack *st, void (*fn)(void *ctx, int sd), void *ctx
 #define NST_MSG_DONTWAIT 0x40
 #define NST_MSG_WAITALL  0x100
 #define NST_MSG_NOSIGNAL 0x4000
+#define NST_MSG_MORE     0x8000   /* TCP: more data follows, hold a partial segment */
 
 /* shutdown how */
 #define NST_SHUT_RD   0

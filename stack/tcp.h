@@ -303,6 +303,8 @@ struct tcb {
 	/* stored for getsockopt, not acted on yet (tcp_info.c) */
 	uint8_t  opt_cork;           /* TCP_CORK: hold partial segments (tcp_output) */
 	uint8_t  cork_push;          /* the cork ceiling expired: send what is held */
+	uint8_t  more_now;           /* output from a send with MSG_MORE: hold like TCP_CORK */
+	uint8_t  snd_more;           /* the queue ends with MSG_MORE data: no PSH on it */
 	uint32_t snd_sml;            /* end of the last partial segment sent (Minshall's Nagle) */
 	uint8_t  opt_quickack_off;   /* TCP_QUICKACK 0 (Linux pingpong mode); 0 reads back 1 */
 	uint8_t  quickacks;          /* in-order data segments still ACKed at once (quick-ack mode) */
@@ -488,8 +490,9 @@ void     tcp_send_probe(struct stack *st, struct tcb *t);
 uint32_t tcp_rcv_wnd(const struct tcb *t);
 uint32_t tcp_wnd_to_adv(const struct stack *st, const struct tcb *t);
 void     tcp_window_update(struct stack *st, struct tcb *t);
-void     tcp_push(struct stack *st, struct tcb *t);     /* after TCP_CORK 0 / TCP_NODELAY 1 */
+void     tcp_push(struct stack *st, struct tcb *t, int force);  /* after TCP_CORK 0 / TCP_NODELAY 1 */
 uint16_t tcp_adv_mss(const struct stack *st);
+uint16_t tcp_syn_mss(const struct stack *st, const struct tcb *t);
 uint8_t  tcp_wscale_ours(const struct tcb *t);
 uint32_t tcp_ts_now(const struct stack *st, const struct tcb *t);
 static inline uint32_t tcp_snd_end(const struct tcb *t) { return t->sndbuf_seq + t->sndbuf.len; }

@@ -187,7 +187,11 @@ static enum tcp_verdict tcp_paws(struct stack *st, struct tcb *t, const struct t
 /* RFC 7323 4.3 / 5.3 R3, after the acceptance test: "If an arriving segment
  * satisfies SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent (see Section
  * 4.3), then record its timestamp in TS.Recent." Last.ACK.sent is
- * rcv_acked; seq is SEG.SEQ before trimming. */
+ * rcv_acked; seq is SEG.SEQ before trimming. Only for a segment that is
+ * acceptable as a whole (as Linux, from tcp_ack): one whose ACK field
+ * acknowledges data never sent is dropped (RFC 9293 3.10.7.4, RFC 5961
+ * 5.2) and must leave TS.Recent alone, or a single forged segment with a
+ * large TSval would make PAWS (5.3 R1) drop every valid segment after it. */
 static void tcp_ts_recent_update(struct stack *st, struct tcb *t, const struct tcp_seg *seg,
 				 uint32_t seq)
 {
@@ -773,18 +777,20 @@ static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *s
 	tcp_notify(st, t);
 }
 
+/* RFC 9293 3.10.7.4 "fifth, check the ACK field" in a synchronized state,
+ * with RFC 5961 5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT (SND.NXT
+ * as the peer knows it: the highest sent, snd_max). */
+static int tcp_ack_acceptable(const struct tcb *t, uint32_t ack)
+{
+	return seq_leq(ack, t->snd_max) && seq_geq(ack, t->snd.una - t->max_snd_wnd);
+}
+
 /* The ACK step for synchronized states (RFC 9293 3.10.7.4 "fifth, check
- * the ACK field", ESTABLISHED part, shared by the later states). */
+ * the ACK field", ESTABLISHED part, shared by the later states), for an
+ * acceptable ACK (tcp_ack_acceptable). */
 static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
 {
 	uint32_t ack = seg->ack;
-	/* "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then send
-	 * an ACK, drop the segment, and return." RFC 5961 5.2: also drop (with
-	 * an ACK) when SEG.ACK < SND.UNA - MAX.SND.WND. */
-	if (seq_gt(ack, t->snd_max) || seq_lt(ack, t->snd.una - t->max_snd_wnd)) {
-		st->stat.tcp_drop_ack++;
-		return TCP_DROP_CHALLENGE;
-	}
 	int dup = 0;
 	uint32_t acked = 0;
 	t->zwp_unanswered = 0;          /* the peer is alive */
@@ -928,7 +934,8 @@ static enum tcp_verdict tcp_segment_arrives(struct stack *st, struct tcb *t, str
 	v = tcp_check_seq(st, t, seg);
 	if (v != TCP_OK)
 		return v;
-	tcp_ts_recent_update(st, t, seg, seq0);
+	/* TS.Recent is taken later, once the ACK field is known acceptable
+	 * (tcp_ts_recent_update) */
 	/* second: RST. RFC 9293 3.10.7.4 (RFC 5961 3.2): "If the RST bit is set
 	 * and the sequence number exactly matches the next expected sequence
 	 * number (RCV.NXT), then TCP endpoints MUST reset the connection ...
@@ -993,6 +1000,7 @@ static enum tcp_verdict tcp_segment_arrives(struct stack *st, struct tcb *t, str
 			st->stat.tcp_drop_ack++;
 			return TCP_DROP_RST;
 		}
+		tcp_ts_recent_update(st, t, seg, seq0);
 		if (t->passive) {
 			struct tcb *l = &st->tcp.tcb[t->parent];
 			/* Linux drops the handshake's last ACK while the accept queue is
@@ -1026,6 +1034,14 @@ static enum tcp_verdict tcp_segment_arrives(struct stack *st, struct tcb *t, str
 		if (t->fin_queued)
 			tcp_set_state(st, t, TCP_FIN_WAIT_1);
 	} else {
+		/* "If the ACK acks something not yet sent (SEG.ACK > SND.NXT), then
+		 * send an ACK, drop the segment, and return." RFC 5961 5.2: also
+		 * drop (with an ACK) when SEG.ACK < SND.UNA - MAX.SND.WND. */
+		if (!tcp_ack_acceptable(t, seg->ack)) {
+			st->stat.tcp_drop_ack++;
+			return TCP_DROP_CHALLENGE;
+		}
+		tcp_ts_recent_update(st, t, seg, seq0);
 		v = tcp_ack_in(st, t, seg);
 		if (v != TCP_OK)
 			return v;

@@ -25,6 +25,17 @@ uint16_t tcp_adv_mss(const struct stack *st)
 	return (uint16_t)(mtu - IP_HDR_LEN - TCP_HDR_LEN);
 }
 
+/* The MSS connection t announces on its SYN or SYN-ACK: ours, capped by
+ * TCP_MAXSEG when the application set it (tcp(7): "If this option is set
+ * before connection establishment, it also changes the MSS value announced
+ * to the other end in the initial packet"; Linux's user_mss caps advmss).
+ * Children of a listener inherit it (tcp_child_new). */
+uint16_t tcp_syn_mss(const struct stack *st, const struct tcb *t)
+{
+	uint16_t mss = tcp_adv_mss(st);
+	return t->user_mss && t->user_mss < mss ? t->user_mss : mss;
+}
+
 /* RCV.WND as last advertised: the distance from rcv.nxt to the right edge we
  * promised. 0 before any window was advertised. */
 uint32_t tcp_rcv_wnd(const struct tcb *t)
@@ -237,7 +248,7 @@ static void tcp_opts_for(const struct stack *st, const struct tcb *t, uint8_t fl
 			 struct tcp_opts *o)
 {
 	int first_syn = (flags & TCP_SYN) && !(flags & TCP_ACK);
-	o->mss = (flags & TCP_SYN) ? tcp_adv_mss(st) : 0;
+	o->mss = (flags & TCP_SYN) ? tcp_syn_mss(st, t) : 0;
 	o->ws = 0xff;
 	if ((flags & TCP_SYN) && (first_syn || t->ws_ok))
 		o->ws = t->rcv_wscale;
@@ -404,7 +415,7 @@ static int tcp_tail_held(const struct tcb *t)
 {
 	if (t->fin_queued || t->cork_push)
 		return 0;
-	return t->opt_cork || (!t->opt_nodelay && seq_gt(t->snd_sml, t->snd.una));
+	return t->opt_cork || t->more_now || (!t->opt_nodelay && seq_gt(t->snd_sml, t->snd.una));
 }
 
 /* The payload of the next frame, out of n bytes the windows allow (avail
@@ -466,10 +477,14 @@ int tcp_output(struct stack *st, struct tcb *t)
 			 * the Nagle algorithm on an individual connection"). Like Linux
 			 * we use Minshall's variant: "unacknowledged data" means a
 			 * partial segment still unacknowledged (snd_sml), so a small
-			 * tail after full segments leaves at once. */
+			 * tail after full segments leaves at once. A send with
+			 * MSG_MORE holds its tail like TCP_CORK, for that call only
+			 * (Linux tcp_push with TCP_NAGLE_CORK): the next send without
+			 * it, or any later output (an ACK arriving) decides by the
+			 * rules above, and the cork ceiling bounds the wait. */
 			if (n < t->mss && n == avail && !t->fin_queued && !t->cork_push &&
 			    !seq_lt(t->snd.nxt, t->snd_max)) {
-				if (t->opt_cork) {
+				if (t->opt_cork || t->more_now) {
 					if (!t->timer[TCP_T_CORK])
 						tcp_timer_set(st, t, TCP_T_CORK, st->now_us + TCP_CORK_US);
 					break;
@@ -479,11 +494,16 @@ int tcp_output(struct stack *st, struct tcb *t)
 					break;
 				}
 			}
+			/* PSH on the segment that ends what the application pushed
+			 * (RFC 9293 3.9.1, RFC 1122 4.2.2.2: "the last buffered
+			 * segment"): not on data queued with MSG_MORE (Linux marks
+			 * PSH only when a send without it pushes) */
 			uint8_t flags = TCP_ACK;
 			if (n == avail) {
-				flags |= TCP_PSH;
+				if (!t->snd_more)
+					flags |= TCP_PSH;
 				if (t->fin_queued)
-					flags |= TCP_FIN;
+					flags |= TCP_FIN | TCP_PSH;
 			}
 			if (seq_lt(t->snd.nxt, t->snd_max))
 				st->stat.tcp_retrans++;
@@ -522,6 +542,10 @@ int tcp_output(struct stack *st, struct tcb *t)
 			break;
 		}
 	}
+	/* nothing held any more: the cork ceiling counts from the next hold,
+	 * not from one whose bytes already left */
+	if (t->timer[TCP_T_CORK] && !seq_lt(t->snd.nxt, end))
+		tcp_timer_set(st, t, TCP_T_CORK, 0);
 	return sent;
 }
 
@@ -540,13 +564,21 @@ void tcp_window_update(struct stack *st, struct tcb *t)
 }
 
 /* Send what TCP_CORK or Nagle held, after the application changed the
- * option: output, then the timers that go with it. */
-void tcp_push(struct stack *st, struct tcb *t)
+ * option (Linux tcp_push_pending_frames): output, then the timers that go
+ * with it, and the device flushed: the segments leave before the
+ * application's call returns, not at the next poll of the stack (which may
+ * be as late as the cork ceiling). force: what is queued goes even past
+ * TCP_CORK (setting TCP_NODELAY, Linux's TCP_NAGLE_PUSH: "cork is
+ * overridden for already queued data"). */
+void tcp_push(struct stack *st, struct tcb *t, int force)
 {
 	if (t->timer[TCP_T_CORK] && !t->opt_cork)
 		tcp_timer_set(st, t, TCP_T_CORK, 0);
 	if (tcp_synced(t->state) && t->state != TCP_TIME_WAIT) {
+		t->cork_push = (uint8_t)!!force;
 		tcp_output(st, t);
+		t->cork_push = 0;
 		tcp_timers_update(st, t);
+		stack_flush(st);
 	}
 }

@@ -242,7 +242,9 @@ static uint32_t sack_rexmit(struct stack *st, struct tcb *t, uint32_t seq, uint3
 		flags |= TCP_FIN;
 	if (!len && !(flags & TCP_FIN))
 		return 0;
-	if (len == end - seq)
+	/* PSH on the segment that ends the data (RFC 9293 3.9.1 / RFC 1122
+	 * 4.2.2.2); a FIN alone carries none, as Linux's */
+	if (len && len == end - seq)
 		flags |= TCP_PSH;
 	if (tcp_xmit(st, t, seq, len, flags) < 0)
 		return 0;
@@ -551,7 +553,7 @@ void tcp_tlp_fire(struct stack *st, struct tcb *t)
 		seq = data_max - len;
 		if (t->fin_queued && seq_gt(t->snd_max, end))
 			flags |= TCP_FIN;
-		if (seq + len == end)
+		if (len && seq + len == end)    /* no PSH on a FIN alone */
 			flags |= TCP_PSH;
 		rxt = 1;
 	}

@@ -374,8 +374,11 @@ static void tcb_run_timers(struct stack *st, struct tcb *t)
 			tcp_tlp_fire(st, t);
 			break;
 		case TCP_T_CORK:
-			/* the ceiling on TCP_CORK: what is held goes out now */
+			/* the ceiling on TCP_CORK (and MSG_MORE): what is held goes
+			 * out now, pushed (Linux's probe timer: tcp_write_wakeup
+			 * sets PSH) */
 			t->cork_push = 1;
+			t->snd_more = 0;
 			tcp_output(st, t);
 			t->cork_push = 0;
 			tcp_timers_update(st, t);

@@ -1,0 +1,547 @@
+/* Conformance tests: TCP behaviours where we were seen to differ from Linux
+ * (and the RFCs) on the wire, each checked at exact times with the test as
+ * the peer (tcp_harness.h). */
+#include "tests/unit/tcp_harness.h"
+
+
+/* a listener on port 80 with backlog; its sd */
+static int listener(int backlog)
+{
+	int l = nst_socket(st, NST_SOCK_STREAM);
+	CHECK(l >= 0);
+	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
+	CHECK_EQ(nst_listen(st, l, backlog, now), 0);
+	return l;
+}
+
+/* SYN options: MSS mss, then NOP and Window Scale ws (ws < 0: none) */
+static struct seg syn_mss_ws(uint16_t sport, uint16_t mss, int ws)
+{
+	struct seg s = { .flags = SYN, .seq = PISS, .wnd = 32792, .sport = sport };
+	unsigned n = 0;
+	s.opt[n++] = 2; s.opt[n++] = 4; s.opt[n++] = (uint8_t)(mss >> 8); s.opt[n++] = (uint8_t)mss;
+	if (ws >= 0) {
+		s.opt[n++] = 1; s.opt[n++] = 3; s.opt[n++] = 3; s.opt[n++] = (uint8_t)ws;
+	}
+	s.optlen = (uint8_t)n;
+	return s;
+}
+
+/* a segment from the peer (port PPORT) with NOP NOP TS tsval tsecr */
+static struct seg ts_seg(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t tsval,
+			 uint32_t tsecr, const char *data, uint32_t len)
+{
+	struct seg s = { .flags = flags, .seq = seq, .ack = ack, .wnd = 20000, .data = data,
+			 .len = len };
+	s.opt[0] = 1; s.opt[1] = 1; s.opt[2] = 8; s.opt[3] = 10;
+	uint32_t v = htonl(tsval), e = htonl(tsecr);
+	memcpy(s.opt + 4, &v, 4);
+	memcpy(s.opt + 8, &e, 4);
+	s.optlen = 12;
+	return s;
+}
+
+/* Passive open from PPORT with MSS mss (no other options); returns the
+ * accepted sd, *iss our ISS. */
+static inline int open_passive(int l, uint16_t mss, uint32_t *iss)
+{
+	struct out o;
+	inject(syn_mss_ws(PPORT, mss, -1));
+	if (!take(&o)) { CHECK(0); return -1; }
+	CHECK_EQ(o.flags, SYN | ACK);
+	*iss = o.seq;
+	advance(now + 10 * MS);
+	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 65535 });
+	CHECK(none());
+	return nst_accept(st, l, NULL, NULL, now);
+}
+
+/* A peer's segment to the accepted connection of open_passive */
+static inline struct seg pseg(uint8_t flags, uint32_t seq, uint32_t ack, const char *data, uint32_t len)
+{
+	return (struct seg){ .flags = flags, .seq = seq, .ack = ack, .wnd = 65535, .data = data,
+			     .len = len };
+}
+
+static inline int getint(int sd, int level, int name)
+{
+	int v = -1;
+	unsigned len = sizeof(v);
+	CHECK_EQ(nst_getsockopt(st, sd, level, name, &v, &len), 0);
+	return v;
+}
+
+static inline int setint(int sd, int level, int name, int v)
+{
+	return nst_setsockopt(st, sd, level, name, &v, sizeof(v), now);
+}
+
+static char buf[65536];
+
+/* ---- 1: TS.Recent only from acceptable segments ---- */
+
+/* RFC 7323 4.3 / RFC 5961 5.2: a segment whose ACK acknowledges data never
+ * sent is not acceptable; it must not update TS.Recent, or one forged
+ * segment with a huge TSval makes PAWS drop every later valid segment. */
+TEST(ts_recent_not_taken_from_ack_of_unsent_data)
+{
+	setup();
+	int l = listener(1);
+	struct out o;
+	struct seg syn = syn_with_opts((struct seg){ .flags = SYN, .seq = PISS, .wnd = 20000 },
+				       1, 1, 100, 0);
+	inject(syn);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK(o.has_ts);
+	CHECK_EQ(o.tsecr, 100);
+	uint32_t iss = o.seq, tsv = o.tsval;
+	advance(now + 100 * MS);
+	inject(ts_seg(ACK, PISS + 1, iss + 1, 200, tsv, NULL, 0));
+	int sd = nst_accept(st, l, NULL, NULL, now);
+	REQUIRE(sd >= 0);
+	/* the forged segment: ACK far beyond SND.NXT, TSval 200000 */
+	inject(ts_seg(ACK | FIN, PISS + 1, iss + 9999, 200000, tsv, NULL, 0));
+	while (take(&o))
+		CHECK_EQ(o.tsecr, 200);         /* an ACK, if any, echoes the last valid TSval */
+	CHECK_EQ(tcb_of(sd)->ts_recent, 200);
+	CHECK_EQ(tcb_of(sd)->state, TCP_ESTABLISHED);  /* its FIN was not taken */
+	/* the next valid segment passes PAWS and is ACKed echoing its TSval */
+	inject(ts_seg(ACK, PISS + 1, iss + 1, 201, tsv, buf, 1000));
+	advance(now + TCP_DELACK_US);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.ack, PISS + 1001);
+	CHECK_EQ(o.tsecr, 201);
+	CHECK_EQ(nst_recv(st, sd, buf, sizeof(buf), 0, now), 1000);
+	teardown();
+}
+
+/* ---- 3: TCP_MAXSEG before the handshake ---- */
+
+/* tcp(7) / Linux: TCP_MAXSEG set before connect caps the MSS our SYN
+ * announces; getsockopt returns it before the connection; the send MSS is
+ * min(user, peer's). */
+TEST(maxseg_before_connect_announced)
+{
+	setup();
+	struct out o;
+	int sd = nst_socket(st, NST_SOCK_STREAM);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), TCP_MSS_DEF);
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN);
+	CHECK_EQ(o.mss, 1100);
+	advance(now + 10 * MS);
+	inject((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = o.seq + 1, .wnd = 65535,
+			     .mss = 1460, .sport = 80, .dport = o.sport });
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	struct nst_tcp_info ti;
+	CHECK_EQ(nst_tcp_info(st, sd, &ti), 0);
+	CHECK_EQ(ti.snd_mss, 1100);
+	CHECK_EQ(ti.advmss, 1100);
+	/* the initial window is ten segments of 1100 */
+	CHECK_EQ(nst_send(st, sd, buf, 12000, 0, now), 12000);
+	uint32_t sent = 0;
+	while (take(&o)) {
+		CHECK(o.len <= 1100);
+		sent += o.len;
+	}
+	CHECK_EQ(sent, 11000);
+	teardown();
+}
+
+/* On a listener, TCP_MAXSEG caps the MSS of its children's SYN-ACKs. */
+TEST(maxseg_on_listener_announced)
+{
+	setup();
+	struct out o;
+	int l = nst_socket(st, NST_SOCK_STREAM);
+	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
+	CHECK_EQ(nst_listen(st, l, 1, now), 0);
+	CHECK_EQ(setint(l, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
+	CHECK_EQ(getint(l, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	inject(syn_mss_ws(PPORT, 1300, 7));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(o.mss, 1100);
+	advance(now + 100 * MS);
+	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 257 });
+	advance(now + 100 * MS);
+	int sd = nst_accept(st, l, NULL, NULL, now);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	struct nst_tcp_info ti;
+	CHECK_EQ(nst_tcp_info(st, sd, &ti), 0);
+	CHECK_EQ(ti.snd_mss, 1100);
+	CHECK_EQ(ti.advmss, 1100);
+	teardown();
+}
+
+/* ---- 2: backlog 1, accept after the handshake ---- */
+
+/* listen(fd, 1): the connection completed 100 ms before accept() is
+ * there to take, with the negotiated MSS min(peer's 1100, ours). */
+TEST(backlog_one_accept_later)
+{
+	setup();
+	int l = listener(1);
+	struct out o;
+	advance(now + 100 * MS);
+	inject(syn_mss_ws(PPORT, 1100, 8));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(o.mss, 1460);
+	CHECK_EQ(st->stat.syncookies_sent, 0);
+	advance(now + 100 * MS);
+	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 257 });
+	CHECK(none());
+	CHECK_EQ(nst_poll(st, l), NST_POLLIN);
+	advance(now + 100 * MS);
+	CHECK_EQ(nst_poll(st, l), NST_POLLIN);
+	int sd = nst_accept(st, l, NULL, NULL, now);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	teardown();
+}
+
+/* listen(fd, 0) still takes one connection (Linux: the accept queue is
+ * full when it holds more than the backlog). */
+TEST(backlog_zero_takes_one)
+{
+	setup();
+	int l = listener(0);
+	uint32_t iss;
+	int sd = open_passive(l, 1460, &iss);
+	CHECK(sd >= 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1460);
+	teardown();
+}
+
+/* ---- 7: the ACK of the peer's FIN goes at once, in every state ---- */
+
+TEST(fin_acked_at_once_in_established)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	struct out o;
+	advance(now + 10 * MS);
+	inject(pseg(ACK | FIN, PISS + 1, iss + 1, NULL, 0));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, PISS + 2);
+	CHECK_EQ(nst_recv(st, sd, buf, sizeof(buf), 0, now), 0);
+	advance(now + 10 * MS);
+	CHECK_EQ(nst_close(st, sd, now), 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | FIN);
+	teardown();
+}
+
+/* data and FIN together: the ACK is not delayed either */
+TEST(data_fin_acked_at_once)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	struct out o;
+	inject(pseg(ACK | PSH | FIN, PISS + 1, iss + 1, "abc", 3));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, PISS + 5);
+	teardown();
+}
+
+TEST(fin_acked_at_once_in_fin_wait_2)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	struct out o;
+	CHECK_EQ(nst_send(st, sd, buf, 1000, 0, now), 1000);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	inject(pseg(ACK, PISS + 1, iss + 1001, NULL, 0));
+	CHECK_EQ(nst_close(st, sd, now), 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | FIN);
+	CHECK_EQ(o.seq, iss + 1001);
+	inject(pseg(ACK, PISS + 1, iss + 1002, NULL, 0));
+	CHECK(none());
+	inject(pseg(ACK | FIN, PISS + 1, iss + 1002, NULL, 0));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.seq, iss + 1002);
+	CHECK_EQ(o.ack, PISS + 2);
+	teardown();
+}
+
+/* FIN-WAIT-1 (our FIN not acknowledged yet): CLOSING, ACK at once */
+TEST(fin_acked_at_once_in_fin_wait_1)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	struct out o;
+	CHECK_EQ(nst_shutdown(st, sd, NST_SHUT_WR, now), 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | FIN);
+	inject(pseg(ACK | FIN, PISS + 1, iss + 1, NULL, 0));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.ack, PISS + 2);
+	CHECK_EQ(tcb_of(sd)->state, TCP_CLOSING);
+	teardown();
+}
+
+/* ---- 4: uncorking and TCP_NODELAY push at once ---- */
+
+TEST(uncork_and_nodelay_push_at_once)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	struct out o;
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
+	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
+	advance(now + 50 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
+	CHECK(none());
+	advance(now + 10 * MS);
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 0), 0);
+	CHECK_EQ(st->tx_pending, 0);            /* on the wire, not queued for later */
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.len, 80);
+	advance(now + 10 * MS);
+	inject(pseg(ACK, PISS + 1, iss + 81, NULL, 0));
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
+	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
+	advance(now + 50 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
+	CHECK(none());
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	CHECK_EQ(st->tx_pending, 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK_EQ(o.seq, iss + 81);
+	CHECK_EQ(o.len, 80);
+	teardown();
+}
+
+/* ---- 6: PSH on the segment that empties the send queue, never on a bare FIN ---- */
+
+TEST(psh_on_last_segment_of_every_write)
+{
+	for (int tso = 0; tso < 2; tso++)
+		for (uint32_t size = 1; size <= 10001; size += size < 3000 ? 997 : 1000) {
+			setup();
+			if (tso)
+				memdev_set_offload(dev, NETDEV_F_TSO | NETDEV_F_TX_CSUM, 0);
+			int l = listener(1);
+			uint32_t iss;
+			int sd = open_passive(l, 1000, &iss);
+			REQUIRE(sd >= 0);
+			struct out o;
+			CHECK_EQ(nst_send(st, sd, buf, size, 0, now), size);
+			uint32_t got = 0;
+			for (int round = 0; round < 5 && got < size; round++) {
+				while (take(&o)) {
+					got += o.len;
+					if (got == size && !(o.flags & PSH))
+						fprintf(stderr, "  size %u tso %d: no PSH on the last\n", size, tso);
+					CHECK_EQ(!!(o.flags & PSH), got == size);
+				}
+				advance(now + 10 * MS);
+				inject(pseg(ACK, PISS + 1, iss + 1 + got, NULL, 0));
+			}
+			CHECK_EQ(got, size);
+			/* the FIN after it all: F. alone */
+			CHECK_EQ(nst_close(st, sd, now), 0);
+			REQUIRE(take(&o));
+			CHECK_EQ(o.flags, ACK | FIN);
+			/* its retransmission (RTO, then TLP-free) carries no PSH either */
+			advance(now + 3 * SEC);
+			while (take(&o))
+				CHECK_EQ(o.flags, ACK | FIN);
+			teardown();
+		}
+}
+
+/* a bare FIN retransmitted by a tail loss probe or SACK recovery: no PSH */
+TEST(bare_fin_probe_without_psh)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_sack(&iss, 1);
+	struct out o;
+	CHECK_EQ(nst_send(st, sd, buf, 1000, 0, now), 1000);
+	REQUIRE(take(&o));
+	advance(now + 10 * MS);
+	inject(from(sd, ACK, PISS + 1, iss + 1001, NULL));
+	CHECK_EQ(nst_close(st, sd, now), 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | FIN);
+	/* nothing comes back: the probe (TLP), then the RTO resend the FIN alone */
+	for (int i = 0; i < 4; i++) {
+		advance(now + 500 * MS);
+		while (take(&o)) {
+			CHECK_EQ(o.flags, ACK | FIN);
+			CHECK_EQ(o.len, 0);
+		}
+	}
+	teardown();
+}
+
+/* ---- 5: MSG_MORE ---- */
+
+/* As Linux: MSG_MORE holds a partial segment like a cork for that call
+ * (full segments still go), a send without it pushes everything with PSH;
+ * an arriving ACK lets what is held go by the usual rules, without PSH;
+ * the cork ceiling bounds the wait. */
+TEST(msg_more_holds_partial_segments)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	struct out o;
+	uint64_t t0 = now;
+	/* held even with TCP_NODELAY, until the ceiling, then pushed */
+	CHECK_EQ(nst_send(st, sd, buf, 40, NST_MSG_MORE, now), 40);
+	CHECK(none());
+	advance(t0 + TCP_CORK_US - 1);
+	CHECK(none());
+	advance(t0 + TCP_CORK_US);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK_EQ(o.len, 40);
+	advance(now + 10 * MS);
+	inject(pseg(ACK, PISS + 1, iss + 41, NULL, 0));
+	/* several MSG_MORE sends, then one without: one segment, PSH */
+	CHECK_EQ(nst_send(st, sd, buf, 100, NST_MSG_MORE, now), 100);
+	advance(now + 5 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 160, NST_MSG_MORE, now), 160);
+	advance(now + 10 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 495, NST_MSG_MORE, now), 495);
+	CHECK(none());
+	advance(now + 8 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 5, 0, now), 5);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK_EQ(o.seq, iss + 41);
+	CHECK_EQ(o.len, 760);
+	CHECK(none());
+	advance(now + 20 * MS);
+	inject(pseg(ACK, PISS + 1, iss + 801, NULL, 0));
+	/* more than an MSS: the full segments go (no PSH), the tail waits */
+	advance(now + 100 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 3100, NST_MSG_MORE, now), 3100);
+	uint32_t got = 0;
+	while (take(&o)) {
+		CHECK_EQ(o.flags, ACK);
+		CHECK_EQ(o.len, 1000);
+		got += o.len;
+	}
+	CHECK_EQ(got, 3000);
+	advance(now + 3 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 50, NST_MSG_MORE, now), 50);
+	CHECK(none());
+	/* an ACK: what is held goes by the usual rules (TCP_NODELAY here), no PSH */
+	advance(now + 10 * MS);
+	inject(pseg(ACK, PISS + 1, iss + 2801, NULL, 0));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.seq, iss + 3801);
+	CHECK_EQ(o.len, 150);
+	CHECK(none());
+	/* MSG_MORE, then a plain send: joined, PSH */
+	inject(pseg(ACK, PISS + 1, iss + 3951, NULL, 0));
+	CHECK_EQ(nst_send(st, sd, buf, 20, NST_MSG_MORE, now), 20);
+	advance(now + 50 * MS);
+	CHECK(none());
+	CHECK_EQ(nst_send(st, sd, buf, 20, 0, now), 20);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK_EQ(o.seq, iss + 3951);
+	CHECK_EQ(o.len, 40);
+	/* MSG_MORE data pushed by TCP_NODELAY: sent, without PSH */
+	advance(now + 10 * MS);
+	inject(pseg(ACK, PISS + 1, iss + 3991, NULL, 0));
+	CHECK_EQ(nst_send(st, sd, buf, 40, NST_MSG_MORE, now), 40);
+	advance(now + 50 * MS);
+	CHECK_EQ(nst_send(st, sd, buf, 40, NST_MSG_MORE, now), 40);
+	CHECK(none());
+	advance(now + 10 * MS);
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.len, 80);
+	teardown();
+}
+
+/* A connection made from a SYN cookie takes its MSS from the cookie's
+ * table (the peer's 1460 survives; with timestamps the payload is 12 less),
+ * not the 536 of a peer that sent none. */
+TEST(syncookie_connection_keeps_table_mss)
+{
+	setup();
+	int l = listener(0);
+	struct out o;
+	/* one half-open child fills the SYN queue of backlog 0 */
+	inject(syn_mss_ws(PPORT + 1, 1460, -1));
+	REQUIRE(take(&o));
+	CHECK_EQ(st->stat.syncookies_sent, 0);
+	struct seg syn = syn_with_opts((struct seg){ .flags = SYN, .seq = PISS, .wnd = 20000 },
+				       1, 1, 100, 0);
+	inject(syn);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(st->stat.syncookies_sent, 1);
+	advance(now + 10 * MS);
+	inject(ts_seg(ACK, PISS + 1, o.seq + 1, 110, o.tsval, NULL, 0));
+	CHECK_EQ(st->stat.syncookies_recv_ok, 1);
+	int sd = nst_accept(st, l, NULL, NULL, now);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1460 - 12);
+	teardown();
+}
+
+int main(void)
+{
+	pkt_pool_init(4096);
+	RUN(ts_recent_not_taken_from_ack_of_unsent_data);
+	RUN(maxseg_before_connect_announced);
+	RUN(maxseg_on_listener_announced);
+	RUN(backlog_one_accept_later);
+	RUN(backlog_zero_takes_one);
+	RUN(syncookie_connection_keeps_table_mss);
+	RUN(fin_acked_at_once_in_established);
+	RUN(data_fin_acked_at_once);
+	RUN(fin_acked_at_once_in_fin_wait_2);
+	RUN(fin_acked_at_once_in_fin_wait_1);
+	RUN(uncork_and_nodelay_push_at_once);
+	RUN(psh_on_last_segment_of_every_write);
+	RUN(bare_fin_probe_without_psh);
+	RUN(msg_more_holds_partial_segments);
+	return TEST_SUMMARY();
+}
