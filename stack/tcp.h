@@ -33,6 +33,7 @@
 
 #include <stdint.h>
 #include "pkt.h"
+#include "sockopt.h"
 
 struct stack;
 
@@ -308,6 +309,7 @@ struct tcb {
 	uint8_t  quickacks;          /* in-order data segments still ACKed at once (quick-ack mode) */
 	int      user_timeout_ms;    /* TCP_USER_TIMEOUT: stored; RTO give-up is tcp_retries2 */
 	int      rcvlowat;           /* SO_RCVLOWAT, 0 = default 1; stored, recv/poll ignore it */
+	struct sock_opts so;         /* IP_TOS, IP_TTL, TCP_SYNCNT, TCP_LINGER2, stored-only options */
 	/* per-connection counters for TCP_INFO */
 	uint32_t total_retrans;      /* segments retransmitted */
 	/* delivery rate (ss -i): bytes newly acknowledged over the last sample
