@@ -1180,7 +1180,7 @@ int nst_close(struct stack *st, int sd, uint64_t now_us)
 		t->orphan = 1;
 		tcp_queue_fin(st, t);
 		if (t->state == TCP_FIN_WAIT_2)
-			tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_FIN_TIMEOUT_US);
+			tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + tcp_fin_timeout_us(t));
 		break;
 	}
 	stack_flush(st);

@@ -879,7 +879,7 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 		if (tcp_fin_acked(t)) {
 			tcp_set_state(st, t, TCP_FIN_WAIT_2);
 			if (t->orphan)
-				tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_FIN_TIMEOUT_US);
+				tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + tcp_fin_timeout_us(t));
 		}
 		break;
 	case TCP_CLOSING:

@@ -423,9 +423,11 @@ ssize_t udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int fl
 		memcpy(b, &uh, UDP_HDR_LEN);
 		if (len)
 			memcpy(b + UDP_HDR_LEN, buf, len);
+		p->ip_tos = sockopt_tos(&s->so);        /* IP_TOS, IP_TTL */
+		p->ip_ttl = sockopt_ttl(&s->so);
 		r = ipv4_output_raw(st, p, IP_PROTO_UDP, src, addr, st->ip_id++, 0);
 	} else {
-		r = ip_frag_output(st, IP_PROTO_UDP, src, addr, &uh, UDP_HDR_LEN, buf, (unsigned)len);
+		r = ip_frag_output(st, IP_PROTO_UDP, sockopt_tos(&s->so), sockopt_ttl(&s->so), src, addr, &uh, UDP_HDR_LEN, buf, (unsigned)len);
 	}
 	stack_flush(st);
 	if (r < 0)
