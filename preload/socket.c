@@ -8,6 +8,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -526,6 +527,27 @@ static unsigned tcp_rmem_max_once(void)
 	return v;
 }
 
+/* SO_BINDTODEVICE's argument as Linux reads it (sock_setbindtodevice): at
+ * most IFNAMSIZ - 1 bytes of a name; empty (or optlen 0) unbinds (index 0),
+ * a name no device has is ENODEV. */
+static int bindtodevice_index(const void *val, socklen_t len, int *ifindex)
+{
+	char name[IF_NAMESIZE] = { 0 };
+	*ifindex = 0;
+	if (len > IF_NAMESIZE - 1)
+		len = IF_NAMESIZE - 1;
+	if (len && !val)
+		return -EFAULT;
+	memcpy(name, val, len);
+	if (!name[0])
+		return 0;
+	unsigned idx = if_nametoindex(name);
+	if (!idx)
+		return -ENODEV;
+	*ifindex = (int)idx;
+	return 0;
+}
+
 NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct nsock *s;
@@ -534,15 +556,16 @@ NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 		return REAL(setsockopt)(fd, level, name, val, len);
 	if (r < 0)
 		return set_errno(r);
-	int snd;
+	int snd, ifindex;
 	if ((int)len < 0) {
 		r = -EINVAL;
-	} else if (!val && len) {
-		r = -EFAULT;
 	} else if (is_timeo(level, name, &snd)) {
 		/* sock_set_timeout: kept here, the stack never blocks */
+		/* sk_setsockopt reads an int first: NULL is EFAULT from 4 bytes on */
 		struct timeval tv;
-		if (len < sizeof(tv)) {
+		if (len >= sizeof(int) && !val) {
+			r = -EFAULT;
+		} else if (len < sizeof(tv)) {
 			r = -EINVAL;
 		} else {
 			memcpy(&tv, val, sizeof(tv));
@@ -554,12 +577,29 @@ NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 				r = 0;
 			}
 		}
+	} else if (level == SOL_SOCKET && name == SO_BINDTODEVICE) {
+		/* the stack keeps the index (SO_BINDTOIFINDEX); names are the OS's */
+		r = bindtodevice_index(val, len, &ifindex);
+		if (r == 0) {
+			r = nst_setsockopt(eng.st, s->sd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex,
+					   sizeof(ifindex), eng_now_us());
+			eng_after();
+		}
 	} else {
 		if (level == SOL_SOCKET && (name == SO_RCVBUF || name == SO_SNDBUF))
 			sockbuf_limits_once();
 		int lowat;
+		if (level == SOL_SOCKET && name == SO_BINDTOIFINDEX && val && len >= sizeof(int)) {
+			/* sock_bindtoindex: an index no device has is ENODEV */
+			char name_buf[IF_NAMESIZE];
+			memcpy(&ifindex, val, sizeof(ifindex));
+			if (ifindex > 0 && !if_indextoname((unsigned)ifindex, name_buf)) {
+				r = -ENODEV;
+				goto out;
+			}
+		}
 		if (level == SOL_SOCKET && name == SO_RCVLOWAT && s->type == SOCK_STREAM &&
-		    len >= sizeof(int)) {
+		    val && len >= sizeof(int)) {
 			/* tcp_set_rcvlowat caps it at half of this host's tcp_rmem[2] */
 			memcpy(&lowat, val, sizeof(lowat));
 			unsigned cap = tcp_rmem_max_once() / 2;
@@ -570,6 +610,7 @@ NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 		r = nst_setsockopt(eng.st, s->sd, level, name, val, len, eng_now_us());
 		eng_after();
 	}
+out:
 	if (r == 0)
 		nsock_record_opt(s, level, name, val, len);
 	eng_unlock();
@@ -601,6 +642,23 @@ static int sock_int_opt(struct nsock *s, int name, int *iv)
 	return 0;
 }
 
+/* SO_BINDTODEVICE: the bound device's name with its NUL, nothing when
+ * unbound; a buffer under IFNAMSIZ is EINVAL (sock_getbindtodevice). */
+static int bindtodevice_get(struct nsock *s, void *val, socklen_t *lenp)
+{
+	int ifindex = 0;
+	unsigned n = sizeof(ifindex);
+	char name[IF_NAMESIZE] = { 0 };
+	if (*lenp < IF_NAMESIZE)
+		return -EINVAL;
+	int r = nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, &n);
+	if (r < 0)
+		return r;
+	if (ifindex && !if_indextoname((unsigned)ifindex, name))
+		return -ENODEV;
+	return opt_put(val, lenp, name, ifindex ? strlen(name) + 1 : 0);
+}
+
 NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *lenp)
 {
 	struct nsock *s;
@@ -622,6 +680,25 @@ NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len
 		r = opt_put(val, lenp, &iv, sizeof(iv));
 	} else if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM) {
 		r = tcpinfo_get(s, val, lenp);
+	} else if (level == SOL_SOCKET && name == SO_BINDTODEVICE) {
+		r = bindtodevice_get(s, val, lenp);
+	} else if (level == SOL_SOCKET && name == SO_PEERNAME) {
+		/* sk_getsockopt: the peer's address, no more bytes than it has */
+		struct sockaddr_in sa;
+		socklen_t n = sizeof(sa);
+		eng_unlock();
+		if (sock_name(fd, (struct sockaddr *)&sa, &n, 1) < 0)
+			return -1;      /* errno ENOTCONN */
+		if (*lenp > n)
+			return set_errno(-EINVAL);
+		if (*lenp && !val)
+			return set_errno(-EFAULT);
+		memcpy(val, &sa, *lenp);
+		return 0;
+	} else if (level == SOL_SOCKET && name == SO_COOKIE) {
+		/* a number unique among the process's sockets (Linux: in the netns) */
+		uint64_t cookie = (uint64_t)(uintptr_t)s;
+		r = *lenp < sizeof(cookie) ? -EINVAL : opt_put(val, lenp, &cookie, sizeof(cookie));
 	} else if (*lenp && !val) {
 		r = -EFAULT;
 	} else {

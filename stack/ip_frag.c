@@ -248,7 +248,7 @@ overlap:
 /* RFC 791 3.2 "Fragmentation": cut the datagram (hdr + data) into pieces of
  * at most MTU - 20 bytes, each a multiple of 8 but the last, all with one
  * identification; MF on all but the last. */
-int ip_frag_output(struct stack *st, uint8_t proto, uint32_t src, uint32_t dst,
+int ip_frag_output(struct stack *st, uint8_t proto, uint8_t tos, uint8_t ttl, uint32_t src, uint32_t dst,
 		   const void *hdr, unsigned hlen, const void *data, unsigned len)
 {
 	unsigned total = hlen + len;
@@ -265,6 +265,8 @@ int ip_frag_output(struct stack *st, uint8_t proto, uint32_t src, uint32_t dst,
 			return -ENOBUFS;
 		}
 		uint8_t *b = pkt_put(p, n);
+		p->ip_tos = tos;
+		p->ip_ttl = ttl;
 		unsigned copied = 0;
 		if (off < hlen) {
 			copied = hlen - off < n ? hlen - off : n;

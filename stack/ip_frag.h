@@ -67,7 +67,7 @@ uint64_t ip_frag_next_deadline(const struct stack *st);
 /* Send the L4 datagram hdr (hlen bytes, e.g. the UDP header) + data (len
  * bytes) to dst in fragments that fit the device MTU (RFC 791 3.2
  * "Fragmentation"). Returns 0 or -errno (ENOBUFS, ENETUNREACH). */
-int      ip_frag_output(struct stack *st, uint8_t proto, uint32_t src, uint32_t dst,
+int      ip_frag_output(struct stack *st, uint8_t proto, uint8_t tos, uint8_t ttl, uint32_t src, uint32_t dst,
 			const void *hdr, unsigned hlen, const void *data, unsigned len);
 
 /* ipv4.c services for fragments and reassembled datagrams */

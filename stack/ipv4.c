@@ -199,11 +199,11 @@ int ipv4_output_raw(struct stack *st, struct pkt *p, uint8_t proto, uint32_t src
 		return -ENOBUFS;
 	}
 	ih->ver_ihl = 0x45;
-	ih->tos = 0;
+	ih->tos = p->ip_tos;            /* the socket's IP_TOS, 0 for the stack's own */
 	ih->total_len = htons((uint16_t)total);
 	ih->id = htons(id);
 	ih->frag = htons(frag);
-	ih->ttl = IP_DEFAULT_TTL;
+	ih->ttl = p->ip_ttl ? p->ip_ttl : IP_DEFAULT_TTL;     /* IP_TTL */
 	ih->proto = proto;
 	ih->csum = 0;
 	ih->src = htonl(src);

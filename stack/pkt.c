@@ -66,6 +66,8 @@ static struct pkt *class_alloc(struct pkt_class *c)
 	p->gso_size = 0;
 	p->csum_start = 0;
 	p->csum_off = 0;
+	p->ip_tos = 0;
+	p->ip_ttl = 0;
 	return p;
 }
 

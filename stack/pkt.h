@@ -38,7 +38,8 @@ struct pkt {
 	uint16_t    gso_size;   /* TSO: TCP payload bytes per wire segment; 0 = one frame */
 	uint16_t    csum_start; /* PKT_F_CSUM_PARTIAL: L4 header offset from buf */
 	uint16_t    csum_off;   /* PKT_F_CSUM_PARTIAL: checksum field offset from csum_start */
-	uint16_t    _pad;
+	uint8_t     ip_tos;     /* IPv4 TOS of the socket that sent it (IP_TOS) */
+	uint8_t     ip_ttl;     /* IPv4 TTL (IP_TTL); 0 = the default */
 };
 
 /* Small packets have ids [0, n); large ones [n, n + n_large). */

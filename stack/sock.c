@@ -341,6 +341,7 @@ static void tcb_defaults(struct tcb *t)
 	t->opt_sndbuf = SNDBUF_DEFAULT;
 	t->rcv_budget = TCP_RMEM_DEF;
 	t->snd_budget = TCP_WMEM_DEF;
+	sockopt_init(&t->so);
 }
 
 /* Is t a TIME-WAIT nobody holds, with its 2MSL at at? */
@@ -774,6 +775,7 @@ static void tcb_recycle(struct stack *st, struct tcb *t)
 	t->keepidle_s = keep.keepidle_s;
 	t->keepintvl_s = keep.keepintvl_s;
 	t->keepcnt = keep.keepcnt;
+	t->so = keep.so;
 }
 
 int nst_listen(struct stack *st, int sd, int backlog, uint64_t now_us)
@@ -1183,7 +1185,7 @@ int nst_close(struct stack *st, int sd, uint64_t now_us)
 		t->orphan = 1;
 		tcp_queue_fin(st, t);
 		if (t->state == TCP_FIN_WAIT_2)
-			tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_FIN_TIMEOUT_US);
+			tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + tcp_fin_timeout_us(t));
 		break;
 	}
 	stack_flush(st);
@@ -1367,13 +1369,28 @@ void nst_set_sockbuf_max(struct stack *st, unsigned rmem_max, unsigned wmem_max)
 		st->tcp.wmem_max = wmem_max > 0x3fffffff ? 0x3fffffff : wmem_max;
 }
 
-/* An int option value; EINVAL when the caller's buffer is too short. */
+/* An int option value; EINVAL when the caller's buffer is too short,
+ * EFAULT without one. */
 static int opt_int(const void *val, unsigned len, int *out)
 {
-	if (!val || len < sizeof(int))
+	if (len < sizeof(int))
 		return -EINVAL;
+	if (!val)
+		return -EFAULT;
 	memcpy(out, val, sizeof(int));
 	return 0;
+}
+
+/* What sockopt.c needs to know about a TCP socket. */
+static void tcp_sockopt_sock(const struct stack *st, const struct tcb *t, struct sockopt_sock *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->stream = 1;
+	k->closed = t->state == TCP_CLOSED;
+	k->listening = t->state == TCP_LISTEN;
+	k->connected = tcp_synced(t->state);
+	k->lport = t->lport;
+	k->mtu = st->dev ? st->dev->mtu : 1500;
 }
 
 int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len,
@@ -1385,13 +1402,26 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
 		return -EBADF;
-	int v = 0, r;
+	struct sockopt_sock k;
+	tcp_sockopt_sock(st, t, &k);
+	int v = 0, r = sockopt_set(&t->so, &k, level, name, val, len);
+	if (r != SOCKOPT_PASS)
+		return r;
+	int force = 0;
+	if (level == SOL_SOCKET && (name == SO_RCVBUFFORCE || name == SO_SNDBUFFORCE)) {
+		/* the same without the rmem_max / wmem_max clamp (we run as the
+		 * program: CAP_NET_ADMIN is the kernel's business, not checked) */
+		force = 1;
+		name = name == SO_RCVBUFFORCE ? SO_RCVBUF : SO_SNDBUF;
+	}
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_LINGER: {
 			struct linger lg;
-			if (!val || len < sizeof(lg))
+			if (len < sizeof(lg))
 				return -EINVAL;
+			if (!val)
+				return -EFAULT;
 			memcpy(&lg, val, sizeof(lg));
 			t->opt_linger_on = lg.l_onoff != 0;
 			t->opt_linger_s = lg.l_linger;
@@ -1403,6 +1433,15 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 		case SO_RCVBUF:
 		case SO_SNDBUF:
 			break;
+		case SO_BUF_LOCK:
+			/* SOCK_SNDBUF_LOCK 1, SOCK_RCVBUF_LOCK 2: unlocked sizes autotune */
+			if ((r = opt_int(val, len, &v)) < 0)
+				return r;
+			if (v & ~3)
+				return -EINVAL;
+			t->snd_locked = (v & 1) != 0;
+			t->rcv_locked = (v & 2) != 0;
+			return 0;
 		default:
 			return tcp_setsockopt_more(t, level, name, val, len);
 		}
@@ -1430,6 +1469,8 @@ int nst_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 			 * promised (RFC 9293 3.8.6.2.2: do not shrink the window). */
 			long x = v < 0 ? 0 : v;
 			long max = name == SO_RCVBUF ? st->tcp.rmem_max : st->tcp.wmem_max;
+			if (force)
+				max = 0x3fffffff;
 			if (x > max)
 				x = max;
 			x *= 2;
@@ -1510,9 +1551,15 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 	struct tcb *t = sock_get(st, sd);
 	if (!t)
 		return -EBADF;
-	if (!val || !len)
+	if (!len)
 		return -EFAULT;
-	int v;
+	struct sockopt_sock k;
+	tcp_sockopt_sock(st, t, &k);
+	int v, r = sockopt_get(&t->so, &k, level, name, val, len);
+	if (r != SOCKOPT_PASS)
+		return r;
+	if (!val && *len)
+		return -EFAULT;
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_ERROR:
@@ -1540,18 +1587,19 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 			v = t->state == TCP_LISTEN;
 			break;
 		case SO_LINGER: {
+			/* sk_getsockopt: min(optlen, sizeof(struct linger)) bytes */
 			struct linger lg = { .l_onoff = t->opt_linger_on, .l_linger = t->opt_linger_s };
-			if (*len < sizeof(lg))
-				return -EINVAL;
-			memcpy(val, &lg, sizeof(lg));
-			*len = sizeof(lg);
+			unsigned n = *len < sizeof(lg) ? *len : sizeof(lg);
+			memcpy(val, &lg, n);
+			*len = n;
 			return 0;
 		}
+		case SO_BUF_LOCK:
+			v = (t->snd_locked ? 1 : 0) | (t->rcv_locked ? 2 : 0);
+			break;
 		default:
 			return tcp_getsockopt_more(t, level, name, val, len);
 		}
-		if (*len < sizeof(int))
-			return -EINVAL;
 		if (name == SO_ERROR)
 			v = sock_take_err(t);
 	} else if (level == IPPROTO_TCP) {
@@ -1576,14 +1624,10 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 		default:
 			return tcp_getsockopt_more(t, level, name, val, len);
 		}
-		if (*len < sizeof(int))
-			return -EINVAL;
 	} else {
 		return -ENOPROTOOPT;
 	}
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
-	return 0;
+	return sockopt_put_int(level, v, val, len);
 }
 
 /* ---- datagram sockets (udp.c) ----------------------------------------- */

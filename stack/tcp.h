@@ -33,6 +33,7 @@
 
 #include <stdint.h>
 #include "pkt.h"
+#include "sockopt.h"
 
 struct stack;
 
@@ -87,6 +88,10 @@ enum tcp_timer_id {
 #define TCP_MSL_US        30000000ull   /* 2MSL = 60 s = Linux TCP_TIMEWAIT_LEN */
 #define TCP_TIMEWAIT_US   (2 * TCP_MSL_US)
 #define TCP_FIN_TIMEOUT_US 60000000ull  /* Linux tcp_fin_timeout: FIN-WAIT-2 orphans */
+/* The FIN-WAIT-2 timeout: a positive TCP_LINGER2 (seconds), else the default
+ * (-1, Linux's "no FIN-WAIT-2 state", is not implemented: the default). */
+#define tcp_fin_timeout_us(t) \
+	((t)->so.linger2 > 0 ? (uint64_t)(t)->so.linger2 * 1000000ull : TCP_FIN_TIMEOUT_US)
 #define TCP_TW_EVICT_BATCH 64           /* TIME-WAITs one scan of a full table finds */
 #define TCP_DELACK_US     40000ull      /* Linux TCP_DELACK_MIN; RFC 1122: <= 500 ms */
 #define TCP_QUICKACKS     16            /* Linux TCP_MAX_QUICKACKS: ACKs sent at once after the start */
@@ -310,6 +315,7 @@ struct tcb {
 	uint8_t  quickacks;          /* in-order data segments still ACKed at once (quick-ack mode) */
 	int      user_timeout_ms;    /* TCP_USER_TIMEOUT: stored; RTO give-up is tcp_retries2 */
 	int      rcvlowat;           /* SO_RCVLOWAT, 0 = default 1; stored, recv/poll ignore it */
+	struct sock_opts so;         /* IP_TOS, IP_TTL, TCP_SYNCNT, TCP_LINGER2, stored-only options */
 	/* per-connection counters for TCP_INFO */
 	uint32_t total_retrans;      /* segments retransmitted */
 	/* delivery rate (ss -i): bytes newly acknowledged over the last sample

@@ -471,6 +471,7 @@ struct tcb *tcp_child_new(struct stack *st, struct tcb *l, const struct tcp_seg 
 	t->opt_rcvbuf = l->opt_rcvbuf;
 	t->opt_sndbuf = l->opt_sndbuf;
 	t->cc_ops = l->cc_ops;          /* TCP_CONGESTION, like Linux */
+	t->so = l->so;                  /* IP_TOS, IP_TTL, stored options */
 	t->rcv_locked = l->rcv_locked;  /* rings come with the first bytes (sock.c) */
 	t->snd_locked = l->snd_locked;
 	t->rcv_budget = l->rcv_budget;
@@ -884,7 +885,7 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 		if (tcp_fin_acked(t)) {
 			tcp_set_state(st, t, TCP_FIN_WAIT_2);
 			if (t->orphan)
-				tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + TCP_FIN_TIMEOUT_US);
+				tcp_timer_set(st, t, TCP_T_2MSL, st->now_us + tcp_fin_timeout_us(t));
 		}
 		break;
 	case TCP_CLOSING:

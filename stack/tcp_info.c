@@ -29,8 +29,10 @@
 
 static int opt_int(const void *val, unsigned len, int *out)
 {
-	if (!val || len < sizeof(int))
+	if (len < sizeof(int))
 		return -EINVAL;
+	if (!val)
+		return -EFAULT;
 	memcpy(out, val, sizeof(int));
 	return 0;
 }

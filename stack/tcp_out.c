@@ -182,7 +182,7 @@ static unsigned tcp_opts_len(const struct tcp_opts *o)
 static int tcp_emit(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		    uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags, uint32_t wnd,
 		    const struct tcp_opts *opts, const struct tcp_ring *ring, uint32_t off, uint32_t len,
-		    uint16_t gso)
+		    uint16_t gso, const struct sock_opts *so)
 {
 	int tso = gso && len > gso;
 	struct pkt *p = tso ? pkt_alloc_large() : pkt_alloc();
@@ -233,6 +233,11 @@ static int tcp_emit(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t r
 	}
 	if (flags & TCP_RST)
 		st->stat.tcp_rst_tx++;
+	if (so) {
+		/* IP_TOS / IP_TTL of the connection (Linux ip_queue_xmit) */
+		p->ip_tos = sockopt_tos(so);
+		p->ip_ttl = sockopt_ttl(so);
+	}
 	return ipv4_output(st, p, IP_PROTO_TCP, laddr, raddr);
 }
 
@@ -337,7 +342,8 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 			o.nsack = (uint8_t)tcp_sack_blocks(t, o.sack, (room - 4) / 8);
 	}
 	return tcp_emit(st, t->laddr, t->lport, t->raddr, t->rport, seq, ack, flags, field,
-			&o, &t->sndbuf, len ? seq - t->sndbuf_seq : 0, len, tcp_gso_size(st, t, &o));
+			&o, &t->sndbuf, len ? seq - t->sndbuf_seq : 0, len, tcp_gso_size(st, t, &o),
+			&t->so);
 }
 
 /* Send our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) and (re)arm the
@@ -382,7 +388,7 @@ void tcp_send_rst(struct stack *st, struct tcb *t)
 	struct tcp_opts o;
 	tcp_opts_for(st, t, TCP_RST | TCP_ACK, &o);
 	tcp_emit(st, t->laddr, t->lport, t->raddr, t->rport, t->snd_max, t->rcv.nxt,
-		 TCP_RST | TCP_ACK, 0, &o, NULL, 0, 0, 0);
+		 TCP_RST | TCP_ACK, 0, &o, NULL, 0, 0, 0, &t->so);
 }
 
 /* A reset in answer to seg, with no TCB (closed port, bad ACK in LISTEN or
@@ -395,10 +401,10 @@ void tcp_send_rst_reply(struct stack *st, const struct tcp_seg *seg)
 		return;
 	if (seg->flags & TCP_ACK)
 		tcp_emit(st, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0,
-			 TCP_RST, 0, NULL, NULL, 0, 0, 0);
+			 TCP_RST, 0, NULL, NULL, 0, 0, 0, NULL);
 	else
 		tcp_emit(st, seg->dst, seg->dport, seg->src, seg->sport, 0,
-			 seg->seq + tcp_seg_len(seg), TCP_RST | TCP_ACK, 0, NULL, NULL, 0, 0, 0);
+			 seg->seq + tcp_seg_len(seg), TCP_RST | TCP_ACK, 0, NULL, NULL, 0, 0, 0, NULL);
 }
 
 /* Keepalive probe (RFC 1122 4.2.3.6): "sending a segment with SEG.SEQ =

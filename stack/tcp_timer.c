@@ -237,7 +237,9 @@ static void tcp_rexmt_fire(struct stack *st, struct tcb *t)
 	}
 	t->retries++;
 	if (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RECEIVED) {
-		unsigned max = t->passive ? TCP_SYNACK_RETRIES : TCP_SYN_RETRIES;
+		/* TCP_SYNCNT overrides tcp_syn_retries for our own SYNs */
+		unsigned max = t->passive ? TCP_SYNACK_RETRIES
+					  : t->so.syncnt ? (unsigned)t->so.syncnt : TCP_SYN_RETRIES;
 		if (t->retries > max) {
 			st->stat.tcp_timeout++;
 			tcp_done(st, t, ETIMEDOUT);

@@ -290,7 +290,7 @@ int udp_socket(struct stack *st)
 	s->hnext = -1;
 	s->opt_rcvbuf = UDP_RCVBUF_DEF;
 	s->opt_sndbuf = UDP_SNDBUF_DEF;
-	s->opt_ttl = -1;
+	sockopt_init(&s->so);
 	u->n_owned++;
 	return udp_sd_of(st, s);
 }
@@ -423,9 +423,11 @@ ssize_t udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int fl
 		memcpy(b, &uh, UDP_HDR_LEN);
 		if (len)
 			memcpy(b + UDP_HDR_LEN, buf, len);
+		p->ip_tos = sockopt_tos(&s->so);        /* IP_TOS, IP_TTL */
+		p->ip_ttl = sockopt_ttl(&s->so);
 		r = ipv4_output_raw(st, p, IP_PROTO_UDP, src, addr, st->ip_id++, 0);
 	} else {
-		r = ip_frag_output(st, IP_PROTO_UDP, src, addr, &uh, UDP_HDR_LEN, buf, (unsigned)len);
+		r = ip_frag_output(st, IP_PROTO_UDP, sockopt_tos(&s->so), sockopt_ttl(&s->so), src, addr, &uh, UDP_HDR_LEN, buf, (unsigned)len);
 	}
 	stack_flush(st);
 	if (r < 0)
@@ -591,21 +593,30 @@ size_t udp_rx_avail(struct stack *st, int sd)
 	return rec.len;
 }
 
+/* What sockopt.c needs to know about a UDP socket. */
+static void udp_sockopt_sock(const struct stack *st, const struct udp_sock *s,
+			     struct sockopt_sock *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->connected = s->connected;
+	k->lport = s->lport;
+	k->mtu = st->dev ? st->dev->mtu : 1500;
+}
+
 int udp_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len)
 {
 	struct udp_sock *s = udp_get(st, sd);
 	if (!s)
 		return -EBADF;
-	int v;
-	if (!val || len < sizeof(int)) {
-		/* Linux accepts a 1-byte value for some IP options; ints everywhere else */
-		if (level == IPPROTO_IP && val && len >= 1)
-			v = *(const uint8_t *)val;
-		else
-			return -EINVAL;
-	} else {
-		memcpy(&v, val, sizeof(int));
-	}
+	struct sockopt_sock k;
+	udp_sockopt_sock(st, s, &k);
+	int v, r = sockopt_set(&s->so, &k, level, name, val, len);
+	if (r != SOCKOPT_PASS)
+		return r;
+	if (level != SOL_SOCKET && !(level == IPPROTO_IP && name == IP_RECVERR))
+		return -ENOPROTOOPT;
+	if ((r = sockopt_arg_int(level, name, val, len, &v)) < 0)
+		return r;
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_BROADCAST:
@@ -618,49 +629,37 @@ int udp_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 			s->opt_reuseport = v != 0;      /* sharing only; no load balancing */
 			return 0;
 		case SO_RCVBUF:
-		case SO_SNDBUF: {
-			/* Linux doubles the value for bookkeeping and clamps it */
+		case SO_SNDBUF:
+		case SO_RCVBUFFORCE:
+		case SO_SNDBUFFORCE: {
+			/* Linux doubles the value for bookkeeping and clamps it
+			 * (not the FORCE variants); the size is locked */
+			int rcv = name == SO_RCVBUF || name == SO_RCVBUFFORCE;
 			long x = v < 0 ? 0 : v;
-			if (x > SOCKBUF_MAX)
+			if (x > SOCKBUF_MAX && (name == SO_RCVBUF || name == SO_SNDBUF))
 				x = SOCKBUF_MAX;
+			if (x > 0x3fffffff)
+				x = 0x3fffffff;
 			x *= 2;
-			if (name == SO_RCVBUF)
+			if (rcv)
 				s->opt_rcvbuf = x < 2304 ? 2304 : (int)x;
 			else
 				s->opt_sndbuf = x < 4608 ? 4608 : (int)x;
-			if (name == SO_RCVBUF && s->rq.buf && s->rq_n == 0) {
+			s->so.buf_lock |= rcv ? 2 : 1;
+			if (rcv && s->rq.buf && s->rq_n == 0) {
 				free(s->rq.buf);        /* re-made at the next datagram, at the new size */
 				s->rq.buf = NULL;
 				s->rq.size = 0;
 			}
 			return 0;
 		}
-		case SO_KEEPALIVE:
-		case SO_PRIORITY:
-		case SO_DONTROUTE:
-			return 0;       /* accepted, no effect on datagrams here */
 		}
 		return -ENOPROTOOPT;
 	}
-	if (level == IPPROTO_IP) {
-		switch (name) {
-		case IP_RECVERR:
-			s->opt_recverr = v != 0;
-			return 0;
-		case IP_TTL:
-			if (v != -1 && (v < 1 || v > 255))
-				return -EINVAL;
-			s->opt_ttl = v;         /* stored only: datagrams go with TTL 64 */
-			return 0;
-		case IP_TOS:
-			s->opt_tos = v & 0xff;  /* stored only */
-			return 0;
-		case IP_MTU_DISCOVER:
-			if (v < 0 || v > 5)
-				return -EINVAL;
-			return 0;               /* not implemented: DF on datagrams */
-		}
-		return -ENOPROTOOPT;
+	switch (name) {
+	case IP_RECVERR:
+		s->opt_recverr = v != 0;
+		return 0;
 	}
 	return -ENOPROTOOPT;
 }
@@ -670,9 +669,13 @@ int udp_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 	struct udp_sock *s = udp_get(st, sd);
 	if (!s)
 		return -EBADF;
-	if (!val || !len)
+	if (!len)
 		return -EFAULT;
-	int v;
+	struct sockopt_sock k;
+	udp_sockopt_sock(st, s, &k);
+	int v, r = sockopt_get(&s->so, &k, level, name, val, len);
+	if (r != SOCKOPT_PASS)
+		return r;
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_TYPE:      v = SOCK_DGRAM; break;
@@ -682,24 +685,17 @@ int udp_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 		case SO_REUSEPORT: v = s->opt_reuseport; break;
 		case SO_RCVBUF:    v = s->opt_rcvbuf; break;
 		case SO_SNDBUF:    v = s->opt_sndbuf; break;
-		case SO_KEEPALIVE: v = 0; break;
 		default:
 			return -ENOPROTOOPT;
 		}
 	} else if (level == IPPROTO_IP) {
 		switch (name) {
 		case IP_RECVERR: v = s->opt_recverr; break;
-		case IP_TTL:     v = s->opt_ttl < 0 ? IP_DEFAULT_TTL : s->opt_ttl; break;
-		case IP_TOS:     v = s->opt_tos; break;
 		default:
 			return -ENOPROTOOPT;
 		}
 	} else {
 		return -ENOPROTOOPT;
 	}
-	if (*len < sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
-	return 0;
+	return sockopt_put_int(level, v, val, len);
 }

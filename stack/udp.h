@@ -50,7 +50,7 @@ struct udp_sock {
 	uint16_t lport, rport;
 	int      err;           /* pending error (ICMP), positive errno */
 	int      opt_rcvbuf, opt_sndbuf;
-	int      opt_ttl, opt_tos;
+	struct sock_opts so;    /* IP_TOS, IP_TTL (udp_sendto), stored-only options */
 	int      hnext;         /* port hash chain, -1 ends */
 	int      free_next;
 	struct tcp_ring rq;     /* datagram records */
