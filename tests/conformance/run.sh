@@ -140,7 +140,7 @@ lab_up() {
 	ip -n "$NSC" addr add $CADDR/30 dev pdc1
 	ip -n "$NSS" addr add $SADDR/30 dev pds1
 	for ns in "$NSC" "$NSS"; do ip -n "$ns" link set "${ns:0:3}0" up; ip -n "$ns" link set "${ns:0:3}1" up; done
-	ip netns exec "$NSS" "$PD" --wire_server --wire_server_dev=pds0 >"$WORK/server.log" 2>&1 &
+	ip netns exec "$NSS" "$PD" --wire_server --wire_server_dev=pds0 ${CONF_VERBOSE:+--verbose} >"$WORK/server.log" 2>&1 &
 	SRV_PID=$!
 	ip netns exec "$NSC" socat TCP-LISTEN:$CPORT,bind=127.0.0.1,reuseaddr,fork,nodelay TCP:$SADDR:$CPORT,nodelay \
 		>/dev/null 2>&1 &
@@ -156,15 +156,19 @@ run_one() {
 	lab_up >"$log" 2>&1 || return 1
 	local args=(--wire_client --wire_client_dev=pdc0 --wire_server_ip=${CONF_SRV:-127.0.0.1}
 		--wire_server_port=$CPORT --local_ip=$LADDR --remote_ip=$RADDR --gateway_ip=$GW
-		--netmask_ip=$MASK "$file")
+		--netmask_ip=$MASK ${CONF_VERBOSE:+--verbose} "$file")
 	if [ "$mode" = kernel ]; then
+		if [ -n "${CONF_PCAP:-}" ]; then
+			ip netns exec "$NSC" tcpdump -U -q -i pdc0 -w "$log.pcap" >/dev/null 2>&1 &
+			sleep 0.5
+		fi
 		(cd "$dir" && timeout -k 5 "$TIMEOUT" ip netns exec "$NSC" "$PD" "${args[@]}") >>"$log" 2>&1
 	else
 		mac=$(ip netns exec "$NSC" cat /sys/class/net/pdc0/address)
 		(cd "$dir" && timeout -k 5 "$TIMEOUT" ip netns exec "$NSC" env \
 			PATH="$ROOT/tests/conformance/bin:$PATH" CONF_REAL_IP="$(command -v ip)" CONF_NSTACK_DEV=pdc0 \
 			LD_PRELOAD="$BUILD/libnstack.so" NSTACK_IF=pdc0 NSTACK_DEV=packet NSTACK_ADDR=$LADDR/24 \
-			NSTACK_GW=$GW NSTACK_MAC="$mac" NSTACK_OFFLOAD=0 NSTACK_RUNDIR="$WORK/run" \
+			NSTACK_GW=$GW NSTACK_MAC="$mac" NSTACK_OFFLOAD=0 NSTACK_RUNDIR="$WORK/run" ${CONF_PCAP:+NSTACK_PCAP=$log.pcap} \
 			"$PD" "${args[@]}") >>"$log" 2>&1
 	fi
 }
