@@ -29,7 +29,7 @@ DEB_PACKAGES := build-essential pkg-config liburing-dev libpcap-dev bats bats-as
 	nginx-light wrk util-linux gnuplot-nox \
 	redis-server redis-tools iperf3 python3-scapy ethtool bison flex
 
-.PHONY: all test unit sim e2e deps clean demo bench
+.PHONY: all test unit sim e2e deps clean demo bench conformance
 .SECONDARY:
 all: $(B)/libnstack.so $(B)/nstack
 
@@ -71,6 +71,12 @@ sim: $(SIM_BIN)
 	@tests/run-bins.sh sim $(SIM_BIN)
 e2e: all $(HELPER_BIN)
 	@E2E_BUILD="$(abspath $(B))" tests/run-e2e.sh
+
+# TCP conformance (root): packetdrill scripts (tests/conformance/scripts.list) in wire mode, each
+# on the kernel and on nstack in the same run; prints the table. PACKETDRILL_SRC (a tarball or a
+# source tree) or PACKETDRILL (a binary) point elsewhere; CONF_ARGS e.g. "-n -f nagle/ -v".
+conformance: all
+	@BUILD="$(abspath $(B))" tests/conformance/run.sh $(CONF_ARGS)
 
 # One summary line at the end: "N passed, N failed".
 test: all $(UNIT_BIN) $(SIM_BIN) $(HELPER_BIN) san-bins fuzz-bins

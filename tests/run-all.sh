@@ -3,6 +3,8 @@
 #   unit: tests/run-bins.sh unit UNIT_BINS   ("unit: N passed, N failed")
 #   sim:  tests/run-bins.sh sim SIM_BINS
 #   e2e:  tests/run-e2e.sh                   (bats TAP: "ok", "ok … # skip", "not ok")
+#   conformance: tests/conformance/run.sh   (packetdrill scripts, kernel and nstack; CONFORMANCE=0
+#                skips the group, which under CI counts as a failure)
 #   sanitize: run-bins.sh over SAN_BINS, fuzz: tests/fuzz/run.sh over FUZZ_BINS (both from the
 #   environment, set by `make test`; skipped when unset)
 # A bats skip is not a pass: skips are counted and printed separately, and under CI (CI set to
@@ -85,12 +87,37 @@ fuzz() {
 	summary+=("fuzz: $p passed, $f failed")
 }
 
+# conformance: the packetdrill scripts of tests/conformance/scripts.list, each on the kernel and
+# on nstack ("conformance: N passed, N failed"; a script passes when it passes on both).
+conformance() {
+	local line p f st
+	echo "== conformance (packetdrill, kernel and nstack)"
+	timeout -k 10 "${CONF_TOTAL_TIMEOUT:-1200}" tests/conformance/run.sh 2>&1 | tee "$out"
+	st=${PIPESTATUS[0]}
+	line=$(grep -E "^conformance: [0-9]+ passed, [0-9]+ failed" "$out" | tail -n1)
+	if [ -z "$line" ]; then
+		echo "conformance: run.sh printed no summary (exit $st)"
+		p=0 f=1
+	else
+		p=$(awk '{print $2}' <<<"$line") f=$(awk '{print $4}' <<<"$line")
+		[ "$st" != 0 ] && [ "$f" = 0 ] && f=1
+	fi
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
+	summary+=("conformance: $p passed, $f failed")
+}
+
 bins unit "$unit_bins"
 bins sim "$sim_bins"
 # unit and sim again, built with ASan+UBSan (make san-bins), and the fuzz smoke (make fuzz-bins)
 [ -n "${SAN_BINS:-}" ] && bins sanitize "$SAN_BINS"
 [ -n "${FUZZ_BINS:-}" ] && fuzz
 e2e
+if [ "${CONFORMANCE:-1}" != 0 ]; then
+	conformance
+elif [ -n "$ci" ]; then
+	summary+=("conformance: skipped (CONFORMANCE=0; CI: counts as a failure)")
+	total_fail=$((total_fail + 1))
+fi
 
 echo "== summary"
 printf '%s\n' "${summary[@]}"

@@ -15,6 +15,8 @@
 #                    (default ../shared/vendor/packetdrill-2c4001c.tar.gz); built once into
 #                    BUILD/conformance/
 #   CONF_TIMEOUT     seconds allowed to one packetdrill run (default 60)
+#   CONF_PCAP=1      capture each run beside its log (nstack: NSTACK_PCAP; kernel: tcpdump)
+#   CONF_VERBOSE=1   packetdrill --verbose
 #
 # One lab per run of a script (fresh kernel state: no TIME-WAIT or metrics carried over):
 #
@@ -54,14 +56,22 @@ done
 shift $((OPTIND - 1))
 LIST=${1:-tests/conformance/scripts.list}
 [ -f "$LIST" ] || { echo "conformance: no list $LIST"; echo "conformance: 0 passed, 1 failed"; exit 1; }
-BUILD=$(cd "${BUILD:-build}" 2>/dev/null && pwd) || { echo "conformance: no build directory (run: make)"; exit 2; }
+BUILD=$(cd "${BUILD:-${E2E_BUILD:-build}}" 2>/dev/null && pwd) || { echo "conformance: no build directory (run: make)"; exit 2; }
 WORK=$BUILD/conformance
 TIMEOUT=${CONF_TIMEOUT:-60}
 LADDR=198.18.0.2 GW=198.18.0.1 RADDR=198.18.1.1 MASK=255.255.255.0
 CADDR=198.19.0.1 SADDR=198.19.0.2 CPORT=8081
 
 die() { echo "conformance: $*" >&2; echo "conformance: 0 passed, 1 failed"; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root (network namespaces, veth, AF_PACKET)"
+if [ "$(id -u)" != 0 ]; then
+	case "${CI:-}" in
+	"" | 0 | false | no)
+		echo "conformance: needs root (network namespaces, veth, AF_PACKET): not run"
+		echo "conformance: 0 passed, 0 failed"
+		exit 0 ;;
+	esac
+	die "needs root (network namespaces, veth, AF_PACKET)"
+fi
 for t in ip socat ethtool timeout sed; do command -v $t >/dev/null || die "missing tool '$t' (run: make deps)"; done
 [ -e "$BUILD/libnstack.so" ] || die "missing $BUILD/libnstack.so (run: make)"
 
