@@ -97,6 +97,10 @@ static ssize_t sock_send_stream(int fd, struct nsock *s, const void *buf, size_t
 {
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;     /* not implemented: urgent data */
+	/* MSG_FASTOPEN: nstack has no TCP Fast Open client (RFC 7413); the kernel
+	 * answers this, before anything else, when its client side is off */
+	if (flags & MSG_FASTOPEN)
+		return -EOPNOTSUPP;
 	if (!buf && len)
 		return -EFAULT;
 	/* MSG_MORE: the stack holds a partial segment for this call (TCP_CORK-like) */
