@@ -251,15 +251,12 @@ static void tcp_rate_sample(struct stack *st, struct tcb *t, uint32_t acked)
 /* Congestion control on an ACK that acknowledged `acked` new bytes: the
  * algorithm's growth (tcp_cc.c: slow start, then congestion avoidance).
  * In loss recovery nothing grows: with SACK, RFC 6675 ends it at the
- * RecoveryPoint (tcp_sack.c); without, RFC 6582 3.2 step 3 decides
+ * RecoveryPoint and PRR sizes cwnd (tcp_sack.c, tcp_rack.c); without, RFC 6582 3.2 step 3 decides
  * (partial/full ACK). */
 static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t acked)
 {
-	if (t->in_recovery && t->sack_ok) {
-		if (seq_geq(ack, t->recover))
-			tcp_sack_recovery_end(st, t);
-		return;
-	}
+	if (t->in_recovery && t->sack_ok)
+		return;         /* tcp_sack_input ends it (or undoes it) */
 	if (t->in_recovery) {
 		if (seq_geq(ack, t->recover)) {
 			/* Full acknowledgment: "Set cwnd to either (1) min (ssthresh,
