@@ -490,13 +490,11 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 	sb_sum(t);
 	tcp_rack_ack_done(st, t, &ra);
 	tlp_ack(st, t, seg->ack, acked, dsack, t->sacked_bytes > before);
-	if (t->in_recovery) {
-		int end = seq_geq(t->snd.una, t->recover);
-		if (tcp_undo_try(st, t, seg, dsack, end))
-			end = 0;        /* undone: recovery is over already */
-		if (end)
-			tcp_sack_recovery_end(st, t);
-	}
+	/* an undo (also after recovery ended, as Linux's D-SACK undo in the
+	 * Open state), else the end of recovery at the RecoveryPoint */
+	int end = t->in_recovery && seq_geq(t->snd.una, t->recover);
+	if (!tcp_undo_try(st, t, seg, dsack, end) && end)
+		tcp_sack_recovery_end(st, t);
 	uint32_t lost = tcp_rack_detect(st, t, dsack);
 	if (t->in_recovery) {
 		tcp_prr_ack(t, ra.delivered, acked != 0, lost);
