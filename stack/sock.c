@@ -1655,6 +1655,15 @@ void tcp_check(const struct stack *st, const struct tcb *t)
 	    (d == 1 && t->fin_queued && t->sndbuf.len == 0));
 	/* nothing sent beyond the ring's end (and our FIN) */
 	INV(seq_leq(t->snd_max, tcp_snd_end(t) + 1));
+	/* RACK's transmit log (tcp_rack.c): sorted, disjoint, non-empty
+	 * runs, nothing beyond what was sent */
+	INV(t->n_xlog <= TCP_XLOG_MAX);
+	for (unsigned i = 0; i < t->n_xlog; i++) {
+		INV(seq_lt(t->xlog[i].start, t->xlog[i].end));
+		INV(seq_leq(t->xlog[i].end, t->snd_max));
+		if (i)
+			INV(seq_leq(t->xlog[i - 1].end, t->xlog[i].start));
+	}
 	/* out-of-order ranges: sorted, apart, beyond rcv.nxt, within the
 	 * window we offered and within the ring */
 	for (unsigned i = 0; i < t->n_ooo; i++) {

@@ -1,6 +1,7 @@
 /* TCP (RFC 9293): connection state, the socket table and the entry points the
  * rest of stack/ calls. (Owned by the TCP module; see tcp_in.c, tcp_out.c,
- * tcp_timer.c, tcp_iss.c, tcp_sack.c (SACK, RFC 6675 loss recovery), tcp_cc.c
+ * tcp_timer.c, tcp_iss.c, tcp_sack.c (SACK, RFC 6675 loss recovery), tcp_rack.c
+ * (RACK loss detection, PRR, undo), tcp_cc.c
  * (congestion control: CUBIC, Reno), sock.c.)
  *
  * One table of TCBs, allocated once at tcp_init. A socket descriptor (sd) is

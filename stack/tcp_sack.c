@@ -321,7 +321,10 @@ static uint64_t tlp_pto(const struct tcb *t)
  * recovery, RTO recovery, or the sender has sent the loss probe but has not
  * yet received an acknowledgment for it"; only with SACK (7: "TLP ... SHOULD
  * only be used if SACK is negotiated", the probe's ACK must tell what was
- * lost); data outstanding, the window open (else persist), the RTO armed. */
+ * lost); data outstanding, the window open (else persist), the RTO armed,
+ * and the RACK timer not armed: RACK is waiting to call a loss there (its
+ * deadline is sooner), as Linux's reordering timeout takes the probe's
+ * place. */
 static int tlp_allowed(const struct tcb *t)
 {
 	return t->sack_ok && tcp_synced(t->state) && t->state != TCP_TIME_WAIT &&
