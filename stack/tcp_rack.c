@@ -133,6 +133,13 @@ static void xlog_set(struct tcb *t, uint32_t s, uint32_t e, uint32_t now, uint8_
 			xlog_del(t, i, 1);
 		}
 	}
+	/* one run with a neighbour resent at the same time (a burst of
+	 * retransmissions, the go-back after a timeout) */
+	if (i > 0 && t->xlog[i - 1].end == s && t->xlog[i - 1].xmit_us == now &&
+	    t->xlog[i - 1].flags == flags) {
+		t->xlog[i - 1].end = e;
+		return;
+	}
 	struct tcp_xrec n = { .start = s, .end = e, .xmit_us = now, .flags = flags };
 	xlog_ins(t, i, &n);
 }
