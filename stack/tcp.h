@@ -567,7 +567,7 @@ uint32_t tcp_rack_lost_next(const struct tcb *t, uint32_t *len);
 void     tcp_rack_min_rtt(struct stack *st, struct tcb *t, uint64_t rtt_us);
 void     tcp_sack_recovery_start(struct stack *st, struct tcb *t);
 void     tcp_prr_start(struct tcb *t);
-void     tcp_prr_ack(struct tcb *t, uint32_t delivered, int una_advanced, uint32_t newly_lost);
+void     tcp_prr_ack(struct tcb *t, uint32_t delivered);
 void     tcp_undo_start(struct tcb *t);
 void     tcp_undo_dsack(struct tcb *t, uint32_t s, uint32_t e);
 int      tcp_undo_try(struct stack *st, struct tcb *t, const struct tcp_seg *seg, int dsack, int at_end);

@@ -35,9 +35,10 @@ static void expect_one(uint32_t seq)
  * segments, 1..3 lost, the peer SACKs the last one an RTT later. Before
  * RACK nothing happened until the loss probe (2 * SRTT) or the RTO; now the
  * first three are lost at RACK.rtt + RACK.reo_wnd after they left (10 ms +
- * min_RTT/4): the RACK timer fires then, and PRR lets one retransmission
- * go (as Linux's tcp_rack_reo_timeout); the ACK of that one brings the
- * other two (PRR-SSRB: snd.una advanced, nothing newly lost). */
+ * min_RTT/4): the RACK timer fires then and recovery starts. PRR-SSRB
+ * (RFC 6937: pipe 0 is below ssthresh) lets two retransmissions go
+ * (MAX(prr_delivered - prr_out, DeliveredData) + MSS; Linux, without the
+ * extra MSS there, sends one); the ACK of the first brings the third. */
 TEST(four_segments_last_sacked)
 {
 	setup();
@@ -61,21 +62,19 @@ TEST(four_segments_last_sacked)
 	CHECK(none());
 	CHECK(!t->in_recovery);
 	advance(t0 + 12500);
-	expect_one(s);
+	struct out o;
+	CHECK(take(&o));
+	CHECK_EQ(o.seq, s);
+	expect_one(s + MSS);
 	CHECK(t->in_recovery);
 	CHECK_EQ(st->stat.tcp_rack_reo_timeout, 1);
 	CHECK_EQ(st->stat.tcp_rack_lost, 3);
 	CHECK_EQ(st->stat.tcp_sack_recovery, 1);
-	CHECK_EQ(tcp_sack_lost_bytes(t), 2 * MSS);
-	/* the retransmission's ACK */
+	CHECK_EQ(tcp_sack_lost_bytes(t), MSS);
+	/* the first retransmission's ACK */
 	advance(t0 + 22500);
 	sack_in(sd, s + MSS, 1, b);
-	struct out o;
-	CHECK(take(&o));
-	CHECK_EQ(o.seq, s + MSS);
-	CHECK(take(&o));
-	CHECK_EQ(o.seq, s + 2 * MSS);
-	CHECK(none());
+	expect_one(s + 2 * MSS);
 	advance(now + 10 * MS);
 	inject(from(sd, ACK, PISS + 1, s + 4 * MSS, NULL));
 	CHECK(!t->in_recovery);
@@ -190,10 +189,12 @@ TEST(dsack_widens_the_window)
 	advance(t1 + 15 * MS - 1);
 	CHECK(none());
 	advance(t1 + 15 * MS);
-	expect_one(s);
+	struct out o;
+	CHECK(take(&o));
+	CHECK_EQ(o.seq, s);
+	expect_one(s + MSS);
 	/* the recovery ends: one of the 16 persisting recoveries used */
 	sack_in(sd, s + MSS, 1, b);
-	struct out o;
 	while (take(&o))
 		;
 	advance(now + 10 * MS);
@@ -365,12 +366,15 @@ TEST(no_undo_without_dsack_of_every_retransmission)
 		b[1] = s + i * MSS;
 		sack_in(sd, s, 1, b);
 	}
-	/* 0 and 1 lost; PRR-SSRB (pipe 5 below ssthresh 7) resends one per
-	 * delivered segment */
-	expect_one(s);
+	/* 0 and 1 lost; PRR-SSRB (pipe 5 below ssthresh 7) resends both:
+	 * DeliveredData + MSS */
+	struct out o;
+	CHECK(take(&o));
+	CHECK_EQ(o.seq, s);
+	expect_one(s + MSS);
 	b[1] = s + 6 * MSS;
 	sack_in(sd, s, 1, b);
-	expect_one(s + MSS);
+	CHECK(none());                  /* nothing more to send */
 	/* 0 was only late (its retransmission D-SACKed), 1 really lost */
 	inject(from(sd, ACK, PISS + 1, s + 6 * MSS, NULL));
 	uint32_t d[2] = { s, s + MSS };
