@@ -97,7 +97,8 @@ enum tcp_timer_id {
 #define TCP_KEEPINTVL_DEF_S   75
 #define TCP_KEEPCNT_DEF   9
 #define TCP_IW_SEGS       10            /* RFC 6928 initial window, as Linux */
-#define TCP_OOO_MAX       16            /* out-of-order ranges kept */
+#define TCP_OOO_MAX       64            /* out-of-order ranges kept (holes the SACK
+					 * blocks describe: 16 overflowed at 1% loss) */
 #define TCP_RING_MIN      4096u         /* smallest ring allocated */
 #define TCP_RMEM_DEF      131072u       /* initial receive budget: Linux tcp_rmem[1] */
 #define TCP_RMEM_MAX      (6u << 20)    /* autotuned receive budget limit: Linux tcp_rmem[2] */

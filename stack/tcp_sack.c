@@ -53,7 +53,8 @@ void tcp_sack_rcv_note(struct tcb *t, uint32_t seq)
 unsigned tcp_sack_blocks(struct tcb *t, struct tcp_range *out, unsigned max)
 {
 	unsigned n = 0;
-	uint32_t used = 0;              /* ooo[] ranges already reported */
+	uint64_t used = 0;              /* ooo[] ranges already reported */
+	_Static_assert(TCP_OOO_MAX <= 64, "one bit per range in used");
 	if (max > TCP_SACK_RCV_MAX)
 		max = TCP_SACK_RCV_MAX;
 	if (t->dsack && n < max) {
@@ -64,15 +65,15 @@ unsigned tcp_sack_blocks(struct tcb *t, struct tcp_range *out, unsigned max)
 	}
 	for (unsigned i = 0; i < t->n_sack_recent && n < max; i++) {
 		int r = ooo_find(t, t->sack_recent[i]);
-		if (r < 0 || (used & (1u << r)))
+		if (r < 0 || (used & (1ull << r)))
 			continue;
-		used |= 1u << r;
+		used |= 1ull << r;
 		out[n++] = t->ooo[r];
 	}
 	for (unsigned r = 0; r < t->n_ooo && n < max; r++) {
-		if (used & (1u << r))
+		if (used & (1ull << r))
 			continue;
-		used |= 1u << r;
+		used |= 1ull << r;
 		out[n++] = t->ooo[r];
 	}
 	return n;
