@@ -571,7 +571,8 @@ void     tcp_prr_start(struct tcb *t);
 void     tcp_prr_ack(struct tcb *t, uint32_t delivered);
 void     tcp_undo_start(struct tcb *t);
 void     tcp_undo_dsack(struct tcb *t, uint32_t s, uint32_t e);
-int      tcp_undo_try(struct stack *st, struct tcb *t, const struct tcp_seg *seg, int dsack, int at_end);
+int      tcp_undo_try(struct stack *st, struct tcb *t, const struct tcp_seg *seg, int dsack, int at_end,
+		      int una_moved);
 
 /* congestion control (tcp_cc.c): one ops table per algorithm */
 struct tcp_cc_ops {

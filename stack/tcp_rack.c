@@ -582,21 +582,37 @@ void tcp_undo_dsack(struct tcb *t, uint32_t s, uint32_t e)
 		t->undo_retrans = 0;
 }
 
-/* Try to undo the episode's reduction (Linux tcp_try_undo_dsack and
- * tcp_try_undo_recovery): every retransmission D-SACKed (dsack: this ACK
- * carried one), or, at the full ACK that ends recovery, Eifel (RFC 3522
- * 3.2): the echoed timestamp is older than the first retransmission, so
- * the original arrived and the retransmissions were not needed. cwnd,
- * ssthresh and the algorithm's state go back to what they were before;
- * recovery ends and nothing stays marked lost. Returns 1 if undone. */
-int tcp_undo_try(struct stack *st, struct tcb *t, const struct tcp_seg *seg, int dsack, int at_end)
+/* A retransmission still in flight: resent, not marked lost since, not
+ * SACKed. */
+static int rexmit_out(const struct tcb *t)
+{
+	for (unsigned i = 0; i < t->n_xlog; i++) {
+		const struct tcp_xrec *r = &t->xlog[i];
+		if ((r->flags & (TCP_XR_RETRANS | TCP_XR_LOST)) == TCP_XR_RETRANS &&
+		    unsacked_bytes(t, seq_max(r->start, t->snd.una), r->end))
+			return 1;
+	}
+	return 0;
+}
+
+/* Try to undo the episode's reduction (Linux tcp_try_undo_dsack,
+ * tcp_try_undo_partial and tcp_try_undo_recovery): every retransmission
+ * D-SACKed (dsack: this ACK carried one); or Eifel (RFC 3522 3.2): an ACK
+ * that moves snd.una echoes a timestamp older than the first
+ * retransmission, so an original filled the hole -- at the full ACK that
+ * ends recovery, or at a partial one once no retransmission is in flight.
+ * cwnd, ssthresh and the algorithm's state go back to what they were
+ * before; recovery ends and nothing stays marked lost. Returns 1 if
+ * undone. */
+int tcp_undo_try(struct stack *st, struct tcb *t, const struct tcp_seg *seg, int dsack, int at_end,
+		 int una_moved)
 {
 	if (!t->undo_on || !t->undo_ts_on)
 		return 0;
+	int eifel = t->ts_ok && seg->has_ts && seg->tsecr && seq_lt(seg->tsecr, t->undo_tsval);
 	if (dsack && t->undo_retrans <= 0) {
 		st->stat.tcp_undo_dsack++;
-	} else if (at_end && t->ts_ok && seg->has_ts && seg->tsecr &&
-		   seq_lt(seg->tsecr, t->undo_tsval)) {
+	} else if (eifel && (at_end || (t->in_recovery && una_moved && !rexmit_out(t)))) {
 		st->stat.tcp_undo_eifel++;
 	} else {
 		return 0;

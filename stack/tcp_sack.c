@@ -497,7 +497,7 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 	/* an undo (also after recovery ended, as Linux's D-SACK undo in the
 	 * Open state), else the end of recovery at the RecoveryPoint */
 	int end = t->in_recovery && seq_geq(t->snd.una, t->recover);
-	if (!tcp_undo_try(st, t, seg, dsack, end) && end)
+	if (!tcp_undo_try(st, t, seg, dsack, end, acked != 0) && end)
 		tcp_sack_recovery_end(st, t);
 	uint32_t lost = tcp_rack_detect(st, t, dsack);
 	if (t->in_recovery) {

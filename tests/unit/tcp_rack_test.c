@@ -472,6 +472,43 @@ TEST(undo_eifel_timestamps)
 	}
 }
 
+/* Eifel at a partial ACK (Linux tcp_try_undo_partial): the ACK that
+ * covers the hole echoes the original's TSval while later data is still
+ * outstanding; no retransmission is in flight any more, so the reduction
+ * is undone and recovery ends there. */
+TEST(undo_eifel_partial_ack)
+{
+	setup();
+	uint32_t iss, tsecr_syn;
+	int sd = open_ts(&iss, &tsecr_syn);
+	struct tcb *t = tcb_of(sd);
+	uint32_t s = iss + 1, m = t->mss;
+	CHECK_EQ(nst_send(st, sd, data, 10 * m, 0, now), (long)(10 * m));
+	struct out o;
+	uint32_t tv0 = 0;
+	while (take(&o))
+		tv0 = o.tsval;
+	uint32_t cwnd0 = t->cwnd;
+	advance(now + 10 * MS);
+	uint32_t b[2] = { s + m, 0 };
+	for (uint32_t i = 2; i <= 4; i++) {
+		b[1] = s + i * m;
+		ack_ts(sd, s, 100 + i, tv0, 1, b);
+	}
+	CHECK(take(&o));
+	CHECK_EQ(o.seq, s);
+	CHECK(t->in_recovery);
+	while (take(&o))
+		;
+	advance(now + 2 * MS);
+	ack_ts(sd, s + 4 * m, 110, tv0, 0, NULL);
+	CHECK(seq_lt(t->snd.una, t->snd_max));  /* a partial ACK: 4..9 outstanding */
+	CHECK(!t->in_recovery);
+	CHECK_EQ(st->stat.tcp_undo_eifel, 1);
+	CHECK_EQ(t->cwnd, cwnd0);
+	teardown();
+}
+
 int main(void)
 {
 	pkt_pool_init(1024);
@@ -486,6 +523,7 @@ int main(void)
 	RUN(undo_on_dsack);
 	RUN(no_undo_without_dsack_of_every_retransmission);
 	RUN(undo_eifel_timestamps);
+	RUN(undo_eifel_partial_ack);
 	pkt_pool_fini();
 	return TEST_SUMMARY();
 }
