@@ -261,6 +261,7 @@ struct tcb {
 	uint32_t undo_marker;       /* snd.una when the episode began */
 	int32_t  undo_retrans;
 	uint32_t undo_tsval;
+	uint64_t undo_at;            /* when the last episode of the chain began */
 
 	/* rings: allocated lazily, grown and freed as bytes come and go (sock.c) */
 	struct tcp_ring sndbuf;       /* bytes from sndbuf_seq on: unacked, then unsent */
@@ -569,7 +570,7 @@ void     tcp_rack_min_rtt(struct stack *st, struct tcb *t, uint64_t rtt_us);
 void     tcp_sack_recovery_start(struct stack *st, struct tcb *t);
 void     tcp_prr_start(struct tcb *t);
 void     tcp_prr_ack(struct tcb *t, uint32_t delivered);
-void     tcp_undo_start(struct tcb *t);
+void     tcp_undo_start(struct stack *st, struct tcb *t);
 void     tcp_undo_dsack(struct tcb *t, uint32_t s, uint32_t e);
 int      tcp_undo_try(struct stack *st, struct tcb *t, const struct tcp_seg *seg, int dsack, int at_end,
 		      int una_moved);

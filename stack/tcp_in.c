@@ -179,6 +179,16 @@ static enum tcp_verdict tcp_paws(struct stack *st, struct tcb *t, const struct t
 		t->ts_recent_ok = 0;
 	if (t->ts_recent_ok && seq_lt(seg->tsval, t->ts_recent)) {
 		st->stat.tcp_drop_paws++;
+		/* old data (an original overtaken by its retransmission): the
+		 * ACK reports it as a duplicate (RFC 2883), as Linux's
+		 * tcp_send_dupack does, so the sender can tell its
+		 * retransmission was needless and undo */
+		if (t->sack_ok && seg->len && seq_lt(seg->seq, t->rcv.nxt)) {
+			t->dsack = 1;
+			t->dsack_start = seg->seq;
+			t->dsack_end = seq_lt(seg->seq + seg->len, t->rcv.nxt) ? seg->seq + seg->len
+									  : t->rcv.nxt;
+		}
 		return TCP_DROP_ACK;
 	}
 	return TCP_OK;

@@ -288,16 +288,18 @@ void tcp_rack_ack_done(struct stack *st, struct tcb *t, struct tcp_rack_ack *ra)
 			t->rack_ok = 1;
 		}
 	}
-	/* step 3: "If Segment.end_seq > RACK.fack: RACK.fack = Segment.end_seq";
-	 * "If Segment.end_seq < RACK.fack and Segment.retransmitted is FALSE:
-	 * RACK.reordering_seen = TRUE" */
-	if (ra->have_fack && (!t->rack_fack_on || seq_gt(ra->fack, t->rack_fack))) {
-		t->rack_fack = ra->fack;
-		t->rack_fack_on = 1;
-	}
+	/* step 3, over the delivered segments in ascending order: "If
+	 * Segment.end_seq > RACK.fack: RACK.fack = Segment.end_seq; Else if
+	 * Segment.end_seq < RACK.fack AND Segment.retransmitted is FALSE:
+	 * RACK.reordering_seen = TRUE" -- a never-retransmitted segment
+	 * delivered below what earlier ACKs had delivered */
 	if (ra->have_orig && t->rack_fack_on && seq_lt(ra->orig_end, t->rack_fack) && !t->rack_reord) {
 		t->rack_reord = 1;
 		st->stat.tcp_rack_reordering++;
+	}
+	if (ra->have_fack && (!t->rack_fack_on || seq_gt(ra->fack, t->rack_fack))) {
+		t->rack_fack = ra->fack;
+		t->rack_fack_on = 1;
 	}
 }
 
@@ -557,9 +559,19 @@ void tcp_prr_ack(struct tcb *t, uint32_t delivered)
 
 /* ---- undo ------------------------------------------------------------------ */
 
-/* A loss episode begins (before the reduction): what to go back to. */
-void tcp_undo_start(struct tcb *t)
+/* A loss episode begins (before the reduction): what to go back to. An
+ * episode that begins while the previous one still waits for the D-SACKs
+ * of its retransmissions (within an RTO of its start) joins it: the
+ * original of a reordered segment often comes back D-SACKed only after the
+ * next episode began, and the undo then goes back to the window before
+ * the first. */
+void tcp_undo_start(struct stack *st, struct tcb *t)
 {
+	if (t->undo_on && t->undo_ts_on && t->undo_retrans > 0 && st->now_us - t->undo_at < t->rto) {
+		t->undo_at = st->now_us;
+		return;
+	}
+	t->undo_at = st->now_us;
 	t->undo_on = 1;
 	t->undo_ts_on = 0;
 	t->undo_cwnd = t->cwnd;

@@ -261,7 +261,7 @@ void tcp_sack_recovery_start(struct stack *st, struct tcb *t)
 {
 	st->stat.tcp_sack_recovery++;
 	st->stat.tcp_fast_retrans++;
-	tcp_undo_start(t);
+	tcp_undo_start(st, t);
 	t->ssthresh = tcp_cc_loss_ssthresh(st, t);
 	t->recover = t->snd_max;
 	t->in_recovery = 1;

@@ -122,20 +122,23 @@ TEST(reordering_seen_keeps_the_window)
 	int sd = open_sack(&iss, 1);
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = iss + 1;
-	send_segs(sd, s, 4, 4);
+	send_segs(sd, s, 6, 6);
 	advance(now + 10 * MS);
-	uint32_t b[2] = { s + MSS, s + 2 * MSS };
-	sack_in(sd, s, 1, b);
+	/* an ACK of two segments at once is no reordering */
+	inject(from(sd, ACK, PISS + 1, s + 2 * MSS, NULL));
+	CHECK_EQ(t->rack_reord, 0);
+	uint32_t b[2] = { s + 3 * MSS, s + 4 * MSS };
+	sack_in(sd, s + 2 * MSS, 1, b);
 	CHECK(t->timer[TCP_T_REO]);
 	advance(now + 1 * MS);
-	inject(from(sd, ACK, PISS + 1, s + 4 * MSS, NULL));
+	inject(from(sd, ACK, PISS + 1, s + 6 * MSS, NULL));
 	CHECK(none());
 	CHECK_EQ(t->rack_reord, 1);
 	CHECK_EQ(st->stat.tcp_rack_reordering, 1);
 	CHECK_EQ(t->timer[TCP_T_REO], 0);
 	CHECK_EQ(st->stat.tcp_sack_recovery, 0);
 	/* five more; the first lost, three SACKed 10 ms later */
-	s += 4 * MSS;
+	s += 6 * MSS;
 	uint64_t t1 = now;
 	send_segs(sd, s, 5, 5);
 	advance(t1 + 10 * MS);
@@ -349,6 +352,67 @@ TEST(undo_on_dsack)
 	teardown();
 }
 
+/* Two episodes, the second begun before the first's D-SACK came back (a
+ * late original arrives after the next loss was called): they are one for
+ * the undo, which goes back to the window before the first once every
+ * retransmission of both is D-SACKed. */
+TEST(undo_chained_episodes)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_sack(&iss, 1);
+	struct tcb *t = tcb_of(sd);
+	uint32_t s = iss + 1;
+	send_segs(sd, s, 10, 10);
+	uint32_t cwnd0 = t->cwnd, ss0 = t->ssthresh;
+	advance(now + 10 * MS);
+	uint32_t b[2] = { s + MSS, 0 };
+	for (uint32_t i = 2; i <= 4; i++) {
+		b[1] = s + i * MSS;
+		sack_in(sd, s, 1, b);
+	}
+	expect_one(s);                          /* episode 1 */
+	/* its retransmission fills the hole: recovery ends */
+	advance(now + 10 * MS);
+	inject(from(sd, ACK, PISS + 1, s + 10 * MSS, NULL));
+	CHECK(!t->in_recovery);
+	CHECK(t->cwnd < cwnd0);
+	/* more data; its first segment is late too */
+	s += 10 * MSS;
+	CHECK_EQ(nst_send(st, sd, data, 10 * MSS, 0, now), (long)(10 * MSS));
+	struct out o;
+	unsigned n = 0;
+	while (take(&o))
+		n++;
+	CHECK(n >= 4);
+	advance(now + 10 * MS);
+	b[0] = s + MSS;
+	for (uint32_t i = 2; i <= 4; i++) {
+		b[1] = s + i * MSS;
+		sack_in(sd, s, 1, b);
+	}
+	int rx = 0;                             /* episode 2 (and Limited Transmit) */
+	while (take(&o))
+		rx += o.seq == s;
+	CHECK_EQ(rx, 1);
+	CHECK_EQ(st->stat.tcp_sack_recovery, 2);
+	/* the first late original: D-SACK, one retransmission still owed */
+	uint32_t d[2] = { s - 10 * MSS, s - 9 * MSS };
+	sack_in(sd, s, 1, d);
+	CHECK_EQ(st->stat.tcp_undo_dsack, 0);
+	/* the second episode's hole filled, then its original comes back */
+	advance(now + 10 * MS);
+	inject(from(sd, ACK, PISS + 1, t->snd_max, NULL));
+	CHECK(!t->in_recovery);
+	d[0] = s;
+	d[1] = s + MSS;
+	sack_in(sd, t->snd_max, 1, d);
+	CHECK_EQ(st->stat.tcp_undo_dsack, 1);
+	CHECK_EQ(t->cwnd, cwnd0);
+	CHECK_EQ(t->ssthresh, ss0);
+	teardown();
+}
+
 /* No undo when a retransmission was needed: the D-SACK of a loss probe
  * sent before the episode does not count, and a recovery whose
  * retransmission is not D-SACKed keeps its reduction. */
@@ -509,6 +573,48 @@ TEST(undo_eifel_partial_ack)
 	teardown();
 }
 
+/* As a receiver: an old segment that fails PAWS (the original of a
+ * retransmission, overtaken by it) is still reported as a duplicate
+ * (RFC 2883 D-SACK, as Linux's tcp_send_dupack), so the sender can undo. */
+TEST(dsack_for_a_paws_rejected_duplicate)
+{
+	setup();
+	uint32_t iss, tsecr_syn;
+	int sd = open_ts(&iss, &tsecr_syn);
+	struct out o;
+	struct seg d1 = from(sd, ACK, PISS + 1, iss + 1, "abcd");
+	struct seg d2 = from(sd, ACK, PISS + 5, iss + 1, "efgh");
+	uint8_t ts[12] = { 1, 1, 8, 10, 0, 0, 0, 101, 0, 0, 0, 0 };
+	memcpy(d1.opt, ts, 12);
+	d1.optlen = 12;
+	ts[7] = 102;
+	memcpy(d2.opt, ts, 12);
+	d2.optlen = 12;
+	inject(d2);                             /* out of order: ACKed at once */
+	CHECK(take(&o));
+	inject(d1);                             /* fills the hole: TS.Recent 101 */
+	CHECK(take(&o));
+	CHECK_EQ(o.ack, PISS + 9);
+	struct seg d3 = from(sd, ACK, PISS + 9, iss + 1, "ijkl");
+	ts[7] = 104;
+	memcpy(d3.opt, ts, 12);
+	d3.optlen = 12;
+	inject(d3);                             /* in order: TS.Recent 104 */
+	while (take(&o))
+		;
+	advance(now + 50 * MS);                 /* (the delayed ACK of d3 went out) */
+	while (take(&o))
+		;
+	inject(d1);                             /* the late original: TSval 101 < 104 */
+	CHECK_EQ(st->stat.tcp_drop_paws, 1);
+	CHECK(take(&o));
+	CHECK_EQ(o.ack, PISS + 13);
+	CHECK_EQ(o.nsack, 1);
+	CHECK_EQ(o.sack[0][0], PISS + 1);
+	CHECK_EQ(o.sack[0][1], PISS + 5);
+	teardown();
+}
+
 int main(void)
 {
 	pkt_pool_init(1024);
@@ -521,9 +627,11 @@ int main(void)
 	RUN(lost_retransmission_found_by_time);
 	RUN(prr_single_loss_example);
 	RUN(undo_on_dsack);
+	RUN(undo_chained_episodes);
 	RUN(no_undo_without_dsack_of_every_retransmission);
 	RUN(undo_eifel_timestamps);
 	RUN(undo_eifel_partial_ack);
+	RUN(dsack_for_a_paws_rejected_duplicate);
 	pkt_pool_fini();
 	return TEST_SUMMARY();
 }
