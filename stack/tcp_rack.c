@@ -36,9 +36,10 @@ static int sent_after(uint32_t t1, uint32_t seq1, uint32_t t2, uint32_t seq2)
 	return ts_after(t1, t2) || (t1 == t2 && seq_gt(seq1, seq2));
 }
 
-/* The full clock value of a logged time (xmit_us keeps the low 32 bits;
- * a record is never older than 2^31 us while its data is outstanding
- * within TCP_RETRIES2 timeouts... and older still only reads as later). */
+/* The full clock value of a logged time. xmit_us keeps the low 32 bits:
+ * exact for records up to 2^31 us (35 minutes) old, more than the
+ * TCP_RETRIES2 timeouts take; an older one (a window closed that long)
+ * reads as sent now, so RACK calls it lost later, never sooner. */
 static uint64_t xtime(const struct stack *st, uint32_t xmit_us)
 {
 	int32_t ago = (int32_t)((uint32_t)st->now_us - xmit_us);
