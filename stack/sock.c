@@ -997,7 +997,9 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
  * turns it off. Called after each read. */
 static void tcp_rcv_space_adjust(struct stack *st, struct tcb *t)
 {
-	if (t->rcv_locked || !t->srtt || !tcp_synced(t->state))
+	/* the RTT: SRTT, else the receiver's own estimate (tcp_data_in) */
+	uint64_t rtt = t->srtt ? t->srtt : t->rcv_rtt;
+	if (t->rcv_locked || !rtt || !tcp_synced(t->state))
 		return;
 	uint32_t copied_seq = t->rcv.nxt - t->rcvbuf.len;      /* next byte to read */
 	if (!t->drs_time) {
@@ -1005,7 +1007,7 @@ static void tcp_rcv_space_adjust(struct stack *st, struct tcb *t)
 		t->drs_seq = copied_seq;
 		return;
 	}
-	if (st->now_us - t->drs_time < t->srtt)
+	if (st->now_us - t->drs_time < rtt)
 		return;
 	uint32_t copied = copied_seq - t->drs_seq;
 	if (copied > t->drs_space) {

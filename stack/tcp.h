@@ -275,6 +275,8 @@ struct tcb {
 	uint32_t        drs_seq;      /* dynamic right-sizing: bytes read up to here ... */
 	uint64_t        drs_time;     /* ... at this time (0: not started) */
 	uint32_t        drs_space;    /* most bytes read in one RTT so far */
+	uint64_t        rcv_rtt;      /* the receiver's RTT estimate (Linux rcv_rtt_est): echoed
+				       * timestamps of full-sized data; 0 = none */
 	struct tcp_range ooo[TCP_OOO_MAX];
 	unsigned        n_ooo;
 	uint32_t        fin_ooo_seq;  /* sequence of a FIN seen beyond a hole */

@@ -732,6 +732,13 @@ static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *s
 		st->stat.tcp_gro_rx++;
 	if (len > t->rcv_mss)
 		t->rcv_mss = (uint16_t)(len > wire_max ? wire_max : len);
+	/* The receiver's RTT (Linux tcp_rcv_rtt_measure_ts), for autotuning
+	 * when nothing we sent was timed (a receive-only connection whose SYN
+	 * was retransmitted has no SRTT): a full-sized segment echoes the
+	 * TSval of the ACK that let it go. */
+	uint64_t rr;
+	if (len >= t->rcv_mss && (rr = tcp_ts_rtt(st, t, seg)) != 0)
+		t->rcv_rtt = t->rcv_rtt ? (7 * t->rcv_rtt + rr) / 8 : rr;
 	uint32_t off = t->rcvbuf.len + (seg->seq - t->rcv.nxt);
 	/* The ring grows to hold what the window we offered lets in (the
 	 * window comes from the budget, not from the ring). When it cannot
