@@ -498,7 +498,8 @@ void tcp_rack_fire(struct stack *st, struct tcb *t)
 		return;
 	st->stat.tcp_rack_reo_timeout++;
 	uint32_t lost = tcp_rack_detect(st, t, 0);
-	if (lost && !t->in_recovery && seq_geq(t->snd.una, t->recover) && !t->retries) {
+	if ((lost || tcp_sack_lost_bytes(t)) && !t->in_recovery && seq_geq(t->snd.una, t->recover) &&
+	    !t->retries) {
 		tcp_sack_recovery_start(st, t);
 		tcp_prr_ack(t, t->mss);
 	}

@@ -509,7 +509,9 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 		st->stat.tcp_dupack_rx++;
 	if (dup && t->snd_max != t->snd.una)
 		t->dupacks++;
-	if (lost && seq_geq(t->snd.una, t->recover) && !t->retries) {
+	/* a loss starts recovery: found now, or marked during the last
+	 * recovery above its RecoveryPoint and not resent yet */
+	if ((lost || tcp_sack_lost_bytes(t)) && seq_geq(t->snd.una, t->recover) && !t->retries) {
 		tcp_sack_recovery_start(st, t);
 		tcp_prr_ack(t, ra.delivered ? ra.delivered : t->mss);
 	}
