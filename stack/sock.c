@@ -1004,7 +1004,9 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
  * turns it off. Called after each read. */
 static void tcp_rcv_space_adjust(struct stack *st, struct tcb *t)
 {
-	if (t->rcv_locked || !t->srtt || !tcp_synced(t->state))
+	/* the RTT: SRTT, else the receiver's own estimate (tcp_data_in) */
+	uint64_t rtt = t->srtt ? t->srtt : t->rcv_rtt;
+	if (t->rcv_locked || !rtt || !tcp_synced(t->state))
 		return;
 	uint32_t copied_seq = t->rcv.nxt - t->rcvbuf.len;      /* next byte to read */
 	if (!t->drs_time) {
@@ -1012,7 +1014,7 @@ static void tcp_rcv_space_adjust(struct stack *st, struct tcb *t)
 		t->drs_seq = copied_seq;
 		return;
 	}
-	if (st->now_us - t->drs_time < t->srtt)
+	if (st->now_us - t->drs_time < rtt)
 		return;
 	uint32_t copied = copied_seq - t->drs_seq;
 	if (copied > t->drs_space) {
@@ -1706,6 +1708,15 @@ void tcp_check(const struct stack *st, const struct tcb *t)
 	    (d == 1 && t->fin_queued && t->sndbuf.len == 0));
 	/* nothing sent beyond the ring's end (and our FIN) */
 	INV(seq_leq(t->snd_max, tcp_snd_end(t) + 1));
+	/* RACK's transmit log (tcp_rack.c): sorted, disjoint, non-empty
+	 * runs, nothing beyond what was sent */
+	INV(t->n_xlog <= TCP_XLOG_MAX);
+	for (unsigned i = 0; i < t->n_xlog; i++) {
+		INV(seq_lt(t->xlog[i].start, t->xlog[i].end));
+		INV(seq_leq(t->xlog[i].end, t->snd_max));
+		if (i)
+			INV(seq_leq(t->xlog[i - 1].end, t->xlog[i].start));
+	}
 	/* out-of-order ranges: sorted, apart, beyond rcv.nxt, within the
 	 * window we offered and within the ring */
 	for (unsigned i = 0; i < t->n_ooo; i++) {

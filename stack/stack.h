@@ -81,8 +81,13 @@
 	X(tcp_sack_sb_full, "TCP SACK ranges dropped: scoreboard full") \
 	X(tcp_sack_recovery, "TCP SACK loss recoveries entered (RFC 6675)") \
 	X(tcp_sack_rexmit, "TCP segments retransmitted by SACK recovery") \
-	X(tcp_sack_rescue, "TCP rescue retransmissions (RFC 6675 NextSeg rule 4)") \
-	X(tcp_sack_rexmit_again, "TCP SACK retransmissions lost again and resent") \
+	X(tcp_sack_rexmit_again, "TCP retransmissions RACK found lost again (RFC 8985 6.2)") \
+	X(tcp_rack_lost, "TCP segments marked lost by RACK (RFC 8985 6.2)") \
+	X(tcp_rack_reo_timeout, "TCP RACK reordering timer expiries (RFC 8985 6.3)") \
+	X(tcp_rack_reordering, "TCP connections that saw reordering (RACK.reordering_seen)") \
+	X(tcp_rack_reo_wnd_incr, "TCP RACK reordering window widened on a D-SACK (RFC 8985 6.2)") \
+	X(tcp_undo_dsack, "TCP cwnd reductions undone: every retransmission D-SACKed") \
+	X(tcp_undo_eifel, "TCP cwnd reductions undone: timestamps showed the original arrived (RFC 3522)") \
 	X(tcp_early_rexmit, "TCP fast retransmits below DupThresh (Early Retransmit, RFC 5827)") \
 	X(tcp_tlp_probes, "TCP tail loss probes sent (RFC 8985 7)") \
 	X(tcp_tlp_recovery, "TCP tail losses repaired by a loss probe (cwnd reduced)") \

@@ -1,6 +1,7 @@
 /* TCP (RFC 9293): connection state, the socket table and the entry points the
  * rest of stack/ calls. (Owned by the TCP module; see tcp_in.c, tcp_out.c,
- * tcp_timer.c, tcp_iss.c, tcp_sack.c (SACK, RFC 6675 loss recovery), tcp_cc.c
+ * tcp_timer.c, tcp_iss.c, tcp_sack.c (SACK, RFC 6675 loss recovery), tcp_rack.c
+ * (RACK loss detection, PRR, undo), tcp_cc.c
  * (congestion control: CUBIC, Reno), sock.c.)
  *
  * One table of TCBs, allocated once at tcp_init. A socket descriptor (sd) is
@@ -64,6 +65,7 @@ enum tcp_timer_id {
 	TCP_T_CORK,             /* TCP_CORK ceiling: corked partial data goes out */
 	TCP_T_MEM,              /* an emptied ring stayed empty: free it (sock.c) */
 	TCP_T_PTO,              /* tail loss probe (RFC 8985 7, tcp_sack.c) */
+	TCP_T_REO,              /* RACK reordering timer (RFC 8985 6.3, tcp_rack.c) */
 	TCP_T_MAX
 };
 
@@ -100,7 +102,8 @@ enum tcp_timer_id {
 #define TCP_KEEPINTVL_DEF_S   75
 #define TCP_KEEPCNT_DEF   9
 #define TCP_IW_SEGS       10            /* RFC 6928 initial window, as Linux */
-#define TCP_OOO_MAX       16            /* out-of-order ranges kept */
+#define TCP_OOO_MAX       64            /* out-of-order ranges kept (holes the SACK
+					 * blocks describe: 16 overflowed at 1% loss) */
 #define TCP_RING_MIN      4096u         /* smallest ring allocated */
 #define TCP_RMEM_DEF      131072u       /* initial receive budget: Linux tcp_rmem[1] */
 #define TCP_RMEM_MAX      (6u << 20)    /* autotuned receive budget limit: Linux tcp_rmem[2] */
@@ -124,7 +127,9 @@ enum tcp_timer_id {
 #define TCP_WCDELACK_US   200000ull     /* RFC 8985 7.2 WCDelAckT: worst-case delayed ACK */
 #define TCP_PTO_MIN_US    2000ull       /* floor on the PTO (Linux: TCP_TIMEOUT_MIN, 2 jiffies) */
 #define TCP_PTO_INIT_US   1000000ull    /* RFC 8985 7.2: PTO without an SRTT */
-#define TCP_RXT_MARKS     8             /* retransmissions watched for a second loss */
+#define TCP_XLOG_MAX      32            /* transmit-time records per connection (RACK) */
+#define TCP_RACK_PERSIST  16            /* RFC 8985 6.2 step 4: RACK.reo_wnd_persist */
+#define TCP_MINRTT_WIN_US (300ull * 1000000)  /* RACK.min_RTT window (Linux tcp_min_rtt_wlen) */
 #define TCP_SOMAXCONN     4096
 #define TCP_CHALLENGE_ACK_LIMIT 1000    /* Linux tcp_challenge_ack_limit (RFC 5961 7), per second */
 #define TCP_INVALID_RATELIMIT_US 500000ull  /* Linux tcp_invalid_ratelimit: ACKs to invalid segments */
@@ -142,6 +147,18 @@ struct tcp_ring {
 struct tcp_range {
 	uint32_t start, end;
 };
+
+/* A run of sequence space [start, end) (re)transmitted at one time,
+ * xmit_us (the low 32 bits of st->now_us): RACK's per-segment transmit
+ * time (RFC 8985 6.1), kept per burst, since one poll sends every segment
+ * of a burst at the same now_us. */
+struct tcp_xrec {
+	uint32_t start, end;
+	uint32_t xmit_us;
+	uint8_t  flags;         /* TCP_XR_* */
+};
+#define TCP_XR_RETRANS 0x01     /* retransmitted at least once */
+#define TCP_XR_LOST    0x02     /* marked lost, not resent since */
 
 /* CUBIC's per-connection state (RFC 9438, tcp_cc.c); windows in segments. */
 struct tcp_cubic {
@@ -219,16 +236,37 @@ struct tcb {
 	uint8_t  dsack;
 	uint32_t dsack_start, dsack_end;
 	/* SACK sender: the scoreboard, sorted disjoint ranges in (snd.una,
-	 * snd_max], and RFC 6675's HighRxt (exclusive) and RescueRxt */
+	 * snd_max] */
 	struct tcp_range sacked[TCP_SACK_SB_MAX];
 	uint8_t  n_sacked;
-	uint8_t  rescue_ok;     /* RescueRxt is defined */
 	uint32_t sacked_bytes;
-	uint32_t high_rxt, rescue_rxt;
-	/* retransmissions of this recovery: where, and snd_max when they
-	 * left; SACKs of data sent later say one was lost again */
-	struct tcp_range rxt[TCP_RXT_MARKS];   /* start: seq, end: snd_max then */
-	uint8_t  n_rxt;
+	/* RACK (RFC 8985 6, tcp_rack.c): transmit times of [snd.una, snd_max)
+	 * (sorted, disjoint), and the RACK variables */
+	struct tcp_xrec xlog[TCP_XLOG_MAX];
+	uint8_t  n_xlog;
+	uint8_t  rack_ok;           /* RACK.xmit_ts / RACK.end_seq are set */
+	uint8_t  rack_reord;        /* RACK.reordering_seen */
+	uint8_t  rack_reo_mult;     /* RACK.reo_wnd_mult */
+	uint8_t  rack_reo_persist;  /* RACK.reo_wnd_persist */
+	uint8_t  rack_dsack_on;     /* RACK.dsack_round is set */
+	uint32_t rack_dsack_round;
+	uint32_t rack_xmit_us;      /* RACK.xmit_ts (low 32 bits of the clock) */
+	uint32_t rack_end_seq;      /* RACK.end_seq */
+	uint32_t rack_fack;         /* RACK.fack: highest sequence delivered */
+	uint8_t  rack_fack_on;
+	uint64_t rack_rtt;          /* RACK.rtt */
+	uint64_t min_rtt, min_rtt_at;   /* RACK.min_RTT (windowed) and when it was taken */
+	/* PRR (RFC 6937) in loss recovery, bytes */
+	uint32_t prr_delivered, prr_out, prr_recover_fs;
+	/* undo (Linux tcp_try_undo_*): the window before the episode, its
+	 * retransmissions not yet D-SACKed, TSval of its first retransmission */
+	uint8_t  undo_on;
+	uint8_t  undo_ts_on;
+	uint32_t undo_cwnd, undo_ssthresh;
+	uint32_t undo_marker;       /* snd.una when the episode began */
+	int32_t  undo_retrans;
+	uint32_t undo_tsval;
+	uint64_t undo_at;            /* when the last episode of the chain began */
 
 	/* rings: allocated lazily, grown and freed as bytes come and go (sock.c) */
 	struct tcp_ring sndbuf;       /* bytes from sndbuf_seq on: unacked, then unsent */
@@ -242,6 +280,8 @@ struct tcb {
 	uint32_t        drs_seq;      /* dynamic right-sizing: bytes read up to here ... */
 	uint64_t        drs_time;     /* ... at this time (0: not started) */
 	uint32_t        drs_space;    /* most bytes read in one RTT so far */
+	uint64_t        rcv_rtt;      /* the receiver's RTT estimate (Linux rcv_rtt_est): echoed
+				       * timestamps of full-sized data; 0 = none */
 	struct tcp_range ooo[TCP_OOO_MAX];
 	unsigned        n_ooo;
 	uint32_t        fin_ooo_seq;  /* sequence of a FIN seen beyond a hole */
@@ -274,9 +314,9 @@ struct tcb {
 	/* congestion control (RFC 5681, RFC 6582 / RFC 6675 loss recovery,
 	 * the algorithm's hooks in tcp_cc.c) */
 	const struct tcp_cc_ops *cc_ops;   /* NULL: the default (CUBIC) */
-	union {
+	union tcp_cc_priv {
 		struct tcp_cubic cubic;
-	} cc;
+	} cc, undo_cc;              /* undo_cc: the algorithm's state before the episode */
 	uint32_t cwnd, ssthresh;
 	uint32_t ca_acked;      /* bytes acked in congestion avoidance */
 	uint32_t recover;
@@ -516,6 +556,35 @@ void     tcp_sack_clear(struct tcb *t);
 uint32_t tcp_sack_pipe(const struct tcb *t);
 uint32_t tcp_sack_lost_bytes(const struct tcb *t);
 uint32_t tcp_send_limit(struct stack *st, struct tcb *t);
+uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end);
+
+/* RACK-TLP loss detection (RFC 8985 6), PRR (RFC 6937) and undo (tcp_rack.c) */
+struct tcp_rack_ack {           /* what one ACK delivered (RFC 8985 6.2 steps 2-3) */
+	uint32_t delivered;     /* bytes newly ACKed or SACKed (RFC 6937 DeliveredData) */
+	uint8_t  have_best, best_orig, have_fack, have_orig;
+	uint32_t best_us, best_end;     /* the most recently sent delivered segment */
+	uint64_t best_rtt;
+	uint32_t fack;          /* highest delivered sequence */
+	uint32_t orig_end;      /* lowest end of a delivered never-retransmitted segment */
+};
+void     tcp_rack_sent(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_t flags);
+void     tcp_rack_deliver(struct stack *st, struct tcb *t, const struct tcp_seg *seg,
+			  struct tcp_rack_ack *ra, uint32_t s, uint32_t e);
+void     tcp_rack_ack_done(struct stack *st, struct tcb *t, struct tcp_rack_ack *ra);
+void     tcp_rack_xlog_prune(struct tcb *t);
+uint32_t tcp_rack_detect(struct stack *st, struct tcb *t, int dsack);
+void     tcp_rack_fire(struct stack *st, struct tcb *t);
+void     tcp_rack_rto(struct stack *st, struct tcb *t);
+void     tcp_rack_recovery_exit(struct tcb *t);
+uint32_t tcp_rack_lost_next(const struct tcb *t, uint32_t *len);
+void     tcp_rack_min_rtt(struct stack *st, struct tcb *t, uint64_t rtt_us);
+void     tcp_sack_recovery_start(struct stack *st, struct tcb *t);
+void     tcp_prr_start(struct tcb *t);
+void     tcp_prr_ack(struct tcb *t, uint32_t delivered);
+void     tcp_undo_start(struct stack *st, struct tcb *t);
+void     tcp_undo_dsack(struct tcb *t, uint32_t s, uint32_t e);
+int      tcp_undo_try(struct stack *st, struct tcb *t, const struct tcp_seg *seg, int dsack, int at_end,
+		      int una_moved);
 
 /* congestion control (tcp_cc.c): one ops table per algorithm */
 struct tcp_cc_ops {

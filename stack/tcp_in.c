@@ -179,6 +179,16 @@ static enum tcp_verdict tcp_paws(struct stack *st, struct tcb *t, const struct t
 		t->ts_recent_ok = 0;
 	if (t->ts_recent_ok && seq_lt(seg->tsval, t->ts_recent)) {
 		st->stat.tcp_drop_paws++;
+		/* old data (an original overtaken by its retransmission): the
+		 * ACK reports it as a duplicate (RFC 2883), as Linux's
+		 * tcp_send_dupack does, so the sender can tell its
+		 * retransmission was needless and undo */
+		if (t->sack_ok && seg->len && seq_lt(seg->seq, t->rcv.nxt)) {
+			t->dsack = 1;
+			t->dsack_start = seg->seq;
+			t->dsack_end = seq_lt(seg->seq + seg->len, t->rcv.nxt) ? seg->seq + seg->len
+									  : t->rcv.nxt;
+		}
 		return TCP_DROP_ACK;
 	}
 	return TCP_OK;
@@ -255,15 +265,12 @@ static void tcp_rate_sample(struct stack *st, struct tcb *t, uint32_t acked)
 /* Congestion control on an ACK that acknowledged `acked` new bytes: the
  * algorithm's growth (tcp_cc.c: slow start, then congestion avoidance).
  * In loss recovery nothing grows: with SACK, RFC 6675 ends it at the
- * RecoveryPoint (tcp_sack.c); without, RFC 6582 3.2 step 3 decides
+ * RecoveryPoint and PRR sizes cwnd (tcp_sack.c, tcp_rack.c); without, RFC 6582 3.2 step 3 decides
  * (partial/full ACK). */
 static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t acked)
 {
-	if (t->in_recovery && t->sack_ok) {
-		if (seq_geq(ack, t->recover))
-			tcp_sack_recovery_end(st, t);
-		return;
-	}
+	if (t->in_recovery && t->sack_ok)
+		return;         /* tcp_sack_input ends it (or undoes it) */
 	if (t->in_recovery) {
 		if (seq_geq(ack, t->recover)) {
 			/* Full acknowledgment: "Set cwnd to either (1) min (ssthresh,
@@ -730,6 +737,13 @@ static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *s
 		st->stat.tcp_gro_rx++;
 	if (len > t->rcv_mss)
 		t->rcv_mss = (uint16_t)(len > wire_max ? wire_max : len);
+	/* The receiver's RTT (Linux tcp_rcv_rtt_measure_ts), for autotuning
+	 * when nothing we sent was timed (a receive-only connection whose SYN
+	 * was retransmitted has no SRTT): a full-sized segment echoes the
+	 * TSval of the ACK that let it go. */
+	uint64_t rr;
+	if (len >= t->rcv_mss && (rr = tcp_ts_rtt(st, t, seg)) != 0)
+		t->rcv_rtt = t->rcv_rtt ? (7 * t->rcv_rtt + rr) / 8 : rr;
 	uint32_t off = t->rcvbuf.len + (seg->seq - t->rcv.nxt);
 	/* The ring grows to hold what the window we offered lets in (the
 	 * window comes from the budget, not from the ring). When it cannot

@@ -341,9 +341,12 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 		if (room >= 12)
 			o.nsack = (uint8_t)tcp_sack_blocks(t, o.sack, (room - 4) / 8);
 	}
-	return tcp_emit(st, t->laddr, t->lport, t->raddr, t->rport, seq, ack, flags, field,
-			&o, &t->sndbuf, len ? seq - t->sndbuf_seq : 0, len, tcp_gso_size(st, t, &o),
-			&t->so);
+	int r = tcp_emit(st, t->laddr, t->lport, t->raddr, t->rport, seq, ack, flags, field,
+			 &o, &t->sndbuf, len ? seq - t->sndbuf_seq : 0, len, tcp_gso_size(st, t, &o),
+			 &t->so);
+	if (r == 0 && (len || (flags & TCP_FIN)))
+		tcp_rack_sent(st, t, seq, len, flags);  /* transmit time (RFC 8985 6.1) */
+	return r;
 }
 
 /* Send our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) and (re)arm the

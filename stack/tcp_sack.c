@@ -1,13 +1,13 @@
 /* Selective acknowledgments: the blocks we report as a receiver (RFC 2018,
  * D-SACK of RFC 2883) and, as a sender, the scoreboard of SACKed ranges
- * and the SACK-based loss recovery of RFC 6675.
+ * and SACK-based loss recovery: RFC 6675's frame (recovery from a loss to
+ * the RecoveryPoint, retransmissions within cwnd - pipe) with RACK (RFC
+ * 8985 6, tcp_rack.c) deciding what is lost in place of IsLost(), and PRR
+ * (RFC 6937, tcp_rack.c) sizing cwnd on each ACK of recovery.
  *
  * The scoreboard is a fixed array of sorted, disjoint ranges in
- * (snd.una, snd_max], merged as blocks arrive: no per-packet state. Loss
- * recovery works on octets, as RFC 6675 does: since IsLost() only grows
- * towards lower sequence numbers, "lost" is everything unSACKed below one
- * edge (sack_lost_edge), and pipe is computed from the ranges in one pass.
- * Peers without SACK keep NewReno (RFC 6582, tcp_in.c). */
+ * (snd.una, snd_max], merged as blocks arrive. Peers without SACK keep
+ * NewReno (RFC 6582, tcp_in.c). */
 #include <string.h>
 #include "stack_impl.h"
 #include "tcp_seq.h"
@@ -53,7 +53,8 @@ void tcp_sack_rcv_note(struct tcb *t, uint32_t seq)
 unsigned tcp_sack_blocks(struct tcb *t, struct tcp_range *out, unsigned max)
 {
 	unsigned n = 0;
-	uint32_t used = 0;              /* ooo[] ranges already reported */
+	uint64_t used = 0;              /* ooo[] ranges already reported */
+	_Static_assert(TCP_OOO_MAX <= 64, "one bit per range in used");
 	if (max > TCP_SACK_RCV_MAX)
 		max = TCP_SACK_RCV_MAX;
 	if (t->dsack && n < max) {
@@ -64,15 +65,15 @@ unsigned tcp_sack_blocks(struct tcb *t, struct tcp_range *out, unsigned max)
 	}
 	for (unsigned i = 0; i < t->n_sack_recent && n < max; i++) {
 		int r = ooo_find(t, t->sack_recent[i]);
-		if (r < 0 || (used & (1u << r)))
+		if (r < 0 || (used & (1ull << r)))
 			continue;
-		used |= 1u << r;
+		used |= 1ull << r;
 		out[n++] = t->ooo[r];
 	}
 	for (unsigned r = 0; r < t->n_ooo && n < max; r++) {
-		if (used & (1u << r))
+		if (used & (1ull << r))
 			continue;
-		used |= 1u << r;
+		used |= 1ull << r;
 		out[n++] = t->ooo[r];
 	}
 	return n;
@@ -146,72 +147,11 @@ void tcp_sack_clear(struct tcb *t)
 {
 	t->n_sacked = 0;
 	t->sacked_bytes = 0;
-	t->rescue_ok = 0;
-	t->n_rxt = 0;
-}
-
-/* RFC 6675 4 IsLost(SeqNum): "returns true when either DupThresh
- * discontiguous SACKed sequences have arrived above 'SeqNum' or more than
- * (DupThresh - 1) * SMSS bytes with sequence numbers greater than 'SeqNum'
- * have been SACKed". IsLost only grows downwards, so this is an edge: the
- * unSACKed octets below it are lost. snd.una when none is. */
-static uint32_t sack_lost_edge(const struct tcb *t)
-{
-	uint32_t bytes = 0;
-	for (int i = (int)t->n_sacked - 1; i >= 0; i--) {
-		bytes += t->sacked[i].end - t->sacked[i].start;
-		if ((unsigned)(t->n_sacked - i) >= TCP_DUPTHRESH ||
-		    bytes > (TCP_DUPTHRESH - 1) * (uint32_t)t->mss)
-			return t->sacked[i].start;
-	}
-	return t->snd.una;
-}
-
-/* HighRxt as an exclusive edge, never below snd.una. */
-static uint32_t sack_high_rxt(const struct tcb *t)
-{
-	return seq_gt(t->high_rxt, t->snd.una) ? t->high_rxt : t->snd.una;
-}
-
-/* RFC 6675 4 SetPipe(): over the unSACKed octets from HighACK to HighData,
- * one for each that is not lost, and one more for each at or below
- * HighRxt (retransmitted). */
-uint32_t tcp_sack_pipe(const struct tcb *t)
-{
-	uint32_t edge = sack_lost_edge(t), hr = sack_high_rxt(t), pipe = 0;
-	uint32_t a = t->snd.una;
-	for (unsigned i = 0; i <= t->n_sacked; i++) {
-		uint32_t b = i < t->n_sacked ? t->sacked[i].start : t->snd_max;
-		if (seq_lt(a, b)) {
-			uint32_t nl = seq_max(a, edge);
-			if (seq_lt(nl, b))
-				pipe += b - nl;
-			uint32_t rx = seq_min(b, hr);
-			if (seq_lt(a, rx))
-				pipe += rx - a;
-		}
-		if (i < t->n_sacked)
-			a = t->sacked[i].end;
-	}
-	return pipe;
-}
-
-/* UnSACKed octets IsLost() says are gone (TCP_INFO tcpi_lost). */
-uint32_t tcp_sack_lost_bytes(const struct tcb *t)
-{
-	uint32_t edge = sack_lost_edge(t), lost = 0, a = t->snd.una;
-	for (unsigned i = 0; i < t->n_sacked && seq_lt(a, edge); i++) {
-		uint32_t b = seq_min(t->sacked[i].start, edge);
-		if (seq_lt(a, b))
-			lost += b - a;
-		a = t->sacked[i].end;
-	}
-	return lost;
 }
 
 /* The first unSACKed sequence number at or after s, and the end of its
  * hole (the next SACKed range, or snd_max). */
-static uint32_t sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end)
+uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end)
 {
 	for (unsigned i = 0; i < t->n_sacked; i++) {
 		if (seq_leq(t->sacked[i].end, s))
@@ -253,114 +193,32 @@ static uint32_t sack_rexmit(struct stack *st, struct tcb *t, uint32_t seq, uint3
 	return len + !!(flags & TCP_FIN);
 }
 
-/* Remember a retransmission at seq (made while snd_max was what it is). */
-static void rxt_mark(struct tcb *t, uint32_t seq)
-{
-	for (unsigned i = 0; i < t->n_rxt; i++)
-		if (t->rxt[i].start == seq) {
-			t->rxt[i].end = t->snd_max;
-			return;
-		}
-	if (t->n_rxt < TCP_RXT_MARKS) {
-		t->rxt[t->n_rxt].start = seq;
-		t->rxt[t->n_rxt].end = t->snd_max;
-		t->n_rxt++;
-	}
-}
-
-/* SACKed octets above x. */
-static uint32_t sacked_above(const struct tcb *t, uint32_t x)
-{
-	uint32_t b = 0;
-	for (unsigned i = 0; i < t->n_sacked; i++)
-		if (seq_gt(t->sacked[i].end, x))
-			b += t->sacked[i].end - seq_max(t->sacked[i].start, x);
-	return b;
-}
-
-/* A retransmission lost again: not in RFC 6675, whose HighRxt never goes
- * back (only the timeout would resend it). When more than (DupThresh - 1)
- * SMSS of data sent after it (above the snd_max it left at) is SACKed, it
- * is lost as IsLost() counts (as Linux's tcp_mark_lost_retrans did before
- * RACK): the hole is resent once more. Returns its length, 0 if none. */
-static uint32_t rxt_lost_again(struct tcb *t, uint32_t *seq)
-{
-	unsigned n = 0;
-	uint32_t found = 0;
-	for (unsigned i = 0; i < t->n_rxt; i++) {
-		uint32_t hole_end, s = t->rxt[i].start;
-		if (seq_lt(s, t->snd.una) || sb_unsacked_from(t, s, &hole_end) != s)
-			continue;               /* acknowledged or SACKed: done */
-		t->rxt[n++] = t->rxt[i];
-		if (!found && seq_lt(s, hole_end) &&
-		    sacked_above(t, t->rxt[i].end) > (TCP_DUPTHRESH - 1) * (uint32_t)t->mss) {
-			*seq = s;
-			found = hole_end - s;
-		}
-	}
-	t->n_rxt = (uint8_t)n;
-	return found;
-}
-
-enum { NS_NONE, NS_REXMT, NS_RESCUE, NS_NEW };
-
-/* RFC 6675 4 NextSeg(): what to send next in loss recovery. */
+/* RFC 6675 4 NextSeg() with RACK: (1) the lowest segment RACK marked lost
+ * (RFC 8985 6.2 replaces IsLost() and rules 3-4: what RACK has not marked
+ * is presumed in flight, and a lost tail is the loss probe's or the
+ * timer's), (2) new data within the peer's window. */
+enum { NS_NONE, NS_REXMT, NS_NEW };
 static int sack_next_seg(const struct tcb *t, uint32_t *seq, uint32_t *len)
 {
-	uint32_t una = t->snd.una;
-	uint32_t top = t->n_sacked ? t->sacked[t->n_sacked - 1].end : una;
-	uint32_t hole_end, s = sb_unsacked_from(t, sack_high_rxt(t), &hole_end);
-	/* (1) "the smallest unSACKed sequence number 'S2' that ... (1.a) is
-	 * greater than HighRxt, (1.b) is less than the highest octet covered
-	 * by any received SACK, (1.c) IsLost (S2) returns true" */
-	if (seq_lt(s, top) && seq_lt(s, sack_lost_edge(t))) {
-		*seq = s;
-		*len = hole_end - s;
+	*seq = tcp_rack_lost_next(t, len);
+	if (*len)
 		return NS_REXMT;
-	}
-	/* (2) "available unsent data and the receiver's advertised window
-	 * allows": tcp_output sends it, within cwnd - pipe */
+	/* "(2) If no sequence number 'S2' per rule (1) exists but there is
+	 * available unsent data and the receiver's advertised window allows,
+	 * the sender MUST return the sequence number of the next unsent
+	 * segment" (tcp_output sends it) */
 	uint32_t end = tcp_snd_end(t);
-	if ((seq_lt(t->snd_max, end) && seq_lt(t->snd_max, una + t->snd.wnd)) ||
+	if ((seq_lt(t->snd_max, end) && seq_lt(t->snd_max, t->snd.una + t->snd.wnd)) ||
 	    (t->fin_queued && t->snd_max == end))
 		return NS_NEW;
-	/* (3) as (1) without (1.c) */
-	if (seq_lt(s, top)) {
-		*seq = s;
-		*len = hole_end - s;
-		return NS_REXMT;
-	}
-	/* (4) "a single "rescue" retransmission per entry into loss recovery.
-	 * If HighACK is greater than RescueRxt (or RescueRxt is undefined),
-	 * then one segment of upto SMSS octets that MUST include the highest
-	 * outstanding unSACKed sequence number SHOULD be returned" */
-	if (!t->rescue_ok || seq_gt(una, t->rescue_rxt)) {
-		uint32_t hs, he;
-		if (seq_lt(top, t->snd_max)) {
-			hs = top;
-			he = t->snd_max;
-		} else {
-			hs = t->n_sacked > 1 ? t->sacked[t->n_sacked - 2].end : una;
-			he = t->sacked[t->n_sacked - 1].start;
-		}
-		/* not when that segment was resent already (it is below
-		 * HighRxt, counted in pipe as such): only a tail nobody
-		 * resent is rescued */
-		if (seq_lt(hs, he) && seq_lt(sack_high_rxt(t), he)) {
-			uint32_t end_data = seq_min(he, end);
-			*seq = seq_lt(hs, end_data) && end_data - hs > t->mss ? end_data - t->mss : hs;
-			*len = he - *seq;
-			return NS_RESCUE;
-		}
-	}
 	return NS_NONE;
 }
 
 /* The right edge for tcp_output's new data. Outside SACK loss recovery:
  * snd.una + min(snd.wnd, cwnd). In it, RFC 6675 5 step (C): "If cwnd - pipe
- * >= 1 SMSS, the sender SHOULD transmit one or more segments": holes that
- * NextSeg() picks are resent here (C.1, C.2: HighRxt follows), and new data
- * may then fill what is left of cwnd - pipe. */
+ * >= 1 SMSS, the sender SHOULD transmit one or more segments": the lost
+ * segments NextSeg() picks are resent here, and new data may then fill
+ * what is left of cwnd - pipe (cwnd is PRR's, set on each ACK). */
 uint32_t tcp_send_limit(struct stack *st, struct tcb *t)
 {
 	if (!(t->sack_ok && t->in_recovery)) {
@@ -378,16 +236,9 @@ uint32_t tcp_send_limit(struct stack *st, struct tcb *t)
 	}
 	for (unsigned guard = 0; guard < 4096; guard++) {
 		uint32_t pipe = tcp_sack_pipe(t);
-		if (pipe >= t->cwnd || t->cwnd - pipe < t->mss)
+		if (pipe >= t->cwnd)
 			break;
-		uint32_t seq = 0, len = rxt_lost_again(t, &seq);
-		if (len) {
-			if (!sack_rexmit(st, t, seq, len))
-				break;
-			st->stat.tcp_sack_rexmit_again++;
-			rxt_mark(t, seq);
-			continue;
-		}
+		uint32_t seq = 0, len = 0;
 		int r = sack_next_seg(t, &seq, &len);
 		if (r == NS_NONE)
 			break;
@@ -396,47 +247,29 @@ uint32_t tcp_send_limit(struct stack *st, struct tcb *t)
 			uint32_t wlim = t->snd.una + t->snd.wnd;
 			return seq_lt(lim, wlim) ? lim : wlim;
 		}
-		uint32_t sent = sack_rexmit(st, t, seq, len);
-		if (!sent)
+		if (!sack_rexmit(st, t, seq, len))
 			break;
-		if (r == NS_RESCUE) {
-			/* "RescueRxt set to RecoveryPoint. HighRxt MUST NOT be updated." */
-			st->stat.tcp_sack_rescue++;
-			t->rescue_ok = 1;
-			t->rescue_rxt = t->recover - 1;
-		} else {
-			t->high_rxt = seq + sent;
-			rxt_mark(t, seq);
-		}
 	}
 	return t->snd.nxt;
 }
 
-/* Enter RFC 6675 loss recovery (5 step 4): "(4.1) RecoveryPoint = HighData
+/* Enter loss recovery (RFC 6675 5 step 4): "(4.1) RecoveryPoint = HighData
  * ... (4.2) ssthresh = cwnd = (FlightSize / 2)" -- the reduction is the
- * algorithm's (tcp_cc.c) -- "(4.3) Retransmit the first data segment
- * presumed dropped ... set both HighRxt and RescueRxt to the highest
- * sequence number in the retransmitted segment". (4.4-4.5) are
- * tcp_send_limit's, at tcp_output. */
-static void sack_recovery_start(struct stack *st, struct tcb *t)
+ * algorithm's (tcp_cc.c), cwnd is then PRR's (RFC 6937, tcp_prr_ack) --
+ * "(4.3) Retransmit the first data segment presumed dropped": tcp_output,
+ * through tcp_send_limit, resends what RACK marked lost. What the window
+ * was is kept for an undo. */
+void tcp_sack_recovery_start(struct stack *st, struct tcb *t)
 {
 	st->stat.tcp_sack_recovery++;
 	st->stat.tcp_fast_retrans++;
+	tcp_undo_start(st, t);
 	t->ssthresh = tcp_cc_loss_ssthresh(st, t);
-	t->cwnd = t->ssthresh;
 	t->recover = t->snd_max;
 	t->in_recovery = 1;
 	t->rtt_on = 0;                  /* Karn */
-	t->n_rxt = 0;
-	uint32_t hole_end;
-	uint32_t s = sb_unsacked_from(t, t->snd.una, &hole_end);
-	uint32_t sent = sack_rexmit(st, t, s, hole_end - s);
-	t->high_rxt = s + sent;
-	t->rescue_rxt = s + (sent ? sent - 1 : 0);
-	if (sent)
-		rxt_mark(t, s);
-	t->rescue_ok = 1;
 	t->tlp_out = 0;                 /* recovery repairs the tail now */
+	tcp_prr_start(t);
 	tcp_timer_set(st, t, TCP_T_REXMT, st->now_us + t->rto);
 }
 
@@ -449,8 +282,8 @@ void tcp_sack_recovery_end(struct stack *st, struct tcb *t)
 	(void)st;
 	t->in_recovery = 0;
 	t->dupacks = 0;
-	t->n_rxt = 0;
-	t->cwnd = t->ssthresh;
+	t->cwnd = t->ssthresh;          /* RFC 6937 3.1: "cwnd = ssthresh" at the end */
+	tcp_rack_recovery_exit(t);
 }
 
 /* ---- small flights: Early Retransmit and the tail loss probe ----------- */
@@ -491,13 +324,16 @@ static uint64_t tlp_pto(const struct tcb *t)
  * recovery, RTO recovery, or the sender has sent the loss probe but has not
  * yet received an acknowledgment for it"; only with SACK (7: "TLP ... SHOULD
  * only be used if SACK is negotiated", the probe's ACK must tell what was
- * lost); data outstanding, the window open (else persist), the RTO armed. */
+ * lost); data outstanding, the window open (else persist), the RTO armed,
+ * and the RACK timer not armed: RACK is waiting to call a loss there (its
+ * deadline is sooner), as Linux's reordering timeout takes the probe's
+ * place. */
 static int tlp_allowed(const struct tcb *t)
 {
 	return t->sack_ok && tcp_synced(t->state) && t->state != TCP_TIME_WAIT &&
 	       !t->in_recovery && !t->retries && seq_geq(t->snd.una, t->recover) &&
 	       !t->tlp_out && !t->tlp_rtt_wait && t->snd_max != t->snd.una &&
-	       t->snd.wnd != 0 && t->timer[TCP_T_REXMT];
+	       t->snd.wnd != 0 && t->timer[TCP_T_REXMT] && !t->timer[TCP_T_REO];
 }
 
 /* After input or output (tcp_timers_update): arm the PTO when a probe may
@@ -610,18 +446,22 @@ static void tlp_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t acke
 }
 
 /* The SACK part of an ACK of a SACK connection (after snd.una moved by
- * `acked`): update the scoreboard (RFC 6675 5: "the scoreboard MUST be
- * updated via the Update () routine"), then count it as a DupAck when it
- * SACKs new data (RFC 6675 2: "a segment that arrives carrying a SACK block
- * that identifies previously unacknowledged and un-SACKed octets between
- * HighACK and HighData"; a plain RFC 5681 duplicate ACK without blocks also
- * counts), and start loss recovery on the DupThresh-th one or when
- * IsLost(HighACK + 1) (5 steps 1-2). Not again before snd.una passes the
- * previous RecoveryPoint (5.1, after a timeout). */
+ * `acked`): what it newly delivered (for RACK and PRR), the scoreboard
+ * (RFC 6675 5: "the scoreboard MUST be updated via the Update () routine"),
+ * D-SACKs (RFC 2883: RACK's reordering window, the undo), the loss probe's
+ * outcome, the end of recovery (RFC 6675 5 (A), after trying an undo),
+ * then RACK's loss detection (RFC 8985 6.2 step 5): a loss starts recovery
+ * (RFC 6675 5 step 4; not again before snd.una passes the previous
+ * RecoveryPoint, 5.1, after a timeout), and in recovery PRR sizes cwnd
+ * for this ACK. DupAcks are still counted for Limited Transmit. */
 void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, uint32_t acked,
 		    int dup5681)
 {
 	int dsack = 0;
+	struct tcp_rack_ack ra;
+	memset(&ra, 0, sizeof(ra));
+	if (acked)
+		tcp_rack_deliver(st, t, seg, &ra, t->snd.una - acked, t->snd.una);
 	sb_prune(t);
 	sb_sum(t);
 	uint32_t before = t->sacked_bytes;
@@ -635,6 +475,7 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 		     (seg->nsack > 1 && seq_geq(s, seg->sack[1].start) && seq_leq(e, seg->sack[1].end)))) {
 			st->stat.tcp_dsack_rx++;
 			dsack = 1;
+			tcp_undo_dsack(t, s, e);
 			continue;
 		}
 		/* a block must lie in (snd.una, snd_max]; an older ACK's block
@@ -648,32 +489,32 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 		}
 		if (seq_lt(s, t->snd.una))
 			s = t->snd.una;
+		tcp_rack_deliver(st, t, seg, &ra, s, e);
 		if (sb_add(t, s, e) < 0)
 			st->stat.tcp_sack_sb_full++;
 	}
 	sb_sum(t);
+	tcp_rack_ack_done(st, t, &ra);
 	tlp_ack(st, t, seg->ack, acked, dsack, t->sacked_bytes > before);
-	if (t->in_recovery)
-		return;                 /* tcp_send_limit sends what pipe allows */
+	/* an undo (also after recovery ended, as Linux's D-SACK undo in the
+	 * Open state), else the end of recovery at the RecoveryPoint */
+	int end = t->in_recovery && seq_geq(t->snd.una, t->recover);
+	if (!tcp_undo_try(st, t, seg, dsack, end, acked != 0) && end)
+		tcp_sack_recovery_end(st, t);
+	uint32_t lost = tcp_rack_detect(st, t, dsack);
+	if (t->in_recovery) {
+		tcp_prr_ack(t, ra.delivered);
+		return;                 /* tcp_send_limit sends what cwnd allows */
+	}
 	int dup = t->sacked_bytes > before || (dup5681 && !seg->nsack);
 	if (dup5681)
 		st->stat.tcp_dupack_rx++;
-	if (!dup || t->snd_max == t->snd.una)
-		return;
-	t->dupacks++;
-	if (!seq_geq(t->snd.una, t->recover))
-		return;
-	if (t->dupacks >= TCP_DUPTHRESH || seq_lt(t->snd.una, sack_lost_edge(t))) {
-		sack_recovery_start(st, t);
-		return;
-	}
-	/* RFC 5827 3.2, the SACK variant of Early Retransmit: with a small
-	 * flight, recovery starts once ER_thresh segments are SACKed (or as
-	 * many duplicate ACKs came) */
-	unsigned thr = tcp_dupthresh(t);
-	uint32_t sacked_segs = (t->sacked_bytes + t->mss - 1) / t->mss;
-	if (thr < TCP_DUPTHRESH && (t->dupacks >= thr || sacked_segs >= thr)) {
-		st->stat.tcp_early_rexmit++;
-		sack_recovery_start(st, t);
+	if (dup && t->snd_max != t->snd.una)
+		t->dupacks++;
+	/* a loss starts recovery: found now, or marked during the last
+	 * recovery above its RecoveryPoint and not resent yet */
+	if ((lost || tcp_sack_lost_bytes(t)) && seq_geq(t->snd.una, t->recover) && !t->retries) {
+		tcp_sack_recovery_start(st, t);
+		tcp_prr_ack(t, ra.delivered ? ra.delivered : t->mss);
 	}
 }

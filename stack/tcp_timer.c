@@ -272,6 +272,7 @@ static void tcp_rexmt_fire(struct stack *st, struct tcb *t)
 		tcp_timer_set(st, t, TCP_T_PTO, 0);
 	t->recover = t->snd_max;        /* RFC 6582 4 / RFC 6675 5.1 (after a timeout) */
 	tcp_sack_clear(t);              /* RFC 2018 8: the receiver may have reneged */
+	tcp_rack_rto(st, t);            /* all is resent in order: nothing stays marked lost */
 	tcp_cc(t)->on_rto(st, t);
 	t->rtt_on = 0;                  /* Karn: no sample from resent data */
 	t->snd.nxt = t->snd.una;
@@ -374,6 +375,9 @@ static void tcb_run_timers(struct stack *st, struct tcb *t)
 			break;
 		case TCP_T_PTO:
 			tcp_tlp_fire(st, t);
+			break;
+		case TCP_T_REO:
+			tcp_rack_fire(st, t);
 			break;
 		case TCP_T_CORK:
 			/* the ceiling on TCP_CORK (and MSG_MORE): what is held goes

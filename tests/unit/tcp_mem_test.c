@@ -252,6 +252,69 @@ TEST(autotuning_grows_when_the_reader_keeps_up)
 	teardown();
 }
 
+/* Our SYN was lost: the handshake gives no RTT sample (Karn) and a
+ * connection that only receives never times anything it sends, so SRTT
+ * stays unknown. Autotuning then runs on the receiver's own RTT estimate
+ * (as Linux's rcv_rtt_est): full-sized segments echo the TSval of the ACK
+ * that let them go. Before, the budget stayed at its initial 128 KB for
+ * the whole connection. */
+TEST(autotuning_after_a_lost_syn)
+{
+	setup();
+	struct out syn, o;
+	int sd = nst_socket(st, NST_SOCK_STREAM);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
+	CHECK(take(&syn));
+	advance(now + 1 * SEC);                 /* lost: sent again */
+	CHECK(take(&syn));
+	advance(now + 10 * MS);
+	struct seg sa = syn_with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
+						    .wnd = 65535, .sport = 80, .dport = syn.sport },
+				      1, 1, 100, syn.tsval);
+	static const uint8_t ws[4] = { 1, 3, 3, 7 };  /* NOP, window scale 7 */
+	memcpy(sa.opt + sa.optlen, ws, 4);
+	sa.optlen += 4;
+	inject(sa);
+	CHECK(take(&o));
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	struct tcb *t = tcb_of(sd);
+	CHECK_EQ(t->srtt, 0);
+	CHECK(t->ws_ok);
+	uint32_t pseq = PISS + 1, rseq = PISS + 1, tsval = 101, echo = o.tsval;
+	uint32_t m = 1448;                      /* 1460 less the timestamps */
+	static char data[1448];
+	for (int rtt = 0; rtt < 20; rtt++) {
+		/* the peer sends a window's worth, 10 ms after our last ACK */
+		uint32_t edge = t->rcv_adv;
+		while (seq_lt(pseq, edge)) {
+			uint32_t k = edge - pseq < m ? edge - pseq : m;
+			for (uint32_t i = 0; i < k; i++)
+				data[i] = (char)('a' + (pseq + i) % 26);
+			struct seg d = from(sd, ACK, pseq, syn.seq + 1, NULL);
+			d.data = data;
+			d.len = k;
+			uint8_t ts[12] = { 1, 1, 8, 10 };
+			uint32_t v = htonl(tsval), e = htonl(echo);
+			memcpy(ts + 4, &v, 4);
+			memcpy(ts + 8, &e, 4);
+			memcpy(d.opt, ts, 12);
+			d.optlen = 12;
+			inject(d);
+			pseq += k;
+		}
+		app_read_all(sd, &rseq);
+		while (take(&o))
+			echo = o.tsval;
+		advance(now + 10 * MS);
+		tsval += 10;
+	}
+	CHECK_EQ(rseq, pseq);
+	CHECK(t->rcv_rtt >= 9 * MS && t->rcv_rtt <= 11 * MS);
+	CHECK(st->stat.tcp_rcvbuf_grow >= 3);
+	CHECK(t->rcv_budget > 4 * TCP_RMEM_DEF);
+	teardown();
+}
+
 /* A reader that does not keep up (nothing, or a little per RTT) does not
  * grow its budget: the window closes instead. */
 TEST(autotuning_stays_when_the_reader_lags)
@@ -517,6 +580,7 @@ int main(void)
 	RUN(rings_grow_with_data_and_free_after);
 	RUN(window_follows_the_budget);
 	RUN(autotuning_grows_when_the_reader_keeps_up);
+	RUN(autotuning_after_a_lost_syn);
 	RUN(autotuning_stays_when_the_reader_lags);
 	RUN(so_rcvbuf_locks_the_budget);
 	RUN(memory_cap_drops_counted_and_recovers);

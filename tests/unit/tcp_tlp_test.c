@@ -195,9 +195,11 @@ TEST(probe_sends_new_data)
 	teardown();
 }
 
-/* RFC 5827 3.2: three segments, nothing more to send, the first lost and
- * the other two SACKed: recovery starts on the second SACK (ER_thresh 2),
- * with no wait for the timer. */
+/* Three segments, nothing more to send, the first lost and the other two
+ * SACKed. This was Early Retransmit (RFC 5827 3.2: recovery on the second
+ * SACK); RACK (RFC 8985) replaces it, as in Linux: two SACKed segments are
+ * below DupThresh, so the first is lost only once RACK.rtt + min_RTT/4
+ * has passed since it was sent (10 ms + 2.5 ms), at the RACK timer. */
 TEST(early_retransmit_sack)
 {
 	setup();
@@ -215,12 +217,18 @@ TEST(early_retransmit_sack)
 	CHECK_EQ(t->in_recovery, 0);
 	uint32_t b2[2] = { s + MSS, s + 3 * MSS };
 	sack_in(sd, s, 1, b2);
+	CHECK(none());
+	CHECK_EQ(t->timer[TCP_T_REO], t0 + 12500);
+	CHECK_EQ(t->timer[TCP_T_PTO], 0);       /* the RACK timer goes first */
+	advance(t0 + 12500 - 1);
+	CHECK(none());
+	advance(t0 + 12500);
 	struct out o;
 	CHECK(take(&o));
 	CHECK_EQ(o.seq, s);
 	CHECK_EQ(o.len, MSS);
-	CHECK_EQ(now, t0 + 10 * MS);
-	CHECK_EQ(st->stat.tcp_early_rexmit, 1);
+	CHECK(none());
+	CHECK_EQ(st->stat.tcp_rack_reo_timeout, 1);
 	CHECK_EQ(st->stat.tcp_sack_recovery, 1);
 	CHECK_EQ(t->in_recovery, 1);
 	CHECK_EQ(t->timer[TCP_T_PTO], 0);
@@ -230,18 +238,21 @@ TEST(early_retransmit_sack)
 	CHECK_EQ(st->stat.tcp_tlp_probes, 0);
 	teardown();
 
-	/* one ACK SACKing both (a stretch ACK): two SACKed segments do it */
+	/* one ACK SACKing both (a stretch ACK): the same wait */
 	setup();
 	sd = open_conn(&iss, 1);
 	t = tcb_of(sd);
 	s = iss + 1;
+	t0 = now;
 	send_segs(sd, s, 3, 3);
 	advance(now + 10 * MS);
 	uint32_t b3[2] = { s + MSS, s + 3 * MSS };
 	sack_in(sd, s, 1, b3);
+	CHECK(none());
+	advance(t0 + 12500);
 	CHECK(take(&o));
 	CHECK_EQ(o.seq, s);
-	CHECK_EQ(st->stat.tcp_early_rexmit, 1);
+	CHECK_EQ(st->stat.tcp_rack_lost, 1);
 	teardown();
 }
 
