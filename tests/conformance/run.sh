@@ -189,6 +189,20 @@ run_one() {
 	fi
 }
 
+# run_side MODE DIR FILE LOG: prints pass, pass2 or FAIL. A run that failed on timing alone
+# (packetdrill's "timing error": an event a few ms outside the tolerance, which happens to the
+# kernel too on a busy machine) gets one more run in a fresh lab; "pass (2)" in the table and
+# the count in the summary say so. Any other failure is final.
+run_side() {
+	if run_one "$@"; then echo pass; return; fi
+	if grep -q "timing error" "$4" && ! grep -qv -e "timing error" -e "^script packet" -e "^actual packet" \
+		-e "Killed" -e "^ *$" "$4"; then
+		mv "$4" "$4.first"
+		if run_one "$@"; then echo pass2; return; fi
+	fi
+	echo FAIL
+}
+
 # ---- the list -------------------------------------------------------------------------------
 # Copy the scripts (and their common/ helpers) into the build directory, apply the list's
 # edits there; the original tree is never touched.
@@ -215,7 +229,7 @@ else
 	ALLOWED_CC=
 fi
 
-pass=0 fail=0 excluded=0 every=()
+pass=0 fail=0 excluded=0 retried=0 every=()
 TABLE=$WORK/table.md # the same table in Markdown, for docs/COMPATIBILITY.md
 printf '| script | kernel | nstack |\n|---|---|---|\n' >"$TABLE"
 printf '%-58s %-7s %-7s\n' script kernel nstack
@@ -240,8 +254,10 @@ while IFS= read -r line || [ -n "$line" ]; do
 	dir=$EDITED/$(dirname "$path") file=$(basename "$path")
 	log=$WORK/logs/$(echo "$path" | tr / _)
 	k=- n=-
-	if [ -n "$kernel" ]; then run_one kernel "$dir" "$file" "$log.kernel" && k=pass || k=FAIL; fi
-	if [ -n "$nstack" ]; then run_one nstack "$dir" "$file" "$log.nstack" && n=pass || n=FAIL; fi
+	if [ -n "$kernel" ]; then k=$(run_side kernel "$dir" "$file" "$log.kernel"); fi
+	if [ -n "$nstack" ]; then n=$(run_side nstack "$dir" "$file" "$log.nstack"); fi
+	[ "$k" = pass2 ] && retried=$((retried + 1)) && k="pass (2)"
+	[ "$n" = pass2 ] && retried=$((retried + 1)) && n="pass (2)"
 	lab_down
 	printf '%-58s %-7s %-7s\n' "$path" "$k" "$n"
 	printf '| %s | %s | %s |\n' "$path" "$k" "$n" >>"$TABLE"
@@ -256,5 +272,6 @@ while IFS= read -r line || [ -n "$line" ]; do
 	fi
 done <"$LIST"
 echo "($excluded scripts left out: see $LIST; logs in $WORK/logs)"
+[ "$retried" = 0 ] || echo "($retried runs passed at the second try after a timing error: pass (2))"
 echo "conformance: $pass passed, $fail failed"
 [ "$fail" = 0 ]
