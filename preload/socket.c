@@ -659,6 +659,31 @@ static int bindtodevice_get(struct nsock *s, void *val, socklen_t *lenp)
 	return opt_put(val, lenp, name, ifindex ? strlen(name) + 1 : 0);
 }
 
+/* SO_MEMINFO: Linux's sk_get_meminfo array (SK_MEMINFO_*), as far as we
+ * have its quantities: the bytes queued to read and to send stand for the
+ * allocations (rmem_alloc, wmem_queued), the buffer sizes are SO_RCVBUF
+ * and SO_SNDBUF; the rest (forward allocation, option memory, backlog,
+ * drops) is 0. Truncated to *lenp, as Linux. */
+static int meminfo_get(struct nsock *s, void *val, socklen_t *lenp)
+{
+	enum { RMEM_ALLOC, RCVBUF, WMEM_ALLOC, SNDBUF, FWD_ALLOC, WMEM_QUEUED, NVARS = 9 };
+	uint32_t mem[NVARS] = { 0 };
+	int v;
+	unsigned n = sizeof(v);
+	if (nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_RCVBUF, &v, &n) == 0)
+		mem[RCVBUF] = (uint32_t)v;
+	n = sizeof(v);
+	if (nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_SNDBUF, &v, &n) == 0)
+		mem[SNDBUF] = (uint32_t)v;
+	if (s->type == SOCK_STREAM) {
+		struct nst_tcp_info ni;
+		mem[RMEM_ALLOC] = (uint32_t)nst_rx_avail(eng.st, s->sd);
+		if (nst_tcp_info(eng.st, s->sd, &ni) == 0)
+			mem[WMEM_QUEUED] = ni.outq;
+	}
+	return opt_put(val, lenp, mem, sizeof(mem));
+}
+
 NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *lenp)
 {
 	struct nsock *s;
@@ -695,11 +720,14 @@ NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len
 			return set_errno(-EFAULT);
 		memcpy(val, &sa, *lenp);
 		return 0;
+	} else if (level == SOL_SOCKET && name == SO_MEMINFO) {
+		r = meminfo_get(s, val, lenp);
 	} else if (level == SOL_SOCKET && name == SO_COOKIE) {
 		/* a number unique among the process's sockets (Linux: in the netns) */
 		uint64_t cookie = (uint64_t)(uintptr_t)s;
 		r = *lenp < sizeof(cookie) ? -EINVAL : opt_put(val, lenp, &cookie, sizeof(cookie));
-	} else if (*lenp && !val) {
+	} else if (*lenp && !val && !(level == IPPROTO_TCP && name == TCP_CC_INFO)) {
+		/* (TCP_CC_INFO copies 0 bytes: a NULL buffer is no fault) */
 		r = -EFAULT;
 	} else {
 		unsigned ulen = *lenp;

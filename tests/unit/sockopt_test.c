@@ -151,6 +151,12 @@ TEST(read_back_rules)
 	int v;
 	len = sizeof(v);
 	CHECK_EQ(nst_getsockopt(st, sd, IPPROTO_UDP, UDP_CORK, &v, &len), -EOPNOTSUPP);
+	/* TCP_CC_INFO: reno and cubic have no report, 0 bytes (as Linux) */
+	char cc[64];
+	len = sizeof(cc);
+	CHECK_EQ(nst_getsockopt(st, sd, IPPROTO_TCP, TCP_CC_INFO, cc, &len), 0);
+	CHECK_EQ(len, 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CC_INFO, 1), -ENOPROTOOPT);
 	nst_close(st, sd, now);
 	teardown();
 }
