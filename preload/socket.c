@@ -64,6 +64,26 @@ static int sin_fill(struct sockaddr *sa, socklen_t *lenp, uint32_t ip, uint16_t 
 	return 0;
 }
 
+/* net.ipv4.tcp_notsent_lowat: the TCP_NOTSENT_LOWAT of sockets that set
+ * none. The kernel reads its per-namespace value at each use; we read it
+ * when a TCP socket is created (a program may change it after its first
+ * socket, as a test does): open, read, close (no descriptor kept: a
+ * program that closes every descriptor would pull it from under us).
+ * Under the lock. */
+static void notsent_lowat_refresh(void)
+{
+	int fd = open("/proc/sys/net/ipv4/tcp_notsent_lowat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char b[24];
+	ssize_t n = REAL(read)(fd, b, sizeof(b) - 1);
+	REAL(close)(fd);
+	if (n <= 0)
+		return;
+	b[n] = 0;
+	nst_set_notsent_lowat(eng.st, (uint32_t)strtoul(b, NULL, 10));
+}
+
 NST_EXPORT int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -82,6 +102,8 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 		eng_unlock();
 		return REAL(socket)(domain, type, protocol);
 	}
+	if (!dgram)
+		notsent_lowat_refresh();
 	int sd = nst_socket(eng.st, dgram ? NST_SOCK_DGRAM : NST_SOCK_STREAM);
 	if (sd < 0) {
 		eng_unlock();

@@ -567,6 +567,11 @@ int tcp_output(struct stack *st, struct tcb *t)
 			break;
 		}
 	}
+	/* bytes sent are no longer unsent: a writer waiting on
+	 * TCP_NOTSENT_LOWAT may go on (an ACK that opened the window notified
+	 * before this output ran) */
+	if (sent && (t->so.notsent_lowat || st->tcp.notsent_lowat))
+		tcp_notify(st, t);
 	/* nothing held any more: the cork ceiling counts from the next hold,
 	 * not from one whose bytes already left */
 	if (t->timer[TCP_T_CORK] && !seq_lt(t->snd.nxt, end))
