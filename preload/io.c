@@ -9,10 +9,15 @@
  * socket has no timeout and the handler has SA_RESTART: then the wait goes on
  * (nsock_wait, eng_restart_ok), as sock_intr_errno decides on Linux.
  */
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "preload.h"
 #include "dgram.h"
@@ -271,6 +276,155 @@ NST_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count
 	ssize_t n;
 	return sock_sendfile(out_fd, in_fd, offset, count, &n) ? n
 		: REAL(sendfile64)(out_fd, in_fd, offset, count);
+}
+
+/* 1 if fd is a pipe (FIFO); the kernel's splice wants one at one end. */
+static int is_pipe(int fd)
+{
+	struct stat sb;
+	return fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode);
+}
+
+/* splice from an nstack socket into a pipe (tcp_splice_read's effect, by
+ * copy): wait for pipe space unless SPLICE_F_NONBLOCK or the pipe is
+ * O_NONBLOCK (do_splice's wait_for_space), peek at most that much from the
+ * socket (blocking by the socket's O_NONBLOCK and SO_RCVTIMEO, as the
+ * kernel's), write it to the pipe outside the lock and consume what the
+ * pipe took. 0 at end of stream. */
+static ssize_t splice_from_sock(int fd, size_t len, int pfd, unsigned flags)
+{
+	int pnb = (flags & SPLICE_F_NONBLOCK) || (REAL(fcntl)(pfd, F_GETFL) & O_NONBLOCK);
+	size_t room;
+	for (;;) {
+		int size = REAL(fcntl)(pfd, F_GETPIPE_SZ), queued = 0;
+		if (size < 0 || REAL(ioctl)(pfd, FIONREAD, &queued) < 0)
+			return -errno;
+		if (size > queued) {
+			room = (size_t)(size - queued);
+			break;
+		}
+		if (pnb)
+			return -EAGAIN;
+		struct pollfd p = { pfd, POLLOUT, 0 };
+		if (REAL(poll)(&p, 1, -1) < 0)
+			return -errno;
+	}
+	if (len > room)
+		len = room;
+	if (len > IO_GATHER_MAX)
+		len = IO_GATHER_MAX;
+	char *buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r <= 0) {
+		free(buf);
+		return r ? r : -EBADF;
+	}
+	nsock_hold(s);
+	ssize_t n = sock_recv(fd, s, buf, len, MSG_PEEK);
+	nsock_drop(s);
+	eng_unlock();
+	if (n > 0) {
+		ssize_t w = REAL(write)(pfd, buf, (size_t)n);
+		if (w < 0) {
+			n = -errno;
+		} else {
+			r = fd_lock(fd, &s);
+			if (r > 0) {
+				nsock_hold(s);
+				(void)sock_recv(fd, s, buf, (size_t)w, MSG_DONTWAIT);
+				nsock_drop(s);
+				eng_unlock();
+			}
+			n = w;
+		}
+	}
+	free(buf);
+	return n;
+}
+
+/* splice from a pipe onto an nstack socket: a non-blocking socket without
+ * send space is EAGAIN before anything leaves the pipe; then one read of
+ * the pipe (EAGAIN on an empty pipe with SPLICE_F_NONBLOCK or O_NONBLOCK,
+ * 0 when it has no writer) and all of it sent, waiting for space if need
+ * be: bytes taken from the pipe are never dropped. */
+static ssize_t splice_to_sock(int pfd, size_t len, int fd, unsigned flags)
+{
+	struct nsock *s;
+	int r = fd_lock(fd, &s);
+	if (r <= 0)
+		return r ? r : -EBADF;
+	int full = s->nonblock && !(nst_poll(eng.st, s->sd) & NST_POLLOUT);
+	eng_unlock();
+	if (full)
+		return -EAGAIN;
+	if (flags & SPLICE_F_NONBLOCK) {
+		struct pollfd p = { pfd, POLLIN, 0 };
+		if (REAL(poll)(&p, 1, 0) == 0)
+			return -EAGAIN;
+	}
+	if (len > IO_GATHER_MAX)
+		len = IO_GATHER_MAX;
+	char *buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	ssize_t n = REAL(read)(pfd, buf, len);
+	if (n <= 0) {
+		free(buf);
+		return n < 0 ? -errno : 0;
+	}
+	size_t sent = 0;
+	ssize_t err = 0;
+	r = fd_lock(fd, &s);
+	if (r <= 0) {
+		free(buf);
+		return r ? r : -EBADF;
+	}
+	nsock_hold(s);
+	while (sent < (size_t)n) {
+		ssize_t w = sock_send(fd, s, buf + sent, (size_t)n - sent,
+				      MSG_NOSIGNAL | (flags & SPLICE_F_MORE ? MSG_MORE : 0));
+		if (w > 0) {
+			sent += (size_t)w;
+			continue;
+		}
+		if (w == -EAGAIN && s->sd >= 0 && nsock_wait(fd, s, POLLOUT, -1) == 0)
+			continue;
+		err = w ? w : -EPIPE;
+		break;
+	}
+	nsock_drop(s);
+	eng_unlock();
+	free(buf);
+	return sent ? (ssize_t)sent : err;
+}
+
+/* splice with an nstack socket at one end: the kernel cannot (our fd is an
+ * eventfd, EINVAL), so the bytes go through a buffer. As the kernel's, the
+ * other end must be a pipe (EINVAL) and neither end may take an offset. */
+NST_EXPORT ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
+			  unsigned flags)
+{
+	int in = fd_peek(fd_in) != NULL, out = fd_peek(fd_out) != NULL;
+	if (!in && !out)
+		return REAL(splice)(fd_in, off_in, fd_out, off_out, len, flags);
+	if (in == out || !is_pipe(in ? fd_out : fd_in))
+		return set_errno(-EINVAL);
+	/* do_splice: an offset for the pipe is ESPIPE, for the socket EINVAL
+	 * (no pread/pwrite) */
+	if (in ? off_out : off_in)
+		return set_errno(-ESPIPE);
+	if (in ? off_in : off_out)
+		return set_errno(-EINVAL);
+	if (len == 0)
+		return 0;
+	ssize_t n = in ? splice_from_sock(fd_in, len, fd_out, flags)
+		       : splice_to_sock(fd_in, len, fd_out, flags);
+	if (n == -EPIPE)
+		raise(SIGPIPE);
+	return set_errno(n);
 }
 
 /* Under the lock. After the first bytes, later vectors take only what is

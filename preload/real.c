@@ -66,6 +66,7 @@ static void real_resolve(void)
 	RESOLVE_OPT(sendfile64, "sendfile64");
 	if (!real_fns.sendfile64)
 		real_fns.sendfile64 = real_fns.sendfile;
+	RESOLVE(splice, "splice");
 	RESOLVE_OPT(read_chk, "__read_chk");
 	RESOLVE_OPT(recv_chk, "__recv_chk");
 	RESOLVE_OPT(recvfrom_chk, "__recvfrom_chk");

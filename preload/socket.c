@@ -64,6 +64,26 @@ static int sin_fill(struct sockaddr *sa, socklen_t *lenp, uint32_t ip, uint16_t 
 	return 0;
 }
 
+/* net.ipv4.tcp_notsent_lowat: the TCP_NOTSENT_LOWAT of sockets that set
+ * none. The kernel reads its per-namespace value at each use; we read it
+ * when a TCP socket is created (a program may change it after its first
+ * socket, as a test does): open, read, close (no descriptor kept: a
+ * program that closes every descriptor would pull it from under us).
+ * Under the lock. */
+static void notsent_lowat_refresh(void)
+{
+	int fd = open("/proc/sys/net/ipv4/tcp_notsent_lowat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char b[24];
+	ssize_t n = REAL(read)(fd, b, sizeof(b) - 1);
+	REAL(close)(fd);
+	if (n <= 0)
+		return;
+	b[n] = 0;
+	nst_set_notsent_lowat(eng.st, (uint32_t)strtoul(b, NULL, 10));
+}
+
 NST_EXPORT int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -82,6 +102,8 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 		eng_unlock();
 		return REAL(socket)(domain, type, protocol);
 	}
+	if (!dgram)
+		notsent_lowat_refresh();
 	int sd = nst_socket(eng.st, dgram ? NST_SOCK_DGRAM : NST_SOCK_STREAM);
 	if (sd < 0) {
 		eng_unlock();
@@ -659,6 +681,31 @@ static int bindtodevice_get(struct nsock *s, void *val, socklen_t *lenp)
 	return opt_put(val, lenp, name, ifindex ? strlen(name) + 1 : 0);
 }
 
+/* SO_MEMINFO: Linux's sk_get_meminfo array (SK_MEMINFO_*), as far as we
+ * have its quantities: the bytes queued to read and to send stand for the
+ * allocations (rmem_alloc, wmem_queued), the buffer sizes are SO_RCVBUF
+ * and SO_SNDBUF; the rest (forward allocation, option memory, backlog,
+ * drops) is 0. Truncated to *lenp, as Linux. */
+static int meminfo_get(struct nsock *s, void *val, socklen_t *lenp)
+{
+	enum { RMEM_ALLOC, RCVBUF, WMEM_ALLOC, SNDBUF, FWD_ALLOC, WMEM_QUEUED, NVARS = 9 };
+	uint32_t mem[NVARS] = { 0 };
+	int v;
+	unsigned n = sizeof(v);
+	if (nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_RCVBUF, &v, &n) == 0)
+		mem[RCVBUF] = (uint32_t)v;
+	n = sizeof(v);
+	if (nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_SNDBUF, &v, &n) == 0)
+		mem[SNDBUF] = (uint32_t)v;
+	if (s->type == SOCK_STREAM) {
+		struct nst_tcp_info ni;
+		mem[RMEM_ALLOC] = (uint32_t)nst_rx_avail(eng.st, s->sd);
+		if (nst_tcp_info(eng.st, s->sd, &ni) == 0)
+			mem[WMEM_QUEUED] = ni.outq;
+	}
+	return opt_put(val, lenp, mem, sizeof(mem));
+}
+
 NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *lenp)
 {
 	struct nsock *s;
@@ -695,11 +742,14 @@ NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len
 			return set_errno(-EFAULT);
 		memcpy(val, &sa, *lenp);
 		return 0;
+	} else if (level == SOL_SOCKET && name == SO_MEMINFO) {
+		r = meminfo_get(s, val, lenp);
 	} else if (level == SOL_SOCKET && name == SO_COOKIE) {
 		/* a number unique among the process's sockets (Linux: in the netns) */
 		uint64_t cookie = (uint64_t)(uintptr_t)s;
 		r = *lenp < sizeof(cookie) ? -EINVAL : opt_put(val, lenp, &cookie, sizeof(cookie));
-	} else if (*lenp && !val) {
+	} else if (*lenp && !val && !(level == IPPROTO_TCP && name == TCP_CC_INFO)) {
+		/* (TCP_CC_INFO copies 0 bytes: a NULL buffer is no fault) */
 		r = -EFAULT;
 	} else {
 		unsigned ulen = *lenp;

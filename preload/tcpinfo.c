@@ -9,6 +9,7 @@
  * scoreboard) come from the connection. Fields we have nothing for stay 0:
  * fackets, pacing and delivery rates, the last_* times, busy/limited times.
  */
+#include <stddef.h>
 #include <string.h>
 #include <linux/tcp.h>
 #include "preload.h"
@@ -16,6 +17,10 @@
 #define LINUX_TCP_INFINITE_SSTHRESH 0x7fffffff
 #define LINUX_TCP_DELACK_MIN_US     40000
 #define LINUX_TCP_REORDERING        3
+#define LINUX_TCP_INFO_LEN          280 /* sizeof(struct tcp_info), Linux 6.18 */
+/* tcpi_rcv_wnd: right after tcpi_snd_wnd, the last field of our header's copy */
+#define LINUX_TCPI_RCV_WND_OFF      (offsetof(struct tcp_info, tcpi_snd_wnd) + 4)
+_Static_assert(LINUX_TCPI_RCV_WND_OFF <= sizeof(struct tcp_info), "tcp_info layout");
 
 /* Our states (RFC 9293 order, stack/tcp.h) as Linux numbers them. */
 static const uint8_t linux_state[] = {
@@ -79,11 +84,20 @@ int tcpinfo_get(struct nsock *s, void *val, socklen_t *lenp)
 	ti.tcpi_min_rtt = ni.rtt_us;    /* not tracked separately: the smoothed RTT */
 	ti.tcpi_bytes_sent = ni.bytes_sent;
 	ti.tcpi_snd_wnd = ni.snd_wnd;
+	/* The kernel's struct runs past the tcpi_snd_wnd our <linux/tcp.h>
+	 * ends at (Linux 6.18: rcv_wnd, rehash, total_rto*, AccECN counters;
+	 * 280 bytes); programs built against a newer header ask for all of
+	 * it. The rest of what we have goes at the kernel's offsets. */
+	unsigned char full[LINUX_TCP_INFO_LEN];
+	memset(full, 0, sizeof(full));
+	memcpy(full, &ti, LINUX_TCPI_RCV_WND_OFF);
+	uint32_t rcv_wnd = ni.rcv_wnd;
+	memcpy(full + LINUX_TCPI_RCV_WND_OFF, &rcv_wnd, sizeof(rcv_wnd));
 	/* do_tcp_getsockopt: len = min(len, sizeof(info)) */
-	size_t n = *lenp < sizeof(ti) ? *lenp : sizeof(ti);
+	size_t n = *lenp < sizeof(full) ? *lenp : sizeof(full);
 	if (n && !val)
 		return -EFAULT;
-	memcpy(val, &ti, n);
+	memcpy(val, full, n);
 	*lenp = (socklen_t)n;
 	return 0;
 }

@@ -190,6 +190,66 @@ uint32_t tcp_snd_room(const struct stack *st, const struct tcb *t)
 	return room;
 }
 
+/* The unsent-bytes mark of t: TCP_NOTSENT_LOWAT, else the stack's
+ * default; 0 when there is none (Linux tcp_notsent_lowat: the option, else
+ * the sysctl, UINT_MAX by default). */
+static uint32_t tcp_notsent_lowat(const struct stack *st, const struct tcb *t)
+{
+	uint32_t v = t->so.notsent_lowat ? (uint32_t)t->so.notsent_lowat : st->tcp.notsent_lowat;
+	return v == UINT32_MAX ? 0 : v;
+}
+
+/* Bytes queued and never sent (Linux write_seq - snd_nxt; our snd.nxt
+ * moves back on a timeout, snd_max does not). */
+static uint32_t tcp_notsent(const struct tcb *t)
+{
+	uint32_t end = tcp_snd_end(t);
+	return seq_gt(end, t->snd_max) ? end - t->snd_max : 0;
+}
+
+/* Linux tcp_stream_memory_free: unsent bytes (doubled when deciding
+ * POLLOUT, wake = 1, so a writer woken has room to write) below the mark;
+ * always 1 without a mark. */
+int tcp_notsent_ok(const struct stack *st, const struct tcb *t, int wake)
+{
+	uint32_t lowat = tcp_notsent_lowat(st, t);
+	return !lowat || ((uint64_t)tcp_notsent(t) << wake) < lowat;
+}
+
+/* What a send may queue under the unsent-bytes mark, of len: Linux checks
+ * the mark before each new buffer of size_goal bytes (half the peer's
+ * largest window in whole segments, at most a 64 KB frame), and the bytes
+ * the windows let leave at once never count as unsent. So: what can leave
+ * now, then whole size_goal chunks until the unsent bytes reach the mark. */
+static size_t tcp_notsent_cap(const struct stack *st, const struct tcb *t, size_t len)
+{
+	uint32_t lowat = tcp_notsent_lowat(st, t);
+	if (!lowat)
+		return len;
+	uint32_t notsent = tcp_notsent(t);
+	if (notsent >= lowat)
+		return 0;
+	uint32_t mss = t->mss ? t->mss : TCP_MSS_DEF;
+	uint32_t end = tcp_snd_end(t);
+	uint32_t wnd = t->snd.wnd < t->cwnd ? t->snd.wnd : t->cwnd;
+	uint32_t edge = t->snd.una + wnd;
+	uint32_t now = !notsent && seq_gt(edge, end) ? edge - end : 0;
+	uint32_t goal = t->max_snd_wnd / 2;
+	if (goal > 65535 - IP_HDR_LEN - TCP_HDR_LEN - 40)
+		goal = 65535 - IP_HDR_LEN - TCP_HDR_LEN - 40;
+	goal = goal / mss * mss;
+	if (goal < mss)
+		goal = mss;
+	uint64_t chunks = (lowat - notsent + goal - 1) / goal;
+	uint64_t cap = now + chunks * goal;
+	return len < cap ? len : (size_t)cap;
+}
+
+void nst_set_notsent_lowat(struct stack *st, uint32_t lowat)
+{
+	st->tcp.notsent_lowat = lowat;
+}
+
 uint64_t nst_mem_used(const struct stack *st)
 {
 	return st->tcp.mem_used;
@@ -962,6 +1022,10 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 	 * writer is woken when memory comes back (tcp_mem_relieved). */
 	tcp_snd_budget_update(t);
 	uint32_t room = tcp_snd_room(st, t);
+	/* TCP_NOTSENT_LOWAT: no more unsent bytes than the mark allows */
+	len = tcp_notsent_cap(st, t, len);
+	if (len == 0)
+		return -EAGAIN;
 	if (room == 0) {
 		if (t->sndbuf.len < t->snd_budget) {
 			st->stat.tcp_snd_nomem++;
@@ -1259,7 +1323,7 @@ uint32_t nst_poll(struct stack *st, int sd)
 			tcp_snd_budget_update(t);
 			uint32_t used = t->sndbuf.len;
 			uint32_t room = tcp_snd_room(st, t);
-			if (room >= used / 2 && room > 0)
+			if (room >= used / 2 && room > 0 && tcp_notsent_ok(st, t, 1))
 				m |= NST_POLLOUT;
 		} else {
 			m |= NST_POLLOUT;

@@ -721,6 +721,12 @@ static int get_tcp(const struct sock_opts *o, int name, void *val, unsigned *len
 	case TCP_SAVE_SYN:        v = o->save_syn; break;
 	case TCP_TX_DELAY:        v = o->tx_delay_us; break;
 	case TCP_IS_MPTCP:        v = 0; break;
+	case TCP_CC_INFO:
+		/* the algorithm's own report (union tcp_cc_info): Linux has one
+		 * only for vegas, dctcp and bbr; for reno and cubic (ours) it
+		 * answers 0 bytes (do_tcp_getsockopt: len = min(len, 0)) */
+		*len = 0;
+		return 0;
 	default:
 		return SOCKOPT_PASS;
 	}

@@ -268,6 +268,9 @@ uint64_t nst_mem_used(const struct stack *st);
 uint64_t nst_mem_max(const struct stack *st);
 /* Clamp of SO_RCVBUF/SO_SNDBUF (the host's net.core.rmem_max, wmem_max). */
 void    nst_set_sockbuf_max(struct stack *st, unsigned rmem_max, unsigned wmem_max);
+/* TCP_NOTSENT_LOWAT of sockets that set none (the host's
+ * net.ipv4.tcp_notsent_lowat); 0 or UINT_MAX: no limit. */
+void    nst_set_notsent_lowat(struct stack *st, uint32_t lowat);
 
 /* ---- datagrams (udp.c) ----------------------------------------------------
  * Datagram sockets have sds of their own range (>= NST_UDP_SD_BASE); the

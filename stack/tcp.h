@@ -389,6 +389,7 @@ struct tcp_ctx {
 	uint64_t mem_max;       /* cap on mem_used (cfg.mem_max) */
 	uint8_t  mem_pressure;  /* a send found the cap reached: wake writers when memory frees */
 	unsigned rmem_max, wmem_max;   /* SO_RCVBUF/SO_SNDBUF clamp (net.core.rmem_max/wmem_max) */
+	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT when unset (net.ipv4.tcp_notsent_lowat); 0 none */
 	uint64_t chack_sec;     /* RFC 5961 7: second (+1) of the challenge-ACK budget, 0 none */
 	uint32_t chack_left;    /* challenge ACKs left in that second */
 };
@@ -464,6 +465,7 @@ void     tcp_ring_emptied(struct stack *st, struct tcb *t, struct tcp_ring *r);
 void     tcp_mem_timer(struct stack *st, struct tcb *t);
 void     tcp_snd_budget_update(struct tcb *t);
 uint32_t tcp_snd_room(const struct stack *st, const struct tcb *t);
+int      tcp_notsent_ok(const struct stack *st, const struct tcb *t, int wake);
 
 /* Room left under the receive budget: what the window may offer. */
 static inline uint32_t tcp_rcv_space(const struct tcb *t)

@@ -451,7 +451,8 @@ static uint32_t tcp_frame_len(const struct stack *st, const struct tcb *t, uint3
  * resend after snd.nxt went back, and our FIN once the ring is all sent.
  * Segments are at most the effective MSS, or with TSO frames of several
  * MSS-sized segments (tcp_frame_len) the device cuts up, clearing PSH and
- * FIN on all but the last; the last one of what is queued carries PSH.
+ * FIN on all but the last; the last one of what is queued carries PSH, and
+ * so does every second new segment of a pass.
  * Returns the number of frames sent. */
 int tcp_output(struct stack *st, struct tcb *t)
 {
@@ -462,6 +463,7 @@ int tcp_output(struct stack *st, struct tcb *t)
 	/* min(snd.wnd, cwnd) past snd.una; in SACK loss recovery the holes
 	 * go first and new data fits in cwnd - pipe (RFC 6675 5, tcp_sack.c) */
 	uint32_t limit = tcp_send_limit(st, t);
+	uint32_t pass_segs = 0;         /* new full segments this pass (PSH pairs) */
 	int sent = 0;
 	for (;;) {
 		if (seq_lt(t->snd.nxt, end)) {
@@ -506,13 +508,30 @@ int tcp_output(struct stack *st, struct tcb *t)
 			/* PSH on the segment that ends what the application pushed
 			 * (RFC 9293 3.9.1, RFC 1122 4.2.2.2: "the last buffered
 			 * segment"): not on data queued with MSG_MORE (Linux marks
-			 * PSH only when a send without it pushes) */
+			 * PSH only when a send without it pushes, nor do we pair
+			 * its segments below). RFC 9293 3.9.1
+			 * leaves PSH elsewhere to the sender: new data also carries
+			 * it on every second full segment a pass sends, as Linux's
+			 * bursts do (GSO units of two segments at modest rates, the
+			 * second with PSH; a lone segment, as in limited transmit,
+			 * has none). A receiver that coalesces segments (GRO)
+			 * flushes on PSH, so a burst is delivered as it arrives,
+			 * not when the flush timer fires. A TSO frame carries PSH
+			 * when its last segment is such a second one; the device
+			 * keeps it on that segment only (gso.c). A retransmission
+			 * carries PSH only when it ends the pushed data (Linux
+			 * resends a segment with the flags it had; a burst's pairs
+			 * are not where they were). */
 			uint8_t flags = TCP_ACK;
 			if (n == avail) {
 				if (!t->snd_more)
 					flags |= TCP_PSH;
 				if (t->fin_queued)
 					flags |= TCP_FIN | TCP_PSH;
+			} else if (n >= t->mss && !t->snd_more && !seq_lt(t->snd.nxt, t->snd_max)) {
+				pass_segs += n / t->mss;
+				if (pass_segs % 2 == 0)
+					flags |= TCP_PSH;
 			}
 			if (seq_lt(t->snd.nxt, t->snd_max))
 				st->stat.tcp_retrans++;
@@ -551,6 +570,11 @@ int tcp_output(struct stack *st, struct tcb *t)
 			break;
 		}
 	}
+	/* bytes sent are no longer unsent: a writer waiting on
+	 * TCP_NOTSENT_LOWAT may go on (an ACK that opened the window notified
+	 * before this output ran) */
+	if (sent && (t->so.notsent_lowat || st->tcp.notsent_lowat))
+		tcp_notify(st, t);
 	/* nothing held any more: the cork ceiling counts from the next hold,
 	 * not from one whose bytes already left */
 	if (t->timer[TCP_T_CORK] && !seq_lt(t->snd.nxt, end))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The socket call surface under nstack equals the kernel's, line for line:
 # tests/helpers/posix_calls.c exercises readv/writev, sendmsg/recvmsg (msg_name, control,
-# flags out), sendmmsg/recvmmsg, sendfile (with and without an offset), MSG_PEEK,
+# flags out), sendmmsg/recvmmsg, sendfile (with and without an offset), splice (socket to
+# pipe, pipe to socket, error paths), MSG_PEEK,
 # MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC, MSG_NOSIGNAL, MSG_MORE, SIGPIPE, FIONREAD, SIOCINQ,
 # SIOCOUTQ, SIOCOUTQNSQ, FIONBIO, fcntl F_GETFL/F_SETFL/F_DUPFD/F_DUPFD_CLOEXEC, dup/dup2/dup3,
 # SO_RCVTIMEO/SO_SNDTIMEO, SO_TYPE/DOMAIN/PROTOCOL/ACCEPTCONN/RCVLOWAT, TCP_INFO, TCP_MAXSEG,

@@ -42,6 +42,7 @@ static const char *ename(int e)
 		{ ENOTCONN, "ENOTCONN" }, { EAFNOSUPPORT, "EAFNOSUPPORT" }, { EINTR, "EINTR" },
 		{ EOPNOTSUPP, "EOPNOTSUPP" }, { EDOM, "EDOM" }, { EMSGSIZE, "EMSGSIZE" },
 		{ ECONNRESET, "ECONNRESET" }, { EDESTADDRREQ, "EDESTADDRREQ" },
+		{ ESPIPE, "ESPIPE" },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i].e == e)
@@ -463,6 +464,50 @@ int main(int argc, char **argv)
 		printf("sendfile received: %zu bytes, content %s\n", got, ok ? "right" : "WRONG");
 		CALL("sendfile from a socket to a file", sendfile(f, a, NULL, 10));
 		close(f);
+	}
+
+	/* splice: socket -> pipe, pipe -> socket, and the error paths */
+	{
+		int p[2];
+		if (pipe(p) < 0)
+			die("pipe");
+		char blk[3000], rb[3000];
+		for (size_t i = 0; i < sizeof(blk); i++)
+			blk[i] = (char)('A' + i % 26);
+		if (send(c, blk, sizeof(blk), 0) != (ssize_t)sizeof(blk))
+			die("send for splice");
+		size_t got = 0;
+		while (got < sizeof(blk)) {
+			ssize_t r = splice(a, NULL, p[1], NULL, sizeof(blk) - got, 0);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		ssize_t rn = read(p[0], rb, sizeof(rb));
+		printf("splice socket->pipe: %zu bytes, pipe read %zd, content %s\n", got, rn,
+		       rn == (ssize_t)sizeof(blk) && !memcmp(rb, blk, sizeof(blk)) ? "right" : "WRONG");
+		int fl = fcntl(a, F_GETFL);
+		fcntl(a, F_SETFL, fl | O_NONBLOCK);
+		CALL("splice from an empty non-blocking socket", splice(a, NULL, p[1], NULL, 100, 0));
+		fcntl(a, F_SETFL, fl);
+		loff_t off = 0;
+		CALL("splice socket with an offset", splice(a, &off, p[1], NULL, 100, 0));
+		CALL("splice socket to socket", splice(a, NULL, c, NULL, 100, 0));
+		CALL("splice empty pipe SPLICE_F_NONBLOCK", splice(p[0], NULL, c, NULL, 100, SPLICE_F_NONBLOCK));
+		if (write(p[1], blk, 2000) != 2000)
+			die("write pipe");
+		CALL("splice pipe->socket 5000", splice(p[0], NULL, c, NULL, 5000, 0));
+		got = 0;
+		while (got < 2000) {
+			ssize_t r = recv(a, rb + got, 2000 - got, 0);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		printf("splice pipe->socket received: %zu bytes, content %s\n", got,
+		       got == 2000 && !memcmp(rb, blk, 2000) ? "right" : "WRONG");
+		close(p[0]);
+		close(p[1]);
 	}
 
 	/* SIGPIPE and MSG_NOSIGNAL after our own SHUT_WR */

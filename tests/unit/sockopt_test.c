@@ -151,7 +151,60 @@ TEST(read_back_rules)
 	int v;
 	len = sizeof(v);
 	CHECK_EQ(nst_getsockopt(st, sd, IPPROTO_UDP, UDP_CORK, &v, &len), -EOPNOTSUPP);
+	/* TCP_CC_INFO: reno and cubic have no report, 0 bytes (as Linux) */
+	char cc[64];
+	len = sizeof(cc);
+	CHECK_EQ(nst_getsockopt(st, sd, IPPROTO_TCP, TCP_CC_INFO, cc, &len), 0);
+	CHECK_EQ(len, 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CC_INFO, 1), -ENOPROTOOPT);
 	nst_close(st, sd, now);
+	teardown();
+}
+
+/* TCP_NOTSENT_LOWAT (Linux tcp_stream_memory_free): a send queues what
+ * can leave at once plus whole size_goal chunks (half the peer's largest
+ * window, in segments) until the unsent bytes reach the mark; POLLOUT only
+ * while twice the unsent bytes are below it. The stack-wide default stands
+ * in for the sysctl. */
+TEST(notsent_lowat_bounds_unsent_bytes)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 10 * MS, 65535);
+	struct tcb *t = tcb_of(sd);
+	static char buf[100000];
+	struct out o;
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 4000), 0);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_NOTSENT_LOWAT), 4000);
+	CHECK(nst_poll(st, sd) & NST_POLLOUT);
+	/* 10 segments leave (cwnd), then one chunk of 32767 / 1460 * 1460 */
+	CHECK_EQ(nst_send(st, sd, buf, sizeof(buf), 0, now), 14600 + 32120);
+	CHECK(!(nst_poll(st, sd) & NST_POLLOUT));
+	CHECK_EQ(nst_send(st, sd, buf, 1, 0, now), -EAGAIN);
+	while (take(&o))
+		;
+	/* ACKs open cwnd; POLLOUT once 2 * unsent < 4000 */
+	uint32_t acked = 0;
+	while (tcp_snd_end(t) - t->snd_max >= 2000) {
+		CHECK(!(nst_poll(st, sd) & NST_POLLOUT));
+		advance(now + 10 * MS);
+		acked += 2920;
+		inject(from(sd, ACK, PISS + 1, iss + 1 + acked, NULL));
+		while (take(&o))
+			;
+	}
+	CHECK(nst_poll(st, sd) & NST_POLLOUT);
+	/* without the option the stack-wide default applies; 0 means none */
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 0), 0);
+	nst_set_notsent_lowat(st, 4000);
+	CHECK_EQ(nst_send(st, sd, buf, sizeof(buf), 0, now) > 0, 1);
+	CHECK_EQ(nst_send(st, sd, buf, 1, 0, now), -EAGAIN);
+	CHECK(!(nst_poll(st, sd) & NST_POLLOUT));
+	nst_set_notsent_lowat(st, 0);
+	CHECK(nst_poll(st, sd) & NST_POLLOUT);
+	nst_close(st, sd, now);
+	while (take(&o))
+		;
 	teardown();
 }
 
@@ -183,5 +236,6 @@ int main(void)
 	RUN(udp_tos_ttl_in_header);
 	RUN(read_back_rules);
 	RUN(syncnt_bounds_syn_retries);
+	RUN(notsent_lowat_bounds_unsent_bytes);
 	return TEST_SUMMARY();
 }

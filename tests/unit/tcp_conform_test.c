@@ -346,7 +346,8 @@ TEST(uncork_and_nodelay_push_at_once)
 	teardown();
 }
 
-/* ---- 6: PSH on the segment that empties the send queue, never on a bare FIN ---- */
+/* ---- 6: PSH on the segment that empties the send queue (and on every second
+ *      full segment of a pass), never on a bare FIN ---- */
 
 TEST(psh_on_last_segment_of_every_write)
 {
@@ -363,11 +364,17 @@ TEST(psh_on_last_segment_of_every_write)
 			CHECK_EQ(nst_send(st, sd, buf, size, 0, now), size);
 			uint32_t got = 0;
 			for (int round = 0; round < 5 && got < size; round++) {
+				/* besides the last, PSH on every second full
+				 * segment a pass sends (tcp_output); a TSO frame
+				 * counts its segments and has it when its last is
+				 * such a one */
+				uint32_t segs = 0;
 				while (take(&o)) {
 					got += o.len;
+					segs += o.len / 1000;
 					if (got == size && !(o.flags & PSH))
 						fprintf(stderr, "  size %u tso %d: no PSH on the last\n", size, tso);
-					CHECK_EQ(!!(o.flags & PSH), got == size);
+					CHECK_EQ(!!(o.flags & PSH), got == size || (o.len >= 1000 && segs % 2 == 0));
 				}
 				advance(now + 10 * MS);
 				inject(pseg(ACK, PISS + 1, iss + 1 + got, NULL, 0));

@@ -1046,6 +1046,69 @@ TEST(shutdown_read_and_fin_piggyback)
 	teardown();
 }
 
+/* PSH on the segment that ends the pushed data and, for new data, on every
+ * second full segment of a pass (Linux's two-segment GSO units); a lone
+ * window-limited segment has none, nor has a retransmission that does not
+ * end the pushed data. */
+TEST(psh_on_every_second_segment_of_a_burst)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 10 * MS, 65535);
+	struct tcb *t = tcb_of(sd);
+	static char buf[20000];
+	struct out o;
+	CHECK_EQ(t->mss, 1460);
+	/* cwnd 10 segments: PSH on the 2nd, 4th, ... 10th */
+	CHECK_EQ(nst_send(st, sd, buf, sizeof(buf), 0, now), (long)sizeof(buf));
+	for (int i = 0; i < 10; i++) {
+		CHECK(take(&o));
+		CHECK_EQ(o.seq, iss + 1 + 1460u * i);
+		CHECK_EQ(o.len, 1460);
+		CHECK_EQ(o.flags, i % 2 ? ACK | PSH : ACK);
+	}
+	CHECK(none());
+	/* an ACK of two: cwnd grows by one SMSS (RFC 5681 3.1), three leave:
+	 * a pair with PSH, then a lone one without */
+	advance(now + 10 * MS);
+	inject(from(sd, ACK, PISS + 1, iss + 1 + 2920, NULL));
+	for (int i = 0; i < 3; i++) {
+		CHECK(take(&o));
+		CHECK_EQ(o.seq, iss + 1 + 14600 + 1460u * i);
+		CHECK_EQ(o.flags, i == 1 ? ACK | PSH : ACK);
+	}
+	CHECK(none());
+	/* RTO: cwnd one segment; the resend of iss+2921 does not end the
+	 * data: no PSH */
+	advance(now + t->rto);
+	CHECK(take(&o));
+	CHECK_EQ(o.seq, iss + 1 + 2920);
+	CHECK_EQ(o.len, 1460);
+	CHECK_EQ(o.flags, ACK);
+	CHECK(none());
+	/* all sent acknowledged: the last 1020 bytes end the data, PSH */
+	advance(now + 10 * MS);
+	inject(from(sd, ACK, PISS + 1, iss + 1 + 18980, NULL));
+	CHECK(take(&o));
+	CHECK_EQ(o.seq, iss + 1 + 18980);
+	CHECK_EQ(o.len, 1020);
+	CHECK_EQ(o.flags, ACK | PSH);
+	inject(from(sd, ACK, PISS + 1, iss + 1 + 20000, NULL));
+	CHECK(none());
+	CHECK_EQ(t->snd.una, iss + 1 + 20000);
+	/* a resend that ends the pushed data keeps its PSH */
+	CHECK_EQ(nst_send(st, sd, buf, 1000, 0, now), 1000);
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, ACK | PSH);
+	advance(now + t->rto);
+	CHECK(take(&o));
+	CHECK_EQ(o.seq, iss + 1 + 20000);
+	CHECK_EQ(o.len, 1000);
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK(none());
+	teardown();
+}
+
 TEST(close_all_at_exit)
 {
 	setup();
@@ -1159,6 +1222,7 @@ int main(void)
 	RUN(receive_window_closes_and_reopens);
 	RUN(shutdown_read_and_fin_piggyback);
 	RUN(close_all_at_exit);
+	RUN(psh_on_every_second_segment_of_a_burst);
 	pkt_pool_fini();
 	return TEST_SUMMARY();
 }
