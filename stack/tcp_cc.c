@@ -30,10 +30,22 @@
 #define HS_CSS_GROWTH_DIVISOR 4
 #define HS_CSS_ROUNDS         5
 
-/* RFC 5681 3.1 slow start: "cwnd += min (N, SMSS)" (RFC 3465 ABC, L = 1). */
+/* Slow start: RFC 5681 3.1 "cwnd += min (N, SMSS)" is the conservative
+ * bound; RFC 3465 (ABC) lets an ACK count up to L segments, and RFC 9406 4.2
+ * sets "cwnd = cwnd + min(N, L * SMSS)" with L = 8 for a sender without
+ * pacing, as ours. So a delayed ACK of two segments opens two (as Linux,
+ * whose slow start counts every segment acked), and a stretch ACK at most
+ * eight. */
+#define SS_ABC_L 8
+static uint32_t ss_increase(const struct tcb *t, uint32_t acked)
+{
+	uint32_t cap = SS_ABC_L * (uint32_t)t->mss;
+	return acked < cap ? acked : cap;
+}
+
 static void slow_start(struct tcb *t, uint32_t acked)
 {
-	t->cwnd += acked < t->mss ? acked : t->mss;
+	t->cwnd += ss_increase(t, acked);
 }
 
 /* ---- reno ------------------------------------------------------------------ */
@@ -210,7 +222,7 @@ static void cubic_cong_avoid(struct stack *st, struct tcb *t, uint32_t acked)
 		/* RFC 9406 4.2, in CSS: "cwnd = cwnd + (min(N, L * SMSS) /
 		 * CSS_GROWTH_DIVISOR)" */
 		if (c->hs_css)
-			t->cwnd += (acked < t->mss ? acked : t->mss) / HS_CSS_GROWTH_DIVISOR;
+			t->cwnd += ss_increase(t, acked) / HS_CSS_GROWTH_DIVISOR;
 		else
 			slow_start(t, acked);
 		return;

@@ -1068,14 +1068,14 @@ TEST(psh_on_every_second_segment_of_a_burst)
 		CHECK_EQ(o.flags, i % 2 ? ACK | PSH : ACK);
 	}
 	CHECK(none());
-	/* an ACK of two: cwnd grows by one SMSS (RFC 5681 3.1), three leave:
-	 * a pair with PSH, then a lone one without */
+	/* an ACK of two: cwnd grows by two SMSS (RFC 9406 4.2, L = 8), four
+	 * leave: two pairs, PSH on the second of each */
 	advance(now + 10 * MS);
 	inject(from(sd, ACK, PISS + 1, iss + 1 + 2920, NULL));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		CHECK(take(&o));
 		CHECK_EQ(o.seq, iss + 1 + 14600 + 1460u * i);
-		CHECK_EQ(o.flags, i == 1 ? ACK | PSH : ACK);
+		CHECK_EQ(o.flags, i % 2 ? ACK | PSH : ACK);
 	}
 	CHECK(none());
 	/* RTO: cwnd one segment; the resend of iss+2921 does not end the
