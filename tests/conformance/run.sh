@@ -14,6 +14,8 @@
 #   PACKETDRILL_SRC  packetdrill's source: a tarball or a directory holding gtests/net/packetdrill
 #                    (default ../shared/vendor/packetdrill-2c4001c.tar.gz); built once into
 #                    BUILD/conformance/
+#   CONF_SKIP_KNOWN=1  leave out the scripts marked 'known' (make test does: they fail on nstack
+#                    today and are reported by make conformance, not counted)
 #   CONF_TIMEOUT     seconds allowed to one packetdrill run (default 60)
 #   CONF_TOLERANCE_USECS  packetdrill's --tolerance_usecs (default 10000; see below)
 #   CONF_PCAP=1      capture each run beside its log (nstack: NSTACK_PCAP; kernel: tcpdump)
@@ -44,7 +46,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 
-kernel=1 nstack=1 filter= verbose=
+kernel=1 nstack=1 filter= verbose= skip_known=${CONF_SKIP_KNOWN:-}
 while getopts knf:v o; do
 	case $o in
 	k) nstack= ;;
@@ -229,7 +231,7 @@ else
 	ALLOWED_CC=
 fi
 
-pass=0 fail=0 excluded=0 retried=0 every=()
+pass=0 fail=0 excluded=0 retried=0 known_fail=0 known_pass=() every=()
 TABLE=$WORK/table.md # the same table in Markdown, for docs/COMPATIBILITY.md
 printf '| script | kernel | nstack |\n|---|---|---|\n' >"$TABLE"
 printf '%-58s %-7s %-7s\n' script kernel nstack
@@ -240,7 +242,9 @@ while IFS= read -r line || [ -n "$line" ]; do
 	if [ "$verb" = skip ]; then excluded=$((excluded + 1)); continue; fi
 	if [ "$verb" = defaults ]; then sed -i -e "$path $rest" "${DEFAULTS[@]}" || die "bad defaults edit: $path $rest"; continue; fi
 	if [ "$verb" = every ]; then every+=("$path $rest"); continue; fi
-	[ "$verb" = run ] || { echo "conformance: $LIST: bad line: $line"; fail=$((fail + 1)); continue; }
+	if [ "$verb" = known ] && [ -n "$skip_known" ]; then excluded=$((excluded + 1)); continue; fi
+	[ "$verb" = run ] || [ "$verb" = known ] || { echo "conformance: $LIST: bad line: $line"; fail=$((fail + 1)); continue; }
+	[ "$verb" = known ] && rest=  # its text is the reason, not an edit
 	[ -z "$filter" ] || [[ $path =~ $filter ]] || continue
 	if [ ! -f "$EDITED/$path" ]; then
 		printf '%-58s %-7s %-7s\n' "$path" missing missing
@@ -259,8 +263,14 @@ while IFS= read -r line || [ -n "$line" ]; do
 	[ "$k" = pass2 ] && retried=$((retried + 1)) && k="pass (2)"
 	[ "$n" = pass2 ] && retried=$((retried + 1)) && n="pass (2)"
 	lab_down
+	[ "$verb" = known ] && [ "$n" = FAIL ] && n="FAIL (known)"
 	printf '%-58s %-7s %-7s\n' "$path" "$k" "$n"
 	printf '| %s | %s | %s |\n' "$path" "$k" "$n" >>"$TABLE"
+	if [ "$verb" = known ] && [ "$k" != FAIL ]; then
+		# a known nstack failure: reported, not counted; a pass says the list is out of date
+		if [ "$n" = FAIL ]; then known_fail=$((known_fail + 1)); else known_pass+=("$path"); fi
+		continue
+	fi
 	if [ "$k" = FAIL ] || [ "$n" = FAIL ]; then
 		fail=$((fail + 1))
 		if [ -n "$verbose" ]; then
@@ -272,6 +282,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	fi
 done <"$LIST"
 echo "($excluded scripts left out: see $LIST; logs in $WORK/logs)"
+[ "$known_fail" = 0 ] || echo "($known_fail scripts the kernel passes still fail on nstack: 'known' in the list, open work, not counted)"
+for k in "${known_pass[@]}"; do echo "($k is listed as known failing but passed: make it 'run')"; done
 [ "$retried" = 0 ] || echo "($retried runs passed at the second try after a timing error: pass (2))"
 echo "conformance: $pass passed, $fail failed"
 [ "$fail" = 0 ]
