@@ -494,10 +494,15 @@ void tcp_set_state(struct stack *st, struct tcb *t, int state)
  * connect or SO_ERROR); anything else is freed. */
 void tcp_done(struct stack *st, struct tcb *t, int err)
 {
-	if (!t->owned) {
+	if (!t->owned && !t->in_acq) {
 		tcp_tcb_free(st, t);
 		return;
 	}
+	/* A child in the accept queue stays there, closed (Linux: tcp_done on
+	 * a socket not orphaned keeps it queued, and inet_accept takes
+	 * TCP_CLOSE children): accept() returns it and its first call reports
+	 * the reset, as on Linux, instead of accept() waiting for another
+	 * connection that may never come. */
 	tcp_timers_clear(st, t);
 	tcp_hash_remove(st, t);
 	if (st->state_hook && t->state != TCP_CLOSED)
@@ -1101,7 +1106,8 @@ static void tcp_listen_stop(struct stack *st, struct tcb *l)
 		struct tcb *c = &st->tcp.tcb[i];
 		if (!c->in_use || c->parent != me)
 			continue;
-		tcp_send_rst(st, c);
+		if (c->state != TCP_CLOSED)     /* a child reset already: nothing to tell */
+			tcp_send_rst(st, c);
 		tcp_tcb_free(st, c);
 	}
 	tcp_hash_remove(st, l);
@@ -1618,8 +1624,10 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 			break;
 		case TCP_MAXSEG:
 			/* Linux do_tcp_getsockopt: the current MSS once connected;
-			 * before (CLOSED, LISTEN) the user's value if set, else 536 */
-			v = tcp_synced(t->state) ? t->mss : (t->user_mss ? t->user_mss : TCP_MSS_DEF);
+			 * before (CLOSED, LISTEN) the user's value if set, else
+			 * mss_cache: 536, or what a connection that is over had */
+			v = tcp_synced(t->state) ? t->mss : t->user_mss ? t->user_mss :
+			    t->done ? t->mss : TCP_MSS_DEF;
 			break;
 		default:
 			return tcp_getsockopt_more(t, level, name, val, len);
