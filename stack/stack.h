@@ -94,6 +94,7 @@
 	X(tcp_tw_reused, "TCP SYNs that ended a TIME-WAIT and opened anew (RFC 6191)") \
 	X(tcp_tw_recycled, "TCP connects that reused a 4-tuple of ours in TIME-WAIT") \
 	X(tcp_estab_reset, "TCP connections reset") \
+	X(tcp_abort_on_data, "TCP connections reset: data after close (TCPAbortOnData)") \
 	X(tcp_challenge_ack_tx, "TCP challenge ACKs sent (RFC 5961 3.2, 4.2, 5.2)") \
 	X(tcp_challenge_ack_limited, "TCP challenge ACKs not sent: global per-second limit (RFC 5961 7)") \
 	X(tcp_oow_ack_limited, "TCP ACKs to invalid segments not sent: per-connection 500 ms limit") \

@@ -1056,12 +1056,17 @@ static enum tcp_verdict tcp_segment_arrives(struct stack *st, struct tcb *t, str
 		case TCP_ESTABLISHED:
 		case TCP_FIN_WAIT_1:
 		case TCP_FIN_WAIT_2:
-			/* Data for a socket nobody will read: like Linux (abort on
-			 * data), reset the connection. */
+			/* Data for a socket nobody will read. RFC 1122 4.2.2.13:
+			 * "if new data is received after CLOSE is called, its TCP
+			 * SHOULD send a RST to show that data was lost". As Linux
+			 * (tcp_rcv_state_process, TCPAbortOnData): the connection
+			 * ends and the RST answers the segment (tcp_v4_send_reset:
+			 * <SEQ=SEG.ACK><CTL=RST>, RFC 9293 3.10.7.1's form), not
+			 * the active-reset form <SEQ=SND.NXT><CTL=RST,ACK>. */
 			if (t->orphan) {
-				tcp_send_rst(st, t);
+				st->stat.tcp_abort_on_data++;
 				tcp_done(st, t, 0);
-				return TCP_DROP;
+				return TCP_DROP_RST;
 			}
 			tcp_data_in(st, t, seg);
 			break;
