@@ -480,6 +480,7 @@ void tcp_set_state(struct stack *st, struct tcb *t, int state)
 	if (st->state_hook && t->state != state)
 		tcp_state_event(st, t, state);
 	if (state == TCP_ESTABLISHED && t->state != state) {
+		t->lrcv_us = st->now_us;        /* Linux: lrcvtime set at the handshake */
 		/* quick-ack mode for the connection's first segments (tcp_data_in) */
 		unsigned q = st->cfg.quickacks;
 		t->quickacks = q == 0 ? TCP_QUICKACKS : q == -1u ? 0 : (uint8_t)(q > 255 ? 255 : q);
@@ -1603,6 +1604,18 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 		case SO_BUF_LOCK:
 			v = (t->snd_locked ? 1 : 0) | (t->rcv_locked ? 2 : 0);
 			break;
+		case SO_MEMINFO: {
+			/* Linux sk_get_meminfo, min(optlen, 9 u32s): what our
+			 * rings hold stands for rmem_alloc and wmem_queued;
+			 * nothing sits below TCP (wmem_alloc), no forward
+			 * allocation, option memory, backlog or drops */
+			uint32_t mi[9] = { t->rcvbuf.len, (uint32_t)t->opt_rcvbuf, 0,
+					   (uint32_t)t->opt_sndbuf, 0, t->sndbuf.len, 0, 0, 0 };
+			unsigned n = *len < sizeof(mi) ? *len : sizeof(mi);
+			memcpy(val, mi, n);
+			*len = n;
+			return 0;
+		}
 		default:
 			return tcp_getsockopt_more(t, level, name, val, len);
 		}
@@ -1629,6 +1642,11 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 			v = tcp_synced(t->state) ? t->mss : t->user_mss ? t->user_mss :
 			    t->done ? t->mss : TCP_MSS_DEF;
 			break;
+		case TCP_CC_INFO:
+			/* Linux: what the algorithm's get_info fills; reno and
+			 * cubic have none, so zero bytes */
+			*len = 0;
+			return 0;
 		default:
 			return tcp_getsockopt_more(t, level, name, val, len);
 		}

@@ -720,6 +720,7 @@ static int tcp_ooo_add(struct tcb *t, uint32_t start, uint32_t end)
 static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
 {
 	uint32_t len = seg->len;
+	t->lrcv_us = st->now_us;        /* tcpi_last_data_recv (tcp_event_data_recv) */
 	/* A GRO frame (the device merged several wire segments) does not say
 	 * what the peer's segments are: no wire segment exceeds the MSS we
 	 * announced, so rcv_mss stays below it, and such a frame alone is
