@@ -892,6 +892,7 @@ static int eng_configure(void)
 	eng.dev = dev;
 	eng.loopback = lo;
 	stack_set_notify(st, nsock_notify, NULL);
+	nwait_fd_reserve(kick_fd);     /* before our thread: no RCU grace period */
 	err = eng_start_thread();
 	if (err < 0) {
 		log_error("engine thread: %s", strerror(-err));

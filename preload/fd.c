@@ -365,9 +365,34 @@ static void nwait_key_init(void)
 	nwait_key_ok = pthread_key_create(&nwait_key, nwait_fd_dtor) == 0;
 }
 
-/* One eventfd per thread, moved above the numbers applications use (up to
- * 768, or 3/4 of RLIMIT_NOFILE) so that the next socket()/open() gets the same
- * number as on the kernel. Closed when the thread exits. */
+/* Where the per-thread wake fds go: up to 768, or 3/4 of RLIMIT_NOFILE. */
+static long nwait_fd_base(void)
+{
+	struct rlimit rl;
+	long base = 768;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (long)(rl.rlim_cur / 4 * 3) < base)
+		base = (long)(rl.rlim_cur / 4 * 3);
+	return base;
+}
+
+/* Grow the process's fd table now to hold the wake fds' numbers, with fd (any
+ * fd of ours). Growing the table of a process with several threads waits
+ * for an RCU grace period (the kernel's expand_fdtable: synchronize_rcu),
+ * milliseconds to a hundred under load: paid in a thread's first blocking
+ * call, between sending a SYN and sleeping, it delayed the wake-up by as
+ * much. The table never shrinks, so once is enough; called while the
+ * engine starts (often with one thread still: no grace period at all). */
+void nwait_fd_reserve(int fd)
+{
+	int hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, nwait_fd_base());
+	if (hi >= 0)
+		REAL(close)(hi);
+}
+
+/* One eventfd per thread, moved above the numbers applications use
+ * (nwait_fd_base) so that the next socket()/open() gets the same number as
+ * on the kernel. Closed when the thread exits. */
 int nwait_fd(void)
 {
 	if (nwait_tls_fd >= 0)
@@ -376,11 +401,7 @@ int nwait_fd(void)
 	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	struct rlimit rl;
-	long base = 768;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    (long)(rl.rlim_cur / 4 * 3) < base)
-		base = (long)(rl.rlim_cur / 4 * 3);
+	long base = nwait_fd_base();
 	if (fd < base) {
 		int hi = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, base);
 		if (hi >= 0) {

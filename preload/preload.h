@@ -222,6 +222,7 @@ void          nsock_drop(struct nsock *s);
 /* The calling thread's wake eventfd (created at first use, kept away from
  * the low fd numbers the application sees), or -errno. */
 int           nwait_fd(void);
+void          nwait_fd_reserve(int fd);
 /* Under the lock: wait on s for events (poll bits) through wfd / stop. */
 void          nwait_add(struct nsock *s, struct nwait *w, short events, int wfd);
 void          nwait_del(struct nsock *s, struct nwait *w);

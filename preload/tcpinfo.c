@@ -6,8 +6,15 @@
  * Units as Linux reports them: times in microseconds, snd_cwnd and
  * snd_ssthresh in segments (TCP_INFINITE_SSTHRESH while unset), windows in
  * bytes. tcpi_options, the window scales and tcpi_sacked/tcpi_lost (SACK
- * scoreboard) come from the connection. Fields we have nothing for stay 0:
- * fackets, pacing and delivery rates, the last_* times, busy/limited times.
+ * scoreboard) come from the connection; tcpi_last_data_recv from the time
+ * data last came (or the handshake ended). Fields we have nothing for stay
+ * 0: fackets, pacing and delivery rates, the other last_* times,
+ * busy/limited times, the RTO and ECN counters.
+ *
+ * The installed <linux/tcp.h> may end earlier than the running kernel's
+ * struct: ours has the fields through Linux 6.18 (the accurate-ECN ones),
+ * and a program built against the newer header (packetdrill) checks that
+ * it got all of them, as the kernel gives.
  */
 #include <stddef.h>
 #include <string.h>
@@ -17,10 +24,20 @@
 #define LINUX_TCP_INFINITE_SSTHRESH 0x7fffffff
 #define LINUX_TCP_DELACK_MIN_US     40000
 #define LINUX_TCP_REORDERING        3
-#define LINUX_TCP_INFO_LEN          280 /* sizeof(struct tcp_info), Linux 6.18 */
-/* tcpi_rcv_wnd: right after tcpi_snd_wnd, the last field of our header's copy */
-#define LINUX_TCPI_RCV_WND_OFF      (offsetof(struct tcp_info, tcpi_snd_wnd) + 4)
-_Static_assert(LINUX_TCPI_RCV_WND_OFF <= sizeof(struct tcp_info), "tcp_info layout");
+
+struct linux_tcp_info {
+	struct tcp_info base;           /* through tcpi_snd_wnd */
+	uint32_t rcv_wnd;
+	uint32_t rehash;
+	uint16_t total_rto, total_rto_recoveries;
+	uint32_t total_rto_time;
+	uint32_t received_ce;
+	uint32_t delivered_e1_bytes, delivered_e0_bytes, delivered_ce_bytes;
+	uint32_t received_e1_bytes, received_e0_bytes, received_ce_bytes;
+	uint32_t ecn_bits;              /* ecn_mode:2, accecn_opt_seen:2, accecn_fail_mode:4, options2:24 */
+};
+_Static_assert(sizeof(struct tcp_info) <= offsetof(struct linux_tcp_info, rcv_wnd),
+	       "<linux/tcp.h> newer than struct linux_tcp_info");
 
 /* Our states (RFC 9293 order, stack/tcp.h) as Linux numbers them. */
 static const uint8_t linux_state[] = {
@@ -45,8 +62,10 @@ int tcpinfo_get(struct nsock *s, void *val, socklen_t *lenp)
 	int r = nst_tcp_info(eng.st, s->sd, &ni);
 	if (r < 0)
 		return r;
-	struct tcp_info ti;
-	memset(&ti, 0, sizeof(ti));
+	struct linux_tcp_info lti;
+	memset(&lti, 0, sizeof(lti));
+	struct tcp_info *tp = &lti.base;
+#define ti (*tp)
 	ti.tcpi_state = ni.state < sizeof(linux_state) ? linux_state[ni.state] : 7;
 	ti.tcpi_ca_state = ni.ca_state;
 	ti.tcpi_retransmits = ni.retransmits;
@@ -84,20 +103,18 @@ int tcpinfo_get(struct nsock *s, void *val, socklen_t *lenp)
 	ti.tcpi_min_rtt = ni.rtt_us;    /* not tracked separately: the smoothed RTT */
 	ti.tcpi_bytes_sent = ni.bytes_sent;
 	ti.tcpi_snd_wnd = ni.snd_wnd;
-	/* The kernel's struct runs past the tcpi_snd_wnd our <linux/tcp.h>
-	 * ends at (Linux 6.18: rcv_wnd, rehash, total_rto*, AccECN counters;
-	 * 280 bytes); programs built against a newer header ask for all of
-	 * it. The rest of what we have goes at the kernel's offsets. */
-	unsigned char full[LINUX_TCP_INFO_LEN];
-	memset(full, 0, sizeof(full));
-	memcpy(full, &ti, LINUX_TCPI_RCV_WND_OFF);
-	uint32_t rcv_wnd = ni.rcv_wnd;
-	memcpy(full + LINUX_TCPI_RCV_WND_OFF, &rcv_wnd, sizeof(rcv_wnd));
+	if (ni.last_data_recv_us) {
+		uint64_t now = eng_now_us();
+		ti.tcpi_last_data_recv = now > ni.last_data_recv_us ?
+					 (uint32_t)((now - ni.last_data_recv_us) / 1000) : 0;
+	}
+#undef ti
+	lti.rcv_wnd = ni.rcv_wnd;
 	/* do_tcp_getsockopt: len = min(len, sizeof(info)) */
-	size_t n = *lenp < sizeof(full) ? *lenp : sizeof(full);
+	size_t n = *lenp < sizeof(lti) ? *lenp : sizeof(lti);
 	if (n && !val)
 		return -EFAULT;
-	memcpy(val, full, n);
+	memcpy(val, &lti, n);
 	*lenp = (socklen_t)n;
 	return 0;
 }

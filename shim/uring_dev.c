@@ -645,19 +645,19 @@ static int ud_uring_init(struct uring_dev *ud)
 	int r;
 
 	memset(&prm, 0, sizeof(prm));
-	/* COOP_TASKRUN (5.19+): completions of our writes are not delivered to
-	 * the submitting application thread as task work that interrupts its
-	 * blocking waits (epoll_wait would return EINTR). Older kernels: retry
-	 * without it. */
-	prm.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN;
+	/* Not COOP_TASKRUN: a read's completion is task work of the thread that
+	 * submitted the read (often an application thread: the first socket()
+	 * arms the multishot read). COOP_TASKRUN leaves a running thread
+	 * alone until it next enters the kernel, or the next tick: a thread
+	 * computing (or spinning) held every received frame up to 4 ms (HZ
+	 * 250), the ARP reply before a SYN for one. Without it the kernel
+	 * interrupts the thread (an IPI) and the task work runs on its way
+	 * back to user space, invisibly; a sleeping thread is woken either way
+	 * (its interruptible wait then restarts or returns EINTR: ppoll, not
+	 * epoll_wait, in eng_block_epoll). */
+	prm.flags = IORING_SETUP_CQSIZE;
 	prm.cq_entries = UD_CQ_ENTRIES;
 	r = io_uring_queue_init_params(UD_SQ_ENTRIES, &ud->ring, &prm);
-	if (r == -EINVAL) {
-		memset(&prm, 0, sizeof(prm));
-		prm.flags = IORING_SETUP_CQSIZE;
-		prm.cq_entries = UD_CQ_ENTRIES;
-		r = io_uring_queue_init_params(UD_SQ_ENTRIES, &ud->ring, &prm);
-	}
 	if (r < 0)
 		return r;
 	ud->ring_up = true;

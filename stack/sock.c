@@ -540,6 +540,7 @@ void tcp_set_state(struct stack *st, struct tcb *t, int state)
 	if (st->state_hook && t->state != state)
 		tcp_state_event(st, t, state);
 	if (state == TCP_ESTABLISHED && t->state != state) {
+		t->lrcv_us = st->now_us;        /* Linux: lrcvtime set at the handshake */
 		/* quick-ack mode for the connection's first segments (tcp_data_in) */
 		unsigned q = st->cfg.quickacks;
 		t->quickacks = q == 0 ? TCP_QUICKACKS : q == -1u ? 0 : (uint8_t)(q > 255 ? 255 : q);
@@ -554,10 +555,15 @@ void tcp_set_state(struct stack *st, struct tcb *t, int state)
  * connect or SO_ERROR); anything else is freed. */
 void tcp_done(struct stack *st, struct tcb *t, int err)
 {
-	if (!t->owned) {
+	if (!t->owned && !t->in_acq) {
 		tcp_tcb_free(st, t);
 		return;
 	}
+	/* A child in the accept queue stays there, closed (Linux: tcp_done on
+	 * a socket not orphaned keeps it queued, and inet_accept takes
+	 * TCP_CLOSE children): accept() returns it and its first call reports
+	 * the reset, as on Linux, instead of accept() waiting for another
+	 * connection that may never come. */
 	tcp_timers_clear(st, t);
 	tcp_hash_remove(st, t);
 	if (st->state_hook && t->state != TCP_CLOSED)
@@ -1167,7 +1173,8 @@ static void tcp_listen_stop(struct stack *st, struct tcb *l)
 		struct tcb *c = &st->tcp.tcb[i];
 		if (!c->in_use || c->parent != me)
 			continue;
-		tcp_send_rst(st, c);
+		if (c->state != TCP_CLOSED)     /* a child reset already: nothing to tell */
+			tcp_send_rst(st, c);
 		tcp_tcb_free(st, c);
 	}
 	tcp_hash_remove(st, l);
@@ -1663,6 +1670,18 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 		case SO_BUF_LOCK:
 			v = (t->snd_locked ? 1 : 0) | (t->rcv_locked ? 2 : 0);
 			break;
+		case SO_MEMINFO: {
+			/* Linux sk_get_meminfo, min(optlen, 9 u32s): what our
+			 * rings hold stands for rmem_alloc and wmem_queued;
+			 * nothing sits below TCP (wmem_alloc), no forward
+			 * allocation, option memory, backlog or drops */
+			uint32_t mi[9] = { t->rcvbuf.len, (uint32_t)t->opt_rcvbuf, 0,
+					   (uint32_t)t->opt_sndbuf, 0, t->sndbuf.len, 0, 0, 0 };
+			unsigned n = *len < sizeof(mi) ? *len : sizeof(mi);
+			memcpy(val, mi, n);
+			*len = n;
+			return 0;
+		}
 		default:
 			return tcp_getsockopt_more(t, level, name, val, len);
 		}
@@ -1684,9 +1703,16 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 			break;
 		case TCP_MAXSEG:
 			/* Linux do_tcp_getsockopt: the current MSS once connected;
-			 * before (CLOSED, LISTEN) the user's value if set, else 536 */
-			v = tcp_synced(t->state) ? t->mss : (t->user_mss ? t->user_mss : TCP_MSS_DEF);
+			 * before (CLOSED, LISTEN) the user's value if set, else
+			 * mss_cache: 536, or what a connection that is over had */
+			v = tcp_synced(t->state) ? t->mss : t->user_mss ? t->user_mss :
+			    t->done ? t->mss : TCP_MSS_DEF;
 			break;
+		case TCP_CC_INFO:
+			/* Linux: what the algorithm's get_info fills; reno and
+			 * cubic have none, so zero bytes */
+			*len = 0;
+			return 0;
 		default:
 			return tcp_getsockopt_more(t, level, name, val, len);
 		}

@@ -99,6 +99,7 @@
 	X(tcp_tw_reused, "TCP SYNs that ended a TIME-WAIT and opened anew (RFC 6191)") \
 	X(tcp_tw_recycled, "TCP connects that reused a 4-tuple of ours in TIME-WAIT") \
 	X(tcp_estab_reset, "TCP connections reset") \
+	X(tcp_abort_on_data, "TCP connections reset: data after close (TCPAbortOnData)") \
 	X(tcp_challenge_ack_tx, "TCP challenge ACKs sent (RFC 5961 3.2, 4.2, 5.2)") \
 	X(tcp_challenge_ack_limited, "TCP challenge ACKs not sent: global per-second limit (RFC 5961 7)") \
 	X(tcp_oow_ack_limited, "TCP ACKs to invalid segments not sent: per-connection 500 ms limit") \
@@ -253,6 +254,7 @@ struct nst_tcp_info {
 	uint8_t  options;       /* NST_TCPI_OPT_*: what the SYNs negotiated */
 	uint8_t  snd_wscale, rcv_wscale;
 	uint32_t sacked_segs, lost_segs;   /* SACK scoreboard (segments) */
+	uint64_t last_data_recv_us;        /* stack time data last came (or the handshake ended), 0 never */
 };
 #define NST_TCPI_OPT_TS     1   /* Linux TCPI_OPT_TIMESTAMPS */
 #define NST_TCPI_OPT_SACK   2   /* TCPI_OPT_SACK */

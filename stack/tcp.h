@@ -338,6 +338,7 @@ struct tcb {
 	unsigned syn_n;         /* children in SYN-RECEIVED */
 	uint64_t synq_overflow_us;  /* last SYN answered with a cookie (tcp_syncookie.c), 0 never */
 	uint64_t last_oow_ack_us;   /* last ACK to an invalid segment (RFC 5961 7), 0 never */
+	uint64_t lrcv_us;           /* data last received, or the handshake done (Linux lrcvtime) */
 
 	/* socket options */
 	uint8_t  opt_keepalive, opt_reuseaddr, opt_nodelay, opt_linger_on;

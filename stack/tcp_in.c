@@ -727,6 +727,7 @@ static int tcp_ooo_add(struct tcb *t, uint32_t start, uint32_t end)
 static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
 {
 	uint32_t len = seg->len;
+	t->lrcv_us = st->now_us;        /* tcpi_last_data_recv (tcp_event_data_recv) */
 	/* A GRO frame (the device merged several wire segments) does not say
 	 * what the peer's segments are: no wire segment exceeds the MSS we
 	 * announced, so rcv_mss stays below it, and such a frame alone is
@@ -1070,12 +1071,17 @@ static enum tcp_verdict tcp_segment_arrives(struct stack *st, struct tcb *t, str
 		case TCP_ESTABLISHED:
 		case TCP_FIN_WAIT_1:
 		case TCP_FIN_WAIT_2:
-			/* Data for a socket nobody will read: like Linux (abort on
-			 * data), reset the connection. */
+			/* Data for a socket nobody will read. RFC 1122 4.2.2.13:
+			 * "if new data is received after CLOSE is called, its TCP
+			 * SHOULD send a RST to show that data was lost". As Linux
+			 * (tcp_rcv_state_process, TCPAbortOnData): the connection
+			 * ends and the RST answers the segment (tcp_v4_send_reset:
+			 * <SEQ=SEG.ACK><CTL=RST>, RFC 9293 3.10.7.1's form), not
+			 * the active-reset form <SEQ=SND.NXT><CTL=RST,ACK>. */
 			if (t->orphan) {
-				tcp_send_rst(st, t);
+				st->stat.tcp_abort_on_data++;
 				tcp_done(st, t, 0);
-				return TCP_DROP;
+				return TCP_DROP_RST;
 			}
 			tcp_data_in(st, t, seg);
 			break;

@@ -162,6 +162,7 @@ int nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *o)
 		o->lost_segs = (tcp_sack_lost_bytes(t) + t->mss - 1) / t->mss;
 	}
 	o->segs_out = t->segs_out;
+	o->last_data_recv_us = t->lrcv_us;
 	o->segs_in = t->segs_in;
 	if (tcp_synced(t->state)) {
 		uint32_t out = t->snd_max - t->snd.una;

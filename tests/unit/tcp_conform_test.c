@@ -210,6 +210,86 @@ TEST(backlog_one_accept_later)
 	teardown();
 }
 
+/* packetdrill's mss-getsockopt-tcp_maxseg-server: the peer resets the
+ * connection while it waits in the accept queue. Linux keeps it there,
+ * closed: accept() returns it, TCP_MAXSEG is still the negotiated MSS and
+ * the first read reports the reset. */
+TEST(reset_child_still_accepted)
+{
+	setup();
+	int l = listener(1);
+	struct out o;
+	advance(now + 100 * MS);
+	inject(syn_mss_ws(PPORT, 1100, 8));
+	REQUIRE(take(&o));
+	advance(now + 100 * MS);
+	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 257 });
+	inject((struct seg){ .flags = RST | ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 257 });
+	CHECK(none());
+	advance(now + 100 * MS);
+	CHECK_EQ(nst_poll(st, l), NST_POLLIN);
+	int sd = nst_accept(st, l, NULL, NULL, now);
+	REQUIRE(sd >= 0);
+	CHECK_EQ(nst_poll(st, l), 0);
+	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(nst_recv(st, sd, buf, sizeof(buf), 0, now), -ECONNRESET);
+	CHECK_EQ(nst_recv(st, sd, buf, sizeof(buf), 0, now), 0);
+	CHECK_EQ(nst_close(st, sd, now), 0);
+	CHECK(none());
+	teardown();
+}
+
+/* A child reset in the accept queue gets no second RST when the listener
+ * closes. */
+TEST(reset_child_freed_with_listener)
+{
+	setup();
+	int l = listener(1);
+	struct out o;
+	inject(syn_mss_ws(PPORT, 1100, 8));
+	REQUIRE(take(&o));
+	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 257 });
+	inject((struct seg){ .flags = RST, .seq = PISS + 1 });
+	CHECK_EQ(nst_close(st, l, now), 0);
+	CHECK(none());
+	teardown();
+}
+
+/* packetdrill's user_timeout: data for a closed (orphaned) connection in
+ * FIN-WAIT-1 ends it with a RST in answer to that segment, as Linux's
+ * TCPAbortOnData: <SEQ=SEG.ACK><CTL=RST>, no ACK bit; then it is gone. */
+TEST(data_after_close_rst_answers_segment)
+{
+	setup();
+	int l = listener(1);
+	uint32_t iss;
+	int sd = open_passive(l, 1000, &iss);
+	REQUIRE(sd >= 0);
+	advance(now + 2000 * MS);
+	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000), 0);
+	CHECK_EQ(nst_close(st, sd, now), 0);
+	struct out o;
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, FIN | ACK);
+	CHECK_EQ(o.seq, iss + 1);
+	uint64_t d = stack_next_deadline(st);
+	REQUIRE(d > now);
+	advance(d);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, FIN | ACK);   /* retransmitted: still FIN-WAIT-1 */
+	inject(pseg(ACK, PISS + 1, iss + 1, "x", 1));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, RST);
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.ack, 0);
+	CHECK_EQ(st->stat.tcp_abort_on_data, 1);
+	inject(pseg(ACK, PISS + 2, iss + 1, "y", 1));
+	REQUIRE(take(&o));              /* no connection: the closed-port answer */
+	CHECK_EQ(o.flags, RST);
+	CHECK(none());
+	teardown();
+}
+
 /* listen(fd, 0) still takes one connection (Linux: the accept queue is
  * full when it holds more than the backlog). */
 TEST(backlog_zero_takes_one)
@@ -540,6 +620,9 @@ int main(void)
 	RUN(maxseg_before_connect_announced);
 	RUN(maxseg_on_listener_announced);
 	RUN(backlog_one_accept_later);
+	RUN(reset_child_still_accepted);
+	RUN(reset_child_freed_with_listener);
+	RUN(data_after_close_rst_answers_segment);
 	RUN(backlog_zero_takes_one);
 	RUN(syncookie_connection_keeps_table_mss);
 	RUN(fin_acked_at_once_in_established);

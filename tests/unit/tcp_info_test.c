@@ -118,10 +118,48 @@ TEST(options_as_linux)
 	teardown();
 }
 
+/* tcpi_last_data_recv (packetdrill tcp-info-last_data_recv): the stack
+ * time data last came, from the end of the handshake until the first data
+ * (Linux lrcvtime); ACKs without data leave it. TCP_CC_INFO: zero bytes
+ * (reno and cubic have no get_info); SO_MEMINFO: Linux's 9 u32s. */
+TEST(info_last_data_recv_and_cc_meminfo)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 10 * MS, 65535);
+	uint64_t est = now;
+	struct nst_tcp_info ti;
+	REQUIRE(nst_tcp_info(st, sd, &ti) == 0);
+	CHECK_EQ(ti.last_data_recv_us, est);
+	advance(now + 1 * SEC);
+	inject(from(sd, ACK, PISS + 1, iss + 1, NULL));
+	REQUIRE(nst_tcp_info(st, sd, &ti) == 0);
+	CHECK_EQ(ti.last_data_recv_us, est);
+	advance(now + 5 * MS);
+	inject(from(sd, ACK | PSH, PISS + 1, iss + 1, "abc"));
+	REQUIRE(nst_tcp_info(st, sd, &ti) == 0);
+	CHECK_EQ(ti.last_data_recv_us, now);
+	unsigned char cc[64];
+	unsigned len = sizeof(cc);
+	CHECK_EQ(nst_getsockopt(st, sd, IPPROTO_TCP, TCP_CC_INFO, cc, &len), 0);
+	CHECK_EQ(len, 0);
+	uint32_t mi[10] = { 0 };
+	len = sizeof(mi);
+	CHECK_EQ(nst_getsockopt(st, sd, SOL_SOCKET, SO_MEMINFO, mi, &len), 0);
+	CHECK_EQ(len, 9 * sizeof(uint32_t));
+	CHECK_EQ(mi[0], 3);                     /* SK_MEMINFO_RMEM_ALLOC: unread */
+	struct out o;
+	nst_close(st, sd, now);
+	while (take(&o))
+		;
+	teardown();
+}
+
 int main(void)
 {
 	pkt_pool_init(1024);
 	RUN(info_established_counts);
 	RUN(options_as_linux);
+	RUN(info_last_data_recv_and_cc_meminfo);
 	return TEST_SUMMARY();
 }
