@@ -92,7 +92,7 @@ int tcpinfo_get(struct nsock *s, void *val, socklen_t *lenp)
 							       : ni.snd_ssthresh / mss;
 	ti.tcpi_snd_cwnd = ni.snd_cwnd / mss;
 	ti.tcpi_advmss = ni.advmss;
-	ti.tcpi_reordering = LINUX_TCP_REORDERING;
+	ti.tcpi_reordering = ni.reordering ? ni.reordering : LINUX_TCP_REORDERING;
 	ti.tcpi_rcv_space = ni.rcv_wnd;
 	ti.tcpi_total_retrans = ni.total_retrans;
 	ti.tcpi_bytes_acked = ni.bytes_acked;

@@ -254,6 +254,7 @@ struct nst_tcp_info {
 	uint8_t  options;       /* NST_TCPI_OPT_*: what the SYNs negotiated */
 	uint8_t  snd_wscale, rcv_wscale;
 	uint32_t sacked_segs, lost_segs;   /* SACK scoreboard (segments) */
+	uint32_t reordering;               /* reordering distance, segments (at least DupThresh) */
 	uint64_t last_data_recv_us;        /* stack time data last came (or the handshake ended), 0 never */
 };
 #define NST_TCPI_OPT_TS     1   /* Linux TCPI_OPT_TIMESTAMPS */

@@ -124,6 +124,7 @@ enum tcp_timer_id {
 #define TCP_SACK_SB_MAX   32            /* SACKed ranges the sender keeps (scoreboard) */
 #define TCP_SACK_RCV_MAX  4             /* SACK blocks in one ACK: 40 option bytes (RFC 2018 3) */
 #define TCP_DUPTHRESH     3             /* RFC 5681 / RFC 6675 DupThresh */
+#define TCP_REORDERING_MAX 300          /* Linux's tcp_max_reordering */
 #define TCP_WCDELACK_US   200000ull     /* RFC 8985 7.2 WCDelAckT: worst-case delayed ACK */
 #define TCP_PTO_MIN_US    2000ull       /* floor on the PTO (Linux: TCP_TIMEOUT_MIN, 2 jiffies) */
 #define TCP_PTO_INIT_US   1000000ull    /* RFC 8985 7.2: PTO without an SRTT */
@@ -159,6 +160,7 @@ struct tcp_xrec {
 };
 #define TCP_XR_RETRANS 0x01     /* retransmitted at least once */
 #define TCP_XR_LOST    0x02     /* marked lost, not resent since */
+#define TCP_XR_MARKED  0x04     /* marked lost, resent or not (Linux TCPCB_LOST: tcpi_lost) */
 
 /* CUBIC's per-connection state (RFC 9438, tcp_cc.c); windows in segments. */
 struct tcp_cubic {
@@ -246,6 +248,7 @@ struct tcb {
 	uint8_t  n_xlog;
 	uint8_t  rack_ok;           /* RACK.xmit_ts / RACK.end_seq are set */
 	uint8_t  rack_reord;        /* RACK.reordering_seen */
+	uint16_t reordering;        /* reordering distance seen, segments (Linux tp->reordering; 0: none) */
 	uint8_t  rack_reo_mult;     /* RACK.reo_wnd_mult */
 	uint8_t  rack_reo_persist;  /* RACK.reo_wnd_persist */
 	uint8_t  rack_dsack_on;     /* RACK.dsack_round is set */
@@ -556,6 +559,7 @@ unsigned tcp_dupthresh(const struct tcb *t);            /* with Early Retransmit
 void     tcp_tlp_update(struct stack *st, struct tcb *t);   /* arm/stop the PTO */
 void     tcp_tlp_fire(struct stack *st, struct tcb *t);
 void     tcp_sack_clear(struct tcb *t);
+uint32_t tcp_sack_marked_bytes(const struct tcb *t);
 uint32_t tcp_sack_pipe(const struct tcb *t);
 uint32_t tcp_sack_lost_bytes(const struct tcb *t);
 uint32_t tcp_send_limit(struct stack *st, struct tcb *t);
@@ -567,8 +571,12 @@ struct tcp_rack_ack {           /* what one ACK delivered (RFC 8985 6.2 steps 2-
 	uint8_t  have_best, best_orig, have_fack, have_orig;
 	uint32_t best_us, best_end;     /* the most recently sent delivered segment */
 	uint64_t best_rtt;
+	uint8_t  have_last, last_cum;   /* the last sample in Linux's order (RACK.rtt) */
+	uint32_t last_end;
+	uint64_t last_rtt;
 	uint32_t fack;          /* highest delivered sequence */
 	uint32_t orig_end;      /* lowest end of a delivered never-retransmitted segment */
+	uint32_t orig_start;    /* lowest start of one (the reordering distance) */
 };
 void     tcp_rack_sent(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_t flags);
 void     tcp_rack_deliver(struct stack *st, struct tcb *t, const struct tcp_seg *seg,
@@ -583,7 +591,7 @@ uint32_t tcp_rack_lost_next(const struct tcb *t, uint32_t *len);
 void     tcp_rack_min_rtt(struct stack *st, struct tcb *t, uint64_t rtt_us);
 void     tcp_sack_recovery_start(struct stack *st, struct tcb *t);
 void     tcp_prr_start(struct tcb *t);
-void     tcp_prr_ack(struct tcb *t, uint32_t delivered);
+void     tcp_prr_ack(struct tcb *t, uint32_t delivered, int safe);
 void     tcp_undo_start(struct stack *st, struct tcb *t);
 void     tcp_undo_dsack(struct tcb *t, uint32_t s, uint32_t e);
 int      tcp_undo_try(struct stack *st, struct tcb *t, const struct tcp_seg *seg, int dsack, int at_end,

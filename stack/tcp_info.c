@@ -159,8 +159,10 @@ int nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *o)
 	o->rcv_wscale = t->rcv_wscale;
 	if (t->mss) {
 		o->sacked_segs = (t->sacked_bytes + t->mss - 1) / t->mss;
-		o->lost_segs = (tcp_sack_lost_bytes(t) + t->mss - 1) / t->mss;
+		/* Linux's lost_out: a retransmission keeps the mark */
+		o->lost_segs = (tcp_sack_marked_bytes(t) + t->mss - 1) / t->mss;
 	}
+	o->reordering = t->reordering > TCP_DUPTHRESH ? t->reordering : TCP_DUPTHRESH;
 	o->segs_out = t->segs_out;
 	o->last_data_recv_us = t->lrcv_us;
 	o->segs_in = t->segs_in;

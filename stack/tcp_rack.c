@@ -86,7 +86,7 @@ static void xlog_squeeze(struct tcb *t)
 	if (ts_after(b->xmit_us, a->xmit_us))
 		a->xmit_us = b->xmit_us;
 	a->flags = (uint8_t)(((a->flags | b->flags) & TCP_XR_RETRANS) |
-			     (a->flags & b->flags & TCP_XR_LOST));
+			     (a->flags & b->flags & (TCP_XR_LOST | TCP_XR_MARKED)));
 	xlog_del(t, best + 1, 1);
 }
 
@@ -183,7 +183,12 @@ void tcp_rack_sent(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, 
 		t->prr_out += end - seq;      /* RFC 6937: "prr_out += (data sent)" */
 	uint32_t mid = seq_lt(end, t->snd_max) ? end : t->snd_max;
 	if (seq_lt(seq, mid)) {
-		xlog_set(t, seq, mid, now, TCP_XR_RETRANS);
+		/* a resent lost run stays counted lost (tcpi_lost) */
+		uint8_t marked = 0;
+		for (unsigned i = 0; i < t->n_xlog; i++)
+			if (seq_lt(t->xlog[i].start, mid) && seq_gt(t->xlog[i].end, seq))
+				marked |= t->xlog[i].flags & TCP_XR_MARKED;
+		xlog_set(t, seq, mid, now, TCP_XR_RETRANS | marked);
 		if (t->undo_on) {
 			t->undo_retrans++;
 			if (!t->undo_ts_on) {
@@ -220,6 +225,8 @@ static void rack_deliver_unsacked(struct stack *st, struct tcb *t, const struct 
 		if (!(r->flags & TCP_XR_RETRANS)) {
 			if (!ra->have_orig || seq_lt(pe, ra->orig_end))
 				ra->orig_end = pe;
+			if (!ra->have_orig || seq_lt(seq_max(r->start, a), ra->orig_start))
+				ra->orig_start = seq_max(r->start, a);
 			ra->have_orig = 1;
 		}
 		uint64_t sent = xtime(st, r->xmit_us);
@@ -233,6 +240,16 @@ static void rack_deliver_unsacked(struct stack *st, struct tcb *t, const struct 
 				continue;
 			if (rtt < t->min_rtt)
 				continue;
+		}
+		/* RACK.rtt: the sample of the segment Linux's tcp_rack_advance
+		 * sees last -- the SACKed ones first, then the cumulatively
+		 * acknowledged ones, each in sequence order */
+		int cum = seq_leq(pe, seg->ack);
+		if (!ra->have_last || cum > ra->last_cum || (cum == ra->last_cum && seq_gt(pe, ra->last_end))) {
+			ra->last_cum = (uint8_t)cum;
+			ra->last_end = pe;
+			ra->last_rtt = rtt;
+			ra->have_last = 1;
 		}
 		if (!ra->have_best || sent_after(r->xmit_us, pe, ra->best_us, ra->best_end)) {
 			ra->best_us = r->xmit_us;
@@ -280,9 +297,15 @@ void tcp_rack_ack_done(struct stack *st, struct tcb *t, struct tcp_rack_ack *ra)
 		tcp_rack_min_rtt(st, t, ra->best_rtt);
 	/* step 2: "RACK.rtt = rtt"; "If RACK_sent_after(Segment.xmit_ts,
 	 * Segment.end_seq, RACK.xmit_ts, RACK.end_seq): RACK.xmit_ts =
-	 * Segment.xmit_ts; RACK.end_seq = Segment.end_seq" */
+	 * Segment.xmit_ts; RACK.end_seq = Segment.end_seq". RACK.rtt is set
+	 * by every segment, so it is the last one's: RFC 8985 walks them by
+	 * transmit time (the most recently sent comes last), Linux by
+	 * sequence, SACKed before cumulatively acknowledged; we follow Linux,
+	 * whose RACK.rtt is then the older original's when a hole fills
+	 * beside an acknowledged retransmission (longer: no spurious loss of
+	 * segments sent with that original). */
 	if (ra->have_best) {
-		t->rack_rtt = ra->best_rtt;
+		t->rack_rtt = ra->have_last ? ra->last_rtt : ra->best_rtt;
 		if (!t->rack_ok || sent_after(ra->best_us, ra->best_end, t->rack_xmit_us, t->rack_end_seq)) {
 			t->rack_xmit_us = ra->best_us;
 			t->rack_end_seq = ra->best_end;
@@ -297,6 +320,16 @@ void tcp_rack_ack_done(struct stack *st, struct tcb *t, struct tcp_rack_ack *ra)
 	if (ra->have_orig && t->rack_fack_on && seq_lt(ra->orig_end, t->rack_fack) && !t->rack_reord) {
 		t->rack_reord = 1;
 		st->stat.tcp_rack_reordering++;
+	}
+	/* the distance, in segments, for TCP_INFO's tcpi_reordering: Linux's
+	 * tcp_check_sack_reordering, "metric = fack - low_seq; if (metric >
+	 * tp->reordering * mss) tp->reordering = (metric + mss - 1) / mss" */
+	if (ra->have_orig && t->rack_fack_on && seq_lt(ra->orig_end, t->rack_fack) && t->mss) {
+		uint32_t segs = (t->rack_fack - ra->orig_start + t->mss - 1) / t->mss;
+		if (segs > TCP_REORDERING_MAX)
+			segs = TCP_REORDERING_MAX;
+		if (segs > t->reordering)
+			t->reordering = (uint16_t)segs;
 	}
 	if (ra->have_fack && (!t->rack_fack_on || seq_gt(ra->fack, t->rack_fack))) {
 		t->rack_fack = ra->fack;
@@ -410,7 +443,7 @@ static uint64_t rack_detect_loss(struct stack *st, struct tcb *t, uint32_t *lost
 			xlog_ins(t, i + 1, &tail);
 			r = &t->xlog[i];
 		}
-		r->flags |= TCP_XR_LOST;
+		r->flags |= TCP_XR_LOST | TCP_XR_MARKED;
 		*lost += hole;
 		st->stat.tcp_rack_lost += (hole + t->mss - 1) / t->mss;
 		if (r->flags & TCP_XR_RETRANS)
@@ -445,7 +478,7 @@ uint32_t tcp_rack_detect(struct stack *st, struct tcb *t, int dsack)
 void tcp_rack_rto(struct stack *st, struct tcb *t)
 {
 	for (unsigned i = 0; i < t->n_xlog; i++)
-		t->xlog[i].flags &= (uint8_t)~TCP_XR_LOST;
+		t->xlog[i].flags &= (uint8_t)~(TCP_XR_LOST | TCP_XR_MARKED);
 	t->undo_on = 0;
 	if (t->timer[TCP_T_REO])
 		tcp_timer_set(st, t, TCP_T_REO, 0);
@@ -480,6 +513,17 @@ uint32_t tcp_sack_lost_bytes(const struct tcb *t)
 	return n;
 }
 
+/* Bytes marked lost and not SACKed, resent since or not: Linux's lost_out
+ * (TCP_INFO tcpi_lost), whose TCPCB_LOST mark a retransmission keeps. */
+uint32_t tcp_sack_marked_bytes(const struct tcb *t)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < t->n_xlog; i++)
+		if (t->xlog[i].flags & TCP_XR_MARKED)
+			n += unsacked_bytes(t, seq_max(t->xlog[i].start, t->snd.una), t->xlog[i].end);
+	return n;
+}
+
 /* The data in flight (RFC 6675's pipe, as Linux counts it): the
  * unacknowledged, unSACKed bytes not marked lost; a lost segment resent
  * counts again. */
@@ -501,7 +545,7 @@ void tcp_rack_fire(struct stack *st, struct tcb *t)
 	if ((lost || tcp_sack_lost_bytes(t)) && !t->in_recovery && seq_geq(t->snd.una, t->recover) &&
 	    !t->retries) {
 		tcp_sack_recovery_start(st, t);
-		tcp_prr_ack(t, t->mss);
+		tcp_prr_ack(t, t->mss, 0);
 	}
 	tcp_output(st, t);
 	tcp_timers_update(st, t);
@@ -520,20 +564,20 @@ void tcp_prr_start(struct tcb *t)
 		t->prr_recover_fs = 1;
 }
 
-/* RFC 6937 3.1, on every ACK in recovery: "DeliveredData = change_in(snd.una)
- * + change_in(SACKd); prr_delivered += DeliveredData; pipe = (RFC 6675 pipe
- * algorithm); if (pipe > ssthresh) { sndcnt = CEIL(prr_delivered * ssthresh
- * / RecoverFS) - prr_out } else { limit = MAX(prr_delivered - prr_out,
- * DeliveredData) + MSS; sndcnt = MIN(ssthresh - pipe, limit) }" (PRR-SSRB).
- * The extra MSS is RFC 6937's on every such ACK, not only when snd.una
- * advanced with no new loss (Linux's later refinement): with RACK the
- * flight has often drained by the time a loss is called (RTT/4 later), and
- * a lone retransmission with nothing sent behind it cannot be found lost
- * again but by the RTO (the two-stack simulation showed 2.3 times more
- * timeouts). Like Linux, the first ACK of recovery lets the fast
- * retransmission go whatever the count, and cwnd becomes pipe + sndcnt,
- * rounded up to whole segments: tcp_send_limit sends within it. */
-void tcp_prr_ack(struct tcb *t, uint32_t delivered)
+/* RFC 9937 (PRR, which obsoletes RFC 6937) 6, on every ACK in recovery:
+ * "prr_delivered += DeliveredData; if (pipe > ssthresh) { sndcnt =
+ * CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out } else { sndcnt =
+ * MAX(prr_delivered - prr_out, DeliveredData); if (SafeACK) sndcnt += SMSS;
+ * sndcnt = MIN(ssthresh - pipe, sndcnt) }; if (prr_out == 0 AND sndcnt ==
+ * 0) sndcnt = SMSS" -- PRR-CRB, and PRR-SSRB's extra segment only on a
+ * SafeACK: "the current ACK reported SND.UNA advanced and no further losses
+ * were reported" (`safe`), as Linux's tcp_cwnd_reduction. One exception
+ * stays: when nothing is left in flight (pipe 0), the extra segment goes
+ * too -- a lone retransmission with nothing sent behind it cannot be found
+ * lost again but by the RTO (the two-stack simulation showed 2.3 times
+ * more timeouts without it). cwnd becomes pipe + sndcnt, rounded up to
+ * whole segments: tcp_send_limit sends within it. */
+void tcp_prr_ack(struct tcb *t, uint32_t delivered, int safe)
 {
 	if (!delivered)
 		return;
@@ -547,7 +591,8 @@ void tcp_prr_ack(struct tcb *t, uint32_t delivered)
 		int64_t limit = (int64_t)t->prr_delivered - (int64_t)t->prr_out;
 		if (limit < (int64_t)delivered)
 			limit = delivered;
-		limit += mss;
+		if (safe || !pipe)
+			limit += mss;
 		int64_t room = (int64_t)t->ssthresh - (int64_t)pipe;
 		sndcnt = room < limit ? room : limit;
 	}
@@ -644,6 +689,6 @@ int tcp_undo_try(struct stack *st, struct tcb *t, const struct tcp_seg *seg, int
 		tcp_rack_recovery_exit(t);
 	}
 	for (unsigned i = 0; i < t->n_xlog; i++)
-		t->xlog[i].flags &= (uint8_t)~TCP_XR_LOST;
+		t->xlog[i].flags &= (uint8_t)~(TCP_XR_LOST | TCP_XR_MARKED);
 	return 1;
 }

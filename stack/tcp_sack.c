@@ -503,7 +503,7 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 		tcp_sack_recovery_end(st, t);
 	uint32_t lost = tcp_rack_detect(st, t, dsack);
 	if (t->in_recovery) {
-		tcp_prr_ack(t, ra.delivered);
+		tcp_prr_ack(t, ra.delivered, acked && !lost);
 		return;                 /* tcp_send_limit sends what cwnd allows */
 	}
 	int dup = t->sacked_bytes > before || (dup5681 && !seg->nsack);
@@ -515,6 +515,6 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 	 * recovery above its RecoveryPoint and not resent yet */
 	if ((lost || tcp_sack_lost_bytes(t)) && seq_geq(t->snd.una, t->recover) && !t->retries) {
 		tcp_sack_recovery_start(st, t);
-		tcp_prr_ack(t, ra.delivered ? ra.delivered : t->mss);
+		tcp_prr_ack(t, ra.delivered ? ra.delivered : t->mss, acked && !lost);
 	}
 }

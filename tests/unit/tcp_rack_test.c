@@ -35,10 +35,10 @@ static void expect_one(uint32_t seq)
  * segments, 1..3 lost, the peer SACKs the last one an RTT later. Before
  * RACK nothing happened until the loss probe (2 * SRTT) or the RTO; now the
  * first three are lost at RACK.rtt + RACK.reo_wnd after they left (10 ms +
- * min_RTT/4): the RACK timer fires then and recovery starts. PRR-SSRB
- * (RFC 6937: pipe 0 is below ssthresh) lets two retransmissions go
- * (MAX(prr_delivered - prr_out, DeliveredData) + MSS; Linux, without the
- * extra MSS there, sends one); the ACK of the first brings the third. */
+ * min_RTT/4): the RACK timer fires then and recovery starts. With nothing
+ * in flight (pipe 0) PRR lets two retransmissions go (MAX(prr_delivered -
+ * prr_out, DeliveredData) + MSS, the one exception to RFC 9937's SafeACK
+ * rule; Linux sends one); the ACK of the first brings the third. */
 TEST(four_segments_last_sacked)
 {
 	setup();
@@ -413,6 +413,59 @@ TEST(undo_chained_episodes)
 	teardown();
 }
 
+/* The packetdrill case fast_recovery/prr-ss-ack-below-snd_una-cubic at
+ * exact time: 10 segments, 0, 4 and 7 lost, 3 late (RACK marks 0 and 3..7
+ * when 8 is SACKed; 9 stays in flight). RFC 9937: the extra MSS of PRR-SSRB only
+ * on a SafeACK. Entering recovery (no SafeACK) only the fast
+ * retransmission goes; the ACK of 0..3 (SafeACK, DeliveredData 2) lets
+ * three go; the late ACK below snd.una SACKing 5..6 (DeliveredData 2, not
+ * safe) lets two go: 7, then new data. The hole 3 filled beside the
+ * retransmission of 0 makes RACK.rtt the original's 22 ms (Linux's
+ * order), so 9 (sent with it) is not lost 2 ms later. */
+TEST(prr_ssrb_only_on_safe_ack)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_sack(&iss, 1);
+	struct tcb *t = tcb_of(sd);
+	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5, now), 0);
+	uint32_t s = iss + 1;
+	send_segs(sd, s, 10, 10);
+	advance(now + 10 * MS);
+	uint32_t b[4] = { s + MSS, s + 2 * MSS, s + 8 * MSS, s + 9 * MSS };
+	sack_in(sd, s, 1, b);
+	b[1] = s + 3 * MSS;
+	sack_in(sd, s, 1, b);
+	CHECK(none());
+	sack_in(sd, s, 2, b);
+	CHECK(t->in_recovery);
+	CHECK_EQ(t->ssthresh, 7 * MSS);
+	CHECK_EQ(tcp_sack_lost_bytes(t), 5 * MSS);      /* 3..7; 0 resent */
+	expect_one(s);
+	advance(now + 12 * MS);
+	sack_in(sd, s + 4 * MSS, 1, b + 2);
+	struct out o;
+	for (unsigned i = 4; i <= 6; i++) {
+		CHECK(take(&o));
+		CHECK_EQ(o.seq, s + i * MSS);
+	}
+	CHECK(none());
+	CHECK_EQ(t->rack_rtt, 22 * MS);
+	CHECK_EQ(nst_send(st, sd, data, 10 * MSS, 0, now), (long)(10 * MSS));
+	CHECK(none());
+	advance(now + 2 * MS);
+	uint32_t c[2] = { s + 5 * MSS, s + 7 * MSS };
+	sack_in(sd, s + 3 * MSS, 1, c);
+	CHECK(take(&o));
+	CHECK_EQ(o.seq, s + 7 * MSS);
+	expect_one(s + 10 * MSS);
+	struct nst_tcp_info ti;
+	CHECK_EQ(nst_tcp_info(st, sd, &ti), 0);
+	CHECK_EQ(ti.lost_segs, 2);      /* 4 and 7, resent: still counted */
+	CHECK_EQ(ti.reordering, 6);     /* 3 delivered below 8 SACKed: (9 - 3) segments */
+	teardown();
+}
+
 /* No undo when a retransmission was needed: the D-SACK of a loss probe
  * sent before the episode does not count, and a recovery whose
  * retransmission is not D-SACKed keeps its reduction. */
@@ -430,15 +483,12 @@ TEST(no_undo_without_dsack_of_every_retransmission)
 		b[1] = s + i * MSS;
 		sack_in(sd, s, 1, b);
 	}
-	/* 0 and 1 lost; PRR-SSRB (pipe 5 below ssthresh 7) resends both:
-	 * DeliveredData + MSS */
-	struct out o;
-	CHECK(take(&o));
-	CHECK_EQ(o.seq, s);
-	expect_one(s + MSS);
+	/* 0 and 1 lost; PRR-CRB (pipe 5 below ssthresh 7, no SafeACK: snd.una
+	 * did not move) resends DeliveredData, the next SACK lets 1 go */
+	expect_one(s);
 	b[1] = s + 6 * MSS;
 	sack_in(sd, s, 1, b);
-	CHECK(none());                  /* nothing more to send */
+	expect_one(s + MSS);
 	/* 0 was only late (its retransmission D-SACKed), 1 really lost */
 	inject(from(sd, ACK, PISS + 1, s + 6 * MSS, NULL));
 	uint32_t d[2] = { s, s + MSS };
@@ -626,6 +676,7 @@ int main(void)
 	RUN(dsack_widens_the_window);
 	RUN(lost_retransmission_found_by_time);
 	RUN(prr_single_loss_example);
+	RUN(prr_ssrb_only_on_safe_ack);
 	RUN(undo_on_dsack);
 	RUN(undo_chained_episodes);
 	RUN(no_undo_without_dsack_of_every_retransmission);

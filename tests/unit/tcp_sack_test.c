@@ -606,7 +606,8 @@ TEST(rescue_retransmission_of_the_tail)
 /* TCP_INFO reports SACK and the scoreboard: 2 and 3 SACKed (fewer than
  * DupThresh), so 0 and 1 are lost only at the RACK timer (RTT/4 later);
  * PRR then resends one (the first ACK-less step of recovery lets one go,
- * as Linux), and tcpi_lost counts the one still waiting. */
+ * as Linux), and tcpi_lost counts both: like Linux's lost_out, a
+ * retransmission keeps its segment's lost mark until it is delivered. */
 TEST(tcp_info_sack_fields)
 {
 	setup();
@@ -628,7 +629,8 @@ TEST(tcp_info_sack_fields)
 	CHECK_EQ(o.seq, s);
 	CHECK(none());
 	CHECK_EQ(nst_tcp_info(st, sd, &ti), 0);
-	CHECK_EQ(ti.lost_segs, 1);
+	CHECK_EQ(ti.lost_segs, 2);
+	CHECK_EQ(ti.reordering, 3);
 	teardown();
 }
 int main(void)
