@@ -108,8 +108,11 @@ static ssize_t sock_send_stream(int fd, struct nsock *s, const void *buf, size_t
 		return -EOPNOTSUPP;
 	if (!buf && len)
 		return -EFAULT;
-	/* MSG_MORE: the stack holds a partial segment for this call (TCP_CORK-like) */
-	int sflags = flags & (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
+	/* MSG_MORE: the stack holds a partial segment for this call (TCP_CORK-like);
+	 * MSG_EOR: the call ends a record, later data never joins its segments
+	 * (the stack marks it when the whole buffer is queued: each call below
+	 * passes what is left) */
+	int sflags = flags & (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR);
 	int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 	int64_t dl = -2;
 	size_t sent = 0;
@@ -187,7 +190,8 @@ static ssize_t sock_sendv(int fd, struct nsock *s, const struct iovec *iov, int 
 		}
 	}
 	/* one push for the whole call, as Linux's tcp_sendmsg: every vector
-	 * but the last goes as if with MSG_MORE (a stream only) */
+	 * but the last goes as if with MSG_MORE (a stream only), and only the
+	 * last ends the record of MSG_EOR */
 	int last = cnt - 1;
 	while (last > 0 && !iov[last].iov_len)
 		last--;
@@ -195,7 +199,7 @@ static ssize_t sock_sendv(int fd, struct nsock *s, const struct iovec *iov, int 
 	for (int i = 0; i < cnt; i++) {
 		if (!iov[i].iov_len)
 			continue;
-		int f = flags | (i < last && s->type == SOCK_STREAM ? MSG_MORE : 0);
+		int f = i < last && s->type == SOCK_STREAM ? (flags & ~MSG_EOR) | MSG_MORE : flags;
 		ssize_t r = sock_send(fd, s, iov[i].iov_base, iov[i].iov_len, f);
 		if (r < 0)
 			return done ? (ssize_t)done : r;

@@ -84,6 +84,22 @@ static void notsent_lowat_refresh(void)
 	nst_set_notsent_lowat(eng.st, (uint32_t)strtoul(b, NULL, 10));
 }
 
+/* net.ipv4.tcp_min_tso_segs: the fewest segments of a transmission unit
+ * (tcp_output), read like tcp_notsent_lowat. Under the lock. */
+static void min_tso_segs_refresh(void)
+{
+	int fd = open("/proc/sys/net/ipv4/tcp_min_tso_segs", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char b[24];
+	ssize_t n = REAL(read)(fd, b, sizeof(b) - 1);
+	REAL(close)(fd);
+	if (n <= 0)
+		return;
+	b[n] = 0;
+	nst_set_min_tso_segs(eng.st, (uint32_t)strtoul(b, NULL, 10));
+}
+
 NST_EXPORT int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -102,8 +118,10 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 		eng_unlock();
 		return REAL(socket)(domain, type, protocol);
 	}
-	if (!dgram)
+	if (!dgram) {
 		notsent_lowat_refresh();
+		min_tso_segs_refresh();
+	}
 	int sd = nst_socket(eng.st, dgram ? NST_SOCK_DGRAM : NST_SOCK_STREAM);
 	if (sd < 0) {
 		eng_unlock();

@@ -245,6 +245,11 @@ static size_t tcp_notsent_cap(const struct stack *st, const struct tcb *t, size_
 	return len < cap ? len : (size_t)cap;
 }
 
+void nst_set_min_tso_segs(struct stack *st, uint32_t segs)
+{
+	st->tcp.min_tso_segs = segs;
+}
+
 void nst_set_notsent_lowat(struct stack *st, uint32_t lowat)
 {
 	st->tcp.notsent_lowat = lowat;
@@ -1056,6 +1061,11 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 	 * a partial last segment as TCP_CORK would and marks no PSH; a send
 	 * without it pushes everything queued */
 	t->snd_more = !!(flags & NST_MSG_MORE);
+	/* MSG_EOR (Linux tcp_sendmsg: TCP_SKB_CB(skb)->eor once the whole
+	 * message is queued): later data never joins the segments of this
+	 * record; tcp_output and retransmissions stop at the mark */
+	if ((flags & NST_MSG_EOR) && n == len)
+		tcp_eor_mark(t, tcp_snd_end(t));
 	t->more_now = t->snd_more;
 	tcp_output(st, t);
 	t->more_now = 0;

@@ -203,6 +203,7 @@ void stack_set_notify(struct stack *st, void (*fn)(void *ctx, int sd), void *ctx
 #define NST_MSG_DONTWAIT 0x40
 #define NST_MSG_WAITALL  0x100
 #define NST_MSG_NOSIGNAL 0x4000
+#define NST_MSG_EOR      0x80     /* TCP: the send ends a record: no later data joins its segments */
 #define NST_MSG_MORE     0x8000   /* TCP: more data follows, hold a partial segment */
 
 /* shutdown how */
@@ -274,6 +275,9 @@ void    nst_set_sockbuf_max(struct stack *st, unsigned rmem_max, unsigned wmem_m
 /* TCP_NOTSENT_LOWAT of sockets that set none (the host's
  * net.ipv4.tcp_notsent_lowat); 0 or UINT_MAX: no limit. */
 void    nst_set_notsent_lowat(struct stack *st, uint32_t lowat);
+/* The fewest segments of a transmission unit (the host's
+ * net.ipv4.tcp_min_tso_segs; tcp_output); 0: the default, 2. */
+void    nst_set_min_tso_segs(struct stack *st, uint32_t segs);
 
 /* ---- datagrams (udp.c) ----------------------------------------------------
  * Datagram sockets have sds of their own range (>= NST_UDP_SD_BASE); the

@@ -102,6 +102,8 @@ enum tcp_timer_id {
 #define TCP_KEEPINTVL_DEF_S   75
 #define TCP_KEEPCNT_DEF   9
 #define TCP_IW_SEGS       10            /* RFC 6928 initial window, as Linux */
+#define TCP_MARKS_MAX     32            /* PSH ends and record ends (MSG_EOR) kept per
+					 * connection (tcp_out.c); beyond, the oldest go */
 #define TCP_OOO_MAX       64            /* out-of-order ranges kept (holes the SACK
 					 * blocks describe: 16 overflowed at 1% loss) */
 #define TCP_RING_MIN      4096u         /* smallest ring allocated */
@@ -355,6 +357,13 @@ struct tcb {
 	uint8_t  more_now;           /* output from a send with MSG_MORE: hold like TCP_CORK */
 	uint8_t  snd_more;           /* the queue ends with MSG_MORE data: no PSH on it */
 	uint32_t snd_sml;            /* end of the last partial segment sent (Minshall's Nagle) */
+	/* boundaries in the send sequence space (tcp_out.c), ascending, those
+	 * at or below snd.una stale: ends of segments sent with PSH (a
+	 * retransmission carries PSH where the first transmission did), and
+	 * record ends (a send with MSG_EOR: no segment crosses one) */
+	uint32_t psh_end[TCP_MARKS_MAX];
+	uint32_t eor_end[TCP_MARKS_MAX];
+	uint8_t  n_psh, n_eor;
 	uint8_t  opt_quickack_off;   /* TCP_QUICKACK 0 (Linux pingpong mode); 0 reads back 1 */
 	uint8_t  quickacks;          /* in-order data segments still ACKed at once (quick-ack mode) */
 	int      user_timeout_ms;    /* TCP_USER_TIMEOUT: stored; RTO give-up is tcp_retries2 */
@@ -394,6 +403,7 @@ struct tcp_ctx {
 	uint8_t  mem_pressure;  /* a send found the cap reached: wake writers when memory frees */
 	unsigned rmem_max, wmem_max;   /* SO_RCVBUF/SO_SNDBUF clamp (net.core.rmem_max/wmem_max) */
 	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT when unset (net.ipv4.tcp_notsent_lowat); 0 none */
+	uint32_t min_tso_segs;  /* fewest segments in a unit (net.ipv4.tcp_min_tso_segs); 0: 2 */
 	uint64_t chack_sec;     /* RFC 5961 7: second (+1) of the challenge-ACK budget, 0 none */
 	uint32_t chack_left;    /* challenge ACKs left in that second */
 };
@@ -563,6 +573,10 @@ uint32_t tcp_sack_marked_bytes(const struct tcb *t);
 uint32_t tcp_sack_pipe(const struct tcb *t);
 uint32_t tcp_sack_lost_bytes(const struct tcb *t);
 uint32_t tcp_send_limit(struct stack *st, struct tcb *t);
+/* Bytes of a retransmission from seq, at most len, that stop at a record end (tcp_out.c). */
+uint32_t tcp_rexmit_len(const struct tcb *t, uint32_t seq, uint32_t len);
+/* Record a record end (MSG_EOR) at seq (tcp_out.c). */
+void     tcp_eor_mark(struct tcb *t, uint32_t seq);
 uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end);
 
 /* RACK-TLP loss detection (RFC 8985 6), PRR (RFC 6937) and undo (tcp_rack.c) */

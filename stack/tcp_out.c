@@ -279,6 +279,66 @@ static uint16_t tcp_gso_size(const struct stack *st, const struct tcb *t, const 
 	return (uint16_t)(t->mss < room ? t->mss : room);
 }
 
+/* Boundaries in the send sequence space: an ascending array of at most
+ * TCP_MARKS_MAX sequence numbers, those at or below snd.una stale. Add seq
+ * (above every mark): the stale ones go first, then, if still full, the
+ * oldest (its boundary is forgotten: a retransmission there carries no PSH,
+ * a record there may share a segment with what follows). */
+static void tcp_mark_add(uint32_t *m, uint8_t *n, uint32_t seq, uint32_t una)
+{
+	unsigned k = 0;
+	while (k < *n && !seq_gt(m[k], una))
+		k++;
+	if (k == 0 && *n == TCP_MARKS_MAX)
+		k = 1;
+	if (k) {
+		memmove(m, m + k, (*n - k) * sizeof(*m));
+		*n = (uint8_t)(*n - k);
+	}
+	if (*n && !seq_gt(seq, m[*n - 1]))
+		return;
+	m[(*n)++] = seq;
+}
+
+/* A segment sent with PSH ended at seq. */
+static void tcp_psh_mark(struct tcb *t, uint32_t seq)
+{
+	tcp_mark_add(t->psh_end, &t->n_psh, seq, t->snd.una);
+}
+
+/* Whether a segment sent with PSH ended at seq. */
+static int tcp_psh_at(const struct tcb *t, uint32_t seq)
+{
+	for (unsigned i = 0; i < t->n_psh; i++)
+		if (t->psh_end[i] == seq)
+			return 1;
+	return 0;
+}
+
+void tcp_eor_mark(struct tcb *t, uint32_t seq)
+{
+	tcp_mark_add(t->eor_end, &t->n_eor, seq, t->snd.una);
+}
+
+/* Where the record holding seq ends: the first record end (MSG_EOR) above
+ * seq, else the end of what is queued. */
+static uint32_t tcp_record_end(const struct tcb *t, uint32_t seq)
+{
+	for (unsigned i = 0; i < t->n_eor; i++)
+		if (seq_gt(t->eor_end[i], seq))
+			return t->eor_end[i];
+	return tcp_snd_end(t);
+}
+
+/* A retransmission from seq of at most len bytes stops at a record end, as
+ * the first transmission did (Linux never joins skbs across an EOR mark,
+ * tcp_skb_can_collapse). */
+uint32_t tcp_rexmit_len(const struct tcb *t, uint32_t seq, uint32_t len)
+{
+	uint32_t rec = tcp_record_end(t, seq);
+	return seq_lt(rec, seq + len) && seq_gt(rec, seq) ? rec - seq : len;
+}
+
 /* Send one segment of connection t: seq, len bytes of the send ring from
  * seq on, flags. Every segment with ACK carries rcv.nxt and the current
  * window, so it also is the ACK we owed: the delayed-ACK timer stops. */
@@ -291,6 +351,16 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 	t->segs_out++;
 	if ((len || (flags & TCP_FIN)) && !(flags & TCP_SYN) && seq_lt(seq, t->snd_max))
 		t->total_retrans++;
+	/* PSH of data (tcp_output): a retransmission carries it exactly where
+	 * a segment sent before ended with it (Linux resends an skb with the
+	 * flags it had; a piece split off its front has none); new data
+	 * sent with it leaves a mark for that */
+	if (len && !(flags & (TCP_SYN | TCP_RST))) {
+		if (seq_lt(seq, t->snd_max))
+			flags = (uint8_t)((flags & ~TCP_PSH) | (tcp_psh_at(t, seq + len) ? TCP_PSH : 0));
+		else if (flags & TCP_PSH)
+			tcp_psh_mark(t, seq + len);
+	}
 	if (flags & TCP_SYN) {
 		/* the window of a SYN or SYN-ACK: RFC 7323 2.2 "The window field in
 		 * a segment where the SYN bit is set (i.e., a <SYN> or <SYN,ACK>)
@@ -428,13 +498,13 @@ static int tcp_tail_held(const struct tcb *t)
 }
 
 /* The payload of the next frame, out of n bytes the windows allow (avail
- * queued): one MSS; with TSO, whole MSS-sized segments up to a 64 KB IP
+ * queued in this record; last_rec: the record is the last queued): one MSS; with TSO, whole MSS-sized segments up to a 64 KB IP
  * datagram (headers with the longest options counted), and a partial last
  * segment only when it ends what is queued and neither Nagle nor TCP_CORK
  * would hold it (as Linux's tcp_mss_split_point). Retransmissions stay
  * MSS-sized; without a free large packet, so does everything. */
 static uint32_t tcp_frame_len(const struct stack *st, const struct tcb *t, uint32_t n,
-			      uint32_t avail)
+			      uint32_t avail, int last_rec)
 {
 	uint32_t max = t->mss;
 	if ((st->dev->features & NETDEV_F_TSO) && !seq_lt(t->snd.nxt, t->snd_max) &&
@@ -442,18 +512,51 @@ static uint32_t tcp_frame_len(const struct stack *st, const struct tcb *t, uint3
 		max = (TCP_TSO_MAX - IP_HDR_LEN - TCP_HDR_LEN - TCP_OPT_MAX) / t->mss * t->mss;
 	if (n > max)
 		n = max;
-	if (n > t->mss && n % t->mss && (n < avail || tcp_tail_held(t)))
+	if (n > t->mss && n % t->mss && (n < avail || (last_rec && tcp_tail_held(t))))
 		n -= n % t->mss;
 	return n;
+}
+
+/* The segments of a transmission unit (Linux tcp_tso_autosize): what the
+ * pacing rate sends in about a millisecond (1/1024 s, sk_pacing_shift 10),
+ * at least net.ipv4.tcp_min_tso_segs (2), at most a 64 KB frame. The rate
+ * is Linux's tcp_update_pacing_rate: max(cwnd, in flight) per srtt, times
+ * 2 while cwnd is below half of ssthresh (slow start), 1.2 after. */
+static uint32_t tcp_unit_segs(const struct stack *st, const struct tcb *t)
+{
+	uint32_t segs = st->tcp.min_tso_segs ? st->tcp.min_tso_segs : 2;
+	if (t->srtt) {
+		uint64_t win = t->cwnd > t->snd_max - t->snd.una ? t->cwnd : t->snd_max - t->snd.una;
+		uint64_t ratio = t->cwnd < t->ssthresh / 2 ? 200 : 120;
+		uint64_t r = win * ratio * 1000000 / (100ull * 1024 * t->srtt * t->mss);
+		if (r > segs)
+			segs = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+	}
+	uint32_t max = (TCP_TSO_MAX - IP_HDR_LEN - TCP_HDR_LEN - TCP_OPT_MAX) / t->mss;
+	return segs < max ? segs : max;
 }
 
 /* Send what the send ring holds and the windows allow: new data, data to
  * resend after snd.nxt went back, and our FIN once the ring is all sent.
  * Segments are at most the effective MSS, or with TSO frames of several
  * MSS-sized segments (tcp_frame_len) the device cuts up, clearing PSH and
- * FIN on all but the last; the last one of what is queued carries PSH, and
- * so does every second new segment of a pass.
- * Returns the number of frames sent. */
+ * FIN on all but the last. No segment crosses a record end (MSG_EOR).
+ *
+ * PSH, as Linux puts it (RFC 9293 3.9.1 leaves it to the sender beyond the
+ * end of pushed data): new data goes out in transmission units, Linux's
+ * GSO packets: a unit is tcp_unit_segs segments (the pacing rate times a
+ * millisecond, at least 2), at most half of cwnd and what the windows
+ * allow now (Linux tcp_cwnd_test: "ensure we have at least 2 GSO packets
+ * in flight"), and ends at the end of a record or of what is queued. The
+ * last segment of a unit of two or more carries PSH; a unit of one only
+ * when it ends pushed data (a lone segment cwnd allows, as in limited
+ * transmit or PRR, has none). A receiver that coalesces segments (GRO)
+ * flushes on PSH, so a burst is delivered as its units arrive, not when
+ * the flush timer fires. Data queued with MSG_MORE is not pushed: no PSH
+ * on it (Linux marks PSH only when a send without it pushes). With TSO a
+ * frame is one unit. A retransmission carries PSH where the first
+ * transmission of that data ended with it (tcp_xmit). Returns the number
+ * of frames sent. */
 int tcp_output(struct stack *st, struct tcb *t)
 {
 	if (!tcp_synced(t->state) || t->state == TCP_TIME_WAIT)
@@ -463,13 +566,29 @@ int tcp_output(struct stack *st, struct tcb *t)
 	/* min(snd.wnd, cwnd) past snd.una; in SACK loss recovery the holes
 	 * go first and new data fits in cwnd - pipe (RFC 6675 5, tcp_sack.c) */
 	uint32_t limit = tcp_send_limit(st, t);
-	uint32_t pass_segs = 0;         /* new full segments this pass (PSH pairs) */
+	uint32_t unit_left = 0, unit_segs = 0;  /* segments left in the unit, its size */
 	int sent = 0;
 	for (;;) {
 		if (seq_lt(t->snd.nxt, end)) {
-			uint32_t avail = end - t->snd.nxt;
+			uint32_t rec = tcp_record_end(t, t->snd.nxt);
+			int last_rec = rec == end;
+			uint32_t avail = rec - t->snd.nxt;
 			uint32_t room = seq_lt(t->snd.nxt, limit) ? limit - t->snd.nxt : 0;
-			uint32_t n = tcp_frame_len(st, t, avail < room ? avail : room, avail);
+			int new_data = !seq_lt(t->snd.nxt, t->snd_max);
+			if (new_data && !unit_left && room >= t->mss) {
+				/* a new unit: its size, half of cwnd, what the
+				 * windows allow now (at least one segment) */
+				uint32_t u = tcp_unit_segs(st, t);
+				uint32_t half = t->cwnd / t->mss / 2, r = room / t->mss;
+				if (u > half)
+					u = half;
+				if (u > r)
+					u = r;
+				unit_left = unit_segs = u ? u : 1;
+			}
+			if (new_data && unit_left && room > unit_left * t->mss)
+				room = unit_left * t->mss;
+			uint32_t n = tcp_frame_len(st, t, avail < room ? avail : room, avail, last_rec);
 			if (n == 0)
 				break;
 			/* RFC 1122 4.2.3.4 sender SWS avoidance: send a full segment, all
@@ -493,8 +612,8 @@ int tcp_output(struct stack *st, struct tcb *t)
 			 * (Linux tcp_push with TCP_NAGLE_CORK): the next send without
 			 * it, or any later output (an ACK arriving) decides by the
 			 * rules above, and the cork ceiling bounds the wait. */
-			if (n < t->mss && n == avail && !t->fin_queued && !t->cork_push &&
-			    !seq_lt(t->snd.nxt, t->snd_max)) {
+			if (n < t->mss && n == avail && last_rec && !t->fin_queued && !t->cork_push &&
+			    new_data) {
 				if (t->opt_cork || t->more_now) {
 					if (!t->timer[TCP_T_CORK])
 						tcp_timer_set(st, t, TCP_T_CORK, st->now_us + TCP_CORK_US);
@@ -507,30 +626,20 @@ int tcp_output(struct stack *st, struct tcb *t)
 			}
 			/* PSH on the segment that ends what the application pushed
 			 * (RFC 9293 3.9.1, RFC 1122 4.2.2.2: "the last buffered
-			 * segment"): not on data queued with MSG_MORE (Linux marks
-			 * PSH only when a send without it pushes, nor do we pair
-			 * its segments below). RFC 9293 3.9.1
-			 * leaves PSH elsewhere to the sender: new data also carries
-			 * it on every second full segment a pass sends, as Linux's
-			 * bursts do (GSO units of two segments at modest rates, the
-			 * second with PSH; a lone segment, as in limited transmit,
-			 * has none). A receiver that coalesces segments (GRO)
-			 * flushes on PSH, so a burst is delivered as it arrives,
-			 * not when the flush timer fires. A TSO frame carries PSH
-			 * when its last segment is such a second one; the device
-			 * keeps it on that segment only (gso.c). A retransmission
-			 * carries PSH only when it ends the pushed data (Linux
-			 * resends a segment with the flags it had; a burst's pairs
-			 * are not where they were). */
+			 * segment"), a record end included, and on the last of a
+			 * unit of two or more (above); a retransmission's is
+			 * tcp_xmit's */
 			uint8_t flags = TCP_ACK;
 			if (n == avail) {
-				if (!t->snd_more)
+				if (!last_rec || !t->snd_more)
 					flags |= TCP_PSH;
-				if (t->fin_queued)
+				if (last_rec && t->fin_queued)
 					flags |= TCP_FIN | TCP_PSH;
-			} else if (n >= t->mss && !t->snd_more && !seq_lt(t->snd.nxt, t->snd_max)) {
-				pass_segs += n / t->mss;
-				if (pass_segs % 2 == 0)
+				unit_left = 0;  /* a record or the queue ends the unit */
+			} else if (new_data && unit_left) {
+				uint32_t segs = n / t->mss;
+				unit_left = segs < unit_left ? unit_left - segs : 0;
+				if (!unit_left && unit_segs >= 2 && !t->snd_more)
 					flags |= TCP_PSH;
 			}
 			if (seq_lt(t->snd.nxt, t->snd_max))

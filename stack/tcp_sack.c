@@ -178,6 +178,7 @@ static uint32_t sack_rexmit(struct stack *st, struct tcb *t, uint32_t seq, uint3
 		len = end - seq;
 	if (len > t->mss)
 		len = t->mss;
+	len = tcp_rexmit_len(t, seq, len);     /* not across a record end (MSG_EOR) */
 	if (t->fin_queued && seq + len == end && seq_gt(t->snd_max, end))
 		flags |= TCP_FIN;
 	if (!len && !(flags & TCP_FIN))

@@ -108,32 +108,34 @@ TEST(tso_builds_one_frame_with_partial_checksum)
 	struct pkt *p = take_raw();
 	REQUIRE(p);
 	CHECK(pkt_is_large(p));
-	/* the initial window: 10 segments in one frame, no tail */
+	/* the initial window in transmission units (tcp_output): at 10 ms
+	 * RTT the pacing rate sends under two segments a millisecond, so
+	 * units of two, as Linux's GSO packets; this is the first */
 	CHECK_EQ(p->gso_size, 1460);
 	CHECK(p->flags & PKT_F_CSUM_PARTIAL);
 	const struct ip_hdr *ih = (const struct ip_hdr *)(p->data + ETH_HDR_LEN);
 	const uint8_t *th = p->data + ETH_HDR_LEN + IP_HDR_LEN;
 	const struct tcp_hdr *h = (const struct tcp_hdr *)th;
-	CHECK_EQ(p->len, ETH_HDR_LEN + IP_HDR_LEN + 20 + 14600);
-	CHECK_EQ(ntohs(ih->total_len), IP_HDR_LEN + 20 + 14600);
+	CHECK_EQ(p->len, ETH_HDR_LEN + IP_HDR_LEN + 20 + 2920);
+	CHECK_EQ(ntohs(ih->total_len), IP_HDR_LEN + 20 + 2920);
 	CHECK(ntohs(ih->frag) & IP_DF);
 	CHECK_EQ(csum_fold(csum_add(0, ih, IP_HDR_LEN)), 0);
 	CHECK_EQ(p->buf + p->csum_start, th);
 	CHECK_EQ(p->csum_off, 16);
 	/* the field: the pseudo-header sum over the whole frame's TCP length */
-	uint16_t want = (uint16_t)~csum_fold(csum_pseudo(ME, PEER, IP_PROTO_TCP, 20 + 14600));
+	uint16_t want = (uint16_t)~csum_fold(csum_pseudo(ME, PEER, IP_PROTO_TCP, 20 + 2920));
 	CHECK_EQ(ntohs(h->csum), want);
 	CHECK_EQ(ntohl(h->seq), iss + 1);
-	/* cwnd ends the burst: the frame carries PSH (tcp_output), which
-	 * the cut leaves on its last segment only */
+	/* a unit ends with PSH (tcp_output), which the cut leaves on its
+	 * last segment only */
 	CHECK_EQ(h->flags, ACK | PSH);
-	CHECK_EQ(memcmp(th + 20, data, 14600), 0);
+	CHECK_EQ(memcmp(th + 20, data, 2920), 0);
 
 	/* cut up in software: what the device puts on the wire */
 	struct pkt_queue q = { 0 };
 	uint16_t id0 = ntohs(ih->id);
-	CHECK_EQ(gso_segment(p, &q), 10);
-	for (int i = 0; i < 10; i++) {
+	CHECK_EQ(gso_segment(p, &q), 2);
+	for (int i = 0; i < 2; i++) {
 		struct pkt *s = pkt_queue_pop(&q);
 		REQUIRE(s);
 		const struct ip_hdr *si = (const struct ip_hdr *)(s->data + ETH_HDR_LEN);
@@ -145,18 +147,31 @@ TEST(tso_builds_one_frame_with_partial_checksum)
 		CHECK_EQ(csum_fold(csum_add(0, si, IP_HDR_LEN)), 0);
 		CHECK_EQ(csum_fold(csum_add(csum_pseudo(ME, PEER, IP_PROTO_TCP, 1480), sb, 1480)), 0);
 		CHECK_EQ(ntohl(sh->seq), iss + 1 + 1460u * i);
-		CHECK_EQ(sh->flags, i == 9 ? ACK | PSH : ACK);
+		CHECK_EQ(sh->flags, i == 1 ? ACK | PSH : ACK);
 		CHECK_EQ(memcmp(sb + 20, data + 1460 * i, 1460), 0);
 		pkt_free(s);
 	}
 	CHECK(!pkt_queue_pop(&q));
+	/* the rest of the initial window: four more units of two */
+	for (int i = 1; i < 5; i++) {
+		p = take_raw();
+		REQUIRE(p);
+		h = (const struct tcp_hdr *)(p->data + ETH_HDR_LEN + IP_HDR_LEN);
+		CHECK_EQ(p->len, ETH_HDR_LEN + IP_HDR_LEN + 20 + 2920);
+		CHECK_EQ(ntohl(h->seq), iss + 1 + 2920u * i);
+		CHECK_EQ(h->flags, ACK | PSH);
+		pkt_free(p);
+	}
+	CHECK(!take_raw());
 	tso_close(sd);
 }
 
 TEST(tso_tail_carries_psh_and_fin_on_the_last_segment_only)
 {
 	uint32_t iss;
-	/* a closed window: data and FIN wait, then leave in one frame */
+	/* a closed window: data and FIN wait, then leave in two units of
+	 * two segments (tcp_output), PSH on the last segment of each, FIN on
+	 * the last of all */
 	int sd = tso_open(&iss, 0);
 	CHECK_EQ(nst_send(st, sd, data, 5000, 0, now), 5000);
 	CHECK_EQ(nst_shutdown(st, sd, SHUT_WR, now), 0);
@@ -164,24 +179,27 @@ TEST(tso_tail_carries_psh_and_fin_on_the_last_segment_only)
 	raw(1);
 	inject(from(sd, ACK, PISS + 1, iss + 1, NULL));
 	raw(0);
-	struct pkt *p = take_raw();
-	REQUIRE(p);
-	CHECK_EQ(p->gso_size, 1460);
-	const struct tcp_hdr *h = (const struct tcp_hdr *)(p->data + ETH_HDR_LEN + IP_HDR_LEN);
-	CHECK_EQ(h->flags, ACK | PSH | FIN);
-	struct pkt_queue q = { 0 };
-	CHECK_EQ(gso_segment(p, &q), 4);
-	for (int i = 0; i < 4; i++) {
-		struct pkt *s = pkt_queue_pop(&q);
-		REQUIRE(s);
-		const uint8_t *sb = s->data + ETH_HDR_LEN + IP_HDR_LEN;
-		const struct tcp_hdr *sh = (const struct tcp_hdr *)sb;
-		uint32_t len = i < 3 ? 1460 : 5000 - 3 * 1460;
-		CHECK_EQ(s->len, ETH_HDR_LEN + IP_HDR_LEN + 20 + len);
-		CHECK_EQ(sh->flags, i < 3 ? ACK : ACK | PSH | FIN);
-		CHECK_EQ(csum_fold(csum_add(csum_pseudo(ME, PEER, IP_PROTO_TCP, (uint16_t)(20 + len)),
-					    sb, 20 + len)), 0);
-		pkt_free(s);
+	for (int f = 0; f < 2; f++) {
+		struct pkt *p = take_raw();
+		REQUIRE(p);
+		CHECK_EQ(p->gso_size, 1460);
+		uint8_t last = f ? ACK | PSH | FIN : ACK | PSH;
+		const struct tcp_hdr *h = (const struct tcp_hdr *)(p->data + ETH_HDR_LEN + IP_HDR_LEN);
+		CHECK_EQ(h->flags, last);
+		struct pkt_queue q = { 0 };
+		CHECK_EQ(gso_segment(p, &q), 2);
+		for (int i = 0; i < 2; i++) {
+			struct pkt *s = pkt_queue_pop(&q);
+			REQUIRE(s);
+			const uint8_t *sb = s->data + ETH_HDR_LEN + IP_HDR_LEN;
+			const struct tcp_hdr *sh = (const struct tcp_hdr *)sb;
+			uint32_t len = f && i ? 5000 - 3 * 1460 : 1460;
+			CHECK_EQ(s->len, ETH_HDR_LEN + IP_HDR_LEN + 20 + len);
+			CHECK_EQ(sh->flags, i == 0 ? ACK : last);
+			CHECK_EQ(csum_fold(csum_add(csum_pseudo(ME, PEER, IP_PROTO_TCP, (uint16_t)(20 + len)),
+						    sb, 20 + len)), 0);
+			pkt_free(s);
+		}
 	}
 	tso_close(sd);
 }

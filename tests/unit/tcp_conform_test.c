@@ -472,6 +472,64 @@ TEST(psh_on_last_segment_of_every_write)
 		}
 }
 
+/* PSH per transmission unit (tcp_output): at 100 ms RTT the pacing rate
+ * sends under two segments a millisecond, so units of two (the minimum),
+ * PSH on the last of each; net.ipv4.tcp_min_tso_segs 10 makes them half of
+ * cwnd (5 of the initial 10), as Linux's tcp_cwnd_test */
+TEST(psh_ends_each_transmission_unit)
+{
+	for (int min10 = 0; min10 < 2; min10++) {
+		setup();
+		uint32_t iss;
+		int sd = open_active(&iss, 100 * MS, 65535);
+		if (min10)
+			nst_set_min_tso_segs(st, 10);
+		int one = 1;
+		nst_setsockopt(st, sd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one), now);
+		CHECK_EQ(nst_send(st, sd, buf, 10 * 1460, 0, now), 10 * 1460);
+		struct out o;
+		uint32_t unit = min10 ? 5 : 2;
+		for (uint32_t i = 1; i <= 10; i++) {
+			REQUIRE(take(&o));
+			CHECK_EQ(o.seq, iss + 1 + 1460 * (i - 1));
+			CHECK_EQ(o.len, 1460);
+			CHECK_EQ(o.flags, i % unit == 0 ? ACK | PSH : ACK);
+		}
+		CHECK(none());
+		teardown();
+	}
+}
+
+/* MSG_EOR: the record ends a segment, with PSH; later data starts anew */
+TEST(eor_ends_a_segment)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 100 * MS, 65535);
+	int one = 1;
+	nst_setsockopt(st, sd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one), now);
+	CHECK_EQ(nst_send(st, sd, buf, 1500, NST_MSG_EOR, now), 1500);
+	CHECK_EQ(nst_send(st, sd, buf, 1000, 0, now), 1000);
+	struct out o;
+	REQUIRE(take(&o));
+	CHECK_EQ(o.len, 1460);
+	CHECK_EQ(o.flags, ACK);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.seq, iss + 1 + 1460);
+	CHECK_EQ(o.len, 40);
+	CHECK_EQ(o.flags, ACK | PSH);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.seq, iss + 1 + 1500);
+	CHECK_EQ(o.len, 1000);
+	CHECK_EQ(o.flags, ACK | PSH);
+	/* the RTO resends from snd.una and stops at the record end again */
+	advance(now + 2 * SEC);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.len, 1460);
+	teardown();
+}
+
 /* a bare FIN retransmitted by a tail loss probe or SACK recovery: no PSH */
 TEST(bare_fin_probe_without_psh)
 {
@@ -617,6 +675,8 @@ int main(void)
 {
 	pkt_pool_init(4096);
 	RUN(ts_recent_not_taken_from_ack_of_unsent_data);
+	RUN(psh_ends_each_transmission_unit);
+	RUN(eor_ends_a_segment);
 	RUN(maxseg_before_connect_announced);
 	RUN(maxseg_on_listener_announced);
 	RUN(backlog_one_accept_later);
