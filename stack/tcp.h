@@ -319,6 +319,13 @@ struct tcb {
 	} cc, undo_cc;              /* undo_cc: the algorithm's state before the episode */
 	uint32_t cwnd, ssthresh;
 	uint32_t ca_acked;      /* bytes acked in congestion avoidance */
+	/* congestion window validation (tcp_cwnd_validate, as Linux's
+	 * is_cwnd_limited / max_packets_out): over the window of data sent
+	 * up to cwnd_usage_seq, whether cwnd was full and the most segments
+	 * that were out */
+	uint8_t  cwnd_limited;
+	uint32_t max_out_segs;
+	uint32_t cwnd_usage_seq;
 	uint32_t recover;
 	unsigned dupacks;
 	uint8_t  in_recovery;
@@ -559,6 +566,7 @@ void     tcp_sack_clear(struct tcb *t);
 uint32_t tcp_sack_pipe(const struct tcb *t);
 uint32_t tcp_sack_lost_bytes(const struct tcb *t);
 uint32_t tcp_send_limit(struct stack *st, struct tcb *t);
+int tcp_cwnd_may_grow(const struct tcb *t);
 uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end);
 
 /* RACK-TLP loss detection (RFC 8985 6), PRR (RFC 6937) and undo (tcp_rack.c) */
