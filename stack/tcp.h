@@ -567,6 +567,7 @@ uint32_t tcp_sack_pipe(const struct tcb *t);
 uint32_t tcp_sack_lost_bytes(const struct tcb *t);
 uint32_t tcp_send_limit(struct stack *st, struct tcb *t);
 int tcp_cwnd_may_grow(const struct tcb *t);
+uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t una, uint32_t ack);
 uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end);
 
 /* RACK-TLP loss detection (RFC 8985 6), PRR (RFC 6937) and undo (tcp_rack.c) */

@@ -845,8 +845,11 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 		t->retries = 0;
 		tcp_rate_sample(st, t, acked);
 		/* an RTT sample per ACK for the congestion control (HyStart++):
-		 * the timed segment's, else the echoed timestamp's (RFC 7323 4.1) */
-		if (tcp_cc(t)->rtt_sample && (cc_rtt || (cc_rtt = tcp_ts_rtt(st, t, seg)) != 0))
+		 * the timed segment's, else the echoed timestamp's (RFC 7323 4.1),
+		 * else the transmit log's (SACK connections, tcp_rack.c) */
+		if (tcp_cc(t)->rtt_sample &&
+		    (cc_rtt || (cc_rtt = tcp_ts_rtt(st, t, seg)) != 0 ||
+		     (cc_rtt = tcp_rack_ack_rtt(st, t, ack - acked, ack)) != 0))
 			tcp_cc(t)->rtt_sample(st, t, cc_rtt);
 		tcp_cc_ack(st, t, ack, acked);
 		/* RFC 6298 5.3: "When an ACK is received that acknowledges new data,
