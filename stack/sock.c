@@ -1718,11 +1718,6 @@ int nst_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 			v = tcp_synced(t->state) ? t->mss : t->user_mss ? t->user_mss :
 			    t->done ? t->mss : TCP_MSS_DEF;
 			break;
-		case TCP_CC_INFO:
-			/* Linux: what the algorithm's get_info fills; reno and
-			 * cubic have none, so zero bytes */
-			*len = 0;
-			return 0;
 		default:
 			return tcp_getsockopt_more(t, level, name, val, len);
 		}

@@ -240,6 +240,7 @@ size_t  nst_rx_avail(struct stack *st, int sd);              /* bytes readable n
 /* TCP_INFO of a TCP socket (tcp_info.c): our units (bytes, microseconds);
  * preload/ converts to Linux's struct tcp_info. */
 #define NST_CA_OPEN     0       /* Linux TCP_CA_Open */
+#define NST_CA_DISORDER 1       /* TCP_CA_Disorder: SACKs or duplicate ACKs, no recovery yet */
 #define NST_CA_RECOVERY 3       /* TCP_CA_Recovery: fast recovery */
 #define NST_CA_LOSS     4       /* TCP_CA_Loss: after an RTO */
 struct nst_tcp_info {

@@ -324,6 +324,13 @@ struct tcb {
 	} cc, undo_cc;              /* undo_cc: the algorithm's state before the episode */
 	uint32_t cwnd, ssthresh;
 	uint32_t ca_acked;      /* bytes acked in congestion avoidance */
+	/* congestion window validation (tcp_cwnd_validate, as Linux's
+	 * is_cwnd_limited / max_packets_out): over the window of data sent
+	 * up to cwnd_usage_seq, whether cwnd was full and the most segments
+	 * that were out */
+	uint8_t  cwnd_limited;
+	uint32_t max_out_segs;
+	uint32_t cwnd_usage_seq;
 	uint32_t recover;
 	unsigned dupacks;
 	uint8_t  in_recovery;
@@ -577,6 +584,8 @@ uint32_t tcp_send_limit(struct stack *st, struct tcb *t);
 uint32_t tcp_rexmit_len(const struct tcb *t, uint32_t seq, uint32_t len);
 /* Record a record end (MSG_EOR) at seq (tcp_out.c). */
 void     tcp_eor_mark(struct tcb *t, uint32_t seq);
+int tcp_cwnd_may_grow(const struct tcb *t);
+uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t una, uint32_t ack);
 uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end);
 
 /* RACK-TLP loss detection (RFC 8985 6), PRR (RFC 6937) and undo (tcp_rack.c) */

@@ -301,16 +301,12 @@ static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t a
 		return;
 	}
 	t->dupacks = 0;
-	/* Congestion window validation (RFC 7661 in spirit, as Linux's
-	 * tcp_is_cwnd_limited): cwnd grows only while it is what limits the
-	 * sender. An application- or rwnd-limited sender never fills cwnd, its
-	 * ACKs say nothing about the path, and cwnd would otherwise grow
-	 * without bound (thousands of segments against a 64 KB window). In
-	 * slow start "limited" means at least half of cwnd was in flight (the
-	 * window doubles per RTT); in congestion avoidance, cwnd was full to
-	 * within one segment. flight is FlightSize before this ACK. */
-	uint32_t flight = t->snd_max - (ack - acked);
-	if (t->cwnd < t->ssthresh ? 2 * (uint64_t)flight < t->cwnd : flight + t->mss < t->cwnd) {
+	/* RFC 7661 4.1: cwnd grows only while it is what limits the sender
+	 * (tcp_cwnd_may_grow, tcp_out.c). An application- or rwnd-limited
+	 * sender never fills cwnd, its ACKs say nothing about the path, and
+	 * cwnd would otherwise grow without bound (thousands of segments
+	 * against a 64 KB window). */
+	if (!tcp_cwnd_may_grow(t)) {
 		st->stat.tcp_cwnd_unvalidated++;
 		return;
 	}
@@ -849,8 +845,11 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 		t->retries = 0;
 		tcp_rate_sample(st, t, acked);
 		/* an RTT sample per ACK for the congestion control (HyStart++):
-		 * the timed segment's, else the echoed timestamp's (RFC 7323 4.1) */
-		if (tcp_cc(t)->rtt_sample && (cc_rtt || (cc_rtt = tcp_ts_rtt(st, t, seg)) != 0))
+		 * the timed segment's, else the echoed timestamp's (RFC 7323 4.1),
+		 * else the transmit log's (SACK connections, tcp_rack.c) */
+		if (tcp_cc(t)->rtt_sample &&
+		    (cc_rtt || (cc_rtt = tcp_ts_rtt(st, t, seg)) != 0 ||
+		     (cc_rtt = tcp_rack_ack_rtt(st, t, ack - acked, ack)) != 0))
 			tcp_cc(t)->rtt_sample(st, t, cc_rtt);
 		tcp_cc_ack(st, t, ack, acked);
 		/* RFC 6298 5.3: "When an ACK is received that acknowledges new data,

@@ -139,7 +139,18 @@ int nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *o)
 	if (!t->in_use || !t->owned)
 		return -EBADF;
 	o->state = t->state;
-	o->ca_state = t->in_recovery ? NST_CA_RECOVERY : t->retries ? NST_CA_LOSS : NST_CA_OPEN;
+	/* Linux's states: Loss after a timeout, Recovery in fast recovery,
+	 * Disorder while SACKs, duplicate ACKs or segments marked lost say
+	 * something is amiss without recovery (tcp_try_to_open), else Open.
+	 * not implemented: CWR (no ECN, no local congestion) */
+	if (t->in_recovery)
+		o->ca_state = NST_CA_RECOVERY;
+	else if (t->retries)
+		o->ca_state = NST_CA_LOSS;
+	else if (t->sacked_bytes || t->dupacks || (t->sack_ok && tcp_sack_lost_bytes(t)))
+		o->ca_state = NST_CA_DISORDER;
+	else
+		o->ca_state = NST_CA_OPEN;
 	o->retransmits = t->retries > 255 ? 255 : (uint8_t)t->retries;
 	o->rto_us = t->rto;
 	o->rtt_us = t->srtt;

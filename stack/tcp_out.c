@@ -536,6 +536,49 @@ static uint32_t tcp_unit_segs(const struct stack *st, const struct tcb *t)
 	return segs < max ? segs : max;
 }
 
+/* Segments in n bytes, a partial one counted whole (Linux counts
+ * packets, each at most one MSS). */
+static uint32_t tcp_segs(const struct tcb *t, uint32_t n)
+{
+	return (n + t->mss - 1) / t->mss;
+}
+
+/* Congestion window validation after a send (RFC 7661, as Linux's
+ * tcp_cwnd_validate): per window of data (until snd.una passes
+ * cwnd_usage_seq, the snd.nxt of its start) remember whether cwnd was full
+ * (what is in flight reached cwnd) and otherwise the most segments that
+ * were out. tcp_cwnd_may_grow decides from these: RFC 7661 4.1 lets cwnd
+ * grow only while "the sender is cwnd-limited", and an application- or
+ * rwnd-limited sender's ACKs say nothing about the path. */
+static void tcp_cwnd_validate(struct tcb *t, int sent)
+{
+	uint32_t out = tcp_segs(t, t->snd_max - t->snd.una);
+	uint32_t inflight = t->sack_ok ? tcp_sack_pipe(t) : t->snd_max - t->snd.una;
+	int limited = tcp_segs(t, inflight) >= t->cwnd / t->mss;
+	if (!sent && !limited)
+		return;
+	if (seq_geq(t->snd.una, t->cwnd_usage_seq) || limited ||
+	    (!t->cwnd_limited && out > t->max_out_segs)) {
+		t->cwnd_limited = (uint8_t)limited;
+		t->max_out_segs = out;
+		t->cwnd_usage_seq = t->snd.nxt;
+	}
+}
+
+/* Whether an ACK may grow cwnd (Linux's tcp_is_cwnd_limited): cwnd was
+ * full in the current window; or, in slow start, cwnd is below twice the
+ * most segments out in it ("ensure cwnd grows to twice what was ACKed":
+ * an application that sends 9 segments of an initial window of 10 takes
+ * cwnd to 18, one that sends 5 leaves it at 10). */
+int tcp_cwnd_may_grow(const struct tcb *t)
+{
+	if (t->cwnd_limited)
+		return 1;
+	if (t->cwnd < t->ssthresh)
+		return t->cwnd < 2 * (uint64_t)t->max_out_segs * t->mss;
+	return 0;
+}
+
 /* Send what the send ring holds and the windows allow: new data, data to
  * resend after snd.nxt went back, and our FIN once the ring is all sent.
  * Segments are at most the effective MSS, or with TSO frames of several
@@ -682,6 +725,7 @@ int tcp_output(struct stack *st, struct tcb *t)
 	/* bytes sent are no longer unsent: a writer waiting on
 	 * TCP_NOTSENT_LOWAT may go on (an ACK that opened the window notified
 	 * before this output ran) */
+	tcp_cwnd_validate(t, sent);
 	if (sent && (t->so.notsent_lowat || st->tcp.notsent_lowat))
 		tcp_notify(st, t);
 	/* nothing held any more: the cork ceiling counts from the next hold,

@@ -201,6 +201,31 @@ void tcp_rack_sent(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, 
 		xlog_append(t, seq_max(seq, mid), end, now);
 }
 
+/* An RTT sample for an ACK that moved snd.una from una to ack, from the
+ * transmit log (as Linux's ca_rtt_us): the time since the newest of the
+ * runs it acknowledged left; 0 (none) when any of them was retransmitted
+ * (Karn: RFC 6298 3) or nothing is logged. Call before the log is pruned
+ * past una. This gives the congestion control (HyStart++, RFC 9406 4.2:
+ * "For each arriving ACK ... currRTT") a sample per ACK on a connection
+ * without timestamps. */
+uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t una, uint32_t ack)
+{
+	uint64_t newest = 0;
+	for (unsigned i = 0; i < t->n_xlog; i++) {
+		const struct tcp_xrec *r = &t->xlog[i];
+		if (!seq_lt(una, r->end))
+			continue;
+		if (!seq_lt(r->start, ack))
+			break;
+		if (r->flags & TCP_XR_RETRANS)
+			return 0;
+		uint64_t at = xtime(st, r->xmit_us);
+		if (at > newest)
+			newest = at;
+	}
+	return newest && st->now_us > newest ? st->now_us - newest : 0;
+}
+
 /* ---- RACK on an ACK (RFC 8985 6.2) ---------------------------------------- */
 
 /* [a, b), none of it SACKed before, was delivered by this ACK. Steps 2 and

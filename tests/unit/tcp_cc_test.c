@@ -352,6 +352,49 @@ TEST(hystart_plus_plus)
 	teardown();
 }
 
+/* Without timestamps a SACK connection still gives HyStart++ an RTT sample
+ * per ACK (RFC 9406 4.2 "For each arriving ACK"), from the transmit log:
+ * the first round's one sample is 10 ms (as the handshake's); the next
+ * round's ACKs, 15 ms and more, move to CSS after N_RTT_SAMPLE of them
+ * (threshold max(4 ms, 10 / 8) = 4 ms). */
+TEST(hystart_samples_without_timestamps)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_sack(&iss, 1);
+	struct tcb *t = tcb_of(sd);
+	CHECK(t->sack_ok);
+	CHECK(!t->ts_ok);
+	static char buf[40 * MSS];
+	memset(buf, 'h', sizeof(buf));
+	CHECK_EQ(nst_send(st, sd, buf, sizeof(buf), 0, now), (long)sizeof(buf));
+	struct out o;
+	while (take(&o))
+		;
+	uint32_t una = iss + 1 + 10 * MSS;
+	advance(now + 10 * MS);
+	inject(from(sd, ACK, PISS + 1, una, NULL));     /* round 1: one sample, 10 ms */
+	while (take(&o))
+		;
+	advance(now + 15 * MS);
+	for (int i = 0; i < 7; i++) {
+		una += 2 * MSS;
+		inject(from(sd, ACK, PISS + 1, una, NULL));
+		while (take(&o))
+			;
+		advance(now + MS / 2);
+	}
+	CHECK_EQ(t->cc.cubic.hs_samples, 7);
+	CHECK(!t->cc.cubic.hs_css);
+	una += 2 * MSS;
+	inject(from(sd, ACK, PISS + 1, una, NULL));
+	CHECK(t->cc.cubic.hs_css);
+	CHECK_EQ(st->stat.tcp_hystart_css, 1);
+	CHECK_EQ(t->ssthresh, 0xffffffffu);     /* CSS, not yet an exit */
+	nst_close(st, sd, now);
+	teardown();
+}
+
 int main(void)
 {
 	pkt_pool_init(1024);
@@ -363,6 +406,7 @@ int main(void)
 	RUN(cubic_after_timeout);
 	RUN(reduction_on_fast_retransmit_per_algorithm);
 	RUN(hystart_plus_plus);
+	RUN(hystart_samples_without_timestamps);
 	pkt_pool_fini();
 	return TEST_SUMMARY();
 }

@@ -56,6 +56,44 @@ TEST(info_established_counts)
 	teardown();
 }
 
+/* tcpi_ca_state Disorder (Linux's TCP_CA_Disorder): a SACK, or a duplicate
+ * ACK without SACK, below the recovery threshold; cwnd is not moderated;
+ * back to Open once the cumulative ACK covers everything. */
+TEST(info_ca_state_disorder)
+{
+	static char buf[4 * 1460];
+	memset(buf, 'd', sizeof(buf));
+	for (int sack = 0; sack < 2; sack++) {
+		setup();
+		uint32_t iss;
+		int sd = open_sack(&iss, sack);
+		uint32_t s = iss + 1;
+		CHECK_EQ(nst_send(st, sd, buf, sizeof(buf), 0, now), (long)sizeof(buf));
+		struct out o;
+		while (take(&o))
+			;
+		advance(now + 10 * MS);
+		struct nst_tcp_info ti;
+		uint32_t cwnd0 = tcb_of(sd)->cwnd;
+		if (sack) {
+			uint32_t blk[2] = { s + 1460, s + 2 * 1460 };
+			sack_in(sd, s, 1, blk);
+		} else {
+			inject(from(sd, ACK, PISS + 1, s, NULL));
+		}
+		REQUIRE(nst_tcp_info(st, sd, &ti) == 0);
+		CHECK_EQ(ti.ca_state, NST_CA_DISORDER);
+		CHECK_EQ(tcb_of(sd)->cwnd, cwnd0);
+		inject(from(sd, ACK, PISS + 1, s + sizeof(buf), NULL));
+		REQUIRE(nst_tcp_info(st, sd, &ti) == 0);
+		CHECK_EQ(ti.ca_state, NST_CA_OPEN);
+		nst_close(st, sd, now);
+		while (take(&o))
+			;
+		teardown();
+	}
+}
+
 static int getint(int sd, int level, int name, int *v)
 {
 	unsigned len = sizeof(*v);
@@ -159,6 +197,7 @@ int main(void)
 {
 	pkt_pool_init(1024);
 	RUN(info_established_counts);
+	RUN(info_ca_state_disorder);
 	RUN(options_as_linux);
 	RUN(info_last_data_recv_and_cc_meminfo);
 	return TEST_SUMMARY();

@@ -328,6 +328,45 @@ TEST(cwnd_does_not_grow_when_not_limited)
 	teardown();
 }
 
+/* Slow start of an application-limited sender (as Linux's
+ * tcp_is_cwnd_limited, RFC 7661 4.1): cwnd grows while it is below twice
+ * the most segments out in the window. A full initial window of 10 sent
+ * at once takes cwnd to 20; 9 segments to 18; 5 segments, acknowledged
+ * two at a time, leave it at 10. */
+static void app_limited_round(uint32_t nsegs, uint32_t per_ack, uint32_t want_cwnd)
+{
+	setup();
+	struct out syn, o;
+	int sd = open_active_opts(&syn, -1, 0, 0, 65535);
+	struct tcb *t = tcb_of(sd);
+	CHECK_EQ(t->cwnd, 10 * 1460);
+	static char buf[10 * 1460];
+	memset(buf, 'a', sizeof(buf));
+	CHECK_EQ(nst_send(st, sd, buf, nsegs * 1460, 0, now), (long)(nsegs * 1460));
+	while (take(&o))
+		;
+	uint32_t una = syn.seq + 1, end = una + nsegs * 1460;
+	advance(now + 100 * MS);
+	while (seq_lt(una, end)) {
+		una += per_ack * 1460;
+		if (seq_gt(una, end))
+			una = end;
+		inject(from_wnd(sd, ACK, PISS + 1, una, 65535, NULL));
+		advance(now + MS);
+	}
+	CHECK_EQ(t->cwnd, want_cwnd * 1460);
+	nst_close(st, sd, now);
+	teardown();
+}
+
+TEST(slow_start_app_limited_grows_to_twice_the_flight)
+{
+	app_limited_round(10, 2, 20);
+	app_limited_round(9, 2, 18);
+	app_limited_round(5, 2, 10);
+	app_limited_round(5, 1, 10);
+}
+
 /* Nagle (RFC 896, RFC 1122 4.2.3.4): a small write goes at once when
  * nothing is in flight; the next small one waits for the ACK (or a full
  * segment); TCP_NODELAY sends at once and setting it pushes what was held. */
@@ -462,6 +501,7 @@ int main(void)
 	RUN(paws_rejects_old_timestamps);
 	RUN(rttm_sample_in_recovery);
 	RUN(cwnd_does_not_grow_when_not_limited);
+	RUN(slow_start_app_limited_grows_to_twice_the_flight);
 	RUN(nagle_and_nodelay);
 	RUN(cork_holds_partial_segments);
 	RUN(quickack_at_start_then_delayed);
