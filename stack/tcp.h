@@ -82,7 +82,7 @@ enum tcp_timer_id {
 /* Constants; each says where it comes from. */
 #define TCP_MSS_DEF   536           /* RFC 9293 3.7.1 / RFC 1122 4.2.2.6 */
 #define TCP_RTO_INIT_US   1000000ull    /* RFC 6298 2.1: 1 s */
-#define TCP_RTO_MIN_US    200000ull     /* Linux TCP_RTO_MIN (RFC 6298 says 1 s) */
+#define TCP_RTO_MIN_US    200000ull     /* RFC 6298 2.3 G: RTO >= SRTT + 200 ms (Linux TCP_RTO_MIN) */
 #define TCP_RTO_MAX_US    120000000ull  /* Linux TCP_RTO_MAX, 120 s */
 #define TCP_SYN_RETRIES   6             /* Linux tcp_syn_retries: ~127 s in all */
 #define TCP_SYNACK_RETRIES 5            /* Linux tcp_synack_retries */

@@ -120,9 +120,8 @@ void tcp_timers_clear(struct stack *st, struct tcb *t)
  * "When the first RTT measurement R is made, the host MUST set
  *  SRTT <- R, RTTVAR <- R/2, RTO <- SRTT + max (G, K*RTTVAR)";
  * later ones: "RTTVAR <- (1 - beta) * RTTVAR + beta * |SRTT - R'|,
- *  SRTT <- (1 - alpha) * SRTT + alpha * R'" with alpha 1/8, beta 1/4, K = 4
- * and G = 1 us (our clock). Clamped to [200 ms (Linux's minimum; RFC 6298
- * 2.4 says 1 s), 120 s] (RFC 6298 2.5 allows a maximum of at least 60 s). */
+ *  SRTT <- (1 - alpha) * SRTT + alpha * R'" with alpha 1/8, beta 1/4, K = 4.
+ * tcp_rto_calc() gives the RTO. */
 void tcp_rtt_sample(struct tcb *t, uint64_t r)
 {
 	if (!t->srtt) {
@@ -139,13 +138,18 @@ void tcp_rtt_sample(struct tcb *t, uint64_t r)
 	t->tlp_rtt_wait = 0;            /* a probe may go again (RFC 8985 7.3) */
 }
 
-/* RTO <- SRTT + max (G, K*RTTVAR), within [TCP_RTO_MIN_US, TCP_RTO_MAX_US]. */
+/* RFC 6298 2.3: "RTO <- SRTT + max (G, K*RTTVAR)", with G = TCP_RTO_MIN_US
+ * (200 ms, Linux's minimum; RFC 6298 2.4 "SHOULD be rounded up to 1 second"
+ * is the conservative choice we do not take, as Linux does not), then at
+ * most TCP_RTO_MAX_US (2.5: a maximum of at least 60 s). The minimum goes
+ * into the variance term, not around the sum: the RTO then never fires
+ * within 200 ms of the ACK expected after SRTT, however small RTTVAR has
+ * become at a steady RTT. Linux's RTO is the same rule (tcp_rtt_estimator
+ * keeps its variance term at least tcp_rto_min; __tcp_set_rto adds SRTT). */
 void tcp_rto_calc(struct tcb *t)
 {
 	uint64_t k = 4 * t->rttvar;
-	uint64_t rto = t->srtt + (k > 1 ? k : 1);
-	if (rto < TCP_RTO_MIN_US)
-		rto = TCP_RTO_MIN_US;
+	uint64_t rto = t->srtt + (k > TCP_RTO_MIN_US ? k : TCP_RTO_MIN_US);
 	if (rto > TCP_RTO_MAX_US)
 		rto = TCP_RTO_MAX_US;
 	t->rto = rto;

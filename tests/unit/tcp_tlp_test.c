@@ -5,14 +5,15 @@
 
 #define MSS 1460u
 
-/* Active open with a 10 ms handshake (SRTT 10 ms, RTO 200 ms); the SYN-ACK
- * carries SACK-permitted if sack. Returns sd. */
+/* Active open with a 10 ms handshake (SRTT 10 ms, RTTVAR 5 ms, RTO 210 ms:
+ * SRTT + max(200 ms, 4 * RTTVAR), RFC 6298 2.3); the SYN-ACK carries
+ * SACK-permitted if sack. Returns sd. */
 static int open_conn(uint32_t *iss, int sack)
 {
 	int sd = open_sack(iss, sack);
 	CHECK_EQ(tcb_of(sd)->sack_ok, (uint8_t)sack);
 	CHECK_EQ(tcb_of(sd)->srtt, 10 * MS);
-	CHECK_EQ(tcb_of(sd)->rto, 200 * MS);
+	CHECK_EQ(tcb_of(sd)->rto, 210 * MS);
 	return sd;
 }
 
@@ -46,7 +47,7 @@ TEST(probe_resends_lost_tail)
 	uint64_t t0 = now;
 	send_segs(sd, s, 3, 3);
 	CHECK_EQ(t->timer[TCP_T_PTO], t0 + 20 * MS);      /* 2 * SRTT */
-	CHECK_EQ(t->timer[TCP_T_REXMT], t0 + 200 * MS);
+	CHECK_EQ(t->timer[TCP_T_REXMT], t0 + 210 * MS);   /* SRTT + 200 ms */
 	advance(t0 + 20 * MS - 1);
 	CHECK(none());
 	advance(t0 + 20 * MS);
@@ -58,7 +59,7 @@ TEST(probe_resends_lost_tail)
 	CHECK_EQ(st->stat.tcp_tlp_probes, 1);
 	CHECK_EQ(st->stat.tcp_retrans, 1);
 	CHECK_EQ(t->timer[TCP_T_PTO], 0);
-	CHECK_EQ(t->timer[TCP_T_REXMT], now + 200 * MS);  /* the RTO, re-armed */
+	CHECK_EQ(t->timer[TCP_T_REXMT], now + 210 * MS);  /* the RTO, re-armed */
 	CHECK_EQ(t->tlp_out, 1);
 	CHECK_EQ(t->tlp_high, s + 3 * MSS);
 	/* the probe's ACK covers everything */
@@ -124,11 +125,13 @@ TEST(probe_one_segment_in_flight)
 	/* the first two arrive; the third is lost */
 	advance(t0 + 10 * MS);
 	inject(from(sd, ACK, PISS + 1, s + 2 * MSS, NULL));
-	CHECK_EQ(t->rto, 200 * MS);
-	/* 2 * SRTT + 200 ms is past the RTO: the probe takes its place */
-	CHECK_EQ(t->timer[TCP_T_REXMT], now + 200 * MS);
-	CHECK_EQ(t->timer[TCP_T_PTO], now + 200 * MS);
-	uint64_t at = now + 200 * MS;
+	/* a second 10 ms sample: RTTVAR 3.75 ms, RTO = 10 ms + 200 ms */
+	CHECK_EQ(t->rto, 210 * MS);
+	/* 2 * SRTT + 200 ms (220 ms) is past the RTO (SRTT + 200 ms whenever
+	 * 4 * RTTVAR < 200 ms): the probe takes its place */
+	CHECK_EQ(t->timer[TCP_T_REXMT], now + 210 * MS);
+	CHECK_EQ(t->timer[TCP_T_PTO], now + 210 * MS);
+	uint64_t at = now + 210 * MS;
 	advance(at - 1);
 	CHECK(none());
 	advance(at);
@@ -139,7 +142,7 @@ TEST(probe_one_segment_in_flight)
 	CHECK(none());
 	CHECK_EQ(st->stat.tcp_tlp_probes, 1);
 	CHECK_EQ(st->stat.tcp_rto, 0);
-	CHECK_EQ(t->timer[TCP_T_REXMT], at + 200 * MS);
+	CHECK_EQ(t->timer[TCP_T_REXMT], at + 210 * MS);
 	teardown();
 
 	/* with a longer RTO the PTO is exactly 2 * SRTT + 200 ms */
@@ -339,15 +342,15 @@ TEST(early_retransmit_newreno)
 	CHECK_EQ(st->stat.tcp_tlp_probes, 0);
 	teardown();
 
-	/* a lost tail without SACK waits for the RTO */
+	/* a lost tail without SACK waits for the RTO (SRTT 10 ms + 200 ms) */
 	setup();
 	sd = open_conn(&iss, 0);
 	t = tcb_of(sd);
 	t0 = now;
 	send_segs(sd, iss + 1, 3, 3);
-	advance(t0 + 200 * MS - 1);
+	advance(t0 + 210 * MS - 1);
 	CHECK(none());
-	advance(t0 + 200 * MS);
+	advance(t0 + 210 * MS);
 	CHECK(take(&o));
 	CHECK_EQ(o.seq, iss + 1);
 	CHECK_EQ(st->stat.tcp_rto, 1);
