@@ -606,6 +606,7 @@ void     tcp_rack_deliver(struct stack *st, struct tcb *t, const struct tcp_seg 
 			  struct tcp_rack_ack *ra, uint32_t s, uint32_t e);
 void     tcp_rack_ack_done(struct stack *st, struct tcb *t, struct tcp_rack_ack *ra);
 void     tcp_rack_xlog_prune(struct tcb *t);
+int      tcp_rack_sack_whole(const struct tcb *t, uint32_t *s, uint32_t *e);
 uint32_t tcp_rack_detect(struct stack *st, struct tcb *t, int dsack);
 void     tcp_rack_fire(struct stack *st, struct tcb *t);
 void     tcp_rack_rto(struct stack *st, struct tcb *t);

@@ -228,6 +228,37 @@ uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t 
 
 /* ---- RACK on an ACK (RFC 8985 6.2) ---------------------------------------- */
 
+/* RFC 8985 acts on segments: step 2 (6.2) takes "each Segment newly
+ * acknowledged, cumulatively or selectively", and a segment is delivered
+ * only when all of it is. A SACK block that covers part of a segment (a
+ * receiver behind a resegmenting middlebox, or a bogus one) delivers
+ * nothing of it: counting the part would make the segment RACK.segment,
+ * and every segment sent with it but below it lost after RACK.rtt +
+ * RACK.reo_wnd, on the word of a sliver. Like Linux (tcp_match_skb_to_sack
+ * SACKs whole segments only), the block is cut to the whole segments it
+ * covers. The segments are the MSS-sized pieces of each logged run from
+ * its start (a burst leaves in such pieces, its last may be shorter); a
+ * block outside the log is left as it is. Returns 0 when no whole segment
+ * is covered. */
+int tcp_rack_sack_whole(const struct tcb *t, uint32_t *s, uint32_t *e)
+{
+	uint32_t a = *s, b = *e, mss = t->mss ? t->mss : 1;
+	for (unsigned i = 0; i < t->n_xlog; i++) {
+		const struct tcp_xrec *r = &t->xlog[i];
+		if (seq_lt(r->start, a) && seq_lt(a, r->end)) {
+			uint32_t k = (a - r->start + mss - 1) / mss * mss;
+			a = k < r->end - r->start ? r->start + k : r->end;
+		}
+		if (seq_lt(r->start, b) && seq_lt(b, r->end))
+			b = r->start + (b - r->start) / mss * mss;
+	}
+	if (!seq_lt(a, b))
+		return 0;
+	*s = a;
+	*e = b;
+	return 1;
+}
+
 /* [a, b), none of it SACKed before, was delivered by this ACK. Steps 2 and
  * 3 per run of the log it touches: the most recently sent delivered
  * segment (RACK.xmit_ts, RACK.end_seq, RACK.rtt) and RACK.fack, and the

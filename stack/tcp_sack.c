@@ -490,6 +490,9 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 		}
 		if (seq_lt(s, t->snd.una))
 			s = t->snd.una;
+		/* whole segments only (RFC 8985 6.2 step 2, tcp_rack.c) */
+		if (!tcp_rack_sack_whole(t, &s, &e))
+			continue;
 		tcp_rack_deliver(st, t, seg, &ra, s, e);
 		if (sb_add(t, s, e) < 0)
 			st->stat.tcp_sack_sb_full++;

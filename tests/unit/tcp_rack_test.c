@@ -86,6 +86,57 @@ TEST(four_segments_last_sacked)
 	teardown();
 }
 
+/* The packetdrill case fast_retransmit/fr-4pkt-fack-last-byte: four
+ * segments, 1..3 lost, and the peer SACKs only the last byte of the
+ * fourth. A segment is delivered only when all of it is (RFC 8985 6.2 step
+ * 2), so the block delivers nothing: no RACK.segment, no loss marked, no
+ * RACK timer, and no recovery; the tail loss probe goes at 2 * SRTT and
+ * resends the last segment (RFC 8985 7.3), then the RTO. A block covering
+ * one whole segment and a part of its neighbour counts the whole one. */
+TEST(sack_of_a_part_of_a_segment)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_sack(&iss, 1);
+	struct tcb *t = tcb_of(sd);
+	uint32_t s = iss + 1;
+	uint64_t t0 = now;
+	send_segs(sd, s, 4, 4);
+	advance(t0 + 10 * MS);
+	uint32_t b[2] = { s + 4 * MSS - 1, s + 4 * MSS };
+	sack_in(sd, s, 1, b);
+	CHECK(none());
+	CHECK_EQ(t->sacked_bytes, 0);
+	CHECK_EQ(t->timer[TCP_T_REO], 0);
+	CHECK_EQ(t->timer[TCP_T_PTO], t0 + 20 * MS);
+	advance(t0 + 20 * MS - 1);
+	CHECK(none());
+	CHECK(!t->in_recovery);
+	advance(t0 + 20 * MS);
+	expect_one(s + 3 * MSS);                /* the probe */
+	CHECK_EQ(st->stat.tcp_tlp_probes, 1);
+	CHECK_EQ(st->stat.tcp_rack_lost, 0);
+	CHECK_EQ(st->stat.tcp_sack_recovery, 0);
+	teardown();
+
+	/* the block ends inside the fourth and starts inside the second:
+	 * the third alone is SACKed */
+	setup();
+	sd = open_sack(&iss, 1);
+	t = tcb_of(sd);
+	s = iss + 1;
+	send_segs(sd, s, 4, 4);
+	advance(now + 10 * MS);
+	uint32_t b2[2] = { s + MSS + 100, s + 3 * MSS + 100 };
+	sack_in(sd, s, 1, b2);
+	CHECK_EQ(t->sacked_bytes, MSS);
+	uint32_t he;
+	CHECK_EQ(tcp_sb_unsacked_from(t, s + MSS, &he), s + MSS);
+	CHECK_EQ(he, s + 2 * MSS);
+	CHECK_EQ(tcp_sb_unsacked_from(t, s + 2 * MSS, &he), s + 3 * MSS);
+	teardown();
+}
+
 /* With DupThresh segments SACKed (and no reordering seen) RACK.reo_wnd is
  * 0 (RFC 8985 6.2 step 4): the hole is lost on that ACK, as RFC 6675's
  * segment count said. */
@@ -678,6 +729,7 @@ int main(void)
 	RUN(prr_single_loss_example);
 	RUN(prr_ssrb_only_on_safe_ack);
 	RUN(undo_on_dsack);
+	RUN(sack_of_a_part_of_a_segment);
 	RUN(undo_chained_episodes);
 	RUN(no_undo_without_dsack_of_every_retransmission);
 	RUN(undo_eifel_timestamps);
