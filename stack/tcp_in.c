@@ -262,12 +262,39 @@ static void tcp_rate_sample(struct stack *st, struct tcb *t, uint32_t acked)
 	}
 }
 
+/* What an ACK moving snd.una from una to ack newly delivers, for the
+ * congestion control's growth: the bytes it acknowledges less those the
+ * peer had already reported received, the SACKed ones below ack or,
+ * without SACK, a segment per duplicate ACK (each let one new segment go,
+ * RFC 3042); at least a segment, the hole the ACK fills. RFC 5681 3.1 lets
+ * cwnd grow by at most "min (N, SMSS)" (RFC 3465 L segments) per ACK;
+ * counting only news is the smaller, and Linux's (tcp_cong_avoid gets the
+ * delivered count; tcp_remove_reno_sacks: "One ACK acked hole. The rest
+ * eat duplicate ACKs"). Before tcp_sack_input prunes the scoreboard. */
+static uint32_t cc_newly_delivered(const struct tcb *t, uint32_t una, uint32_t ack)
+{
+	uint32_t acked = ack - una, known = 0;
+	if (t->sack_ok) {
+		for (unsigned i = 0; i < t->n_sacked; i++) {
+			uint32_t a = seq_max(t->sacked[i].start, una);
+			uint32_t b = seq_min(t->sacked[i].end, ack);
+			if (seq_lt(a, b))
+				known += b - a;
+		}
+	} else {
+		known = t->dupacks * t->mss;
+	}
+	uint32_t floor = acked < t->mss ? acked : t->mss;
+	return known < acked && acked - known > floor ? acked - known : floor;
+}
+
 /* Congestion control on an ACK that acknowledged `acked` new bytes: the
  * algorithm's growth (tcp_cc.c: slow start, then congestion avoidance).
  * In loss recovery nothing grows: with SACK, RFC 6675 ends it at the
  * RecoveryPoint and PRR sizes cwnd (tcp_sack.c, tcp_rack.c); without, RFC 6582 3.2 step 3 decides
  * (partial/full ACK). */
-static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t acked)
+static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t acked,
+		       uint32_t delivered)
 {
 	if (t->in_recovery && t->sack_ok)
 		return;         /* tcp_sack_input ends it (or undoes it) */
@@ -310,7 +337,7 @@ static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t a
 		st->stat.tcp_cwnd_unvalidated++;
 		return;
 	}
-	tcp_cc(t)->cong_avoid(st, t, acked);
+	tcp_cc(t)->cong_avoid(st, t, delivered);
 }
 
 /* A duplicate ACK (RFC 5681 2: outstanding data, no data or SYN/FIN in the
@@ -851,7 +878,7 @@ static enum tcp_verdict tcp_ack_in(struct stack *st, struct tcb *t, const struct
 		    (cc_rtt || (cc_rtt = tcp_ts_rtt(st, t, seg)) != 0 ||
 		     (cc_rtt = tcp_rack_ack_rtt(st, t, ack - acked, ack)) != 0))
 			tcp_cc(t)->rtt_sample(st, t, cc_rtt);
-		tcp_cc_ack(st, t, ack, acked);
+		tcp_cc_ack(st, t, ack, acked, cc_newly_delivered(t, ack - acked, ack));
 		/* RFC 6298 5.3: "When an ACK is received that acknowledges new data,
 		 * restart the retransmission timer so that it will expire after RTO
 		 * seconds (for the current value of RTO)." */

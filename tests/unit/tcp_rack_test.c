@@ -716,6 +716,49 @@ TEST(dsack_for_a_paws_rejected_duplicate)
 	teardown();
 }
 
+/* The packetdrill cases limited_transmit/limited-transmit-{no-,}sack: ten
+ * segments, the second and third reach the peer first (two duplicate ACKs,
+ * or two SACKs: limited transmit sends a new segment for each), then the
+ * ACK of the first three. Slow start grows cwnd by what that ACK newly
+ * delivers, one segment: the other two were counted when their duplicate
+ * ACKs let new data go. */
+TEST(slow_start_counts_newly_delivered)
+{
+	for (int sack = 0; sack <= 1; sack++) {
+		setup();
+		uint32_t iss;
+		int sd = open_sack(&iss, sack);
+		struct tcb *t = tcb_of(sd);
+		uint32_t s = iss + 1;
+		CHECK_EQ(nst_send(st, sd, data, 15 * MSS, 0, now), (long)(15 * MSS));
+		struct out o;
+		unsigned got = 0;
+		while (take(&o))
+			got++;
+		CHECK_EQ(got, 10);
+		uint32_t cwnd = t->cwnd;
+		CHECK_EQ(cwnd, 10 * MSS);
+		advance(now + 10 * MS);
+		for (unsigned i = 1; i <= 2; i++) {
+			uint32_t b[2] = { s + MSS, s + (1 + i) * MSS };
+			if (sack)
+				sack_in(sd, s, 1, b);
+			else
+				inject(from(sd, ACK, PISS + 1, s, NULL));
+			expect_one(s + (9 + i) * MSS);  /* limited transmit */
+		}
+		CHECK(!t->in_recovery);
+		advance(now + 1 * MS);
+		inject(from(sd, ACK, PISS + 1, s + 3 * MSS, NULL));
+		CHECK_EQ(t->cwnd, cwnd + MSS);
+		/* 9 in flight, cwnd 11: two new segments */
+		CHECK(take(&o));
+		CHECK_EQ(o.seq, s + 12 * MSS);
+		expect_one(s + 13 * MSS);
+		teardown();
+	}
+}
+
 int main(void)
 {
 	pkt_pool_init(1024);
@@ -730,6 +773,7 @@ int main(void)
 	RUN(prr_ssrb_only_on_safe_ack);
 	RUN(undo_on_dsack);
 	RUN(sack_of_a_part_of_a_segment);
+	RUN(slow_start_counts_newly_delivered);
 	RUN(undo_chained_episodes);
 	RUN(no_undo_without_dsack_of_every_retransmission);
 	RUN(undo_eifel_timestamps);
