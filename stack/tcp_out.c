@@ -634,10 +634,13 @@ int tcp_output(struct stack *st, struct tcb *t)
 			uint32_t n = tcp_frame_len(st, t, avail < room ? avail : room, avail, last_rec);
 			if (n == 0)
 				break;
-			/* RFC 1122 4.2.3.4 sender SWS avoidance: send a full segment, all
-			 * that is queued, at least half the largest window, or when
-			 * nothing is in flight (the override that keeps us from stalling). */
-			if (n < t->mss && n < avail && n < t->max_snd_wnd / 2 && t->snd.nxt != t->snd.una)
+			/* RFC 1122 4.2.3.4 sender SWS avoidance: send "(a) a maximum-
+			 * sized segment", "(b) ... all queued data", "(c) at least a
+			 * fraction Fs of the maximum window" (Fs = 1/2), or "(d) ... the
+			 * override timeout occurs": with nothing in flight that is the
+			 * persist timer (tcp_timer.c, as Linux's probe timer), which then
+			 * sends what the window takes. */
+			if (n < t->mss && n < avail && n < t->max_snd_wnd / 2)
 				break;
 			/* A partial last segment of new data (not one carrying our FIN):
 			 * TCP_CORK holds it (up to TCP_CORK_US, like Linux); otherwise

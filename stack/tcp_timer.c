@@ -165,6 +165,18 @@ void tcp_keep_reset(struct stack *st, struct tcb *t)
 		tcp_timer_set(st, t, TCP_T_KEEP, 0);
 }
 
+/* Sender SWS avoidance (tcp_output) holds the data with nothing in flight:
+ * the window is open but smaller than a segment, than what is queued and
+ * than half the largest window. Nothing would send it but the override
+ * timeout of RFC 1122 4.2.3.4, the persist timer here. */
+static int sws_held(const struct tcb *t, uint32_t end)
+{
+	if (t->snd.wnd == 0 || t->snd_max != t->snd.una || !seq_lt(t->snd.una, end))
+		return 0;
+	uint32_t w = t->snd.wnd;
+	return w < t->mss && w < end - t->snd.una && w < t->max_snd_wnd / 2;
+}
+
 /* After input or output in a synchronized state: which of REXMT and PERSIST
  * should run. Zero window with data left: persist (RFC 9293 3.8.6.1: "The
  * sending TCP must regularly transmit at least one octet of new data (if
@@ -177,7 +189,7 @@ void tcp_keep_reset(struct stack *st, struct tcb *t)
 static void rexmt_persist_update(struct stack *st, struct tcb *t)
 {
 	uint32_t end = tcp_snd_end(t);
-	if (t->snd.wnd == 0 && seq_lt(t->snd.una, end)) {
+	if ((t->snd.wnd == 0 && seq_lt(t->snd.una, end)) || sws_held(t, end)) {
 		if (!t->timer[TCP_T_PERSIST]) {
 			t->snd.nxt = t->snd.una;
 			t->persist_iv = t->rto;
@@ -290,6 +302,17 @@ static void tcp_rexmt_fire(struct stack *st, struct tcb *t)
 static void tcp_persist_fire(struct stack *st, struct tcb *t)
 {
 	uint32_t end = tcp_snd_end(t);
+	if (sws_held(t, end)) {
+		/* RFC 1122 4.2.3.4 (d), the override timeout: what the small
+		 * window takes goes now, with PSH (as Linux's tcp_write_wakeup) */
+		uint32_t n = t->snd.wnd;
+		st->stat.tcp_zwp_tx++;
+		tcp_xmit(st, t, t->snd.una, n, TCP_ACK | TCP_PSH);
+		t->snd.nxt = seq_max(t->snd.nxt, t->snd.una + n);
+		t->snd_max = seq_max(t->snd_max, t->snd.una + n);
+		tcp_timers_update(st, t);
+		return;
+	}
 	if (t->snd.wnd != 0 || !seq_lt(t->snd.una, end)) {
 		tcp_timers_update(st, t);
 		return;

@@ -1034,9 +1034,16 @@ TEST(shutdown_read_and_fin_piggyback)
 		;
 	tcb_of(sd)->snd.wnd = 3;
 	CHECK_EQ(nst_send(st, sd, "12345", 5, 0, now), 5);
+	/* sender SWS avoidance (RFC 1122 4.2.3.4): 3 bytes are less than a
+	 * segment and half the largest window; they go at the override
+	 * timeout, the persist timer (an RTO) */
+	CHECK(none());
+	CHECK_EQ(tcb_of(sd)->timer[TCP_T_PERSIST], now + tcb_of(sd)->rto);
+	advance(tcb_of(sd)->timer[TCP_T_PERSIST]);
 	CHECK(take(&o));
 	CHECK_EQ(o.len, 3);
-	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.flags, ACK | PSH);
+	CHECK(tcb_of(sd)->timer[TCP_T_REXMT]);
 	CHECK_EQ(nst_shutdown(st, sd, NST_SHUT_WR, now), 0);
 	CHECK(none());
 	inject(from(sd, ACK, PISS + 3, iss + 4, NULL));
