@@ -237,20 +237,42 @@ uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t 
  * RACK.reo_wnd, on the word of a sliver. Like Linux (tcp_match_skb_to_sack
  * SACKs whole segments only), the block is cut to the whole segments it
  * covers. The segments are the MSS-sized pieces of each logged run from
- * its start (a burst leaves in such pieces, its last may be shorter); a
- * block outside the log is left as it is. Returns 0 when no whole segment
+ * its start or from a record end (MSG_EOR) within it (a burst leaves in
+ * such pieces, a record's last may be shorter); a block outside the log
+ * is left as it is. Returns 0 when no whole segment
  * is covered. */
+static uint32_t seg_base(const struct tcb *t, const struct tcp_xrec *r, uint32_t x)
+{
+	uint32_t base = r->start;
+	for (unsigned i = 0; i < t->n_eor; i++)
+		if (seq_gt(t->eor_end[i], base) && seq_leq(t->eor_end[i], x))
+			base = t->eor_end[i];
+	return base;
+}
+
+static uint32_t seg_limit(const struct tcb *t, const struct tcp_xrec *r, uint32_t base)
+{
+	uint32_t lim = r->end;
+	for (unsigned i = 0; i < t->n_eor; i++)
+		if (seq_gt(t->eor_end[i], base) && seq_lt(t->eor_end[i], lim))
+			lim = t->eor_end[i];
+	return lim;
+}
+
 int tcp_rack_sack_whole(const struct tcb *t, uint32_t *s, uint32_t *e)
 {
 	uint32_t a = *s, b = *e, mss = t->mss ? t->mss : 1;
 	for (unsigned i = 0; i < t->n_xlog; i++) {
 		const struct tcp_xrec *r = &t->xlog[i];
 		if (seq_lt(r->start, a) && seq_lt(a, r->end)) {
-			uint32_t k = (a - r->start + mss - 1) / mss * mss;
-			a = k < r->end - r->start ? r->start + k : r->end;
+			uint32_t base = seg_base(t, r, a), lim = seg_limit(t, r, base);
+			uint32_t k = (a - base + mss - 1) / mss * mss;
+			a = k < lim - base ? base + k : lim;
 		}
-		if (seq_lt(r->start, b) && seq_lt(b, r->end))
-			b = r->start + (b - r->start) / mss * mss;
+		if (seq_lt(r->start, b) && seq_lt(b, r->end)) {
+			uint32_t base = seg_base(t, r, b);
+			b = base + (b - base) / mss * mss;
+		}
 	}
 	if (!seq_lt(a, b))
 		return 0;
