@@ -365,12 +365,17 @@ struct tcb {
 	uint8_t  snd_more;           /* the queue ends with MSG_MORE data: no PSH on it */
 	uint32_t snd_sml;            /* end of the last partial segment sent (Minshall's Nagle) */
 	/* boundaries in the send sequence space (tcp_out.c), ascending, those
-	 * at or below snd.una stale: ends of segments sent with PSH (a
-	 * retransmission carries PSH where the first transmission did), and
+	 * at or below snd.una stale: ends of segments sent with PSH (the ends
+	 * of transmission units, which a retransmission of the whole unit
+	 * repeats: tcp_xmit), and
 	 * record ends (a send with MSG_EOR: no segment crosses one) */
 	uint32_t psh_end[TCP_MARKS_MAX];
 	uint32_t eor_end[TCP_MARKS_MAX];
 	uint8_t  n_psh, n_eor;
+	/* the run of retransmissions of one output pass (tcp_xmit): where it
+	 * ends and its segments since the last unit end; cleared by tcp_output */
+	uint32_t rxt_run_end;
+	uint32_t rxt_run_segs;
 	uint8_t  opt_quickack_off;   /* TCP_QUICKACK 0 (Linux pingpong mode); 0 reads back 1 */
 	uint8_t  quickacks;          /* in-order data segments still ACKed at once (quick-ack mode) */
 	int      user_timeout_ms;    /* TCP_USER_TIMEOUT: stored; RTO give-up is tcp_retries2 */

@@ -351,15 +351,29 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 	t->segs_out++;
 	if ((len || (flags & TCP_FIN)) && !(flags & TCP_SYN) && seq_lt(seq, t->snd_max))
 		t->total_retrans++;
-	/* PSH of data (tcp_output): a retransmission carries it exactly where
-	 * a segment sent before ended with it (Linux resends an skb with the
-	 * flags it had; a piece split off its front has none); new data
-	 * sent with it leaves a mark for that */
+	/* PSH of data (tcp_output): new data sent with it leaves a mark at
+	 * the end of its unit. A retransmission is cut into units again, as
+	 * Linux resends skb by skb and puts PSH on the last segment of every
+	 * packet of two or more it sends, the first time or again (an skb of
+	 * one segment has it only when it ends pushed data): the segments a
+	 * pass resends back to back form a unit that ends where a first
+	 * transmission's unit ended (a mark); its last segment carries PSH
+	 * when the unit has two or more. A lone segment resent (cwnd allows
+	 * one, as in PRR or after a timeout) carries none, even where the
+	 * first transmission's unit ended; the caller's PSH (the segment ends
+	 * what is queued, or a record) stays. */
 	if (len && !(flags & (TCP_SYN | TCP_RST))) {
-		if (seq_lt(seq, t->snd_max))
-			flags = (uint8_t)((flags & ~TCP_PSH) | (tcp_psh_at(t, seq + len) ? TCP_PSH : 0));
-		else if (flags & TCP_PSH)
+		if (seq_lt(seq, t->snd_max)) {
+			uint32_t segs = (len + t->mss - 1) / t->mss;
+			uint32_t run = (t->rxt_run_segs && seq == t->rxt_run_end ? t->rxt_run_segs : 0) + segs;
+			int unit_end = tcp_psh_at(t, seq + len);
+			if (unit_end && run >= 2)
+				flags |= TCP_PSH;
+			t->rxt_run_end = seq + len;
+			t->rxt_run_segs = unit_end ? 0 : run;
+		} else if (flags & TCP_PSH) {
 			tcp_psh_mark(t, seq + len);
+		}
 	}
 	if (flags & TCP_SYN) {
 		/* the window of a SYN or SYN-ACK: RFC 7323 2.2 "The window field in
@@ -606,6 +620,7 @@ int tcp_output(struct stack *st, struct tcb *t)
 		return 0;
 	t->xmit_nobufs = 0;
 	uint32_t end = tcp_snd_end(t);
+	t->rxt_run_segs = 0;    /* a retransmission run is one pass's (tcp_xmit) */
 	/* min(snd.wnd, cwnd) past snd.una; in SACK loss recovery the holes
 	 * go first and new data fits in cwnd - pipe (RFC 6675 5, tcp_sack.c) */
 	uint32_t limit = tcp_send_limit(st, t);
@@ -726,6 +741,7 @@ int tcp_output(struct stack *st, struct tcb *t)
 	 * TCP_NOTSENT_LOWAT may go on (an ACK that opened the window notified
 	 * before this output ran) */
 	tcp_cwnd_validate(t, sent);
+	t->rxt_run_segs = 0;
 	if (sent && (t->so.notsent_lowat || st->tcp.notsent_lowat))
 		tcp_notify(st, t);
 	/* nothing held any more: the cork ceiling counts from the next hold,

@@ -500,6 +500,60 @@ TEST(psh_ends_each_transmission_unit)
 	}
 }
 
+/* PSH on retransmissions (tcp_xmit): what a pass resends back to back is cut
+ * at the ends of the first transmission's units, and the last segment of a
+ * piece of two or more carries PSH; a segment resent alone carries none, even
+ * where its unit ended with PSH (Linux resends skb by skb: after a timeout
+ * cwnd 1 sends the front of the first unit, cwnd 2 its back and the front of
+ * the next, each alone; later cwnd 4 sends two whole units) */
+TEST(psh_on_retransmission_only_for_a_whole_unit)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 100 * MS, 65535);
+	int one = 1;
+	nst_setsockopt(st, sd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one), now);
+	CHECK_EQ(nst_send(st, sd, buf, 10 * 1460, 0, now), 10 * 1460);
+	struct out o;
+	for (uint32_t i = 1; i <= 10; i++) {
+		REQUIRE(take(&o));
+		CHECK_EQ(o.flags, i % 2 == 0 ? ACK | PSH : ACK);
+	}
+	/* all lost: the timeout resends segment 1 alone */
+	advance(now + tcb_of(sd)->rto + MS);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.flags, ACK);
+	CHECK(none());
+	/* its ACK: cwnd 2 resends segments 2 (its unit's end) and 3, no PSH:
+	 * segment 2 is a piece of one */
+	advance(now + 100 * MS);
+	inject(from(sd, ACK, PISS + 1, iss + 1 + 1460, NULL));
+	uint32_t seq = iss + 1 + 1460;
+	for (int i = 0; i < 2; i++) {
+		REQUIRE(take(&o));
+		CHECK_EQ(o.seq, seq);
+		CHECK_EQ(o.flags, ACK);
+		seq += o.len;
+	}
+	CHECK(none());
+	/* their ACK: cwnd 4 resends 4 (alone: the end of the unit 3 began),
+	 * then the whole unit 5-6 (PSH on 6) and 7 */
+	advance(now + 100 * MS);
+	inject(from(sd, ACK, PISS + 1, seq, NULL));
+	uint8_t want[] = { ACK, ACK, ACK | PSH, ACK };
+	for (int i = 0; i < 4; i++) {
+		REQUIRE(take(&o));
+		CHECK_EQ(o.seq, seq);
+		if (o.flags != want[i])
+			fprintf(stderr, "  resent segment %u: flags %#x\n", (o.seq - iss - 1) / 1460 + 1, o.flags);
+		CHECK_EQ(o.flags, want[i]);
+		seq += o.len;
+	}
+	CHECK(none());
+	teardown();
+}
+
 /* MSG_EOR: the record ends a segment, with PSH; later data starts anew */
 TEST(eor_ends_a_segment)
 {
@@ -676,6 +730,7 @@ int main(void)
 	pkt_pool_init(4096);
 	RUN(ts_recent_not_taken_from_ack_of_unsent_data);
 	RUN(psh_ends_each_transmission_unit);
+	RUN(psh_on_retransmission_only_for_a_whole_unit);
 	RUN(eor_ends_a_segment);
 	RUN(maxseg_before_connect_announced);
 	RUN(maxseg_on_listener_announced);
