@@ -323,6 +323,7 @@ struct tcb {
 		struct tcp_cubic cubic;
 	} cc, undo_cc;              /* undo_cc: the algorithm's state before the episode */
 	uint32_t cwnd, ssthresh;
+	uint64_t lsnd_us;       /* when data (or a FIN) was last sent (tcp_xmit) */
 	uint32_t ca_acked;      /* bytes acked in congestion avoidance */
 	/* congestion window validation (tcp_cwnd_validate, as Linux's
 	 * is_cwnd_limited / max_packets_out): over the window of data sent
@@ -416,6 +417,7 @@ struct tcp_ctx {
 	unsigned rmem_max, wmem_max;   /* SO_RCVBUF/SO_SNDBUF clamp (net.core.rmem_max/wmem_max) */
 	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT when unset (net.ipv4.tcp_notsent_lowat); 0 none */
 	uint32_t min_tso_segs;  /* fewest segments in a unit (net.ipv4.tcp_min_tso_segs); 0: 2 */
+	uint8_t  ss_after_idle; /* net.ipv4.tcp_slow_start_after_idle (tcp_cwnd_restart); 0: off */
 	uint64_t chack_sec;     /* RFC 5961 7: second (+1) of the challenge-ACK budget, 0 none */
 	uint32_t chack_left;    /* challenge ACKs left in that second */
 };
@@ -590,6 +592,7 @@ uint32_t tcp_rexmit_len(const struct tcb *t, uint32_t seq, uint32_t len);
 /* Record a record end (MSG_EOR) at seq (tcp_out.c). */
 void     tcp_eor_mark(struct tcb *t, uint32_t seq);
 int tcp_cwnd_may_grow(const struct tcb *t);
+void tcp_cwnd_restart(struct stack *st, struct tcb *t);
 uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t una, uint32_t ack);
 uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end);
 

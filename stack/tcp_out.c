@@ -428,8 +428,10 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 	int r = tcp_emit(st, t->laddr, t->lport, t->raddr, t->rport, seq, ack, flags, field,
 			 &o, &t->sndbuf, len ? seq - t->sndbuf_seq : 0, len, tcp_gso_size(st, t, &o),
 			 &t->so);
-	if (r == 0 && (len || (flags & TCP_FIN)))
+	if (r == 0 && (len || (flags & TCP_FIN))) {
 		tcp_rack_sent(st, t, seq, len, flags);  /* transmit time (RFC 8985 6.1) */
+		t->lsnd_us = st->now_us;
+	}
 	return r;
 }
 
@@ -577,6 +579,33 @@ static void tcp_cwnd_validate(struct tcb *t, int sent)
 		t->max_out_segs = out;
 		t->cwnd_usage_seq = t->snd.nxt;
 	}
+}
+
+/* Slow start after idle (RFC 5681 4.1: "if the TCP has not sent data in an
+ * interval exceeding the retransmission timeout ... cwnd is set to no more
+ * than RW before beginning transmission"; RFC 7661 lets a sender keep it,
+ * Linux's net.ipv4.tcp_slow_start_after_idle chooses). As Linux's
+ * tcp_cwnd_restart, called when a send finds nothing in flight after such
+ * an interval: ssthresh keeps at least 3/4 of cwnd, cwnd halves per RTO of
+ * idleness down to the restart window (the initial one, or cwnd if
+ * smaller), and the units of that send are cut from the restarted cwnd. */
+void tcp_cwnd_restart(struct stack *st, struct tcb *t)
+{
+	uint64_t delta = st->now_us - t->lsnd_us;
+	uint32_t restart = TCP_IW_SEGS * (uint32_t)t->mss, cwnd = t->cwnd;
+	uint32_t keep = (cwnd >> 1) + (cwnd >> 2);
+	if (!t->in_recovery && t->ssthresh < keep)
+		t->ssthresh = keep;
+	if (restart > cwnd)
+		restart = cwnd;
+	while (delta > t->rto && cwnd > restart) {
+		delta -= t->rto;
+		cwnd >>= 1;
+	}
+	t->cwnd = cwnd > restart ? cwnd : restart;
+	t->cwnd_limited = 0;
+	t->max_out_segs = 0;
+	st->stat.tcp_cwnd_restart++;
 }
 
 /* Whether an ACK may grow cwnd (Linux's tcp_is_cwnd_limited): cwnd was

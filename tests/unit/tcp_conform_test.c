@@ -554,6 +554,67 @@ TEST(psh_on_retransmission_only_for_a_whole_unit)
 	teardown();
 }
 
+/* A stretch ACK of the whole initial window doubles cwnd (Linux's slow start
+ * counts every segment acked), and the units that follow are cut from the
+ * grown cwnd: with net.ipv4.tcp_min_tso_segs 10, units of 5 (half of 10),
+ * then of 10 (half of 20), PSH on the last of each and on the end of data */
+TEST(units_after_a_stretch_ack_use_the_grown_cwnd)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 100 * MS, 65535);
+	nst_set_min_tso_segs(st, 10);
+	CHECK_EQ(nst_send(st, sd, buf, 26 * 1460, 0, now), 26 * 1460);
+	struct out o;
+	for (uint32_t i = 1; i <= 10; i++) {
+		REQUIRE(take(&o));
+		CHECK_EQ(o.flags, i % 5 == 0 ? ACK | PSH : ACK);
+	}
+	CHECK(none());
+	advance(now + 100 * MS);
+	inject(from(sd, ACK, PISS + 1, iss + 1 + 10 * 1460, NULL));
+	CHECK_EQ(tcb_of(sd)->cwnd, 20 * 1460);
+	for (uint32_t i = 11; i <= 26; i++) {
+		REQUIRE(take(&o));
+		CHECK_EQ(o.seq, iss + 1 + (i - 1) * 1460);
+		CHECK_EQ(o.flags, i == 20 || i == 26 ? ACK | PSH : ACK);
+	}
+	CHECK(none());
+	teardown();
+}
+
+/* Slow start after idle (net.ipv4.tcp_slow_start_after_idle): a send after
+ * more than an RTO of idleness restarts cwnd at the initial window, and its
+ * units are cut from it (5 of 10 with tcp_min_tso_segs 10); off, cwnd stays */
+TEST(slow_start_after_idle_restarts_cwnd)
+{
+	for (int on = 0; on < 2; on++) {
+		setup();
+		uint32_t iss;
+		int sd = open_active(&iss, 100 * MS, 65535);
+		nst_set_min_tso_segs(st, 10);
+		nst_set_slow_start_after_idle(st, on);
+		CHECK_EQ(nst_send(st, sd, buf, 10 * 1460, 0, now), 10 * 1460);
+		struct out o;
+		while (take(&o))
+			;
+		advance(now + 100 * MS);
+		inject(from(sd, ACK, PISS + 1, iss + 1 + 10 * 1460, NULL));
+		CHECK_EQ(tcb_of(sd)->cwnd, 20 * 1460);
+		advance(now + 2 * SEC);
+		CHECK_EQ(nst_send(st, sd, buf, 20 * 1460, 0, now), 20 * 1460);
+		CHECK_EQ(tcb_of(sd)->cwnd, (on ? 10 : 20) * 1460);
+		CHECK(tcb_of(sd)->ssthresh >= 15 * 1460);
+		uint32_t n = 0;
+		while (take(&o)) {
+			n++;
+			CHECK_EQ(o.flags, n % (on ? 5 : 10) == 0 ? ACK | PSH : ACK);
+		}
+		CHECK_EQ(n, on ? 10 : 20);
+		teardown();
+	}
+}
+
 /* MSG_EOR: the record ends a segment, with PSH; later data starts anew */
 TEST(eor_ends_a_segment)
 {
@@ -731,6 +792,8 @@ int main(void)
 	RUN(ts_recent_not_taken_from_ack_of_unsent_data);
 	RUN(psh_ends_each_transmission_unit);
 	RUN(psh_on_retransmission_only_for_a_whole_unit);
+	RUN(units_after_a_stretch_ack_use_the_grown_cwnd);
+	RUN(slow_start_after_idle_restarts_cwnd);
 	RUN(eor_ends_a_segment);
 	RUN(maxseg_before_connect_announced);
 	RUN(maxseg_on_listener_announced);
