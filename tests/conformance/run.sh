@@ -178,8 +178,11 @@ run_one() {
 	if [ "$mode" = kernel ]; then
 		local cap= rc
 		if [ -n "${CONF_PCAP:-}" ]; then
-			# -U writes each packet as it comes; ip netns exec execs tcpdump, so $! is its pid
-			ip netns exec "$NSC" tcpdump -U -q -i pdc0 -w "$log.pcap" >/dev/null 2>&1 &
+			# --immediate-mode: packets reach tcpdump as they come, not when a
+			# TPACKET_V3 block fills or times out (those still in a block when
+			# tcpdump stops are lost: "N packets received by filter" > captured);
+			# -U writes each one at once; ip netns exec execs tcpdump: $! is its pid
+			ip netns exec "$NSC" tcpdump --immediate-mode -U -q -i pdc0 -w "$log.pcap" >/dev/null 2>&1 &
 			cap=$!
 			sleep 0.5
 		fi
