@@ -372,7 +372,8 @@ struct tcb {
 	 * record ends (a send with MSG_EOR: no segment crosses one) */
 	uint32_t psh_end[TCP_MARKS_MAX];
 	uint32_t eor_end[TCP_MARKS_MAX];
-	uint8_t  n_psh, n_eor;
+	uint32_t push_end[TCP_MARKS_MAX];   /* ends of pushed data: a send's or a record's */
+	uint8_t  n_psh, n_eor, n_push;
 	/* the run of retransmissions of one output pass (tcp_xmit): where it
 	 * ends and its segments since the last unit end; cleared by tcp_output */
 	uint32_t rxt_run_end;

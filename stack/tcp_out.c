@@ -306,13 +306,19 @@ static void tcp_psh_mark(struct tcb *t, uint32_t seq)
 	tcp_mark_add(t->psh_end, &t->n_psh, seq, t->snd.una);
 }
 
+/* Whether seq is one of the n marks m. */
+static int tcp_mark_at(const uint32_t *m, unsigned n, uint32_t seq)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (m[i] == seq)
+			return 1;
+	return 0;
+}
+
 /* Whether a segment sent with PSH ended at seq. */
 static int tcp_psh_at(const struct tcb *t, uint32_t seq)
 {
-	for (unsigned i = 0; i < t->n_psh; i++)
-		if (t->psh_end[i] == seq)
-			return 1;
-	return 0;
+	return tcp_mark_at(t->psh_end, t->n_psh, seq);
 }
 
 void tcp_eor_mark(struct tcb *t, uint32_t seq)
@@ -359,20 +365,23 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 	 * pass resends back to back form a unit that ends where a first
 	 * transmission's unit ended (a mark); its last segment carries PSH
 	 * when the unit has two or more. A lone segment resent (cwnd allows
-	 * one, as in PRR or after a timeout) carries none, even where the
-	 * first transmission's unit ended; the caller's PSH (the segment ends
-	 * what is queued, or a record) stays. */
+	 * one, as in PRR or after a timeout) carries none where only a unit
+	 * ended; where pushed data ended (what a send queued, a record: Linux
+	 * marks that skb's PSH itself, tcp_mark_push) it does, and so does
+	 * the caller's PSH (the segment ends what is queued now). */
 	if (len && !(flags & (TCP_SYN | TCP_RST))) {
 		if (seq_lt(seq, t->snd_max)) {
 			uint32_t segs = (len + t->mss - 1) / t->mss;
 			uint32_t run = (t->rxt_run_segs && seq == t->rxt_run_end ? t->rxt_run_segs : 0) + segs;
 			int unit_end = tcp_psh_at(t, seq + len);
-			if (unit_end && run >= 2)
+			if ((unit_end && run >= 2) || tcp_mark_at(t->push_end, t->n_push, seq + len))
 				flags |= TCP_PSH;
 			t->rxt_run_end = seq + len;
 			t->rxt_run_segs = unit_end ? 0 : run;
 		} else if (flags & TCP_PSH) {
 			tcp_psh_mark(t, seq + len);
+			if (seq + len == tcp_record_end(t, seq))
+				tcp_mark_add(t->push_end, &t->n_push, seq + len, t->snd.una);
 		}
 	}
 	if (flags & TCP_SYN) {

@@ -554,6 +554,28 @@ TEST(psh_on_retransmission_only_for_a_whole_unit)
 	teardown();
 }
 
+/* ...but where pushed data ended (one send's bytes, a record) a segment
+ * resent alone keeps PSH, as Linux's skb marked by tcp_mark_push */
+TEST(psh_on_retransmission_where_a_send_ended)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 100 * MS, 65535);
+	int one = 1;
+	nst_setsockopt(st, sd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one), now);
+	struct out o;
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(nst_send(st, sd, buf, 1460, 0, now), 1460);
+		REQUIRE(take(&o));
+		CHECK_EQ(o.flags, ACK | PSH);
+	}
+	advance(now + tcb_of(sd)->rto + MS);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.flags, ACK | PSH);
+	teardown();
+}
+
 /* A stretch ACK of the whole initial window doubles cwnd (Linux's slow start
  * counts every segment acked), and the units that follow are cut from the
  * grown cwnd: with net.ipv4.tcp_min_tso_segs 10, units of 5 (half of 10),
@@ -792,6 +814,7 @@ int main(void)
 	RUN(ts_recent_not_taken_from_ack_of_unsent_data);
 	RUN(psh_ends_each_transmission_unit);
 	RUN(psh_on_retransmission_only_for_a_whole_unit);
+	RUN(psh_on_retransmission_where_a_send_ended);
 	RUN(units_after_a_stretch_ack_use_the_grown_cwnd);
 	RUN(slow_start_after_idle_restarts_cwnd);
 	RUN(eor_ends_a_segment);
