@@ -100,6 +100,23 @@ static void min_tso_segs_refresh(void)
 	nst_set_min_tso_segs(eng.st, (uint32_t)strtoul(b, NULL, 10));
 }
 
+/* net.ipv4.tcp_slow_start_after_idle (default 1, as Linux's), read like
+ * tcp_notsent_lowat. Under the lock. */
+static void ss_after_idle_refresh(void)
+{
+	int fd = open("/proc/sys/net/ipv4/tcp_slow_start_after_idle", O_RDONLY | O_CLOEXEC);
+	char b[24];
+	ssize_t n = fd < 0 ? -1 : REAL(read)(fd, b, sizeof(b) - 1);
+	if (fd >= 0)
+		REAL(close)(fd);
+	if (n <= 0) {
+		nst_set_slow_start_after_idle(eng.st, 1);
+		return;
+	}
+	b[n] = 0;
+	nst_set_slow_start_after_idle(eng.st, strtoul(b, NULL, 10) != 0);
+}
+
 NST_EXPORT int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -121,6 +138,7 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 	if (!dgram) {
 		notsent_lowat_refresh();
 		min_tso_segs_refresh();
+		ss_after_idle_refresh();
 	}
 	int sd = nst_socket(eng.st, dgram ? NST_SOCK_DGRAM : NST_SOCK_STREAM);
 	if (sd < 0) {

@@ -250,6 +250,11 @@ void nst_set_min_tso_segs(struct stack *st, uint32_t segs)
 	st->tcp.min_tso_segs = segs;
 }
 
+void nst_set_slow_start_after_idle(struct stack *st, int on)
+{
+	st->tcp.ss_after_idle = (uint8_t)!!on;
+}
+
 void nst_set_notsent_lowat(struct stack *st, uint32_t lowat)
 {
 	st->tcp.notsent_lowat = lowat;
@@ -1028,6 +1033,9 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 		return -EPIPE;
 	if (len == 0)
 		return 0;
+	if (st->tcp.ss_after_idle && t->snd.una == t->snd_max && t->lsnd_us &&
+	    now_us - t->lsnd_us > t->rto)
+		tcp_cwnd_restart(st, t);
 	/* Linux sk_stream_memory_free: nothing beyond the send budget; the
 	 * stack-wide cap refuses too (memory pressure), counted, and the
 	 * writer is woken when memory comes back (tcp_mem_relieved). */

@@ -63,6 +63,7 @@
 	X(tcp_drop_paws, "TCP segments failing PAWS (RFC 7323 5.3)") \
 	X(tcp_drop_nots, "TCP segments without the negotiated timestamps (RFC 7323 3.2)") \
 	X(tcp_cwnd_unvalidated, "TCP ACKs that did not grow cwnd: sender not cwnd-limited (RFC 7661)") \
+	X(tcp_cwnd_restart, "TCP sends after an idle period that restarted cwnd (slow start after idle)") \
 	X(tcp_nagle_held, "TCP sends of a partial segment held by Nagle (RFC 896)") \
 	X(tcp_drop_listen, "TCP segments dropped by a listener") \
 	X(tcp_rst_tx, "TCP resets sent") \
@@ -279,6 +280,10 @@ void    nst_set_notsent_lowat(struct stack *st, uint32_t lowat);
 /* The fewest segments of a transmission unit (the host's
  * net.ipv4.tcp_min_tso_segs; tcp_output); 0: the default, 2. */
 void    nst_set_min_tso_segs(struct stack *st, uint32_t segs);
+/* net.ipv4.tcp_slow_start_after_idle: a send after an idle period longer
+ * than the RTO restarts cwnd from the initial window (tcp_cwnd_restart).
+ * Off until set (the preload sets the host's value). */
+void    nst_set_slow_start_after_idle(struct stack *st, int on);
 
 /* ---- datagrams (udp.c) ----------------------------------------------------
  * Datagram sockets have sds of their own range (>= NST_UDP_SD_BASE); the

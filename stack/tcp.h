@@ -323,6 +323,7 @@ struct tcb {
 		struct tcp_cubic cubic;
 	} cc, undo_cc;              /* undo_cc: the algorithm's state before the episode */
 	uint32_t cwnd, ssthresh;
+	uint64_t lsnd_us;       /* when data (or a FIN) was last sent (tcp_xmit) */
 	uint32_t ca_acked;      /* bytes acked in congestion avoidance */
 	/* congestion window validation (tcp_cwnd_validate, as Linux's
 	 * is_cwnd_limited / max_packets_out): over the window of data sent
@@ -365,12 +366,18 @@ struct tcb {
 	uint8_t  snd_more;           /* the queue ends with MSG_MORE data: no PSH on it */
 	uint32_t snd_sml;            /* end of the last partial segment sent (Minshall's Nagle) */
 	/* boundaries in the send sequence space (tcp_out.c), ascending, those
-	 * at or below snd.una stale: ends of segments sent with PSH (a
-	 * retransmission carries PSH where the first transmission did), and
+	 * at or below snd.una stale: ends of segments sent with PSH (the ends
+	 * of transmission units, which a retransmission of the whole unit
+	 * repeats: tcp_xmit), and
 	 * record ends (a send with MSG_EOR: no segment crosses one) */
 	uint32_t psh_end[TCP_MARKS_MAX];
 	uint32_t eor_end[TCP_MARKS_MAX];
-	uint8_t  n_psh, n_eor;
+	uint32_t push_end[TCP_MARKS_MAX];   /* ends of pushed data: a send's or a record's */
+	uint8_t  n_psh, n_eor, n_push;
+	/* the run of retransmissions of one output pass (tcp_xmit): where it
+	 * ends and its segments since the last unit end; cleared by tcp_output */
+	uint32_t rxt_run_end;
+	uint32_t rxt_run_segs;
 	uint8_t  opt_quickack_off;   /* TCP_QUICKACK 0 (Linux pingpong mode); 0 reads back 1 */
 	uint8_t  quickacks;          /* in-order data segments still ACKed at once (quick-ack mode) */
 	int      user_timeout_ms;    /* TCP_USER_TIMEOUT: stored; RTO give-up is tcp_retries2 */
@@ -411,6 +418,7 @@ struct tcp_ctx {
 	unsigned rmem_max, wmem_max;   /* SO_RCVBUF/SO_SNDBUF clamp (net.core.rmem_max/wmem_max) */
 	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT when unset (net.ipv4.tcp_notsent_lowat); 0 none */
 	uint32_t min_tso_segs;  /* fewest segments in a unit (net.ipv4.tcp_min_tso_segs); 0: 2 */
+	uint8_t  ss_after_idle; /* net.ipv4.tcp_slow_start_after_idle (tcp_cwnd_restart); 0: off */
 	uint64_t chack_sec;     /* RFC 5961 7: second (+1) of the challenge-ACK budget, 0 none */
 	uint32_t chack_left;    /* challenge ACKs left in that second */
 };
@@ -585,6 +593,7 @@ uint32_t tcp_rexmit_len(const struct tcb *t, uint32_t seq, uint32_t len);
 /* Record a record end (MSG_EOR) at seq (tcp_out.c). */
 void     tcp_eor_mark(struct tcb *t, uint32_t seq);
 int tcp_cwnd_may_grow(const struct tcb *t);
+void tcp_cwnd_restart(struct stack *st, struct tcb *t);
 uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t una, uint32_t ack);
 uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end);
 

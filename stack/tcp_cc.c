@@ -31,11 +31,13 @@
 #define HS_CSS_ROUNDS         5
 
 /* Slow start: RFC 5681 3.1 "cwnd += min (N, SMSS)" is the conservative
- * bound; RFC 3465 (ABC) lets an ACK count up to L segments, and RFC 9406 4.2
- * sets "cwnd = cwnd + min(N, L * SMSS)" with L = 8 for a sender without
- * pacing, as ours. So a delayed ACK of two segments opens two (as Linux,
- * whose slow start counts every segment acked), and a stretch ACK at most
- * eight. */
+ * bound; RFC 3465 (ABC) lets an ACK count up to L segments. Like Linux's
+ * tcp_slow_start we count every byte an ACK covers (L unbounded, which
+ * RFC 9406 4.2 allows a paced sender): a delayed ACK of two segments opens
+ * two, and a stretch ACK of a whole initial window of 10 doubles it to 20,
+ * as a peer that ACKs once per window sees from Linux (and the units sent
+ * next are cut from that cwnd). Conservative slow start (RFC 9406 4.2)
+ * keeps "min(N, L * SMSS)" with L = 8. */
 #define SS_ABC_L 8
 static uint32_t ss_increase(const struct tcb *t, uint32_t acked)
 {
@@ -45,7 +47,7 @@ static uint32_t ss_increase(const struct tcb *t, uint32_t acked)
 
 static void slow_start(struct tcb *t, uint32_t acked)
 {
-	t->cwnd += ss_increase(t, acked);
+	t->cwnd += acked;
 }
 
 /* ---- reno ------------------------------------------------------------------ */

@@ -306,13 +306,19 @@ static void tcp_psh_mark(struct tcb *t, uint32_t seq)
 	tcp_mark_add(t->psh_end, &t->n_psh, seq, t->snd.una);
 }
 
+/* Whether seq is one of the n marks m. */
+static int tcp_mark_at(const uint32_t *m, unsigned n, uint32_t seq)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (m[i] == seq)
+			return 1;
+	return 0;
+}
+
 /* Whether a segment sent with PSH ended at seq. */
 static int tcp_psh_at(const struct tcb *t, uint32_t seq)
 {
-	for (unsigned i = 0; i < t->n_psh; i++)
-		if (t->psh_end[i] == seq)
-			return 1;
-	return 0;
+	return tcp_mark_at(t->psh_end, t->n_psh, seq);
 }
 
 void tcp_eor_mark(struct tcb *t, uint32_t seq)
@@ -351,15 +357,32 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 	t->segs_out++;
 	if ((len || (flags & TCP_FIN)) && !(flags & TCP_SYN) && seq_lt(seq, t->snd_max))
 		t->total_retrans++;
-	/* PSH of data (tcp_output): a retransmission carries it exactly where
-	 * a segment sent before ended with it (Linux resends an skb with the
-	 * flags it had; a piece split off its front has none); new data
-	 * sent with it leaves a mark for that */
+	/* PSH of data (tcp_output): new data sent with it leaves a mark at
+	 * the end of its unit. A retransmission is cut into units again, as
+	 * Linux resends skb by skb and puts PSH on the last segment of every
+	 * packet of two or more it sends, the first time or again (an skb of
+	 * one segment has it only when it ends pushed data): the segments a
+	 * pass resends back to back form a unit that ends where a first
+	 * transmission's unit ended (a mark); its last segment carries PSH
+	 * when the unit has two or more. A lone segment resent (cwnd allows
+	 * one, as in PRR or after a timeout) carries none where only a unit
+	 * ended; where pushed data ended (what a send queued, a record: Linux
+	 * marks that skb's PSH itself, tcp_mark_push) it does, and so does
+	 * the caller's PSH (the segment ends what is queued now). */
 	if (len && !(flags & (TCP_SYN | TCP_RST))) {
-		if (seq_lt(seq, t->snd_max))
-			flags = (uint8_t)((flags & ~TCP_PSH) | (tcp_psh_at(t, seq + len) ? TCP_PSH : 0));
-		else if (flags & TCP_PSH)
+		if (seq_lt(seq, t->snd_max)) {
+			uint32_t segs = (len + t->mss - 1) / t->mss;
+			uint32_t run = (t->rxt_run_segs && seq == t->rxt_run_end ? t->rxt_run_segs : 0) + segs;
+			int unit_end = tcp_psh_at(t, seq + len);
+			if ((unit_end && run >= 2) || tcp_mark_at(t->push_end, t->n_push, seq + len))
+				flags |= TCP_PSH;
+			t->rxt_run_end = seq + len;
+			t->rxt_run_segs = unit_end ? 0 : run;
+		} else if (flags & TCP_PSH) {
 			tcp_psh_mark(t, seq + len);
+			if (seq + len == tcp_record_end(t, seq))
+				tcp_mark_add(t->push_end, &t->n_push, seq + len, t->snd.una);
+		}
 	}
 	if (flags & TCP_SYN) {
 		/* the window of a SYN or SYN-ACK: RFC 7323 2.2 "The window field in
@@ -414,8 +437,10 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 	int r = tcp_emit(st, t->laddr, t->lport, t->raddr, t->rport, seq, ack, flags, field,
 			 &o, &t->sndbuf, len ? seq - t->sndbuf_seq : 0, len, tcp_gso_size(st, t, &o),
 			 &t->so);
-	if (r == 0 && (len || (flags & TCP_FIN)))
+	if (r == 0 && (len || (flags & TCP_FIN))) {
 		tcp_rack_sent(st, t, seq, len, flags);  /* transmit time (RFC 8985 6.1) */
+		t->lsnd_us = st->now_us;
+	}
 	return r;
 }
 
@@ -565,6 +590,33 @@ static void tcp_cwnd_validate(struct tcb *t, int sent)
 	}
 }
 
+/* Slow start after idle (RFC 5681 4.1: "if the TCP has not sent data in an
+ * interval exceeding the retransmission timeout ... cwnd is set to no more
+ * than RW before beginning transmission"; RFC 7661 lets a sender keep it,
+ * Linux's net.ipv4.tcp_slow_start_after_idle chooses). As Linux's
+ * tcp_cwnd_restart, called when a send finds nothing in flight after such
+ * an interval: ssthresh keeps at least 3/4 of cwnd, cwnd halves per RTO of
+ * idleness down to the restart window (the initial one, or cwnd if
+ * smaller), and the units of that send are cut from the restarted cwnd. */
+void tcp_cwnd_restart(struct stack *st, struct tcb *t)
+{
+	uint64_t delta = st->now_us - t->lsnd_us;
+	uint32_t restart = TCP_IW_SEGS * (uint32_t)t->mss, cwnd = t->cwnd;
+	uint32_t keep = (cwnd >> 1) + (cwnd >> 2);
+	if (!t->in_recovery && t->ssthresh < keep)
+		t->ssthresh = keep;
+	if (restart > cwnd)
+		restart = cwnd;
+	while (delta > t->rto && cwnd > restart) {
+		delta -= t->rto;
+		cwnd >>= 1;
+	}
+	t->cwnd = cwnd > restart ? cwnd : restart;
+	t->cwnd_limited = 0;
+	t->max_out_segs = 0;
+	st->stat.tcp_cwnd_restart++;
+}
+
 /* Whether an ACK may grow cwnd (Linux's tcp_is_cwnd_limited): cwnd was
  * full in the current window; or, in slow start, cwnd is below twice the
  * most segments out in it ("ensure cwnd grows to twice what was ACKed":
@@ -606,6 +658,7 @@ int tcp_output(struct stack *st, struct tcb *t)
 		return 0;
 	t->xmit_nobufs = 0;
 	uint32_t end = tcp_snd_end(t);
+	t->rxt_run_segs = 0;    /* a retransmission run is one pass's (tcp_xmit) */
 	/* min(snd.wnd, cwnd) past snd.una; in SACK loss recovery the holes
 	 * go first and new data fits in cwnd - pipe (RFC 6675 5, tcp_sack.c) */
 	uint32_t limit = tcp_send_limit(st, t);
@@ -729,6 +782,7 @@ int tcp_output(struct stack *st, struct tcb *t)
 	 * TCP_NOTSENT_LOWAT may go on (an ACK that opened the window notified
 	 * before this output ran) */
 	tcp_cwnd_validate(t, sent);
+	t->rxt_run_segs = 0;
 	if (sent && (t->so.notsent_lowat || st->tcp.notsent_lowat))
 		tcp_notify(st, t);
 	/* nothing held any more: the cork ceiling counts from the next hold,

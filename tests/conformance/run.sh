@@ -176,11 +176,28 @@ run_one() {
 		--wire_server_port=$CPORT --local_ip=$LADDR --remote_ip=$RADDR --gateway_ip=$GW
 		--netmask_ip=$MASK --tolerance_usecs=$TOLERANCE ${CONF_VERBOSE:+--verbose} "$file")
 	if [ "$mode" = kernel ]; then
+		local cap= rc
 		if [ -n "${CONF_PCAP:-}" ]; then
-			ip netns exec "$NSC" tcpdump -U -q -i pdc0 -w "$log.pcap" >/dev/null 2>&1 &
+			# --immediate-mode: packets reach tcpdump as they come, not when a
+			# TPACKET_V3 block fills or times out (those still in a block when
+			# tcpdump stops are lost: "N packets received by filter" > captured);
+			# -U writes each one at once; ip netns exec execs tcpdump: $! is its pid
+			ip netns exec "$NSC" tcpdump --immediate-mode -U -q -i pdc0 -w "$log.pcap" >/dev/null 2>&1 &
+			cap=$!
 			sleep 0.5
 		fi
 		(cd "$dir" && timeout -k 5 "$TIMEOUT" ip netns exec "$NSC" "$PD" "${args[@]}") >>"$log" 2>&1
+		rc=$?
+		if [ -n "$cap" ]; then
+			# stop the capture before lab_down kills what is left in the namespace with
+			# SIGKILL: SIGINT lets tcpdump drain its buffer and close the file whole
+			sleep 0.2
+			kill -INT "$cap" 2>/dev/null
+			for _ in $(seq 50); do kill -0 "$cap" 2>/dev/null || break; sleep 0.1; done
+			kill -TERM "$cap" 2>/dev/null
+			wait "$cap" 2>/dev/null
+		fi
+		return $rc
 	else
 		mac=$(ip netns exec "$NSC" cat /sys/class/net/pdc0/address)
 		(cd "$dir" && timeout -k 5 "$TIMEOUT" ip netns exec "$NSC" env \

@@ -500,6 +500,143 @@ TEST(psh_ends_each_transmission_unit)
 	}
 }
 
+/* PSH on retransmissions (tcp_xmit): what a pass resends back to back is cut
+ * at the ends of the first transmission's units, and the last segment of a
+ * piece of two or more carries PSH; a segment resent alone carries none, even
+ * where its unit ended with PSH (Linux resends skb by skb: after a timeout
+ * cwnd 1 sends the front of the first unit, cwnd 2 its back and the front of
+ * the next, each alone; later cwnd 4 sends two whole units) */
+TEST(psh_on_retransmission_only_for_a_whole_unit)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 100 * MS, 65535);
+	int one = 1;
+	nst_setsockopt(st, sd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one), now);
+	CHECK_EQ(nst_send(st, sd, buf, 10 * 1460, 0, now), 10 * 1460);
+	struct out o;
+	for (uint32_t i = 1; i <= 10; i++) {
+		REQUIRE(take(&o));
+		CHECK_EQ(o.flags, i % 2 == 0 ? ACK | PSH : ACK);
+	}
+	/* all lost: the timeout resends segment 1 alone */
+	advance(now + tcb_of(sd)->rto + MS);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.flags, ACK);
+	CHECK(none());
+	/* its ACK: cwnd 2 resends segments 2 (its unit's end) and 3, no PSH:
+	 * segment 2 is a piece of one */
+	advance(now + 100 * MS);
+	inject(from(sd, ACK, PISS + 1, iss + 1 + 1460, NULL));
+	uint32_t seq = iss + 1 + 1460;
+	for (int i = 0; i < 2; i++) {
+		REQUIRE(take(&o));
+		CHECK_EQ(o.seq, seq);
+		CHECK_EQ(o.flags, ACK);
+		seq += o.len;
+	}
+	CHECK(none());
+	/* their ACK: cwnd 4 resends 4 (alone: the end of the unit 3 began),
+	 * then the whole unit 5-6 (PSH on 6) and 7 */
+	advance(now + 100 * MS);
+	inject(from(sd, ACK, PISS + 1, seq, NULL));
+	uint8_t want[] = { ACK, ACK, ACK | PSH, ACK };
+	for (int i = 0; i < 4; i++) {
+		REQUIRE(take(&o));
+		CHECK_EQ(o.seq, seq);
+		if (o.flags != want[i])
+			fprintf(stderr, "  resent segment %u: flags %#x\n", (o.seq - iss - 1) / 1460 + 1, o.flags);
+		CHECK_EQ(o.flags, want[i]);
+		seq += o.len;
+	}
+	CHECK(none());
+	teardown();
+}
+
+/* ...but where pushed data ended (one send's bytes, a record) a segment
+ * resent alone keeps PSH, as Linux's skb marked by tcp_mark_push */
+TEST(psh_on_retransmission_where_a_send_ended)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 100 * MS, 65535);
+	int one = 1;
+	nst_setsockopt(st, sd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one), now);
+	struct out o;
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(nst_send(st, sd, buf, 1460, 0, now), 1460);
+		REQUIRE(take(&o));
+		CHECK_EQ(o.flags, ACK | PSH);
+	}
+	advance(now + tcb_of(sd)->rto + MS);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.flags, ACK | PSH);
+	teardown();
+}
+
+/* A stretch ACK of the whole initial window doubles cwnd (Linux's slow start
+ * counts every segment acked), and the units that follow are cut from the
+ * grown cwnd: with net.ipv4.tcp_min_tso_segs 10, units of 5 (half of 10),
+ * then of 10 (half of 20), PSH on the last of each and on the end of data */
+TEST(units_after_a_stretch_ack_use_the_grown_cwnd)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 100 * MS, 65535);
+	nst_set_min_tso_segs(st, 10);
+	CHECK_EQ(nst_send(st, sd, buf, 26 * 1460, 0, now), 26 * 1460);
+	struct out o;
+	for (uint32_t i = 1; i <= 10; i++) {
+		REQUIRE(take(&o));
+		CHECK_EQ(o.flags, i % 5 == 0 ? ACK | PSH : ACK);
+	}
+	CHECK(none());
+	advance(now + 100 * MS);
+	inject(from(sd, ACK, PISS + 1, iss + 1 + 10 * 1460, NULL));
+	CHECK_EQ(tcb_of(sd)->cwnd, 20 * 1460);
+	for (uint32_t i = 11; i <= 26; i++) {
+		REQUIRE(take(&o));
+		CHECK_EQ(o.seq, iss + 1 + (i - 1) * 1460);
+		CHECK_EQ(o.flags, i == 20 || i == 26 ? ACK | PSH : ACK);
+	}
+	CHECK(none());
+	teardown();
+}
+
+/* Slow start after idle (net.ipv4.tcp_slow_start_after_idle): a send after
+ * more than an RTO of idleness restarts cwnd at the initial window, and its
+ * units are cut from it (5 of 10 with tcp_min_tso_segs 10); off, cwnd stays */
+TEST(slow_start_after_idle_restarts_cwnd)
+{
+	for (int on = 0; on < 2; on++) {
+		setup();
+		uint32_t iss;
+		int sd = open_active(&iss, 100 * MS, 65535);
+		nst_set_min_tso_segs(st, 10);
+		nst_set_slow_start_after_idle(st, on);
+		CHECK_EQ(nst_send(st, sd, buf, 10 * 1460, 0, now), 10 * 1460);
+		struct out o;
+		while (take(&o))
+			;
+		advance(now + 100 * MS);
+		inject(from(sd, ACK, PISS + 1, iss + 1 + 10 * 1460, NULL));
+		CHECK_EQ(tcb_of(sd)->cwnd, 20 * 1460);
+		advance(now + 2 * SEC);
+		CHECK_EQ(nst_send(st, sd, buf, 20 * 1460, 0, now), 20 * 1460);
+		CHECK_EQ(tcb_of(sd)->cwnd, (on ? 10 : 20) * 1460);
+		CHECK(tcb_of(sd)->ssthresh >= 15 * 1460);
+		uint32_t n = 0;
+		while (take(&o)) {
+			n++;
+			CHECK_EQ(o.flags, n % (on ? 5 : 10) == 0 ? ACK | PSH : ACK);
+		}
+		CHECK_EQ(n, on ? 10 : 20);
+		teardown();
+	}
+}
+
 /* MSG_EOR: the record ends a segment, with PSH; later data starts anew */
 TEST(eor_ends_a_segment)
 {
@@ -676,6 +813,10 @@ int main(void)
 	pkt_pool_init(4096);
 	RUN(ts_recent_not_taken_from_ack_of_unsent_data);
 	RUN(psh_ends_each_transmission_unit);
+	RUN(psh_on_retransmission_only_for_a_whole_unit);
+	RUN(psh_on_retransmission_where_a_send_ended);
+	RUN(units_after_a_stretch_ack_use_the_grown_cwnd);
+	RUN(slow_start_after_idle_restarts_cwnd);
 	RUN(eor_ends_a_segment);
 	RUN(maxseg_before_connect_announced);
 	RUN(maxseg_on_listener_announced);

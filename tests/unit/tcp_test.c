@@ -1079,7 +1079,7 @@ TEST(psh_on_every_second_segment_of_a_burst)
 		CHECK_EQ(o.flags, i % 2 ? ACK | PSH : ACK);
 	}
 	CHECK(none());
-	/* an ACK of two: cwnd grows by two SMSS (RFC 9406 4.2, L = 8), four
+	/* an ACK of two: cwnd grows by two SMSS (every segment an ACK covers counts), four
 	 * leave: two pairs, PSH on the second of each */
 	advance(now + 10 * MS);
 	inject(from(sd, ACK, PISS + 1, iss + 1 + 2920, NULL));
