@@ -1086,8 +1086,9 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 /* Dynamic right-sizing (Linux tcp_rcv_space_adjust): once per RTT compare
  * what the application read in that RTT with the most it ever read in one;
  * when it reads more, the receive budget grows to twice that plus room for
- * 16 segments, so that a reader who keeps up never makes our window the
- * limit (the budget then doubles each RTT up to TCP_RMEM_MAX). A reader who
+ * 16 segments, plus twice the relative growth over the last most (the
+ * sender is in slow start), so that a reader who keeps up never makes our
+ * window the limit (up to TCP_RMEM_MAX). A reader who
  * does not keep up reads little per RTT, and its budget stays. SO_RCVBUF
  * turns it off. Called after each read. */
 static void tcp_rcv_space_adjust(struct stack *st, struct tcb *t)
@@ -1106,8 +1107,15 @@ static void tcp_rcv_space_adjust(struct stack *st, struct tcb *t)
 		return;
 	uint32_t copied = copied_seq - t->drs_seq;
 	if (copied > t->drs_space) {
+		uint32_t prev = t->drs_space;
 		t->drs_space = copied;
 		uint64_t want = 2ull * copied + 16ull * t->rcv_mss;
+		/* Linux: "Accommodate for sender rate increase (eg. slow
+		 * start)": a sender whose rate grew from prev to copied in one
+		 * RTT grows on; room for twice that growth again, so the
+		 * window does not trail a congestion window that doubles */
+		if (prev)
+			want += 2 * (want * (copied - prev) / prev);
 		if (want > TCP_RMEM_MAX)
 			want = TCP_RMEM_MAX;
 		if (want > t->rcv_budget) {

@@ -97,6 +97,8 @@ enum tcp_timer_id {
 #define TCP_TW_EVICT_BATCH 64           /* TIME-WAITs one scan of a full table finds */
 #define TCP_DELACK_US     40000ull      /* Linux TCP_DELACK_MIN; RFC 1122: <= 500 ms */
 #define TCP_QUICKACKS     16            /* Linux TCP_MAX_QUICKACKS: ACKs sent at once after the start */
+#define TCP_COMP_SACK_NR  44            /* Linux tcp_comp_sack_nr: SACK-only ACKs held back at most */
+#define TCP_COMP_SACK_US  1000ull       /* Linux tcp_comp_sack_delay_ns: their delay at most (1 ms) */
 #define TCP_CORK_US       200000ull     /* Linux: "a 200 millisecond ceiling" on TCP_CORK */
 #define TCP_KEEPIDLE_DEF_S    7200          /* Linux defaults for keepalive */
 #define TCP_KEEPINTVL_DEF_S   75
@@ -380,6 +382,11 @@ struct tcb {
 	uint32_t rxt_run_segs;
 	uint8_t  opt_quickack_off;   /* TCP_QUICKACK 0 (Linux pingpong mode); 0 reads back 1 */
 	uint8_t  quickacks;          /* in-order data segments still ACKed at once (quick-ack mode) */
+	/* SACK compression (tcp_in.c tcp_ooo_ack): duplicate ACKs sent at once
+	 * for rcv.nxt == comp_rcv_nxt, and ACKs held back since the last sent */
+	uint32_t comp_rcv_nxt;
+	uint8_t  comp_dupacks;
+	uint8_t  comp_held;
 	int      user_timeout_ms;    /* TCP_USER_TIMEOUT: stored; RTO give-up is tcp_retries2 */
 	int      rcvlowat;           /* SO_RCVLOWAT, 0 = default 1; stored, recv/poll ignore it */
 	struct sock_opts so;         /* IP_TOS, IP_TTL, TCP_SYNCNT, TCP_LINGER2, stored-only options */

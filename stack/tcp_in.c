@@ -737,6 +737,48 @@ static int tcp_ooo_add(struct tcb *t, uint32_t start, uint32_t end)
 	return 0;
 }
 
+/* The ACK for an out-of-order arrival (RFC 5681 4.2: "A TCP receiver SHOULD
+ * send an immediate duplicate ACK when an out-of-order segment arrives").
+ * With SACK (RFC 2018) we compress, as Linux does (tcp_comp_sack): the first
+ * TCP_DUPTHRESH duplicate ACKs for one RCV.NXT go at once, which is all a
+ * sender counting duplicate ACKs needs (RFC 5681 3.2, RFC 6675 5); after
+ * them, while holes stay open (every arrival past a loss is out of order),
+ * the ACK waits min(RTT / 20, 1 ms) and then carries the SACK blocks of
+ * every arrival held back, at most TCP_COMP_SACK_NR of them. A sender with
+ * SACK learns from blocks, not from counting: one ACK per batch of arrivals
+ * says what one per arrival says. Without the wait, a receiver behind a
+ * lossy path answers every segment with an ACK (the sender processes as
+ * many ACKs as it sends segments). Any ACK sent in between (the hole
+ * filled, in-order data, a window update) takes the held ones along: it
+ * clears the DELACK timer, and with it this episode (comp_held). */
+static void tcp_ooo_ack(struct stack *st, struct tcb *t)
+{
+	if (!t->timer[TCP_T_DELACK])
+		t->comp_held = 0;       /* the last ACK went out */
+	if (!t->sack_ok || t->comp_held >= TCP_COMP_SACK_NR) {
+		t->ack_now = 1;
+		return;
+	}
+	if (t->comp_rcv_nxt != t->rcv.nxt) {
+		t->comp_rcv_nxt = t->rcv.nxt;
+		t->comp_dupacks = 0;
+	}
+	if (t->comp_dupacks < TCP_DUPTHRESH) {
+		t->comp_dupacks++;
+		t->ack_now = 1;
+		return;
+	}
+	t->comp_held++;
+	/* Linux: 5% of the smaller of the receiver's RTT and SRTT */
+	uint64_t rtt = t->rcv_rtt;
+	if (t->srtt && (!rtt || t->srtt < rtt))
+		rtt = t->srtt;
+	uint64_t delay = rtt / 20 < TCP_COMP_SACK_US ? rtt / 20 : TCP_COMP_SACK_US;
+	uint64_t at = st->now_us + delay;
+	if (!t->timer[TCP_T_DELACK] || t->timer[TCP_T_DELACK] > at)
+		tcp_timer_set(st, t, TCP_T_DELACK, at);
+}
+
 /* RFC 9293 3.10.7.4 "seventh, process the segment text": copy the data
  * into the receive ring at its place. In order: deliver, then pull in any
  * out-of-order ranges it joins. Out of order: keep it (reassembly) and send
@@ -786,7 +828,7 @@ static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *s
 			st->stat.tcp_ooo_rx++;
 			tcp_sack_rcv_note(t, seg->seq);
 		}
-		t->ack_now = 1;
+		tcp_ooo_ack(st, t);
 		return;
 	}
 	int filled = t->n_ooo > 0;

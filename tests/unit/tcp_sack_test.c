@@ -135,8 +135,14 @@ TEST(sack_blocks_most_recent_first)
 		{ { 500, 510 }, { 400, 410 }, { 100, 120 }, { 300, 310 } },
 	};
 	static const unsigned nwant[] = { 1, 2, 3, 3, 4, 4 };
+	/* the first TCP_DUPTHRESH duplicate ACKs go at once, later ones after
+	 * the compression delay (tcp_ooo_ack: SRTT 10 ms / 20) */
 	for (int i = 0; i < 6; i++) {
 		inject(from(sd, ACK, b + at[i], iss + 1, txt[i]));
+		if (i >= TCP_DUPTHRESH) {
+			CHECK(none());
+			advance(now + 10 * MS / 20);
+		}
 		CHECK(take(&o));
 		CHECK_EQ(o.ack, b);
 		CHECK_EQ(o.nsack, nwant[i]);
@@ -147,6 +153,7 @@ TEST(sack_blocks_most_recent_first)
 	}
 	/* a seventh range: still four blocks, the newest first */
 	inject(from(sd, ACK, b + 600, iss + 1, "gggggggggg"));
+	advance(now + 10 * MS / 20);
 	CHECK(take(&o));
 	CHECK_EQ(o.nsack, 4);
 	CHECK_EQ(o.sack[0][0], b + 600);
@@ -191,11 +198,98 @@ TEST(sack_blocks_three_with_timestamps)
 		memcpy(s.opt + 8, &e, 4);
 		s.optlen = 12;
 		inject(s);
+		if (i > TCP_DUPTHRESH)
+			advance(now + 10 * MS / 20);   /* compressed (tcp_ooo_ack) */
 		CHECK(take(&o));
 		CHECK(o.has_ts);
 		CHECK_EQ(o.nsack, i < 3 ? i : 3);
 		CHECK_EQ(o.sack[0][0], b + 100 * i);
 		CHECK(o.optlen <= 40);
+	}
+	teardown();
+}
+
+/* SACK compression (tcp_in.c tcp_ooo_ack, as Linux's tcp_comp_sack): behind
+ * a hole the first TCP_DUPTHRESH duplicate ACKs go at once (RFC 5681 4.2,
+ * all a sender counting duplicates needs); further out-of-order arrivals are
+ * answered by one ACK min(SRTT / 20, 1 ms) later with the SACK blocks of all
+ * of them; the count starts again when RCV.NXT moves; the hole filled is
+ * ACKed at once; at most TCP_COMP_SACK_NR are held back. */
+TEST(sack_compressed_after_three_dupacks)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_sack(&iss, 1);       /* SRTT 10 ms: delay 500 us */
+	struct out o;
+	uint32_t b = PISS + 1;
+	const uint64_t d = 10 * MS / 20;
+	/* a hole at b..b+10; arrivals at b+10, b+20, ... */
+	for (uint32_t i = 1; i <= TCP_DUPTHRESH; i++) {
+		inject(from(sd, ACK, b + 10 * i, iss + 1, "0123456789"));
+		CHECK(take(&o));
+		CHECK_EQ(o.ack, b);
+		CHECK_EQ(o.sack[0][1], b + 10 + 10 * i);
+	}
+	uint64_t t0 = now;
+	for (uint32_t i = TCP_DUPTHRESH + 1; i <= TCP_DUPTHRESH + 5; i++) {
+		advance(t0 + 10 * (i - TCP_DUPTHRESH));   /* within the delay: held */
+		inject(from(sd, ACK, b + 10 * i, iss + 1, "0123456789"));
+		CHECK(none());
+	}
+	CHECK_EQ(tcb_of(sd)->comp_held, 5);
+	advance(t0 + 10 + d - 1);
+	CHECK(none());
+	advance(t0 + 10 + d);              /* the delay counts from the first held */
+	CHECK(take(&o));
+	CHECK_EQ(o.ack, b);
+	CHECK_EQ(o.nsack, 1);
+	CHECK_EQ(o.sack[0][0], b + 10);
+	CHECK_EQ(o.sack[0][1], b + 10 + 10 * (TCP_DUPTHRESH + 5));
+	CHECK(none());
+	/* RCV.NXT unchanged: the next arrival is held again */
+	uint32_t e = b + 10 + 10 * (TCP_DUPTHRESH + 5);
+	inject(from(sd, ACK, e, iss + 1, "0123456789"));
+	CHECK(none());
+	/* the hole filled: an immediate ACK for everything, the held one with it */
+	inject(from(sd, ACK, b, iss + 1, "0123456789"));
+	CHECK(take(&o));
+	CHECK_EQ(o.ack, e + 10);
+	CHECK_EQ(o.nsack, 0);
+	advance(now + d);
+	CHECK(none());
+	/* a new hole: RCV.NXT moved, three immediate duplicates again */
+	uint32_t h = e + 10;
+	for (uint32_t i = 1; i <= TCP_DUPTHRESH; i++) {
+		inject(from(sd, ACK, h + 10 * i, iss + 1, "0123456789"));
+		CHECK(take(&o));
+	}
+	/* at most TCP_COMP_SACK_NR held: the next goes at once */
+	uint32_t i;
+	for (i = 1; i <= TCP_COMP_SACK_NR; i++) {
+		inject(from(sd, ACK, h + 10 * (TCP_DUPTHRESH + i), iss + 1, "0123456789"));
+		CHECK(none());
+	}
+	inject(from(sd, ACK, h + 10 * (TCP_DUPTHRESH + i), iss + 1, "0123456789"));
+	CHECK(take(&o));
+	CHECK_EQ(o.sack[0][1], h + 10 * (TCP_DUPTHRESH + i) + 10);
+	CHECK(none());
+	teardown();
+}
+
+/* Without SACK a sender only counts duplicate ACKs: every out-of-order
+ * arrival is answered at once (RFC 5681 4.2). */
+TEST(no_sack_every_dupack_at_once)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_sack(&iss, 0);
+	struct out o;
+	uint32_t b = PISS + 1;
+	for (uint32_t i = 1; i <= 10; i++) {
+		inject(from(sd, ACK, b + 10 * i, iss + 1, "0123456789"));
+		CHECK(take(&o));
+		CHECK_EQ(o.ack, b);
+		CHECK_EQ(o.nsack, 0);
 	}
 	teardown();
 }
@@ -643,6 +737,8 @@ int main(void)
 	RUN(sack_permitted_passive_open);
 	RUN(sack_blocks_most_recent_first);
 	RUN(sack_blocks_three_with_timestamps);
+	RUN(sack_compressed_after_three_dupacks);
+	RUN(no_sack_every_dupack_at_once);
 	RUN(dsack_for_a_duplicate);
 	RUN(scoreboard_merge_and_bogus);
 	RUN(rfc6675_three_holes_in_one_round_trip);
