@@ -133,6 +133,14 @@ lab_down() {
 trap 'lab_down' EXIT
 trap 'lab_down; exit 130' INT TERM
 
+# Labs left by a run that was killed outright (no trap ran): pdc-PID/pds-PID whose PID is gone.
+for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^pd[cs]-[0-9]+$'); do
+	pid=${ns#pd?-}
+	[ "$pid" != "$TAG" ] && ! kill -0 "$pid" 2>/dev/null || continue
+	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	ip netns del "$ns" 2>/dev/null
+done
+
 # wait_port NS ADDR PORT: up to 5 s for a TCP listener
 wait_port() {
 	local i
