@@ -1075,6 +1075,7 @@ ssize_t nst_send(struct stack *st, int sd, const void *buf, size_t len, int flag
 	if ((flags & NST_MSG_EOR) && n == len)
 		tcp_eor_mark(t, tcp_snd_end(t));
 	t->more_now = t->snd_more;
+	tcp_unit_goal_update(st, t);
 	tcp_output(st, t);
 	t->more_now = 0;
 	tcp_timers_update(st, t);

@@ -367,6 +367,8 @@ struct tcb {
 	uint8_t  more_now;           /* output from a send with MSG_MORE: hold like TCP_CORK */
 	uint8_t  snd_more;           /* the queue ends with MSG_MORE data: no PSH on it */
 	uint32_t snd_sml;            /* end of the last partial segment sent (Minshall's Nagle) */
+	uint16_t unit_goal;          /* segments per transmission unit, decided by the last send
+	                              * (Linux's size_goal: skbs are sized when written); 0: none yet */
 	/* boundaries in the send sequence space (tcp_out.c), ascending, those
 	 * at or below snd.una stale: ends of segments sent with PSH (the ends
 	 * of transmission units, which a retransmission of the whole unit
@@ -601,6 +603,7 @@ uint32_t tcp_rexmit_len(const struct tcb *t, uint32_t seq, uint32_t len);
 void     tcp_eor_mark(struct tcb *t, uint32_t seq);
 int tcp_cwnd_may_grow(const struct tcb *t);
 void tcp_cwnd_restart(struct stack *st, struct tcb *t);
+void tcp_unit_goal_update(const struct stack *st, struct tcb *t);
 uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t una, uint32_t ack);
 uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end);
 

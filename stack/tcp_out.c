@@ -561,6 +561,19 @@ static uint32_t tcp_unit_segs(const struct stack *st, const struct tcb *t)
 	return segs < max ? segs : max;
 }
 
+/* The size of the transmission units of what a send queues, decided when it
+ * is queued: Linux cuts the data of each write into skbs of size_goal
+ * (tcp_xmit_size_goal: the autosized GSO size at write time), and later
+ * transmissions send whole skbs, so units keep the size they had when the
+ * data was written even after cwnd or the RTT changed (a write of 26 000
+ * bytes at cwnd 10 and 10 ms goes out in units of two segments, each with
+ * PSH on its last, while cwnd grows to 16). */
+void tcp_unit_goal_update(const struct stack *st, struct tcb *t)
+{
+	uint32_t u = tcp_unit_segs(st, t);
+	t->unit_goal = (uint16_t)(u < UINT16_MAX ? u : UINT16_MAX);
+}
+
 /* Segments in n bytes, a partial one counted whole (Linux counts
  * packets, each at most one MSS). */
 static uint32_t tcp_segs(const struct tcb *t, uint32_t n)
@@ -640,7 +653,8 @@ int tcp_cwnd_may_grow(const struct tcb *t)
  * PSH, as Linux puts it (RFC 9293 3.9.1 leaves it to the sender beyond the
  * end of pushed data): new data goes out in transmission units, Linux's
  * GSO packets: a unit is tcp_unit_segs segments (the pacing rate times a
- * millisecond, at least 2), at most half of cwnd and what the windows
+ * millisecond, at least 2) as of the send that queued the data
+ * (tcp_unit_goal_update), at most half of cwnd and what the windows
  * allow now (Linux tcp_cwnd_test: "ensure we have at least 2 GSO packets
  * in flight"), and ends at the end of a record or of what is queued. The
  * last segment of a unit of two or more carries PSH; a unit of one only
@@ -674,7 +688,7 @@ int tcp_output(struct stack *st, struct tcb *t)
 			if (new_data && !unit_left && room >= t->mss) {
 				/* a new unit: its size, half of cwnd, what the
 				 * windows allow now (at least one segment) */
-				uint32_t u = tcp_unit_segs(st, t);
+				uint32_t u = t->unit_goal ? t->unit_goal : tcp_unit_segs(st, t);
 				uint32_t half = t->cwnd / t->mss / 2, r = room / t->mss;
 				if (u > half)
 					u = half;

@@ -6,7 +6,7 @@
 #     LIST  the curated list (default tests/conformance/scripts.list; its header explains it)
 #     -k    kernel only; -n nstack only (a script then passes on its one side)
 #     -f    only the scripts whose path matches REGEX
-#     -v    show packetdrill's output for the failing runs
+#     -v    show 20 lines of packetdrill's output for a failing run (4 without -v)
 #
 # Environment:
 #   BUILD            nstack's build directory (default build/)
@@ -298,10 +298,15 @@ while IFS= read -r line || [ -n "$line" ]; do
 	fi
 	if [ "$k" = FAIL ] || [ "$n" = FAIL ]; then
 		fail=$((fail + 1))
-		if [ -n "$verbose" ]; then
-			[ "$k" = FAIL ] && sed 's/^/    kernel: /' "$log.kernel" | tail -n 20
-			[ "$n" = FAIL ] && sed 's/^/    nstack: /' "$log.nstack" | tail -n 20
-		fi
+		# what failed, always (a CI log is all there is of a run elsewhere); -v: the whole tail.
+		# A copy of the log stays as LOG.fail, which later runs of the script do not overwrite.
+		lines=4; [ -n "$verbose" ] && lines=20
+		for side in kernel nstack; do
+			[ "$side" = kernel ] && [ "$k" != FAIL ] && continue
+			[ "$side" = nstack ] && [ "$n" != FAIL ] && continue
+			cp "$log.$side" "$log.$side.fail" 2>/dev/null
+			grep -v -e "syscall: [0-9.]*$" "$log.$side" | head -n "$lines" | sed "s/^/    $side: /"
+		done
 	else
 		pass=$((pass + 1))
 	fi

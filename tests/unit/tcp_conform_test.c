@@ -500,6 +500,39 @@ TEST(psh_ends_each_transmission_unit)
 	}
 }
 
+/* Units keep the size of the send that queued them (Linux sizes skbs when
+ * written): one write of 26 segments at cwnd 10 and a 10 ms RTT is cut in
+ * units of two; when ACKs have grown cwnd to 16 the pacing rate would allow
+ * three, yet the four segments cwnd then lets out are still two units of
+ * two, PSH on the last of each (packetdrill notsent-lowat-setsockopt) */
+TEST(units_keep_the_size_of_their_send)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_active(&iss, 10 * MS, 65535);
+	CHECK_EQ(nst_send(st, sd, buf, 26 * 1460, 0, now), 26 * 1460);
+	struct out o;
+	uint32_t i = 0;
+	while (take(&o)) {
+		i++;
+		CHECK_EQ(o.flags, i % 2 == 0 ? ACK | PSH : ACK);
+	}
+	CHECK_EQ(i, 10);
+	for (uint32_t acked = 2; acked <= 6; acked += 2) {
+		advance(now + 10 * MS);
+		inject(from(sd, ACK, PISS + 1, iss + 1 + acked * 1460, NULL));
+		for (int k = 0; k < 4; k++) {
+			REQUIRE(take(&o));
+			i++;
+			CHECK_EQ(o.seq, iss + 1 + (i - 1) * 1460);
+			CHECK_EQ(o.flags, i % 2 == 0 ? ACK | PSH : ACK);
+		}
+		CHECK(none());
+	}
+	CHECK_EQ(tcb_of(sd)->cwnd, 16 * 1460);
+	teardown();
+}
+
 /* PSH on retransmissions (tcp_xmit): what a pass resends back to back is cut
  * at the ends of the first transmission's units, and the last segment of a
  * piece of two or more carries PSH; a segment resent alone carries none, even
@@ -813,6 +846,7 @@ int main(void)
 	pkt_pool_init(4096);
 	RUN(ts_recent_not_taken_from_ack_of_unsent_data);
 	RUN(psh_ends_each_transmission_unit);
+	RUN(units_keep_the_size_of_their_send);
 	RUN(psh_on_retransmission_only_for_a_whole_unit);
 	RUN(psh_on_retransmission_where_a_send_ended);
 	RUN(units_after_a_stretch_ack_use_the_grown_cwnd);
