@@ -273,7 +273,6 @@ struct tcb {
 	uint32_t undo_marker;       /* snd.una when the episode began */
 	int32_t  undo_retrans;
 	uint32_t undo_tsval;
-	uint64_t undo_at;            /* when the last episode of the chain began */
 
 	/* rings: allocated lazily, grown and freed as bytes come and go (sock.c) */
 	struct tcp_ring sndbuf;       /* bytes from sndbuf_seq on: unacked, then unsent */

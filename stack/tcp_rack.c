@@ -684,26 +684,36 @@ void tcp_prr_ack(struct tcb *t, uint32_t delivered, int safe)
 
 /* ---- undo ------------------------------------------------------------------ */
 
-/* A loss episode begins (before the reduction): what to go back to. An
- * episode that begins while the previous one still waits for the D-SACKs
- * of its retransmissions (within an RTO of its start) joins it: the
- * original of a reordered segment often comes back D-SACKed only after the
- * next episode began, and the undo then goes back to the window before
- * the first. */
+/* Retransmitted segments still in flight: resent, not marked lost since,
+ * not SACKed (Linux's retrans_out). */
+static int32_t rexmit_out_segs(const struct tcb *t)
+{
+	uint32_t bytes = 0;
+	for (unsigned i = 0; i < t->n_xlog; i++) {
+		const struct tcp_xrec *r = &t->xlog[i];
+		if ((r->flags & (TCP_XR_RETRANS | TCP_XR_LOST)) == TCP_XR_RETRANS)
+			bytes += unsacked_bytes(t, seq_max(r->start, t->snd.una), r->end);
+	}
+	return (int32_t)((bytes + t->mss - 1) / t->mss);
+}
+
+/* A loss episode begins (before the reduction): what to go back to, and
+ * from where D-SACKs count (Linux tcp_init_undo). Each episode is undone on
+ * its own: it owes the D-SACKs of its own retransmissions and of those
+ * still in flight from before, never those of an earlier episode already
+ * over. (An earlier version joined an episode begun within an RTO of the
+ * last to it; under steady reordering and loss the chain never ended, one
+ * real loss in it kept every reduction of the chain from being undone.) */
 void tcp_undo_start(struct stack *st, struct tcb *t)
 {
-	if (t->undo_on && t->undo_ts_on && t->undo_retrans > 0 && st->now_us - t->undo_at < t->rto) {
-		t->undo_at = st->now_us;
-		return;
-	}
-	t->undo_at = st->now_us;
+	(void)st;
 	t->undo_on = 1;
 	t->undo_ts_on = 0;
 	t->undo_cwnd = t->cwnd;
 	t->undo_ssthresh = t->ssthresh;
 	t->undo_cc = t->cc;
 	t->undo_marker = t->snd.una;
-	t->undo_retrans = 0;
+	t->undo_retrans = rexmit_out_segs(t);
 }
 
 /* A D-SACK for [s, e): a retransmission of the episode arrived twice
