@@ -130,7 +130,7 @@ enum tcp_timer_id {
 #define TCP_DUPTHRESH     3             /* RFC 5681 / RFC 6675 DupThresh */
 #define TCP_REORDERING_MAX 300          /* Linux's tcp_max_reordering */
 #define TCP_WCDELACK_US   200000ull     /* RFC 8985 7.2 WCDelAckT: worst-case delayed ACK */
-#define TCP_PTO_MIN_US    2000ull       /* floor on the PTO (Linux: TCP_TIMEOUT_MIN, 2 jiffies) */
+#define TCP_PTO_MIN_US    2000ull       /* slack added to 2*SRTT in the PTO (Linux: TCP_TIMEOUT_MIN, 2 jiffies) */
 #define TCP_PTO_INIT_US   1000000ull    /* RFC 8985 7.2: PTO without an SRTT */
 #define TCP_XLOG_MAX      32            /* transmit-time records per connection (RACK) */
 #define TCP_RACK_PERSIST  16            /* RFC 8985 6.2 step 4: RACK.reo_wnd_persist */

@@ -310,7 +310,10 @@ unsigned tcp_dupthresh(const struct tcb *t)
 
 /* RFC 8985 7.2: "If SRTT is available: PTO = 2*SRTT; if FlightSize is one
  * segment, PTO += WCDelAckT" (the peer may delay its ACK of a lone
- * segment); "Else PTO = 1 sec". Floored at TCP_PTO_MIN_US (timer slack). */
+ * segment); "Else PTO = 1 sec". Otherwise PTO += TCP_PTO_MIN_US, slack for
+ * the ACK's way through the receiver and our own scheduling, as Linux adds
+ * TCP_TIMEOUT_MIN to 2*SRTT: where the RTT is well under a millisecond, a
+ * bare 2*SRTT fires while the ACKs are merely late. */
 static uint64_t tlp_pto(const struct tcb *t)
 {
 	if (!t->srtt)
@@ -318,7 +321,9 @@ static uint64_t tlp_pto(const struct tcb *t)
 	uint64_t pto = 2 * t->srtt;
 	if (t->snd_max - t->snd.una <= t->mss)
 		pto += TCP_WCDELACK_US;
-	return pto < TCP_PTO_MIN_US ? TCP_PTO_MIN_US : pto;
+	else
+		pto += TCP_PTO_MIN_US;
+	return pto;
 }
 
 /* A probe may be scheduled: RFC 8985 7.2, "unless it is already in fast

@@ -33,7 +33,7 @@ static void expect_one(uint32_t seq)
 
 /* The packetdrill case fast_retransmit/fr-4pkt-fack-last-mss: four
  * segments, 1..3 lost, the peer SACKs the last one an RTT later. Before
- * RACK nothing happened until the loss probe (2 * SRTT) or the RTO; now the
+ * RACK nothing happened until the loss probe (2 * SRTT + 2 ms) or the RTO; now the
  * first three are lost at RACK.rtt + RACK.reo_wnd after they left (10 ms +
  * min_RTT/4): the RACK timer fires then and recovery starts. With nothing
  * in flight (pipe 0) PRR lets two retransmissions go (MAX(prr_delivered -
@@ -49,7 +49,7 @@ TEST(four_segments_last_sacked)
 	uint32_t s = iss + 1;
 	uint64_t t0 = now;
 	send_segs(sd, s, 4, 4);
-	CHECK_EQ(t->timer[TCP_T_PTO], t0 + 20 * MS);
+	CHECK_EQ(t->timer[TCP_T_PTO], t0 + 22 * MS);
 	advance(t0 + 10 * MS);
 	uint32_t b[2] = { s + 3 * MSS, s + 4 * MSS };
 	sack_in(sd, s, 1, b);
@@ -108,11 +108,11 @@ TEST(sack_of_a_part_of_a_segment)
 	CHECK(none());
 	CHECK_EQ(t->sacked_bytes, 0);
 	CHECK_EQ(t->timer[TCP_T_REO], 0);
-	CHECK_EQ(t->timer[TCP_T_PTO], t0 + 20 * MS);
-	advance(t0 + 20 * MS - 1);
+	CHECK_EQ(t->timer[TCP_T_PTO], t0 + 22 * MS);
+	advance(t0 + 22 * MS - 1);
 	CHECK(none());
 	CHECK(!t->in_recovery);
-	advance(t0 + 20 * MS);
+	advance(t0 + 22 * MS);
 	expect_one(s + 3 * MSS);                /* the probe */
 	CHECK_EQ(st->stat.tcp_tlp_probes, 1);
 	CHECK_EQ(st->stat.tcp_rack_lost, 0);

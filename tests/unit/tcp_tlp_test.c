@@ -34,7 +34,7 @@ static void send_segs(int sd, uint32_t first, unsigned nq, unsigned nseg)
 }
 
 /* Three segments, the last lost and the ACK of the first two too: the probe
- * fires at exactly 2*SRTT, resends the last segment, and no RTO is needed.
+ * fires at exactly 2*SRTT + TCP_PTO_MIN_US, resends the last segment, and no RTO is needed.
  * Its ACK leaves the outcome open (ACK == TLPHighRxt); the next ACK beyond
  * it says the probe repaired a loss: cwnd is reduced once (RFC 8985 7.4.2). */
 TEST(probe_resends_lost_tail)
@@ -46,11 +46,11 @@ TEST(probe_resends_lost_tail)
 	uint32_t s = iss + 1;
 	uint64_t t0 = now;
 	send_segs(sd, s, 3, 3);
-	CHECK_EQ(t->timer[TCP_T_PTO], t0 + 20 * MS);      /* 2 * SRTT */
+	CHECK_EQ(t->timer[TCP_T_PTO], t0 + 22 * MS);      /* 2 * SRTT + 2 ms */
 	CHECK_EQ(t->timer[TCP_T_REXMT], t0 + 210 * MS);   /* SRTT + 200 ms */
-	advance(t0 + 20 * MS - 1);
+	advance(t0 + 22 * MS - 1);
 	CHECK(none());
-	advance(t0 + 20 * MS);
+	advance(t0 + 22 * MS);
 	struct out o;
 	CHECK(take(&o));
 	CHECK_EQ(o.seq, s + 2 * MSS);
@@ -94,7 +94,7 @@ TEST(probe_dsack_is_no_loss)
 	uint32_t s = iss + 1;
 	uint64_t t0 = now;
 	send_segs(sd, s, 3, 3);
-	advance(t0 + 20 * MS);
+	advance(t0 + 22 * MS);
 	struct out o;
 	CHECK(take(&o));
 	CHECK_EQ(o.seq, s + 2 * MSS);
@@ -182,7 +182,7 @@ TEST(probe_sends_new_data)
 	t->cwnd = 3 * MSS;
 	uint64_t t0 = now;
 	send_segs(sd, s, 5, 3);
-	advance(t0 + 20 * MS);
+	advance(t0 + 22 * MS);
 	struct out o;
 	CHECK(take(&o));
 	CHECK_EQ(o.seq, s + 3 * MSS);
