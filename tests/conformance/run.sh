@@ -226,7 +226,7 @@ run_one() {
 # does not. A failure that is not about time fails twice.
 run_side() {
 	if run_one "$@"; then echo pass; return; fi
-	mv "$4" "$4.first"
+	mv "$4" "$4.first"; [ -f "$4.pcap" ] && mv "$4.pcap" "$4.first.pcap"
 	if run_one "$@"; then echo pass2; return; fi
 	echo FAIL
 }
