@@ -255,6 +255,11 @@ void nst_set_slow_start_after_idle(struct stack *st, int on)
 	st->tcp.ss_after_idle = (uint8_t)!!on;
 }
 
+void nst_set_timestamps(struct stack *st, int on)
+{
+	st->tcp.ts_off = (uint8_t)!on;
+}
+
 void nst_set_notsent_lowat(struct stack *st, uint32_t lowat)
 {
 	st->tcp.notsent_lowat = lowat;

@@ -284,6 +284,10 @@ void    nst_set_min_tso_segs(struct stack *st, uint32_t segs);
  * than the RTO restarts cwnd from the initial window (tcp_cwnd_restart).
  * Off until set (the preload sets the host's value). */
 void    nst_set_slow_start_after_idle(struct stack *st, int on);
+/* net.ipv4.tcp_timestamps: off, connections neither offer RFC 7323
+ * timestamps in their SYN nor accept the peer's (its SYN-ACK then carries
+ * none). On until set. */
+void    nst_set_timestamps(struct stack *st, int on);
 
 /* ---- datagrams (udp.c) ----------------------------------------------------
  * Datagram sockets have sds of their own range (>= NST_UDP_SD_BASE); the

@@ -427,6 +427,7 @@ struct tcp_ctx {
 	uint32_t notsent_lowat; /* TCP_NOTSENT_LOWAT when unset (net.ipv4.tcp_notsent_lowat); 0 none */
 	uint32_t min_tso_segs;  /* fewest segments in a unit (net.ipv4.tcp_min_tso_segs); 0: 2 */
 	uint8_t  ss_after_idle; /* net.ipv4.tcp_slow_start_after_idle (tcp_cwnd_restart); 0: off */
+	uint8_t  ts_off;        /* net.ipv4.tcp_timestamps 0: no RFC 7323 timestamps offered or accepted */
 	uint64_t chack_sec;     /* RFC 5961 7: second (+1) of the challenge-ACK budget, 0 none */
 	uint32_t chack_left;    /* challenge ACKs left in that second */
 };

@@ -134,8 +134,9 @@ void tcp_set_mss(struct stack *st, struct tcb *t, uint16_t peer_mss)
  * error but MUST use 14 instead of the specified value." Without it "the
  * TCP MUST ... [use] a scale factor of 1", in both directions: we then
  * never scale our own window either.
- * 3.2: timestamps are on when both SYNs carried TSopt; TS.Recent starts at
- * the SYN's TSval. */
+ * 3.2: timestamps are on when both SYNs carried TSopt (ours none when the
+ * stack's are off: net.ipv4.tcp_timestamps 0); TS.Recent starts at the
+ * SYN's TSval. */
 static void tcp_syn_options(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
 {
 	t->snd_sml = t->iss;            /* no partial segment sent yet (Nagle) */
@@ -151,8 +152,8 @@ static void tcp_syn_options(struct stack *st, struct tcb *t, const struct tcp_se
 	 * non-SYN segment"; SACK is on when both SYNs carried it (we offer it
 	 * on our SYN, and on a SYN-ACK only when the SYN had it). */
 	t->sack_ok = seg->sack_perm;
-	t->ts_ok = seg->has_ts;
-	if (seg->has_ts) {
+	t->ts_ok = seg->has_ts && !st->tcp.ts_off;
+	if (t->ts_ok) {
 		t->ts_recent = seg->tsval;
 		t->ts_recent_ok = 1;
 		t->ts_recent_us = st->now_us;

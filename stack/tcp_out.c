@@ -257,7 +257,7 @@ static void tcp_opts_for(const struct stack *st, const struct tcb *t, uint8_t fl
 	o->ws = 0xff;
 	if ((flags & TCP_SYN) && (first_syn || t->ws_ok))
 		o->ws = t->rcv_wscale;
-	o->ts = first_syn || t->ts_ok;
+	o->ts = (first_syn && !st->tcp.ts_off) || t->ts_ok;
 	/* RFC 2018 2: SACK-permitted "MAY be sent in a SYN by a TCP that has
 	 * been extended to receive (and presumably process) the SACK option";
 	 * on a SYN-ACK only if the SYN had it (t->sack_ok, tcp_syn_options) */

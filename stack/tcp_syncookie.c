@@ -104,12 +104,13 @@ void tcp_syncookie_send(struct stack *st, struct tcb *l, const struct tcp_seg *s
 	tmp.rcv_wscale = tcp_wscale_ours(&tmp);
 	/* Without timestamps nothing can carry window scale or SACK-permitted
 	 * back: offer neither (Linux tcp_conn_request: tcp_clear_options) */
-	tmp.ws_ok = seg->has_ts && seg->has_ws;
-	tmp.sack_ok = seg->has_ts && seg->sack_perm;
-	tmp.ts_ok = seg->has_ts;
+	int use_ts = seg->has_ts && !st->tcp.ts_off;    /* ours off: the peer's ignored */
+	tmp.ws_ok = use_ts && seg->has_ws;
+	tmp.sack_ok = use_ts && seg->sack_perm;
+	tmp.ts_ok = (uint8_t)use_ts;
 	tmp.ts_recent = seg->tsval;
 	tmp.ts_off = tcp_ts_offset(st, tmp.laddr, tmp.raddr); /* the child's TSval clock */
-	if (seg->has_ts) {
+	if (use_ts) {
 		/* Linux cookie_init_timestamp: the options in the low bits of a
 		 * TSval no later than the clock */
 		uint32_t now = tcp_ts_now(st, &tmp);
@@ -140,7 +141,8 @@ int tcp_syncookie_ack(struct stack *st, struct tcb *l, struct tcp_seg *seg, stru
 	}
 	/* Linux cookie_timestamp_decode: TSecr echoes our TSval and its options */
 	uint8_t ws_ok = 0, wscale = 0, sack_ok = 0;
-	if (seg->has_ts) {
+	int use_ts = seg->has_ts && !st->tcp.ts_off;
+	if (use_ts) {
 		uint32_t opts = seg->tsecr & ((1u << TSBITS) - 1);
 		sack_ok = !!(opts & TS_OPT_SACK);
 		if ((opts & TS_OPT_WSCALE_MASK) != TS_OPT_WSCALE_MASK) {
@@ -180,8 +182,8 @@ int tcp_syncookie_ack(struct stack *st, struct tcb *l, struct tcp_seg *seg, stru
 	if (!ws_ok)
 		t->rcv_wscale = 0;
 	t->sack_ok = sack_ok;
-	t->ts_ok = seg->has_ts;
-	if (seg->has_ts) {
+	t->ts_ok = (uint8_t)use_ts;
+	if (use_ts) {
 		t->ts_recent = seg->tsval;
 		t->ts_recent_ok = 1;
 		t->ts_recent_us = st->now_us;

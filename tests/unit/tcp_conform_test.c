@@ -116,6 +116,45 @@ TEST(ts_recent_not_taken_from_ack_of_unsent_data)
 	teardown();
 }
 
+/* net.ipv4.tcp_timestamps 0 (nst_set_timestamps off; packetdrill
+ * nagle/https_client): our SYN offers no TSopt, and a SYN that carries one
+ * is answered without it (RFC 7323 3.2: timestamps only when both SYNs
+ * carried the option); segments then carry none */
+TEST(timestamps_off_neither_offered_nor_accepted)
+{
+	setup();
+	nst_set_timestamps(st, 0);
+	struct out o;
+	int sd = nst_socket(st, NST_SOCK_STREAM);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN);
+	CHECK(!o.has_ts);
+	CHECK(o.sack_perm);
+	int l = listener(1);
+	inject(syn_with_opts((struct seg){ .flags = SYN, .seq = PISS, .wnd = 20000 }, 1, 1, 100, 0));
+	REQUIRE(take(&o));
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK(!o.has_ts);
+	uint32_t iss = o.seq;
+	advance(now + 10 * MS);
+	inject(ts_seg(ACK, PISS + 1, iss + 1, 200, 0, NULL, 0));
+	int c = nst_accept(st, l, NULL, NULL, now);
+	REQUIRE(c >= 0);
+	CHECK(!tcb_of(c)->ts_ok);
+	CHECK_EQ(nst_send(st, c, buf, 100, 0, now), 100);
+	REQUIRE(take(&o));
+	CHECK_EQ(o.len, 100);
+	CHECK(!o.has_ts);
+	/* on again: the next SYN offers them */
+	nst_set_timestamps(st, 1);
+	int sd2 = nst_socket(st, NST_SOCK_STREAM);
+	CHECK_EQ(nst_connect(st, sd2, PEER, 81, now), -EINPROGRESS);
+	REQUIRE(take(&o));
+	CHECK(o.has_ts);
+	teardown();
+}
+
 /* ---- 3: TCP_MAXSEG before the handshake ---- */
 
 /* tcp(7) / Linux: TCP_MAXSEG set before connect caps the MSS our SYN
@@ -845,6 +884,7 @@ int main(void)
 {
 	pkt_pool_init(4096);
 	RUN(ts_recent_not_taken_from_ack_of_unsent_data);
+	RUN(timestamps_off_neither_offered_nor_accepted);
 	RUN(psh_ends_each_transmission_unit);
 	RUN(units_keep_the_size_of_their_send);
 	RUN(psh_on_retransmission_only_for_a_whole_unit);
