@@ -4,16 +4,6 @@
 #include "tests/unit/tcp_harness.h"
 
 
-/* a listener on port 80 with backlog; its sd */
-static int listener(int backlog)
-{
-	int l = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
-	CHECK_EQ(nst_listen(st, l, backlog, now), 0);
-	return l;
-}
-
 /* SYN options: MSS mss, then NOP and Window Scale ws (ws < 0: none) */
 static struct seg syn_mss_ws(uint16_t sport, uint16_t mss, int ws)
 {
@@ -45,15 +35,7 @@ static struct seg ts_seg(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t tsv
  * accepted sd, *iss our ISS. */
 static inline int open_passive(int l, uint16_t mss, uint32_t *iss)
 {
-	struct out o;
-	inject(syn_mss_ws(PPORT, mss, -1));
-	if (!take(&o)) { CHECK(0); return -1; }
-	CHECK_EQ(o.flags, SYN | ACK);
-	*iss = o.seq;
-	advance(now + 10 * MS);
-	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 65535 });
-	CHECK(none());
-	return nst_accept(st, l, NULL, NULL, now);
+	return accept_syn(l, syn_mss_ws(PPORT, mss, -1), 10 * MS, iss);
 }
 
 /* A peer's segment to the accepted connection of open_passive */

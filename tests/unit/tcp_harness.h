@@ -263,6 +263,155 @@ static inline struct seg from(int sd, uint8_t flags, uint32_t seq, uint32_t ack,
 			     .dport = lport_of(sd), .data = data, .len = data ? (uint32_t)strlen(data) : 0 };
 }
 
+/* ---- state fixtures: a listener, an accepted child, a TCB in a state ---- */
+
+/* Take and drop everything the stack has sent. */
+static inline void drain(void)
+{
+	struct out o;
+	while (take(&o))
+		;
+}
+
+/* A listener on port 80 with backlog; its sd. */
+static inline int listener(int backlog)
+{
+	int l = nst_socket(st, NST_SOCK_STREAM);
+	CHECK(l >= 0);
+	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
+	CHECK_EQ(nst_listen(st, l, backlog, now), 0);
+	return l;
+}
+
+/* The connection from PEER:sport to our port 80 (a child, not the
+ * listener), or NULL. */
+static inline struct tcb *conn_of(uint16_t sport)
+{
+	struct tcb *t = tcp_lookup(st, ME, 80, PEER, sport);
+	return t && t->state != TCP_LISTEN ? t : NULL;
+}
+
+/* The peer's SYN syn (.sport 0: PPORT) to our port 80; returns our ISS,
+ * from the SYN-ACK. */
+static inline uint32_t syn_seg_in(struct seg syn)
+{
+	struct out o;
+	inject(syn);
+	if (!take(&o)) {
+		CHECK(0);
+		return 0;
+	}
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(o.ack, syn.seq + 1);
+	CHECK_EQ(o.dport, syn.sport ? syn.sport : PPORT);
+	return o.seq;
+}
+
+/* The peer (port sport) sends its SYN, MSS 1460; returns our ISS. */
+static inline uint32_t syn_in(uint16_t sport)
+{
+	return syn_seg_in((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .mss = 1460,
+					.sport = sport });
+}
+
+/* The peer (port sport, ISS PISS) ACKs our SYN-ACK. */
+static inline void ack_in(uint16_t sport, uint32_t iss)
+{
+	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = iss + 1, .wnd = 65535, .sport = sport });
+}
+
+/* Passive open by the peer's SYN syn (ISS PISS) to the listener l: our
+ * SYN-ACK, rtt_us later the peer's ACK, nothing more sent; returns the
+ * accepted sd, *iss our ISS. */
+static inline int accept_syn(int l, struct seg syn, uint64_t rtt_us, uint32_t *iss)
+{
+	uint16_t sport = syn.sport ? syn.sport : PPORT;
+	*iss = syn_seg_in(syn);
+	advance(now + rtt_us);
+	ack_in(sport, *iss);
+	CHECK(none());
+	uint32_t a; uint16_t p;
+	int sd = nst_accept(st, l, &a, &p, now);
+	CHECK(sd >= 0);
+	CHECK_EQ(a, PEER);
+	CHECK_EQ(p, sport);
+	return sd;
+}
+
+/* An accepted connection from PEER:sport (SYN with MSS 1460) on the
+ * listener l; *iss our ISS. */
+static inline int accepted(int l, uint16_t sport, uint32_t *iss)
+{
+	return accept_syn(l, (struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .mss = 1460,
+					   .sport = sport }, 0, iss);
+}
+
+/* A segment from the peer of sd (either end of the handshake), at the
+ * sequence sd expects and acknowledging all sd sent. */
+static inline struct seg peer_seg(int sd, uint8_t flags)
+{
+	const struct tcb *t = tcb_of(sd);
+	return (struct seg){ .flags = flags, .seq = t->rcv.nxt, .ack = t->snd.nxt, .wnd = 65535,
+			     .sport = t->rport, .dport = t->lport };
+}
+
+/* Move the established connection sd, nothing in flight either way, along
+ * the close path to state: FIN-WAIT-1, FIN-WAIT-2 or TIME-WAIT (we close
+ * first; TIME-WAIT: the peer's FIN acknowledges ours), CLOSING (the peer's
+ * FIN crosses ours), CLOSE-WAIT or LAST-ACK (the peer closes first). Our
+ * side closes by close(): but in CLOSE-WAIT, sd is an orphan then (its TCB,
+ * tcb_of(sd), lives on). */
+static inline void close_to(int sd, int state)
+{
+	struct tcb *t = tcb_of(sd);
+	struct out o;
+	CHECK_EQ(t->state, TCP_ESTABLISHED);
+	if (state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK) {
+		inject(peer_seg(sd, FIN | ACK));
+		CHECK(take(&o));
+		CHECK_EQ(o.flags, ACK);
+		CHECK_EQ(t->state, TCP_CLOSE_WAIT);
+		if (state == TCP_CLOSE_WAIT)
+			return;
+	}
+	struct seg s = peer_seg(sd, 0);
+	CHECK_EQ(nst_close(st, sd, now), 0);
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, FIN | ACK);
+	switch (state) {
+	case TCP_FIN_WAIT_2:
+		s.flags = ACK;
+		s.ack++;
+		inject(s);
+		CHECK(none());
+		break;
+	case TCP_TIME_WAIT:
+		s.flags = FIN | ACK;
+		s.ack++;
+		inject(s);
+		CHECK(take(&o));
+		CHECK_EQ(o.flags, ACK);
+		break;
+	case TCP_CLOSING:
+		s.flags = FIN | ACK;
+		inject(s);
+		CHECK(take(&o));
+		CHECK_EQ(o.flags, ACK);
+		break;
+	}
+	CHECK_EQ(t->state, state);
+}
+
+/* An active connection to PEER:80 (handshake in rtt 10 ms) in state, by
+ * close_to(); returns sd, *iss our ISS. */
+static inline int tcb_in(int state, uint32_t *iss)
+{
+	int sd = open_active(iss, 10 * MS, 65535);
+	if (state != TCP_ESTABLISHED)
+		close_to(sd, state);
+	return sd;
+}
+
 /* ---- SACK helpers (tcp_sack_test, tcp_tlp_test) ---- */
 
 /* SYN(-ACK) options: MSS 1460, then SACK-permitted (sack) and TS (ts) the

@@ -2,40 +2,6 @@
  * cookies (RFC 4987 3.6) and malformed headers, with the exact clock. */
 #include "tests/unit/tcp_harness.h"
 
-/* a listener on port 80 */
-static int listener(int backlog)
-{
-	int l = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
-	CHECK_EQ(nst_listen(st, l, backlog, now), 0);
-	return l;
-}
-
-static void drain(void)
-{
-	struct out o;
-	while (take(&o))
-		;
-}
-
-/* Passive open from PEER:sport, accepted; returns the sd, *iss ours. */
-static int open_passive(int l, uint16_t sport, uint32_t *iss)
-{
-	struct out o;
-	inject((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .mss = 1460, .sport = sport });
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, SYN | ACK);
-	*iss = o.seq;
-	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 65535,
-			     .sport = sport });
-	uint32_t a; uint16_t p;
-	int c = nst_accept(st, l, &a, &p, now);
-	CHECK(c >= 0);
-	CHECK_EQ(p, sport);
-	return c;
-}
-
 static struct seg to80(uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack)
 {
 	return (struct seg){ .flags = flags, .seq = seq, .ack = ack, .wnd = 65535, .sport = sport };
@@ -49,7 +15,7 @@ TEST(challenge_rst_and_per_connection_limit)
 	setup();
 	int l = listener(8);
 	uint32_t iss;
-	int c = open_passive(l, PPORT, &iss);
+	int c = accepted(l, PPORT, &iss);
 	struct out o;
 	inject(to80(PPORT, RST, PISS + 1 + 100, 0));
 	REQUIRE(take(&o));
@@ -100,7 +66,7 @@ TEST(oow_dupack_limit_spares_data)
 	setup();
 	int l = listener(8);
 	uint32_t iss;
-	int c = open_passive(l, PPORT, &iss);
+	int c = accepted(l, PPORT, &iss);
 	struct out o;
 	inject(to80(PPORT, ACK, PISS + 1 + 1000000, iss + 1));
 	REQUIRE(take(&o));
@@ -126,7 +92,7 @@ TEST(challenge_global_limit)
 	uint32_t iss[30];
 	int sd[30];
 	for (int i = 0; i < 30; i++)
-		sd[i] = open_passive(l, (uint16_t)(PPORT + i), &iss[i]);
+		sd[i] = accepted(l, (uint16_t)(PPORT + i), &iss[i]);
 	drain();
 	advance((now / SEC + 1) * SEC);         /* the start of a second */
 	int acks = 0;

@@ -34,21 +34,6 @@ static struct seg tseg(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t sport
 	return s;
 }
 
-static int listener(void)
-{
-	int l = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
-	CHECK_EQ(nst_listen(st, l, 8, now), 0);
-	return l;
-}
-
-static struct tcb *conn_of(uint16_t sport)
-{
-	struct tcb *t = tcp_lookup(st, ME, 80, PEER, sport);
-	return t && t->state != TCP_LISTEN ? t : NULL;
-}
-
 /* The peer connects from PPORT (timestamps if ts, TSval TV), sends "hi";
  * we answer and close first; the peer's FIN (TSval TV + 2) puts the
  * connection in TIME-WAIT. *iss: our ISS; *tsval: the TSval of our last
@@ -154,7 +139,7 @@ TEST(ts_monotonic_per_peer)
 	CHECK_EQ(o.tsval, ts1 + 7);
 	/* a passive connection from the same peer uses the same clock */
 	advance(now + 5 * MS);
-	int l = listener();
+	int l = listener(8);
 	inject(tseg(SYN, PISS, 0, PPORT, 80, 1460, 1, TV, 0));
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, SYN | ACK);
@@ -198,7 +183,7 @@ TEST(ts_key_shared_across_stacks)
 TEST(tw_syn_newer_ts_reopens)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 1, &iss, &tsv);
 	advance(now + 2 * MS);
@@ -213,7 +198,7 @@ TEST(tw_syn_newer_ts_reopens)
 TEST(tw_syn_older_ts_challenged)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 1, &iss, &tsv);
 	inject(tseg(SYN, PISS + 100000, 0, PPORT, 80, 1460, 1, TV + 1, 0));
@@ -226,7 +211,7 @@ TEST(tw_syn_older_ts_challenged)
 TEST(tw_syn_equal_ts_by_seq)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 1, &iss, &tsv);
 	inject(tseg(SYN, PISS + 2, 0, PPORT, 80, 1460, 1, TV + 2, 0));
@@ -243,7 +228,7 @@ TEST(tw_syn_equal_ts_by_seq)
 TEST(tw_syn_no_ts_by_seq)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 0, &iss, &tsv);
 	inject(tseg(SYN, PISS + 2, 0, PPORT, 80, 1460, 0, 0, 0));
@@ -264,7 +249,7 @@ TEST(tw_syn_no_ts_by_seq)
 TEST(tw_syn_without_ts_after_ts)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 1, &iss, &tsv);
 	uint64_t nots = st->stat.tcp_drop_nots;
@@ -282,7 +267,7 @@ TEST(tw_syn_without_ts_after_ts)
 TEST(tw_syn_no_listener)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 1, &iss, &tsv);
 	CHECK_EQ(nst_close(st, l, now), 0);
