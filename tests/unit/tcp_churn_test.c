@@ -130,9 +130,7 @@ TEST(port_chains)
 		CHECK_EQ(nst_bind(st, x, 0, p), -EADDRINUSE);
 		nst_close(st, x, now);
 	}
-	struct out o;
-	while (take(&o))
-		;
+	drain();
 	teardown();
 }
 

@@ -225,6 +225,10 @@ static inline int none(void)
 #define RST TCP_RST
 #define PSH TCP_PSH
 #define PISS 5000u              /* the peer's ISS */
+#define MSS 1460u               /* the segment size of the connections of open_active() */
+
+/* the bytes send_segs() sends; a test may fill it with a pattern */
+static char payload[64 * MSS];
 
 static inline struct tcb *tcb_of(int sd) { return &st->tcp.tcb[sd]; }
 
@@ -261,6 +265,21 @@ static inline struct seg from(int sd, uint8_t flags, uint32_t seq, uint32_t ack,
 {
 	return (struct seg){ .flags = flags, .seq = seq, .ack = ack, .wnd = 65535, .sport = 80,
 			     .dport = lport_of(sd), .data = data, .len = data ? (uint32_t)strlen(data) : 0 };
+}
+
+/* Queue nq full segments on sd, take the nseg that go out: back to back
+ * from first. */
+static inline void send_segs(int sd, uint32_t first, unsigned nq, unsigned nseg)
+{
+	struct out o;
+	unsigned got = 0;
+	CHECK_EQ(nst_send(st, sd, payload, nq * MSS, 0, now), (long)(nq * MSS));
+	while (take(&o)) {
+		CHECK_EQ(o.seq, first + MSS * got);
+		CHECK_EQ(o.len, MSS);
+		got++;
+	}
+	CHECK_EQ(got, nseg);
 }
 
 /* ---- state fixtures: a listener, an accepted child, a TCB in a state ---- */

@@ -51,8 +51,7 @@ TEST(info_established_counts)
 	CHECK_EQ(ti.retransmits, 0);
 	CHECK_EQ(nst_tcp_info(st, 999, &ti), -EBADF);
 	nst_close(st, sd, now);
-	while (take(&o))
-		;
+	drain();
 	teardown();
 }
 
@@ -69,9 +68,7 @@ TEST(info_ca_state_disorder)
 		int sd = open_sack(&iss, sack);
 		uint32_t s = iss + 1;
 		CHECK_EQ(nst_send(st, sd, buf, sizeof(buf), 0, now), (long)sizeof(buf));
-		struct out o;
-		while (take(&o))
-			;
+		drain();
 		advance(now + 10 * MS);
 		struct nst_tcp_info ti;
 		uint32_t cwnd0 = tcb_of(sd)->cwnd;
@@ -88,8 +85,7 @@ TEST(info_ca_state_disorder)
 		REQUIRE(nst_tcp_info(st, sd, &ti) == 0);
 		CHECK_EQ(ti.ca_state, NST_CA_OPEN);
 		nst_close(st, sd, now);
-		while (take(&o))
-			;
+		drain();
 		teardown();
 	}
 }
@@ -186,10 +182,8 @@ TEST(info_last_data_recv_and_cc_meminfo)
 	CHECK_EQ(nst_getsockopt(st, sd, SOL_SOCKET, SO_MEMINFO, mi, &len), 0);
 	CHECK_EQ(len, 9 * sizeof(uint32_t));
 	CHECK_EQ(mi[0], 3);                     /* SK_MEMINFO_RMEM_ALLOC: unread */
-	struct out o;
 	nst_close(st, sd, now);
-	while (take(&o))
-		;
+	drain();
 	teardown();
 }
 

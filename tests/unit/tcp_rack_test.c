@@ -4,24 +4,6 @@
  * the handshake takes 10 ms, so SRTT = min_RTT = 10 ms and RTT/4 = 2.5 ms. */
 #include "tests/unit/tcp_harness.h"
 
-#define MSS 1460u
-
-static char data[64 * MSS];
-
-/* Queue nq full segments, take the nseg that go out. */
-static void send_segs(int sd, uint32_t first, unsigned nq, unsigned nseg)
-{
-	struct out o;
-	unsigned got = 0;
-	CHECK_EQ(nst_send(st, sd, data, nq * MSS, 0, now), (long)(nq * MSS));
-	while (take(&o)) {
-		CHECK_EQ(o.seq, first + MSS * got);
-		CHECK_EQ(o.len, MSS);
-		got++;
-	}
-	CHECK_EQ(got, nseg);
-}
-
 /* The segment the stack sends next must be seq; nothing else then. */
 static void expect_one(uint32_t seq)
 {
@@ -249,8 +231,7 @@ TEST(dsack_widens_the_window)
 	expect_one(s + MSS);
 	/* the recovery ends: one of the 16 persisting recoveries used */
 	sack_in(sd, s + MSS, 1, b);
-	while (take(&o))
-		;
+	drain();
 	advance(now + 10 * MS);
 	inject(from(sd, ACK, PISS + 1, s + 4 * MSS, NULL));
 	CHECK(!t->in_recovery);
@@ -271,10 +252,9 @@ TEST(lost_retransmission_found_by_time)
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = iss + 1;
 	/* 10 in flight and more to send */
-	CHECK_EQ(nst_send(st, sd, data, 20 * MSS, 0, now), (long)(20 * MSS));
+	CHECK_EQ(nst_send(st, sd, payload, 20 * MSS, 0, now), (long)(20 * MSS));
 	struct out o;
-	while (take(&o))
-		;
+	drain();
 	advance(now + 10 * MS);
 	uint32_t b[2] = { s + MSS, 0 };
 	for (uint32_t i = 2; i <= 4; i++) {
@@ -325,7 +305,7 @@ TEST(prr_single_loss_example)
 	inject(from(sd, ACK, PISS + 1, s + 10 * MSS, NULL));
 	s += 10 * MSS;
 	t->cwnd = 20 * MSS;
-	CHECK_EQ(nst_send(st, sd, data, 40 * MSS, 0, now), (long)(40 * MSS));
+	CHECK_EQ(nst_send(st, sd, payload, 40 * MSS, 0, now), (long)(40 * MSS));
 	struct out o;
 	unsigned n = 0;
 	while (take(&o))
@@ -433,7 +413,7 @@ TEST(undo_each_episode_on_its_own)
 	CHECK(t->cwnd < cwnd0);
 	/* more data; its first segment is late too */
 	s += 10 * MSS;
-	CHECK_EQ(nst_send(st, sd, data, 10 * MSS, 0, now), (long)(10 * MSS));
+	CHECK_EQ(nst_send(st, sd, payload, 10 * MSS, 0, now), (long)(10 * MSS));
 	struct out o;
 	unsigned n = 0;
 	while (take(&o))
@@ -507,7 +487,7 @@ TEST(prr_ssrb_only_on_safe_ack)
 	}
 	CHECK(none());
 	CHECK_EQ(t->rack_rtt, 22 * MS);
-	CHECK_EQ(nst_send(st, sd, data, 10 * MSS, 0, now), (long)(10 * MSS));
+	CHECK_EQ(nst_send(st, sd, payload, 10 * MSS, 0, now), (long)(10 * MSS));
 	CHECK(none());
 	advance(now + 2 * MS);
 	uint32_t c[2] = { s + 5 * MSS, s + 7 * MSS };
@@ -611,7 +591,7 @@ TEST(undo_eifel_timestamps)
 		int sd = open_ts(&iss, &tsecr_syn);
 		struct tcb *t = tcb_of(sd);
 		uint32_t s = iss + 1, m = t->mss;
-		CHECK_EQ(nst_send(st, sd, data, 10 * m, 0, now), (long)(10 * m));
+		CHECK_EQ(nst_send(st, sd, payload, 10 * m, 0, now), (long)(10 * m));
 		struct out o;
 		uint32_t tv0 = 0;
 		while (take(&o))
@@ -628,8 +608,7 @@ TEST(undo_eifel_timestamps)
 		uint32_t tv_rx = o.tsval;
 		CHECK_EQ(tv_rx, tv0 + 10);
 		CHECK(t->in_recovery);
-		while (take(&o))
-			;
+		drain();
 		advance(now + 2 * MS);
 		ack_ts(sd, s + 10 * m, 110, spurious ? tv0 : tv_rx, 0, NULL);
 		CHECK(!t->in_recovery);
@@ -653,7 +632,7 @@ TEST(undo_eifel_partial_ack)
 	int sd = open_ts(&iss, &tsecr_syn);
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = iss + 1, m = t->mss;
-	CHECK_EQ(nst_send(st, sd, data, 10 * m, 0, now), (long)(10 * m));
+	CHECK_EQ(nst_send(st, sd, payload, 10 * m, 0, now), (long)(10 * m));
 	struct out o;
 	uint32_t tv0 = 0;
 	while (take(&o))
@@ -668,8 +647,7 @@ TEST(undo_eifel_partial_ack)
 	CHECK(take(&o));
 	CHECK_EQ(o.seq, s);
 	CHECK(t->in_recovery);
-	while (take(&o))
-		;
+	drain();
 	advance(now + 2 * MS);
 	ack_ts(sd, s + 4 * m, 110, tv0, 0, NULL);
 	CHECK(seq_lt(t->snd.una, t->snd_max));  /* a partial ACK: 4..9 outstanding */
@@ -706,11 +684,9 @@ TEST(dsack_for_a_paws_rejected_duplicate)
 	memcpy(d3.opt, ts, 12);
 	d3.optlen = 12;
 	inject(d3);                             /* in order: TS.Recent 104 */
-	while (take(&o))
-		;
+	drain();
 	advance(now + 50 * MS);                 /* (the delayed ACK of d3 went out) */
-	while (take(&o))
-		;
+	drain();
 	inject(d1);                             /* the late original: TSval 101 < 104 */
 	CHECK_EQ(st->stat.tcp_drop_paws, 1);
 	CHECK(take(&o));
@@ -735,7 +711,7 @@ TEST(slow_start_counts_newly_delivered)
 		int sd = open_sack(&iss, sack);
 		struct tcb *t = tcb_of(sd);
 		uint32_t s = iss + 1;
-		CHECK_EQ(nst_send(st, sd, data, 15 * MSS, 0, now), (long)(15 * MSS));
+		CHECK_EQ(nst_send(st, sd, payload, 15 * MSS, 0, now), (long)(15 * MSS));
 		struct out o;
 		unsigned got = 0;
 		while (take(&o))
@@ -767,8 +743,8 @@ TEST(slow_start_counts_newly_delivered)
 int main(void)
 {
 	pkt_pool_init(1024);
-	for (unsigned i = 0; i < sizeof(data); i++)
-		data[i] = (char)(i * 7);
+	for (unsigned i = 0; i < sizeof(payload); i++)
+		payload[i] = (char)(i * 7);
 	RUN(four_segments_last_sacked);
 	RUN(dupthresh_sacked_is_lost_at_once);
 	RUN(reordering_seen_keeps_the_window);

@@ -74,9 +74,7 @@ TEST(rst_in_syn_received)
 	inject((struct seg){ .flags = RST, .seq = PISS + 70000, .wnd = 0 });
 	CHECK_EQ(c->in_use, 1);
 	CHECK_EQ(c->state, TCP_SYN_RECEIVED);
-	struct out o;
-	while (take(&o))
-		;
+	drain();
 	/* RFC 9293: "If this connection was initiated with a passive OPEN (i.e.,
 	 * came from the LISTEN state), then return this connection to LISTEN
 	 * state and return" -- the child goes, the listener stays */
@@ -227,8 +225,7 @@ TEST(close_with_unread_data_resets_accepted)
 	inject((struct seg){ .flags = ACK | PSH, .seq = PISS + 1, .ack = iss + 1, .wnd = 65535,
 			     .data = "request", .len = 7 });
 	struct out o;
-	while (take(&o))
-		;
+	drain();
 	CHECK_EQ(nst_close(st, sd, now), 0);
 	CHECK(take(&o));
 	CHECK_EQ(o.flags, RST | ACK);
@@ -249,9 +246,7 @@ TEST(linger_pending_until_fin_acked)
 	CHECK_EQ(nst_close_pending(st, sd), 0);        /* nothing queued to close yet */
 	CHECK_EQ(nst_send(st, sd, "data", 4, 0, now), 4);
 	CHECK_EQ(nst_shutdown(st, sd, NST_SHUT_WR, now), 0);
-	struct out o;
-	while (take(&o))
-		;
+	drain();
 	CHECK_EQ(tcb_of(sd)->state, TCP_FIN_WAIT_1);
 	CHECK_EQ(nst_close_pending(st, sd), 1);
 	CHECK_EQ(nst_exit_pending(st), 4 + 1);
