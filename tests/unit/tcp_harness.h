@@ -232,15 +232,22 @@ static char payload[64 * MSS];
 
 static inline struct tcb *tcb_of(int sd) { return &st->tcp.tcb[sd]; }
 
+/* An active open to PEER:80 in SYN-SENT: returns sd, *syn the SYN sent. */
+static inline int syn_sent(struct out *syn)
+{
+	int sd = nst_socket(st, NST_SOCK_STREAM);
+	CHECK(sd >= 0);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
+	CHECK(take(syn));
+	CHECK_EQ(syn->flags, SYN);
+	return sd;
+}
+
 /* Active open to PEER:80, SYN-ACK after rtt_us. Returns sd; *iss our ISS. */
 static inline int open_active(uint32_t *iss, uint64_t rtt_us, uint16_t peer_wnd)
 {
 	struct out o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, SYN);
+	int sd = syn_sent(&o);
 	CHECK_EQ(o.mss, 1460);
 	CHECK_EQ(o.dport, 80);
 	*iss = o.seq;
@@ -461,11 +468,7 @@ static inline struct seg syn_with_opts(struct seg s, int sack, int ts, uint32_t 
 static inline int open_sack(uint32_t *iss, int sack)
 {
 	struct out syn, o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&syn));
-	CHECK_EQ(syn.flags, SYN);
+	int sd = syn_sent(&syn);
 	CHECK(syn.sack_perm);
 	*iss = syn.seq;
 	advance(now + 10 * MS);

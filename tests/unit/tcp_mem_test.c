@@ -21,10 +21,7 @@ static void setup_cfg(uint64_t mem_max, unsigned max_sockets)
 static int open_ws(struct out *syn, uint64_t rtt_us)
 {
 	struct out o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(syn));
+	int sd = syn_sent(syn);
 	advance(now + rtt_us);
 	struct seg s = { .flags = SYN | ACK, .seq = PISS, .ack = syn->seq + 1, .wnd = 65535,
 			 .sport = 80, .dport = syn->sport };
@@ -295,9 +292,7 @@ TEST(autotuning_after_a_lost_syn)
 {
 	setup();
 	struct out syn, o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&syn));
+	int sd = syn_sent(&syn);
 	advance(now + 1 * SEC);                 /* lost: sent again */
 	CHECK(take(&syn));
 	advance(now + 10 * MS);

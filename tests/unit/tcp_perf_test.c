@@ -34,11 +34,7 @@ static struct seg with_opts(struct seg s, int ws, int ts, uint32_t tsval, uint32
 static int open_active_opts(struct out *syn, int peer_ws, int ts, uint32_t ptsval, uint16_t peer_wnd)
 {
 	struct out o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(syn));
-	CHECK_EQ(syn->flags, SYN);
+	int sd = syn_sent(syn);
 	advance(now + 100);
 	inject(with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn->seq + 1,
 				       .wnd = peer_wnd, .sport = 80, .dport = syn->sport },

@@ -541,9 +541,7 @@ TEST(no_undo_without_dsack_of_every_retransmission)
 static int open_ts(uint32_t *iss, uint32_t *tsecr_syn)
 {
 	struct out syn, o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&syn));
+	int sd = syn_sent(&syn);
 	*iss = syn.seq;
 	*tsecr_syn = syn.tsval;
 	advance(now + 10 * MS);

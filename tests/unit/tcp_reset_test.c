@@ -40,10 +40,8 @@ TEST(rst_acceptance)
 TEST(rst_in_syn_sent)
 {
 	setup();
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
 	struct out o;
-	CHECK(take(&o));
+	int sd = syn_sent(&o);
 	uint32_t iss = o.seq;
 	/* RST whose ACK does not ack our SYN: dropped */
 	inject((struct seg){ .flags = RST | ACK, .seq = 0, .ack = iss + 5, .sport = 80, .dport = o.sport });

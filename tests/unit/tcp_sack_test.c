@@ -161,9 +161,7 @@ TEST(sack_blocks_three_with_timestamps)
 {
 	setup();
 	struct out syn, o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&syn));
+	int sd = syn_sent(&syn);
 	advance(now + 10 * MS);
 	inject(syn_with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
 				      .wnd = 65535, .sport = 80, .dport = syn.sport }, 1, 1, 7, syn.tsval));
