@@ -8,12 +8,9 @@
 static struct seg syn_mss_ws(uint16_t sport, uint16_t mss, int ws)
 {
 	struct seg s = { .flags = SYN, .seq = PISS, .wnd = 32792, .sport = sport };
-	unsigned n = 0;
-	s.opt[n++] = 2; s.opt[n++] = 4; s.opt[n++] = (uint8_t)(mss >> 8); s.opt[n++] = (uint8_t)mss;
-	if (ws >= 0) {
-		s.opt[n++] = 1; s.opt[n++] = 3; s.opt[n++] = 3; s.opt[n++] = (uint8_t)ws;
-	}
-	s.optlen = (uint8_t)n;
+	opt_mss(&s, mss);
+	if (ws >= 0)
+		opt_ws(&s, ws);
 	return s;
 }
 
@@ -23,11 +20,7 @@ static struct seg ts_seg(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t tsv
 {
 	struct seg s = { .flags = flags, .seq = seq, .ack = ack, .wnd = 20000, .data = data,
 			 .len = len };
-	s.opt[0] = 1; s.opt[1] = 1; s.opt[2] = 8; s.opt[3] = 10;
-	uint32_t v = htonl(tsval), e = htonl(tsecr);
-	memcpy(s.opt + 4, &v, 4);
-	memcpy(s.opt + 8, &e, 4);
-	s.optlen = 12;
+	opt_ts(&s, tsval, tsecr);
 	return s;
 }
 

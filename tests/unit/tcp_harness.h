@@ -131,6 +131,50 @@ static inline void inject(struct seg s)
 	stack_poll(st, now);
 }
 
+/* ---- TCP options, appended to a segment's s->opt as the peer lays them out ---- */
+
+static inline void opt_bytes(struct seg *s, const uint8_t *b, unsigned n)
+{
+	REQUIRE(s->optlen + n <= sizeof(s->opt));
+	memcpy(s->opt + s->optlen, b, n);
+	s->optlen = (uint8_t)(s->optlen + n);
+}
+
+/* MSS */
+static inline void opt_mss(struct seg *s, uint16_t mss)
+{
+	opt_bytes(s, (const uint8_t[]){ 2, 4, (uint8_t)(mss >> 8), (uint8_t)mss }, 4);
+}
+
+/* NOP, Window Scale shift */
+static inline void opt_ws(struct seg *s, int shift)
+{
+	opt_bytes(s, (const uint8_t[]){ 1, 3, 3, (uint8_t)shift }, 4);
+}
+
+/* NOP NOP SACK-permitted */
+static inline void opt_sack_perm(struct seg *s)
+{
+	opt_bytes(s, (const uint8_t[]){ 1, 1, 4, 2 }, 4);
+}
+
+/* NOP NOP Timestamps */
+static inline void opt_ts(struct seg *s, uint32_t tsval, uint32_t tsecr)
+{
+	opt_bytes(s, (const uint8_t[]){ 1, 1, 8, 10,
+		(uint8_t)(tsval >> 24), (uint8_t)(tsval >> 16), (uint8_t)(tsval >> 8), (uint8_t)tsval,
+		(uint8_t)(tsecr >> 24), (uint8_t)(tsecr >> 16), (uint8_t)(tsecr >> 8), (uint8_t)tsecr }, 12);
+}
+
+/* NOP NOP SACK with n blocks (pairs of start, end) */
+static inline void opt_sack(struct seg *s, unsigned n, const uint32_t *blk)
+{
+	opt_bytes(s, (const uint8_t[]){ 1, 1, 5, (uint8_t)(2 + 8 * n) }, 4);
+	for (unsigned i = 0; i < 2 * n; i++)
+		opt_bytes(s, (const uint8_t[]){ (uint8_t)(blk[i] >> 24), (uint8_t)(blk[i] >> 16),
+						 (uint8_t)(blk[i] >> 8), (uint8_t)blk[i] }, 4);
+}
+
 /* a segment the stack sent, its options parsed */
 struct out {
 	uint32_t seq, ack;
@@ -484,14 +528,7 @@ static inline int open_sack(uint32_t *iss, int sack)
 static inline void sack_in(int sd, uint32_t ack, unsigned n, const uint32_t *blk)
 {
 	struct seg s = from(sd, ACK, PISS + 1, ack, NULL);
-	unsigned k = 0;
-	s.opt[k++] = 1; s.opt[k++] = 1; s.opt[k++] = 5; s.opt[k++] = (uint8_t)(2 + 8 * n);
-	for (unsigned i = 0; i < 2 * n; i++) {
-		uint32_t v = htonl(blk[i]);
-		memcpy(s.opt + k, &v, 4);
-		k += 4;
-	}
-	s.optlen = (uint8_t)k;
+	opt_sack(&s, n, blk);
 	inject(s);
 }
 

@@ -119,23 +119,13 @@ static struct seg syn_opts(uint16_t sport, uint32_t seq, uint16_t mss, int sack,
 			   uint32_t tsval, int ws)
 {
 	struct seg s = { .flags = SYN, .seq = seq, .wnd = 65535, .sport = sport };
-	uint8_t *o = s.opt;
-	unsigned n = 0;
-	o[n++] = 2; o[n++] = 4; o[n++] = (uint8_t)(mss >> 8); o[n++] = (uint8_t)mss;
-	if (sack) {
-		o[n++] = 1; o[n++] = 1; o[n++] = 4; o[n++] = 2;
-	}
-	if (ts) {
-		o[n++] = 1; o[n++] = 1; o[n++] = 8; o[n++] = 10;
-		o[n++] = (uint8_t)(tsval >> 24); o[n++] = (uint8_t)(tsval >> 16);
-		o[n++] = (uint8_t)(tsval >> 8); o[n++] = (uint8_t)tsval;
-		memset(o + n, 0, 4);
-		n += 4;
-	}
-	if (ws >= 0) {
-		o[n++] = 1; o[n++] = 3; o[n++] = 3; o[n++] = (uint8_t)ws;
-	}
-	s.optlen = (uint8_t)n;
+	opt_mss(&s, mss);
+	if (sack)
+		opt_sack_perm(&s);
+	if (ts)
+		opt_ts(&s, tsval, 0);
+	if (ws >= 0)
+		opt_ws(&s, ws);
 	return s;
 }
 
@@ -144,13 +134,7 @@ static struct seg ack_ts(uint16_t sport, uint32_t seq, uint32_t ack, uint32_t ts
 {
 	struct seg s = { .flags = ACK, .seq = seq, .ack = ack, .wnd = 1000, .sport = sport,
 			 .data = data, .len = data ? (uint32_t)strlen(data) : 0 };
-	uint8_t *o = s.opt;
-	o[0] = 1; o[1] = 1; o[2] = 8; o[3] = 10;
-	o[4] = (uint8_t)(tsval >> 24); o[5] = (uint8_t)(tsval >> 16);
-	o[6] = (uint8_t)(tsval >> 8); o[7] = (uint8_t)tsval;
-	o[8] = (uint8_t)(tsecr >> 24); o[9] = (uint8_t)(tsecr >> 16);
-	o[10] = (uint8_t)(tsecr >> 8); o[11] = (uint8_t)tsecr;
-	s.optlen = 12;
+	opt_ts(&s, tsval, tsecr);
 	return s;
 }
 

@@ -8,24 +8,12 @@
 /* options: MSS 1460, then WS (ws >= 0) and TS (ts) */
 static struct seg with_opts(struct seg s, int ws, int ts, uint32_t tsval, uint32_t tsecr)
 {
-	unsigned n = 0;
-	if (s.flags & SYN) {
-		s.opt[n++] = 2; s.opt[n++] = 4; s.opt[n++] = 1460 >> 8; s.opt[n++] = 1460 & 0xff;
-	}
-	if (ts) {
-		s.opt[n++] = 1; s.opt[n++] = 1; s.opt[n++] = 8; s.opt[n++] = 10;
-		uint32_t v = htonl(tsval), e = htonl(tsecr);
-		memcpy(s.opt + n, &v, 4);
-		memcpy(s.opt + n + 4, &e, 4);
-		n += 8;
-	}
-	if (ws >= 0) {
-		s.opt[n++] = 1; s.opt[n++] = 3; s.opt[n++] = 3; s.opt[n++] = (uint8_t)ws;
-	}
-	s.optlen = (uint8_t)n;
-	if (!n) {               /* inject() needs a nonzero optlen to use opt */
-		s.optlen = 0;
-	}
+	if (s.flags & SYN)
+		opt_mss(&s, 1460);
+	if (ts)
+		opt_ts(&s, tsval, tsecr);
+	if (ws >= 0)
+		opt_ws(&s, ws);
 	return s;
 }
 

@@ -559,21 +559,9 @@ static void ack_ts(int sd, uint32_t ack, uint32_t tsval, uint32_t tsecr, unsigne
 		   const uint32_t *blk)
 {
 	struct seg s = from(sd, ACK, PISS + 1, ack, NULL);
-	unsigned k = 0;
-	s.opt[k++] = 1; s.opt[k++] = 1; s.opt[k++] = 8; s.opt[k++] = 10;
-	uint32_t v = htonl(tsval), e = htonl(tsecr);
-	memcpy(s.opt + k, &v, 4);
-	memcpy(s.opt + k + 4, &e, 4);
-	k += 8;
-	if (n) {
-		s.opt[k++] = 1; s.opt[k++] = 1; s.opt[k++] = 5; s.opt[k++] = (uint8_t)(2 + 8 * n);
-		for (unsigned i = 0; i < 2 * n; i++) {
-			uint32_t x = htonl(blk[i]);
-			memcpy(s.opt + k, &x, 4);
-			k += 4;
-		}
-	}
-	s.optlen = (uint8_t)k;
+	opt_ts(&s, tsval, tsecr);
+	if (n)
+		opt_sack(&s, n, blk);
 	inject(s);
 }
 

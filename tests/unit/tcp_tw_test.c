@@ -15,22 +15,12 @@ static struct seg tseg(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t sport
 {
 	struct seg s = { .flags = flags, .seq = seq, .ack = ack, .wnd = 65535, .sport = sport,
 			 .dport = dport };
-	uint8_t *o = s.opt;
-	unsigned n = 0;
-	if (mss) {
-		o[n++] = 2; o[n++] = 4; o[n++] = (uint8_t)(mss >> 8); o[n++] = (uint8_t)mss;
-	}
-	if (ts) {
-		o[n++] = 1; o[n++] = 1; o[n++] = 8; o[n++] = 10;
-		for (int i = 3; i >= 0; i--)
-			o[n++] = (uint8_t)(tsval >> (8 * i));
-		for (int i = 3; i >= 0; i--)
-			o[n++] = (uint8_t)(tsecr >> (8 * i));
-	}
-	if (!n) {
-		o[n++] = 1; o[n++] = 1; o[n++] = 1; o[n++] = 0;       /* NOP NOP NOP EOL */
-	}
-	s.optlen = (uint8_t)n;
+	if (mss)
+		opt_mss(&s, mss);
+	if (ts)
+		opt_ts(&s, tsval, tsecr);
+	if (!s.optlen)
+		opt_bytes(&s, (const uint8_t[]){ 1, 1, 1, 0 }, 4);      /* NOP NOP NOP EOL */
 	return s;
 }
 
