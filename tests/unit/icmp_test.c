@@ -131,14 +131,22 @@ static void inject_tcp(uint16_t lport, uint32_t seq, uint32_t ack, uint8_t flags
 	inject_l4(PEER, ME, IP_PROTO_TCP, b, hl, now);
 }
 
-TEST(frag_needed_lowers_tcp_mss)
+/* A TCP socket connecting to PEER:80 at t = 1000 us (SYN-SENT); its sd,
+ * *lport its port. */
+static int syn_sent(uint16_t *lport)
 {
-	setup();
 	int sd = nst_socket(st, NST_SOCK_STREAM);
 	CHECK_EQ(nst_connect(st, sd, PEER, 80, 1000), -EINPROGRESS);
 	uint32_t a;
+	nst_getsockname(st, sd, &a, lport);
+	return sd;
+}
+
+TEST(frag_needed_lowers_tcp_mss)
+{
+	setup();
 	uint16_t lport;
-	nst_getsockname(st, sd, &a, &lport);
+	int sd = syn_sent(&lport);
 	struct tcb *t = &st->tcp.tcb[sd];
 	uint32_t iss = t->iss;
 	drain();
@@ -177,11 +185,8 @@ TEST(frag_needed_lowers_tcp_mss)
 TEST(unreachable_during_handshake_aborts_connect)
 {
 	setup();
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, 1000), -EINPROGRESS);
-	uint32_t a;
 	uint16_t lport;
-	nst_getsockname(st, sd, &a, &lport);
+	int sd = syn_sent(&lport);
 	uint32_t iss = st->tcp.tcb[sd].iss;
 	inject_icmp_err(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, IP_PROTO_TCP, lport, 80, iss, 2000);
 	CHECK_EQ(nst_connect(st, sd, PEER, 80, 3000), -ECONNREFUSED);
