@@ -287,6 +287,26 @@ static inline int syn_sent(struct out *syn)
 	return sd;
 }
 
+/* The SYN-ACK sa (its window and options; from PEER:80 with ISS PISS,
+ * acknowledging syn) to sd in SYN-SENT, rtt_us after its SYN syn: our ACK,
+ * and connect() is done. */
+static inline void syn_ack_in(int sd, const struct out *syn, uint64_t rtt_us, struct seg sa)
+{
+	struct out o;
+	advance(now + rtt_us);
+	sa.flags = SYN | ACK;
+	sa.seq = PISS;
+	sa.ack = syn->seq + 1;
+	sa.sport = 80;
+	sa.dport = syn->sport;
+	inject(sa);
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.seq, syn->seq + 1);
+	CHECK_EQ(o.ack, PISS + 1);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+}
+
 /* Active open to PEER:80, SYN-ACK after rtt_us. Returns sd; *iss our ISS. */
 static inline int open_active(uint32_t *iss, uint64_t rtt_us, uint16_t peer_wnd)
 {
@@ -295,14 +315,7 @@ static inline int open_active(uint32_t *iss, uint64_t rtt_us, uint16_t peer_wnd)
 	CHECK_EQ(o.mss, 1460);
 	CHECK_EQ(o.dport, 80);
 	*iss = o.seq;
-	advance(now + rtt_us);
-	inject((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = o.seq + 1, .wnd = peer_wnd,
-			     .mss = 1460, .sport = 80, .dport = o.sport });
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, ACK);
-	CHECK_EQ(o.seq, *iss + 1);
-	CHECK_EQ(o.ack, PISS + 1);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	syn_ack_in(sd, &o, rtt_us, (struct seg){ .wnd = peer_wnd, .mss = 1460 });
 	return sd;
 }
 
@@ -511,16 +524,11 @@ static inline struct seg syn_with_opts(struct seg s, int sack, int ts, uint32_t 
 /* Active open; the SYN-ACK carries SACK-permitted if sack. Returns sd. */
 static inline int open_sack(uint32_t *iss, int sack)
 {
-	struct out syn, o;
+	struct out syn;
 	int sd = syn_sent(&syn);
 	CHECK(syn.sack_perm);
 	*iss = syn.seq;
-	advance(now + 10 * MS);
-	inject(syn_with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
-				      .wnd = 65535, .sport = 80, .dport = syn.sport }, sack, 0, 0, 0));
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, ACK);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	syn_ack_in(sd, &syn, 10 * MS, syn_with_opts((struct seg){ .wnd = 65535 }, sack, 0, 0, 0));
 	return sd;
 }
 

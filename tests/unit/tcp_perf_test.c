@@ -21,15 +21,9 @@ static struct seg with_opts(struct seg s, int ws, int ts, uint32_t tsval, uint32
  * TSopt with TSval ptsval. Returns sd; *syn our SYN. */
 static int open_active_opts(struct out *syn, int peer_ws, int ts, uint32_t ptsval, uint16_t peer_wnd)
 {
-	struct out o;
 	int sd = syn_sent(syn);
-	advance(now + 100);
-	inject(with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn->seq + 1,
-				       .wnd = peer_wnd, .sport = 80, .dport = syn->sport },
-			 peer_ws, ts, ptsval, syn->tsval));
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, ACK);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	syn_ack_in(sd, syn, 100, with_opts((struct seg){ .flags = SYN | ACK, .wnd = peer_wnd },
+					   peer_ws, ts, ptsval, syn->tsval));
 	return sd;
 }
 
