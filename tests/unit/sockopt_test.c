@@ -26,20 +26,6 @@ static int take_ip(struct ip_hdr *out, uint8_t proto)
 	return 0;
 }
 
-static int set_int(int sd, int level, int name, int v)
-{
-	return nst_setsockopt(st, sd, level, name, &v, sizeof(v), now);
-}
-
-static int get_int(int sd, int level, int name)
-{
-	int v = -12345;
-	unsigned len = sizeof(v);
-	CHECK_EQ(nst_getsockopt(st, sd, level, name, &v, &len), 0);
-	CHECK_EQ(len, sizeof(v));
-	return v;
-}
-
 TEST(tcp_tos_ttl_in_header)
 {
 	setup();

@@ -38,19 +38,6 @@ static inline struct seg pseg(uint8_t flags, uint32_t seq, uint32_t ack, const c
 			     .len = len };
 }
 
-static inline int getint(int sd, int level, int name)
-{
-	int v = -1;
-	unsigned len = sizeof(v);
-	CHECK_EQ(nst_getsockopt(st, sd, level, name, &v, &len), 0);
-	return v;
-}
-
-static inline int setint(int sd, int level, int name, int v)
-{
-	return nst_setsockopt(st, sd, level, name, &v, sizeof(v), now);
-}
-
 static char buf[65536];
 
 /* ---- 1: TS.Recent only from acceptable segments ---- */
@@ -102,9 +89,9 @@ TEST(maxseg_before_connect_announced)
 	struct out o;
 	int sd = nst_socket(st, NST_SOCK_STREAM);
 	REQUIRE(sd >= 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), TCP_MSS_DEF);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), TCP_MSS_DEF);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, SYN);
@@ -115,7 +102,7 @@ TEST(maxseg_before_connect_announced)
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, ACK);
 	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	struct nst_tcp_info ti;
 	CHECK_EQ(nst_tcp_info(st, sd, &ti), 0);
 	CHECK_EQ(ti.snd_mss, 1100);
@@ -139,8 +126,8 @@ TEST(maxseg_on_listener_announced)
 	int l = nst_socket(st, NST_SOCK_STREAM);
 	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
 	CHECK_EQ(nst_listen(st, l, 1, now), 0);
-	CHECK_EQ(setint(l, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
-	CHECK_EQ(getint(l, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(set_int(l, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
+	CHECK_EQ(get_int(l, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	inject(syn_mss_ws(PPORT, 1300, 7));
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, SYN | ACK);
@@ -150,7 +137,7 @@ TEST(maxseg_on_listener_announced)
 	advance(now + 100 * MS);
 	int sd = nst_accept(st, l, NULL, NULL, now);
 	REQUIRE(sd >= 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	struct nst_tcp_info ti;
 	CHECK_EQ(nst_tcp_info(st, sd, &ti), 0);
 	CHECK_EQ(ti.snd_mss, 1100);
@@ -181,7 +168,7 @@ TEST(backlog_one_accept_later)
 	CHECK_EQ(nst_poll(st, l), NST_POLLIN);
 	int sd = nst_accept(st, l, NULL, NULL, now);
 	REQUIRE(sd >= 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	teardown();
 }
 
@@ -206,7 +193,7 @@ TEST(reset_child_still_accepted)
 	int sd = nst_accept(st, l, NULL, NULL, now);
 	REQUIRE(sd >= 0);
 	CHECK_EQ(nst_poll(st, l), 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	CHECK_EQ(nst_recv(st, sd, buf, sizeof(buf), 0, now), -ECONNRESET);
 	CHECK_EQ(nst_recv(st, sd, buf, sizeof(buf), 0, now), 0);
 	CHECK_EQ(nst_close(st, sd, now), 0);
@@ -241,7 +228,7 @@ TEST(data_after_close_rst_answers_segment)
 	int sd = open_passive(l, 1000, &iss);
 	REQUIRE(sd >= 0);
 	advance(now + 2000 * MS);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000), 0);
 	CHECK_EQ(nst_close(st, sd, now), 0);
 	struct out o;
 	REQUIRE(take(&o));
@@ -274,7 +261,7 @@ TEST(backlog_zero_takes_one)
 	uint32_t iss;
 	int sd = open_passive(l, 1460, &iss);
 	CHECK(sd >= 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1460);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1460);
 	teardown();
 }
 
@@ -373,13 +360,13 @@ TEST(uncork_and_nodelay_push_at_once)
 	int sd = open_passive(l, 1000, &iss);
 	REQUIRE(sd >= 0);
 	struct out o;
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
 	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
 	advance(now + 50 * MS);
 	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
 	CHECK(none());
 	advance(now + 10 * MS);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 0), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CORK, 0), 0);
 	CHECK_EQ(st->tx_pending, 0);            /* on the wire, not queued for later */
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, ACK | PSH);
@@ -387,12 +374,12 @@ TEST(uncork_and_nodelay_push_at_once)
 	CHECK_EQ(o.len, 80);
 	advance(now + 10 * MS);
 	inject(pseg(ACK, PISS + 1, iss + 81, NULL, 0));
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
 	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
 	advance(now + 50 * MS);
 	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
 	CHECK(none());
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
 	CHECK_EQ(st->tx_pending, 0);
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, ACK | PSH);
@@ -712,7 +699,7 @@ TEST(msg_more_holds_partial_segments)
 	uint32_t iss;
 	int sd = open_passive(l, 1000, &iss);
 	REQUIRE(sd >= 0);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
 	struct out o;
 	uint64_t t0 = now;
 	/* held even with TCP_NODELAY, until the ceiling, then pushed */
@@ -781,7 +768,7 @@ TEST(msg_more_holds_partial_segments)
 	CHECK_EQ(nst_send(st, sd, buf, 40, NST_MSG_MORE, now), 40);
 	CHECK(none());
 	advance(now + 10 * MS);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, ACK);
 	CHECK_EQ(o.len, 80);
@@ -811,7 +798,7 @@ TEST(syncookie_connection_keeps_table_mss)
 	CHECK_EQ(st->stat.syncookies_recv_ok, 1);
 	int sd = nst_accept(st, l, NULL, NULL, now);
 	REQUIRE(sd >= 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1460 - 12);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1460 - 12);
 	teardown();
 }
 

@@ -346,6 +346,22 @@ static inline void send_segs(int sd, uint32_t first, unsigned nq, unsigned nseg)
 	CHECK_EQ(got, nseg);
 }
 
+/* setsockopt of an int at now; its return */
+static inline int set_int(int sd, int level, int name, int v)
+{
+	return nst_setsockopt(st, sd, level, name, &v, sizeof(v), now);
+}
+
+/* getsockopt of an int, which must succeed */
+static inline int get_int(int sd, int level, int name)
+{
+	int v = -12345;
+	unsigned len = sizeof(v);
+	CHECK_EQ(nst_getsockopt(st, sd, level, name, &v, &len), 0);
+	CHECK_EQ(len, sizeof(v));
+	return v;
+}
+
 /* ---- state fixtures: a listener, an accepted child, a TCB in a state ---- */
 
 /* Take and drop everything the stack has sent. */

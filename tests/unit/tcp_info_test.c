@@ -99,11 +99,6 @@ static int getint(int sd, int level, int name, int *v)
 	return r;
 }
 
-static int setint(int sd, int level, int name, int v)
-{
-	return nst_setsockopt(st, sd, level, name, &v, sizeof(v), now);
-}
-
 TEST(options_as_linux)
 {
 	setup();
@@ -111,24 +106,24 @@ TEST(options_as_linux)
 	int v = -1;
 	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_CORK, &v), 0);
 	CHECK_EQ(v, 0);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 5), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CORK, 5), 0);
 	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_CORK, &v), 0);
 	CHECK_EQ(v, 1);
 	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_QUICKACK, &v), 0);
 	CHECK_EQ(v, 1);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_QUICKACK, 0), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_QUICKACK, 0), 0);
 	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_QUICKACK, &v), 0);
 	CHECK_EQ(v, 0);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, -1), -EINVAL);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, -1), -EINVAL);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000), 0);
 	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v), 0);
 	CHECK_EQ(v, 3000);
 	CHECK_EQ(getint(sd, SOL_SOCKET, SO_RCVLOWAT, &v), 0);
 	CHECK_EQ(v, 1);
-	CHECK_EQ(setint(sd, SOL_SOCKET, SO_RCVLOWAT, -5), 0);
+	CHECK_EQ(set_int(sd, SOL_SOCKET, SO_RCVLOWAT, -5), 0);
 	CHECK_EQ(getint(sd, SOL_SOCKET, SO_RCVLOWAT, &v), 0);
 	CHECK_EQ(v, INT_MAX);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 1) , 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CORK, 1) , 0);
 	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CORK, &v, 2, now), -EINVAL);
 	/* TCP_CONGESTION: "reno" and "cubic" (tcp_cc_test.c has more) */
 	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4, now), 0);
@@ -144,9 +139,9 @@ TEST(options_as_linux)
 	CHECK_EQ(nst_getsockopt(st, sd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
 	CHECK_EQ(len, 2);
 	/* unknown options: the kernel's errno, never a silent success */
-	CHECK_EQ(setint(sd, IPPROTO_TCP, 9999, 1), -ENOPROTOOPT);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, 9999, 1), -ENOPROTOOPT);
 	CHECK_EQ(getint(sd, IPPROTO_TCP, 9999, &v), -ENOPROTOOPT);
-	CHECK_EQ(setint(sd, SOL_SOCKET, 9999, 1), -ENOPROTOOPT);
+	CHECK_EQ(set_int(sd, SOL_SOCKET, 9999, 1), -ENOPROTOOPT);
 	CHECK(none());          /* options alone put nothing on the wire */
 	nst_close(st, sd, now);
 	teardown();
