@@ -1,8 +1,11 @@
 /* The TCP unit-test harness shared by tests/unit/tcp_*_test.c: a stack on
  * one end of a memdev pair, the test as its peer. inject() crafts
- * Ethernet+IPv4+TCP frames with correct checksums (options included);
- * take() returns the next TCP segment the stack sent, options parsed;
- * time moves only through advance(). */
+ * Ethernet+IPv4+TCP frames with correct checksums (options appended by
+ * opt_*()); take() returns the next TCP segment the stack sent, options
+ * parsed; time moves only through advance(). State fixtures reach a state
+ * in one call: open_active() / tcb_in() (any state of an active
+ * connection, by close_to()), syn_sent(), listener(), accepted() /
+ * accept_syn() (a passive open's child). */
 #ifndef NSTACK_TCP_HARNESS_H
 #define NSTACK_TCP_HARNESS_H
 

@@ -1,8 +1,7 @@
 /* Unit tests of the TCP performance features (RFC 7323 window scaling,
  * timestamps with RTTM and PAWS; cwnd validation; Nagle and TCP_CORK). The
  * test is the peer: it crafts frames, injects them into the memdev and
- * takes what the stack sends, at exact microseconds. Harness as tcp_test.c,
- * with the options of each segment parsed. */
+ * takes what the stack sends, at exact microseconds (tcp_harness.h). */
 #include "tests/unit/tcp_harness.h"
 
 /* options: MSS 1460, then WS (ws >= 0) and TS (ts) */
