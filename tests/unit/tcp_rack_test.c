@@ -560,6 +560,37 @@ static void ack_ts(int sd, uint32_t ack, uint32_t tsval, uint32_t tsecr, unsigne
 	inject(s);
 }
 
+/* A connection with SACK and timestamps (open_ts) in recovery: 10
+ * segments sent back to back (the TSval of the last, *tv0), 10 ms later the
+ * peer SACKs 2..4 (TSval 102..104): the first is lost and resent at once,
+ * with TSval *tv_rx. Returns sd; *cwnd0 the cwnd before recovery. */
+static int ts_recovery(uint32_t *tv0, uint32_t *tv_rx, uint32_t *cwnd0)
+{
+	uint32_t iss, tsecr_syn;
+	int sd = open_ts(&iss, &tsecr_syn);
+	struct tcb *t = tcb_of(sd);
+	uint32_t s = iss + 1, m = t->mss;
+	CHECK_EQ(nst_send(st, sd, payload, 10 * m, 0, now), (long)(10 * m));
+	struct out o;
+	*tv0 = 0;
+	while (take(&o))
+		*tv0 = o.tsval;
+	*cwnd0 = t->cwnd;
+	advance(now + 10 * MS);
+	uint32_t b[2] = { s + m, 0 };
+	for (uint32_t i = 2; i <= 4; i++) {
+		b[1] = s + i * m;
+		ack_ts(sd, s, 100 + i, *tv0, 1, b);
+	}
+	*tv_rx = 0;
+	CHECK(take(&o));
+	CHECK_EQ(o.seq, s);
+	*tv_rx = o.tsval;
+	CHECK(t->in_recovery);
+	drain();
+	return sd;
+}
+
 /* Eifel: the ACK that ends recovery echoes the TSval of the original
  * transmission, older than the first retransmission: the original
  * arrived, the reduction is undone (Linux tcp_try_undo_recovery). Echoing
@@ -568,28 +599,11 @@ TEST(undo_eifel_timestamps)
 {
 	for (int spurious = 1; spurious >= 0; spurious--) {
 		setup();
-		uint32_t iss, tsecr_syn;
-		int sd = open_ts(&iss, &tsecr_syn);
+		uint32_t tv0, tv_rx, cwnd0;
+		int sd = ts_recovery(&tv0, &tv_rx, &cwnd0);
 		struct tcb *t = tcb_of(sd);
-		uint32_t s = iss + 1, m = t->mss;
-		CHECK_EQ(nst_send(st, sd, payload, 10 * m, 0, now), (long)(10 * m));
-		struct out o;
-		uint32_t tv0 = 0;
-		while (take(&o))
-			tv0 = o.tsval;
-		uint32_t cwnd0 = t->cwnd;
-		advance(now + 10 * MS);
-		uint32_t b[2] = { s + m, 0 };
-		for (uint32_t i = 2; i <= 4; i++) {
-			b[1] = s + i * m;
-			ack_ts(sd, s, 100 + i, tv0, 1, b);
-		}
-		CHECK(take(&o));
-		CHECK_EQ(o.seq, s);
-		uint32_t tv_rx = o.tsval;
+		uint32_t s = t->iss + 1, m = t->mss;
 		CHECK_EQ(tv_rx, tv0 + 10);
-		CHECK(t->in_recovery);
-		drain();
 		advance(now + 2 * MS);
 		ack_ts(sd, s + 10 * m, 110, spurious ? tv0 : tv_rx, 0, NULL);
 		CHECK(!t->in_recovery);
@@ -609,26 +623,10 @@ TEST(undo_eifel_timestamps)
 TEST(undo_eifel_partial_ack)
 {
 	setup();
-	uint32_t iss, tsecr_syn;
-	int sd = open_ts(&iss, &tsecr_syn);
+	uint32_t tv0, tv_rx, cwnd0;
+	int sd = ts_recovery(&tv0, &tv_rx, &cwnd0);
 	struct tcb *t = tcb_of(sd);
-	uint32_t s = iss + 1, m = t->mss;
-	CHECK_EQ(nst_send(st, sd, payload, 10 * m, 0, now), (long)(10 * m));
-	struct out o;
-	uint32_t tv0 = 0;
-	while (take(&o))
-		tv0 = o.tsval;
-	uint32_t cwnd0 = t->cwnd;
-	advance(now + 10 * MS);
-	uint32_t b[2] = { s + m, 0 };
-	for (uint32_t i = 2; i <= 4; i++) {
-		b[1] = s + i * m;
-		ack_ts(sd, s, 100 + i, tv0, 1, b);
-	}
-	CHECK(take(&o));
-	CHECK_EQ(o.seq, s);
-	CHECK(t->in_recovery);
-	drain();
+	uint32_t s = t->iss + 1, m = t->mss;
 	advance(now + 2 * MS);
 	ack_ts(sd, s + 4 * m, 110, tv0, 0, NULL);
 	CHECK(seq_lt(t->snd.una, t->snd_max));  /* a partial ACK: 4..9 outstanding */
