@@ -1,78 +1,41 @@
 /* IPv4 reassembly (RFC 791/815, RFC 5722 overlaps) and fragmentation, with
  * exact clocks: the test is the peer, injecting fragments of one UDP
  * datagram in every order and shape, and reading what a UDP socket gets. */
-#include <arpa/inet.h>
-#include <stdlib.h>
-#include "tests/unit/test.h"
-#include "stack/stack_impl.h"
-#include "stack/csum.h"
-#include "shim/shim.h"
+#include "tests/unit/l3_harness.h"
 
-#define SEC 1000000ull
-#define ME   0xc6120002u
-#define PEER 0xc6120001u
-static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
-
-static struct netdev *dev, *other;
-static struct stack *st;
 static int sd;
 static uint8_t dgram[3008];     /* UDP header + 3000 bytes */
 
-static void setup(void)
+/* The L3 stack with a UDP socket on port 5000, and dgram: a datagram to
+ * it from PEER:7000. */
+static void frag_setup(void)
 {
-	memdev_pair(&dev, &other);
-	struct stack_config cfg = { .addr = ME, .prefix_len = 24 };
-	st = stack_create(&cfg, dev, 1000);
-	arp_update(st, PEER, peer_mac);
+	setup();
 	sd = nst_socket(st, NST_SOCK_DGRAM);
 	nst_bind(st, sd, 0, 5000);
-	struct udp_hdr *uh = (struct udp_hdr *)dgram;
-	uh->sport = htons(7000);
-	uh->dport = htons(5000);
-	uh->len = htons(sizeof(dgram));
-	uh->csum = 0;
-	for (size_t i = 8; i < sizeof(dgram); i++)
-		dgram[i] = (uint8_t)(i * 7);
-	uint16_t c = csum_fold(csum_add(csum_pseudo(PEER, ME, IP_PROTO_UDP, sizeof(dgram)), dgram, sizeof(dgram)));
-	uh->csum = htons(c ? c : 0xffff);
+	static uint8_t data[3000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)((i + 8) * 7);
+	udp_build(dgram, 7000, 5000, data, sizeof(data), 1);
 }
 
-static void teardown(void)
+static void frag_teardown(void)
 {
 	nst_close(st, sd, 0);
-	stack_destroy(st);
-	while (1) {
-		struct pkt *p = memdev_take(dev);
-		if (!p)
-			break;
-		pkt_free(p);
-	}
-	netdev_close(dev);
-	netdev_close(other);
-	CHECK_EQ(pkt_pool_in_use(), 0);
+	teardown();
 }
 
 /* Inject the fragment [off, off+len) of dgram with identification id. */
 static void frag(uint16_t id, unsigned off, unsigned len, int mf, uint64_t now)
 {
-	struct pkt *p = pkt_alloc();
-	struct eth_hdr *eh = pkt_put(p, ETH_HDR_LEN);
-	memcpy(eh->dst, dev->mac, 6);
-	memcpy(eh->src, peer_mac, 6);
-	eh->type = htons(ETH_P_IPV4);
-	struct ip_hdr *ih = pkt_put(p, IP_HDR_LEN);
-	memset(ih, 0, sizeof(*ih));
-	ih->ver_ihl = 0x45;
-	ih->total_len = htons((uint16_t)(IP_HDR_LEN + len));
+	static uint8_t b[IP_HDR_LEN + sizeof(dgram)];
+	ip_build(b, PEER, ME, IP_PROTO_UDP, dgram + off, len);
+	struct ip_hdr *ih = (struct ip_hdr *)b;
 	ih->id = htons(id);
 	ih->frag = htons((uint16_t)((off / 8) | (mf ? IP_MF : 0)));
-	ih->ttl = 64;
-	ih->proto = IP_PROTO_UDP;
-	ih->src = htonl(PEER);
-	ih->dst = htonl(ME);
+	ih->csum = 0;
 	ih->csum = htons(csum(ih, IP_HDR_LEN));
-	memcpy(pkt_put(p, len), dgram + off, len);
-	memdev_inject(dev, p);
+	inject_ip(b, IP_HDR_LEN + len);
 	stack_poll(st, now);
 }
 
@@ -99,7 +62,7 @@ static void expect_delivered(void)
 
 TEST(in_order_and_out_of_order)
 {
-	setup();
+	frag_setup();
 	F1(1, 2000); F2(1, 2000); F3(1, 2000);
 	CHECK_EQ(st->stat.ip_frag_reasm_ok, 1);
 	expect_delivered();
@@ -109,22 +72,22 @@ TEST(in_order_and_out_of_order)
 	expect_delivered();
 	CHECK_EQ(st->frag.mem, 0);
 	CHECK_EQ(stack_next_deadline(st) == 0 || stack_next_deadline(st) > 3000 + 30 * SEC, 1);
-	teardown();
+	frag_teardown();
 }
 
 TEST(duplicates_are_ignored)
 {
-	setup();
+	frag_setup();
 	F2(3, 1000); F2(3, 1000); F1(3, 1000); F1(3, 1000); F3(3, 1000);
 	CHECK_EQ(st->stat.ip_frag_dup, 2);
 	CHECK_EQ(st->stat.ip_frag_reasm_ok, 1);
 	expect_delivered();
-	teardown();
+	frag_teardown();
 }
 
 TEST(overlap_drops_the_whole_datagram)
 {
-	setup();
+	frag_setup();
 	F1(4, 1000);
 	frag(4, 1472, 1488, 1, 1000);            /* overlaps the first by 8 bytes */
 	CHECK_EQ(st->stat.ip_frag_overlap, 1);
@@ -136,12 +99,12 @@ TEST(overlap_drops_the_whole_datagram)
 	/* malformed: MF with a length not a multiple of 8 */
 	frag(5, 0, 1478, 1, 1000);
 	CHECK_EQ(st->stat.ip_drop_frag, 1);
-	teardown();
+	frag_teardown();
 }
 
 TEST(missing_fragment_times_out_at_30s_with_time_exceeded)
 {
-	setup();
+	frag_setup();
 	F1(6, 1000); F3(6, 1000);
 	CHECK_EQ(stack_next_deadline(st), 1000 + 30 * SEC);
 	stack_poll(st, 1000 + 30 * SEC - 1);
@@ -160,12 +123,12 @@ TEST(missing_fragment_times_out_at_30s_with_time_exceeded)
 	/* the late fragment starts over and waits alone */
 	F2(6, 1000 + 31 * SEC);
 	CHECK_EQ(nst_rx_avail(st, sd), 0);
-	teardown();
+	frag_teardown();
 }
 
 TEST(memory_limits)
 {
-	setup();
+	frag_setup();
 	st->frag.mem_max = 2 * (1480 + IP_FRAG_OVERHEAD);
 	F1(7, 1000); F2(7, 1000);
 	F1(8, 1000);                             /* over the global limit */
@@ -179,12 +142,12 @@ TEST(memory_limits)
 	st->frag.src_mem_max = IP_FRAG_SRC_MEM_MAX;
 	F3(7, 1000);
 	expect_delivered();
-	teardown();
+	frag_teardown();
 }
 
 TEST(fragmentation_on_output)
 {
-	setup();
+	frag_setup();
 	static uint8_t big[30000];
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (uint8_t)i;
@@ -208,7 +171,7 @@ TEST(fragmentation_on_output)
 	CHECK_EQ(n, 21);
 	CHECK_EQ(off, 30008);
 	CHECK_EQ(nst_sendto(st, sd, big, UDP_MAX_PAYLOAD + 1, 0, 1, PEER, 9999, 5000), -EMSGSIZE);
-	teardown();
+	frag_teardown();
 }
 
 int main(void)

@@ -2,74 +2,12 @@
  * limit, a received port unreachable reported to a connected UDP socket,
  * and Fragmentation Needed lowering a TCP connection's MSS (RFC 1191 with
  * RFC 5927's sequence check). The test is the peer. */
-#include <arpa/inet.h>
-#include <stdlib.h>
-#include "tests/unit/test.h"
-#include "stack/stack_impl.h"
-#include "stack/csum.h"
-#include "shim/shim.h"
-
-#define SEC 1000000ull
-#define ME   0xc6120002u
-#define PEER 0xc6120001u
-static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
-
-static struct netdev *dev, *other;
-static struct stack *st;
-
-static void setup(void)
-{
-	memdev_pair(&dev, &other);
-	struct stack_config cfg = { .addr = ME, .prefix_len = 24 };
-	st = stack_create(&cfg, dev, 1000);
-	arp_update(st, PEER, peer_mac);
-}
-
-static void drain(void)
-{
-	struct pkt *p;
-	while ((p = memdev_take(dev)))
-		pkt_free(p);
-}
-
-static void teardown(void)
-{
-	stack_destroy(st);
-	drain();
-	netdev_close(dev);
-	netdev_close(other);
-	CHECK_EQ(pkt_pool_in_use(), 0);
-}
-
-/* Inject an IP packet (src -> dst) carrying l4. */
-static void inject(uint32_t src, uint32_t dst, uint8_t proto, const void *l4, size_t len, uint64_t now)
-{
-	struct pkt *p = pkt_alloc();
-	struct eth_hdr *eh = pkt_put(p, ETH_HDR_LEN);
-	memcpy(eh->dst, dev->mac, 6);
-	memcpy(eh->src, peer_mac, 6);
-	eh->type = htons(ETH_P_IPV4);
-	struct ip_hdr *ih = pkt_put(p, IP_HDR_LEN);
-	memset(ih, 0, sizeof(*ih));
-	ih->ver_ihl = 0x45;
-	ih->total_len = htons((uint16_t)(IP_HDR_LEN + len));
-	ih->ttl = 64;
-	ih->proto = proto;
-	ih->src = htonl(src);
-	ih->dst = htonl(dst);
-	ih->csum = htons(csum(ih, IP_HDR_LEN));
-	memcpy(pkt_put(p, len), l4, len);
-	memdev_inject(dev, p);
-	stack_poll(st, now);
-}
+#include "tests/unit/l3_harness.h"
 
 static void inject_udp(uint32_t dst, uint16_t dport, uint64_t now)
 {
-	struct udp_hdr uh = { htons(4000), htons(dport), htons(12), 0 };   /* no checksum */
 	uint8_t b[12];
-	memcpy(b, &uh, 8);
-	memcpy(b + 8, "abcd", 4);
-	inject(PEER, dst, IP_PROTO_UDP, b, sizeof(b), now);
+	inject_l4(PEER, dst, IP_PROTO_UDP, b, udp_build(b, 4000, dport, "abcd", 4, 0), now);   /* no checksum */
 }
 
 /* Frames of type ICMP dest unreachable waiting on the device. */
@@ -139,7 +77,7 @@ static void inject_icmp_err(uint8_t type, uint8_t code, uint16_t mtu, uint8_t pr
 	uint16_t c = csum(b, sizeof(b));
 	b[2] = (uint8_t)(c >> 8);
 	b[3] = (uint8_t)c;
-	inject(PEER, ME, IP_PROTO_ICMP, b, sizeof(b), now);
+	inject_l4(PEER, ME, IP_PROTO_ICMP, b, sizeof(b), now);
 }
 
 TEST(port_unreachable_received_refuses_connected_socket)
@@ -190,17 +128,25 @@ static void inject_tcp(uint16_t lport, uint32_t seq, uint32_t ack, uint8_t flags
 		b[20] = 2; b[21] = 4; b[22] = (uint8_t)(mss >> 8); b[23] = (uint8_t)mss;
 	}
 	th->csum = htons(csum_fold(csum_add(csum_pseudo(PEER, ME, IP_PROTO_TCP, (uint16_t)hl), b, hl)));
-	inject(PEER, ME, IP_PROTO_TCP, b, hl, now);
+	inject_l4(PEER, ME, IP_PROTO_TCP, b, hl, now);
+}
+
+/* A TCP socket connecting to PEER:80 at t = 1000 us (SYN-SENT); its sd,
+ * *lport its port. */
+static int syn_sent(uint16_t *lport)
+{
+	int sd = nst_socket(st, NST_SOCK_STREAM);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, 1000), -EINPROGRESS);
+	uint32_t a;
+	nst_getsockname(st, sd, &a, lport);
+	return sd;
 }
 
 TEST(frag_needed_lowers_tcp_mss)
 {
 	setup();
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, 1000), -EINPROGRESS);
-	uint32_t a;
 	uint16_t lport;
-	nst_getsockname(st, sd, &a, &lport);
+	int sd = syn_sent(&lport);
 	struct tcb *t = &st->tcp.tcb[sd];
 	uint32_t iss = t->iss;
 	drain();
@@ -239,11 +185,8 @@ TEST(frag_needed_lowers_tcp_mss)
 TEST(unreachable_during_handshake_aborts_connect)
 {
 	setup();
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, 1000), -EINPROGRESS);
-	uint32_t a;
 	uint16_t lport;
-	nst_getsockname(st, sd, &a, &lport);
+	int sd = syn_sent(&lport);
 	uint32_t iss = st->tcp.tcb[sd].iss;
 	inject_icmp_err(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, IP_PROTO_TCP, lport, 80, iss, 2000);
 	CHECK_EQ(nst_connect(st, sd, PEER, 80, 3000), -ECONNREFUSED);

@@ -1,50 +1,11 @@
 /* Unit tests of the layers under TCP: checksum, packet pool, Ethernet, ARP,
  * IPv4 validation and routing, ICMP echo. The test is the peer: it injects
  * frames into the stack's memdev and takes what the stack transmits. */
-#include <arpa/inet.h>
-#include <stdlib.h>
-#include "tests/unit/test.h"
-#include "stack/stack_impl.h"
-#include "stack/csum.h"
-#include "shim/shim.h"
+#include "tests/unit/l3_harness.h"
 
 #define US 1ull
-#define SEC 1000000ull
-#define ME   0xc6120002u        /* 198.18.0.2 */
-#define PEER 0xc6120001u        /* 198.18.0.1 */
 #define GW   0xc6120001u
-static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-static struct netdev *dev, *other;
-static struct stack *st;
-
-static void setup(uint32_t gw)
-{
-	memdev_pair(&dev, &other);
-	struct stack_config cfg = { .addr = ME, .prefix_len = 24, .gw = gw };
-	st = stack_create(&cfg, dev, 1000);
-}
-
-static void teardown(void)
-{
-	stack_destroy(st);
-	netdev_close(dev);
-	netdev_close(other);
-	CHECK_EQ(pkt_pool_in_use(), 0);   /* no leaks */
-}
-
-/* Build an Ethernet frame in a fresh packet. */
-static struct pkt *frame(const uint8_t *dst, const uint8_t *src, uint16_t type, const void *payload, size_t len)
-{
-	struct pkt *p = pkt_alloc();
-	struct eth_hdr *eh = pkt_put(p, ETH_HDR_LEN);
-	memcpy(eh->dst, dst, 6);
-	memcpy(eh->src, src, 6);
-	eh->type = htons(type);
-	memcpy(pkt_put(p, len), payload, len);
-	return p;
-}
 
 struct arp_pkt {
 	uint16_t htype, ptype;
@@ -60,25 +21,7 @@ static struct pkt *arp_frame(uint16_t op, const uint8_t *sha, uint32_t spa, uint
 {
 	struct arp_pkt a = { htons(1), htons(0x0800), 6, 4, htons(op), {0}, htonl(spa), {0}, htonl(tpa) };
 	memcpy(a.sha, sha, 6);
-	return frame(op == 1 ? bcast : dev->mac, sha, ETH_P_ARP, &a, sizeof(a));
-}
-
-/* An IPv4 packet from src to dst carrying payload, with a valid checksum
- * unless the test breaks it afterwards. */
-static size_t ip_build(uint8_t *buf, uint32_t src, uint32_t dst, uint8_t proto, const void *payload, size_t len)
-{
-	struct ip_hdr *ih = (struct ip_hdr *)buf;
-	memset(ih, 0, sizeof(*ih));
-	ih->ver_ihl = 0x45;
-	ih->total_len = htons((uint16_t)(20 + len));
-	ih->ttl = 64;
-	ih->proto = proto;
-	ih->src = htonl(src);
-	ih->dst = htonl(dst);
-	ih->csum = htons(csum(ih, 20));
-	if (len)        /* memcpy from NULL is undefined even for 0 bytes (UBSan) */
-		memcpy(buf + 20, payload, len);
-	return 20 + len;
+	return eth_frame(op == 1 ? bcast : dev->mac, sha, ETH_P_ARP, &a, sizeof(a));
 }
 
 static size_t icmp_echo_build(uint8_t *buf, uint16_t id, uint16_t seq, size_t datalen)
@@ -90,11 +33,6 @@ static size_t icmp_echo_build(uint8_t *buf, uint16_t id, uint16_t seq, size_t da
 	uint16_t c = csum(buf, 8 + datalen);
 	buf[2] = c >> 8; buf[3] = c & 0xff;
 	return 8 + datalen;
-}
-
-static void inject_ip(const uint8_t *ip, size_t len)
-{
-	memdev_inject(dev, frame(dev->mac, peer_mac, ETH_P_IPV4, ip, len));
 }
 
 TEST(checksum_rfc1071_example)
@@ -130,7 +68,7 @@ TEST(pkt_pool_push_pull_and_accounting)
 
 TEST(arp_request_for_us_gets_reply_and_learns)
 {
-	setup(0);
+	l3_setup(0);
 	memdev_inject(dev, arp_frame(1, peer_mac, PEER, ME));
 	stack_poll(st, 2000);
 	struct pkt *r = memdev_take(dev);
@@ -157,7 +95,7 @@ TEST(arp_request_for_us_gets_reply_and_learns)
 
 TEST(arp_pending_queue_then_reply_sends_in_order)
 {
-	setup(0);
+	l3_setup(0);
 	uint8_t buf[64], ip[128];
 	/* two echo replies towards an unresolved peer wait behind one request */
 	for (uint16_t seq = 1; seq <= 2; seq++) {
@@ -188,7 +126,7 @@ TEST(arp_pending_queue_then_reply_sends_in_order)
 
 TEST(arp_retries_then_drops_pending)
 {
-	setup(0);
+	l3_setup(0);
 	uint8_t buf[64], ip[128];
 	size_t n = ip_build(ip, PEER, ME, IP_PROTO_ICMP, buf, icmp_echo_build(buf, 7, 1, 8));
 	inject_ip(ip, n);
@@ -216,7 +154,7 @@ TEST(arp_retries_then_drops_pending)
 
 TEST(arp_entry_expires)
 {
-	setup(0);
+	l3_setup(0);
 	st->now_us = 0;
 	arp_update(st, PEER, peer_mac);
 	CHECK_EQ(stack_next_deadline(st), ARP_REACHABLE_US);
@@ -232,7 +170,7 @@ TEST(arp_entry_expires)
  * held packet is freed when resolution fails. */
 TEST(arp_pending_bounded_in_total)
 {
-	setup(0);
+	l3_setup(0);
 	unsigned base = pkt_pool_in_use();
 	uint8_t buf[64], ip[128];
 	unsigned sent = 0;
@@ -267,7 +205,7 @@ TEST(arp_pending_bounded_in_total)
 
 TEST(icmp_echo_reply_mirrors_request)
 {
-	setup(0);
+	l3_setup(0);
 	arp_update(st, PEER, peer_mac);
 	uint8_t buf[200], ip[256];
 	size_t n = ip_build(ip, PEER, ME, IP_PROTO_ICMP, buf, icmp_echo_build(buf, 0x1234, 9, 56));
@@ -300,7 +238,7 @@ TEST(icmp_echo_reply_mirrors_request)
 /* Each malformed packet is dropped, counted under its own reason, answered by nothing. */
 TEST(ipv4_input_validation)
 {
-	setup(0);
+	l3_setup(0);
 	arp_update(st, PEER, peer_mac);
 	uint8_t buf[64], ip[128];
 	size_t plen = icmp_echo_build(buf, 1, 1, 8);
@@ -338,11 +276,11 @@ TEST(ipv4_input_validation)
 	memdev_inject(dev, p);
 	stack_poll(st, 8000);
 	CHECK_EQ(st->stat.eth_drop_short, b + 1);
-	memdev_inject(dev, frame(dev->mac, peer_mac, 0x86dd, ip, 40));
+	memdev_inject(dev, eth_frame(dev->mac, peer_mac, 0x86dd, ip, 40));
 	stack_poll(st, 8000);
 	CHECK_EQ(st->stat.eth_drop_proto, 1);
 	const uint8_t other_mac[6] = { 2, 9, 9, 9, 9, 9 };
-	memdev_inject(dev, frame(other_mac, peer_mac, ETH_P_IPV4, ip, 40));
+	memdev_inject(dev, eth_frame(other_mac, peer_mac, ETH_P_IPV4, ip, 40));
 	stack_poll(st, 8000);
 	CHECK_EQ(st->stat.eth_drop_dst, 1);
 	/* Ethernet padding after the IP datagram is ignored, options are skipped */
@@ -358,7 +296,7 @@ TEST(ipv4_input_validation)
 
 TEST(ipv4_routing)
 {
-	setup(0);
+	l3_setup(0);
 	CHECK(stack_routes(st, PEER));
 	CHECK(stack_routes(st, 0xc61200feu));
 	CHECK(!stack_routes(st, 0xc6130001u));          /* off-link, no gateway */
@@ -371,7 +309,7 @@ TEST(ipv4_routing)
 	CHECK_EQ(st->stat.ip_drop_noroute, 1);
 	teardown();
 	/* with a gateway, off-link destinations resolve the gateway's MAC */
-	setup(GW);
+	l3_setup(GW);
 	CHECK(stack_routes(st, 0x0a000001u));
 	p = pkt_alloc();
 	pkt_put(p, 8);

@@ -26,20 +26,6 @@ static int take_ip(struct ip_hdr *out, uint8_t proto)
 	return 0;
 }
 
-static int set_int(int sd, int level, int name, int v)
-{
-	return nst_setsockopt(st, sd, level, name, &v, sizeof(v), now);
-}
-
-static int get_int(int sd, int level, int name)
-{
-	int v = -12345;
-	unsigned len = sizeof(v);
-	CHECK_EQ(nst_getsockopt(st, sd, level, name, &v, &len), 0);
-	CHECK_EQ(len, sizeof(v));
-	return v;
-}
-
 TEST(tcp_tos_ttl_in_header)
 {
 	setup();
@@ -173,7 +159,6 @@ TEST(notsent_lowat_bounds_unsent_bytes)
 	int sd = open_active(&iss, 10 * MS, 65535);
 	struct tcb *t = tcb_of(sd);
 	static char buf[100000];
-	struct out o;
 	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 4000), 0);
 	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_NOTSENT_LOWAT), 4000);
 	CHECK(nst_poll(st, sd) & NST_POLLOUT);
@@ -181,8 +166,7 @@ TEST(notsent_lowat_bounds_unsent_bytes)
 	CHECK_EQ(nst_send(st, sd, buf, sizeof(buf), 0, now), 14600 + 32120);
 	CHECK(!(nst_poll(st, sd) & NST_POLLOUT));
 	CHECK_EQ(nst_send(st, sd, buf, 1, 0, now), -EAGAIN);
-	while (take(&o))
-		;
+	drain();
 	/* ACKs open cwnd; POLLOUT once 2 * unsent < 4000 */
 	uint32_t acked = 0;
 	while (tcp_snd_end(t) - t->snd_max >= 2000) {
@@ -190,8 +174,7 @@ TEST(notsent_lowat_bounds_unsent_bytes)
 		advance(now + 10 * MS);
 		acked += 2920;
 		inject(from(sd, ACK, PISS + 1, iss + 1 + acked, NULL));
-		while (take(&o))
-			;
+		drain();
 	}
 	CHECK(nst_poll(st, sd) & NST_POLLOUT);
 	/* without the option the stack-wide default applies; 0 means none */
@@ -203,8 +186,7 @@ TEST(notsent_lowat_bounds_unsent_bytes)
 	nst_set_notsent_lowat(st, 0);
 	CHECK(nst_poll(st, sd) & NST_POLLOUT);
 	nst_close(st, sd, now);
-	while (take(&o))
-		;
+	drain();
 	teardown();
 }
 

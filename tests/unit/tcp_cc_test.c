@@ -4,8 +4,6 @@
  * exact microseconds, and compare cwnd with the RFC's formulas. */
 #include "tests/unit/tcp_harness.h"
 
-#define MSS 1460u
-
 static double cube(double x) { return x * x * x; }
 
 /* W_cubic(t) of RFC 9438 eq. (1), C = 0.4, in segments */
@@ -264,9 +262,7 @@ TEST(reduction_on_fast_retransmit_per_algorithm)
 			CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4, now), 0);
 		static char buf[8 * MSS];
 		CHECK_EQ(nst_send(st, sd, buf, sizeof(buf), 0, now), (long)sizeof(buf));
-		struct out o;
-		while (take(&o))
-			;
+		drain();
 		uint32_t cwnd = t->cwnd;
 		for (int i = 0; i < 3; i++)
 			inject(from(sd, ACK, PISS + 1, iss + 1, NULL));
@@ -370,20 +366,16 @@ TEST(hystart_samples_without_timestamps)
 	static char buf[40 * MSS];
 	memset(buf, 'h', sizeof(buf));
 	CHECK_EQ(nst_send(st, sd, buf, sizeof(buf), 0, now), (long)sizeof(buf));
-	struct out o;
-	while (take(&o))
-		;
+	drain();
 	uint32_t una = iss + 1 + 10 * MSS;
 	advance(now + 10 * MS);
 	inject(from(sd, ACK, PISS + 1, una, NULL));     /* round 1: one sample, 10 ms */
-	while (take(&o))
-		;
+	drain();
 	advance(now + 15 * MS);
 	for (int i = 0; i < 7; i++) {
 		una += 2 * MSS;
 		inject(from(sd, ACK, PISS + 1, una, NULL));
-		while (take(&o))
-			;
+		drain();
 		advance(now + MS / 2);
 	}
 	CHECK_EQ(t->cc.cubic.hs_samples, 7);

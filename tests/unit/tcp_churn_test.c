@@ -13,14 +13,8 @@
 static void to_time_wait(int l, uint16_t sport)
 {
 	struct out o;
-	struct seg s = { .flags = SYN, .seq = PISS, .wnd = 65535, .mss = 1460, .sport = sport, .dport = 80 };
-	inject(s);
-	REQUIRE(take(&o));
-	CHECK_EQ(o.flags, SYN | ACK);
-	uint32_t iss = o.seq;
-	struct seg a = { .flags = ACK, .seq = PISS + 1, .ack = iss + 1, .wnd = 65535, .sport = sport, .dport = 80 };
-	inject(a);
-	int sd = nst_accept(st, l, NULL, NULL, now);
+	uint32_t iss;
+	int sd = accepted(l, sport, &iss);
 	REQUIRE(sd >= 0);
 	CHECK_EQ(nst_send(st, sd, "ok", 2, 0, now), 2);
 	REQUIRE(take(&o));
@@ -28,24 +22,10 @@ static void to_time_wait(int l, uint16_t sport)
 	/* the retransmission timer runs until the peer ACKs "ok" */
 	struct tcb *t = tcb_of(sd);
 	CHECK(t->timer[TCP_T_REXMT] != 0);
-	a.ack = iss + 3;
-	inject(a);
+	inject(peer_seg(sd, ACK));
 	CHECK_EQ(t->timer[TCP_T_REXMT], 0);
-	CHECK_EQ(nst_close(st, sd, now), 0);
-	REQUIRE(take(&o));
-	CHECK_EQ(o.flags, FIN | ACK);
-	a.flags = FIN | ACK;
-	a.ack = iss + 4;
-	inject(a);
-	REQUIRE(take(&o));
-	CHECK_EQ(o.flags, ACK);
+	close_to(sd, TCP_TIME_WAIT);
 	CHECK(none());
-}
-
-static struct tcb *conn(uint16_t sport)
-{
-	struct tcb *t = tcp_lookup(st, ME, 80, PEER, sport);
-	return t && t->state != TCP_LISTEN ? t : NULL;
 }
 
 /* NCONN connections enter TIME-WAIT 1 ms apart: the next deadline is always
@@ -55,26 +35,24 @@ static struct tcb *conn(uint16_t sport)
 TEST(time_waits_expire_exactly_in_order)
 {
 	setup();
-	int l = nst_socket(st, NST_SOCK_STREAM);
+	int l = listener(16);
 	REQUIRE(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
-	CHECK_EQ(nst_listen(st, l, 16, now), 0);
 	uint64_t t0 = now;
 	for (int i = 0; i < NCONN; i++) {
 		advance(t0 + (uint64_t)i * MS);
 		to_time_wait(l, (uint16_t)(PPORT + i));
-		CHECK_EQ(conn((uint16_t)(PPORT + i))->state, TCP_TIME_WAIT);
+		CHECK_EQ(conn_of((uint16_t)(PPORT + i))->state, TCP_TIME_WAIT);
 		CHECK_EQ(tcp_next_deadline(st), t0 + TCP_TIMEWAIT_US);
 	}
 	for (int i = 0; i < NCONN; i++) {
 		uint64_t end = t0 + (uint64_t)i * MS + TCP_TIMEWAIT_US;
 		CHECK_EQ(tcp_next_deadline(st), end);
 		advance(end - 1);
-		REQUIRE(conn((uint16_t)(PPORT + i)));
+		REQUIRE(conn_of((uint16_t)(PPORT + i)));
 		advance(end);
-		CHECK(conn((uint16_t)(PPORT + i)) == NULL);
+		CHECK(conn_of((uint16_t)(PPORT + i)) == NULL);
 		if (i + 1 < NCONN)
-			CHECK(conn((uint16_t)(PPORT + i + 1)) != NULL);
+			CHECK(conn_of((uint16_t)(PPORT + i + 1)) != NULL);
 	}
 	CHECK_EQ(tcp_next_deadline(st), 0);
 	CHECK(none());
@@ -87,12 +65,10 @@ TEST(time_waits_expire_exactly_in_order)
 TEST(timer_moves_are_exact)
 {
 	setup();
-	int l = nst_socket(st, NST_SOCK_STREAM);
+	int l = listener(16);
 	REQUIRE(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
-	CHECK_EQ(nst_listen(st, l, 16, now), 0);
 	to_time_wait(l, PPORT);
-	struct tcb *t = conn(PPORT);
+	struct tcb *t = conn_of(PPORT);
 	REQUIRE(t);
 	uint64_t end = now + TCP_TIMEWAIT_US;
 	CHECK_EQ(tcp_next_deadline(st), end);
@@ -103,9 +79,9 @@ TEST(timer_moves_are_exact)
 	tcp_timer_set(st, t, TCP_T_KEEP, 0);
 	CHECK_EQ(tcp_next_deadline(st), end);
 	advance(end - 1);
-	REQUIRE(conn(PPORT));
+	REQUIRE(conn_of(PPORT));
 	advance(end);
-	CHECK(conn(PPORT) == NULL);
+	CHECK(conn_of(PPORT) == NULL);
 	CHECK_EQ(tcp_next_deadline(st), 0);
 	nst_close(st, l, now);
 	teardown();
@@ -154,9 +130,7 @@ TEST(port_chains)
 		CHECK_EQ(nst_bind(st, x, 0, p), -EADDRINUSE);
 		nst_close(st, x, now);
 	}
-	struct out o;
-	while (take(&o))
-		;
+	drain();
 	teardown();
 }
 
@@ -173,10 +147,8 @@ TEST(full_table_evicts_oldest_time_wait)
 	now = T0;
 	arp_update(st, PEER, peer_mac);
 	REQUIRE(st->tcp.cap == CAP);
-	int l = nst_socket(st, NST_SOCK_STREAM);
+	int l = listener(16);
 	REQUIRE(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
-	CHECK_EQ(nst_listen(st, l, 16, now), 0);
 	uint64_t t0 = now;
 	for (int i = 0; i < NTW; i++) {
 		advance(t0 + (uint64_t)i * MS);
@@ -186,11 +158,11 @@ TEST(full_table_evicts_oldest_time_wait)
 	/* each new connection (it too ends in TIME-WAIT) evicts the oldest */
 	for (int k = 0; k < NTW; k++) {
 		advance(now + MS);
-		CHECK(conn((uint16_t)(PPORT + k)) != NULL);
+		CHECK(conn_of((uint16_t)(PPORT + k)) != NULL);
 		to_time_wait(l, (uint16_t)(PPORT + NTW + k));
-		CHECK(conn((uint16_t)(PPORT + k)) == NULL);
+		CHECK(conn_of((uint16_t)(PPORT + k)) == NULL);
 		if (k + 1 < NTW)
-			CHECK(conn((uint16_t)(PPORT + k + 1)) != NULL);
+			CHECK(conn_of((uint16_t)(PPORT + k + 1)) != NULL);
 	}
 	CHECK_EQ(st->stat.tcp_passive_open, 2 * NTW);
 	nst_close(st, l, now);

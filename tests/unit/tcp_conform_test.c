@@ -4,26 +4,13 @@
 #include "tests/unit/tcp_harness.h"
 
 
-/* a listener on port 80 with backlog; its sd */
-static int listener(int backlog)
-{
-	int l = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
-	CHECK_EQ(nst_listen(st, l, backlog, now), 0);
-	return l;
-}
-
 /* SYN options: MSS mss, then NOP and Window Scale ws (ws < 0: none) */
 static struct seg syn_mss_ws(uint16_t sport, uint16_t mss, int ws)
 {
 	struct seg s = { .flags = SYN, .seq = PISS, .wnd = 32792, .sport = sport };
-	unsigned n = 0;
-	s.opt[n++] = 2; s.opt[n++] = 4; s.opt[n++] = (uint8_t)(mss >> 8); s.opt[n++] = (uint8_t)mss;
-	if (ws >= 0) {
-		s.opt[n++] = 1; s.opt[n++] = 3; s.opt[n++] = 3; s.opt[n++] = (uint8_t)ws;
-	}
-	s.optlen = (uint8_t)n;
+	opt_mss(&s, mss);
+	if (ws >= 0)
+		opt_ws(&s, ws);
 	return s;
 }
 
@@ -33,11 +20,7 @@ static struct seg ts_seg(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t tsv
 {
 	struct seg s = { .flags = flags, .seq = seq, .ack = ack, .wnd = 20000, .data = data,
 			 .len = len };
-	s.opt[0] = 1; s.opt[1] = 1; s.opt[2] = 8; s.opt[3] = 10;
-	uint32_t v = htonl(tsval), e = htonl(tsecr);
-	memcpy(s.opt + 4, &v, 4);
-	memcpy(s.opt + 8, &e, 4);
-	s.optlen = 12;
+	opt_ts(&s, tsval, tsecr);
 	return s;
 }
 
@@ -45,15 +28,7 @@ static struct seg ts_seg(uint8_t flags, uint32_t seq, uint32_t ack, uint32_t tsv
  * accepted sd, *iss our ISS. */
 static inline int open_passive(int l, uint16_t mss, uint32_t *iss)
 {
-	struct out o;
-	inject(syn_mss_ws(PPORT, mss, -1));
-	if (!take(&o)) { CHECK(0); return -1; }
-	CHECK_EQ(o.flags, SYN | ACK);
-	*iss = o.seq;
-	advance(now + 10 * MS);
-	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 65535 });
-	CHECK(none());
-	return nst_accept(st, l, NULL, NULL, now);
+	return accept_syn(l, syn_mss_ws(PPORT, mss, -1), 10 * MS, iss);
 }
 
 /* A peer's segment to the accepted connection of open_passive */
@@ -61,19 +36,6 @@ static inline struct seg pseg(uint8_t flags, uint32_t seq, uint32_t ack, const c
 {
 	return (struct seg){ .flags = flags, .seq = seq, .ack = ack, .wnd = 65535, .data = data,
 			     .len = len };
-}
-
-static inline int getint(int sd, int level, int name)
-{
-	int v = -1;
-	unsigned len = sizeof(v);
-	CHECK_EQ(nst_getsockopt(st, sd, level, name, &v, &len), 0);
-	return v;
-}
-
-static inline int setint(int sd, int level, int name, int v)
-{
-	return nst_setsockopt(st, sd, level, name, &v, sizeof(v), now);
 }
 
 static char buf[65536];
@@ -166,9 +128,9 @@ TEST(maxseg_before_connect_announced)
 	struct out o;
 	int sd = nst_socket(st, NST_SOCK_STREAM);
 	REQUIRE(sd >= 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), TCP_MSS_DEF);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), TCP_MSS_DEF);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, SYN);
@@ -179,7 +141,7 @@ TEST(maxseg_before_connect_announced)
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, ACK);
 	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	struct nst_tcp_info ti;
 	CHECK_EQ(nst_tcp_info(st, sd, &ti), 0);
 	CHECK_EQ(ti.snd_mss, 1100);
@@ -203,8 +165,8 @@ TEST(maxseg_on_listener_announced)
 	int l = nst_socket(st, NST_SOCK_STREAM);
 	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
 	CHECK_EQ(nst_listen(st, l, 1, now), 0);
-	CHECK_EQ(setint(l, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
-	CHECK_EQ(getint(l, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(set_int(l, IPPROTO_TCP, TCP_MAXSEG, 1100), 0);
+	CHECK_EQ(get_int(l, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	inject(syn_mss_ws(PPORT, 1300, 7));
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, SYN | ACK);
@@ -214,7 +176,7 @@ TEST(maxseg_on_listener_announced)
 	advance(now + 100 * MS);
 	int sd = nst_accept(st, l, NULL, NULL, now);
 	REQUIRE(sd >= 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	struct nst_tcp_info ti;
 	CHECK_EQ(nst_tcp_info(st, sd, &ti), 0);
 	CHECK_EQ(ti.snd_mss, 1100);
@@ -245,7 +207,7 @@ TEST(backlog_one_accept_later)
 	CHECK_EQ(nst_poll(st, l), NST_POLLIN);
 	int sd = nst_accept(st, l, NULL, NULL, now);
 	REQUIRE(sd >= 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	teardown();
 }
 
@@ -270,7 +232,7 @@ TEST(reset_child_still_accepted)
 	int sd = nst_accept(st, l, NULL, NULL, now);
 	REQUIRE(sd >= 0);
 	CHECK_EQ(nst_poll(st, l), 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1100);
 	CHECK_EQ(nst_recv(st, sd, buf, sizeof(buf), 0, now), -ECONNRESET);
 	CHECK_EQ(nst_recv(st, sd, buf, sizeof(buf), 0, now), 0);
 	CHECK_EQ(nst_close(st, sd, now), 0);
@@ -305,7 +267,7 @@ TEST(data_after_close_rst_answers_segment)
 	int sd = open_passive(l, 1000, &iss);
 	REQUIRE(sd >= 0);
 	advance(now + 2000 * MS);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000), 0);
 	CHECK_EQ(nst_close(st, sd, now), 0);
 	struct out o;
 	REQUIRE(take(&o));
@@ -338,7 +300,7 @@ TEST(backlog_zero_takes_one)
 	uint32_t iss;
 	int sd = open_passive(l, 1460, &iss);
 	CHECK(sd >= 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1460);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1460);
 	teardown();
 }
 
@@ -437,13 +399,13 @@ TEST(uncork_and_nodelay_push_at_once)
 	int sd = open_passive(l, 1000, &iss);
 	REQUIRE(sd >= 0);
 	struct out o;
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
 	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
 	advance(now + 50 * MS);
 	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
 	CHECK(none());
 	advance(now + 10 * MS);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 0), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CORK, 0), 0);
 	CHECK_EQ(st->tx_pending, 0);            /* on the wire, not queued for later */
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, ACK | PSH);
@@ -451,12 +413,12 @@ TEST(uncork_and_nodelay_push_at_once)
 	CHECK_EQ(o.len, 80);
 	advance(now + 10 * MS);
 	inject(pseg(ACK, PISS + 1, iss + 81, NULL, 0));
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CORK, 1), 0);
 	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
 	advance(now + 50 * MS);
 	CHECK_EQ(nst_send(st, sd, buf, 40, 0, now), 40);
 	CHECK(none());
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
 	CHECK_EQ(st->tx_pending, 0);
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, ACK | PSH);
@@ -690,8 +652,7 @@ TEST(slow_start_after_idle_restarts_cwnd)
 		nst_set_slow_start_after_idle(st, on);
 		CHECK_EQ(nst_send(st, sd, buf, 10 * 1460, 0, now), 10 * 1460);
 		struct out o;
-		while (take(&o))
-			;
+		drain();
 		advance(now + 100 * MS);
 		inject(from(sd, ACK, PISS + 1, iss + 1 + 10 * 1460, NULL));
 		CHECK_EQ(tcb_of(sd)->cwnd, 20 * 1460);
@@ -777,7 +738,7 @@ TEST(msg_more_holds_partial_segments)
 	uint32_t iss;
 	int sd = open_passive(l, 1000, &iss);
 	REQUIRE(sd >= 0);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
 	struct out o;
 	uint64_t t0 = now;
 	/* held even with TCP_NODELAY, until the ceiling, then pushed */
@@ -846,7 +807,7 @@ TEST(msg_more_holds_partial_segments)
 	CHECK_EQ(nst_send(st, sd, buf, 40, NST_MSG_MORE, now), 40);
 	CHECK(none());
 	advance(now + 10 * MS);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_NODELAY, 1), 0);
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, ACK);
 	CHECK_EQ(o.len, 80);
@@ -876,7 +837,7 @@ TEST(syncookie_connection_keeps_table_mss)
 	CHECK_EQ(st->stat.syncookies_recv_ok, 1);
 	int sd = nst_accept(st, l, NULL, NULL, now);
 	REQUIRE(sd >= 0);
-	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_MAXSEG), 1460 - 12);
+	CHECK_EQ(get_int(sd, IPPROTO_TCP, TCP_MAXSEG), 1460 - 12);
 	teardown();
 }
 

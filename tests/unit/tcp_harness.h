@@ -1,8 +1,11 @@
 /* The TCP unit-test harness shared by tests/unit/tcp_*_test.c: a stack on
  * one end of a memdev pair, the test as its peer. inject() crafts
- * Ethernet+IPv4+TCP frames with correct checksums (options included);
- * take() returns the next TCP segment the stack sent, options parsed;
- * time moves only through advance(). */
+ * Ethernet+IPv4+TCP frames with correct checksums (options appended by
+ * opt_*()); take() returns the next TCP segment the stack sent, options
+ * parsed; time moves only through advance(). State fixtures reach a state
+ * in one call: open_active() / tcb_in() (any state of an active
+ * connection, by close_to()), syn_sent(), listener(), accepted() /
+ * accept_syn() (a passive open's child). */
 #ifndef NSTACK_TCP_HARNESS_H
 #define NSTACK_TCP_HARNESS_H
 
@@ -131,6 +134,50 @@ static inline void inject(struct seg s)
 	stack_poll(st, now);
 }
 
+/* ---- TCP options, appended to a segment's s->opt as the peer lays them out ---- */
+
+static inline void opt_bytes(struct seg *s, const uint8_t *b, unsigned n)
+{
+	REQUIRE(s->optlen + n <= sizeof(s->opt));
+	memcpy(s->opt + s->optlen, b, n);
+	s->optlen = (uint8_t)(s->optlen + n);
+}
+
+/* MSS */
+static inline void opt_mss(struct seg *s, uint16_t mss)
+{
+	opt_bytes(s, (const uint8_t[]){ 2, 4, (uint8_t)(mss >> 8), (uint8_t)mss }, 4);
+}
+
+/* NOP, Window Scale shift */
+static inline void opt_ws(struct seg *s, int shift)
+{
+	opt_bytes(s, (const uint8_t[]){ 1, 3, 3, (uint8_t)shift }, 4);
+}
+
+/* NOP NOP SACK-permitted */
+static inline void opt_sack_perm(struct seg *s)
+{
+	opt_bytes(s, (const uint8_t[]){ 1, 1, 4, 2 }, 4);
+}
+
+/* NOP NOP Timestamps */
+static inline void opt_ts(struct seg *s, uint32_t tsval, uint32_t tsecr)
+{
+	opt_bytes(s, (const uint8_t[]){ 1, 1, 8, 10,
+		(uint8_t)(tsval >> 24), (uint8_t)(tsval >> 16), (uint8_t)(tsval >> 8), (uint8_t)tsval,
+		(uint8_t)(tsecr >> 24), (uint8_t)(tsecr >> 16), (uint8_t)(tsecr >> 8), (uint8_t)tsecr }, 12);
+}
+
+/* NOP NOP SACK with n blocks (pairs of start, end) */
+static inline void opt_sack(struct seg *s, unsigned n, const uint32_t *blk)
+{
+	opt_bytes(s, (const uint8_t[]){ 1, 1, 5, (uint8_t)(2 + 8 * n) }, 4);
+	for (unsigned i = 0; i < 2 * n; i++)
+		opt_bytes(s, (const uint8_t[]){ (uint8_t)(blk[i] >> 24), (uint8_t)(blk[i] >> 16),
+						 (uint8_t)(blk[i] >> 8), (uint8_t)blk[i] }, 4);
+}
+
 /* a segment the stack sent, its options parsed */
 struct out {
 	uint32_t seq, ack;
@@ -225,29 +272,53 @@ static inline int none(void)
 #define RST TCP_RST
 #define PSH TCP_PSH
 #define PISS 5000u              /* the peer's ISS */
+#define MSS 1460u               /* the segment size of the connections of open_active() */
+
+/* the bytes send_segs() sends; a test may fill it with a pattern */
+static char payload[64 * MSS];
 
 static inline struct tcb *tcb_of(int sd) { return &st->tcp.tcb[sd]; }
+
+/* An active open to PEER:80 in SYN-SENT: returns sd, *syn the SYN sent. */
+static inline int syn_sent(struct out *syn)
+{
+	int sd = nst_socket(st, NST_SOCK_STREAM);
+	CHECK(sd >= 0);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
+	CHECK(take(syn));
+	CHECK_EQ(syn->flags, SYN);
+	return sd;
+}
+
+/* The SYN-ACK sa (its window and options; from PEER:80 with ISS PISS,
+ * acknowledging syn) to sd in SYN-SENT, rtt_us after its SYN syn: our ACK,
+ * and connect() is done. */
+static inline void syn_ack_in(int sd, const struct out *syn, uint64_t rtt_us, struct seg sa)
+{
+	struct out o;
+	advance(now + rtt_us);
+	sa.flags = SYN | ACK;
+	sa.seq = PISS;
+	sa.ack = syn->seq + 1;
+	sa.sport = 80;
+	sa.dport = syn->sport;
+	inject(sa);
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, ACK);
+	CHECK_EQ(o.seq, syn->seq + 1);
+	CHECK_EQ(o.ack, PISS + 1);
+	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+}
 
 /* Active open to PEER:80, SYN-ACK after rtt_us. Returns sd; *iss our ISS. */
 static inline int open_active(uint32_t *iss, uint64_t rtt_us, uint16_t peer_wnd)
 {
 	struct out o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, SYN);
+	int sd = syn_sent(&o);
 	CHECK_EQ(o.mss, 1460);
 	CHECK_EQ(o.dport, 80);
 	*iss = o.seq;
-	advance(now + rtt_us);
-	inject((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = o.seq + 1, .wnd = peer_wnd,
-			     .mss = 1460, .sport = 80, .dport = o.sport });
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, ACK);
-	CHECK_EQ(o.seq, *iss + 1);
-	CHECK_EQ(o.ack, PISS + 1);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	syn_ack_in(sd, &o, rtt_us, (struct seg){ .wnd = peer_wnd, .mss = 1460 });
 	return sd;
 }
 
@@ -261,6 +332,186 @@ static inline struct seg from(int sd, uint8_t flags, uint32_t seq, uint32_t ack,
 {
 	return (struct seg){ .flags = flags, .seq = seq, .ack = ack, .wnd = 65535, .sport = 80,
 			     .dport = lport_of(sd), .data = data, .len = data ? (uint32_t)strlen(data) : 0 };
+}
+
+/* Queue nq full segments on sd, take the nseg that go out: back to back
+ * from first. */
+static inline void send_segs(int sd, uint32_t first, unsigned nq, unsigned nseg)
+{
+	struct out o;
+	unsigned got = 0;
+	CHECK_EQ(nst_send(st, sd, payload, nq * MSS, 0, now), (long)(nq * MSS));
+	while (take(&o)) {
+		CHECK_EQ(o.seq, first + MSS * got);
+		CHECK_EQ(o.len, MSS);
+		got++;
+	}
+	CHECK_EQ(got, nseg);
+}
+
+/* setsockopt of an int at now; its return */
+static inline int set_int(int sd, int level, int name, int v)
+{
+	return nst_setsockopt(st, sd, level, name, &v, sizeof(v), now);
+}
+
+/* getsockopt of an int, which must succeed */
+static inline int get_int(int sd, int level, int name)
+{
+	int v = -12345;
+	unsigned len = sizeof(v);
+	CHECK_EQ(nst_getsockopt(st, sd, level, name, &v, &len), 0);
+	CHECK_EQ(len, sizeof(v));
+	return v;
+}
+
+/* ---- state fixtures: a listener, an accepted child, a TCB in a state ---- */
+
+/* Take and drop everything the stack has sent. */
+static inline void drain(void)
+{
+	struct out o;
+	while (take(&o))
+		;
+}
+
+/* A listener on port 80 with backlog; its sd. */
+static inline int listener(int backlog)
+{
+	int l = nst_socket(st, NST_SOCK_STREAM);
+	CHECK(l >= 0);
+	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
+	CHECK_EQ(nst_listen(st, l, backlog, now), 0);
+	return l;
+}
+
+/* The connection from PEER:sport to our port 80 (a child, not the
+ * listener), or NULL. */
+static inline struct tcb *conn_of(uint16_t sport)
+{
+	struct tcb *t = tcp_lookup(st, ME, 80, PEER, sport);
+	return t && t->state != TCP_LISTEN ? t : NULL;
+}
+
+/* The peer's SYN syn (.sport 0: PPORT) to our port 80; returns our ISS,
+ * from the SYN-ACK. */
+static inline uint32_t syn_seg_in(struct seg syn)
+{
+	struct out o;
+	inject(syn);
+	if (!take(&o)) {
+		CHECK(0);
+		return 0;
+	}
+	CHECK_EQ(o.flags, SYN | ACK);
+	CHECK_EQ(o.ack, syn.seq + 1);
+	CHECK_EQ(o.dport, syn.sport ? syn.sport : PPORT);
+	return o.seq;
+}
+
+/* The peer (port sport) sends its SYN, MSS 1460; returns our ISS. */
+static inline uint32_t syn_in(uint16_t sport)
+{
+	return syn_seg_in((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .mss = 1460,
+					.sport = sport });
+}
+
+/* The peer (port sport, ISS PISS) ACKs our SYN-ACK. */
+static inline void ack_in(uint16_t sport, uint32_t iss)
+{
+	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = iss + 1, .wnd = 65535, .sport = sport });
+}
+
+/* Passive open by the peer's SYN syn (ISS PISS) to the listener l: our
+ * SYN-ACK, rtt_us later the peer's ACK, nothing more sent; returns the
+ * accepted sd, *iss our ISS. */
+static inline int accept_syn(int l, struct seg syn, uint64_t rtt_us, uint32_t *iss)
+{
+	uint16_t sport = syn.sport ? syn.sport : PPORT;
+	*iss = syn_seg_in(syn);
+	advance(now + rtt_us);
+	ack_in(sport, *iss);
+	CHECK(none());
+	uint32_t a; uint16_t p;
+	int sd = nst_accept(st, l, &a, &p, now);
+	CHECK(sd >= 0);
+	CHECK_EQ(a, PEER);
+	CHECK_EQ(p, sport);
+	return sd;
+}
+
+/* An accepted connection from PEER:sport (SYN with MSS 1460) on the
+ * listener l; *iss our ISS. */
+static inline int accepted(int l, uint16_t sport, uint32_t *iss)
+{
+	return accept_syn(l, (struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .mss = 1460,
+					   .sport = sport }, 0, iss);
+}
+
+/* A segment from the peer of sd (either end of the handshake), at the
+ * sequence sd expects and acknowledging all sd sent. */
+static inline struct seg peer_seg(int sd, uint8_t flags)
+{
+	const struct tcb *t = tcb_of(sd);
+	return (struct seg){ .flags = flags, .seq = t->rcv.nxt, .ack = t->snd.nxt, .wnd = 65535,
+			     .sport = t->rport, .dport = t->lport };
+}
+
+/* Move the established connection sd, nothing in flight either way, along
+ * the close path to state: FIN-WAIT-1, FIN-WAIT-2 or TIME-WAIT (we close
+ * first; TIME-WAIT: the peer's FIN acknowledges ours), CLOSING (the peer's
+ * FIN crosses ours), CLOSE-WAIT or LAST-ACK (the peer closes first). Our
+ * side closes by close(): but in CLOSE-WAIT, sd is an orphan then (its TCB,
+ * tcb_of(sd), lives on). */
+static inline void close_to(int sd, int state)
+{
+	struct tcb *t = tcb_of(sd);
+	struct out o;
+	CHECK_EQ(t->state, TCP_ESTABLISHED);
+	if (state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK) {
+		inject(peer_seg(sd, FIN | ACK));
+		CHECK(take(&o));
+		CHECK_EQ(o.flags, ACK);
+		CHECK_EQ(t->state, TCP_CLOSE_WAIT);
+		if (state == TCP_CLOSE_WAIT)
+			return;
+	}
+	struct seg s = peer_seg(sd, 0);
+	CHECK_EQ(nst_close(st, sd, now), 0);
+	CHECK(take(&o));
+	CHECK_EQ(o.flags, FIN | ACK);
+	switch (state) {
+	case TCP_FIN_WAIT_2:
+		s.flags = ACK;
+		s.ack++;
+		inject(s);
+		CHECK(none());
+		break;
+	case TCP_TIME_WAIT:
+		s.flags = FIN | ACK;
+		s.ack++;
+		inject(s);
+		CHECK(take(&o));
+		CHECK_EQ(o.flags, ACK);
+		break;
+	case TCP_CLOSING:
+		s.flags = FIN | ACK;
+		inject(s);
+		CHECK(take(&o));
+		CHECK_EQ(o.flags, ACK);
+		break;
+	}
+	CHECK_EQ(t->state, state);
+}
+
+/* An active connection to PEER:80 (handshake in rtt 10 ms) in state, by
+ * close_to(); returns sd, *iss our ISS. */
+static inline int tcb_in(int state, uint32_t *iss)
+{
+	int sd = open_active(iss, 10 * MS, 65535);
+	if (state != TCP_ESTABLISHED)
+		close_to(sd, state);
+	return sd;
 }
 
 /* ---- SACK helpers (tcp_sack_test, tcp_tlp_test) ---- */
@@ -292,20 +543,11 @@ static inline struct seg syn_with_opts(struct seg s, int sack, int ts, uint32_t 
 /* Active open; the SYN-ACK carries SACK-permitted if sack. Returns sd. */
 static inline int open_sack(uint32_t *iss, int sack)
 {
-	struct out syn, o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&syn));
-	CHECK_EQ(syn.flags, SYN);
+	struct out syn;
+	int sd = syn_sent(&syn);
 	CHECK(syn.sack_perm);
 	*iss = syn.seq;
-	advance(now + 10 * MS);
-	inject(syn_with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
-				      .wnd = 65535, .sport = 80, .dport = syn.sport }, sack, 0, 0, 0));
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, ACK);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	syn_ack_in(sd, &syn, 10 * MS, syn_with_opts((struct seg){ .wnd = 65535 }, sack, 0, 0, 0));
 	return sd;
 }
 
@@ -313,14 +555,7 @@ static inline int open_sack(uint32_t *iss, int sack)
 static inline void sack_in(int sd, uint32_t ack, unsigned n, const uint32_t *blk)
 {
 	struct seg s = from(sd, ACK, PISS + 1, ack, NULL);
-	unsigned k = 0;
-	s.opt[k++] = 1; s.opt[k++] = 1; s.opt[k++] = 5; s.opt[k++] = (uint8_t)(2 + 8 * n);
-	for (unsigned i = 0; i < 2 * n; i++) {
-		uint32_t v = htonl(blk[i]);
-		memcpy(s.opt + k, &v, 4);
-		k += 4;
-	}
-	s.optlen = (uint8_t)k;
+	opt_sack(&s, n, blk);
 	inject(s);
 }
 

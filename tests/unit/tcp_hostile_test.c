@@ -2,40 +2,6 @@
  * cookies (RFC 4987 3.6) and malformed headers, with the exact clock. */
 #include "tests/unit/tcp_harness.h"
 
-/* a listener on port 80 */
-static int listener(int backlog)
-{
-	int l = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
-	CHECK_EQ(nst_listen(st, l, backlog, now), 0);
-	return l;
-}
-
-static void drain(void)
-{
-	struct out o;
-	while (take(&o))
-		;
-}
-
-/* Passive open from PEER:sport, accepted; returns the sd, *iss ours. */
-static int open_passive(int l, uint16_t sport, uint32_t *iss)
-{
-	struct out o;
-	inject((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .mss = 1460, .sport = sport });
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, SYN | ACK);
-	*iss = o.seq;
-	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 65535,
-			     .sport = sport });
-	uint32_t a; uint16_t p;
-	int c = nst_accept(st, l, &a, &p, now);
-	CHECK(c >= 0);
-	CHECK_EQ(p, sport);
-	return c;
-}
-
 static struct seg to80(uint16_t sport, uint8_t flags, uint32_t seq, uint32_t ack)
 {
 	return (struct seg){ .flags = flags, .seq = seq, .ack = ack, .wnd = 65535, .sport = sport };
@@ -49,7 +15,7 @@ TEST(challenge_rst_and_per_connection_limit)
 	setup();
 	int l = listener(8);
 	uint32_t iss;
-	int c = open_passive(l, PPORT, &iss);
+	int c = accepted(l, PPORT, &iss);
 	struct out o;
 	inject(to80(PPORT, RST, PISS + 1 + 100, 0));
 	REQUIRE(take(&o));
@@ -100,7 +66,7 @@ TEST(oow_dupack_limit_spares_data)
 	setup();
 	int l = listener(8);
 	uint32_t iss;
-	int c = open_passive(l, PPORT, &iss);
+	int c = accepted(l, PPORT, &iss);
 	struct out o;
 	inject(to80(PPORT, ACK, PISS + 1 + 1000000, iss + 1));
 	REQUIRE(take(&o));
@@ -126,7 +92,7 @@ TEST(challenge_global_limit)
 	uint32_t iss[30];
 	int sd[30];
 	for (int i = 0; i < 30; i++)
-		sd[i] = open_passive(l, (uint16_t)(PPORT + i), &iss[i]);
+		sd[i] = accepted(l, (uint16_t)(PPORT + i), &iss[i]);
 	drain();
 	advance((now / SEC + 1) * SEC);         /* the start of a second */
 	int acks = 0;
@@ -153,23 +119,13 @@ static struct seg syn_opts(uint16_t sport, uint32_t seq, uint16_t mss, int sack,
 			   uint32_t tsval, int ws)
 {
 	struct seg s = { .flags = SYN, .seq = seq, .wnd = 65535, .sport = sport };
-	uint8_t *o = s.opt;
-	unsigned n = 0;
-	o[n++] = 2; o[n++] = 4; o[n++] = (uint8_t)(mss >> 8); o[n++] = (uint8_t)mss;
-	if (sack) {
-		o[n++] = 1; o[n++] = 1; o[n++] = 4; o[n++] = 2;
-	}
-	if (ts) {
-		o[n++] = 1; o[n++] = 1; o[n++] = 8; o[n++] = 10;
-		o[n++] = (uint8_t)(tsval >> 24); o[n++] = (uint8_t)(tsval >> 16);
-		o[n++] = (uint8_t)(tsval >> 8); o[n++] = (uint8_t)tsval;
-		memset(o + n, 0, 4);
-		n += 4;
-	}
-	if (ws >= 0) {
-		o[n++] = 1; o[n++] = 3; o[n++] = 3; o[n++] = (uint8_t)ws;
-	}
-	s.optlen = (uint8_t)n;
+	opt_mss(&s, mss);
+	if (sack)
+		opt_sack_perm(&s);
+	if (ts)
+		opt_ts(&s, tsval, 0);
+	if (ws >= 0)
+		opt_ws(&s, ws);
 	return s;
 }
 
@@ -178,13 +134,7 @@ static struct seg ack_ts(uint16_t sport, uint32_t seq, uint32_t ack, uint32_t ts
 {
 	struct seg s = { .flags = ACK, .seq = seq, .ack = ack, .wnd = 1000, .sport = sport,
 			 .data = data, .len = data ? (uint32_t)strlen(data) : 0 };
-	uint8_t *o = s.opt;
-	o[0] = 1; o[1] = 1; o[2] = 8; o[3] = 10;
-	o[4] = (uint8_t)(tsval >> 24); o[5] = (uint8_t)(tsval >> 16);
-	o[6] = (uint8_t)(tsval >> 8); o[7] = (uint8_t)tsval;
-	o[8] = (uint8_t)(tsecr >> 24); o[9] = (uint8_t)(tsecr >> 16);
-	o[10] = (uint8_t)(tsecr >> 8); o[11] = (uint8_t)tsecr;
-	s.optlen = 12;
+	opt_ts(&s, tsval, tsecr);
 	return s;
 }
 

@@ -1,8 +1,7 @@
 /* Unit tests of TCP_INFO (nst_tcp_info) and the options tcp_info.c answers:
  * values in our units at exact times, counters after a retransmission, and
  * Linux's values and errnos for TCP_CORK, TCP_QUICKACK, TCP_USER_TIMEOUT,
- * TCP_CONGESTION and SO_RCVLOWAT. The test is the peer (helpers as in
- * tcp_test.c). */
+ * TCP_CONGESTION and SO_RCVLOWAT. The test is the peer (tcp_harness.h). */
 #include <limits.h>
 #include "tests/unit/tcp_harness.h"
 
@@ -51,8 +50,7 @@ TEST(info_established_counts)
 	CHECK_EQ(ti.retransmits, 0);
 	CHECK_EQ(nst_tcp_info(st, 999, &ti), -EBADF);
 	nst_close(st, sd, now);
-	while (take(&o))
-		;
+	drain();
 	teardown();
 }
 
@@ -69,9 +67,7 @@ TEST(info_ca_state_disorder)
 		int sd = open_sack(&iss, sack);
 		uint32_t s = iss + 1;
 		CHECK_EQ(nst_send(st, sd, buf, sizeof(buf), 0, now), (long)sizeof(buf));
-		struct out o;
-		while (take(&o))
-			;
+		drain();
 		advance(now + 10 * MS);
 		struct nst_tcp_info ti;
 		uint32_t cwnd0 = tcb_of(sd)->cwnd;
@@ -88,8 +84,7 @@ TEST(info_ca_state_disorder)
 		REQUIRE(nst_tcp_info(st, sd, &ti) == 0);
 		CHECK_EQ(ti.ca_state, NST_CA_OPEN);
 		nst_close(st, sd, now);
-		while (take(&o))
-			;
+		drain();
 		teardown();
 	}
 }
@@ -103,11 +98,6 @@ static int getint(int sd, int level, int name, int *v)
 	return r;
 }
 
-static int setint(int sd, int level, int name, int v)
-{
-	return nst_setsockopt(st, sd, level, name, &v, sizeof(v), now);
-}
-
 TEST(options_as_linux)
 {
 	setup();
@@ -115,24 +105,24 @@ TEST(options_as_linux)
 	int v = -1;
 	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_CORK, &v), 0);
 	CHECK_EQ(v, 0);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 5), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CORK, 5), 0);
 	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_CORK, &v), 0);
 	CHECK_EQ(v, 1);
 	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_QUICKACK, &v), 0);
 	CHECK_EQ(v, 1);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_QUICKACK, 0), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_QUICKACK, 0), 0);
 	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_QUICKACK, &v), 0);
 	CHECK_EQ(v, 0);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, -1), -EINVAL);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000), 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, -1), -EINVAL);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000), 0);
 	CHECK_EQ(getint(sd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v), 0);
 	CHECK_EQ(v, 3000);
 	CHECK_EQ(getint(sd, SOL_SOCKET, SO_RCVLOWAT, &v), 0);
 	CHECK_EQ(v, 1);
-	CHECK_EQ(setint(sd, SOL_SOCKET, SO_RCVLOWAT, -5), 0);
+	CHECK_EQ(set_int(sd, SOL_SOCKET, SO_RCVLOWAT, -5), 0);
 	CHECK_EQ(getint(sd, SOL_SOCKET, SO_RCVLOWAT, &v), 0);
 	CHECK_EQ(v, INT_MAX);
-	CHECK_EQ(setint(sd, IPPROTO_TCP, TCP_CORK, 1) , 0);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, TCP_CORK, 1) , 0);
 	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CORK, &v, 2, now), -EINVAL);
 	/* TCP_CONGESTION: "reno" and "cubic" (tcp_cc_test.c has more) */
 	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4, now), 0);
@@ -148,9 +138,9 @@ TEST(options_as_linux)
 	CHECK_EQ(nst_getsockopt(st, sd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
 	CHECK_EQ(len, 2);
 	/* unknown options: the kernel's errno, never a silent success */
-	CHECK_EQ(setint(sd, IPPROTO_TCP, 9999, 1), -ENOPROTOOPT);
+	CHECK_EQ(set_int(sd, IPPROTO_TCP, 9999, 1), -ENOPROTOOPT);
 	CHECK_EQ(getint(sd, IPPROTO_TCP, 9999, &v), -ENOPROTOOPT);
-	CHECK_EQ(setint(sd, SOL_SOCKET, 9999, 1), -ENOPROTOOPT);
+	CHECK_EQ(set_int(sd, SOL_SOCKET, 9999, 1), -ENOPROTOOPT);
 	CHECK(none());          /* options alone put nothing on the wire */
 	nst_close(st, sd, now);
 	teardown();
@@ -186,10 +176,8 @@ TEST(info_last_data_recv_and_cc_meminfo)
 	CHECK_EQ(nst_getsockopt(st, sd, SOL_SOCKET, SO_MEMINFO, mi, &len), 0);
 	CHECK_EQ(len, 9 * sizeof(uint32_t));
 	CHECK_EQ(mi[0], 3);                     /* SK_MEMINFO_RMEM_ALLOC: unread */
-	struct out o;
 	nst_close(st, sd, now);
-	while (take(&o))
-		;
+	drain();
 	teardown();
 }
 

@@ -20,21 +20,11 @@ static void setup_cfg(uint64_t mem_max, unsigned max_sockets)
  * Window Scale 7, window 65535. *syn gets our SYN. */
 static int open_ws(struct out *syn, uint64_t rtt_us)
 {
-	struct out o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(syn));
-	advance(now + rtt_us);
-	struct seg s = { .flags = SYN | ACK, .seq = PISS, .ack = syn->seq + 1, .wnd = 65535,
-			 .sport = 80, .dport = syn->sport };
-	uint8_t opt[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7 };
-	memcpy(s.opt, opt, sizeof(opt));
-	s.optlen = sizeof(opt);
-	inject(s);
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, ACK);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	int sd = syn_sent(syn);
+	struct seg s = { .wnd = 65535 };
+	opt_mss(&s, 1460);
+	opt_ws(&s, 7);
+	syn_ack_in(sd, syn, rtt_us, s);
 	return sd;
 }
 
@@ -295,9 +285,7 @@ TEST(autotuning_after_a_lost_syn)
 {
 	setup();
 	struct out syn, o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&syn));
+	int sd = syn_sent(&syn);
 	advance(now + 1 * SEC);                 /* lost: sent again */
 	CHECK(take(&syn));
 	advance(now + 10 * MS);

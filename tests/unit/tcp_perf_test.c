@@ -1,31 +1,18 @@
 /* Unit tests of the TCP performance features (RFC 7323 window scaling,
  * timestamps with RTTM and PAWS; cwnd validation; Nagle and TCP_CORK). The
  * test is the peer: it crafts frames, injects them into the memdev and
- * takes what the stack sends, at exact microseconds. Harness as tcp_test.c,
- * with the options of each segment parsed. */
+ * takes what the stack sends, at exact microseconds (tcp_harness.h). */
 #include "tests/unit/tcp_harness.h"
 
 /* options: MSS 1460, then WS (ws >= 0) and TS (ts) */
 static struct seg with_opts(struct seg s, int ws, int ts, uint32_t tsval, uint32_t tsecr)
 {
-	unsigned n = 0;
-	if (s.flags & SYN) {
-		s.opt[n++] = 2; s.opt[n++] = 4; s.opt[n++] = 1460 >> 8; s.opt[n++] = 1460 & 0xff;
-	}
-	if (ts) {
-		s.opt[n++] = 1; s.opt[n++] = 1; s.opt[n++] = 8; s.opt[n++] = 10;
-		uint32_t v = htonl(tsval), e = htonl(tsecr);
-		memcpy(s.opt + n, &v, 4);
-		memcpy(s.opt + n + 4, &e, 4);
-		n += 8;
-	}
-	if (ws >= 0) {
-		s.opt[n++] = 1; s.opt[n++] = 3; s.opt[n++] = 3; s.opt[n++] = (uint8_t)ws;
-	}
-	s.optlen = (uint8_t)n;
-	if (!n) {               /* inject() needs a nonzero optlen to use opt */
-		s.optlen = 0;
-	}
+	if (s.flags & SYN)
+		opt_mss(&s, 1460);
+	if (ts)
+		opt_ts(&s, tsval, tsecr);
+	if (ws >= 0)
+		opt_ws(&s, ws);
 	return s;
 }
 
@@ -33,19 +20,9 @@ static struct seg with_opts(struct seg s, int ws, int ts, uint32_t tsval, uint32
  * TSopt with TSval ptsval. Returns sd; *syn our SYN. */
 static int open_active_opts(struct out *syn, int peer_ws, int ts, uint32_t ptsval, uint16_t peer_wnd)
 {
-	struct out o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(syn));
-	CHECK_EQ(syn->flags, SYN);
-	advance(now + 100);
-	inject(with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn->seq + 1,
-				       .wnd = peer_wnd, .sport = 80, .dport = syn->sport },
-			 peer_ws, ts, ptsval, syn->tsval));
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, ACK);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	int sd = syn_sent(syn);
+	syn_ack_in(sd, syn, 100, with_opts((struct seg){ .flags = SYN | ACK, .wnd = peer_wnd },
+					   peer_ws, ts, ptsval, syn->tsval));
 	return sd;
 }
 
@@ -231,12 +208,10 @@ TEST(paws_rejects_old_timestamps)
 	CHECK_EQ(ss->tcp_drop_nots, nots0 + 1);
 	CHECK_EQ(t->rcv.nxt, PISS + 5);
 	advance(now + TCP_DELACK_US);
-	while (take(&o))
-		;
+	drain();
 	/* after 24 days idle TS.Recent is invalid (5.5): the old TSval passes */
 	advance(now + TCP_PAWS_IDLE_US + SEC);
-	while (take(&o))
-		;
+	drain();
 	inject(with_opts(from_wnd(sd, ACK | PSH, PISS + 5, syn.seq + 1, 60000, "x"), -1, 1, 10, 0));
 	CHECK_EQ(t->rcv.nxt, PISS + 6);
 	CHECK_EQ(t->ts_recent, 10);
@@ -336,15 +311,14 @@ TEST(cwnd_does_not_grow_when_not_limited)
 static void app_limited_round(uint32_t nsegs, uint32_t per_ack, uint32_t want_cwnd)
 {
 	setup();
-	struct out syn, o;
+	struct out syn;
 	int sd = open_active_opts(&syn, -1, 0, 0, 65535);
 	struct tcb *t = tcb_of(sd);
 	CHECK_EQ(t->cwnd, 10 * 1460);
 	static char buf[10 * 1460];
 	memset(buf, 'a', sizeof(buf));
 	CHECK_EQ(nst_send(st, sd, buf, nsegs * 1460, 0, now), (long)(nsegs * 1460));
-	while (take(&o))
-		;
+	drain();
 	uint32_t una = syn.seq + 1, end = una + nsegs * 1460;
 	advance(now + 100 * MS);
 	while (seq_lt(una, end)) {
@@ -435,8 +409,7 @@ TEST(cork_holds_partial_segments)
 	/* corked again: the ceiling */
 	advance(now + MS);
 	inject(from_wnd(sd, ACK, PISS + 1, syn.seq + 1 + 1464, 65535, NULL));
-	while (take(&o))
-		;
+	drain();
 	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one), now), 0);
 	uint64_t t0 = now;
 	CHECK_EQ(nst_send(st, sd, "tail", 4, 0, now), 4);

@@ -4,24 +4,6 @@
  * the handshake takes 10 ms, so SRTT = min_RTT = 10 ms and RTT/4 = 2.5 ms. */
 #include "tests/unit/tcp_harness.h"
 
-#define MSS 1460u
-
-static char data[64 * MSS];
-
-/* Queue nq full segments, take the nseg that go out. */
-static void send_segs(int sd, uint32_t first, unsigned nq, unsigned nseg)
-{
-	struct out o;
-	unsigned got = 0;
-	CHECK_EQ(nst_send(st, sd, data, nq * MSS, 0, now), (long)(nq * MSS));
-	while (take(&o)) {
-		CHECK_EQ(o.seq, first + MSS * got);
-		CHECK_EQ(o.len, MSS);
-		got++;
-	}
-	CHECK_EQ(got, nseg);
-}
-
 /* The segment the stack sends next must be seq; nothing else then. */
 static void expect_one(uint32_t seq)
 {
@@ -249,8 +231,7 @@ TEST(dsack_widens_the_window)
 	expect_one(s + MSS);
 	/* the recovery ends: one of the 16 persisting recoveries used */
 	sack_in(sd, s + MSS, 1, b);
-	while (take(&o))
-		;
+	drain();
 	advance(now + 10 * MS);
 	inject(from(sd, ACK, PISS + 1, s + 4 * MSS, NULL));
 	CHECK(!t->in_recovery);
@@ -271,10 +252,9 @@ TEST(lost_retransmission_found_by_time)
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = iss + 1;
 	/* 10 in flight and more to send */
-	CHECK_EQ(nst_send(st, sd, data, 20 * MSS, 0, now), (long)(20 * MSS));
+	CHECK_EQ(nst_send(st, sd, payload, 20 * MSS, 0, now), (long)(20 * MSS));
 	struct out o;
-	while (take(&o))
-		;
+	drain();
 	advance(now + 10 * MS);
 	uint32_t b[2] = { s + MSS, 0 };
 	for (uint32_t i = 2; i <= 4; i++) {
@@ -325,7 +305,7 @@ TEST(prr_single_loss_example)
 	inject(from(sd, ACK, PISS + 1, s + 10 * MSS, NULL));
 	s += 10 * MSS;
 	t->cwnd = 20 * MSS;
-	CHECK_EQ(nst_send(st, sd, data, 40 * MSS, 0, now), (long)(40 * MSS));
+	CHECK_EQ(nst_send(st, sd, payload, 40 * MSS, 0, now), (long)(40 * MSS));
 	struct out o;
 	unsigned n = 0;
 	while (take(&o))
@@ -433,7 +413,7 @@ TEST(undo_each_episode_on_its_own)
 	CHECK(t->cwnd < cwnd0);
 	/* more data; its first segment is late too */
 	s += 10 * MSS;
-	CHECK_EQ(nst_send(st, sd, data, 10 * MSS, 0, now), (long)(10 * MSS));
+	CHECK_EQ(nst_send(st, sd, payload, 10 * MSS, 0, now), (long)(10 * MSS));
 	struct out o;
 	unsigned n = 0;
 	while (take(&o))
@@ -507,7 +487,7 @@ TEST(prr_ssrb_only_on_safe_ack)
 	}
 	CHECK(none());
 	CHECK_EQ(t->rack_rtt, 22 * MS);
-	CHECK_EQ(nst_send(st, sd, data, 10 * MSS, 0, now), (long)(10 * MSS));
+	CHECK_EQ(nst_send(st, sd, payload, 10 * MSS, 0, now), (long)(10 * MSS));
 	CHECK(none());
 	advance(now + 2 * MS);
 	uint32_t c[2] = { s + 5 * MSS, s + 7 * MSS };
@@ -560,18 +540,11 @@ TEST(no_undo_without_dsack_of_every_retransmission)
 /* Active open with SACK and timestamps (the peer's TSval 100 on). */
 static int open_ts(uint32_t *iss, uint32_t *tsecr_syn)
 {
-	struct out syn, o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&syn));
+	struct out syn;
+	int sd = syn_sent(&syn);
 	*iss = syn.seq;
 	*tsecr_syn = syn.tsval;
-	advance(now + 10 * MS);
-	inject(syn_with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
-				      .wnd = 65535, .sport = 80, .dport = syn.sport }, 1, 1, 100,
-			     syn.tsval));
-	CHECK(take(&o));
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	syn_ack_in(sd, &syn, 10 * MS, syn_with_opts((struct seg){ .wnd = 65535 }, 1, 1, 100, syn.tsval));
 	CHECK(tcb_of(sd)->ts_ok);
 	return sd;
 }
@@ -581,22 +554,41 @@ static void ack_ts(int sd, uint32_t ack, uint32_t tsval, uint32_t tsecr, unsigne
 		   const uint32_t *blk)
 {
 	struct seg s = from(sd, ACK, PISS + 1, ack, NULL);
-	unsigned k = 0;
-	s.opt[k++] = 1; s.opt[k++] = 1; s.opt[k++] = 8; s.opt[k++] = 10;
-	uint32_t v = htonl(tsval), e = htonl(tsecr);
-	memcpy(s.opt + k, &v, 4);
-	memcpy(s.opt + k + 4, &e, 4);
-	k += 8;
-	if (n) {
-		s.opt[k++] = 1; s.opt[k++] = 1; s.opt[k++] = 5; s.opt[k++] = (uint8_t)(2 + 8 * n);
-		for (unsigned i = 0; i < 2 * n; i++) {
-			uint32_t x = htonl(blk[i]);
-			memcpy(s.opt + k, &x, 4);
-			k += 4;
-		}
-	}
-	s.optlen = (uint8_t)k;
+	opt_ts(&s, tsval, tsecr);
+	if (n)
+		opt_sack(&s, n, blk);
 	inject(s);
+}
+
+/* A connection with SACK and timestamps (open_ts) in recovery: 10
+ * segments sent back to back (the TSval of the last, *tv0), 10 ms later the
+ * peer SACKs 2..4 (TSval 102..104): the first is lost and resent at once,
+ * with TSval *tv_rx. Returns sd; *cwnd0 the cwnd before recovery. */
+static int ts_recovery(uint32_t *tv0, uint32_t *tv_rx, uint32_t *cwnd0)
+{
+	uint32_t iss, tsecr_syn;
+	int sd = open_ts(&iss, &tsecr_syn);
+	struct tcb *t = tcb_of(sd);
+	uint32_t s = iss + 1, m = t->mss;
+	CHECK_EQ(nst_send(st, sd, payload, 10 * m, 0, now), (long)(10 * m));
+	struct out o;
+	*tv0 = 0;
+	while (take(&o))
+		*tv0 = o.tsval;
+	*cwnd0 = t->cwnd;
+	advance(now + 10 * MS);
+	uint32_t b[2] = { s + m, 0 };
+	for (uint32_t i = 2; i <= 4; i++) {
+		b[1] = s + i * m;
+		ack_ts(sd, s, 100 + i, *tv0, 1, b);
+	}
+	*tv_rx = 0;
+	CHECK(take(&o));
+	CHECK_EQ(o.seq, s);
+	*tv_rx = o.tsval;
+	CHECK(t->in_recovery);
+	drain();
+	return sd;
 }
 
 /* Eifel: the ACK that ends recovery echoes the TSval of the original
@@ -607,29 +599,11 @@ TEST(undo_eifel_timestamps)
 {
 	for (int spurious = 1; spurious >= 0; spurious--) {
 		setup();
-		uint32_t iss, tsecr_syn;
-		int sd = open_ts(&iss, &tsecr_syn);
+		uint32_t tv0, tv_rx, cwnd0;
+		int sd = ts_recovery(&tv0, &tv_rx, &cwnd0);
 		struct tcb *t = tcb_of(sd);
-		uint32_t s = iss + 1, m = t->mss;
-		CHECK_EQ(nst_send(st, sd, data, 10 * m, 0, now), (long)(10 * m));
-		struct out o;
-		uint32_t tv0 = 0;
-		while (take(&o))
-			tv0 = o.tsval;
-		uint32_t cwnd0 = t->cwnd;
-		advance(now + 10 * MS);
-		uint32_t b[2] = { s + m, 0 };
-		for (uint32_t i = 2; i <= 4; i++) {
-			b[1] = s + i * m;
-			ack_ts(sd, s, 100 + i, tv0, 1, b);
-		}
-		CHECK(take(&o));
-		CHECK_EQ(o.seq, s);
-		uint32_t tv_rx = o.tsval;
+		uint32_t s = t->iss + 1, m = t->mss;
 		CHECK_EQ(tv_rx, tv0 + 10);
-		CHECK(t->in_recovery);
-		while (take(&o))
-			;
 		advance(now + 2 * MS);
 		ack_ts(sd, s + 10 * m, 110, spurious ? tv0 : tv_rx, 0, NULL);
 		CHECK(!t->in_recovery);
@@ -649,27 +623,10 @@ TEST(undo_eifel_timestamps)
 TEST(undo_eifel_partial_ack)
 {
 	setup();
-	uint32_t iss, tsecr_syn;
-	int sd = open_ts(&iss, &tsecr_syn);
+	uint32_t tv0, tv_rx, cwnd0;
+	int sd = ts_recovery(&tv0, &tv_rx, &cwnd0);
 	struct tcb *t = tcb_of(sd);
-	uint32_t s = iss + 1, m = t->mss;
-	CHECK_EQ(nst_send(st, sd, data, 10 * m, 0, now), (long)(10 * m));
-	struct out o;
-	uint32_t tv0 = 0;
-	while (take(&o))
-		tv0 = o.tsval;
-	uint32_t cwnd0 = t->cwnd;
-	advance(now + 10 * MS);
-	uint32_t b[2] = { s + m, 0 };
-	for (uint32_t i = 2; i <= 4; i++) {
-		b[1] = s + i * m;
-		ack_ts(sd, s, 100 + i, tv0, 1, b);
-	}
-	CHECK(take(&o));
-	CHECK_EQ(o.seq, s);
-	CHECK(t->in_recovery);
-	while (take(&o))
-		;
+	uint32_t s = t->iss + 1, m = t->mss;
 	advance(now + 2 * MS);
 	ack_ts(sd, s + 4 * m, 110, tv0, 0, NULL);
 	CHECK(seq_lt(t->snd.una, t->snd_max));  /* a partial ACK: 4..9 outstanding */
@@ -706,11 +663,9 @@ TEST(dsack_for_a_paws_rejected_duplicate)
 	memcpy(d3.opt, ts, 12);
 	d3.optlen = 12;
 	inject(d3);                             /* in order: TS.Recent 104 */
-	while (take(&o))
-		;
+	drain();
 	advance(now + 50 * MS);                 /* (the delayed ACK of d3 went out) */
-	while (take(&o))
-		;
+	drain();
 	inject(d1);                             /* the late original: TSval 101 < 104 */
 	CHECK_EQ(st->stat.tcp_drop_paws, 1);
 	CHECK(take(&o));
@@ -735,7 +690,7 @@ TEST(slow_start_counts_newly_delivered)
 		int sd = open_sack(&iss, sack);
 		struct tcb *t = tcb_of(sd);
 		uint32_t s = iss + 1;
-		CHECK_EQ(nst_send(st, sd, data, 15 * MSS, 0, now), (long)(15 * MSS));
+		CHECK_EQ(nst_send(st, sd, payload, 15 * MSS, 0, now), (long)(15 * MSS));
 		struct out o;
 		unsigned got = 0;
 		while (take(&o))
@@ -767,8 +722,8 @@ TEST(slow_start_counts_newly_delivered)
 int main(void)
 {
 	pkt_pool_init(1024);
-	for (unsigned i = 0; i < sizeof(data); i++)
-		data[i] = (char)(i * 7);
+	for (unsigned i = 0; i < sizeof(payload); i++)
+		payload[i] = (char)(i * 7);
 	RUN(four_segments_last_sacked);
 	RUN(dupthresh_sacked_is_lost_at_once);
 	RUN(reordering_seen_keeps_the_window);

@@ -5,32 +5,13 @@
  * microseconds (tests/unit/tcp_harness.h). */
 #include "tests/unit/tcp_harness.h"
 
-#define MSS 1460u
-
-static char data[64 * MSS];
-
-/* Send nseg full segments and take them from the wire; returns how many
- * came out. */
-static int send_segs(int sd, uint32_t first, unsigned nseg)
-{
-	struct out o;
-	int got = 0;
-	CHECK_EQ(nst_send(st, sd, data, nseg * MSS, 0, now), (long)(nseg * MSS));
-	while (take(&o)) {
-		CHECK_EQ(o.seq, first + MSS * (uint32_t)got);
-		CHECK_EQ(o.len, MSS);
-		got++;
-	}
-	return got;
-}
-
 /* A connection past slow start with cwnd 20 segments, as after growth:
  * 10 segments sent and ACKed, then cwnd set. Returns the next sequence
  * number to send. */
 static uint32_t grow_to_20(int sd, uint32_t iss)
 {
 	uint32_t s = iss + 1;
-	CHECK_EQ(send_segs(sd, s, 10), 10);
+	send_segs(sd, s, 10, 10);
 	advance(now + 10 * MS);
 	inject(from(sd, ACK, PISS + 1, s + 10 * MSS, NULL));
 	tcb_of(sd)->cwnd = 20 * MSS;
@@ -180,9 +161,7 @@ TEST(sack_blocks_three_with_timestamps)
 {
 	setup();
 	struct out syn, o;
-	int sd = nst_socket(st, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
-	CHECK(take(&syn));
+	int sd = syn_sent(&syn);
 	advance(now + 10 * MS);
 	inject(syn_with_opts((struct seg){ .flags = SYN | ACK, .seq = PISS, .ack = syn.seq + 1,
 				      .wnd = 65535, .sport = 80, .dport = syn.sport }, 1, 1, 7, syn.tsval));
@@ -332,7 +311,7 @@ TEST(scoreboard_merge_and_bogus)
 	int sd = open_sack(&iss, 1);
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = iss + 1;
-	CHECK_EQ(send_segs(sd, s, 10), 10);
+	send_segs(sd, s, 10, 10);
 	advance(now + 10 * MS);
 	uint32_t b1[] = { s + 2 * MSS, s + 3 * MSS };
 	sack_in(sd, s, 1, b1);
@@ -426,7 +405,7 @@ TEST(rfc6675_three_holes_in_one_round_trip)
 	int sd = open_sack(&iss, 1);
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = grow_to_20(sd, iss);
-	CHECK_EQ(send_segs(sd, s, 20), 20);
+	send_segs(sd, s, 20, 20);
 	advance(now + 10 * MS);
 	int rx[8], n = 0;
 	lossy_round(sd, s, 1, rx, &n);
@@ -467,7 +446,7 @@ TEST(newreno_one_hole_per_round_trip)
 	int sd = open_sack(&iss, 0);
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = grow_to_20(sd, iss);
-	CHECK_EQ(send_segs(sd, s, 20), 20);
+	send_segs(sd, s, 20, 20);
 	advance(now + 10 * MS);
 	int rx[8], n = 0;
 	lossy_round(sd, s, 0, rx, &n);
@@ -512,7 +491,7 @@ TEST(pipe_limits_new_data_in_recovery)
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = grow_to_20(sd, iss);
 	/* 20 in flight and 10 more queued */
-	CHECK_EQ(nst_send(st, sd, data, 30 * MSS, 0, now), (long)(30 * MSS));
+	CHECK_EQ(nst_send(st, sd, payload, 30 * MSS, 0, now), (long)(30 * MSS));
 	struct out o;
 	int got = 0;
 	while (take(&o))
@@ -571,10 +550,9 @@ TEST(lost_retransmission_resent)
 	int sd = open_sack(&iss, 1);
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = grow_to_20(sd, iss);
-	CHECK_EQ(nst_send(st, sd, data, 40 * MSS, 0, now), (long)(40 * MSS));
+	CHECK_EQ(nst_send(st, sd, payload, 40 * MSS, 0, now), (long)(40 * MSS));
 	struct out o;
-	while (take(&o))
-		;
+	drain();
 	CHECK_EQ(t->snd_max, s + 20 * MSS);
 	advance(now + 10 * MS);
 	/* 0 lost: SACKs for 1..19, one per arrival */
@@ -620,7 +598,7 @@ TEST(rto_clears_scoreboard)
 	int sd = open_sack(&iss, 1);
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = iss + 1;
-	CHECK_EQ(send_segs(sd, s, 10), 10);
+	send_segs(sd, s, 10, 10);
 	advance(now + 10 * MS);
 	uint32_t blk[2] = { s + MSS, 0 };
 	for (int i = 2; i <= 4; i++) {
@@ -667,7 +645,7 @@ TEST(rescue_retransmission_of_the_tail)
 	int sd = open_sack(&iss, 1);
 	struct tcb *t = tcb_of(sd);
 	uint32_t s = iss + 1;
-	CHECK_EQ(send_segs(sd, s, 10), 10);
+	send_segs(sd, s, 10, 10);
 	advance(now + 10 * MS);
 	/* 0 lost, 1..4 SACKed, 5..9 lost (no SACK for them ever comes) */
 	uint32_t blk[2] = { s + MSS, 0 };
@@ -708,7 +686,7 @@ TEST(tcp_info_sack_fields)
 	uint32_t iss;
 	int sd = open_sack(&iss, 1);
 	uint32_t s = iss + 1;
-	CHECK_EQ(send_segs(sd, s, 10), 10);
+	send_segs(sd, s, 10, 10);
 	advance(now + 10 * MS);
 	uint32_t blk[2] = { s + 2 * MSS, s + 4 * MSS };
 	sack_in(sd, s, 1, blk);
@@ -730,8 +708,8 @@ TEST(tcp_info_sack_fields)
 int main(void)
 {
 	pkt_pool_init(1024);
-	for (unsigned i = 0; i < sizeof(data); i++)
-		data[i] = (char)(i * 7);
+	for (unsigned i = 0; i < sizeof(payload); i++)
+		payload[i] = (char)(i * 7);
 	RUN(sack_permitted_active_open);
 	RUN(syn_option_layout);
 	RUN(sack_permitted_passive_open);

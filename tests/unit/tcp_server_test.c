@@ -1,45 +1,10 @@
 /* Unit tests of the server side of TCP: LISTEN, SYN-RECEIVED, the accept queue
  * and backlog, SYN-ACK retransmission, simultaneous open, SO_REUSEADDR /
  * SO_REUSEPORT bind rules, SO_LINGER, close with unread data, what exit waits
- * for. The harness (the test is the peer: it crafts frames with correct
+ * for. The test is the peer (tcp_harness.h): it crafts frames with correct
  * checksums, injects them into the memdev and takes what the stack sends, at
- * exact microseconds) is copied from tcp_test.c. */
+ * exact microseconds. */
 #include "tests/unit/tcp_harness.h"
-
-
-/* a listener on port 80 with backlog; its sd */
-static int listener(int backlog)
-{
-	int l = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
-	CHECK_EQ(nst_listen(st, l, backlog, now), 0);
-	return l;
-}
-
-/* the peer (port sport) sends its SYN; returns our ISS from the SYN-ACK */
-static uint32_t syn_in(uint16_t sport)
-{
-	struct out o;
-	inject((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .mss = 1460, .sport = sport });
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, SYN | ACK);
-	CHECK_EQ(o.ack, PISS + 1);
-	CHECK_EQ(o.dport, sport);
-	return o.seq;
-}
-
-static void ack_in(uint16_t sport, uint32_t iss)
-{
-	inject((struct seg){ .flags = ACK, .seq = PISS + 1, .ack = iss + 1, .wnd = 65535, .sport = sport });
-}
-
-/* the connection from the peer's sport in the table (child), or NULL */
-static struct tcb *child_of(uint16_t sport)
-{
-	return tcp_lookup(st, ME, 80, PEER, sport) && tcp_lookup(st, ME, 80, PEER, sport)->state != TCP_LISTEN
-		? tcp_lookup(st, ME, 80, PEER, sport) : NULL;
-}
 
 static int notified_sd = -1, notified_n;
 static void notify_cb(void *ctx, int sd)
@@ -55,7 +20,7 @@ TEST(syn_received_then_established)
 	int l = listener(8);
 	stack_set_notify(st, notify_cb, NULL);
 	uint32_t iss = syn_in(PPORT);
-	struct tcb *c = child_of(PPORT);
+	struct tcb *c = conn_of(PPORT);
 	REQUIRE(c);
 	CHECK_EQ(c->state, TCP_SYN_RECEIVED);
 	CHECK_EQ(tcb_of(l)->syn_n, 1);
@@ -103,21 +68,19 @@ TEST(rst_in_syn_received)
 	setup();
 	int l = listener(8);
 	syn_in(PPORT);
-	struct tcb *c = child_of(PPORT);
+	struct tcb *c = conn_of(PPORT);
 	REQUIRE(c);
 	/* an out-of-window RST is ignored (RFC 5961: challenge ACK) */
 	inject((struct seg){ .flags = RST, .seq = PISS + 70000, .wnd = 0 });
 	CHECK_EQ(c->in_use, 1);
 	CHECK_EQ(c->state, TCP_SYN_RECEIVED);
-	struct out o;
-	while (take(&o))
-		;
+	drain();
 	/* RFC 9293: "If this connection was initiated with a passive OPEN (i.e.,
 	 * came from the LISTEN state), then return this connection to LISTEN
 	 * state and return" -- the child goes, the listener stays */
 	inject((struct seg){ .flags = RST, .seq = PISS + 1, .wnd = 0 });
 	CHECK(none());
-	CHECK(!child_of(PPORT));
+	CHECK(!conn_of(PPORT));
 	CHECK_EQ(tcb_of(l)->syn_n, 0);
 	CHECK_EQ(tcb_of(l)->state, TCP_LISTEN);
 	CHECK_EQ(nst_accept(st, l, NULL, NULL, now), -EAGAIN);
@@ -151,10 +114,10 @@ TEST(synack_retransmission_gives_up)
 		CHECK_EQ(o.ack, PISS + 1);
 	}
 	advance(t0 + 63 * SEC - 1);
-	CHECK(child_of(PPORT) != NULL);
+	CHECK(conn_of(PPORT) != NULL);
 	advance(t0 + 63 * SEC);
 	CHECK(none());
-	CHECK(!child_of(PPORT));
+	CHECK(!conn_of(PPORT));
 	CHECK_EQ(tcb_of(l)->syn_n, 0);
 	teardown();
 }
@@ -173,7 +136,7 @@ TEST(backlog_overflow_drops_not_resets)
 	inject((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .sport = PPORT + 2 });
 	CHECK(none());
 	CHECK_EQ(st->stat.tcp_drop_listen, drops + 1);
-	CHECK(!child_of(PPORT + 2));
+	CHECK(!conn_of(PPORT + 2));
 	/* room again after an accept: the retried SYN is answered */
 	CHECK(nst_accept(st, l, NULL, NULL, now) >= 0);
 	uint32_t iss = syn_in(PPORT + 2);
@@ -183,10 +146,10 @@ TEST(backlog_overflow_drops_not_resets)
 	CHECK_EQ(tcb_of(l)->acc_n, 2);
 	ack_in(PPORT + 2, iss);
 	CHECK(none());
-	CHECK_EQ(child_of(PPORT + 2)->state, TCP_SYN_RECEIVED);
+	CHECK_EQ(conn_of(PPORT + 2)->state, TCP_SYN_RECEIVED);
 	CHECK(nst_accept(st, l, NULL, NULL, now) >= 0);
 	ack_in(PPORT + 2, iss);
-	CHECK_EQ(child_of(PPORT + 2)->state, TCP_ESTABLISHED);
+	CHECK_EQ(conn_of(PPORT + 2)->state, TCP_ESTABLISHED);
 	CHECK_EQ(tcb_of(l)->acc_n, 2);
 	teardown();
 }
@@ -223,16 +186,6 @@ TEST(simultaneous_open_with_ack)
 	teardown();
 }
 
-/* an accepted connection (peer port sport); *iss our ISS */
-static int accepted(int l, uint16_t sport, uint32_t *iss)
-{
-	*iss = syn_in(sport);
-	ack_in(sport, *iss);
-	int sd = nst_accept(st, l, NULL, NULL, now);
-	CHECK(sd >= 0);
-	return sd;
-}
-
 TEST(linger_zero_resets)
 {
 	setup();
@@ -257,7 +210,7 @@ TEST(linger_zero_resets)
 	CHECK_EQ(o.flags, RST | ACK);
 	CHECK_EQ(o.seq, iss + 4);
 	CHECK(none());
-	CHECK(!child_of(PPORT));
+	CHECK(!conn_of(PPORT));
 	advance(now + 10 * SEC);
 	CHECK(none());
 	teardown();
@@ -272,14 +225,13 @@ TEST(close_with_unread_data_resets_accepted)
 	inject((struct seg){ .flags = ACK | PSH, .seq = PISS + 1, .ack = iss + 1, .wnd = 65535,
 			     .data = "request", .len = 7 });
 	struct out o;
-	while (take(&o))
-		;
+	drain();
 	CHECK_EQ(nst_close(st, sd, now), 0);
 	CHECK(take(&o));
 	CHECK_EQ(o.flags, RST | ACK);
 	CHECK_EQ(o.seq, iss + 1);
 	CHECK_EQ(o.ack, PISS + 8);
-	CHECK(!child_of(PPORT));
+	CHECK(!conn_of(PPORT));
 	/* the listener is unaffected */
 	CHECK_EQ(tcb_of(l)->state, TCP_LISTEN);
 	teardown();
@@ -294,9 +246,7 @@ TEST(linger_pending_until_fin_acked)
 	CHECK_EQ(nst_close_pending(st, sd), 0);        /* nothing queued to close yet */
 	CHECK_EQ(nst_send(st, sd, "data", 4, 0, now), 4);
 	CHECK_EQ(nst_shutdown(st, sd, NST_SHUT_WR, now), 0);
-	struct out o;
-	while (take(&o))
-		;
+	drain();
 	CHECK_EQ(tcb_of(sd)->state, TCP_FIN_WAIT_1);
 	CHECK_EQ(nst_close_pending(st, sd), 1);
 	CHECK_EQ(nst_exit_pending(st), 4 + 1);
@@ -312,20 +262,6 @@ TEST(linger_pending_until_fin_acked)
 	teardown();
 }
 
-/* Our side closes first; the peer's FIN follows: the connection waits in
- * TIME-WAIT (owned by nobody) for 60 s. */
-static void to_time_wait(int sd, uint32_t iss, uint16_t sport)
-{
-	struct out o;
-	CHECK_EQ(nst_close(st, sd, now), 0);
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, FIN | ACK);
-	inject((struct seg){ .flags = FIN | ACK, .seq = PISS + 1, .ack = iss + 2, .wnd = 65535, .sport = sport });
-	CHECK(take(&o));
-	CHECK_EQ(o.flags, ACK);
-	CHECK_EQ(child_of(sport)->state, TCP_TIME_WAIT);
-}
-
 TEST(reuseaddr_rebind_over_time_wait)
 {
 	setup();
@@ -338,7 +274,7 @@ TEST(reuseaddr_rebind_over_time_wait)
 	CHECK_EQ(nst_listen(st, l, 8, now), 0);
 	uint32_t iss;
 	int sd = accepted(l, PPORT, &iss);
-	to_time_wait(sd, iss, PPORT);
+	close_to(sd, TCP_TIME_WAIT);
 	CHECK_EQ(nst_close(st, l, now), 0);
 	/* without SO_REUSEADDR the TIME-WAIT connection holds the port (Linux) */
 	int n = nst_socket(st, NST_SOCK_STREAM);
@@ -353,10 +289,10 @@ TEST(reuseaddr_rebind_over_time_wait)
 	CHECK_EQ(nst_bind(st, m, 0, 80), -EADDRINUSE);
 	CHECK_EQ(nst_close(st, n, now), 0);
 	/* TIME-WAIT bounded: 60 s, then the port is free for anybody */
-	struct tcb *tw = child_of(PPORT);
+	struct tcb *tw = conn_of(PPORT);
 	REQUIRE(tw);
 	advance(tw->timer[TCP_T_2MSL]);
-	CHECK(!child_of(PPORT));
+	CHECK(!conn_of(PPORT));
 	int k = nst_socket(st, NST_SOCK_STREAM);
 	CHECK_EQ(nst_bind(st, k, 0, 80), 0);
 	teardown();
@@ -371,7 +307,7 @@ TEST(reuseaddr_needed_on_both)
 	int l = listener(8);
 	uint32_t iss;
 	int sd = accepted(l, PPORT, &iss);
-	to_time_wait(sd, iss, PPORT);
+	close_to(sd, TCP_TIME_WAIT);
 	CHECK_EQ(nst_close(st, l, now), 0);
 	int n = nst_socket(st, NST_SOCK_STREAM);
 	CHECK_EQ(nst_setsockopt(st, n, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one), now), 0);

@@ -3,8 +3,6 @@
  * is the peer, at exact microseconds (tests/unit/tcp_harness.h). */
 #include "tests/unit/tcp_harness.h"
 
-#define MSS 1460u
-
 /* Active open with a 10 ms handshake (SRTT 10 ms, RTTVAR 5 ms, RTO 210 ms:
  * SRTT + max(200 ms, 4 * RTTVAR), RFC 6298 2.3); the SYN-ACK carries
  * SACK-permitted if sack. Returns sd. */
@@ -15,22 +13,6 @@ static int open_conn(uint32_t *iss, int sack)
 	CHECK_EQ(tcb_of(sd)->srtt, 10 * MS);
 	CHECK_EQ(tcb_of(sd)->rto, 210 * MS);
 	return sd;
-}
-
-static char data[64 * MSS];
-
-/* Queue nq full segments, take the nseg that go out. */
-static void send_segs(int sd, uint32_t first, unsigned nq, unsigned nseg)
-{
-	struct out o;
-	unsigned got = 0;
-	CHECK_EQ(nst_send(st, sd, data, nq * MSS, 0, now), (long)(nq * MSS));
-	while (take(&o)) {
-		CHECK_EQ(o.seq, first + MSS * got);
-		CHECK_EQ(o.len, MSS);
-		got++;
-	}
-	CHECK_EQ(got, nseg);
 }
 
 /* Three segments, the last lost and the ACK of the first two too: the probe
@@ -303,8 +285,7 @@ TEST(no_probe_in_recovery)
 	struct out o;
 	CHECK(take(&o));
 	CHECK_EQ(o.seq, s);
-	while (take(&o))
-		;
+	drain();
 	advance(t0 + 150 * MS);
 	CHECK(none());
 	CHECK_EQ(st->stat.tcp_tlp_probes, 0);
@@ -361,8 +342,8 @@ TEST(early_retransmit_newreno)
 int main(void)
 {
 	pkt_pool_init(1024);
-	for (unsigned i = 0; i < sizeof(data); i++)
-		data[i] = (char)(i * 7);
+	for (unsigned i = 0; i < sizeof(payload); i++)
+		payload[i] = (char)(i * 7);
 	RUN(probe_resends_lost_tail);
 	RUN(probe_dsack_is_no_loss);
 	RUN(probe_one_segment_in_flight);

@@ -15,38 +15,13 @@ static struct seg tseg(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t sport
 {
 	struct seg s = { .flags = flags, .seq = seq, .ack = ack, .wnd = 65535, .sport = sport,
 			 .dport = dport };
-	uint8_t *o = s.opt;
-	unsigned n = 0;
-	if (mss) {
-		o[n++] = 2; o[n++] = 4; o[n++] = (uint8_t)(mss >> 8); o[n++] = (uint8_t)mss;
-	}
-	if (ts) {
-		o[n++] = 1; o[n++] = 1; o[n++] = 8; o[n++] = 10;
-		for (int i = 3; i >= 0; i--)
-			o[n++] = (uint8_t)(tsval >> (8 * i));
-		for (int i = 3; i >= 0; i--)
-			o[n++] = (uint8_t)(tsecr >> (8 * i));
-	}
-	if (!n) {
-		o[n++] = 1; o[n++] = 1; o[n++] = 1; o[n++] = 0;       /* NOP NOP NOP EOL */
-	}
-	s.optlen = (uint8_t)n;
+	if (mss)
+		opt_mss(&s, mss);
+	if (ts)
+		opt_ts(&s, tsval, tsecr);
+	if (!s.optlen)
+		opt_bytes(&s, (const uint8_t[]){ 1, 1, 1, 0 }, 4);      /* NOP NOP NOP EOL */
 	return s;
-}
-
-static int listener(void)
-{
-	int l = nst_socket(st, NST_SOCK_STREAM);
-	CHECK(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
-	CHECK_EQ(nst_listen(st, l, 8, now), 0);
-	return l;
-}
-
-static struct tcb *conn_of(uint16_t sport)
-{
-	struct tcb *t = tcp_lookup(st, ME, 80, PEER, sport);
-	return t && t->state != TCP_LISTEN ? t : NULL;
 }
 
 /* The peer connects from PPORT (timestamps if ts, TSval TV), sends "hi";
@@ -154,7 +129,7 @@ TEST(ts_monotonic_per_peer)
 	CHECK_EQ(o.tsval, ts1 + 7);
 	/* a passive connection from the same peer uses the same clock */
 	advance(now + 5 * MS);
-	int l = listener();
+	int l = listener(8);
 	inject(tseg(SYN, PISS, 0, PPORT, 80, 1460, 1, TV, 0));
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, SYN | ACK);
@@ -198,7 +173,7 @@ TEST(ts_key_shared_across_stacks)
 TEST(tw_syn_newer_ts_reopens)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 1, &iss, &tsv);
 	advance(now + 2 * MS);
@@ -213,7 +188,7 @@ TEST(tw_syn_newer_ts_reopens)
 TEST(tw_syn_older_ts_challenged)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 1, &iss, &tsv);
 	inject(tseg(SYN, PISS + 100000, 0, PPORT, 80, 1460, 1, TV + 1, 0));
@@ -226,7 +201,7 @@ TEST(tw_syn_older_ts_challenged)
 TEST(tw_syn_equal_ts_by_seq)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 1, &iss, &tsv);
 	inject(tseg(SYN, PISS + 2, 0, PPORT, 80, 1460, 1, TV + 2, 0));
@@ -243,7 +218,7 @@ TEST(tw_syn_equal_ts_by_seq)
 TEST(tw_syn_no_ts_by_seq)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 0, &iss, &tsv);
 	inject(tseg(SYN, PISS + 2, 0, PPORT, 80, 1460, 0, 0, 0));
@@ -264,7 +239,7 @@ TEST(tw_syn_no_ts_by_seq)
 TEST(tw_syn_without_ts_after_ts)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 1, &iss, &tsv);
 	uint64_t nots = st->stat.tcp_drop_nots;
@@ -282,7 +257,7 @@ TEST(tw_syn_without_ts_after_ts)
 TEST(tw_syn_no_listener)
 {
 	setup();
-	int l = listener();
+	int l = listener(8);
 	uint32_t iss, tsv;
 	to_time_wait(l, 1, &iss, &tsv);
 	CHECK_EQ(nst_close(st, l, now), 0);

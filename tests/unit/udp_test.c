@@ -2,77 +2,13 @@
  * one datagram per call, MSG_PEEK/MSG_TRUNC, FIONREAD, zero-length
  * datagrams, checksums, the SO_RCVBUF bound, broadcast permission,
  * connect/disconnect. The test is the peer. */
-#include <arpa/inet.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include "tests/unit/test.h"
-#include "stack/stack_impl.h"
-#include "stack/csum.h"
-#include "shim/shim.h"
-
-#define ME   0xc6120002u
-#define PEER 0xc6120001u
-static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
-
-static struct netdev *dev, *other;
-static struct stack *st;
-
-static void setup(void)
-{
-	memdev_pair(&dev, &other);
-	struct stack_config cfg = { .addr = ME, .prefix_len = 24 };
-	st = stack_create(&cfg, dev, 1000);
-	arp_update(st, PEER, peer_mac);
-}
-
-static void drain(void)
-{
-	struct pkt *p;
-	while ((p = memdev_take(dev)))
-		pkt_free(p);
-}
-
-static void teardown(void)
-{
-	nst_close_all(st, 0);
-	stack_destroy(st);
-	drain();
-	netdev_close(dev);
-	netdev_close(other);
-	CHECK_EQ(pkt_pool_in_use(), 0);
-}
+#include "tests/unit/l3_harness.h"
 
 /* A datagram from PEER:sport to ME:dport; csum_mode 0: none, 1: right, 2: wrong. */
 static void inject(uint16_t sport, uint16_t dport, const void *data, size_t len, int csum_mode)
 {
-	struct pkt *p = pkt_alloc();
-	struct eth_hdr *eh = pkt_put(p, ETH_HDR_LEN);
-	memcpy(eh->dst, dev->mac, 6);
-	memcpy(eh->src, peer_mac, 6);
-	eh->type = htons(ETH_P_IPV4);
-	struct ip_hdr *ih = pkt_put(p, IP_HDR_LEN);
-	memset(ih, 0, sizeof(*ih));
-	ih->ver_ihl = 0x45;
-	ih->total_len = htons((uint16_t)(IP_HDR_LEN + 8 + len));
-	ih->ttl = 64;
-	ih->proto = IP_PROTO_UDP;
-	ih->src = htonl(PEER);
-	ih->dst = htonl(ME);
-	ih->csum = htons(csum(ih, IP_HDR_LEN));
-	struct udp_hdr *uh = pkt_put(p, 8 + len);
-	uh->sport = htons(sport);
-	uh->dport = htons(dport);
-	uh->len = htons((uint16_t)(8 + len));
-	uh->csum = 0;
-	memcpy(uh + 1, data, len);
-	if (csum_mode) {
-		uint16_t c = csum_fold(csum_add(csum_pseudo(PEER, ME, IP_PROTO_UDP, (uint16_t)(8 + len)), uh, 8 + len));
-		uh->csum = htons(c ? c : 0xffff);
-		if (csum_mode == 2)
-			uh->csum ^= 1;
-	}
-	memdev_inject(dev, p);
-	stack_poll(st, 2000);
+	uint8_t b[2048];
+	inject_l4(PEER, ME, IP_PROTO_UDP, b, udp_build(b, sport, dport, data, len, csum_mode), 2000);
 }
 
 TEST(bind_rules)
