@@ -233,6 +233,15 @@ uint64_t arp_next_deadline(const struct stack *st)
 	return st->arp.deadline;
 }
 
+size_t arp_pending_bytes(const struct stack *st)
+{
+	size_t n = 0;
+	for (int i = 0; i < ARP_CACHE_SIZE; i++)
+		for (const struct pkt *p = st->arp.e[i].pend_head; p; p = p->next)
+			n += p->len;
+	return n;
+}
+
 void arp_flush_all(struct stack *st)
 {
 	for (int i = 0; i < ARP_CACHE_SIZE; i++)

@@ -92,5 +92,6 @@ const struct arp_entry *arp_lookup(const struct stack *st, uint32_t ip);
 /* Learn (or refresh) ip -> mac and send what waited for it (tests seed the cache with it). */
 void     arp_update(struct stack *st, uint32_t ip, const uint8_t mac[6]);
 void     arp_flush_all(struct stack *st);   /* free every pending packet */
+size_t   arp_pending_bytes(const struct stack *st);  /* bytes of the packets waiting for a resolution */
 
 #endif

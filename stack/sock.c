@@ -1439,7 +1439,7 @@ size_t nst_exit_pending(struct stack *st)
 		    t->state == TCP_CLOSING || t->state == TCP_LAST_ACK)
 			n += t->sndbuf.len + 1;
 	}
-	return n;
+	return n + arp_pending_bytes(st);
 }
 
 /* Exit gave up waiting for them: reset what nst_exit_pending counts, so the

@@ -126,6 +126,31 @@ TEST(send_rules_and_connect)
 	teardown();
 }
 
+/* A datagram sent before the next hop is resolved waits in the ARP queue:
+ * process exit (nst_exit_pending) waits for it after every socket is
+ * closed, and not once the resolution has sent it (udp_nc: `nc -u -q 1`
+ * exits while its datagrams wait for an ARP reply). */
+TEST(exit_waits_for_datagrams_behind_arp)
+{
+	l3_setup(0);
+	int s = nst_socket(st, NST_SOCK_DGRAM);
+	CHECK_EQ(nst_sendto(st, s, "hello", 5, 0, 1, PEER, 9, 0), 5);
+	struct pkt *p = memdev_take(dev);       /* the ARP request */
+	REQUIRE(p);
+	CHECK_EQ(ntohs(((const struct eth_hdr *)p->data)->type), ETH_P_ARP);
+	pkt_free(p);
+	CHECK(!memdev_take(dev));
+	nst_close_all(st, 0);
+	CHECK_EQ(nst_exit_pending(st), IP_HDR_LEN + 8 + 5);     /* the IP packet */
+	arp_update(st, PEER, peer_mac);
+	p = memdev_take(dev);                   /* the datagram, sent */
+	REQUIRE(p);
+	CHECK_EQ(ntohs(((const struct eth_hdr *)p->data)->type), ETH_P_IPV4);
+	pkt_free(p);
+	CHECK_EQ(nst_exit_pending(st), 0);
+	teardown();
+}
+
 int main(void)
 {
 	pkt_pool_init(1024);
@@ -133,5 +158,6 @@ int main(void)
 	RUN(datagram_semantics);
 	RUN(rcvbuf_bounds_the_queue);
 	RUN(send_rules_and_connect);
+	RUN(exit_waits_for_datagrams_behind_arp);
 	return TEST_SUMMARY();
 }
