@@ -2,7 +2,8 @@
  * rest of stack/ calls. (Owned by the TCP module; see tcp_in.c, tcp_out.c,
  * tcp_timer.c, tcp_iss.c, tcp_sack.c (SACK, RFC 6675 loss recovery), tcp_rack.c
  * (RACK loss detection, PRR, undo), tcp_cc.c
- * (congestion control: CUBIC, Reno), sock.c.)
+ * (congestion control: CUBIC, Reno), tcp_table.c (the TCB table), ring.c
+ * (the byte rings), sock.c (the user calls), sockopt.c.)
  *
  * One table of TCBs, allocated once at tcp_init. A socket descriptor (sd) is
  * an index into that table. The table holds twice cfg.max_sockets entries:
@@ -16,7 +17,7 @@
  * in order and out of order, go into the receive ring; a short list of ranges
  * says which bytes beyond rcv.nxt are present (reassembly).
  *
- * Memory (sock.c, "ring memory"): a ring holds no memory until bytes are
+ * Memory (ring.c): a ring holds no memory until bytes are
  * queued into it, grows by powers of two (TCP_RING_MIN up) as they are, and
  * is freed when it empties (the receive ring after a read, the send ring when
  * everything is acknowledged; a ring larger than TCP_RING_MIN once it has
@@ -34,6 +35,7 @@
 
 #include <stdint.h>
 #include "pkt.h"
+#include "ring.h"
 #include "sockopt.h"
 
 struct stack;
@@ -138,14 +140,6 @@ enum tcp_timer_id {
 #define TCP_SOMAXCONN     4096
 #define TCP_CHALLENGE_ACK_LIMIT 1000    /* Linux tcp_challenge_ack_limit (RFC 5961 7), per second */
 #define TCP_INVALID_RATELIMIT_US 500000ull  /* Linux tcp_invalid_ratelimit: ACKs to invalid segments */
-
-/* A byte ring. head indexes the first byte, len bytes follow (wrapping). */
-struct tcp_ring {
-	uint8_t *buf;
-	uint32_t size;
-	uint32_t head;
-	uint32_t len;
-};
 
 /* An out-of-order range [start, end) of sequence space held in the receive
  * ring beyond rcv.nxt. */
@@ -490,19 +484,13 @@ enum tcp_verdict {
 	TCP_DROP_CHALLENGE,     /* RFC 5961 challenge ACK (rate-limited per connection and globally) */
 };
 
-/* ring helpers (sock.c) */
-uint32_t tcp_ring_free(const struct tcp_ring *r);
-void     tcp_ring_copy_out(const struct tcp_ring *r, uint32_t off, void *dst, uint32_t n);
-void     tcp_ring_copy_in(struct tcp_ring *r, uint32_t off, const void *src, uint32_t n);
-void     tcp_ring_consume(struct tcp_ring *r, uint32_t n);
-int      tcp_ring_grow(struct stack *st, struct tcp_ring *r, uint32_t need, uint32_t cap);
-void     tcp_ring_release(struct stack *st, struct tcp_ring *r);
+/* a connection's rings and budgets (ring.c; the ring itself: ring.h) */
 void     tcp_rings_free(struct stack *st, struct tcb *t);
 void     tcp_ring_emptied(struct stack *st, struct tcb *t, struct tcp_ring *r);
 void     tcp_mem_timer(struct stack *st, struct tcb *t);
 void     tcp_snd_budget_update(struct tcb *t);
 uint32_t tcp_snd_room(const struct stack *st, const struct tcb *t);
-int      tcp_notsent_ok(const struct stack *st, const struct tcb *t, int wake);
+int      tcp_notsent_ok(const struct stack *st, const struct tcb *t, int wake);  /* sock.c */
 
 /* Room left under the receive budget: what the window may offer. */
 static inline uint32_t tcp_rcv_space(const struct tcb *t)
@@ -522,14 +510,24 @@ void     tcp_check_all(const struct stack *st);
 #define  TCP_CHECK_ALL(st)  ((void)0)
 #endif
 
-/* table (sock.c) */
+/* table (tcp_table.c) */
 struct tcb *tcp_tcb_alloc(struct stack *st);
+int      tcp_tcb_index(const struct stack *st, const struct tcb *t);   /* its sd when owned */
+void     tcp_tcb_recycle(struct stack *st, struct tcb *t);     /* fresh for a new connect() */
+void     tcp_child_unlink(struct stack *st, struct tcb *t);
 void     tcp_tcb_free(struct stack *st, struct tcb *t);
 void     tcp_hash_insert(struct stack *st, struct tcb *t);
+void     tcp_hash_remove(struct stack *st, struct tcb *t);
+struct tcb *tcp_hash_find(struct stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp);
 void     tcp_port_link(struct stack *st, struct tcb *t);
 struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
 		       uint32_t raddr, uint16_t rport);
 struct tcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lport);
+int      tcp_port_conflict(struct stack *st, const struct tcb *me, uint32_t addr, uint16_t port);
+int      tcp_listen_conflict(struct stack *st, const struct tcb *t);
+int      tcp_tw_recyclable(const struct stack *st, const struct tcb *u);
+uint16_t tcp_ephemeral(struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport,
+		       struct tcb **tw);
 void     tcp_set_state(struct stack *st, struct tcb *t, int state);
 void     tcp_done(struct stack *st, struct tcb *t, int err);
 void     tcp_child_established(struct stack *st, struct tcb *t);

@@ -22,7 +22,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "stack.h"
-#include "tcp.h"        /* struct tcp_ring and its helpers, reused for the datagram ring */
+#include "ring.h"       /* the byte ring, shared with TCP, holds the datagrams */
+#include "sockopt.h"
 
 struct stack;
 
