@@ -34,6 +34,7 @@
 #define NSTACK_TCP_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include "pkt.h"
 #include "ring.h"
 #include "sockopt.h"
@@ -490,7 +491,7 @@ void     tcp_ring_emptied(struct stack *st, struct tcb *t, struct tcp_ring *r);
 void     tcp_mem_timer(struct stack *st, struct tcb *t);
 void     tcp_snd_budget_update(struct tcb *t);
 uint32_t tcp_snd_room(const struct stack *st, const struct tcb *t);
-int      tcp_notsent_ok(const struct stack *st, const struct tcb *t, int wake);  /* sock.c */
+int      tcp_notsent_ok(const struct stack *st, const struct tcb *t, int wake);  /* tcp_usr.c */
 
 /* Room left under the receive budget: what the window may offer. */
 static inline uint32_t tcp_rcv_space(const struct tcb *t)
@@ -533,6 +534,30 @@ void     tcp_done(struct stack *st, struct tcb *t, int err);
 void     tcp_child_established(struct stack *st, struct tcb *t);
 void     tcp_notify(struct stack *st, struct tcb *t);
 void     tcp_state_event(struct stack *st, const struct tcb *t, int to);  /* sock_info.c: the state hook */
+
+/* the user calls of a TCP socket (tcp_usr.c), the nst_* calls of sock.c
+ * for stream sockets; st->now_us is the time of the call */
+int      tcp_usr_socket(struct stack *st);
+int      tcp_usr_valid(struct stack *st, int sd);
+int      tcp_usr_bind(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      tcp_usr_listen(struct stack *st, int sd, int backlog);
+int      tcp_usr_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+int      tcp_usr_connect(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      tcp_usr_disconnect(struct stack *st, int sd);
+ssize_t  tcp_usr_send(struct stack *st, int sd, const void *buf, size_t len, int flags,
+		      int to_set, uint32_t addr, uint16_t port);
+ssize_t  tcp_usr_recv(struct stack *st, int sd, void *buf, size_t len, int flags,
+		      uint32_t *addr, uint16_t *port, int *out_flags);
+int      tcp_usr_shutdown(struct stack *st, int sd, int how);
+int      tcp_usr_close(struct stack *st, int sd);
+void     tcp_usr_close_all(struct stack *st);
+int      tcp_usr_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+int      tcp_usr_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+uint32_t tcp_usr_poll(struct stack *st, int sd);
+int      tcp_usr_error(struct stack *st, int sd);
+size_t   tcp_usr_rx_avail(struct stack *st, int sd);
+int      tcp_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len);
+int      tcp_getsockopt(struct stack *st, int sd, int level, int name, void *val, unsigned *len);
 
 /* children of a listener (tcp_in.c): a new TCB for seg's 4-tuple with the
  * listener's options and rings, not hashed; NULL if none is free. */
