@@ -556,6 +556,8 @@ int      tcp_usr_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t 
 uint32_t tcp_usr_poll(struct stack *st, int sd);
 int      tcp_usr_error(struct stack *st, int sd);
 size_t   tcp_usr_rx_avail(struct stack *st, int sd);
+struct tcb *tcp_usr_tcb(struct stack *st, int sd);   /* the TCB an owned sd names, or NULL */
+/* socket options of a TCP socket (sockopt.c) */
 int      tcp_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len);
 int      tcp_getsockopt(struct stack *st, int sd, int level, int name, void *val, unsigned *len);
 
@@ -583,9 +585,6 @@ int      tcp_syncookie_check(const struct stack *st, const struct tcp_seg *seg, 
 void     tcp_icmp_error(struct stack *st, int type, int code, uint16_t mtu,
 			uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport, uint32_t seq);
 
-/* options and TCP_INFO beyond sock.c's (tcp_info.c): -ENOPROTOOPT if not one */
-int      tcp_setsockopt_more(struct tcb *t, int level, int name, const void *val, unsigned len);
-int      tcp_getsockopt_more(const struct tcb *t, int level, int name, void *val, unsigned *len);
 
 /* output (tcp_out.c) */
 int      tcp_output(struct stack *st, struct tcb *t);

@@ -15,10 +15,6 @@
 #include "stack_impl.h"
 #include "tcp_seq.h"
 
-#define MAX_TCP_KEEPIDLE  32767
-#define MAX_TCP_KEEPINTVL 32767
-#define MAX_TCP_KEEPCNT   127
-
 /* The unsent-bytes mark of t: TCP_NOTSENT_LOWAT, else the stack's
  * default; 0 when there is none (Linux tcp_notsent_lowat: the option, else
  * the sysctl, UINT_MAX by default). */
@@ -92,7 +88,7 @@ void nst_set_notsent_lowat(struct stack *st, uint32_t lowat)
 /* ---- the native API --------------------------------------------------- */
 
 /* The TCB an application sd names, or NULL. */
-static struct tcb *sock_get(struct stack *st, int sd)
+struct tcb *tcp_usr_tcb(struct stack *st, int sd)
 {
 	if (sd < 0 || (unsigned)sd >= st->tcp.cap)
 		return NULL;
@@ -118,7 +114,7 @@ int tcp_usr_socket(struct stack *st)
 
 int tcp_usr_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	if (t->bound || t->state != TCP_CLOSED)
@@ -142,7 +138,7 @@ int tcp_usr_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
 
 int tcp_usr_listen(struct stack *st, int sd, int backlog)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	if (backlog < 0)
@@ -174,7 +170,7 @@ int tcp_usr_listen(struct stack *st, int sd, int backlog)
 
 int tcp_usr_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 {
-	struct tcb *l = sock_get(st, sd);
+	struct tcb *l = tcp_usr_tcb(st, sd);
 	if (!l)
 		return -EBADF;
 	if (l->state != TCP_LISTEN)
@@ -196,7 +192,7 @@ int tcp_usr_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 
 int tcp_usr_connect(struct stack *st, int sd, uint32_t addr, uint16_t port)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	if (t->connected || t->state == TCP_LISTEN)
@@ -284,7 +280,7 @@ ssize_t tcp_usr_send(struct stack *st, int sd, const void *buf, size_t len, int 
 		     int to_set, uint32_t addr, uint16_t port)
 {
 	(void)to_set, (void)addr, (void)port;
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	/* Linux tcp_sendmsg: wait for the connection (sk_stream_wait_connect),
@@ -402,7 +398,7 @@ ssize_t tcp_usr_recv(struct stack *st, int sd, void *buf, size_t len, int flags,
 	(void)addr, (void)port;
 	if (out_flags)
 		*out_flags = 0;
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	if (t->state == TCP_LISTEN)
@@ -479,7 +475,7 @@ static void tcp_listen_stop(struct stack *st, struct tcb *l)
 
 int tcp_usr_shutdown(struct stack *st, int sd, int how)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	if (how != NST_SHUT_RD && how != NST_SHUT_WR && how != NST_SHUT_RDWR)
@@ -521,7 +517,7 @@ int tcp_usr_shutdown(struct stack *st, int sd, int how)
  * LAST-ACK, TIME-WAIT or the FIN-WAIT-2 timeout ends it. */
 int tcp_usr_close(struct stack *st, int sd)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	st->tcp.n_owned--;
@@ -564,7 +560,7 @@ void tcp_usr_close_all(struct stack *st)
 
 int tcp_usr_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	if (addr)
@@ -576,7 +572,7 @@ int tcp_usr_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port
 
 int tcp_usr_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	/* Linux inet_getname: ENOTCONN in CLOSE and SYN-SENT. */
@@ -592,7 +588,7 @@ int tcp_usr_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port
 /* Linux tcp_poll, in our terms. */
 uint32_t tcp_usr_poll(struct stack *st, int sd)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return NST_POLLERR | NST_POLLHUP;   /* POLLNVAL is the caller's */
 	if (t->state == TCP_LISTEN)
@@ -625,7 +621,7 @@ uint32_t tcp_usr_poll(struct stack *st, int sd)
 
 int tcp_usr_error(struct stack *st, int sd)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	return sock_take_err(t);
@@ -633,12 +629,12 @@ int tcp_usr_error(struct stack *st, int sd)
 
 int tcp_usr_valid(struct stack *st, int sd)
 {
-	return sock_get(st, sd) != NULL;
+	return tcp_usr_tcb(st, sd) != NULL;
 }
 
 size_t tcp_usr_rx_avail(struct stack *st, int sd)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t || !t->rcvbuf.buf || t->state == TCP_LISTEN)
 		return 0;
 	return t->rcvbuf.len;
@@ -651,7 +647,7 @@ size_t tcp_usr_rx_avail(struct stack *st, int sd)
  * over; -EBADF. */
 int nst_close_pending(struct stack *st, int sd)
 {
-	struct tcb *t = sock_get(st, sd);
+	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
 	if (!t->fin_queued || t->done)
@@ -706,285 +702,6 @@ unsigned nst_exit_abort(struct stack *st, uint64_t now_us)
 	}
 	stack_flush(st);
 	return n;
-}
-
-/* The host's net.core.rmem_max / wmem_max, which clamp SO_RCVBUF and
- * SO_SNDBUF before Linux doubles them (0 keeps the current value). */
-void nst_set_sockbuf_max(struct stack *st, unsigned rmem_max, unsigned wmem_max)
-{
-	if (rmem_max)
-		st->tcp.rmem_max = rmem_max > 0x3fffffff ? 0x3fffffff : rmem_max;
-	if (wmem_max)
-		st->tcp.wmem_max = wmem_max > 0x3fffffff ? 0x3fffffff : wmem_max;
-}
-
-/* An int option value; EINVAL when the caller's buffer is too short,
- * EFAULT without one. */
-static int opt_int(const void *val, unsigned len, int *out)
-{
-	if (len < sizeof(int))
-		return -EINVAL;
-	if (!val)
-		return -EFAULT;
-	memcpy(out, val, sizeof(int));
-	return 0;
-}
-
-/* What sockopt.c needs to know about a TCP socket. */
-static void tcp_sockopt_sock(const struct stack *st, const struct tcb *t, struct sockopt_sock *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->stream = 1;
-	k->closed = t->state == TCP_CLOSED;
-	k->listening = t->state == TCP_LISTEN;
-	k->connected = tcp_synced(t->state);
-	k->lport = t->lport;
-	k->mtu = st->dev ? st->dev->mtu : 1500;
-}
-
-int tcp_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len)
-{
-	struct tcb *t = sock_get(st, sd);
-	if (!t)
-		return -EBADF;
-	struct sockopt_sock k;
-	tcp_sockopt_sock(st, t, &k);
-	int v = 0, r = sockopt_set(&t->so, &k, level, name, val, len);
-	if (r != SOCKOPT_PASS)
-		return r;
-	int force = 0;
-	if (level == SOL_SOCKET && (name == SO_RCVBUFFORCE || name == SO_SNDBUFFORCE)) {
-		/* the same without the rmem_max / wmem_max clamp (we run as the
-		 * program: CAP_NET_ADMIN is the kernel's business, not checked) */
-		force = 1;
-		name = name == SO_RCVBUFFORCE ? SO_RCVBUF : SO_SNDBUF;
-	}
-	if (level == SOL_SOCKET) {
-		switch (name) {
-		case SO_LINGER: {
-			struct linger lg;
-			if (len < sizeof(lg))
-				return -EINVAL;
-			if (!val)
-				return -EFAULT;
-			memcpy(&lg, val, sizeof(lg));
-			t->opt_linger_on = lg.l_onoff != 0;
-			t->opt_linger_s = lg.l_linger;
-			return 0;
-		}
-		case SO_KEEPALIVE:
-		case SO_REUSEADDR:
-		case SO_REUSEPORT:
-		case SO_RCVBUF:
-		case SO_SNDBUF:
-			break;
-		case SO_BUF_LOCK:
-			/* SOCK_SNDBUF_LOCK 1, SOCK_RCVBUF_LOCK 2: unlocked sizes autotune */
-			if ((r = opt_int(val, len, &v)) < 0)
-				return r;
-			if (v & ~3)
-				return -EINVAL;
-			t->snd_locked = (v & 1) != 0;
-			t->rcv_locked = (v & 2) != 0;
-			return 0;
-		default:
-			return tcp_setsockopt_more(t, level, name, val, len);
-		}
-		if ((r = opt_int(val, len, &v)) < 0)
-			return r;
-		switch (name) {
-		case SO_KEEPALIVE:
-			t->opt_keepalive = v != 0;
-			tcp_keep_reset(st, t);
-			break;
-		case SO_REUSEADDR:
-			t->opt_reuseaddr = v != 0;
-			break;
-		case SO_REUSEPORT:
-			t->opt_reuseport = v != 0;
-			break;
-		case SO_RCVBUF:
-		case SO_SNDBUF: {
-			/* Linux doubles the value for bookkeeping overhead and clamps
-			 * it, and the size is locked: no autotuning from now on
-			 * (SOCK_RCVBUF_LOCK / SOCK_SNDBUF_LOCK). Our rings hold bytes
-			 * only, so the budget is the half the application asked for
-			 * (about what Linux's window and send queue come to). The
-			 * receive budget never goes below what a window already
-			 * promised (RFC 9293 3.8.6.2.2: do not shrink the window). */
-			long x = v < 0 ? 0 : v;
-			long max = name == SO_RCVBUF ? st->tcp.rmem_max : st->tcp.wmem_max;
-			if (force)
-				max = 0x3fffffff;
-			if (x > max)
-				x = max;
-			x *= 2;
-			if (name == SO_RCVBUF) {
-				t->opt_rcvbuf = x < 2304 ? 2304 : (int)x;
-				t->rcv_locked = 1;
-				uint32_t b = (uint32_t)t->opt_rcvbuf / 2;
-				uint32_t promised = t->rcvbuf.len + tcp_rcv_wnd(t);
-				t->rcv_budget = b > promised ? b : promised;
-			} else {
-				t->opt_sndbuf = x < 4608 ? 4608 : (int)x;
-				t->snd_locked = 1;
-				t->snd_budget = (uint32_t)t->opt_sndbuf / 2;
-			}
-			break;
-		}
-		}
-		return 0;
-	}
-	if (level == IPPROTO_TCP) {
-		switch (name) {
-		case TCP_NODELAY:
-		case TCP_KEEPIDLE:
-		case TCP_KEEPINTVL:
-		case TCP_KEEPCNT:
-		case TCP_MAXSEG:
-			break;
-		default:
-			r = tcp_setsockopt_more(t, level, name, val, len);
-			/* uncorking sends what the cork held (Linux tcp_push_pending_frames) */
-			if (r == 0 && name == TCP_CORK && !t->opt_cork)
-				tcp_push(st, t, 0);
-			return r;
-		}
-		if ((r = opt_int(val, len, &v)) < 0)
-			return r;
-		switch (name) {
-		case TCP_NODELAY:
-			/* Nagle (tcp_output); setting it sends what Nagle, TCP_CORK
-			 * or MSG_MORE held, as Linux (TCP_NAGLE_PUSH) */
-			t->opt_nodelay = v != 0;
-			if (v)
-				tcp_push(st, t, 1);
-			break;
-		case TCP_KEEPIDLE:
-			if (v < 1 || v > MAX_TCP_KEEPIDLE)
-				return -EINVAL;
-			t->keepidle_s = v;
-			if (t->timer[TCP_T_KEEP])
-				tcp_keep_reset(st, t);
-			break;
-		case TCP_KEEPINTVL:
-			if (v < 1 || v > MAX_TCP_KEEPINTVL)
-				return -EINVAL;
-			t->keepintvl_s = v;
-			break;
-		case TCP_KEEPCNT:
-			if (v < 1 || v > MAX_TCP_KEEPCNT)
-				return -EINVAL;
-			t->keepcnt = v;
-			break;
-		case TCP_MAXSEG:
-			/* Linux: TCP_MIN_MSS (88) .. MAX_TCP_WINDOW (32767), 0 clears */
-			if (v != 0 && (v < 88 || v > 32767))
-				return -EINVAL;
-			t->user_mss = (uint16_t)v;
-			break;
-		}
-		return 0;
-	}
-	return -ENOPROTOOPT;
-}
-
-int tcp_getsockopt(struct stack *st, int sd, int level, int name, void *val, unsigned *len)
-{
-	struct tcb *t = sock_get(st, sd);
-	if (!t)
-		return -EBADF;
-	if (!len)
-		return -EFAULT;
-	struct sockopt_sock k;
-	tcp_sockopt_sock(st, t, &k);
-	int v, r = sockopt_get(&t->so, &k, level, name, val, len);
-	if (r != SOCKOPT_PASS)
-		return r;
-	if (!val && *len)
-		return -EFAULT;
-	if (level == SOL_SOCKET) {
-		switch (name) {
-		case SO_ERROR:
-			v = 0;
-			break;
-		case SO_TYPE:
-			v = SOCK_STREAM;
-			break;
-		case SO_KEEPALIVE:
-			v = t->opt_keepalive;
-			break;
-		case SO_REUSEADDR:
-			v = t->opt_reuseaddr;
-			break;
-		case SO_REUSEPORT:
-			v = t->opt_reuseport;
-			break;
-		case SO_RCVBUF:
-			v = t->opt_rcvbuf;
-			break;
-		case SO_SNDBUF:
-			v = t->opt_sndbuf;
-			break;
-		case SO_ACCEPTCONN:
-			v = t->state == TCP_LISTEN;
-			break;
-		case SO_LINGER: {
-			/* sk_getsockopt: min(optlen, sizeof(struct linger)) bytes */
-			struct linger lg = { .l_onoff = t->opt_linger_on, .l_linger = t->opt_linger_s };
-			unsigned n = *len < sizeof(lg) ? *len : sizeof(lg);
-			memcpy(val, &lg, n);
-			*len = n;
-			return 0;
-		}
-		case SO_BUF_LOCK:
-			v = (t->snd_locked ? 1 : 0) | (t->rcv_locked ? 2 : 0);
-			break;
-		case SO_MEMINFO: {
-			/* Linux sk_get_meminfo, min(optlen, 9 u32s): what our
-			 * rings hold stands for rmem_alloc and wmem_queued;
-			 * nothing sits below TCP (wmem_alloc), no forward
-			 * allocation, option memory, backlog or drops */
-			uint32_t mi[9] = { t->rcvbuf.len, (uint32_t)t->opt_rcvbuf, 0,
-					   (uint32_t)t->opt_sndbuf, 0, t->sndbuf.len, 0, 0, 0 };
-			unsigned n = *len < sizeof(mi) ? *len : sizeof(mi);
-			memcpy(val, mi, n);
-			*len = n;
-			return 0;
-		}
-		default:
-			return tcp_getsockopt_more(t, level, name, val, len);
-		}
-		if (name == SO_ERROR)
-			v = sock_take_err(t);
-	} else if (level == IPPROTO_TCP) {
-		switch (name) {
-		case TCP_NODELAY:
-			v = t->opt_nodelay;
-			break;
-		case TCP_KEEPIDLE:
-			v = t->keepidle_s;
-			break;
-		case TCP_KEEPINTVL:
-			v = t->keepintvl_s;
-			break;
-		case TCP_KEEPCNT:
-			v = t->keepcnt;
-			break;
-		case TCP_MAXSEG:
-			/* Linux do_tcp_getsockopt: the current MSS once connected;
-			 * before (CLOSED, LISTEN) the user's value if set, else
-			 * mss_cache: 536, or what a connection that is over had */
-			v = tcp_synced(t->state) ? t->mss : t->user_mss ? t->user_mss :
-			    t->done ? t->mss : TCP_MSS_DEF;
-			break;
-		default:
-			return tcp_getsockopt_more(t, level, name, val, len);
-		}
-	} else {
-		return -ENOPROTOOPT;
-	}
-	return sockopt_put_int(level, v, val, len);
 }
 
 /* AF_UNSPEC connect: not implemented on TCP. */
