@@ -323,13 +323,10 @@ void tcp_done(struct stack *st, struct tcb *t, int err)
 	 * connection that may never come. */
 	tcp_timers_clear(st, t);
 	tcp_hash_remove(st, t);
-	if (st->state_hook && t->state != TCP_CLOSED)
-		tcp_state_event(st, t, TCP_CLOSED);
-	t->state = TCP_CLOSED;
 	t->done = 1;
 	if (err)
 		t->err = err;
-	tcp_notify(st, t);
+	tcp_set_state(st, t, TCP_CLOSED);
 }
 
 /* A listener's child completed the handshake: into the accept queue. */
@@ -352,6 +349,19 @@ void tcp_child_established(struct stack *st, struct tcb *t)
 	tcp_notify(st, l);
 }
 
+/* The table, the hashes and the timer heap, freed. */
+static void tcp_tables_free(struct tcp_ctx *c)
+{
+	free(c->tcb);
+	free(c->hash);
+	free(c->phash);
+	free(c->theap);
+	c->tcb = NULL;
+	c->hash = NULL;
+	c->phash = NULL;
+	c->theap = NULL;
+}
+
 /* At stack_create: the TCB table (twice max_sockets: room for orphans and
  * pending children), the hash, an empty free list (entries are taken in
  * order from hiwat, so the untouched part of the table costs no memory). */
@@ -369,14 +379,7 @@ int tcp_init(struct stack *st)
 	c->phash = malloc(hsize * sizeof(*c->phash));
 	c->theap = malloc(c->cap * sizeof(*c->theap));
 	if (!c->tcb || !c->hash || !c->phash || !c->theap) {
-		free(c->tcb);
-		free(c->hash);
-		free(c->phash);
-		free(c->theap);
-		c->tcb = NULL;
-		c->hash = NULL;
-		c->phash = NULL;
-		c->theap = NULL;
+		tcp_tables_free(c);
 		return -ENOMEM;
 	}
 	c->hash_mask = hsize - 1;
@@ -399,14 +402,7 @@ void tcp_fini(struct stack *st)
 	c->mem_pressure = 0;    /* nobody to wake any more */
 	for (unsigned i = 0; i < c->hiwat; i++)
 		tcp_rings_free(st, &c->tcb[i]);
-	free(c->tcb);
-	free(c->hash);
-	free(c->phash);
-	free(c->theap);
-	c->tcb = NULL;
-	c->hash = NULL;
-	c->phash = NULL;
-	c->theap = NULL;
+	tcp_tables_free(c);
 }
 
 /* ---- ports ------------------------------------------------------------ */

@@ -108,8 +108,7 @@ int tcp_usr_socket(struct stack *st)
 		return -ENOBUFS;
 	t->owned = 1;
 	st->tcp.n_owned++;
-	t->state = TCP_CLOSED;
-	return tcp_tcb_index(st, t);
+	return tcp_tcb_index(st, t);            /* CLOSED, as tcp_tcb_alloc leaves it */
 }
 
 int tcp_usr_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
@@ -163,7 +162,7 @@ int tcp_usr_listen(struct stack *st, int sd, int backlog)
 	}	if (tcp_listen_conflict(st, t))
 		return -EADDRINUSE;
 	t->backlog = backlog;
-	t->state = TCP_LISTEN;
+	tcp_set_state(st, t, TCP_LISTEN);
 	tcp_hash_insert(st, t);
 	return 0;
 }
@@ -256,10 +255,8 @@ int tcp_usr_connect(struct stack *st, int sd, uint32_t addr, uint16_t port)
 	t->rto = TCP_RTO_INIT_US;
 	t->retries = 0;
 	t->err = 0;
-	if (st->state_hook)
-		tcp_state_event(st, t, TCP_SYN_SENT);
-	t->state = TCP_SYN_SENT;
 	t->connecting = 1;
+	tcp_set_state(st, t, TCP_SYN_SENT);
 	tcp_hash_insert(st, t);
 	st->stat.tcp_active_open++;
 	tcp_send_syn(st, t);
@@ -470,7 +467,7 @@ static void tcp_listen_stop(struct stack *st, struct tcb *l)
 		tcp_tcb_free(st, c);
 	}
 	tcp_hash_remove(st, l);
-	l->state = TCP_CLOSED;
+	tcp_set_state(st, l, TCP_CLOSED);      /* tells the owner, if any */
 }
 
 int tcp_usr_shutdown(struct stack *st, int sd, int how)
@@ -488,7 +485,6 @@ int tcp_usr_shutdown(struct stack *st, int sd, int how)
 	if (t->state == TCP_LISTEN) {
 		if (rd) {
 			tcp_listen_stop(st, t);
-			tcp_notify(st, t);
 			stack_flush(st);
 		}
 		return 0;
@@ -496,9 +492,8 @@ int tcp_usr_shutdown(struct stack *st, int sd, int how)
 	if (t->state == TCP_SYN_SENT) {
 		tcp_timers_clear(st, t);
 		tcp_hash_remove(st, t);
-		t->state = TCP_CLOSED;
 		t->connecting = 0;
-		tcp_notify(st, t);
+		tcp_set_state(st, t, TCP_CLOSED);
 		return 0;
 	}
 	if (rd)
