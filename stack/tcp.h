@@ -38,25 +38,9 @@
 #include "pkt.h"
 #include "ring.h"
 #include "sockopt.h"
+#include "tcp_state.h"    /* enum tcp_state, tcp_synced */
 
 struct stack;
-
-/* States in RFC 9293 order, so that tcp_synced(s) is s >= TCP_ESTABLISHED. */
-enum tcp_state {
-	TCP_CLOSED = 0,
-	TCP_LISTEN,
-	TCP_SYN_SENT,
-	TCP_SYN_RECEIVED,
-	TCP_ESTABLISHED,
-	TCP_FIN_WAIT_1,
-	TCP_FIN_WAIT_2,
-	TCP_CLOSE_WAIT,
-	TCP_CLOSING,
-	TCP_LAST_ACK,
-	TCP_TIME_WAIT,
-};
-
-static inline int tcp_synced(int s) { return s >= TCP_ESTABLISHED; }
 
 /* Timers: absolute deadlines in microseconds, 0 = off. */
 enum tcp_timer_id {
@@ -66,7 +50,7 @@ enum tcp_timer_id {
 	TCP_T_2MSL,             /* TIME-WAIT, and the FIN-WAIT-2 orphan timeout */
 	TCP_T_DELACK,           /* delayed ACK */
 	TCP_T_CORK,             /* TCP_CORK ceiling: corked partial data goes out */
-	TCP_T_MEM,              /* an emptied ring stayed empty: free it (sock.c) */
+	TCP_T_MEM,              /* an emptied ring stayed empty: free it (ring.c) */
 	TCP_T_PTO,              /* tail loss probe (RFC 8985 7, tcp_sack.c) */
 	TCP_T_REO,              /* RACK reordering timer (RFC 8985 6.3, tcp_rack.c) */
 	TCP_T_MAX
