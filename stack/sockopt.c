@@ -470,7 +470,7 @@ static int set_tcp(struct sock_opts *o, const struct sockopt_sock *k, int name, 
 {
 	int v, r;
 	switch (name) {
-	case TCP_CONGESTION:    /* strings: tcp_info.c */
+	case TCP_CONGESTION:    /* strings: tcp_set_tcp below */
 	case TCP_ULP:
 	case TCP_MD5SIG:
 	case TCP_MD5SIG_EXT:

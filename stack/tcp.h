@@ -3,7 +3,7 @@
  * tcp_timer.c, tcp_iss.c, tcp_sack.c (SACK, RFC 6675 loss recovery), tcp_rack.c
  * (RACK loss detection, PRR, undo), tcp_cc.c
  * (congestion control: CUBIC, Reno), tcp_table.c (the TCB table), ring.c
- * (the byte rings), sock.c (the user calls), sockopt.c.)
+ * (the byte rings), tcp_usr.c (the user calls), sockopt.c (options).)
  *
  * One table of TCBs, allocated once at tcp_init. A socket descriptor (sd) is
  * an index into that table. The table holds twice cfg.max_sockets entries:
@@ -253,7 +253,7 @@ struct tcb {
 	int32_t  undo_retrans;
 	uint32_t undo_tsval;
 
-	/* rings: allocated lazily, grown and freed as bytes come and go (sock.c) */
+	/* rings: allocated lazily, grown and freed as bytes come and go (ring.c) */
 	struct tcp_ring sndbuf;       /* bytes from sndbuf_seq on: unacked, then unsent */
 	uint32_t        sndbuf_seq;
 	struct tcp_ring rcvbuf;       /* head: first unread byte; len: in-order bytes */
@@ -339,7 +339,7 @@ struct tcb {
 	int      opt_linger_s;
 	int      opt_rcvbuf, opt_sndbuf;     /* stored, reported doubled like Linux */
 	int      keepidle_s, keepintvl_s, keepcnt;
-	/* stored for getsockopt, not acted on yet (tcp_info.c) */
+	/* stored for getsockopt, not acted on yet (sockopt.c) */
 	uint8_t  opt_cork;           /* TCP_CORK: hold partial segments (tcp_output) */
 	uint8_t  cork_push;          /* the cork ceiling expired: send what is held */
 	uint8_t  more_now;           /* output from a send with MSG_MORE: hold like TCP_CORK */
@@ -417,7 +417,7 @@ void     tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst);
 void     tcp_timer(struct stack *st);           /* run timers due at st->now_us */
 uint64_t tcp_next_deadline(const struct stack *st);
 
-/* ---- internal to the TCP module (tcp_*.c, sock.c) ---------------------- */
+/* ---- internal to the TCP module (tcp_*.c, ring.c, sockopt.c) ----------- */
 
 /* The TCP header on the wire (RFC 9293 3.1), network order. */
 struct tcp_hdr {
