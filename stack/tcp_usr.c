@@ -1,17 +1,14 @@
 /* The user calls of a TCP socket (BSD's tcp_usrreq.c, Linux's tcp_prot and
  * inet_stream_ops): socket, bind, listen, accept, connect, send, recv,
- * shutdown, close, poll, options. sock.c's nst_* entry points dispatch here
- * for stream sockets, st->now_us already set. The TCB table behind them is
- * tcp_table.c; the byte rings, ring.c.
+ * shutdown, close, poll. sock.c's nst_* entry points dispatch here for
+ * stream sockets, st->now_us already set. The TCB table behind them is
+ * tcp_table.c; the byte rings, ring.c; the socket options, sockopt.c.
  *
  * Errors and readiness follow Linux (tcp_sendmsg, tcp_recvmsg, tcp_poll,
  * inet_stream_connect), since programs are compared against the kernel. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <linux/tcp.h>     /* TCP_* option numbers (netinet/tcp.h clashes with our state names) */
-#include <sys/socket.h>
 #include "stack_impl.h"
 #include "tcp_seq.h"
 
@@ -85,7 +82,7 @@ void nst_set_notsent_lowat(struct stack *st, uint32_t lowat)
 	st->tcp.notsent_lowat = lowat;
 }
 
-/* ---- the native API --------------------------------------------------- */
+/* ---- the user calls --------------------------------------------------- */
 
 /* The TCB an application sd names, or NULL. */
 struct tcb *tcp_usr_tcb(struct stack *st, int sd)
