@@ -20,6 +20,7 @@
 #include <string.h>
 #include <linux/tcp.h>
 #include "preload.h"
+#include "stack/tcp_state.h"
 
 #define LINUX_TCP_INFINITE_SSTHRESH 0x7fffffff
 #define LINUX_TCP_DELACK_MIN_US     40000
@@ -39,19 +40,19 @@ struct linux_tcp_info {
 _Static_assert(sizeof(struct tcp_info) <= offsetof(struct linux_tcp_info, rcv_wnd),
 	       "<linux/tcp.h> newer than struct linux_tcp_info");
 
-/* Our states (RFC 9293 order, stack/tcp.h) as Linux numbers them. */
+/* Our states (stack/tcp_state.h) as Linux numbers them. */
 static const uint8_t linux_state[] = {
-	7,      /* CLOSED -> TCP_CLOSE */
-	10,     /* LISTEN */
-	2,      /* SYN-SENT */
-	3,      /* SYN-RECEIVED -> TCP_SYN_RECV */
-	1,      /* ESTABLISHED */
-	4,      /* FIN-WAIT-1 */
-	5,      /* FIN-WAIT-2 */
-	8,      /* CLOSE-WAIT */
-	11,     /* CLOSING */
-	9,      /* LAST-ACK */
-	6,      /* TIME-WAIT */
+	[TCP_CLOSED]       = 7,         /* TCP_CLOSE */
+	[TCP_LISTEN]       = 10,
+	[TCP_SYN_SENT]     = 2,
+	[TCP_SYN_RECEIVED] = 3,         /* TCP_SYN_RECV */
+	[TCP_ESTABLISHED]  = 1,
+	[TCP_FIN_WAIT_1]   = 4,
+	[TCP_FIN_WAIT_2]   = 5,
+	[TCP_CLOSE_WAIT]   = 8,
+	[TCP_CLOSING]      = 11,
+	[TCP_LAST_ACK]     = 9,
+	[TCP_TIME_WAIT]    = 6,
 };
 
 /* Under the lock. 0 with the value copied (truncated to *lenp, as Linux),

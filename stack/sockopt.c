@@ -1,4 +1,6 @@
-/* Socket options common to TCP and UDP sockets (see sockopt.h).
+/* Socket options: first those common to TCP and UDP sockets (see
+ * sockopt.h), then what a TCP socket keeps in its TCB (tcp_setsockopt,
+ * tcp_getsockopt: the "TCP sockets" part below). UDP's own are udp.c's.
  *
  * Values, errors and argument rules follow Linux 6.x: sk_setsockopt /
  * sk_getsockopt (net/core/sock.c), do_ip_setsockopt / do_ip_getsockopt
@@ -17,7 +19,7 @@
 #include <linux/udp.h>          /* UDP_CORK, UDP_SEGMENT, UDP_GRO */
 #include <string.h>
 #include <sys/socket.h>
-#include "sockopt.h"
+#include "stack_impl.h"
 
 #ifndef SO_BUF_LOCK
 #define SO_BUF_LOCK 72
@@ -178,6 +180,17 @@ static int put_bytes(const void *v, unsigned n, void *val, unsigned *len)
 	return 0;
 }
 
+/* The struct linger of SO_LINGER: EINVAL when optlen is short of one. */
+static int linger_arg(const void *val, unsigned len, struct linger *lg)
+{
+	if (len < sizeof(*lg))
+		return -EINVAL;
+	if (!val)
+		return -EFAULT;
+	memcpy(lg, val, sizeof(*lg));
+	return 0;
+}
+
 /* Linux rt_tos2priority: IP_TOS also sets SO_PRIORITY. */
 static int tos2prio(int tos)
 {
@@ -235,11 +248,8 @@ static int set_socket(struct sock_opts *o, const struct sockopt_sock *k, int nam
 		if (k->stream)
 			return SOCKOPT_PASS;
 		struct linger lg;
-		if (len < sizeof(lg))
-			return -EINVAL;
-		if (!val)
-			return -EFAULT;
-		memcpy(&lg, val, sizeof(lg));
+		if ((r = linger_arg(val, len, &lg)) < 0)
+			return r;
 		flag_set(o, F_LINGER, lg.l_onoff != 0);
 		o->linger_s = lg.l_linger;
 		return 0;
@@ -460,7 +470,7 @@ static int set_tcp(struct sock_opts *o, const struct sockopt_sock *k, int name, 
 {
 	int v, r;
 	switch (name) {
-	case TCP_CONGESTION:    /* strings: tcp_info.c */
+	case TCP_CONGESTION:    /* strings: tcp_set_tcp below */
 	case TCP_ULP:
 	case TCP_MD5SIG:
 	case TCP_MD5SIG_EXT:
@@ -761,4 +771,332 @@ int sockopt_get(const struct sock_opts *o, const struct sockopt_sock *k, int lev
 		return k->stream ? -EOPNOTSUPP : get_udp(o, name, val, len);
 	}
 	return SOCKOPT_PASS;
+}
+
+/* ---- TCP sockets -----------------------------------------------------------
+ * What sockopt_set / sockopt_get pass on (SOCKOPT_PASS) for a stream socket
+ * is kept in its TCB, where TCP acts on it:
+ *   SO_RCVBUF/SO_SNDBUF  fix the ring budgets (no autotuning from then on)
+ *   SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT  the keepalive timer
+ *   SO_LINGER         close: a zero timeout aborts; preload waits otherwise
+ *   TCP_NODELAY       Nagle off; setting it sends what was held
+ *   TCP_MAXSEG        the MSS we announce and use
+ *   TCP_CORK          tcp_output holds partial segments while set (at most
+ *                     TCP_CORK_US, like Linux) and unsetting sends them
+ *   TCP_QUICKACK      stored (reads back like Linux's pingpong flag); delayed
+ *                     ACKs follow their own rules
+ *   TCP_USER_TIMEOUT  stored; giving up stays tcp_retries2 / SYN retries
+ *   TCP_CONGESTION    "cubic" (RFC 9438, the default, as Linux's) or "reno"
+ *                     (RFC 5681), tcp_cc.c; any other name is ENOENT, as
+ *                     for a module Linux lacks
+ *   SO_RCVLOWAT       stored; recv and poll wake at 1 byte
+ */
+
+#ifndef TCP_CA_NAME_MAX
+#define TCP_CA_NAME_MAX 16      /* Linux include/net/tcp.h */
+#endif
+#define MAX_TCP_KEEPIDLE  32767
+#define MAX_TCP_KEEPINTVL 32767
+#define MAX_TCP_KEEPCNT   127
+
+/* The host's net.core.rmem_max / wmem_max, which clamp SO_RCVBUF and
+ * SO_SNDBUF before Linux doubles them (0 keeps the current value). */
+void nst_set_sockbuf_max(struct stack *st, unsigned rmem_max, unsigned wmem_max)
+{
+	if (rmem_max)
+		st->tcp.rmem_max = rmem_max > 0x3fffffff ? 0x3fffffff : rmem_max;
+	if (wmem_max)
+		st->tcp.wmem_max = wmem_max > 0x3fffffff ? 0x3fffffff : wmem_max;
+}
+
+/* What the code above needs to know about a TCP socket. */
+static void tcp_sockopt_sock(const struct stack *st, const struct tcb *t, struct sockopt_sock *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->stream = 1;
+	k->closed = t->state == TCP_CLOSED;
+	k->listening = t->state == TCP_LISTEN;
+	k->connected = tcp_synced(t->state);
+	k->lport = t->lport;
+	k->mtu = st->dev ? st->dev->mtu : 1500;
+}
+
+static int tcp_set_socket(struct stack *st, struct tcb *t, int name, const void *val, unsigned len)
+{
+	int v, r, force = 0;
+	if (name == SO_RCVBUFFORCE || name == SO_SNDBUFFORCE) {
+		/* the same without the rmem_max / wmem_max clamp (we run as the
+		 * program: CAP_NET_ADMIN is the kernel's business, not checked) */
+		force = 1;
+		name = name == SO_RCVBUFFORCE ? SO_RCVBUF : SO_SNDBUF;
+	}
+	switch (name) {
+	case SO_LINGER: {
+		struct linger lg;
+		if ((r = linger_arg(val, len, &lg)) < 0)
+			return r;
+		t->opt_linger_on = lg.l_onoff != 0;
+		t->opt_linger_s = lg.l_linger;
+		return 0;
+	}
+	case SO_KEEPALIVE:
+	case SO_REUSEADDR:
+	case SO_REUSEPORT:
+	case SO_RCVBUF:
+	case SO_SNDBUF:
+	case SO_BUF_LOCK:
+	case SO_RCVLOWAT:
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if ((r = sockopt_arg_int(SOL_SOCKET, name, val, len, &v)) < 0)
+		return r;
+	switch (name) {
+	case SO_KEEPALIVE:
+		t->opt_keepalive = v != 0;
+		tcp_keep_reset(st, t);
+		break;
+	case SO_REUSEADDR:
+		t->opt_reuseaddr = v != 0;
+		break;
+	case SO_REUSEPORT:
+		t->opt_reuseport = v != 0;
+		break;
+	case SO_BUF_LOCK:
+		/* SOCK_SNDBUF_LOCK 1, SOCK_RCVBUF_LOCK 2: unlocked sizes autotune */
+		if (v & ~3)
+			return -EINVAL;
+		t->snd_locked = (v & 1) != 0;
+		t->rcv_locked = (v & 2) != 0;
+		break;
+	case SO_RCVLOWAT:
+		/* sk_setsockopt: "if (val < 0) val = INT_MAX"; 0 means 1 */
+		t->rcvlowat = v < 0 ? INT_MAX : v;
+		break;
+	case SO_RCVBUF:
+	case SO_SNDBUF: {
+		/* Linux doubles the value for bookkeeping overhead and clamps
+		 * it, and the size is locked: no autotuning from now on
+		 * (SOCK_RCVBUF_LOCK / SOCK_SNDBUF_LOCK). Our rings hold bytes
+		 * only, so the budget is the half the application asked for
+		 * (about what Linux's window and send queue come to). The
+		 * receive budget never goes below what a window already
+		 * promised (RFC 9293 3.8.6.2.2: do not shrink the window). */
+		long x = v < 0 ? 0 : v;
+		long max = name == SO_RCVBUF ? st->tcp.rmem_max : st->tcp.wmem_max;
+		if (force)
+			max = 0x3fffffff;
+		if (x > max)
+			x = max;
+		x *= 2;
+		if (name == SO_RCVBUF) {
+			t->opt_rcvbuf = x < 2304 ? 2304 : (int)x;
+			t->rcv_locked = 1;
+			uint32_t b = (uint32_t)t->opt_rcvbuf / 2;
+			uint32_t promised = t->rcvbuf.len + tcp_rcv_wnd(t);
+			t->rcv_budget = b > promised ? b : promised;
+		} else {
+			t->opt_sndbuf = x < 4608 ? 4608 : (int)x;
+			t->snd_locked = 1;
+			t->snd_budget = (uint32_t)t->opt_sndbuf / 2;
+		}
+		break;
+	}
+	}
+	return 0;
+}
+
+static int tcp_set_tcp(struct stack *st, struct tcb *t, int name, const void *val, unsigned len)
+{
+	int v, r;
+	if (name == TCP_CONGESTION) {
+		/* do_tcp_setsockopt: a NUL-terminated name of at most 15 bytes */
+		char want[TCP_CA_NAME_MAX];
+		if (len < 1)
+			return -EINVAL;
+		if (!val)
+			return -EFAULT;
+		unsigned n = len < TCP_CA_NAME_MAX - 1 ? len : TCP_CA_NAME_MAX - 1;
+		memcpy(want, val, n);
+		want[n] = 0;
+		const struct tcp_cc_ops *ops = tcp_cc_find(want);
+		if (!ops)
+			return -ENOENT;
+		if (ops != tcp_cc(t))
+			tcp_cc_set(t, ops);
+		return 0;
+	}
+	switch (name) {
+	case TCP_NODELAY:
+	case TCP_KEEPIDLE:
+	case TCP_KEEPINTVL:
+	case TCP_KEEPCNT:
+	case TCP_MAXSEG:
+	case TCP_CORK:
+	case TCP_QUICKACK:
+	case TCP_USER_TIMEOUT:
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if ((r = sockopt_arg_int(IPPROTO_TCP, name, val, len, &v)) < 0)
+		return r;
+	switch (name) {
+	case TCP_NODELAY:
+		/* Nagle (tcp_output); setting it sends what Nagle, TCP_CORK
+		 * or MSG_MORE held, as Linux (TCP_NAGLE_PUSH) */
+		t->opt_nodelay = v != 0;
+		if (v)
+			tcp_push(st, t, 1);
+		break;
+	case TCP_KEEPIDLE:
+		if (v < 1 || v > MAX_TCP_KEEPIDLE)
+			return -EINVAL;
+		t->keepidle_s = v;
+		if (t->timer[TCP_T_KEEP])
+			tcp_keep_reset(st, t);
+		break;
+	case TCP_KEEPINTVL:
+		if (v < 1 || v > MAX_TCP_KEEPINTVL)
+			return -EINVAL;
+		t->keepintvl_s = v;
+		break;
+	case TCP_KEEPCNT:
+		if (v < 1 || v > MAX_TCP_KEEPCNT)
+			return -EINVAL;
+		t->keepcnt = v;
+		break;
+	case TCP_MAXSEG:
+		/* Linux: TCP_MIN_MSS (88) .. MAX_TCP_WINDOW (32767), 0 clears */
+		if (v != 0 && (v < 88 || v > 32767))
+			return -EINVAL;
+		t->user_mss = (uint16_t)v;
+		break;
+	case TCP_CORK:
+		t->opt_cork = v != 0;
+		/* uncorking sends what the cork held (Linux tcp_push_pending_frames) */
+		if (!t->opt_cork)
+			tcp_push(st, t, 0);
+		break;
+	case TCP_QUICKACK:
+		t->opt_quickack_off = v == 0;
+		t->quickacks = v ? TCP_QUICKACKS : 0;
+		break;
+	case TCP_USER_TIMEOUT:
+		if (v < 0)
+			return -EINVAL;
+		t->user_timeout_ms = v;
+		break;
+	}
+	return 0;
+}
+
+int tcp_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len)
+{
+	struct tcb *t = tcp_usr_tcb(st, sd);
+	if (!t)
+		return -EBADF;
+	struct sockopt_sock k;
+	tcp_sockopt_sock(st, t, &k);
+	int r = sockopt_set(&t->so, &k, level, name, val, len);
+	if (r != SOCKOPT_PASS)
+		return r;
+	switch (level) {
+	case SOL_SOCKET:
+		return tcp_set_socket(st, t, name, val, len);
+	case IPPROTO_TCP:
+		return tcp_set_tcp(st, t, name, val, len);
+	}
+	return -ENOPROTOOPT;
+}
+
+static int tcp_get_socket(struct tcb *t, int name, void *val, unsigned *len)
+{
+	int v;
+	switch (name) {
+	case SO_TYPE:             v = SOCK_STREAM; break;
+	case SO_KEEPALIVE:        v = t->opt_keepalive; break;
+	case SO_REUSEADDR:        v = t->opt_reuseaddr; break;
+	case SO_REUSEPORT:        v = t->opt_reuseport; break;
+	case SO_RCVBUF:           v = t->opt_rcvbuf; break;
+	case SO_SNDBUF:           v = t->opt_sndbuf; break;
+	case SO_ACCEPTCONN:       v = t->state == TCP_LISTEN; break;
+	case SO_BUF_LOCK:         v = (t->snd_locked ? 1 : 0) | (t->rcv_locked ? 2 : 0); break;
+	case SO_RCVLOWAT:         v = t->rcvlowat ? t->rcvlowat : 1; break;
+	case SO_ERROR:
+		v = t->err;             /* Linux sock_error: taken */
+		t->err = 0;
+		break;
+	case SO_LINGER: {
+		/* sk_getsockopt: min(optlen, sizeof(struct linger)) bytes */
+		struct linger lg = { .l_onoff = t->opt_linger_on, .l_linger = t->opt_linger_s };
+		return put_bytes(&lg, sizeof(lg), val, len);
+	}
+	case SO_MEMINFO: {
+		/* Linux sk_get_meminfo, min(optlen, 9 u32s): what our
+		 * rings hold stands for rmem_alloc and wmem_queued;
+		 * nothing sits below TCP (wmem_alloc), no forward
+		 * allocation, option memory, backlog or drops */
+		uint32_t mi[9] = { t->rcvbuf.len, (uint32_t)t->opt_rcvbuf, 0,
+				   (uint32_t)t->opt_sndbuf, 0, t->sndbuf.len, 0, 0, 0 };
+		return put_bytes(mi, sizeof(mi), val, len);
+	}
+	default:
+		return -ENOPROTOOPT;
+	}
+	return sockopt_put_int(SOL_SOCKET, v, val, len);
+}
+
+static int tcp_get_tcp(const struct tcb *t, int name, void *val, unsigned *len)
+{
+	int v;
+	switch (name) {
+	case TCP_NODELAY:         v = t->opt_nodelay; break;
+	case TCP_KEEPIDLE:        v = t->keepidle_s; break;
+	case TCP_KEEPINTVL:       v = t->keepintvl_s; break;
+	case TCP_KEEPCNT:         v = t->keepcnt; break;
+	case TCP_CORK:            v = t->opt_cork; break;
+	case TCP_QUICKACK:        v = !t->opt_quickack_off; break;
+	case TCP_USER_TIMEOUT:    v = t->user_timeout_ms; break;
+	case TCP_MAXSEG:
+		/* Linux do_tcp_getsockopt: the current MSS once connected;
+		 * before (CLOSED, LISTEN) the user's value if set, else
+		 * mss_cache: 536, or what a connection that is over had */
+		v = tcp_synced(t->state) ? t->mss : t->user_mss ? t->user_mss :
+		    t->done ? t->mss : TCP_MSS_DEF;
+		break;
+	case TCP_CONGESTION: {
+		/* do_tcp_getsockopt: min(len, TCP_CA_NAME_MAX) bytes of the name */
+		char cc[TCP_CA_NAME_MAX] = { 0 };
+		strncpy(cc, tcp_cc(t)->name, TCP_CA_NAME_MAX - 1);
+		return put_bytes(cc, TCP_CA_NAME_MAX, val, len);
+	}
+	default:
+		return -ENOPROTOOPT;
+	}
+	return sockopt_put_int(IPPROTO_TCP, v, val, len);
+}
+
+int tcp_getsockopt(struct stack *st, int sd, int level, int name, void *val, unsigned *len)
+{
+	struct tcb *t = tcp_usr_tcb(st, sd);
+	if (!t)
+		return -EBADF;
+	if (!len)
+		return -EFAULT;
+	struct sockopt_sock k;
+	tcp_sockopt_sock(st, t, &k);
+	int r = sockopt_get(&t->so, &k, level, name, val, len);
+	if (r != SOCKOPT_PASS)
+		return r;
+	if (!val && *len)
+		return -EFAULT;
+	switch (level) {
+	case SOL_SOCKET:
+		return tcp_get_socket(t, name, val, len);
+	case IPPROTO_TCP:
+		return tcp_get_tcp(t, name, val, len);
+	}
+	return -ENOPROTOOPT;
 }

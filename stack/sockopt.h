@@ -2,8 +2,9 @@
  * level, and the options the stack keeps for the application without a
  * protocol of its own behind them (stored-only, read back as Linux does).
  *
- * nst_setsockopt / nst_getsockopt (sock.c) ask sockopt_set / sockopt_get
- * first; SOCKOPT_PASS means "the protocol's own code answers this one"
+ * tcp_setsockopt / tcp_getsockopt (sockopt.c) and udp_setsockopt /
+ * udp_getsockopt (udp.c) ask sockopt_set / sockopt_get first; SOCKOPT_PASS
+ * means "the protocol's own code answers this one"
  * (SO_RCVBUF, TCP_NODELAY, IP_RECVERR on UDP ...). IP_TOS and IP_TTL are not
  * stored-only: tcp_out.c and udp.c put them in the IPv4 header of the
  * socket's packets (sockopt_tos / sockopt_ttl).

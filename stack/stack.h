@@ -245,7 +245,7 @@ size_t  nst_rx_avail(struct stack *st, int sd);              /* bytes readable n
 #define NST_CA_RECOVERY 3       /* TCP_CA_Recovery: fast recovery */
 #define NST_CA_LOSS     4       /* TCP_CA_Loss: after an RTO */
 struct nst_tcp_info {
-	uint8_t  state;         /* RFC 9293 order (tcp.h enum tcp_state) */
+	uint8_t  state;         /* RFC 9293 order (tcp_state.h enum tcp_state) */
 	uint8_t  ca_state, retransmits;
 	uint32_t rto_us, rtt_us, rttvar_us;
 	uint32_t snd_mss, rcv_mss, advmss, pmtu;
@@ -315,7 +315,7 @@ int     stack_is_bcast(const struct stack *st, uint32_t addr);
 struct nst_sock_info {
 	int      sd;            /* the application's sd, -1 for orphans and unaccepted children */
 	uint8_t  type;          /* NST_SOCK_STREAM or NST_SOCK_DGRAM (UDP: ESTAB if connected, else UNCONN) */
-	uint8_t  state;         /* TCP state, RFC 9293 order (tcp.h enum tcp_state) */
+	uint8_t  state;         /* TCP state, RFC 9293 order (tcp_state.h enum tcp_state) */
 	uint8_t  orphan;        /* closed by the application, finishing on its own */
 	uint8_t  in_recovery;   /* loss recovery (RFC 6582 / RFC 6675) */
 	uint8_t  sack;          /* SACK negotiated (RFC 2018) */

@@ -2,7 +2,8 @@
  * rest of stack/ calls. (Owned by the TCP module; see tcp_in.c, tcp_out.c,
  * tcp_timer.c, tcp_iss.c, tcp_sack.c (SACK, RFC 6675 loss recovery), tcp_rack.c
  * (RACK loss detection, PRR, undo), tcp_cc.c
- * (congestion control: CUBIC, Reno), sock.c.)
+ * (congestion control: CUBIC, Reno), tcp_table.c (the TCB table), ring.c
+ * (the byte rings), tcp_usr.c (the user calls), sockopt.c (options).)
  *
  * One table of TCBs, allocated once at tcp_init. A socket descriptor (sd) is
  * an index into that table. The table holds twice cfg.max_sockets entries:
@@ -16,7 +17,7 @@
  * in order and out of order, go into the receive ring; a short list of ranges
  * says which bytes beyond rcv.nxt are present (reassembly).
  *
- * Memory (sock.c, "ring memory"): a ring holds no memory until bytes are
+ * Memory (ring.c): a ring holds no memory until bytes are
  * queued into it, grows by powers of two (TCP_RING_MIN up) as they are, and
  * is freed when it empties (the receive ring after a read, the send ring when
  * everything is acknowledged; a ring larger than TCP_RING_MIN once it has
@@ -33,27 +34,13 @@
 #define NSTACK_TCP_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include "pkt.h"
+#include "ring.h"
 #include "sockopt.h"
+#include "tcp_state.h"    /* enum tcp_state, tcp_synced */
 
 struct stack;
-
-/* States in RFC 9293 order, so that tcp_synced(s) is s >= TCP_ESTABLISHED. */
-enum tcp_state {
-	TCP_CLOSED = 0,
-	TCP_LISTEN,
-	TCP_SYN_SENT,
-	TCP_SYN_RECEIVED,
-	TCP_ESTABLISHED,
-	TCP_FIN_WAIT_1,
-	TCP_FIN_WAIT_2,
-	TCP_CLOSE_WAIT,
-	TCP_CLOSING,
-	TCP_LAST_ACK,
-	TCP_TIME_WAIT,
-};
-
-static inline int tcp_synced(int s) { return s >= TCP_ESTABLISHED; }
 
 /* Timers: absolute deadlines in microseconds, 0 = off. */
 enum tcp_timer_id {
@@ -63,7 +50,7 @@ enum tcp_timer_id {
 	TCP_T_2MSL,             /* TIME-WAIT, and the FIN-WAIT-2 orphan timeout */
 	TCP_T_DELACK,           /* delayed ACK */
 	TCP_T_CORK,             /* TCP_CORK ceiling: corked partial data goes out */
-	TCP_T_MEM,              /* an emptied ring stayed empty: free it (sock.c) */
+	TCP_T_MEM,              /* an emptied ring stayed empty: free it (ring.c) */
 	TCP_T_PTO,              /* tail loss probe (RFC 8985 7, tcp_sack.c) */
 	TCP_T_REO,              /* RACK reordering timer (RFC 8985 6.3, tcp_rack.c) */
 	TCP_T_MAX
@@ -138,14 +125,6 @@ enum tcp_timer_id {
 #define TCP_SOMAXCONN     4096
 #define TCP_CHALLENGE_ACK_LIMIT 1000    /* Linux tcp_challenge_ack_limit (RFC 5961 7), per second */
 #define TCP_INVALID_RATELIMIT_US 500000ull  /* Linux tcp_invalid_ratelimit: ACKs to invalid segments */
-
-/* A byte ring. head indexes the first byte, len bytes follow (wrapping). */
-struct tcp_ring {
-	uint8_t *buf;
-	uint32_t size;
-	uint32_t head;
-	uint32_t len;
-};
 
 /* An out-of-order range [start, end) of sequence space held in the receive
  * ring beyond rcv.nxt. */
@@ -274,7 +253,7 @@ struct tcb {
 	int32_t  undo_retrans;
 	uint32_t undo_tsval;
 
-	/* rings: allocated lazily, grown and freed as bytes come and go (sock.c) */
+	/* rings: allocated lazily, grown and freed as bytes come and go (ring.c) */
 	struct tcp_ring sndbuf;       /* bytes from sndbuf_seq on: unacked, then unsent */
 	uint32_t        sndbuf_seq;
 	struct tcp_ring rcvbuf;       /* head: first unread byte; len: in-order bytes */
@@ -360,7 +339,7 @@ struct tcb {
 	int      opt_linger_s;
 	int      opt_rcvbuf, opt_sndbuf;     /* stored, reported doubled like Linux */
 	int      keepidle_s, keepintvl_s, keepcnt;
-	/* stored for getsockopt, not acted on yet (tcp_info.c) */
+	/* stored for getsockopt, not acted on yet (sockopt.c) */
 	uint8_t  opt_cork;           /* TCP_CORK: hold partial segments (tcp_output) */
 	uint8_t  cork_push;          /* the cork ceiling expired: send what is held */
 	uint8_t  more_now;           /* output from a send with MSG_MORE: hold like TCP_CORK */
@@ -439,7 +418,7 @@ void     tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst);
 void     tcp_timer(struct stack *st);           /* run timers due at st->now_us */
 uint64_t tcp_next_deadline(const struct stack *st);
 
-/* ---- internal to the TCP module (tcp_*.c, sock.c) ---------------------- */
+/* ---- internal to the TCP module (tcp_*.c, ring.c, sockopt.c) ----------- */
 
 /* The TCP header on the wire (RFC 9293 3.1), network order. */
 struct tcp_hdr {
@@ -491,19 +470,13 @@ enum tcp_verdict {
 	TCP_DROP_CHALLENGE,     /* RFC 5961 challenge ACK (rate-limited per connection and globally) */
 };
 
-/* ring helpers (sock.c) */
-uint32_t tcp_ring_free(const struct tcp_ring *r);
-void     tcp_ring_copy_out(const struct tcp_ring *r, uint32_t off, void *dst, uint32_t n);
-void     tcp_ring_copy_in(struct tcp_ring *r, uint32_t off, const void *src, uint32_t n);
-void     tcp_ring_consume(struct tcp_ring *r, uint32_t n);
-int      tcp_ring_grow(struct stack *st, struct tcp_ring *r, uint32_t need, uint32_t cap);
-void     tcp_ring_release(struct stack *st, struct tcp_ring *r);
+/* a connection's rings and budgets (ring.c; the ring itself: ring.h) */
 void     tcp_rings_free(struct stack *st, struct tcb *t);
 void     tcp_ring_emptied(struct stack *st, struct tcb *t, struct tcp_ring *r);
 void     tcp_mem_timer(struct stack *st, struct tcb *t);
 void     tcp_snd_budget_update(struct tcb *t);
 uint32_t tcp_snd_room(const struct stack *st, const struct tcb *t);
-int      tcp_notsent_ok(const struct stack *st, const struct tcb *t, int wake);
+int      tcp_notsent_ok(const struct stack *st, const struct tcb *t, int wake);  /* tcp_usr.c */
 
 /* Room left under the receive budget: what the window may offer. */
 static inline uint32_t tcp_rcv_space(const struct tcb *t)
@@ -523,19 +496,55 @@ void     tcp_check_all(const struct stack *st);
 #define  TCP_CHECK_ALL(st)  ((void)0)
 #endif
 
-/* table (sock.c) */
+/* table (tcp_table.c) */
 struct tcb *tcp_tcb_alloc(struct stack *st);
+int      tcp_tcb_index(const struct stack *st, const struct tcb *t);   /* its sd when owned */
+void     tcp_tcb_recycle(struct stack *st, struct tcb *t);     /* fresh for a new connect() */
+void     tcp_child_unlink(struct stack *st, struct tcb *t);
 void     tcp_tcb_free(struct stack *st, struct tcb *t);
 void     tcp_hash_insert(struct stack *st, struct tcb *t);
+void     tcp_hash_remove(struct stack *st, struct tcb *t);
+struct tcb *tcp_hash_find(struct stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp);
 void     tcp_port_link(struct stack *st, struct tcb *t);
 struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
 		       uint32_t raddr, uint16_t rport);
 struct tcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lport);
+int      tcp_port_conflict(struct stack *st, const struct tcb *me, uint32_t addr, uint16_t port);
+int      tcp_listen_conflict(struct stack *st, const struct tcb *t);
+int      tcp_tw_recyclable(const struct stack *st, const struct tcb *u);
+uint16_t tcp_ephemeral(struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport,
+		       struct tcb **tw);
 void     tcp_set_state(struct stack *st, struct tcb *t, int state);
 void     tcp_done(struct stack *st, struct tcb *t, int err);
 void     tcp_child_established(struct stack *st, struct tcb *t);
 void     tcp_notify(struct stack *st, struct tcb *t);
 void     tcp_state_event(struct stack *st, const struct tcb *t, int to);  /* sock_info.c: the state hook */
+
+/* the user calls of a TCP socket (tcp_usr.c), the nst_* calls of sock.c
+ * for stream sockets; st->now_us is the time of the call */
+int      tcp_usr_socket(struct stack *st);
+int      tcp_usr_valid(struct stack *st, int sd);
+int      tcp_usr_bind(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      tcp_usr_listen(struct stack *st, int sd, int backlog);
+int      tcp_usr_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+int      tcp_usr_connect(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      tcp_usr_disconnect(struct stack *st, int sd);
+ssize_t  tcp_usr_send(struct stack *st, int sd, const void *buf, size_t len, int flags,
+		      int to_set, uint32_t addr, uint16_t port);
+ssize_t  tcp_usr_recv(struct stack *st, int sd, void *buf, size_t len, int flags,
+		      uint32_t *addr, uint16_t *port, int *out_flags);
+int      tcp_usr_shutdown(struct stack *st, int sd, int how);
+int      tcp_usr_close(struct stack *st, int sd);
+void     tcp_usr_close_all(struct stack *st);
+int      tcp_usr_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+int      tcp_usr_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+uint32_t tcp_usr_poll(struct stack *st, int sd);
+int      tcp_usr_error(struct stack *st, int sd);
+size_t   tcp_usr_rx_avail(struct stack *st, int sd);
+struct tcb *tcp_usr_tcb(struct stack *st, int sd);   /* the TCB an owned sd names, or NULL */
+/* socket options of a TCP socket (sockopt.c) */
+int      tcp_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len);
+int      tcp_getsockopt(struct stack *st, int sd, int level, int name, void *val, unsigned *len);
 
 /* children of a listener (tcp_in.c): a new TCB for seg's 4-tuple with the
  * listener's options and rings, not hashed; NULL if none is free. */
@@ -561,9 +570,6 @@ int      tcp_syncookie_check(const struct stack *st, const struct tcp_seg *seg, 
 void     tcp_icmp_error(struct stack *st, int type, int code, uint16_t mtu,
 			uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport, uint32_t seq);
 
-/* options and TCP_INFO beyond sock.c's (tcp_info.c): -ENOPROTOOPT if not one */
-int      tcp_setsockopt_more(struct tcb *t, int level, int name, const void *val, unsigned len);
-int      tcp_getsockopt_more(const struct tcb *t, int level, int name, void *val, unsigned *len);
 
 /* output (tcp_out.c) */
 int      tcp_output(struct stack *st, struct tcb *t);

@@ -1,5 +1,5 @@
 /* Congestion control: one ops table per algorithm (struct tcp_cc_ops,
- * tcp.h), chosen per connection with TCP_CONGESTION (tcp_info.c). Loss
+ * tcp.h), chosen per connection with TCP_CONGESTION (sockopt.c). Loss
  * detection and recovery stay in tcp_in.c / tcp_sack.c / tcp_timer.c; an
  * algorithm says how cwnd grows on ACKs outside recovery, what ssthresh
  * becomes on a loss and what a timeout resets.

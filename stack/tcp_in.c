@@ -458,9 +458,7 @@ static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const 
 	tcp_syn_options(st, t, seg);
 	tcp_set_mss(st, t, seg->mss);
 	tcp_hash_insert(st, t);
-	if (st->state_hook)
-		tcp_state_event(st, t, TCP_SYN_RECEIVED);
-	t->state = TCP_SYN_RECEIVED;
+	tcp_set_state(st, t, TCP_SYN_RECEIVED);
 	/* counted until it is established or gone (tcp_child_established,
 	 * tcp_child_unlink); without the mark the count would only grow and the
 	 * listener refuse every SYN after TCP_SOMAXCONN connections */

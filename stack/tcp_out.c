@@ -173,17 +173,30 @@ static unsigned tcp_opts_len(const struct tcp_opts *o)
 	       (o->sack_perm && !o->ts ? 4 : 0) + (o->nsack ? 4 + 8u * o->nsack : 0);
 }
 
-/* Build and send one segment: header, options, and len bytes of the send
- * ring starting at seq. Low-level: no TCB, the caller fills in everything;
- * wnd is the 16-bit field as sent (already scaled). gso: with len > gso, one
- * TSO frame (a large packet) the device cuts into segments of gso payload
- * bytes, each with these headers (NETDEV_F_TSO). Returns 0 or -ENOBUFS /
- * -ENETUNREACH. */
-static int tcp_emit(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		    uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags, uint32_t wnd,
-		    const struct tcp_opts *opts, const struct tcp_ring *ring, uint32_t off, uint32_t len,
-		    uint16_t gso, const struct sock_opts *so)
+/* What tcp_emit sends: the header fields, the options (NULL: none), len
+ * payload bytes of ring from off, and the socket's IP_TOS / IP_TTL (so;
+ * NULL: the defaults). wnd is the 16-bit field as sent (already scaled).
+ * gso: with len > gso, one TSO frame (a large packet) the device cuts into
+ * segments of gso payload bytes, each with these headers (NETDEV_F_TSO). */
+struct tcp_emit_seg {
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t seq, ack;
+	uint8_t  flags;
+	uint32_t wnd;
+	const struct tcp_opts *opts;
+	const struct tcp_ring *ring;
+	uint32_t off, len;
+	uint16_t gso;
+	const struct sock_opts *so;
+};
+
+/* Build and send one segment. Low-level: no TCB, the caller fills in
+ * everything. Returns 0 or -ENOBUFS / -ENETUNREACH. */
+static int tcp_emit(struct stack *st, const struct tcp_emit_seg *e)
 {
+	const struct tcp_opts *opts = e->opts;
+	uint32_t len = e->len, gso = e->gso;
 	int tso = gso && len > gso;
 	struct pkt *p = tso ? pkt_alloc_large() : pkt_alloc();
 	if (!p) {
@@ -198,19 +211,19 @@ static int tcp_emit(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t r
 		return -ENOBUFS;
 	}
 	struct tcp_hdr *h = (struct tcp_hdr *)b;
-	h->sport = htons(lport);
-	h->dport = htons(rport);
-	h->seq = htonl(seq);
-	h->ack = htonl(ack);
+	h->sport = htons(e->lport);
+	h->dport = htons(e->rport);
+	h->seq = htonl(e->seq);
+	h->ack = htonl(e->ack);
 	h->off = (uint8_t)((hlen / 4) << 4);
-	h->flags = flags;
-	h->wnd = htons((uint16_t)(wnd > 0xffff ? 0xffff : wnd));
+	h->flags = e->flags;
+	h->wnd = htons((uint16_t)(e->wnd > 0xffff ? 0xffff : e->wnd));
 	h->csum = 0;
 	h->urp = 0;
 	tcp_opts_write(b + TCP_HDR_LEN, opts);
 	if (len)
-		tcp_ring_copy_out(ring, off, b + hlen, len);
-	uint32_t sum = csum_pseudo(laddr, raddr, IP_PROTO_TCP, (uint16_t)(hlen + len));
+		tcp_ring_copy_out(e->ring, e->off, b + hlen, len);
+	uint32_t sum = csum_pseudo(e->laddr, e->raddr, IP_PROTO_TCP, (uint16_t)(hlen + len));
 	if (st->dev->features & NETDEV_F_TX_CSUM) {
 		/* the device sums from the TCP header on: the field holds the
 		 * pseudo-header sum, folded, not complemented (virtio NEEDS_CSUM;
@@ -225,20 +238,20 @@ static int tcp_emit(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t r
 	}
 	/* tcp_tx counts wire segments, as Linux's TcpOutSegs (tcp_skb_pcount) */
 	if (tso) {
-		p->gso_size = gso;
+		p->gso_size = (uint16_t)gso;
 		st->stat.tcp_tso_tx++;
 		st->stat.tcp_tx += (len + gso - 1) / gso;
 	} else {
 		st->stat.tcp_tx++;
 	}
-	if (flags & TCP_RST)
+	if (e->flags & TCP_RST)
 		st->stat.tcp_rst_tx++;
-	if (so) {
+	if (e->so) {
 		/* IP_TOS / IP_TTL of the connection (Linux ip_queue_xmit) */
-		p->ip_tos = sockopt_tos(so);
-		p->ip_ttl = sockopt_ttl(so);
+		p->ip_tos = sockopt_tos(e->so);
+		p->ip_ttl = sockopt_ttl(e->so);
 	}
-	return ipv4_output(st, p, IP_PROTO_TCP, laddr, raddr);
+	return ipv4_output(st, p, IP_PROTO_TCP, e->laddr, e->raddr);
 }
 
 /* The options of a segment of connection t with these flags.
@@ -434,9 +447,13 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 		if (room >= 12)
 			o.nsack = (uint8_t)tcp_sack_blocks(t, o.sack, (room - 4) / 8);
 	}
-	int r = tcp_emit(st, t->laddr, t->lport, t->raddr, t->rport, seq, ack, flags, field,
-			 &o, &t->sndbuf, len ? seq - t->sndbuf_seq : 0, len, tcp_gso_size(st, t, &o),
-			 &t->so);
+	struct tcp_emit_seg e = {
+		.laddr = t->laddr, .lport = t->lport, .raddr = t->raddr, .rport = t->rport,
+		.seq = seq, .ack = ack, .flags = flags, .wnd = field, .opts = &o,
+		.ring = &t->sndbuf, .off = len ? seq - t->sndbuf_seq : 0, .len = len,
+		.gso = tcp_gso_size(st, t, &o), .so = &t->so,
+	};
+	int r = tcp_emit(st, &e);
 	if (r == 0 && (len || (flags & TCP_FIN))) {
 		tcp_rack_sent(st, t, seq, len, flags);  /* transmit time (RFC 8985 6.1) */
 		t->lsnd_us = st->now_us;
@@ -485,8 +502,12 @@ void tcp_send_rst(struct stack *st, struct tcb *t)
 {
 	struct tcp_opts o;
 	tcp_opts_for(st, t, TCP_RST | TCP_ACK, &o);
-	tcp_emit(st, t->laddr, t->lport, t->raddr, t->rport, t->snd_max, t->rcv.nxt,
-		 TCP_RST | TCP_ACK, 0, &o, NULL, 0, 0, 0, &t->so);
+	struct tcp_emit_seg e = {
+		.laddr = t->laddr, .lport = t->lport, .raddr = t->raddr, .rport = t->rport,
+		.seq = t->snd_max, .ack = t->rcv.nxt, .flags = TCP_RST | TCP_ACK, .opts = &o,
+		.so = &t->so,
+	};
+	tcp_emit(st, &e);
 }
 
 /* A reset in answer to seg, with no TCB (closed port, bad ACK in LISTEN or
@@ -497,12 +518,17 @@ void tcp_send_rst_reply(struct stack *st, const struct tcp_seg *seg)
 {
 	if (seg->flags & TCP_RST)
 		return;
-	if (seg->flags & TCP_ACK)
-		tcp_emit(st, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0,
-			 TCP_RST, 0, NULL, NULL, 0, 0, 0, NULL);
-	else
-		tcp_emit(st, seg->dst, seg->dport, seg->src, seg->sport, 0,
-			 seg->seq + tcp_seg_len(seg), TCP_RST | TCP_ACK, 0, NULL, NULL, 0, 0, 0, NULL);
+	struct tcp_emit_seg e = {
+		.laddr = seg->dst, .lport = seg->dport, .raddr = seg->src, .rport = seg->sport,
+	};
+	if (seg->flags & TCP_ACK) {
+		e.seq = seg->ack;
+		e.flags = TCP_RST;
+	} else {
+		e.ack = seg->seq + tcp_seg_len(seg);
+		e.flags = TCP_RST | TCP_ACK;
+	}
+	tcp_emit(st, &e);
 }
 
 /* Keepalive probe (RFC 1122 4.2.3.6): "sending a segment with SEG.SEQ =

@@ -197,9 +197,7 @@ int tcp_syncookie_ack(struct stack *st, struct tcb *l, struct tcp_seg *seg, stru
 	if (ws_ok)
 		seg->wnd <<= t->snd_wscale;
 	tcp_hash_insert(st, t);
-	if (st->state_hook)
-		tcp_state_event(st, t, TCP_SYN_RECEIVED);
-	t->state = TCP_SYN_RECEIVED;
+	tcp_set_state(st, t, TCP_SYN_RECEIVED);
 	t->segs_in++;
 	st->stat.tcp_passive_open++;
 	st->stat.syncookies_recv_ok++;

@@ -320,6 +320,20 @@ int udp_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
 	return 0;
 }
 
+/* listen and accept are for streams (Linux inet_dgram_ops: sock_no_listen,
+ * sock_no_accept). */
+int udp_listen(struct stack *st, int sd, int backlog)
+{
+	(void)backlog;
+	return udp_sock_valid(st, sd) ? -EOPNOTSUPP : -EBADF;
+}
+
+int udp_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+{
+	(void)addr, (void)port;
+	return udp_sock_valid(st, sd) ? -EOPNOTSUPP : -EBADF;
+}
+
 /* Linux ip4_datagram_connect: autobind, choose the source address, record
  * the peer. A later connect replaces the peer. */
 int udp_connect(struct stack *st, int sd, uint32_t addr, uint16_t port)

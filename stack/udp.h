@@ -22,7 +22,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "stack.h"
-#include "tcp.h"        /* struct tcp_ring and its helpers, reused for the datagram ring */
+#include "ring.h"       /* the byte ring, shared with TCP, holds the datagrams */
+#include "sockopt.h"
 
 struct stack;
 
@@ -101,6 +102,8 @@ void     udp_icmp_error(struct stack *st, int type, int code,
 /* socket calls (sock.c dispatches here for udp_sd(sd)) */
 int      udp_socket(struct stack *st);
 int      udp_bind(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      udp_listen(struct stack *st, int sd, int backlog);
+int      udp_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
 int      udp_connect(struct stack *st, int sd, uint32_t addr, uint16_t port);
 int      udp_disconnect(struct stack *st, int sd);
 ssize_t  udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int flags,

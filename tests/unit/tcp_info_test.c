@@ -1,4 +1,4 @@
-/* Unit tests of TCP_INFO (nst_tcp_info) and the options tcp_info.c answers:
+/* Unit tests of TCP_INFO (nst_tcp_info) and the TCP options sockopt.c answers:
  * values in our units at exact times, counters after a retransmission, and
  * Linux's values and errnos for TCP_CORK, TCP_QUICKACK, TCP_USER_TIMEOUT,
  * TCP_CONGESTION and SO_RCVLOWAT. The test is the peer (tcp_harness.h). */

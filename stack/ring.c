@@ -1,0 +1,180 @@
+/* The byte ring and its memory: TCP's send and receive rings, and the
+ * datagram queue of a UDP socket (udp.h), are one kind of ring.
+ *
+ * Memory: the rings are a deliberate exception to "no malloc after init":
+ * they exist only while they hold bytes, within per-connection budgets and
+ * a stack-wide cap (st->tcp.mem_max, cfg.mem_max), so that 10 000 idle
+ * connections cost their TCBs and nothing more. tcp.h says how a ring
+ * grows and is freed, and what its budget is. */
+#include <stdlib.h>
+#include <string.h>
+#include "stack_impl.h"
+
+/* ---- byte rings ------------------------------------------------------- */
+
+/* Bytes that can still be stored. */
+uint32_t tcp_ring_free(const struct tcp_ring *r)
+{
+	return r->size - r->len;
+}
+
+/* Copy n bytes starting off bytes after the head (off + n <= size). */
+void tcp_ring_copy_out(const struct tcp_ring *r, uint32_t off, void *dst, uint32_t n)
+{
+	uint32_t pos = (r->head + off) % r->size;
+	uint32_t first = r->size - pos < n ? r->size - pos : n;
+	memcpy(dst, r->buf + pos, first);
+	memcpy((uint8_t *)dst + first, r->buf, n - first);
+}
+
+/* Store n bytes at off bytes after the head; len is the caller's business. */
+void tcp_ring_copy_in(struct tcp_ring *r, uint32_t off, const void *src, uint32_t n)
+{
+	uint32_t pos = (r->head + off) % r->size;
+	uint32_t first = r->size - pos < n ? r->size - pos : n;
+	memcpy(r->buf + pos, src, first);
+	memcpy(r->buf, (const uint8_t *)src + first, n - first);
+}
+
+/* Drop n bytes at the head (read, or acknowledged). */
+void tcp_ring_consume(struct tcp_ring *r, uint32_t n)
+{
+	if (n == 0)
+		return;
+	r->head = (r->head + n) % r->size;
+	r->len -= n;
+}
+
+/* ---- ring memory ------------------------------------------------------ */
+
+/* Wake every writer: memory came back after a send found the cap reached
+ * (Linux sk_stream_write_space after memory pressure). */
+static void tcp_mem_relieved(struct stack *st)
+{
+	struct tcp_ctx *c = &st->tcp;
+	c->mem_pressure = 0;
+	for (unsigned i = 0; i < c->hiwat; i++)
+		if (c->tcb[i].in_use && c->tcb[i].owned)
+			stack_notify(st, (int)i);
+}
+
+/* Make r able to hold need bytes, its content kept (the head moves to 0):
+ * the next power of two from TCP_RING_MIN, but not beyond cap (the budget)
+ * unless need is; the exact need when the power of two would pass the
+ * stack-wide cap. -ENOMEM (r unchanged) over the cap or when malloc fails:
+ * the caller drops (receive) or refuses (send) and counts. */
+int tcp_ring_grow(struct stack *st, struct tcp_ring *r, uint32_t need, uint32_t cap)
+{
+	struct tcp_ctx *c = &st->tcp;
+	if (need <= r->size)
+		return 0;
+	uint32_t size = TCP_RING_MIN;
+	while (size < need && size < (1u << 31))
+		size <<= 1;
+	if (size > cap)
+		size = cap > need ? cap : need;
+	if (c->mem_used + size - r->size > c->mem_max)
+		size = need;
+	if (c->mem_used + size - r->size > c->mem_max)
+		return -ENOMEM;
+	uint8_t *b = malloc(size);
+	if (!b)
+		return -ENOMEM;
+	if (r->buf) {
+		tcp_ring_copy_out(r, 0, b, r->size);    /* the whole ring, from the head */
+		free(r->buf);
+	}
+	c->mem_used += size - r->size;
+	r->buf = b;
+	r->size = size;
+	r->head = 0;
+	return 0;
+}
+
+/* Free r's memory; the bytes it held are gone (an empty ring, or a
+ * connection that is over). */
+void tcp_ring_release(struct stack *st, struct tcp_ring *r)
+{
+	if (r->buf) {
+		st->tcp.mem_used -= r->size;
+		free(r->buf);
+	}
+	r->buf = NULL;
+	r->size = r->head = r->len = 0;
+	if (st->tcp.mem_pressure)
+		tcp_mem_relieved(st);
+}
+
+/* Ring r of t has just become empty (read, or all acknowledged). A small
+ * ring goes at once; a larger one goes if it stays empty TCP_RING_IDLE_US
+ * (TCP_T_MEM, tcp_mem_timer): a stream empties its rings all the time and
+ * would otherwise reallocate and regrow them at every read. Under memory
+ * pressure nothing waits. */
+void tcp_ring_emptied(struct stack *st, struct tcb *t, struct tcp_ring *r)
+{
+	if (!r->buf || r->len || (r == &t->rcvbuf && t->n_ooo))
+		return;
+	if (r->size <= TCP_RING_MIN || st->tcp.mem_pressure) {
+		tcp_ring_release(st, r);
+		return;
+	}
+	if (!t->timer[TCP_T_MEM])
+		tcp_timer_set(st, t, TCP_T_MEM, st->now_us + TCP_RING_IDLE_US);
+}
+
+/* TCP_T_MEM expired: free the rings that are (still) empty. */
+void tcp_mem_timer(struct stack *st, struct tcb *t)
+{
+	if (t->rcvbuf.buf && !t->rcvbuf.len && !t->n_ooo)
+		tcp_ring_release(st, &t->rcvbuf);
+	if (t->sndbuf.buf && !t->sndbuf.len)
+		tcp_ring_release(st, &t->sndbuf);
+}
+
+/* Both rings of t, freed. */
+void tcp_rings_free(struct stack *st, struct tcb *t)
+{
+	tcp_ring_release(st, &t->sndbuf);
+	tcp_ring_release(st, &t->rcvbuf);
+}
+
+/* The send budget follows cwnd as Linux's sndbuf does (tcp_sndbuf_expand:
+ * 2 x cwnd segments x TCP_SKB_TRUESIZE, so a window can be queued while
+ * one is in flight; Linux charges that memory mostly to payload with TSO),
+ * within [TCP_WMEM_DEF, TCP_WMEM_MAX]; it never shrinks. SO_SNDBUF fixes it. */
+void tcp_snd_budget_update(struct tcb *t)
+{
+	if (t->snd_locked)
+		return;
+	uint32_t mss = t->mss ? t->mss : TCP_MSS_DEF;
+	uint64_t want = 2ull * ((t->cwnd + mss - 1) / mss) * TCP_SKB_TRUESIZE;
+	if (want > TCP_WMEM_MAX)
+		want = TCP_WMEM_MAX;
+	if (want > t->snd_budget)
+		t->snd_budget = (uint32_t)want;
+}
+
+/* Bytes a send may queue now: the budget left, and no more than the ring
+ * has free plus what the stack-wide cap still allows (so that poll's
+ * POLLOUT and send agree under memory pressure). */
+uint32_t tcp_snd_room(const struct stack *st, const struct tcb *t)
+{
+	uint32_t room = t->snd_budget > t->sndbuf.len ? t->snd_budget - t->sndbuf.len : 0;
+	uint32_t free_now = tcp_ring_free(&t->sndbuf);
+	if (room > free_now) {
+		uint64_t avail = st->tcp.mem_max > st->tcp.mem_used ? st->tcp.mem_max - st->tcp.mem_used : 0;
+		if (room > free_now + avail)
+			room = (uint32_t)(free_now + avail);
+	}
+	return room;
+}
+
+uint64_t nst_mem_used(const struct stack *st)
+{
+	return st->tcp.mem_used;
+}
+
+uint64_t nst_mem_max(const struct stack *st)
+{
+	return st->tcp.mem_max;
+}
