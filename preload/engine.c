@@ -27,6 +27,7 @@
 #include "preload.h"
 #include "shim/shim.h"
 #include "stack/pkt.h"
+#include "stack/splitmix64.h"
 
 /* the TCP and UDP sd ranges must not meet (stack.h NST_UDP_SD_BASE): the
  * TCP table holds twice max_sockets */
@@ -240,11 +241,7 @@ static void eng_ts_key(uint64_t key[2])
 /* splitmix64 seeded once from getrandom(): ISS keys, ports, IP IDs. */
 static uint64_t eng_rand64(void *ctx)
 {
-	uint64_t *s = ctx;
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(ctx);
 }
 
 static void eng_kick(void)

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "shim/shim.h"
+#include "stack/splitmix64.h"
 
 /* Around the interposed read/close/epoll of libnstack (as tap.c does): our own
  * fds never need the fd-table check. */
@@ -84,10 +85,7 @@ static uint64_t impair_now_us(void)
 /* splitmix64: the seeded source of every decision. */
 static uint64_t impair_rand(struct impairdev *im)
 {
-	uint64_t z = (im->rng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&im->rng);
 }
 
 static int impair_chance(struct impairdev *im, unsigned ppm)

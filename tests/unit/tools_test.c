@@ -6,6 +6,7 @@
 #include "tests/unit/test.h"
 #include "stack/stack_impl.h"
 #include "shim/shim.h"
+#include "stack/splitmix64.h"
 
 #define A_ADDR 0xc6120001u      /* 198.18.0.1 */
 #define B_ADDR 0xc6120002u      /* 198.18.0.2 */
@@ -14,10 +15,7 @@
 static uint64_t rng_a = 1, rng_b = 2;
 static uint64_t rnd(void *ctx)
 {
-	uint64_t *s = ctx;
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	return z ^ (z >> 31);
+	return splitmix64(ctx);
 }
 
 static int events[16][2], n_events;
