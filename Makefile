@@ -13,7 +13,7 @@ STACK_SRC   := $(sort $(wildcard stack/*.c))
 SHIM_SRC    := $(sort $(wildcard shim/*.c))
 PRELOAD_SRC := $(sort $(wildcard preload/*.c))
 # the pieces the unit and sim tests link: pure stack + in-memory device
-TESTLIB_SRC := $(STACK_SRC) shim/mem.c shim/impair.c shim/impair_spec.c
+TESTLIB_SRC := $(STACK_SRC) shim/mem.c shim/gso.c shim/impair.c shim/impair_spec.c
 
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 SIM_SRC  := $(sort $(wildcard tests/sim/*_test.c))
