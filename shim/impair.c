@@ -93,18 +93,6 @@ static int impair_chance(struct impairdev *im, unsigned ppm)
 	return ppm && impair_rand(im) % 1000000 < ppm;
 }
 
-static struct pkt *impair_clone(const struct pkt *p)
-{
-	struct pkt *c = pkt_alloc();
-	if (!c)
-		return NULL;
-	c->data = c->buf + (p->data - p->buf);
-	c->len = p->len;
-	c->flags = p->flags;
-	memcpy(c->data, p->data, p->len);
-	return c;
-}
-
 /* Insert p into the lane, ordered by release time `at` (stable: equal
  * times keep arrival order). Owns p. */
 static void lane_insert(struct impairdev *im, struct impair_lane *l, struct pkt *p, uint64_t at)
@@ -162,7 +150,7 @@ static void lane_enter(struct impairdev *im, struct impair_lane *l, struct pkt *
 	if (at > now)
 		(*l->delayed)++;
 	if (impair_chance(im, l->dup_ppm)) {
-		struct pkt *c = impair_clone(p);
+		struct pkt *c = pkt_clone(p);
 		if (c) {
 			(*l->dups)++;
 			lane_insert(im, l, c, at);
