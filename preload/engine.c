@@ -11,20 +11,16 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
-#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "preload.h"
+#include "config/config.h"
 #include "shim/shim.h"
 #include "stack/pkt.h"
 #include "stack/splitmix64.h"
@@ -39,7 +35,6 @@
 #define ENG_PKT_POOL_LARGE 512
 #define ENG_LOOP_ROUNDS  256    /* bound on inline loopback passes per call */
 #define ENG_EXIT_WAIT_S  1      /* exit never waits longer than this per step */
-#define ENG_BUSY_POLL_MAX_US 1000000    /* NSTACK_BUSY_POLL_US bound: 1 s */
 
 int nst_log_level = NST_LOG_ERROR;
 
@@ -107,25 +102,23 @@ void nst_log(int level, const char *fmt, ...)
 	fprintf(stderr, "nstack: %s%s\n", tag[level & 3], line);
 }
 
-/* NSTACK_LOG: 0, or -EINVAL if set to something unknown. */
-static int log_parse(void)
-{
-	static const char *const names[] = { "error", "warn", "info", "debug" };
-	const char *l = getenv("NSTACK_LOG");
-	if (!l || !*l)
-		return 0;
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(l, names[i])) {
-			nst_log_level = i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
 /* Early, silently: a preloaded program without NSTACK_IF prints nothing. */
 __attribute__((constructor)) static void log_ctor(void)
 {
-	log_parse();
+	(void)nst_config_log(&nst_log_level);
+}
+
+/* The configuration's lines (nst_config_from_env), at nst_log_level. */
+static void eng_config_log(int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	if (level > nst_log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	nst_log(level, "%s", line);
 }
 
 uint64_t eng_now_us(void)
@@ -502,6 +495,7 @@ static void eng_atfork_child(void)
 	pthread_mutex_init(&eng.lock, NULL);
 	eng.st = NULL;
 	eng.dev = NULL;
+	eng.impair = NULL;
 	eng.child = 1;
 	eng_thread_up = 0;
 	kick_fd = -1;
@@ -565,241 +559,26 @@ static void eng_exit(void)
 	}
 }
 
-static int parse_ipv4(const char *s, uint32_t *out)
-{
-	struct in_addr a;
-	if (inet_pton(AF_INET, s, &a) != 1)
-		return -EINVAL;
-	*out = ntohl(a.s_addr);
-	return 0;
-}
-
-static int parse_cidr(const char *s, uint32_t *addr, uint8_t *plen)
-{
-	char buf[64];
-	const char *slash = strchr(s, '/');
-	if (!slash || (size_t)(slash - s) >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, (size_t)(slash - s));
-	buf[slash - s] = 0;
-	char *end;
-	long n = strtol(slash + 1, &end, 10);
-	if (!slash[1] || *end || n < 0 || n > 32 || parse_ipv4(buf, addr) < 0 || !*addr)
-		return -EINVAL;
-	*plen = (uint8_t)n;
-	return 0;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	char tail;
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	if (mac[0] & 1)         /* multicast bit: not a station address */
-		return -EINVAL;
-	return 0;
-}
-
-/* A TAP is an interface whose driver is "tun" (ethtool: works in any netns,
- * unlike /sys which shows the netns it was mounted in). */
-static int is_tap(const char *ifname)
-{
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&info;
-	int fd = REAL(socket)(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		int r = REAL(ioctl)(fd, SIOCETHTOOL, &ifr);
-		REAL(close)(fd);
-		if (r == 0)
-			return !strcmp(info.driver, "tun");
-	}
-	char path[64];
-	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", ifname);
-	return access(path, F_OK) == 0;
-}
-
-/* A byte count with an optional K, M or G suffix (powers of 1024). */
-static int parse_bytes(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || errno || *s == '-')
-		return -EINVAL;
-	unsigned shift = 0;
-	if (*end == 'K' || *end == 'k')
-		shift = 10;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30;
-	if (shift)
-		end++;
-	if (*end || v > (~0ull >> shift))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-/* Resource limits (ARCHITECTURE.md "Memory"):
- * NSTACK_MEM_MAX: the cap on TCP ring memory (default a quarter of the
- * RAM, between 64 MB and 1 GB: the kernel's tcp_mem is a fraction of RAM
- * too); NSTACK_MAX_SOCKETS: the socket table (default the soft
- * RLIMIT_NOFILE, since every nstack socket also holds an fd, within
- * [1024, 32768]; the table costs memory only for entries used). */
-static int eng_limits(struct stack_config *cfg)
-{
-	const char *v = getenv("NSTACK_MEM_MAX");
-	if (v && *v) {
-		if (parse_bytes(v, &cfg->mem_max) < 0 || cfg->mem_max < (1u << 20)) {
-			log_error("NSTACK_MEM_MAX=%s: expected bytes (K, M, G suffixes), at least 1M", v);
-			return -EINVAL;
-		}
-	} else {
-		long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-		uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
-		uint64_t m = ram / 4;
-		if (m < (64ull << 20))
-			m = 64ull << 20;
-		if (m > (1ull << 30))
-			m = 1ull << 30;
-		cfg->mem_max = m;
-	}
-	v = getenv("NSTACK_MAX_SOCKETS");
-	if (v && *v) {
-		char *end;
-		long n = strtol(v, &end, 10);
-		if (*end || n < 1 || n > ENG_MAX_SOCKETS) {
-			log_error("NSTACK_MAX_SOCKETS=%s: expected 1 to %d", v, ENG_MAX_SOCKETS);
-			return -EINVAL;
-		}
-		cfg->max_sockets = (unsigned)n;
-	} else {
-		struct rlimit rl;
-		rlim_t n = 1024;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > n)
-			n = rl.rlim_cur;
-		cfg->max_sockets = n > ENG_MAX_SOCKETS ? ENG_MAX_SOCKETS : (unsigned)n;
-	}
-	return 0;
-}
-
-/* Read NSTACK_*, open the device, create the stack, start the engine.
- * Under the lock. Every failure prints one line and returns -errno. */
+/* Read NSTACK_* (config/), open the device (shim_dev_open), create the
+ * stack, start the engine. Under the lock. Every failure prints one line and
+ * returns -errno. */
 static int eng_configure(void)
 {
-	const char *ifname = getenv("NSTACK_IF");
-	if (!ifname || !*ifname)
-		return ENG_DISABLED;
+	struct nst_config c;
+	int err;
 
-	if (log_parse() < 0)
-		log_error("NSTACK_LOG=%s: expected error, warn, info or debug; using error", getenv("NSTACK_LOG"));
+	(void)nst_config_log(&nst_log_level);
+	err = nst_config_from_env(&c, ENG_MAX_SOCKETS, eng_config_log);
+	if (err <= 0)
+		return err < 0 ? err : ENG_DISABLED;
+	eng_busy_poll_us = c.busy_poll_us;
 
-	struct stack_config cfg = { 0 };
-	const char *v;
-	uint8_t mac[6];
-	int have_mac = 0, err = 0;
-	int lo = !strcmp(ifname, "lo");
-
-	if ((err = eng_limits(&cfg)) < 0)
-		return err;
-
-	v = getenv("NSTACK_BUSY_POLL_US");
-	if (v && *v) {
-		char *end;
-		long long us = strtoll(v, &end, 10);
-		if (*end || us < 0 || us > ENG_BUSY_POLL_MAX_US) {
-			log_error("NSTACK_BUSY_POLL_US=%s: expected microseconds, 0 to %d", v, ENG_BUSY_POLL_MAX_US);
-			return -EINVAL;
-		}
-		eng_busy_poll_us = us;
-		if (us)
-			log_info("busy polling: %lld us before a thread sleeps", us);
-	}
-
-	if (strlen(ifname) >= IF_NAMESIZE) {
-		log_error("interface %s: name too long", ifname);
-		return -EINVAL;
-	}
-	if (lo) {
-		cfg.loopback = 1;
-		cfg.addr = INADDR_LOOPBACK;
-		cfg.prefix_len = 8;
-	} else {
-		v = getenv("NSTACK_ADDR");
-		if (!v || !*v) {
-			log_error("NSTACK_ADDR is required with NSTACK_IF=%s (e.g. 198.18.0.2/24)", ifname);
-			return -EINVAL;
-		}
-		if (parse_cidr(v, &cfg.addr, &cfg.prefix_len) < 0) {
-			log_error("NSTACK_ADDR=%s: expected an IPv4 address and prefix, A.B.C.D/N", v);
-			return -EINVAL;
-		}
-		v = getenv("NSTACK_GW");
-		if (v && *v && parse_ipv4(v, &cfg.gw) < 0) {
-			log_error("NSTACK_GW=%s: not an IPv4 address", v);
-			return -EINVAL;
-		}
-	}
-	v = getenv("NSTACK_MAC");
-	if (v && *v) {
-		if (parse_mac(v, mac) < 0) {
-			log_error("NSTACK_MAC=%s: expected a unicast MAC, aa:bb:cc:dd:ee:ff", v);
-			return -EINVAL;
-		}
-		have_mac = 1;
-	}
-	const char *kind = getenv("NSTACK_DEV");
-	if (!kind || !*kind)
-		kind = "auto";
-	if (strcmp(kind, "tap") && strcmp(kind, "packet") && strcmp(kind, "auto")) {
-		log_error("NSTACK_DEV=%s: expected tap, packet or auto", kind);
-		return -EINVAL;
-	}
-	if (!lo) {
-		if (if_nametoindex(ifname) == 0) {
-			err = errno == ENXIO ? ENODEV : errno;
-			log_error("interface %s: %s", ifname, strerror(err));
-			return -err;
-		}
-		int tap = is_tap(ifname);
-		if (!strcmp(kind, "tap") && !tap) {
-			log_error("interface %s: not a TAP device (NSTACK_DEV=packet or auto for AF_PACKET)", ifname);
-			return -EOPNOTSUPP;
-		}
-		if (!strcmp(kind, "auto"))
-			kind = tap ? "tap" : "packet";
-	}
-	/* NSTACK_OFFLOAD=0: no checksum/TSO/GRO offloads. The impairment
-	 * middleware needs them off (it must see, and may corrupt, the frames
-	 * as they are on the wire). */
-	v = getenv("NSTACK_OFFLOAD");
-	if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
-		log_error("NSTACK_OFFLOAD=%s: expected 0 or 1", v);
-		return -EINVAL;
-	}
-	uint32_t offloads = (v && !strcmp(v, "0")) ? 0 :
-		NETDEV_F_TX_CSUM | NETDEV_F_TSO | NETDEV_F_RX_CSUM | NETDEV_F_GRO;
-	if (offloads && getenv("NSTACK_IMPAIR") && *getenv("NSTACK_IMPAIR")) {
-		log_info("NSTACK_IMPAIR: device offloads off");
-		offloads = 0;
-	}
-	struct impair_spec impair_tx, impair_rx;
-	const char *impair_env = getenv("NSTACK_IMPAIR");
-	if (impair_env && *impair_env) {
-		char bad[64];
-		if (impair_parse_dirs(impair_env, &impair_tx, &impair_rx, bad, sizeof(bad)) < 0) {
-			log_error("NSTACK_IMPAIR: bad item '%s' (expected loss=P,dup=P,reorder=P,corrupt=P,"
-				  "delay_us=N,jitter_us=N,rate_mbit=R,seed=N,dir=both|tx|rx, parts separated by ';')",
-				  bad);
-			return -EINVAL;
-		}
-	}
+	struct stack_config cfg = {
+		.addr = c.addr, .prefix_len = c.prefix_len, .gw = c.gw, .loopback = c.loopback,
+		.mem_max = c.mem_max, .max_sockets = c.max_sockets,
+	};
+	const char *ifname = c.ifname;
+	int lo = c.loopback;
 
 	static int pool_ready;
 	if (!pool_ready) {
@@ -813,51 +592,21 @@ static int eng_configure(void)
 		pool_ready = 1;
 	}
 
-	struct netdev *dev;
-	if (lo) {
-		dev = memdev_loop();
-		if (!dev) {
-			log_error("interface lo: %s", strerror(ENOMEM));
-			return -ENOMEM;
-		}
-	} else {
-		if (!strcmp(kind, "packet"))
-			dev = packetdev_open(ifname, offloads, &err);
-		else
-			dev = tapdev_open(ifname, offloads, &err);
-		if (!dev) {
-			if (err >= 0)
-				err = -ENODEV;
-			log_error("interface %s: %s", ifname, strerror(-err));
-			return err;
-		}
-	}
-	if (have_mac)
-		memcpy(dev->mac, mac, 6);
-	/* Impairment next to the wire, capture above it: the pcap shows what the
-	 * stack sent (a frame lost on the way, then its retransmission). */
-	if (impair_env && *impair_env) {
-		struct netdev *w = impairdev_wrap_dirs(dev, &impair_tx, &impair_rx, &err);
-		if (!w) {
+	struct shim_dev sd;
+	int fail;
+	err = shim_dev_open(&c.dev, &sd, &fail);
+	if (c.impair && (!err || fail == SHIM_FAIL_PCAP))
+		log_info("impairment: %s", c.impair);
+	if (err < 0) {
+		if (fail == SHIM_FAIL_IMPAIR)
 			log_error("NSTACK_IMPAIR: %s", strerror(-err));
-			netdev_close(dev);
-			return err;
-		}
-		dev = w;
-		log_info("impairment: %s", impair_env);
+		else if (fail == SHIM_FAIL_PCAP)
+			log_error("NSTACK_PCAP=%s: %s", c.dev.pcap, strerror(-err));
+		else
+			log_error("interface %s: %s", ifname, strerror(-err));
+		return err;
 	}
-	v = getenv("NSTACK_PCAP");
-	if (v && *v) {
-		struct netdev *w = pcapdev_wrap(dev, v, &err);
-		if (!w) {
-			if (err >= 0)
-				err = -EINVAL;
-			log_error("NSTACK_PCAP=%s: %s", v, strerror(-err));
-			netdev_close(dev);
-			return err;
-		}
-		dev = w;
-	}
+	struct netdev *dev = sd.dev;
 
 	if (getrandom(&rand_state, sizeof(rand_state), 0) != sizeof(rand_state))
 		rand_state = eng_now_us() ^ ((uint64_t)getpid() << 32);
@@ -887,6 +636,7 @@ static int eng_configure(void)
 	}
 	eng.st = st;
 	eng.dev = dev;
+	eng.impair = sd.impair;
 	eng.loopback = lo;
 	stack_set_notify(st, nsock_notify, NULL);
 	nwait_fd_reserve(kick_fd);     /* before our thread: no RCU grace period */
@@ -915,7 +665,7 @@ static int eng_configure(void)
 		struct in_addr ia = { htonl(cfg.addr) };
 		inet_ntop(AF_INET, &ia, a, sizeof(a));
 		log_info("%s/%u on %s (%s, %s)", a, cfg.prefix_len, ifname,
-			 !strcmp(kind, "packet") ? "AF_PACKET" : "TAP",
+			 c.dev.kind == SHIM_DEV_PACKET ? "AF_PACKET" : "TAP",
 			 (dev->features & NETDEV_F_TSO) ? "offloads on" : "offloads off");
 	}
 	return ENG_ACTIVE;

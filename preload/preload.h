@@ -101,6 +101,7 @@ struct engine {
 	pthread_mutex_t lock;       /* the one lock: stack, fd table, every nsock */
 	struct stack   *st;         /* NULL until configured, and in a forked child */
 	struct netdev  *dev;
+	struct netdev  *impair;     /* the impairment layer within dev (nstack stats), or NULL */
 	int             loopback;   /* NSTACK_IF=lo: the app drives the loop device inline */
 	int             child;      /* forked child: inherited nstack fds are close-only */
 	uint64_t        sleep_until;/* engine's wake-up time (under lock); UINT64_MAX: none */

@@ -68,7 +68,6 @@ struct impairdev {
 	struct impair_stats stat;
 };
 
-static struct impairdev *impair_current;   /* one stack, one device per process */
 
 static inline struct impairdev *impairdev_of(struct netdev *dev)
 {
@@ -279,8 +278,6 @@ static void impair_close(struct netdev *dev)
 	sys_close(im->epfd);
 	free(im->tx.due);
 	free(im->rx.due);
-	if (impair_current == im)
-		impair_current = NULL;
 	free(im);
 }
 
@@ -373,16 +370,15 @@ struct netdev *impairdev_wrap_dirs(struct netdev *lower, const struct impair_spe
 	im->dev.features = 0;
 	memcpy(im->dev.name, lower->name, sizeof(im->dev.name));
 	impair_sync(im);
-	impair_current = im;
 	*err = 0;
 	return &im->dev;
 }
 
 /* Read under the stack lock (the device is only used under it). */
-int impairdev_stats(struct impair_stats *out)
+int impairdev_stats(const struct netdev *im, struct impair_stats *out)
 {
-	if (!impair_current)
+	if (!im)
 		return -ENODEV;
-	*out = impair_current->stat;
+	*out = ((const struct impairdev *)im)->stat;
 	return 0;
 }
