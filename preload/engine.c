@@ -1,13 +1,37 @@
-/* The engine: configuration from the environment, the device, the one lock,
- * the engine thread, and the clock. This is the only file that reads the real
- * clock (CLOCK_MONOTONIC, in microseconds) and the only one that blocks
- * (eng_block, the real ppoll).
+/* The engine: the device, the one lock, the engine thread, and the clock
+ * (the configuration is read by config/, the device assembled by
+ * shim_dev_open). This is the only file that reads the real clock
+ * (CLOCK_MONOTONIC, in microseconds) and the only one that blocks
+ * (eng_block, the real ppoll). Its state is struct engine (preload.h).
  *
- * The engine thread sleeps on the device's wait fd and a private "kick"
- * eventfd until the stack's next timer deadline, then runs stack_poll under
- * the lock. Application threads call the stack inline under the same lock and
- * kick the engine only when they armed a timer earlier than the one it sleeps
- * for.
+ * The wake protocol: who watches the device, and who wakes whom.
+ *
+ * - The engine thread (eng_main) runs the stack under eng.lock, then sleeps
+ *   in ppoll on eng.kick_fd and, normally, the device's wait fd
+ *   (eng.devfd), until the stack's next deadline (eng.sleep_until).
+ * - An application thread calls the stack inline under the same lock; after
+ *   a call that armed a timer earlier than eng.sleep_until, eng_after writes
+ *   eng.kick_fd once (eng_kick), so the engine sleeps again with the new
+ *   deadline. Exit kicks it too, to stop it (eng.stop).
+ * - A thread about to sleep for one of our sockets' events may take the
+ *   device token (eng.dev_waiter, compare-and-swap, one thread at a time)
+ *   and sleep on the device's fd itself (eng_block_dev): a frame wakes it,
+ *   it runs the stack and finds its own event. While the token is held, and
+ *   for ENG_DEV_GRACE_US after it is given back (eng.dev_until), the engine
+ *   sleeps without the device's fd (at most ENG_DEV_SAFETY_US at a time)
+ *   and keeps running the timers.
+ * - A busy poller (eng_busy_poll, NSTACK_BUSY_POLL_US) drives the device in
+ *   a loop; while eng.bp_active is non-zero, and until eng.bp_until after a
+ *   poller found its event, the engine leaves the device alone too. Between
+ *   passes the poller hands the lock to threads blocked in eng_lock
+ *   (eng.lock_waiters).
+ * - The engine publishes eng.dev_unwatched before it sleeps without the
+ *   device. A thread that gives the device back — the token holder on its
+ *   return, the last busy poller going to sleep — kicks the engine if that
+ *   flag is set, so the device is never left unwatched for longer than the
+ *   grace. These flags are read without the lock, with seq_cst atomics: of a
+ *   thread giving the device back and the engine about to sleep without
+ *   it, at least one sees the other, so one of them kicks or stays.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -41,16 +65,9 @@ int nst_log_level = NST_LOG_ERROR;
 struct engine eng = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sleep_until = UINT64_MAX,
+	.kick_fd = -1,
+	.devfd = -1,
 };
-
-static int      eng_state;      /* ENG_ACTIVE, ENG_DISABLED or -errno, once eng_done */
-static int      eng_done;
-static int      kick_fd = -1;
-static pthread_t eng_thread;
-static int      eng_thread_up;
-static int      eng_stop;
-static pid_t    eng_owner;
-static uint64_t rand_state;
 
 /* Rate limit for everything but errors: a burst of NST_LOG_BURST lines, then
  * NST_LOG_RATE per second; what is dropped is counted and said once the
@@ -128,17 +145,15 @@ uint64_t eng_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Threads blocked in eng_lock: a busy poller hands the lock over to them
- * instead of taking it back before they could run. */
-static int lock_waiters;
-
+/* eng.lock_waiters: threads blocked in eng_lock; a busy poller hands the
+ * lock over to them instead of taking it back before they could run. */
 void eng_lock(void)
 {
 	if (pthread_mutex_trylock(&eng.lock) == 0)
 		return;
-	__atomic_add_fetch(&lock_waiters, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&eng.lock_waiters, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&eng.lock);
-	__atomic_sub_fetch(&lock_waiters, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&eng.lock_waiters, 1, __ATOMIC_SEQ_CST);
 }
 
 void eng_unlock(void)
@@ -240,8 +255,8 @@ static uint64_t eng_rand64(void *ctx)
 static void eng_kick(void)
 {
 	uint64_t one = 1;
-	if (kick_fd >= 0)
-		(void)!REAL(write)(kick_fd, &one, sizeof(one));
+	if (eng.kick_fd >= 0)
+		(void)!REAL(write)(eng.kick_fd, &one, sizeof(one));
 }
 
 /* Run the stack. On the loop device the frames a pass sends are received by
@@ -258,13 +273,9 @@ int64_t eng_busy_poll_us;
 /* While application threads busy-poll, the engine leaves the device and the
  * timers to them (Linux: napi_defer_hard_irqs, with gro_flush_timeout as the
  * safety net): waking the engine for a frame the poller reads anyway costs a
- * context switch and the poller its lock. bp_active and dev_unwatched are
+ * context switch and the poller its lock. eng.bp_active and eng.dev_unwatched are
  * read without the lock (seq_cst: a poller that stops and an engine about to
  * sleep without the device see each other, so one of them kicks or stays). */
-static int      bp_active;      /* threads in eng_busy_poll */
-static int      dev_unwatched;  /* the engine sleeps without the device's fd */
-static uint64_t bp_until;       /* under the lock: a poller found its event and will
-				 * likely be back before then */
 #define ENG_BP_GRACE_MIN_US 1000/* the engine looks at the device at least this often */
 
 static uint64_t eng_bp_grace(void)
@@ -282,11 +293,11 @@ static inline void cpu_relax(void)
 }
 
 /* Between two passes of a busy poll: let a thread that waits for the lock
- * have it (it decrements lock_waiters once it holds it); bounded. */
+ * have it (it decrements eng.lock_waiters once it holds it); bounded. */
 static void eng_busy_yield(void)
 {
 	eng_unlock();
-	for (int i = 0; i < 10000 && __atomic_load_n(&lock_waiters, __ATOMIC_SEQ_CST); i++)
+	for (int i = 0; i < 10000 && __atomic_load_n(&eng.lock_waiters, __ATOMIC_SEQ_CST); i++)
 		cpu_relax();
 	cpu_relax();
 	eng_lock();
@@ -308,7 +319,7 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
 	if (deadline_us >= 0 && deadline_us < end)
 		end = deadline_us;
 	int found = 0;
-	__atomic_add_fetch(&bp_active, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&eng.bp_active, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		eng_drive(now);
 		eng_after();    /* a timer armed by this pass: the engine must know */
@@ -321,13 +332,13 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
 			break;
 		now = eng_now_us();
 	}
-	if (__atomic_sub_fetch(&bp_active, 1, __ATOMIC_SEQ_CST) == 0) {
+	if (__atomic_sub_fetch(&eng.bp_active, 1, __ATOMIC_SEQ_CST) == 0) {
 		if (found) {
-			bp_until = now + eng_bp_grace();
+			eng.bp_until = now + eng_bp_grace();
 		} else {
 			/* this thread goes to sleep: the engine must watch the device */
-			bp_until = 0;
-			if (__atomic_load_n(&dev_unwatched, __ATOMIC_SEQ_CST))
+			eng.bp_until = 0;
+			if (__atomic_load_n(&eng.dev_unwatched, __ATOMIC_SEQ_CST))
 				eng_kick();
 		}
 	}
@@ -339,31 +350,28 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
  * reader is woken once): when a frame comes it runs the stack inline and
  * finds its own event, instead of the engine waking, running the stack and
  * waking it with a second context switch. One such thread at a time
- * (dev_waiter, a token), so a frame wakes one thread, not every blocked one.
+ * (eng.dev_waiter, a token), so a frame wakes one thread, not every blocked one.
  * The engine leaves the device to it while it holds the token and for
- * ENG_DEV_GRACE_US after (dev_until: a request-response thread is back
+ * ENG_DEV_GRACE_US after (eng.dev_until: a request-response thread is back
  * by then, and the engine need not wake per exchange); it keeps running
  * the timers. A token that leaks (a thread cancelled in its wait) costs the
  * device ENG_DEV_SAFETY_US of latency, never a hang: the engine looks at
  * the device at least that often. */
 #define ENG_DEV_GRACE_US  1000
 #define ENG_DEV_SAFETY_US 200000
-static int      dev_waiter;     /* token: a thread sleeps on the device */
-static uint64_t dev_until;      /* the engine leaves the device alone until then */
-static int      eng_devfd = -1;
 
 int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask)
 {
 	int expect = 0;
-	int devfd = __atomic_load_n(&eng_devfd, __ATOMIC_RELAXED);
-	if (devfd < 0 || eng.loopback || !eng_thread_up ||
-	    !__atomic_compare_exchange_n(&dev_waiter, &expect, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	int devfd = __atomic_load_n(&eng.devfd, __ATOMIC_RELAXED);
+	if (devfd < 0 || eng.loopback || !eng.thread_up ||
+	    !__atomic_compare_exchange_n(&eng.dev_waiter, &expect, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return eng_block(p, n, deadline_us, mask);
 	p[n] = (struct pollfd){ devfd, POLLIN, 0 };
 	int r = eng_block(p, n + 1, deadline_us, mask);
 	int dev = r > 0 && p[n].revents;
 	if (dev && (p[n].revents & ~POLLIN))    /* the fd failed: the engine's alone */
-		__atomic_store_n(&eng_devfd, -1, __ATOMIC_RELAXED);
+		__atomic_store_n(&eng.devfd, -1, __ATOMIC_RELAXED);
 	eng_lock();
 	if (dev && eng.st) {
 		/* the wake fd among p[0..n) is written if this pass made one
@@ -371,14 +379,14 @@ int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_
 		eng_drive(eng_now_us());
 		eng_after();
 	}
-	dev_until = eng_now_us() + ENG_DEV_GRACE_US;
-	__atomic_store_n(&dev_waiter, 0, __ATOMIC_SEQ_CST);
+	eng.dev_until = eng_now_us() + ENG_DEV_GRACE_US;
+	__atomic_store_n(&eng.dev_waiter, 0, __ATOMIC_SEQ_CST);
 	/* The engine went to sleep without the device while we held the
 	 * token, for up to ENG_DEV_SAFETY_US: wake it, so it watches the
 	 * device again after the grace (a frame arriving meanwhile, say the
 	 * peer's FIN after a blocking call returned, would otherwise wait up
 	 * to 200 ms, and its ACK look delayed). */
-	if (__atomic_load_n(&dev_unwatched, __ATOMIC_SEQ_CST))
+	if (__atomic_load_n(&eng.dev_unwatched, __ATOMIC_SEQ_CST))
 		eng_kick();
 	eng_unlock();
 	if (dev)
@@ -405,7 +413,7 @@ static void eng_wait(struct pollfd *p, nfds_t n, int64_t deadline_us)
 	int r = eng_block(p, n, deadline_us, NULL);
 	if (r > 0 && (p[0].revents & POLLIN)) {
 		uint64_t v;
-		(void)!REAL(read)(kick_fd, &v, sizeof(v));
+		(void)!REAL(read)(eng.kick_fd, &v, sizeof(v));
 	}
 }
 
@@ -413,13 +421,13 @@ static void *eng_main(void *arg)
 {
 	(void)arg;
 	int devfd = netdev_wait_fd(eng.dev);
-	__atomic_store_n(&eng_devfd, devfd, __ATOMIC_RELAXED);
-	struct pollfd p[2] = { { kick_fd, POLLIN, 0 }, { devfd, POLLIN, 0 } };
+	__atomic_store_n(&eng.devfd, devfd, __ATOMIC_RELAXED);
+	struct pollfd p[2] = { { eng.kick_fd, POLLIN, 0 }, { devfd, POLLIN, 0 } };
 	nfds_t n = devfd >= 0 ? 2 : 1;
 	uint64_t stuck = 0;
 
 	eng_lock();
-	while (!eng_stop) {
+	while (!eng.stop) {
 		uint64_t now = eng_now_us();
 		eng_drive(now);
 		uint64_t d = stack_next_deadline(eng.st);
@@ -431,28 +439,28 @@ static void *eng_main(void *arg)
 			stuck = d;
 		}
 		nfds_t nw = n;
-		if (n == 2 && (__atomic_load_n(&dev_waiter, __ATOMIC_SEQ_CST) || now < dev_until)) {
+		if (n == 2 && (__atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST) || now < eng.dev_until)) {
 			/* a blocked thread watches the device (eng_block_dev) */
-			uint64_t until = __atomic_load_n(&dev_waiter, __ATOMIC_SEQ_CST) ?
-					 now + ENG_DEV_SAFETY_US : dev_until;
+			uint64_t until = __atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST) ?
+					 now + ENG_DEV_SAFETY_US : eng.dev_until;
 			if (deadline < 0 || (int64_t)until < deadline)
 				deadline = (int64_t)until;
 			nw = 1;
 		}
-		if (n == 2 && now < bp_until) {
+		if (n == 2 && now < eng.bp_until) {
 			/* a busy poller will be back: look again after the grace */
-			if (deadline < 0 || (int64_t)bp_until < deadline)
-				deadline = (int64_t)bp_until;
+			if (deadline < 0 || (int64_t)eng.bp_until < deadline)
+				deadline = (int64_t)eng.bp_until;
 			nw = 1;
 		}
-		__atomic_store_n(&dev_unwatched, nw < n, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&eng.dev_unwatched, nw < n, __ATOMIC_SEQ_CST);
 		eng.sleep_until = deadline < 0 ? UINT64_MAX : (uint64_t)deadline;
 		eng_unlock();
 		eng_wait(p, nw, deadline);
 		/* a busy poller runs the stack: leave the lock to it */
-		while (eng_busy_poll_us && n == 2 && !__atomic_load_n(&eng_stop, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&dev_unwatched, 1, __ATOMIC_SEQ_CST);
-			if (!__atomic_load_n(&bp_active, __ATOMIC_SEQ_CST))
+		while (eng_busy_poll_us && n == 2 && !__atomic_load_n(&eng.stop, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&eng.dev_unwatched, 1, __ATOMIC_SEQ_CST);
+			if (!__atomic_load_n(&eng.bp_active, __ATOMIC_SEQ_CST))
 				break;
 			eng_wait(p, 1, (int64_t)eng_now_us() + (int64_t)eng_bp_grace());
 		}
@@ -469,11 +477,11 @@ static int eng_start_thread(void)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&eng_thread, NULL, eng_main, NULL);
+	int r = pthread_create(&eng.thread, NULL, eng_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r)
 		return -r;
-	eng_thread_up = 1;
+	eng.thread_up = 1;
 	return 0;
 }
 
@@ -497,10 +505,10 @@ static void eng_atfork_child(void)
 	eng.dev = NULL;
 	eng.impair = NULL;
 	eng.child = 1;
-	eng_thread_up = 0;
-	kick_fd = -1;
-	eng_state = ENG_DISABLED;
-	__atomic_store_n(&eng_done, 1, __ATOMIC_RELEASE);
+	eng.thread_up = 0;
+	eng.kick_fd = -1;
+	eng.state = ENG_DISABLED;
+	__atomic_store_n(&eng.done, 1, __ATOMIC_RELEASE);
 }
 
 /* Closed connections still delivering data or a FIN: the kernel would finish
@@ -514,7 +522,7 @@ static void eng_exit_drain(void)
 {
 	uint64_t start = eng_now_us(), last = start;
 	size_t left = nst_exit_pending(eng.st);
-	while (left && eng_thread_up) {
+	while (left && eng.thread_up) {
 		uint64_t now = eng_now_us();
 		if (now - last > ENG_EXIT_IDLE_US || now - start > ENG_EXIT_DRAIN_US) {
 			/* no process will retransmit them any more: tell the peers */
@@ -536,7 +544,7 @@ static void eng_exit_drain(void)
 /* At exit: end every connection on the wire and stop the engine, bounded. */
 static void eng_exit(void)
 {
-	if (getpid() != eng_owner || !eng.st)
+	if (getpid() != eng.owner || !eng.st)
 		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -548,14 +556,14 @@ static void eng_exit(void)
 	nst_close_all(eng.st, eng_now_us());
 	eng_after();
 	eng_exit_drain();
-	eng_stop = 1;
+	eng.stop = 1;
 	eng_kick();
 	eng_unlock();
-	if (eng_thread_up) {
+	if (eng.thread_up) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += ENG_EXIT_WAIT_S;
-		if (pthread_timedjoin_np(eng_thread, NULL, &ts) == 0)
-			eng_thread_up = 0;
+		if (pthread_timedjoin_np(eng.thread, NULL, &ts) == 0)
+			eng.thread_up = 0;
 	}
 }
 
@@ -608,10 +616,10 @@ static int eng_configure(void)
 	}
 	struct netdev *dev = sd.dev;
 
-	if (getrandom(&rand_state, sizeof(rand_state), 0) != sizeof(rand_state))
-		rand_state = eng_now_us() ^ ((uint64_t)getpid() << 32);
+	if (getrandom(&eng.rand_state, sizeof(eng.rand_state), 0) != sizeof(eng.rand_state))
+		eng.rand_state = eng_now_us() ^ ((uint64_t)getpid() << 32);
 	cfg.rand64 = eng_rand64;
-	cfg.rand_ctx = &rand_state;
+	cfg.rand_ctx = &eng.rand_state;
 	eng_ts_key(cfg.ts_key);
 
 	err = fd_table_init();
@@ -626,8 +634,8 @@ static int eng_configure(void)
 		netdev_close(dev);
 		return -ENOMEM;
 	}
-	kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (kick_fd < 0) {
+	eng.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (eng.kick_fd < 0) {
 		err = -errno;
 		log_error("eventfd: %s", strerror(-err));
 		stack_destroy(st);
@@ -639,18 +647,18 @@ static int eng_configure(void)
 	eng.impair = sd.impair;
 	eng.loopback = lo;
 	stack_set_notify(st, nsock_notify, NULL);
-	nwait_fd_reserve(kick_fd);     /* before our thread: no RCU grace period */
+	nwait_fd_reserve(eng.kick_fd);     /* before our thread: no RCU grace period */
 	err = eng_start_thread();
 	if (err < 0) {
 		log_error("engine thread: %s", strerror(-err));
 		eng.st = NULL;
 		stack_destroy(st);
 		netdev_close(dev);
-		REAL(close)(kick_fd);
-		kick_fd = -1;
+		REAL(close)(eng.kick_fd);
+		eng.kick_fd = -1;
 		return err;
 	}
-	eng_owner = getpid();
+	eng.owner = getpid();
 	ctl_stack_created(st);  /* ctl.c: control socket for nstack ss/stats, state log */
 	static int hooks;
 	if (!hooks) {
@@ -673,14 +681,14 @@ static int eng_configure(void)
 
 int eng_ensure(void)
 {
-	if (__atomic_load_n(&eng_done, __ATOMIC_ACQUIRE))
-		return eng_state;
+	if (__atomic_load_n(&eng.done, __ATOMIC_ACQUIRE))
+		return eng.state;
 	eng_lock();
-	if (!eng_done) {
-		eng_state = eng_configure();
-		__atomic_store_n(&eng_done, 1, __ATOMIC_RELEASE);
+	if (!eng.done) {
+		eng.state = eng_configure();
+		__atomic_store_n(&eng.done, 1, __ATOMIC_RELEASE);
 	}
-	int r = eng_state;
+	int r = eng.state;
 	eng_unlock();
 	return r;
 }
