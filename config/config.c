@@ -2,8 +2,7 @@
  * (nst_config_from_env, the library's) and the parsers the launcher checks
  * its options with. Every misconfiguration is one line through log() and a
  * -errno; the order of the checks decides which line a program with several
- * mistakes sees, so it is the order of the table in DESIGN.md's contract as
- * the library has always applied it. */
+ * mistakes sees, so it stays the order the library has always checked in. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/ethtool.h>
