@@ -72,14 +72,8 @@ struct netdev *packetdev_open(const char *ifname, const struct shim_opts *o, int
 
 	if (!err)
 		err = &dummy;
-	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ) {
-		*err = -EINVAL;
+	if (!(idx = uring_dev_ifindex(ifname, err)))
 		return NULL;
-	}
-	if (!(idx = if_nametoindex(ifname))) {
-		*err = -ENODEV;
-		return NULL;
-	}
 	/* Protocol 0: nothing is queued to the socket before bind() names the
 	 * interface. */
 	fd = (int)syscall(SYS_socket, AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -60,15 +60,9 @@ struct netdev *tapdev_open(const char *ifname, const struct shim_opts *o, int *e
 
 	if (!err)
 		err = &dummy;
-	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ) {
-		*err = -EINVAL;
-		return NULL;
-	}
 	/* TUNSETIFF would create a missing interface: refuse instead. */
-	if (!(idx = if_nametoindex(ifname))) {
-		*err = -ENODEV;
+	if (!(idx = uring_dev_ifindex(ifname, err)))
 		return NULL;
-	}
 	fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		*err = -errno;

@@ -135,6 +135,19 @@ void shim_log(bool on, const char *fmt, ...)
 	(void)sys_write(2, line, (size_t)n);
 }
 
+unsigned uring_dev_ifindex(const char *ifname, int *err)
+{
+	unsigned idx;
+
+	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ) {
+		*err = -EINVAL;
+		return 0;
+	}
+	if (!(idx = if_nametoindex(ifname)))
+		*err = -ENODEV;
+	return idx;
+}
+
 bool uring_dev_large_ok(void)
 {
 	return pkt_pool_large_size() >= UD_LARGE_MIN;

@@ -22,6 +22,10 @@
 struct netdev *uring_dev_create(int fd, const char *kind, const char *ifname, uint32_t features,
 				bool rx_large, const struct shim_opts *o, int *err);
 
+/* The index of the interface a backend opens: 0 with *err = -EINVAL (no
+ * name, or too long) or -ENODEV (no such interface). */
+unsigned uring_dev_ifindex(const char *ifname, int *err);
+
 /* Offloads that need the large pool: only worth asking for when it has
  * enough buffers for the receive ring and some transmissions. */
 bool uring_dev_large_ok(void);
