@@ -12,8 +12,10 @@ B       := build
 STACK_SRC   := $(sort $(wildcard stack/*.c))
 SHIM_SRC    := $(sort $(wildcard shim/*.c))
 PRELOAD_SRC := $(sort $(wildcard preload/*.c))
+# the configuration (NSTACK_* and its parsers): the library and the launcher
+CONFIG_SRC  := $(sort $(wildcard config/*.c))
 # the pieces the unit and sim tests link: pure stack + in-memory device
-TESTLIB_SRC := $(STACK_SRC) shim/mem.c shim/impair.c shim/impair_spec.c
+TESTLIB_SRC := $(STACK_SRC) shim/mem.c shim/gso.c shim/impair.c shim/impair_spec.c
 
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 SIM_SRC  := $(sort $(wildcard tests/sim/*_test.c))
@@ -42,12 +44,13 @@ $(B)/obj/lib/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fvisibility=hidden -c $< -o $@
 
-LIB_OBJ := $(patsubst %.c,$(B)/obj/lib/%.o,$(STACK_SRC) $(SHIM_SRC) $(PRELOAD_SRC))
+LIB_OBJ := $(patsubst %.c,$(B)/obj/lib/%.o,$(STACK_SRC) $(SHIM_SRC) $(CONFIG_SRC) $(PRELOAD_SRC))
 $(B)/libnstack.so: $(LIB_OBJ)
 	$(CC) -shared -o $@ $^ -luring -lpcap -ldl -lpthread
 
-# The CLI: every cli/*.c, plus the NSTACK_IMPAIR parser it checks --impair with.
-$(B)/nstack: $(call obj,$(sort $(wildcard cli/*.c)) shim/impair_spec.c)
+# The CLI: every cli/*.c, plus the configuration's parsers it checks its options with
+# (config/, and shim/impair_spec.c for --impair).
+$(B)/nstack: $(call obj,$(sort $(wildcard cli/*.c)) $(CONFIG_SRC) shim/impair_spec.c)
 	$(CC) -o $@ $^
 
 TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))

@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 for t in ip ss curl python3 sha256sum timeout make; do
-	command -v "$t" >/dev/null || { echo "demo.sh: missing '$t'; run: sudo make deps" >&2; exit 1; }
+	command -v "$t" >/dev/null || { echo "demo.sh: missing '$t'; run: make deps" >&2; exit 1; }
 done
 
 mb=${DEMO_MB:-20}

@@ -17,8 +17,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "cli/cli.h"
-#include "shim/shim.h"
+#include "config/config.h"
 
 const char *cli_cmd = "";
 
@@ -105,59 +103,6 @@ const char *cli_rundir(void)
 {
 	const char *d = getenv("NSTACK_RUNDIR");
 	return d && *d ? d : "/run/nstack";
-}
-
-static int valid_ipv4(const char *s)
-{
-	struct in_addr a;
-	return inet_pton(AF_INET, s, &a) == 1;
-}
-
-static int valid_cidr(const char *s)
-{
-	char buf[INET_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	if (!slash || (size_t)(slash - s) >= sizeof(buf) || !slash[1])
-		return 0;
-	memcpy(buf, s, (size_t)(slash - s));
-	buf[slash - s] = 0;
-	char *end;
-	long n = strtol(slash + 1, &end, 10);
-	return !*end && n >= 0 && n <= 32 && valid_ipv4(buf) && strcmp(buf, "0.0.0.0");
-}
-
-static int valid_mac(const char *s)
-{
-	unsigned v[6];
-	char tail;
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
-		return 0;
-	return !(v[0] & 1);     /* a station address, not multicast */
-}
-
-static int one_of(const char *s, const char *const *set)
-{
-	for (; *set; set++)
-		if (!strcmp(s, *set))
-			return 1;
-	return 0;
-}
-
-/* A TAP is an interface whose driver is "tun" (ethtool works in any netns;
- * /sys/class/net shows the netns sysfs was mounted in). 1 TAP, 0 not, -1
- * cannot tell (the library decides). */
-static int is_tap(const char *ifname)
-{
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&info;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	int r = ioctl(fd, SIOCETHTOOL, &ifr);
-	close(fd);
-	return r != 0 ? -1 : !strcmp(info.driver, "tun");
 }
 
 /* AF_PACKET shares the interface with the kernel's own IP layer: it must be
@@ -246,8 +191,6 @@ int cmd_run(int argc, char **argv)
 		{ "help", no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const devs[] = { "tap", "packet", "auto", NULL };
-	static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
 	const char *ifname = NULL, *addr = NULL, *gw = NULL, *mac = NULL;
 	const char *pcap = NULL, *dev = NULL, *log = NULL, *impair = NULL;
 
@@ -283,15 +226,18 @@ int cmd_run(int argc, char **argv)
 	int lo = !strcmp(ifname, "lo");
 	if (!addr && !lo)
 		usage_error("--addr is required (e.g. --addr 198.18.0.2/24)");
-	if (addr && !valid_cidr(addr))
+	uint32_t a;
+	uint8_t plen, m[6];
+	if (addr && nst_cfg_cidr(addr, &a, &plen) < 0)
 		usage_error("--addr %s: expected an IPv4 address and prefix, A.B.C.D/N", addr);
-	if (gw && !valid_ipv4(gw))
+	if (gw && nst_cfg_ipv4(gw, &a) < 0)
 		usage_error("--gw %s: not an IPv4 address", gw);
-	if (mac && !valid_mac(mac))
+	if (mac && nst_cfg_mac(mac, m) < 0)
 		usage_error("--mac %s: expected a unicast MAC, aa:bb:cc:dd:ee:ff", mac);
-	if (dev && !one_of(dev, devs))
+	int kind = dev ? nst_cfg_dev_kind(dev) : SHIM_DEV_AUTO;
+	if (kind < 0)
 		usage_error("--dev %s: expected tap, packet or auto", dev);
-	if (log && !one_of(log, levels))
+	if (log && nst_cfg_log_level(log) < 0)
 		usage_error("--log %s: expected error, warn, info or debug", log);
 	if (impair) {
 		struct impair_spec tx, rx;
@@ -308,13 +254,14 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "nstack: interface %s: %s\n", ifname, strerror(e));
 		return EXIT_USAGE;
 	}
-	/* --dev auto: the TAP backend on a TAP, AF_PACKET on anything else */
-	int tap = lo ? 0 : is_tap(ifname);
-	if (!lo && dev && !strcmp(dev, "tap") && tap == 0) {
+	/* --dev auto: the TAP backend on a TAP, AF_PACKET on anything else
+	 * (-1: cannot tell; the library decides) */
+	int tap = lo ? 0 : nst_cfg_if_is_tap(ifname);
+	if (!lo && kind == SHIM_DEV_TAP && tap == 0) {
 		fprintf(stderr, "nstack: interface %s: not a TAP device (--dev packet or auto for AF_PACKET)\n", ifname);
 		return EXIT_USAGE;
 	}
-	if (!lo && ((dev && !strcmp(dev, "packet")) || ((!dev || !strcmp(dev, "auto")) && tap == 0))) {
+	if (!lo && (kind == SHIM_DEV_PACKET || (kind == SHIM_DEV_AUTO && tap == 0))) {
 		char msg[256];
 		if (packet_if_problem(ifname, addr, msg, sizeof(msg))) {
 			fprintf(stderr, "nstack: %s\n", msg);

@@ -136,7 +136,7 @@ static void ctl_stats(struct ctl_buf *b)
 	if (eng.st) {
 		s = *stack_stats(eng.st);
 		d = stack_netdev(eng.st)->stat;
-		have_im = impairdev_stats(&im) == 0;
+		have_im = impairdev_stats(eng.impair, &im) == 0;
 	}
 	eng_unlock();
 

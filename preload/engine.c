@@ -1,32 +1,53 @@
-/* The engine: configuration from the environment, the device, the one lock,
- * the engine thread, and the clock. This is the only file that reads the real
- * clock (CLOCK_MONOTONIC, in microseconds) and the only one that blocks
- * (eng_block, the real ppoll).
+/* The engine: the device, the one lock, the engine thread, and the clock
+ * (the configuration is read by config/, the device assembled by
+ * shim_dev_open). This is the only file that reads the real clock
+ * (CLOCK_MONOTONIC, in microseconds) and the only one that blocks
+ * (eng_block, the real ppoll). Its state is struct engine (preload.h).
  *
- * The engine thread sleeps on the device's wait fd and a private "kick"
- * eventfd until the stack's next timer deadline, then runs stack_poll under
- * the lock. Application threads call the stack inline under the same lock and
- * kick the engine only when they armed a timer earlier than the one it sleeps
- * for.
+ * The wake protocol: who watches the device, and who wakes whom.
+ *
+ * - The engine thread (eng_main) runs the stack under eng.lock, then sleeps
+ *   in ppoll on eng.kick_fd and, normally, the device's wait fd
+ *   (eng.devfd), until the stack's next deadline (eng.sleep_until).
+ * - An application thread calls the stack inline under the same lock; after
+ *   a call that armed a timer earlier than eng.sleep_until, eng_after writes
+ *   eng.kick_fd once (eng_kick), so the engine sleeps again with the new
+ *   deadline. Exit kicks it too, to stop it (eng.stop).
+ * - A thread about to sleep for one of our sockets' events may take the
+ *   device token (eng.dev_waiter, compare-and-swap, one thread at a time)
+ *   and sleep on the device's fd itself (eng_block_dev): a frame wakes it,
+ *   it runs the stack and finds its own event. While the token is held, and
+ *   for ENG_DEV_GRACE_US after it is given back (eng.dev_until), the engine
+ *   sleeps without the device's fd (at most ENG_DEV_SAFETY_US at a time)
+ *   and keeps running the timers.
+ * - A busy poller (eng_busy_poll, NSTACK_BUSY_POLL_US) drives the device in
+ *   a loop; while eng.bp_active is non-zero, and until eng.bp_until after a
+ *   poller found its event, the engine leaves the device alone too. Between
+ *   passes the poller hands the lock to threads blocked in eng_lock
+ *   (eng.lock_waiters).
+ * - The engine publishes eng.dev_unwatched before it sleeps without the
+ *   device. A thread that gives the device back — the token holder on its
+ *   return, the last busy poller going to sleep — kicks the engine if that
+ *   flag is set, so the device is never left unwatched for longer than the
+ *   grace. These flags are read without the lock, with seq_cst atomics: of a
+ *   thread giving the device back and the engine about to sleep without
+ *   it, at least one sees the other, so one of them kicks or stays.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
-#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "preload.h"
+#include "config/config.h"
 #include "shim/shim.h"
 #include "stack/pkt.h"
+#include "stack/splitmix64.h"
 
 /* the TCP and UDP sd ranges must not meet (stack.h NST_UDP_SD_BASE): the
  * TCP table holds twice max_sockets */
@@ -38,23 +59,15 @@
 #define ENG_PKT_POOL_LARGE 512
 #define ENG_LOOP_ROUNDS  256    /* bound on inline loopback passes per call */
 #define ENG_EXIT_WAIT_S  1      /* exit never waits longer than this per step */
-#define ENG_BUSY_POLL_MAX_US 1000000    /* NSTACK_BUSY_POLL_US bound: 1 s */
 
 int nst_log_level = NST_LOG_ERROR;
 
 struct engine eng = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sleep_until = UINT64_MAX,
+	.kick_fd = -1,
+	.devfd = -1,
 };
-
-static int      eng_state;      /* ENG_ACTIVE, ENG_DISABLED or -errno, once eng_done */
-static int      eng_done;
-static int      kick_fd = -1;
-static pthread_t eng_thread;
-static int      eng_thread_up;
-static int      eng_stop;
-static pid_t    eng_owner;
-static uint64_t rand_state;
 
 /* Rate limit for everything but errors: a burst of NST_LOG_BURST lines, then
  * NST_LOG_RATE per second; what is dropped is counted and said once the
@@ -106,25 +119,23 @@ void nst_log(int level, const char *fmt, ...)
 	fprintf(stderr, "nstack: %s%s\n", tag[level & 3], line);
 }
 
-/* NSTACK_LOG: 0, or -EINVAL if set to something unknown. */
-static int log_parse(void)
-{
-	static const char *const names[] = { "error", "warn", "info", "debug" };
-	const char *l = getenv("NSTACK_LOG");
-	if (!l || !*l)
-		return 0;
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(l, names[i])) {
-			nst_log_level = i;
-			return 0;
-		}
-	return -EINVAL;
-}
-
 /* Early, silently: a preloaded program without NSTACK_IF prints nothing. */
 __attribute__((constructor)) static void log_ctor(void)
 {
-	log_parse();
+	(void)nst_config_log(&nst_log_level);
+}
+
+/* The configuration's lines (nst_config_from_env), at nst_log_level. */
+static void eng_config_log(int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	if (level > nst_log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	nst_log(level, "%s", line);
 }
 
 uint64_t eng_now_us(void)
@@ -134,17 +145,15 @@ uint64_t eng_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Threads blocked in eng_lock: a busy poller hands the lock over to them
- * instead of taking it back before they could run. */
-static int lock_waiters;
-
+/* eng.lock_waiters: threads blocked in eng_lock; a busy poller hands the
+ * lock over to them instead of taking it back before they could run. */
 void eng_lock(void)
 {
 	if (pthread_mutex_trylock(&eng.lock) == 0)
 		return;
-	__atomic_add_fetch(&lock_waiters, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&eng.lock_waiters, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&eng.lock);
-	__atomic_sub_fetch(&lock_waiters, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&eng.lock_waiters, 1, __ATOMIC_SEQ_CST);
 }
 
 void eng_unlock(void)
@@ -240,18 +249,14 @@ static void eng_ts_key(uint64_t key[2])
 /* splitmix64 seeded once from getrandom(): ISS keys, ports, IP IDs. */
 static uint64_t eng_rand64(void *ctx)
 {
-	uint64_t *s = ctx;
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(ctx);
 }
 
 static void eng_kick(void)
 {
 	uint64_t one = 1;
-	if (kick_fd >= 0)
-		(void)!REAL(write)(kick_fd, &one, sizeof(one));
+	if (eng.kick_fd >= 0)
+		(void)!REAL(write)(eng.kick_fd, &one, sizeof(one));
 }
 
 /* Run the stack. On the loop device the frames a pass sends are received by
@@ -268,13 +273,9 @@ int64_t eng_busy_poll_us;
 /* While application threads busy-poll, the engine leaves the device and the
  * timers to them (Linux: napi_defer_hard_irqs, with gro_flush_timeout as the
  * safety net): waking the engine for a frame the poller reads anyway costs a
- * context switch and the poller its lock. bp_active and dev_unwatched are
+ * context switch and the poller its lock. eng.bp_active and eng.dev_unwatched are
  * read without the lock (seq_cst: a poller that stops and an engine about to
  * sleep without the device see each other, so one of them kicks or stays). */
-static int      bp_active;      /* threads in eng_busy_poll */
-static int      dev_unwatched;  /* the engine sleeps without the device's fd */
-static uint64_t bp_until;       /* under the lock: a poller found its event and will
-				 * likely be back before then */
 #define ENG_BP_GRACE_MIN_US 1000/* the engine looks at the device at least this often */
 
 static uint64_t eng_bp_grace(void)
@@ -292,11 +293,11 @@ static inline void cpu_relax(void)
 }
 
 /* Between two passes of a busy poll: let a thread that waits for the lock
- * have it (it decrements lock_waiters once it holds it); bounded. */
+ * have it (it decrements eng.lock_waiters once it holds it); bounded. */
 static void eng_busy_yield(void)
 {
 	eng_unlock();
-	for (int i = 0; i < 10000 && __atomic_load_n(&lock_waiters, __ATOMIC_SEQ_CST); i++)
+	for (int i = 0; i < 10000 && __atomic_load_n(&eng.lock_waiters, __ATOMIC_SEQ_CST); i++)
 		cpu_relax();
 	cpu_relax();
 	eng_lock();
@@ -318,7 +319,7 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
 	if (deadline_us >= 0 && deadline_us < end)
 		end = deadline_us;
 	int found = 0;
-	__atomic_add_fetch(&bp_active, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&eng.bp_active, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		eng_drive(now);
 		eng_after();    /* a timer armed by this pass: the engine must know */
@@ -331,13 +332,13 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
 			break;
 		now = eng_now_us();
 	}
-	if (__atomic_sub_fetch(&bp_active, 1, __ATOMIC_SEQ_CST) == 0) {
+	if (__atomic_sub_fetch(&eng.bp_active, 1, __ATOMIC_SEQ_CST) == 0) {
 		if (found) {
-			bp_until = now + eng_bp_grace();
+			eng.bp_until = now + eng_bp_grace();
 		} else {
 			/* this thread goes to sleep: the engine must watch the device */
-			bp_until = 0;
-			if (__atomic_load_n(&dev_unwatched, __ATOMIC_SEQ_CST))
+			eng.bp_until = 0;
+			if (__atomic_load_n(&eng.dev_unwatched, __ATOMIC_SEQ_CST))
 				eng_kick();
 		}
 	}
@@ -349,31 +350,28 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
  * reader is woken once): when a frame comes it runs the stack inline and
  * finds its own event, instead of the engine waking, running the stack and
  * waking it with a second context switch. One such thread at a time
- * (dev_waiter, a token), so a frame wakes one thread, not every blocked one.
+ * (eng.dev_waiter, a token), so a frame wakes one thread, not every blocked one.
  * The engine leaves the device to it while it holds the token and for
- * ENG_DEV_GRACE_US after (dev_until: a request-response thread is back
+ * ENG_DEV_GRACE_US after (eng.dev_until: a request-response thread is back
  * by then, and the engine need not wake per exchange); it keeps running
  * the timers. A token that leaks (a thread cancelled in its wait) costs the
  * device ENG_DEV_SAFETY_US of latency, never a hang: the engine looks at
  * the device at least that often. */
 #define ENG_DEV_GRACE_US  1000
 #define ENG_DEV_SAFETY_US 200000
-static int      dev_waiter;     /* token: a thread sleeps on the device */
-static uint64_t dev_until;      /* the engine leaves the device alone until then */
-static int      eng_devfd = -1;
 
 int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask)
 {
 	int expect = 0;
-	int devfd = __atomic_load_n(&eng_devfd, __ATOMIC_RELAXED);
-	if (devfd < 0 || eng.loopback || !eng_thread_up ||
-	    !__atomic_compare_exchange_n(&dev_waiter, &expect, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	int devfd = __atomic_load_n(&eng.devfd, __ATOMIC_RELAXED);
+	if (devfd < 0 || eng.loopback || !eng.thread_up ||
+	    !__atomic_compare_exchange_n(&eng.dev_waiter, &expect, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return eng_block(p, n, deadline_us, mask);
 	p[n] = (struct pollfd){ devfd, POLLIN, 0 };
 	int r = eng_block(p, n + 1, deadline_us, mask);
 	int dev = r > 0 && p[n].revents;
 	if (dev && (p[n].revents & ~POLLIN))    /* the fd failed: the engine's alone */
-		__atomic_store_n(&eng_devfd, -1, __ATOMIC_RELAXED);
+		__atomic_store_n(&eng.devfd, -1, __ATOMIC_RELAXED);
 	eng_lock();
 	if (dev && eng.st) {
 		/* the wake fd among p[0..n) is written if this pass made one
@@ -381,14 +379,14 @@ int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_
 		eng_drive(eng_now_us());
 		eng_after();
 	}
-	dev_until = eng_now_us() + ENG_DEV_GRACE_US;
-	__atomic_store_n(&dev_waiter, 0, __ATOMIC_SEQ_CST);
+	eng.dev_until = eng_now_us() + ENG_DEV_GRACE_US;
+	__atomic_store_n(&eng.dev_waiter, 0, __ATOMIC_SEQ_CST);
 	/* The engine went to sleep without the device while we held the
 	 * token, for up to ENG_DEV_SAFETY_US: wake it, so it watches the
 	 * device again after the grace (a frame arriving meanwhile, say the
 	 * peer's FIN after a blocking call returned, would otherwise wait up
 	 * to 200 ms, and its ACK look delayed). */
-	if (__atomic_load_n(&dev_unwatched, __ATOMIC_SEQ_CST))
+	if (__atomic_load_n(&eng.dev_unwatched, __ATOMIC_SEQ_CST))
 		eng_kick();
 	eng_unlock();
 	if (dev)
@@ -415,7 +413,7 @@ static void eng_wait(struct pollfd *p, nfds_t n, int64_t deadline_us)
 	int r = eng_block(p, n, deadline_us, NULL);
 	if (r > 0 && (p[0].revents & POLLIN)) {
 		uint64_t v;
-		(void)!REAL(read)(kick_fd, &v, sizeof(v));
+		(void)!REAL(read)(eng.kick_fd, &v, sizeof(v));
 	}
 }
 
@@ -423,13 +421,13 @@ static void *eng_main(void *arg)
 {
 	(void)arg;
 	int devfd = netdev_wait_fd(eng.dev);
-	__atomic_store_n(&eng_devfd, devfd, __ATOMIC_RELAXED);
-	struct pollfd p[2] = { { kick_fd, POLLIN, 0 }, { devfd, POLLIN, 0 } };
+	__atomic_store_n(&eng.devfd, devfd, __ATOMIC_RELAXED);
+	struct pollfd p[2] = { { eng.kick_fd, POLLIN, 0 }, { devfd, POLLIN, 0 } };
 	nfds_t n = devfd >= 0 ? 2 : 1;
 	uint64_t stuck = 0;
 
 	eng_lock();
-	while (!eng_stop) {
+	while (!eng.stop) {
 		uint64_t now = eng_now_us();
 		eng_drive(now);
 		uint64_t d = stack_next_deadline(eng.st);
@@ -441,28 +439,28 @@ static void *eng_main(void *arg)
 			stuck = d;
 		}
 		nfds_t nw = n;
-		if (n == 2 && (__atomic_load_n(&dev_waiter, __ATOMIC_SEQ_CST) || now < dev_until)) {
+		if (n == 2 && (__atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST) || now < eng.dev_until)) {
 			/* a blocked thread watches the device (eng_block_dev) */
-			uint64_t until = __atomic_load_n(&dev_waiter, __ATOMIC_SEQ_CST) ?
-					 now + ENG_DEV_SAFETY_US : dev_until;
+			uint64_t until = __atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST) ?
+					 now + ENG_DEV_SAFETY_US : eng.dev_until;
 			if (deadline < 0 || (int64_t)until < deadline)
 				deadline = (int64_t)until;
 			nw = 1;
 		}
-		if (n == 2 && now < bp_until) {
+		if (n == 2 && now < eng.bp_until) {
 			/* a busy poller will be back: look again after the grace */
-			if (deadline < 0 || (int64_t)bp_until < deadline)
-				deadline = (int64_t)bp_until;
+			if (deadline < 0 || (int64_t)eng.bp_until < deadline)
+				deadline = (int64_t)eng.bp_until;
 			nw = 1;
 		}
-		__atomic_store_n(&dev_unwatched, nw < n, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&eng.dev_unwatched, nw < n, __ATOMIC_SEQ_CST);
 		eng.sleep_until = deadline < 0 ? UINT64_MAX : (uint64_t)deadline;
 		eng_unlock();
 		eng_wait(p, nw, deadline);
 		/* a busy poller runs the stack: leave the lock to it */
-		while (eng_busy_poll_us && n == 2 && !__atomic_load_n(&eng_stop, __ATOMIC_RELAXED)) {
-			__atomic_store_n(&dev_unwatched, 1, __ATOMIC_SEQ_CST);
-			if (!__atomic_load_n(&bp_active, __ATOMIC_SEQ_CST))
+		while (eng_busy_poll_us && n == 2 && !__atomic_load_n(&eng.stop, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&eng.dev_unwatched, 1, __ATOMIC_SEQ_CST);
+			if (!__atomic_load_n(&eng.bp_active, __ATOMIC_SEQ_CST))
 				break;
 			eng_wait(p, 1, (int64_t)eng_now_us() + (int64_t)eng_bp_grace());
 		}
@@ -479,11 +477,11 @@ static int eng_start_thread(void)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&eng_thread, NULL, eng_main, NULL);
+	int r = pthread_create(&eng.thread, NULL, eng_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r)
 		return -r;
-	eng_thread_up = 1;
+	eng.thread_up = 1;
 	return 0;
 }
 
@@ -505,11 +503,12 @@ static void eng_atfork_child(void)
 	pthread_mutex_init(&eng.lock, NULL);
 	eng.st = NULL;
 	eng.dev = NULL;
+	eng.impair = NULL;
 	eng.child = 1;
-	eng_thread_up = 0;
-	kick_fd = -1;
-	eng_state = ENG_DISABLED;
-	__atomic_store_n(&eng_done, 1, __ATOMIC_RELEASE);
+	eng.thread_up = 0;
+	eng.kick_fd = -1;
+	eng.state = ENG_DISABLED;
+	__atomic_store_n(&eng.done, 1, __ATOMIC_RELEASE);
 }
 
 /* Closed connections still delivering data or a FIN: the kernel would finish
@@ -523,7 +522,7 @@ static void eng_exit_drain(void)
 {
 	uint64_t start = eng_now_us(), last = start;
 	size_t left = nst_exit_pending(eng.st);
-	while (left && eng_thread_up) {
+	while (left && eng.thread_up) {
 		uint64_t now = eng_now_us();
 		if (now - last > ENG_EXIT_IDLE_US || now - start > ENG_EXIT_DRAIN_US) {
 			/* no process will retransmit them any more: tell the peers */
@@ -545,7 +544,7 @@ static void eng_exit_drain(void)
 /* At exit: end every connection on the wire and stop the engine, bounded. */
 static void eng_exit(void)
 {
-	if (getpid() != eng_owner || !eng.st)
+	if (getpid() != eng.owner || !eng.st)
 		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -557,252 +556,37 @@ static void eng_exit(void)
 	nst_close_all(eng.st, eng_now_us());
 	eng_after();
 	eng_exit_drain();
-	eng_stop = 1;
+	eng.stop = 1;
 	eng_kick();
 	eng_unlock();
-	if (eng_thread_up) {
+	if (eng.thread_up) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += ENG_EXIT_WAIT_S;
-		if (pthread_timedjoin_np(eng_thread, NULL, &ts) == 0)
-			eng_thread_up = 0;
+		if (pthread_timedjoin_np(eng.thread, NULL, &ts) == 0)
+			eng.thread_up = 0;
 	}
 }
 
-static int parse_ipv4(const char *s, uint32_t *out)
-{
-	struct in_addr a;
-	if (inet_pton(AF_INET, s, &a) != 1)
-		return -EINVAL;
-	*out = ntohl(a.s_addr);
-	return 0;
-}
-
-static int parse_cidr(const char *s, uint32_t *addr, uint8_t *plen)
-{
-	char buf[64];
-	const char *slash = strchr(s, '/');
-	if (!slash || (size_t)(slash - s) >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, (size_t)(slash - s));
-	buf[slash - s] = 0;
-	char *end;
-	long n = strtol(slash + 1, &end, 10);
-	if (!slash[1] || *end || n < 0 || n > 32 || parse_ipv4(buf, addr) < 0 || !*addr)
-		return -EINVAL;
-	*plen = (uint8_t)n;
-	return 0;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	char tail;
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	if (mac[0] & 1)         /* multicast bit: not a station address */
-		return -EINVAL;
-	return 0;
-}
-
-/* A TAP is an interface whose driver is "tun" (ethtool: works in any netns,
- * unlike /sys which shows the netns it was mounted in). */
-static int is_tap(const char *ifname)
-{
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&info;
-	int fd = REAL(socket)(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		int r = REAL(ioctl)(fd, SIOCETHTOOL, &ifr);
-		REAL(close)(fd);
-		if (r == 0)
-			return !strcmp(info.driver, "tun");
-	}
-	char path[64];
-	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", ifname);
-	return access(path, F_OK) == 0;
-}
-
-/* A byte count with an optional K, M or G suffix (powers of 1024). */
-static int parse_bytes(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || errno || *s == '-')
-		return -EINVAL;
-	unsigned shift = 0;
-	if (*end == 'K' || *end == 'k')
-		shift = 10;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30;
-	if (shift)
-		end++;
-	if (*end || v > (~0ull >> shift))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-/* Resource limits (ARCHITECTURE.md "Memory"):
- * NSTACK_MEM_MAX: the cap on TCP ring memory (default a quarter of the
- * RAM, between 64 MB and 1 GB: the kernel's tcp_mem is a fraction of RAM
- * too); NSTACK_MAX_SOCKETS: the socket table (default the soft
- * RLIMIT_NOFILE, since every nstack socket also holds an fd, within
- * [1024, 32768]; the table costs memory only for entries used). */
-static int eng_limits(struct stack_config *cfg)
-{
-	const char *v = getenv("NSTACK_MEM_MAX");
-	if (v && *v) {
-		if (parse_bytes(v, &cfg->mem_max) < 0 || cfg->mem_max < (1u << 20)) {
-			log_error("NSTACK_MEM_MAX=%s: expected bytes (K, M, G suffixes), at least 1M", v);
-			return -EINVAL;
-		}
-	} else {
-		long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-		uint64_t ram = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
-		uint64_t m = ram / 4;
-		if (m < (64ull << 20))
-			m = 64ull << 20;
-		if (m > (1ull << 30))
-			m = 1ull << 30;
-		cfg->mem_max = m;
-	}
-	v = getenv("NSTACK_MAX_SOCKETS");
-	if (v && *v) {
-		char *end;
-		long n = strtol(v, &end, 10);
-		if (*end || n < 1 || n > ENG_MAX_SOCKETS) {
-			log_error("NSTACK_MAX_SOCKETS=%s: expected 1 to %d", v, ENG_MAX_SOCKETS);
-			return -EINVAL;
-		}
-		cfg->max_sockets = (unsigned)n;
-	} else {
-		struct rlimit rl;
-		rlim_t n = 1024;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > n)
-			n = rl.rlim_cur;
-		cfg->max_sockets = n > ENG_MAX_SOCKETS ? ENG_MAX_SOCKETS : (unsigned)n;
-	}
-	return 0;
-}
-
-/* Read NSTACK_*, open the device, create the stack, start the engine.
- * Under the lock. Every failure prints one line and returns -errno. */
+/* Read NSTACK_* (config/), open the device (shim_dev_open), create the
+ * stack, start the engine. Under the lock. Every failure prints one line and
+ * returns -errno. */
 static int eng_configure(void)
 {
-	const char *ifname = getenv("NSTACK_IF");
-	if (!ifname || !*ifname)
-		return ENG_DISABLED;
+	struct nst_config c;
+	int err;
 
-	if (log_parse() < 0)
-		log_error("NSTACK_LOG=%s: expected error, warn, info or debug; using error", getenv("NSTACK_LOG"));
+	(void)nst_config_log(&nst_log_level);
+	err = nst_config_from_env(&c, ENG_MAX_SOCKETS, eng_config_log);
+	if (err <= 0)
+		return err < 0 ? err : ENG_DISABLED;
+	eng_busy_poll_us = c.busy_poll_us;
 
-	struct stack_config cfg = { 0 };
-	const char *v;
-	uint8_t mac[6];
-	int have_mac = 0, err = 0;
-	int lo = !strcmp(ifname, "lo");
-
-	if ((err = eng_limits(&cfg)) < 0)
-		return err;
-
-	v = getenv("NSTACK_BUSY_POLL_US");
-	if (v && *v) {
-		char *end;
-		long long us = strtoll(v, &end, 10);
-		if (*end || us < 0 || us > ENG_BUSY_POLL_MAX_US) {
-			log_error("NSTACK_BUSY_POLL_US=%s: expected microseconds, 0 to %d", v, ENG_BUSY_POLL_MAX_US);
-			return -EINVAL;
-		}
-		eng_busy_poll_us = us;
-		if (us)
-			log_info("busy polling: %lld us before a thread sleeps", us);
-	}
-
-	if (strlen(ifname) >= IF_NAMESIZE) {
-		log_error("interface %s: name too long", ifname);
-		return -EINVAL;
-	}
-	if (lo) {
-		cfg.loopback = 1;
-		cfg.addr = INADDR_LOOPBACK;
-		cfg.prefix_len = 8;
-	} else {
-		v = getenv("NSTACK_ADDR");
-		if (!v || !*v) {
-			log_error("NSTACK_ADDR is required with NSTACK_IF=%s (e.g. 198.18.0.2/24)", ifname);
-			return -EINVAL;
-		}
-		if (parse_cidr(v, &cfg.addr, &cfg.prefix_len) < 0) {
-			log_error("NSTACK_ADDR=%s: expected an IPv4 address and prefix, A.B.C.D/N", v);
-			return -EINVAL;
-		}
-		v = getenv("NSTACK_GW");
-		if (v && *v && parse_ipv4(v, &cfg.gw) < 0) {
-			log_error("NSTACK_GW=%s: not an IPv4 address", v);
-			return -EINVAL;
-		}
-	}
-	v = getenv("NSTACK_MAC");
-	if (v && *v) {
-		if (parse_mac(v, mac) < 0) {
-			log_error("NSTACK_MAC=%s: expected a unicast MAC, aa:bb:cc:dd:ee:ff", v);
-			return -EINVAL;
-		}
-		have_mac = 1;
-	}
-	const char *kind = getenv("NSTACK_DEV");
-	if (!kind || !*kind)
-		kind = "auto";
-	if (strcmp(kind, "tap") && strcmp(kind, "packet") && strcmp(kind, "auto")) {
-		log_error("NSTACK_DEV=%s: expected tap, packet or auto", kind);
-		return -EINVAL;
-	}
-	if (!lo) {
-		if (if_nametoindex(ifname) == 0) {
-			err = errno == ENXIO ? ENODEV : errno;
-			log_error("interface %s: %s", ifname, strerror(err));
-			return -err;
-		}
-		int tap = is_tap(ifname);
-		if (!strcmp(kind, "tap") && !tap) {
-			log_error("interface %s: not a TAP device (NSTACK_DEV=packet or auto for AF_PACKET)", ifname);
-			return -EOPNOTSUPP;
-		}
-		if (!strcmp(kind, "auto"))
-			kind = tap ? "tap" : "packet";
-	}
-	/* NSTACK_OFFLOAD=0: no checksum/TSO/GRO offloads. The impairment
-	 * middleware needs them off (it must see, and may corrupt, the frames
-	 * as they are on the wire). */
-	v = getenv("NSTACK_OFFLOAD");
-	if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
-		log_error("NSTACK_OFFLOAD=%s: expected 0 or 1", v);
-		return -EINVAL;
-	}
-	uint32_t offloads = (v && !strcmp(v, "0")) ? 0 :
-		NETDEV_F_TX_CSUM | NETDEV_F_TSO | NETDEV_F_RX_CSUM | NETDEV_F_GRO;
-	if (offloads && getenv("NSTACK_IMPAIR") && *getenv("NSTACK_IMPAIR")) {
-		log_info("NSTACK_IMPAIR: device offloads off");
-		offloads = 0;
-	}
-	struct impair_spec impair_tx, impair_rx;
-	const char *impair_env = getenv("NSTACK_IMPAIR");
-	if (impair_env && *impair_env) {
-		char bad[64];
-		if (impair_parse_dirs(impair_env, &impair_tx, &impair_rx, bad, sizeof(bad)) < 0) {
-			log_error("NSTACK_IMPAIR: bad item '%s' (expected loss=P,dup=P,reorder=P,corrupt=P,"
-				  "delay_us=N,jitter_us=N,rate_mbit=R,seed=N,dir=both|tx|rx, parts separated by ';')",
-				  bad);
-			return -EINVAL;
-		}
-	}
+	struct stack_config cfg = {
+		.addr = c.addr, .prefix_len = c.prefix_len, .gw = c.gw, .loopback = c.loopback,
+		.mem_max = c.mem_max, .max_sockets = c.max_sockets,
+	};
+	const char *ifname = c.ifname;
+	int lo = c.loopback;
 
 	static int pool_ready;
 	if (!pool_ready) {
@@ -816,56 +600,26 @@ static int eng_configure(void)
 		pool_ready = 1;
 	}
 
-	struct netdev *dev;
-	if (lo) {
-		dev = memdev_loop();
-		if (!dev) {
-			log_error("interface lo: %s", strerror(ENOMEM));
-			return -ENOMEM;
-		}
-	} else {
-		if (!strcmp(kind, "packet"))
-			dev = packetdev_open(ifname, offloads, &err);
-		else
-			dev = tapdev_open(ifname, offloads, &err);
-		if (!dev) {
-			if (err >= 0)
-				err = -ENODEV;
-			log_error("interface %s: %s", ifname, strerror(-err));
-			return err;
-		}
-	}
-	if (have_mac)
-		memcpy(dev->mac, mac, 6);
-	/* Impairment next to the wire, capture above it: the pcap shows what the
-	 * stack sent (a frame lost on the way, then its retransmission). */
-	if (impair_env && *impair_env) {
-		struct netdev *w = impairdev_wrap_dirs(dev, &impair_tx, &impair_rx, &err);
-		if (!w) {
+	struct shim_dev sd;
+	int fail;
+	err = shim_dev_open(&c.dev, &sd, &fail);
+	if (c.impair && (!err || fail == SHIM_FAIL_PCAP))
+		log_info("impairment: %s", c.impair);
+	if (err < 0) {
+		if (fail == SHIM_FAIL_IMPAIR)
 			log_error("NSTACK_IMPAIR: %s", strerror(-err));
-			netdev_close(dev);
-			return err;
-		}
-		dev = w;
-		log_info("impairment: %s", impair_env);
+		else if (fail == SHIM_FAIL_PCAP)
+			log_error("NSTACK_PCAP=%s: %s", c.dev.pcap, strerror(-err));
+		else
+			log_error("interface %s: %s", ifname, strerror(-err));
+		return err;
 	}
-	v = getenv("NSTACK_PCAP");
-	if (v && *v) {
-		struct netdev *w = pcapdev_wrap(dev, v, &err);
-		if (!w) {
-			if (err >= 0)
-				err = -EINVAL;
-			log_error("NSTACK_PCAP=%s: %s", v, strerror(-err));
-			netdev_close(dev);
-			return err;
-		}
-		dev = w;
-	}
+	struct netdev *dev = sd.dev;
 
-	if (getrandom(&rand_state, sizeof(rand_state), 0) != sizeof(rand_state))
-		rand_state = eng_now_us() ^ ((uint64_t)getpid() << 32);
+	if (getrandom(&eng.rand_state, sizeof(eng.rand_state), 0) != sizeof(eng.rand_state))
+		eng.rand_state = eng_now_us() ^ ((uint64_t)getpid() << 32);
 	cfg.rand64 = eng_rand64;
-	cfg.rand_ctx = &rand_state;
+	cfg.rand_ctx = &eng.rand_state;
 	eng_ts_key(cfg.ts_key);
 
 	err = fd_table_init();
@@ -880,8 +634,8 @@ static int eng_configure(void)
 		netdev_close(dev);
 		return -ENOMEM;
 	}
-	kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (kick_fd < 0) {
+	eng.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (eng.kick_fd < 0) {
 		err = -errno;
 		log_error("eventfd: %s", strerror(-err));
 		stack_destroy(st);
@@ -890,20 +644,21 @@ static int eng_configure(void)
 	}
 	eng.st = st;
 	eng.dev = dev;
+	eng.impair = sd.impair;
 	eng.loopback = lo;
 	stack_set_notify(st, nsock_notify, NULL);
-	nwait_fd_reserve(kick_fd);     /* before our thread: no RCU grace period */
+	nwait_fd_reserve(eng.kick_fd);     /* before our thread: no RCU grace period */
 	err = eng_start_thread();
 	if (err < 0) {
 		log_error("engine thread: %s", strerror(-err));
 		eng.st = NULL;
 		stack_destroy(st);
 		netdev_close(dev);
-		REAL(close)(kick_fd);
-		kick_fd = -1;
+		REAL(close)(eng.kick_fd);
+		eng.kick_fd = -1;
 		return err;
 	}
-	eng_owner = getpid();
+	eng.owner = getpid();
 	ctl_stack_created(st);  /* ctl.c: control socket for nstack ss/stats, state log */
 	static int hooks;
 	if (!hooks) {
@@ -918,7 +673,7 @@ static int eng_configure(void)
 		struct in_addr ia = { htonl(cfg.addr) };
 		inet_ntop(AF_INET, &ia, a, sizeof(a));
 		log_info("%s/%u on %s (%s, %s)", a, cfg.prefix_len, ifname,
-			 !strcmp(kind, "packet") ? "AF_PACKET" : "TAP",
+			 c.dev.kind == SHIM_DEV_PACKET ? "AF_PACKET" : "TAP",
 			 (dev->features & NETDEV_F_TSO) ? "offloads on" : "offloads off");
 	}
 	return ENG_ACTIVE;
@@ -926,14 +681,14 @@ static int eng_configure(void)
 
 int eng_ensure(void)
 {
-	if (__atomic_load_n(&eng_done, __ATOMIC_ACQUIRE))
-		return eng_state;
+	if (__atomic_load_n(&eng.done, __ATOMIC_ACQUIRE))
+		return eng.state;
 	eng_lock();
-	if (!eng_done) {
-		eng_state = eng_configure();
-		__atomic_store_n(&eng_done, 1, __ATOMIC_RELEASE);
+	if (!eng.done) {
+		eng.state = eng_configure();
+		__atomic_store_n(&eng.done, 1, __ATOMIC_RELEASE);
 	}
-	int r = eng_state;
+	int r = eng.state;
 	eng_unlock();
 	return r;
 }

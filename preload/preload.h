@@ -101,9 +101,28 @@ struct engine {
 	pthread_mutex_t lock;       /* the one lock: stack, fd table, every nsock */
 	struct stack   *st;         /* NULL until configured, and in a forked child */
 	struct netdev  *dev;
+	struct netdev  *impair;     /* the impairment layer within dev (nstack stats), or NULL */
 	int             loopback;   /* NSTACK_IF=lo: the app drives the loop device inline */
 	int             child;      /* forked child: inherited nstack fds are close-only */
 	uint64_t        sleep_until;/* engine's wake-up time (under lock); UINT64_MAX: none */
+
+	/* The rest is engine.c's own: configuration once, the engine thread,
+	 * and who watches the device (the wake protocol, described there). */
+	int             state;      /* eng_ensure's answer, once done */
+	int             done;
+	pid_t           owner;      /* the process that configured (exit, fork) */
+	uint64_t        rand_state; /* splitmix64 state, seeded from getrandom */
+	pthread_t       thread;
+	int             thread_up;
+	int             stop;       /* the engine thread ends its loop */
+	int             kick_fd;    /* eventfd: wakes the engine thread; -1 none */
+	int             devfd;      /* the device's wait fd; -1: none, or failed */
+	int             lock_waiters;   /* threads blocked in eng_lock */
+	int             bp_active;      /* threads in eng_busy_poll */
+	uint64_t        bp_until;       /* under the lock: a busy poller will likely be back by then */
+	int             dev_waiter;     /* token: an application thread sleeps on the device */
+	uint64_t        dev_until;      /* the engine leaves the device alone until then */
+	int             dev_unwatched;  /* the engine sleeps without the device's fd */
 };
 extern struct engine eng;
 

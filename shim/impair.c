@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "shim/shim.h"
+#include "stack/splitmix64.h"
 
 /* Around the interposed read/close/epoll of libnstack (as tap.c does): our own
  * fds never need the fd-table check. */
@@ -67,7 +68,6 @@ struct impairdev {
 	struct impair_stats stat;
 };
 
-static struct impairdev *impair_current;   /* one stack, one device per process */
 
 static inline struct impairdev *impairdev_of(struct netdev *dev)
 {
@@ -84,27 +84,12 @@ static uint64_t impair_now_us(void)
 /* splitmix64: the seeded source of every decision. */
 static uint64_t impair_rand(struct impairdev *im)
 {
-	uint64_t z = (im->rng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&im->rng);
 }
 
 static int impair_chance(struct impairdev *im, unsigned ppm)
 {
 	return ppm && impair_rand(im) % 1000000 < ppm;
-}
-
-static struct pkt *impair_clone(const struct pkt *p)
-{
-	struct pkt *c = pkt_alloc();
-	if (!c)
-		return NULL;
-	c->data = c->buf + (p->data - p->buf);
-	c->len = p->len;
-	c->flags = p->flags;
-	memcpy(c->data, p->data, p->len);
-	return c;
 }
 
 /* Insert p into the lane, ordered by release time `at` (stable: equal
@@ -164,7 +149,7 @@ static void lane_enter(struct impairdev *im, struct impair_lane *l, struct pkt *
 	if (at > now)
 		(*l->delayed)++;
 	if (impair_chance(im, l->dup_ppm)) {
-		struct pkt *c = impair_clone(p);
+		struct pkt *c = pkt_clone(p);
 		if (c) {
 			(*l->dups)++;
 			lane_insert(im, l, c, at);
@@ -293,8 +278,6 @@ static void impair_close(struct netdev *dev)
 	sys_close(im->epfd);
 	free(im->tx.due);
 	free(im->rx.due);
-	if (impair_current == im)
-		impair_current = NULL;
 	free(im);
 }
 
@@ -387,16 +370,15 @@ struct netdev *impairdev_wrap_dirs(struct netdev *lower, const struct impair_spe
 	im->dev.features = 0;
 	memcpy(im->dev.name, lower->name, sizeof(im->dev.name));
 	impair_sync(im);
-	impair_current = im;
 	*err = 0;
 	return &im->dev;
 }
 
 /* Read under the stack lock (the device is only used under it). */
-int impairdev_stats(struct impair_stats *out)
+int impairdev_stats(const struct netdev *im, struct impair_stats *out)
 {
-	if (!impair_current)
+	if (!im)
 		return -ENODEV;
-	*out = impair_current->stat;
+	*out = ((const struct impairdev *)im)->stat;
 	return 0;
 }

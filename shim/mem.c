@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "shim/shim.h"
+#include "stack/splitmix64.h"
 
 struct memdev {
 	struct netdev     nd;        /* first: a struct netdev * is a struct memdev * */
@@ -22,10 +23,7 @@ static struct memdev *to_mem(const struct netdev *nd) { return (struct memdev *)
 
 static uint64_t memdev_rand(struct memdev *m)
 {
-	uint64_t z = (m->rng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&m->rng);
 }
 
 static int memdev_chance(struct memdev *m, unsigned ppm)
@@ -42,21 +40,6 @@ static int memdev_xmit(struct netdev *nd, struct pkt **p, int n)
 		pkt_queue_push(&m->txq, p[i]);
 	}
 	return n;
-}
-
-static struct pkt *pkt_clone(const struct pkt *p)
-{
-	struct pkt *c = pkt_is_large(p) ? pkt_alloc_large() : pkt_alloc();
-	if (!c)
-		return NULL;
-	c->data = c->buf + (p->data - p->buf);
-	c->len = p->len;
-	c->flags = p->flags;
-	c->gso_size = p->gso_size;
-	c->csum_start = p->csum_start;
-	c->csum_off = p->csum_off;
-	memcpy(c->data, p->data, p->len);
-	return c;
 }
 
 /* One frame to the peer, through the impairments. */

@@ -62,7 +62,7 @@ static void packet_bufs(int fd)
 		(void)sys_setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 }
 
-struct netdev *packetdev_open(const char *ifname, uint32_t offloads, int *err)
+struct netdev *packetdev_open(const char *ifname, const struct shim_opts *o, int *err)
 {
 	struct sockaddr_ll sll;
 	struct netdev *dev;
@@ -72,14 +72,8 @@ struct netdev *packetdev_open(const char *ifname, uint32_t offloads, int *err)
 
 	if (!err)
 		err = &dummy;
-	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ) {
-		*err = -EINVAL;
+	if (!(idx = uring_dev_ifindex(ifname, err)))
 		return NULL;
-	}
-	if (!(idx = if_nametoindex(ifname))) {
-		*err = -ENODEV;
-		return NULL;
-	}
 	/* Protocol 0: nothing is queued to the socket before bind() names the
 	 * interface. */
 	fd = (int)syscall(SYS_socket, AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -92,7 +86,7 @@ struct netdev *packetdev_open(const char *ifname, uint32_t offloads, int *err)
 		goto fail;
 	}
 	if (sys_setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
-		shim_log("packet %s: PACKET_IGNORE_OUTGOING unsupported; our own frames come back",
+		shim_log(o->log, "packet %s: PACKET_IGNORE_OUTGOING unsupported; our own frames come back",
 			 ifname);
 	packet_bufs(fd);
 	memset(&sll, 0, sizeof(sll));
@@ -103,9 +97,9 @@ struct netdev *packetdev_open(const char *ifname, uint32_t offloads, int *err)
 		r = -errno;
 		goto fail;
 	}
-	if ((offloads & NETDEV_F_TSO) && uring_dev_large_ok())
+	if ((o->offloads & NETDEV_F_TSO) && uring_dev_large_ok())
 		features = PACKET_OFFLOADS;
-	dev = uring_dev_create(fd, "packet", ifname, features, uring_dev_large_ok(), &r);
+	dev = uring_dev_create(fd, "packet", ifname, features, uring_dev_large_ok(), o, &r);
 	if (!dev)
 		goto fail;
 	*err = 0;

@@ -3,6 +3,7 @@
 #ifndef NSTACK_SHIM_H
 #define NSTACK_SHIM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "stack/netdev.h"
 
@@ -28,16 +29,45 @@ void           memdev_set_impair(struct netdev *dev, uint64_t seed, unsigned los
  * the peer gets the frames as the stack built them. */
 void           memdev_set_offload(struct netdev *dev, uint32_t features, int raw);
 
-/* TAP (tap.c): attach to an existing TAP interface by name. offloads: the
- * NETDEV_F_* features wanted (0: none); the device gets them if the kernel
- * and the packet pools allow (dev->features says). */
-struct netdev *tapdev_open(const char *ifname, uint32_t offloads, int *err);
+/* Offloads in software (gso.c): what a device that
+ * advertises a feature but cannot do it in hardware, or a test's peer, does
+ * to a frame. Frames are Ethernet II at pkt->data (IPv4, TCP for
+ * segmentation).
+ *
+ * Complete the checksum whose field is at data + start + off: the field
+ * holds the pseudo-header sum; the complemented sum of the bytes from start
+ * to the end of the frame goes there. 0, or -1 if the offsets do not fit. */
+int gso_csum_complete(struct pkt *p, unsigned start, unsigned off);
+/* The same for a packet marked PKT_F_CSUM_PARTIAL (its csum_start and
+ * csum_off); clears the flag. 0 for a packet without it. */
+int gso_csum_complete_pkt(struct pkt *p);
+/* Cut a TSO frame (gso_size set, partial checksum) into wire segments of
+ * gso_size payload bytes each, as Linux's tcp_gso_segment does: headers
+ * copied, IP length/ID/checksum and TCP sequence fixed up, FIN and PSH only
+ * on the last segment, every checksum complete. Consumes p; the segments go
+ * to out in order. Returns their number, or -ENOBUFS / -EINVAL (nothing
+ * queued). A frame without gso_size is queued alone (checksum completed). */
+int gso_segment(struct pkt *p, struct pkt_queue *out);
+
+/* How the TAP and AF_PACKET backends run; the configuration (config/)
+ * fills it from NSTACK_OFFLOAD, NSTACK_LOG and NSTACK_URING_*. */
+struct shim_opts {
+	uint32_t offloads;              /* NETDEV_F_* wanted (0: none) */
+	bool     log;                   /* which path is in use, and trouble, on stderr */
+	bool     uring_disable;         /* no io_uring: plain read/write */
+	bool     uring_no_multishot;    /* a ring of ordinary reads even with multishot */
+};
+
+/* TAP (tap.c): attach to an existing TAP interface by name. The device gets
+ * the offloads in o->offloads if the kernel and the packet pools allow
+ * (dev->features says). */
+struct netdev *tapdev_open(const char *ifname, const struct shim_opts *o, int *err);
 
 /* AF_PACKET (packet.c): a raw socket bound to an Ethernet interface (a veth
  * end), PACKET_VNET_HDR for the same offloads as the TAP. The kernel must not
  * have the stack's address on that interface. NULL with *err = -errno:
  * -ENODEV no such interface, -EPERM no CAP_NET_RAW. */
-struct netdev *packetdev_open(const char *ifname, uint32_t offloads, int *err);
+struct netdev *packetdev_open(const char *ifname, const struct shim_opts *o, int *err);
 
 /* pcap middleware (pcap.c): every frame sent and received through `lower`
  * is also written to `path` (libpcap pcap_dump, DLT_EN10MB). */
@@ -78,7 +108,38 @@ int            impair_parse_dirs(const char *spec, struct impair_spec *tx, struc
 struct netdev *impairdev_wrap_dirs(struct netdev *lower, const struct impair_spec *tx,
 				   const struct impair_spec *rx, int *err);
 struct netdev *impairdev_wrap(struct netdev *lower, const struct impair_spec *spec, int *err);
-/* Counters of the process's impairment device; -ENODEV if there is none. */
-int            impairdev_stats(struct impair_stats *out);
+/* Counters of the impairment device im (impairdev_wrap's result, or
+ * shim_dev.impair); -ENODEV if im is NULL. */
+int            impairdev_stats(const struct netdev *im, struct impair_stats *out);
+
+/* Device assembly (dev.c): the device a configuration names, with its
+ * middleware: the backend (TAP, AF_PACKET or the in-process loop), the
+ * impairment next to it, the pcap capture above that, so the capture shows
+ * what the stack sent (a frame lost on the way, then its retransmission). */
+#define SHIM_DEV_AUTO   0       /* only in the configuration: TAP on a TAP, else AF_PACKET */
+#define SHIM_DEV_TAP    1
+#define SHIM_DEV_PACKET 2
+#define SHIM_DEV_LOOP   3       /* NSTACK_IF=lo: memdev_loop */
+struct shim_dev_spec {
+	const char        *ifname;
+	int                kind;        /* SHIM_DEV_TAP, _PACKET or _LOOP */
+	struct shim_opts   opts;
+	bool               have_mac;    /* mac replaces the device's derived one */
+	uint8_t            mac[6];
+	bool               impair;      /* wrap in impairdev_wrap_dirs(impair_tx, impair_rx) */
+	struct impair_spec impair_tx, impair_rx;
+	const char        *pcap;        /* capture file, or NULL */
+};
+struct shim_dev {
+	struct netdev *dev;             /* the top of the chain: what the stack drives */
+	struct netdev *impair;          /* the impairment layer in it (impairdev_stats), or NULL */
+};
+/* Which part failed, for the caller's message. */
+#define SHIM_FAIL_DEV    1
+#define SHIM_FAIL_IMPAIR 2
+#define SHIM_FAIL_PCAP   3
+/* Open and stack the devices of spec into *out: 0, or -errno with *fail set
+ * to the part that failed (nothing left open). */
+int            shim_dev_open(const struct shim_dev_spec *spec, struct shim_dev *out, int *fail);
 
 #endif

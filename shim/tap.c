@@ -6,9 +6,9 @@
  * (TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4, ECN off) the kernel takes frames
  * with a partial checksum and 64 KB TCP frames it cuts into segments
  * (virtio GSO_TCPV4), and hands us its own TSO output unsegmented, so the
- * receive buffers are large packets. Without the large pool, or with
- * NSTACK_OFFLOAD=0, the device runs without offloads: one wire frame per
- * read and write, checksums computed by the stack.
+ * receive buffers are large packets. Without the large pool, or without
+ * offloads asked for (NSTACK_OFFLOAD=0), the device runs without them: one
+ * wire frame per read and write, checksums computed by the stack.
  *
  * Every syscall on our own fds goes through syscall(2) directly: inside
  * libnstack.so, read/write/close/ioctl/socket resolve to the interposed
@@ -34,14 +34,14 @@ static void sys_close(int fd) { if (fd >= 0) syscall(SYS_close, fd); }
 
 /* Ask the kernel for checksum and TSO4 offloads on the TAP; the features the
  * device then has (0 if refused). */
-static uint32_t tap_offload(int fd, const char *ifname, uint32_t want)
+static uint32_t tap_offload(int fd, const char *ifname, const struct shim_opts *o)
 {
 	unsigned long flags = TUN_F_CSUM | TUN_F_TSO4;
 
-	if (!(want & NETDEV_F_TSO) || !uring_dev_large_ok())
+	if (!(o->offloads & NETDEV_F_TSO) || !uring_dev_large_ok())
 		return 0;
 	if (syscall(SYS_ioctl, fd, TUNSETOFFLOAD, flags) < 0) {
-		shim_log("tap %s: TUNSETOFFLOAD refused (%s), no offloads", ifname, strerror(errno));
+		shim_log(o->log, "tap %s: TUNSETOFFLOAD refused (%s), no offloads", ifname, strerror(errno));
 		return 0;
 	}
 	return TAP_OFFLOADS;
@@ -50,7 +50,7 @@ static uint32_t tap_offload(int fd, const char *ifname, uint32_t want)
 /* Attach to the existing TAP interface ifname. NULL with *err = -errno:
  * -ENODEV no such interface, -EINVAL it is not a TAP (a veth, a TUN),
  * -EPERM/-EACCES no CAP_NET_ADMIN, -EBUSY already attached elsewhere. */
-struct netdev *tapdev_open(const char *ifname, uint32_t offloads, int *err)
+struct netdev *tapdev_open(const char *ifname, const struct shim_opts *o, int *err)
 {
 	struct netdev *dev;
 	struct ifreq ifr;
@@ -60,15 +60,9 @@ struct netdev *tapdev_open(const char *ifname, uint32_t offloads, int *err)
 
 	if (!err)
 		err = &dummy;
-	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ) {
-		*err = -EINVAL;
-		return NULL;
-	}
 	/* TUNSETIFF would create a missing interface: refuse instead. */
-	if (!(idx = if_nametoindex(ifname))) {
-		*err = -ENODEV;
+	if (!(idx = uring_dev_ifindex(ifname, err)))
 		return NULL;
-	}
 	fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		*err = -errno;
@@ -88,7 +82,7 @@ struct netdev *tapdev_open(const char *ifname, uint32_t offloads, int *err)
 			continue;
 		}
 		if (r == -EINVAL)
-			shim_log("tap %s: not a TAP interface", ifname);
+			shim_log(o->log, "tap %s: not a TAP interface", ifname);
 		goto fail;
 	}
 	r = 0;
@@ -103,10 +97,10 @@ struct netdev *tapdev_open(const char *ifname, uint32_t offloads, int *err)
 		goto fail;
 	}
 	/* A previous owner's offloads stay on the interface: set ours (or none). */
-	features = tap_offload(fd, ifname, offloads);
+	features = tap_offload(fd, ifname, o);
 	if (!features)
 		(void)syscall(SYS_ioctl, fd, TUNSETOFFLOAD, 0ul);
-	dev = uring_dev_create(fd, "tap", ifname, features, features != 0, &r);
+	dev = uring_dev_create(fd, "tap", ifname, features, features != 0, o, &r);
 	if (!dev)
 		goto fail;
 	*err = 0;

@@ -25,11 +25,11 @@
  * only run on little-endian hosts' conventions through le16toh/htole16,
  * which is that order on x86 and arm64.
  *
- * Environment (for tests and debugging):
- *   NSTACK_URING_NO_MULTISHOT=1  use the ring of ordinary reads even if the
- *                                kernel has multishot read
- *   NSTACK_URING_DISABLE=1       do not use io_uring at all (plain path)
- *   NSTACK_LOG=info|debug        say on stderr which path is in use
+ * Options (struct shim_opts, from the configuration; for tests and debugging):
+ *   uring_no_multishot (NSTACK_URING_NO_MULTISHOT=1)  use the ring of ordinary
+ *                                reads even if the kernel has multishot read
+ *   uring_disable (NSTACK_URING_DISABLE=1)  do not use io_uring at all (plain path)
+ *   log (NSTACK_LOG=info|debug)  say on stderr which path is in use
  *
  * Every syscall on our own fds goes through syscall(2) directly: inside
  * libnstack.so, read/write/close/ioctl/socket resolve to the interposed
@@ -105,6 +105,7 @@ struct uring_dev {
 	struct pkt *spare;          /* plain path: the next receive buffer */
 	uint64_t rx_nobuf;          /* pool exhausted while refilling the receive side */
 	uint64_t rx_gso;            /* frames dropped for a GSO type we did not enable */
+	struct shim_opts opts;
 };
 
 static inline struct uring_dev *ud_of(struct netdev *dev)
@@ -116,14 +117,13 @@ static long sys_read(int fd, void *buf, size_t n)  { return syscall(SYS_read, fd
 static long sys_write(int fd, const void *buf, size_t n) { return syscall(SYS_write, fd, buf, n); }
 static void sys_close(int fd) { if (fd >= 0) syscall(SYS_close, fd); }
 
-void shim_log(const char *fmt, ...)
+void shim_log(bool on, const char *fmt, ...)
 {
-	const char *lvl = getenv("NSTACK_LOG");
 	char line[256];
 	va_list ap;
 	int n;
 
-	if (!lvl || (strcmp(lvl, "info") != 0 && strcmp(lvl, "debug") != 0))
+	if (!on)
 		return;
 	n = snprintf(line, sizeof(line), "nstack: ");
 	va_start(ap, fmt);
@@ -135,10 +135,17 @@ void shim_log(const char *fmt, ...)
 	(void)sys_write(2, line, (size_t)n);
 }
 
-bool shim_env_set(const char *name)
+unsigned uring_dev_ifindex(const char *ifname, int *err)
 {
-	const char *v = getenv(name);
-	return v && *v && strcmp(v, "0") != 0;
+	unsigned idx;
+
+	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ) {
+		*err = -EINVAL;
+		return 0;
+	}
+	if (!(idx = if_nametoindex(ifname)))
+		*err = -ENODEV;
+	return idx;
 }
 
 bool uring_dev_large_ok(void)
@@ -305,14 +312,14 @@ static void ud_read_error(struct uring_dev *ud, int res)
 			 * file: fall back to a ring of ordinary reads. */
 			ud->multishot = false;
 			ud->reads_target = UD_NREADS;
-			shim_log("%s %s: multishot read refused (%d), io_uring read ring of %u",
+			shim_log(ud->opts.log, "%s %s: multishot read refused (%d), io_uring read ring of %u",
 				 ud->kind, ud->dev.name, res, UD_NREADS);
 			return;
 		}
 		break;
 	}
 	if (!ud->rx_err)
-		shim_log("%s %s: read failed (%d), receive stopped", ud->kind, ud->dev.name, res);
+		shim_log(ud->opts.log, "%s %s: read failed (%d), receive stopped", ud->kind, ud->dev.name, res);
 	ud->rx_err = res;
 }
 
@@ -590,7 +597,7 @@ static void ud_uring_fini(struct uring_dev *ud)
 			ud_reap(ud);
 		}
 		if (ud->reads_armed || ud->writes_inflight)
-			shim_log("%s %s: %u reads, %u writes still in flight at close; their buffers are leaked",
+			shim_log(ud->opts.log, "%s %s: %u reads, %u writes still in flight at close; their buffers are leaked",
 				 ud->kind, ud->dev.name, ud->reads_armed, ud->writes_inflight);
 		io_uring_queue_exit(&ud->ring);
 		ud->ring_up = false;
@@ -694,7 +701,7 @@ static int ud_uring_init(struct uring_dev *ud)
 
 	probe = io_uring_get_probe_ring(&ud->ring);
 	ud->multishot = probe && io_uring_opcode_supported(probe, UD_OP_READ_MULTISHOT) &&
-			!shim_env_set("NSTACK_URING_NO_MULTISHOT");
+			!ud->opts.uring_no_multishot;
 	if (probe)
 		io_uring_free_probe(probe);
 	ud->reads_target = ud->multishot ? 1 : UD_NREADS;
@@ -756,7 +763,7 @@ static const char *ud_offload_str(uint32_t f)
 }
 
 struct netdev *uring_dev_create(int fd, const char *kind, const char *ifname, uint32_t features,
-				bool rx_large, int *err)
+				bool rx_large, const struct shim_opts *o, int *err)
 {
 	struct uring_dev *ud = calloc(1, sizeof(*ud));
 	unsigned mtu;
@@ -769,6 +776,7 @@ struct netdev *uring_dev_create(int fd, const char *kind, const char *ifname, ui
 	ud->dev.ops = &ud_ops;
 	ud->dev.features = features;
 	ud->kind = kind;
+	ud->opts = *o;
 	ud->fd = fd;
 	ud->efd = -1;
 	ud->rx_large = rx_large || (features & NETDEV_F_GRO);
@@ -776,28 +784,28 @@ struct netdev *uring_dev_create(int fd, const char *kind, const char *ifname, ui
 	ud_make_mac(ud->dev.mac, ifname);
 	mtu = ud_if_mtu(ifname);
 	if (mtu > PKT_MAX_FRAME - UD_ETH_HLEN) {
-		shim_log("%s %s: MTU %u larger than a packet buffer, using %u", kind, ifname, mtu,
+		shim_log(o->log, "%s %s: MTU %u larger than a packet buffer, using %u", kind, ifname, mtu,
 			 PKT_MAX_FRAME - UD_ETH_HLEN);
 		mtu = PKT_MAX_FRAME - UD_ETH_HLEN;
 	}
 	ud->dev.mtu = (uint16_t)mtu;
 
-	if (shim_env_set("NSTACK_URING_DISABLE")) {
-		shim_log("%s %s: io_uring disabled by NSTACK_URING_DISABLE, plain read/write, %s",
+	if (o->uring_disable) {
+		shim_log(o->log, "%s %s: io_uring disabled by NSTACK_URING_DISABLE, plain read/write, %s",
 			 kind, ifname, ud_offload_str(features));
 	} else if ((r = ud_uring_init(ud)) < 0) {
 		ud_uring_fini(ud);
 		ud->rx_err = 0;
 		ud->reads_armed = ud->writes_inflight = 0;
-		shim_log("%s %s: io_uring unavailable (%s), plain read/write, %s", kind, ifname,
+		shim_log(o->log, "%s %s: io_uring unavailable (%s), plain read/write, %s", kind, ifname,
 			 strerror(-r), ud_offload_str(features));
 	} else {
 		ud->uring = true;
 		if (ud->multishot)
-			shim_log("%s %s: io_uring multishot read, %s", kind, ifname,
+			shim_log(o->log, "%s %s: io_uring multishot read, %s", kind, ifname,
 				 ud_offload_str(features));
 		else
-			shim_log("%s %s: io_uring read ring of %u (no multishot), %s", kind, ifname,
+			shim_log(o->log, "%s %s: io_uring read ring of %u (no multishot), %s", kind, ifname,
 				 UD_NREADS, ud_offload_str(features));
 	}
 	*err = 0;

@@ -48,26 +48,6 @@ struct netdev {
 	struct netdev_stats stat;
 };
 
-/* Offloads in software (stack/gso.c), part of the seam: what a device that
- * advertises a feature but cannot do it in hardware, or a test's peer, does
- * to a frame. Frames are Ethernet II at pkt->data (IPv4, TCP for
- * segmentation).
- *
- * Complete the checksum whose field is at data + start + off: the field
- * holds the pseudo-header sum; the complemented sum of the bytes from start
- * to the end of the frame goes there. 0, or -1 if the offsets do not fit. */
-int gso_csum_complete(struct pkt *p, unsigned start, unsigned off);
-/* The same for a packet marked PKT_F_CSUM_PARTIAL (its csum_start and
- * csum_off); clears the flag. 0 for a packet without it. */
-int gso_csum_complete_pkt(struct pkt *p);
-/* Cut a TSO frame (gso_size set, partial checksum) into wire segments of
- * gso_size payload bytes each, as Linux's tcp_gso_segment does: headers
- * copied, IP length/ID/checksum and TCP sequence fixed up, FIN and PSH only
- * on the last segment, every checksum complete. Consumes p; the segments go
- * to out in order. Returns their number, or -ENOBUFS / -EINVAL (nothing
- * queued). A frame without gso_size is queued alone (checksum completed). */
-int gso_segment(struct pkt *p, struct pkt_queue *out);
-
 static inline int netdev_xmit(struct netdev *d, struct pkt **p, int n) { return d->ops->xmit(d, p, n); }
 static inline int netdev_flush(struct netdev *d) { return d->ops->flush(d); }
 static inline int netdev_recv(struct netdev *d, struct pkt **p, int max) { return d->ops->recv(d, p, max); }

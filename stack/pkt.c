@@ -190,3 +190,18 @@ void pkt_queue_purge(struct pkt_queue *q)
 	while ((p = pkt_queue_pop(q)))
 		pkt_free(p);
 }
+
+struct pkt *pkt_clone(const struct pkt *p)
+{
+	struct pkt *c = pkt_is_large(p) ? pkt_alloc_large() : pkt_alloc();
+	if (!c)
+		return NULL;
+	c->data = c->buf + (p->data - p->buf);
+	c->len = p->len;
+	c->flags = p->flags;
+	c->gso_size = p->gso_size;
+	c->csum_start = p->csum_start;
+	c->csum_off = p->csum_off;
+	memcpy(c->data, p->data, p->len);
+	return c;
+}

@@ -55,6 +55,10 @@ void         pkt_free(struct pkt *p);     /* NULL is a no-op */
 unsigned     pkt_pool_in_use(void);       /* leak accounting for tests */
 unsigned     pkt_pool_size(void);
 struct pkt  *pkt_by_id(uint16_t id);
+/* A copy of p (borrowed) in a new packet of the same pool (small or large):
+ * frame bytes at the same offset, flags and offload fields. NULL if that pool
+ * is exhausted. The devices' duplication uses it. */
+struct pkt  *pkt_clone(const struct pkt *p);
 
 void *pkt_push(struct pkt *p, size_t n);  /* prepend n bytes; NULL if no headroom */
 void *pkt_pull(struct pkt *p, size_t n);  /* strip n bytes; returns old data; NULL if too short */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stack_impl.h"
+#include "splitmix64.h"
 
 #define STACK_RX_BATCH   64
 #define STACK_RX_BATCHES 8      /* bound the work of one stack_poll call */
@@ -10,11 +11,7 @@
 /* Deterministic fallback when the caller gives no randomness (tests). */
 static uint64_t stack_rand_default(void *ctx)
 {
-	uint64_t *s = ctx;
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);     /* splitmix64 */
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(ctx);
 }
 static uint64_t stack_rand_state = 1;
 

@@ -27,6 +27,7 @@
 #include "stack/stack_impl.h"
 #include "stack/csum.h"
 #include "stack/tcp_seq.h"
+#include "stack/splitmix64.h"
 #include "shim/shim.h"
 
 #define FZ_SEC   1000000ull
@@ -62,11 +63,7 @@ static inline void fz_fail(const char *fmt, ...)
 
 static inline uint64_t fz_rand64(void *ctx)
 {
-	uint64_t *s = ctx;
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(ctx);
 }
 
 /* A fresh stack for one input. The pool is made once per process and must be

@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "shim/shim.h"
+#include "stack/splitmix64.h"
 
 #define FRAME_MAX     2048       /* larger than any MTU-sized frame (1514 + VLAN) */
 #define BATCH         32
@@ -95,13 +96,10 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* splitmix64, as shim/impair.c: the seeded source of every decision of a lane. */
+/* the seeded source of every decision of a lane, as in shim/impair.c */
 static uint64_t lane_rand(struct lane *l)
 {
-	uint64_t z = (l->rng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64(&l->rng);
 }
 
 static int lane_chance(struct lane *l, unsigned ppm)

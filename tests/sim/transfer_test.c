@@ -10,6 +10,7 @@
 #include "tests/unit/test.h"
 #include "stack/stack_impl.h"
 #include "shim/shim.h"
+#include "stack/splitmix64.h"
 
 #define SEC 1000000ull
 #define A_ADDR 0xc6120001u
@@ -98,15 +99,9 @@ static unsigned tcbs_in_use(const struct stack *st)
 	return n;
 }
 
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 static uint64_t rng_a = 11, rng_b = 22;
-static uint64_t rand_a(void *ctx) { (void)ctx; return mix64(rng_a += 0x9e3779b97f4a7c15ull); }
-static uint64_t rand_b(void *ctx) { (void)ctx; return mix64(rng_b += 0x9e3779b97f4a7c15ull); }
+static uint64_t rand_a(void *ctx) { (void)ctx; return splitmix64(&rng_a); }
+static uint64_t rand_b(void *ctx) { (void)ctx; return splitmix64(&rng_b); }
 
 #define MAX_CONN 32
 

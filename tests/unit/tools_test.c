@@ -6,6 +6,7 @@
 #include "tests/unit/test.h"
 #include "stack/stack_impl.h"
 #include "shim/shim.h"
+#include "stack/splitmix64.h"
 
 #define A_ADDR 0xc6120001u      /* 198.18.0.1 */
 #define B_ADDR 0xc6120002u      /* 198.18.0.2 */
@@ -14,10 +15,7 @@
 static uint64_t rng_a = 1, rng_b = 2;
 static uint64_t rnd(void *ctx)
 {
-	uint64_t *s = ctx;
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	return z ^ (z >> 31);
+	return splitmix64(ctx);
 }
 
 static int events[16][2], n_events;
@@ -221,7 +219,7 @@ TEST(impairdev_loses_duplicates_and_delays_seeded)
 		for (int i = 0; i < n; i++, got++)
 			pkt_free(r[i]);
 	struct impair_stats st;
-	REQUIRE(impairdev_stats(&st) == 0);
+	REQUIRE(impairdev_stats(im, &st) == 0);
 	CHECK(st.tx_lost > 220 && st.tx_lost < 380);
 	CHECK(st.tx_dup > 100 && st.tx_dup < 260);
 	CHECK_EQ(got, 1000 - st.tx_lost + st.tx_dup);
@@ -232,7 +230,7 @@ TEST(impairdev_loses_duplicates_and_delays_seeded)
 	uint64_t lost1 = st.tx_lost;
 	netdev_close(im);
 	netdev_close(db);       /* the first pair's other end (LeakSanitizer) */
-	CHECK_EQ(impairdev_stats(&st), -ENODEV);
+	CHECK_EQ(impairdev_stats(NULL, &st), -ENODEV);    /* no device */
 	REQUIRE(memdev_pair(&da, &db) == 0);
 	netdev_close(db);       /* keep the pair's other end for the next part */
 	struct netdev *da2, *db2;
@@ -247,7 +245,7 @@ TEST(impairdev_loses_duplicates_and_delays_seeded)
 	while ((n = netdev_recv(db2, r, 64)) > 0)
 		for (int i = 0; i < n; i++)
 			pkt_free(r[i]);
-	REQUIRE(impairdev_stats(&st) == 0);
+	REQUIRE(impairdev_stats(im, &st) == 0);
 	CHECK_EQ(st.tx_lost, lost1);
 	netdev_close(im);
 	netdev_close(db2);
@@ -331,7 +329,7 @@ TEST(impairdev_rate_jitter_and_directions)
 	CHECK(now_out < 20);                    /* some drew a positive jitter */
 	CHECK_EQ(now_out + drain_until(im, db, 20 - now_out), 20);
 	struct impair_stats st;
-	REQUIRE(impairdev_stats(&st) == 0);
+	REQUIRE(impairdev_stats(im, &st) == 0);
 	CHECK_EQ(st.tx_delayed, 20 - now_out);
 	netdev_close(im);
 	netdev_close(db);
@@ -355,7 +353,7 @@ TEST(impairdev_rate_jitter_and_directions)
 		for (int i = 0; i < k; i++, in++)
 			pkt_free(r[i]);
 	CHECK_EQ(in, 10);
-	REQUIRE(impairdev_stats(&st) == 0);
+	REQUIRE(impairdev_stats(im, &st) == 0);
 	CHECK_EQ(st.tx_lost, 5);
 	CHECK_EQ(st.rx_dup, 5);
 	CHECK_EQ(st.rx_lost + st.tx_dup, 0);

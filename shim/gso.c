@@ -1,13 +1,13 @@
 /* Software checksum completion and TCP segmentation: what a NIC (or the
- * kernel behind a TAP) does with PKT_F_CSUM_PARTIAL and gso_size. Declared
- * in netdev.h: devices in shim/ use them. */
+ * kernel behind a TAP) does with PKT_F_CSUM_PARTIAL and gso_size, for the
+ * devices of shim/ (declared in shim.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
-#include "netdev.h"
-#include "csum.h"
-#include "ip.h"
-#include "tcp.h"
+#include "shim/shim.h"
+#include "stack/csum.h"
+#include "stack/ip.h"
+#include "stack/tcp.h"
 
 int gso_csum_complete(struct pkt *p, unsigned start, unsigned off)
 {
