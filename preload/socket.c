@@ -64,57 +64,59 @@ static int sin_fill(struct sockaddr *sa, socklen_t *lenp, uint32_t ip, uint16_t 
 	return 0;
 }
 
-/* net.ipv4.tcp_notsent_lowat: the TCP_NOTSENT_LOWAT of sockets that set
- * none. The kernel reads its per-namespace value at each use; we read it
- * when a TCP socket is created (a program may change it after its first
- * socket, as a test does): open, read, close (no descriptor kept: a
- * program that closes every descriptor would pull it from under us).
+/* Read a sysctl (path under /proc/sys) into buf as a C string: its length,
+ * or -1 if unreadable. Open, read, close: no descriptor is kept (a program
+ * that closes every descriptor would pull it from under us). */
+static ssize_t sysctl_read(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = REAL(read)(fd, buf, size - 1);
+	REAL(close)(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
+/* One unsigned sysctl value, or dflt if unreadable. */
+static unsigned long sysctl_ulong(const char *path, unsigned long dflt)
+{
+	char b[24];
+	return sysctl_read(path, b, sizeof(b)) < 0 ? dflt : strtoul(b, NULL, 10);
+}
+
+#define TCP_SYSCTL_REFRESH_US 10000
+
+/* The per-namespace TCP sysctls the stack follows: net.ipv4.tcp_notsent_lowat
+ * (the TCP_NOTSENT_LOWAT of sockets that set none), tcp_min_tso_segs (the
+ * fewest segments of a transmission unit, tcp_output) and
+ * tcp_slow_start_after_idle (default 1, as Linux's). The kernel reads them at
+ * each use; we read them when a TCP socket is created, at most once every
+ * TCP_SYSCTL_REFRESH_US: a program may change them after its first socket
+ * (packetdrill's wire client creates its control socket, then runs the
+ * script's sysctl commands, tens of milliseconds, before the script's
+ * sockets), and a program creating sockets at a high rate pays the nine
+ * system calls at most a hundred times a second. An unreadable
+ * tcp_notsent_lowat or tcp_min_tso_segs leaves the stack's value alone.
  * Under the lock. */
-static void notsent_lowat_refresh(void)
+static void tcp_sysctls_refresh(void)
 {
-	int fd = open("/proc/sys/net/ipv4/tcp_notsent_lowat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	static uint64_t read_at;
+	static int done;
+	uint64_t now = eng_now_us();
+	if (done && now - read_at < TCP_SYSCTL_REFRESH_US)
 		return;
+	done = 1;
+	read_at = now;
 	char b[24];
-	ssize_t n = REAL(read)(fd, b, sizeof(b) - 1);
-	REAL(close)(fd);
-	if (n <= 0)
-		return;
-	b[n] = 0;
-	nst_set_notsent_lowat(eng.st, (uint32_t)strtoul(b, NULL, 10));
-}
-
-/* net.ipv4.tcp_min_tso_segs: the fewest segments of a transmission unit
- * (tcp_output), read like tcp_notsent_lowat. Under the lock. */
-static void min_tso_segs_refresh(void)
-{
-	int fd = open("/proc/sys/net/ipv4/tcp_min_tso_segs", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	char b[24];
-	ssize_t n = REAL(read)(fd, b, sizeof(b) - 1);
-	REAL(close)(fd);
-	if (n <= 0)
-		return;
-	b[n] = 0;
-	nst_set_min_tso_segs(eng.st, (uint32_t)strtoul(b, NULL, 10));
-}
-
-/* net.ipv4.tcp_slow_start_after_idle (default 1, as Linux's), read like
- * tcp_notsent_lowat. Under the lock. */
-static void ss_after_idle_refresh(void)
-{
-	int fd = open("/proc/sys/net/ipv4/tcp_slow_start_after_idle", O_RDONLY | O_CLOEXEC);
-	char b[24];
-	ssize_t n = fd < 0 ? -1 : REAL(read)(fd, b, sizeof(b) - 1);
-	if (fd >= 0)
-		REAL(close)(fd);
-	if (n <= 0) {
-		nst_set_slow_start_after_idle(eng.st, 1);
-		return;
-	}
-	b[n] = 0;
-	nst_set_slow_start_after_idle(eng.st, strtoul(b, NULL, 10) != 0);
+	if (sysctl_read("/proc/sys/net/ipv4/tcp_notsent_lowat", b, sizeof(b)) >= 0)
+		nst_set_notsent_lowat(eng.st, (uint32_t)strtoul(b, NULL, 10));
+	if (sysctl_read("/proc/sys/net/ipv4/tcp_min_tso_segs", b, sizeof(b)) >= 0)
+		nst_set_min_tso_segs(eng.st, (uint32_t)strtoul(b, NULL, 10));
+	nst_set_slow_start_after_idle(eng.st,
+		sysctl_ulong("/proc/sys/net/ipv4/tcp_slow_start_after_idle", 1) != 0);
 }
 
 NST_EXPORT int socket(int domain, int type, int protocol)
@@ -135,11 +137,8 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 		eng_unlock();
 		return REAL(socket)(domain, type, protocol);
 	}
-	if (!dgram) {
-		notsent_lowat_refresh();
-		min_tso_segs_refresh();
-		ss_after_idle_refresh();
-	}
+	if (!dgram)
+		tcp_sysctls_refresh();
 	int sd = nst_socket(eng.st, dgram ? NST_SOCK_DGRAM : NST_SOCK_STREAM);
 	if (sd < 0) {
 		eng_unlock();
@@ -520,19 +519,6 @@ NST_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *lenp)
 	return sock_name(fd, addr, lenp, 1);
 }
 
-/* One sysctl value (an unsigned), 0 if unreadable. */
-static unsigned sysctl_uint(const char *path)
-{
-	unsigned v = 0;
-	FILE *f = fopen(path, "re");
-	if (f) {
-		if (fscanf(f, "%u", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 /* SO_RCVBUF/SO_SNDBUF are clamped by this host's net.core.rmem_max and
  * wmem_max before the doubling, as the kernel does; read them once. Under
  * the lock. */
@@ -542,8 +528,8 @@ static void sockbuf_limits_once(void)
 	if (done)
 		return;
 	done = 1;
-	nst_set_sockbuf_max(eng.st, sysctl_uint("/proc/sys/net/core/rmem_max"),
-			    sysctl_uint("/proc/sys/net/core/wmem_max"));
+	nst_set_sockbuf_max(eng.st, (unsigned)sysctl_ulong("/proc/sys/net/core/rmem_max", 0),
+			    (unsigned)sysctl_ulong("/proc/sys/net/core/wmem_max", 0));
 }
 
 static int is_timeo(int level, int name, int *snd)
@@ -573,13 +559,11 @@ static unsigned tcp_rmem_max_once(void)
 	static unsigned v;
 	static int done;
 	if (!done) {
-		FILE *f = fopen("/proc/sys/net/ipv4/tcp_rmem", "re");
-		unsigned a, b, c;
-		if (f) {
-			if (fscanf(f, "%u %u %u", &a, &b, &c) == 3)
-				v = c;
-			fclose(f);
-		}
+		char b[64];
+		unsigned a, m, c;
+		if (sysctl_read("/proc/sys/net/ipv4/tcp_rmem", b, sizeof(b)) >= 0 &&
+		    sscanf(b, "%u %u %u", &a, &m, &c) == 3)
+			v = c;
 		done = 1;
 	}
 	return v;
