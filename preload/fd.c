@@ -101,6 +101,27 @@ int fd_lock(int fd, struct nsock **sp)
 	return 1;
 }
 
+const struct sock_ops *fd_ops(int fd)
+{
+	struct nsock *p = fd_peek(fd);
+	return p ? __atomic_load_n(&p->ops, __ATOMIC_RELAXED) : NULL;
+}
+
+int sock_enter(int fd, struct nsock **sp)
+{
+	int r = fd_lock(fd, sp);
+	if (r > 0)
+		nsock_hold(*sp);
+	return r;
+}
+
+ssize_t sock_leave(struct nsock *s, ssize_t r)
+{
+	nsock_drop(s);
+	eng_unlock();
+	return r;
+}
+
 int fd_map(int fd, struct nsock *s)
 {
 	if (fd < 0 || (unsigned)fd >= fd_cap)
@@ -190,14 +211,15 @@ void nsock_drop(struct nsock *s)
 	nsock_free_if_unused(s);
 }
 
-struct nsock *nsock_new(int sd, int type, int protocol, int nonblock)
+struct nsock *nsock_new(int sd, const struct sock_ops *ops, int protocol, int nonblock)
 {
 	struct nsock *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->sd = sd;
 	s->efd = -1;
-	s->type = type;
+	s->ops = ops;
+	s->type = ops->type;
 	s->protocol = protocol;
 	s->nonblock = nonblock;
 	return s;

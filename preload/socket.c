@@ -23,7 +23,6 @@
 #ifndef NST_SIOCOUTQNSQ
 #define NST_SIOCOUTQNSQ 0x894B  /* <linux/sockios.h> SIOCOUTQNSQ */
 #endif
-#include "dgram.h"
 
 /* Parse a sockaddr for connect/bind, with tcp_v4_connect's checks. */
 static int sin_parse(const struct sockaddr *sa, socklen_t len, uint32_t *ip, uint16_t *port)
@@ -100,8 +99,8 @@ static unsigned long sysctl_ulong(const char *path, unsigned long dflt)
  * sockets), and a program creating sockets at a high rate pays the nine
  * system calls at most a hundred times a second. An unreadable
  * tcp_notsent_lowat or tcp_min_tso_segs leaves the stack's value alone.
- * Under the lock. */
-static void tcp_sysctls_refresh(void)
+ * Under the lock (tcp_ops.created). */
+void tcp_sysctls_refresh(void)
 {
 	static uint64_t read_at;
 	static int done;
@@ -119,12 +118,12 @@ static void tcp_sysctls_refresh(void)
 		sysctl_ulong("/proc/sys/net/ipv4/tcp_slow_start_after_idle", 1) != 0);
 }
 
+/* The one TCP/UDP decision: the socket's ops (proto.c). */
 NST_EXPORT int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	int dgram = base == SOCK_DGRAM;        /* UDP: dgram.c */
-	if (domain != AF_INET || (base != SOCK_STREAM && !dgram) ||
-	    (protocol != 0 && protocol != (dgram ? IPPROTO_UDP : IPPROTO_TCP)))
+	const struct sock_ops *ops = base == SOCK_STREAM ? &tcp_ops : base == SOCK_DGRAM ? &udp_ops : NULL;
+	if (domain != AF_INET || !ops || (protocol != 0 && protocol != ops->protocol))
 		return REAL(socket)(domain, type, protocol);
 	int e = eng_ensure();
 	if (e == ENG_DISABLED)
@@ -137,14 +136,14 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 		eng_unlock();
 		return REAL(socket)(domain, type, protocol);
 	}
-	if (!dgram)
-		tcp_sysctls_refresh();
-	int sd = nst_socket(eng.st, dgram ? NST_SOCK_DGRAM : NST_SOCK_STREAM);
+	if (ops->created)
+		ops->created();
+	int sd = nst_socket(eng.st, ops->nst_type);
 	if (sd < 0) {
 		eng_unlock();
 		return set_errno(sd);
 	}
-	struct nsock *s = nsock_new(sd, dgram ? SOCK_DGRAM : SOCK_STREAM, protocol, !!(type & SOCK_NONBLOCK));
+	struct nsock *s = nsock_new(sd, ops, protocol, !!(type & SOCK_NONBLOCK));
 	int fd = s ? nsock_attach(s, !!(type & SOCK_CLOEXEC)) : -ENOMEM;
 	if (fd < 0) {
 		nst_close(eng.st, sd, eng_now_us());
@@ -190,12 +189,13 @@ NST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		return set_errno(r);
 	uint32_t ip;
 	uint16_t port;
-	if (dgram_connect_unspec(s, addr, len, &r)) {
+	if (s->ops->disconnect && addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+		r = s->ops->disconnect(s);
 		eng_unlock();
 		return set_errno(r);
 	}
 	r = sin_parse(addr, len, &ip, &port);
-	if (r == 0 && !stack_routes(eng.st, ip) && !(s->type == SOCK_DGRAM && stack_is_bcast(eng.st, ip))) {
+	if (r == 0 && !s->ops->connect_serves(ip)) {
 		/* Not ours to serve (e.g. 127.0.0.1 beside a TAP): kernel socket. */
 		if (s->committed) {
 			r = -ENETUNREACH;
@@ -240,12 +240,9 @@ NST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 		port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
 		r = 0;
 	}
-	/* An address on the stack's own network that the stack does not own is
-	 * nobody's here: nst_bind answers EADDRNOTAVAIL, as the kernel of a host
-	 * with the stack's address would (not the kernel beside us, which may own
-	 * it, e.g. the TAP's other end). */
-	if (r == 0 && ip != INADDR_ANY && !stack_owns(eng.st, ip) &&
-	    !(s->type == SOCK_STREAM && stack_routes(eng.st, ip))) {
+	/* bind_serves: for TCP an address on the stack's own network stays
+	 * here (proto.c) */
+	if (r == 0 && ip != INADDR_ANY && !s->ops->bind_serves(ip)) {
 		/* An address the kernel may own: let the kernel have the socket. */
 		if (s->committed) {
 			r = -EINVAL;
@@ -312,7 +309,7 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 	nsock_edge_sync(s);
 	if (nsd < 0)
 		return nsd;
-	struct nsock *ns = nsock_new(nsd, s->type, s->protocol, !!(flags & SOCK_NONBLOCK));
+	struct nsock *ns = nsock_new(nsd, s->ops, s->protocol, !!(flags & SOCK_NONBLOCK));
 	int nfd = ns ? nsock_attach(ns, !!(flags & SOCK_CLOEXEC)) : -ENOMEM;
 	if (nfd < 0) {
 		nst_close(eng.st, nsd, eng_now_us());
@@ -334,31 +331,19 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 NST_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 {
 	struct nsock *s;
-	int r = fd_lock(fd, &s);
+	int r = sock_enter(fd, &s);
 	if (r == 0)
 		return REAL(accept4)(fd, addr, lenp, flags);
-	if (r < 0)
-		return set_errno(r);
-	nsock_hold(s);
-	r = sock_accept(fd, s, addr, lenp, flags);
-	nsock_drop(s);
-	eng_unlock();
-	return set_errno(r);
+	return (int)set_errno(r < 0 ? r : sock_leave(s, sock_accept(fd, s, addr, lenp, flags)));
 }
 
 NST_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *lenp)
 {
 	struct nsock *s;
-	int r = fd_lock(fd, &s);
+	int r = sock_enter(fd, &s);
 	if (r == 0)
 		return REAL(accept)(fd, addr, lenp);
-	if (r < 0)
-		return set_errno(r);
-	nsock_hold(s);
-	r = sock_accept(fd, s, addr, lenp, 0);
-	nsock_drop(s);
-	eng_unlock();
-	return set_errno(r);
+	return (int)set_errno(r < 0 ? r : sock_leave(s, sock_accept(fd, s, addr, lenp, 0)));
 }
 
 /* SO_LINGER with a timeout (Linux inet_release -> tcp_close ->
@@ -372,13 +357,12 @@ NST_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *lenp)
  * in that thread; ours ends without waiting at nsock_drop). The FIN's
  * acknowledgment is no event a waiter can ask for, so the wait sleeps in
  * steps of 100 us growing to 10 ms and asks the stack again
- * (nst_close_pending). Under the lock. */
-static void close_linger(struct nsock *s)
+ * (nst_close_pending). Under the lock (tcp_ops.close_wait). */
+void tcp_close_linger(struct nsock *s)
 {
 	struct linger lg;
 	unsigned len = sizeof(lg);
-	if (!s || s->refs != 1 || s->calls || s->sd < 0 || !eng.st || s->type != SOCK_STREAM ||
-	    s->listening)
+	if (s->refs != 1 || s->calls || s->sd < 0 || !eng.st || s->listening)
 		return;
 	if (nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_LINGER, &lg, &len) < 0 || !lg.l_onoff ||
 	    lg.l_linger <= 0 || nst_rx_avail(eng.st, s->sd) > 0)
@@ -412,7 +396,9 @@ NST_EXPORT int close(int fd)
 	if (!fd_peek(fd) && !ep_peek(fd))
 		return REAL(close)(fd);
 	eng_lock();
-	close_linger(fd_get(fd));
+	struct nsock *s = fd_get(fd);
+	if (s && s->ops->close_wait)
+		s->ops->close_wait(s);
 	if (fd_get(fd))
 		fd_unmap(fd);
 	ep_close(fd);   /* an epoll fd with nstack members (epoll.c) */
@@ -569,6 +555,16 @@ static unsigned tcp_rmem_max_once(void)
 	return v;
 }
 
+/* SO_RCVLOWAT on TCP (tcp_ops.rcvlowat): tcp_set_rcvlowat caps it at half
+ * of this host's tcp_rmem[2]. */
+int tcp_rcvlowat(int val)
+{
+	unsigned cap = tcp_rmem_max_once() / 2;
+	if (val < 0 || (cap && (unsigned)val > cap))
+		val = cap ? (int)cap : INT_MAX;
+	return val;
+}
+
 /* SO_BINDTODEVICE's argument as Linux reads it (sock_setbindtodevice): at
  * most IFNAMSIZ - 1 bytes of a name; empty (or optlen 0) unbinds (index 0),
  * a name no device has is ENODEV. */
@@ -640,13 +636,10 @@ NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 				goto out;
 			}
 		}
-		if (level == SOL_SOCKET && name == SO_RCVLOWAT && s->type == SOCK_STREAM &&
+		if (level == SOL_SOCKET && name == SO_RCVLOWAT && s->ops->rcvlowat &&
 		    val && len >= sizeof(int)) {
-			/* tcp_set_rcvlowat caps it at half of this host's tcp_rmem[2] */
 			memcpy(&lowat, val, sizeof(lowat));
-			unsigned cap = tcp_rmem_max_once() / 2;
-			if (lowat < 0 || (cap && (unsigned)lowat > cap))
-				lowat = cap ? (int)cap : INT_MAX;
+			lowat = s->ops->rcvlowat(lowat);
 			val = &lowat;
 		}
 		r = nst_setsockopt(eng.st, s->sd, level, name, val, len, eng_now_us());
@@ -678,7 +671,7 @@ static int sock_int_opt(struct nsock *s, int name, int *iv)
 	case SO_ERROR:      *iv = nst_sock_error(eng.st, s->sd); return 1;
 	case SO_TYPE:       *iv = s->type; return 1;
 	case SO_DOMAIN:     *iv = AF_INET; return 1;
-	case SO_PROTOCOL:   *iv = s->type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP; return 1;
+	case SO_PROTOCOL:   *iv = s->ops->protocol; return 1;
 	case SO_ACCEPTCONN: *iv = s->listening; return 1;
 	}
 	return 0;
@@ -717,10 +710,10 @@ static int meminfo_get(struct nsock *s, void *val, socklen_t *lenp)
 	n = sizeof(v);
 	if (nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_SNDBUF, &v, &n) == 0)
 		mem[SNDBUF] = (uint32_t)v;
-	if (s->type == SOCK_STREAM) {
+	if (s->ops->tcp_info) {
 		struct nst_tcp_info ni;
 		mem[RMEM_ALLOC] = (uint32_t)nst_rx_avail(eng.st, s->sd);
-		if (nst_tcp_info(eng.st, s->sd, &ni) == 0)
+		if (s->ops->tcp_info(eng.st, s->sd, &ni) == 0)
 			mem[WMEM_QUEUED] = ni.outq;
 	}
 	return opt_put(val, lenp, mem, sizeof(mem));
@@ -745,7 +738,7 @@ NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len
 		r = opt_put(val, lenp, &tv, sizeof(tv));
 	} else if (level == SOL_SOCKET && sock_int_opt(s, name, &iv)) {
 		r = opt_put(val, lenp, &iv, sizeof(iv));
-	} else if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM) {
+	} else if (level == IPPROTO_TCP && name == TCP_INFO && s->ops->tcp_info) {
 		r = tcpinfo_get(s, val, lenp);
 	} else if (level == SOL_SOCKET && name == SO_BINDTODEVICE) {
 		r = bindtodevice_get(s, val, lenp);
@@ -862,7 +855,7 @@ NST_EXPORT int ioctl(int fd, unsigned long req, ...)
 			*(int *)argp = (int)nst_rx_avail(eng.st, s->sd);
 			r = 0;
 		}
-	} else if ((req == TIOCOUTQ || req == NST_SIOCOUTQNSQ) && s->type == SOCK_STREAM) {
+	} else if ((req == TIOCOUTQ || req == NST_SIOCOUTQNSQ) && s->ops->tcp_info) {
 		/* tcp_ioctl: SIOCOUTQ unacked + unsent, SIOCOUTQNSQ unsent */
 		struct nst_tcp_info ti;
 		if (!eng.st || s->sd < 0)
@@ -872,7 +865,7 @@ NST_EXPORT int ioctl(int fd, unsigned long req, ...)
 		else if (!argp)
 			r = set_errno(-EFAULT);
 		else {
-			r = set_errno(nst_tcp_info(eng.st, s->sd, &ti));
+			r = set_errno(s->ops->tcp_info(eng.st, s->sd, &ti));
 			if (r == 0)
 				*(int *)argp = (int)(req == TIOCOUTQ ? ti.outq : ti.notsent_bytes);
 		}
