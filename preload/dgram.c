@@ -339,21 +339,29 @@ NST_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, s
  * under the lock fd turns out no UDP socket any more (closed and reused by
  * another thread meanwhile), the call takes tcp_ops' path, which looks again. */
 
+/* fd_lock for a socket fd_ops() found UDP: 1 with the lock held, 0 when fd
+ * is no UDP socket any more (nothing held), -1 with *out set (a dead socket). */
+static int dgram_lock(int fd, struct nsock **sp, ssize_t *out)
+{
+	int r = fd_lock(fd, sp);
+	if (r < 0) {
+		*out = set_errno(r);
+		return -1;
+	}
+	if (r > 0 && (*sp)->ops != &udp_ops) {
+		eng_unlock();
+		return 0;
+	}
+	return r;
+}
+
 /* 1 and *out set when fd is still a UDP socket; 0 otherwise. */
 static int dgram_msg_out(int fd, const struct msghdr *msg, int flags, ssize_t *out)
 {
 	struct nsock *s;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return 0;
-	if (r < 0) {
-		*out = set_errno(r);
-		return 1;
-	}
-	if (s->ops != &udp_ops) {
-		eng_unlock();
-		return 0;
-	}
+	int r = dgram_lock(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
 	int handoff;
 	ssize_t n = dgram_msg_send(fd, s, msg, flags, &handoff);
 	if (handoff) {
@@ -368,17 +376,9 @@ static int dgram_msg_out(int fd, const struct msghdr *msg, int flags, ssize_t *o
 static int dgram_msg_in(int fd, struct msghdr *msg, int flags, ssize_t *out)
 {
 	struct nsock *s;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return 0;
-	if (r < 0) {
-		*out = set_errno(r);
-		return 1;
-	}
-	if (s->ops != &udp_ops) {
-		eng_unlock();
-		return 0;
-	}
+	int r = dgram_lock(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
 	nsock_hold(s);
 	*out = set_errno(sock_leave(s, dgram_msg_recv(fd, s, msg, flags)));
 	return 1;

@@ -476,26 +476,6 @@ int stream_recvfrom(int fd, void *buf, size_t len, int flags,
 	return 1;
 }
 
-int stream_readv(int fd, const struct iovec *iov, int cnt, ssize_t *out)
-{
-	struct nsock *s;
-	int r = sock_enter(fd, &s);
-	if (r == 0)
-		return 0;
-	*out = set_errno(r < 0 ? r : sock_leave(s, sock_recvv(fd, s, iov, cnt, 0)));
-	return 1;
-}
-
-int stream_writev(int fd, const struct iovec *iov, int cnt, ssize_t *out)
-{
-	struct nsock *s;
-	int r = sock_enter(fd, &s);
-	if (r == 0)
-		return 0;
-	*out = r < 0 ? set_errno(r) : send_done(sock_leave(s, sock_sendv(fd, s, iov, cnt, 0)), 0);
-	return 1;
-}
-
 int stream_sendmsg(int fd, const struct msghdr *msg, int flags, ssize_t *out)
 {
 	struct nsock *s;
@@ -538,6 +518,20 @@ int stream_recvmsg(int fd, struct msghdr *msg, int flags, ssize_t *out)
 	}
 	*out = set_errno(sock_leave(s, n));
 	return 1;
+}
+
+/* readv/writev: recvmsg/sendmsg with no flags (a negative cnt passes
+ * through msg_iovlen unchanged: iov_check's EINVAL). */
+int stream_readv(int fd, const struct iovec *iov, int cnt, ssize_t *out)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	return stream_recvmsg(fd, &m, 0, out);
+}
+
+int stream_writev(int fd, const struct iovec *iov, int cnt, ssize_t *out)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	return stream_sendmsg(fd, &m, 0, out);
 }
 
 /* ---- interposed ---- */

@@ -153,6 +153,21 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 	return set_errno(fd);
 }
 
+/* An address nstack does not serve, under the lock: a socket not yet
+ * committed to nstack becomes a kernel socket on the same fd (1: the lock
+ * is released and the caller runs the real call, unless *r < 0 says the
+ * hand-off failed); a committed one fails with err (0, *r = err). */
+static int sock_to_kernel(struct nsock *s, int err, int *r)
+{
+	if (s->committed) {
+		*r = err;
+		return 0;
+	}
+	*r = nsock_handoff(s);
+	eng_unlock();
+	return 1;
+}
+
 /* Blocking connect: wait for POLLOUT, then SO_ERROR (inet_wait_for_connect).
  * A socket timeout ends the wait with EINPROGRESS, like the kernel. */
 static int connect_wait(int fd, struct nsock *s, uint32_t ip, uint16_t port)
@@ -197,15 +212,8 @@ NST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	r = sin_parse(addr, len, &ip, &port);
 	if (r == 0 && !s->ops->connect_serves(ip)) {
 		/* Not ours to serve (e.g. 127.0.0.1 beside a TAP): kernel socket. */
-		if (s->committed) {
-			r = -ENETUNREACH;
-		} else {
-			r = nsock_handoff(s);
-			eng_unlock();
-			if (r < 0)
-				return set_errno(r);
-			return REAL(connect)(fd, addr, len);
-		}
+		if (sock_to_kernel(s, -ENETUNREACH, &r))
+			return r < 0 ? set_errno(r) : REAL(connect)(fd, addr, len);
 	}
 	if (r == 0) {
 		s->committed = 1;
@@ -244,15 +252,8 @@ NST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	 * here (proto.c) */
 	if (r == 0 && ip != INADDR_ANY && !s->ops->bind_serves(ip)) {
 		/* An address the kernel may own: let the kernel have the socket. */
-		if (s->committed) {
-			r = -EINVAL;
-		} else {
-			r = nsock_handoff(s);
-			eng_unlock();
-			if (r < 0)
-				return set_errno(r);
-			return REAL(bind)(fd, addr, len);
-		}
+		if (sock_to_kernel(s, -EINVAL, &r))
+			return r < 0 ? set_errno(r) : REAL(bind)(fd, addr, len);
 	}
 	if (r == 0) {
 		r = nst_bind(eng.st, s->sd, ip, port);
