@@ -18,22 +18,25 @@
 #define DGRAM_MAX 65536         /* larger than any datagram (65507) */
 #define DGRAM_STACK_BUF 2048
 
-static int iov_total(const struct iovec *iov, size_t cnt, size_t *total)
+/* A message's vectors: Linux says EMSGSIZE for more than IOV_MAX; every
+ * base is checked (the datagram is gathered at once). */
+static int dgram_iov_total(const struct iovec *iov, size_t cnt, size_t *total)
 {
-	if (cnt > IOV_MAX)
-		return -EMSGSIZE;       /* Linux: more than IOV_MAX */
-	if (cnt && !iov)
-		return -EFAULT;
-	size_t t = 0;
-	for (size_t i = 0; i < cnt; i++) {
-		if (iov[i].iov_len > (size_t)SSIZE_MAX - t)
-			return -EINVAL;
-		if (iov[i].iov_len && !iov[i].iov_base)
-			return -EFAULT;
-		t += iov[i].iov_len;
-	}
-	*total = t;
-	return 0;
+	return iov_total(iov, (long)cnt, total, -EMSGSIZE, 1);
+}
+
+/* The one buffer a datagram passes through: a single vector itself, else
+ * small (DGRAM_STACK_BUF bytes) or, for a larger one, an allocated buffer
+ * the caller frees. */
+static int dgram_buf(const struct msghdr *msg, size_t total, char *small, char **bufp)
+{
+	if (msg->msg_iovlen == 1)
+		*bufp = msg->msg_iov[0].iov_base;
+	else if (total > DGRAM_STACK_BUF)
+		*bufp = malloc(total);
+	else
+		*bufp = small;
+	return msg->msg_iovlen != 1 && !*bufp ? -ENOMEM : 0;
 }
 
 /* The destination of a sendmsg: 0 and *set = 0 when none is given. */
@@ -89,21 +92,15 @@ ssize_t dgram_msg_send(int fd, struct nsock *s, const struct msghdr *msg, int fl
 		return 0;
 	}
 	size_t total;
-	r = iov_total(msg->msg_iov, msg->msg_iovlen, &total);
+	r = dgram_iov_total(msg->msg_iov, msg->msg_iovlen, &total);
 	if (r < 0)
 		return r;
 	if (total > DGRAM_MAX)
 		return -EMSGSIZE;
-	char small[DGRAM_STACK_BUF];
-	char *buf = small;
+	char small[DGRAM_STACK_BUF], *buf;
 	int direct = msg->msg_iovlen == 1;
-	if (direct) {
-		buf = msg->msg_iov[0].iov_base;
-	} else if (total > sizeof(small)) {
-		buf = malloc(total);
-		if (!buf)
-			return -ENOMEM;
-	}
+	if (dgram_buf(msg, total, small, &buf) < 0)
+		return -ENOMEM;
 	if (!direct) {
 		size_t off = 0;
 		for (size_t i = 0; i < msg->msg_iovlen; i++) {
@@ -150,21 +147,15 @@ ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 	if (flags & MSG_ERRQUEUE)
 		return -EAGAIN;         /* not implemented: the error queue (IP_RECVERR) stays empty */
 	size_t total;
-	int r = iov_total(msg->msg_iov, msg->msg_iovlen, &total);
+	int r = dgram_iov_total(msg->msg_iov, msg->msg_iovlen, &total);
 	if (r < 0)
 		return r;
 	if (total > DGRAM_MAX)
 		total = DGRAM_MAX;
-	char small[DGRAM_STACK_BUF];
-	char *buf = small;
+	char small[DGRAM_STACK_BUF], *buf;
 	int direct = msg->msg_iovlen == 1;
-	if (direct) {
-		buf = msg->msg_iov[0].iov_base;
-	} else if (total > sizeof(small)) {
-		buf = malloc(total);
-		if (!buf)
-			return -ENOMEM;
-	}
+	if (dgram_buf(msg, total, small, &buf) < 0)
+		return -ENOMEM;
 	int sflags = flags & (MSG_PEEK | MSG_TRUNC);
 	int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 	int64_t dl = -2;
@@ -177,13 +168,9 @@ ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 		eng_after();
 		if (n != -EAGAIN || nonblock)
 			break;
-		if (dl == -2)
-			dl = nsock_deadline(s->rcvtimeo_us);
-		int w = nsock_wait(fd, s, POLLIN, dl);
+		int w = nsock_wait_timeo(fd, s, POLLIN, s->rcvtimeo_us, &dl);
 		if (w == -EINTR && dl < 0 && eng_restart_ok())
 			continue;
-		if (w == -ETIMEDOUT)
-			w = -EAGAIN;
 		if (w < 0) {
 			n = w;
 			break;
@@ -239,7 +226,7 @@ ssize_t stream_msg_send(int fd, struct nsock *s, const struct msghdr *m, int fla
 {
 	size_t total;
 	*handoff = 0;
-	ssize_t n = iov_total(m->msg_iov, m->msg_iovlen, &total);
+	ssize_t n = dgram_iov_total(m->msg_iov, m->msg_iovlen, &total);
 	if (n == 0) {
 		size_t done = 0;
 		for (size_t k = 0; k < m->msg_iovlen && n >= 0; k++) {
@@ -272,10 +259,8 @@ NST_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(sendmmsg)(fd, vec, vlen, flags);
-	if (r < 0)
-		return (int)set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(sendmmsg)(fd, vec, vlen, flags);
 	if (vlen > IOV_MAX)
 		vlen = IOV_MAX;
 	unsigned i;
@@ -305,10 +290,8 @@ NST_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, s
 {
 	struct nsock *s;
 	int r = sock_enter(fd, &s);
-	if (r == 0)
-		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
-	if (r < 0)
-		return (int)set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
 	if (vlen > IOV_MAX)
 		vlen = IOV_MAX;
 	/* not implemented: the timeout argument (Linux checks it only between

@@ -543,6 +543,14 @@ int nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us)
 	return 0;
 }
 
+int nsock_wait_timeo(int fd, struct nsock *s, short events, int64_t timeo_us, int64_t *dl)
+{
+	if (*dl == -2)
+		*dl = nsock_deadline(timeo_us);
+	int w = nsock_wait(fd, s, events, *dl);
+	return w == -ETIMEDOUT ? -EAGAIN : w;
+}
+
 void nsock_record_opt(struct nsock *s, int level, int name, const void *val, unsigned len)
 {
 	if (len > NSOCK_OPTLEN || !val) {

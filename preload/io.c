@@ -81,11 +81,7 @@ ssize_t stream_recv(int fd, struct nsock *s, void *buf, size_t len, int flags)
 			return (ssize_t)got;
 		if (r != -EAGAIN || nonblock)
 			return got ? (ssize_t)got : r;
-		if (dl == -2)
-			dl = nsock_deadline(s->rcvtimeo_us);
-		int w = nsock_wait(fd, s, POLLIN, dl);
-		if (w == -ETIMEDOUT)
-			w = -EAGAIN;
+		int w = nsock_wait_timeo(fd, s, POLLIN, s->rcvtimeo_us, &dl);
 		if (w < 0)
 			return got ? (ssize_t)got : w;
 	}
@@ -126,11 +122,7 @@ ssize_t stream_send(int fd, struct nsock *s, const void *buf, size_t len, int fl
 			return sent ? (ssize_t)sent : r;
 		if (nonblock)
 			return sent ? (ssize_t)sent : -EAGAIN;
-		if (dl == -2)
-			dl = nsock_deadline(s->sndtimeo_us);
-		int w = nsock_wait(fd, s, POLLOUT, dl);
-		if (w == -ETIMEDOUT)
-			w = -EAGAIN;
+		int w = nsock_wait_timeo(fd, s, POLLOUT, s->sndtimeo_us, &dl);
 		if (w < 0)
 			return sent ? (ssize_t)sent : w;
 	}
@@ -143,20 +135,33 @@ static ssize_t send_done(ssize_t r, int flags)
 	return set_errno(r);
 }
 
-static int iov_check(const struct iovec *iov, int cnt, size_t *total)
+/* The bytes of cnt vectors in *total, with the kernel's checks
+ * (import_iovec): a negative count or more than IOV_MAX is too_many (EINVAL
+ * for readv/writev, EMSGSIZE for a message), a total beyond SSIZE_MAX
+ * EINVAL, a NULL array EFAULT; with bases (a datagram, gathered at once) a
+ * non-empty vector with no base is EFAULT too. */
+int iov_total(const struct iovec *iov, long cnt, size_t *total, int too_many, int bases)
 {
 	if (cnt < 0 || cnt > IOV_MAX)
-		return -EINVAL;
+		return too_many;
 	if (cnt && !iov)
 		return -EFAULT;
 	size_t t = 0;
-	for (int i = 0; i < cnt; i++) {
+	for (long i = 0; i < cnt; i++) {
 		if (iov[i].iov_len > (size_t)SSIZE_MAX - t)
 			return -EINVAL;
+		if (bases && iov[i].iov_len && !iov[i].iov_base)
+			return -EFAULT;
 		t += iov[i].iov_len;
 	}
 	*total = t;
 	return 0;
+}
+
+/* The vectors of a stream call: EINVAL for too many (or a negative count). */
+static int iov_check(const struct iovec *iov, int cnt, size_t *total)
+{
+	return iov_total(iov, cnt, total, -EINVAL, 0);
 }
 
 /* Under the lock. Small vectors are gathered into one send so that a
@@ -433,24 +438,37 @@ static ssize_t sock_recvv(int fd, struct nsock *s, const struct iovec *iov, int 
 	return (ssize_t)done;
 }
 
+/* sock_enter for the calls that answer through *out: 1 with the lock held
+ * and the call holding *sp, 0 if fd is not ours, -1 with *out set (a dead
+ * socket). */
+static int io_enter(int fd, struct nsock **sp, ssize_t *out)
+{
+	int r = sock_enter(fd, sp);
+	if (r < 0) {
+		*out = set_errno(r);
+		return -1;
+	}
+	return r;
+}
+
 /* 1 and *out set if fd is ours; 0 if the real function must run. */
 static int io_recv(int fd, void *buf, size_t len, int flags, ssize_t *out)
 {
 	struct nsock *s;
-	int r = sock_enter(fd, &s);
-	if (r == 0)
-		return 0;
-	*out = set_errno(r < 0 ? r : sock_leave(s, sock_recv(fd, s, buf, len, flags)));
+	int r = io_enter(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
+	*out = set_errno(sock_leave(s, sock_recv(fd, s, buf, len, flags)));
 	return 1;
 }
 
 static int io_send(int fd, const void *buf, size_t len, int flags, ssize_t *out)
 {
 	struct nsock *s;
-	int r = sock_enter(fd, &s);
-	if (r == 0)
-		return 0;
-	*out = r < 0 ? set_errno(r) : send_done(sock_leave(s, sock_send(fd, s, buf, len, flags)), flags);
+	int r = io_enter(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
+	*out = send_done(sock_leave(s, sock_send(fd, s, buf, len, flags)), flags);
 	return 1;
 }
 
@@ -479,13 +497,9 @@ int stream_recvfrom(int fd, void *buf, size_t len, int flags,
 int stream_sendmsg(int fd, const struct msghdr *msg, int flags, ssize_t *out)
 {
 	struct nsock *s;
-	int r = sock_enter(fd, &s);
-	if (r == 0)
-		return 0;
-	if (r < 0) {
-		*out = set_errno(r);
-		return 1;
-	}
+	int r = io_enter(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
 	ssize_t n;
 	if (!msg)
 		n = -EFAULT;
@@ -498,13 +512,9 @@ int stream_sendmsg(int fd, const struct msghdr *msg, int flags, ssize_t *out)
 int stream_recvmsg(int fd, struct msghdr *msg, int flags, ssize_t *out)
 {
 	struct nsock *s;
-	int r = sock_enter(fd, &s);
-	if (r == 0)
-		return 0;
-	if (r < 0) {
-		*out = set_errno(r);
-		return 1;
-	}
+	int r = io_enter(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
 	ssize_t n;
 	if (!msg) {
 		n = -EFAULT;

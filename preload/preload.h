@@ -312,6 +312,10 @@ ssize_t       sock_leave(struct nsock *s, ssize_t r);
 /* The ops of the socket fd names, read without the lock (they never change
  * while an fd maps the socket); NULL if fd is not ours. */
 const struct sock_ops *fd_ops(int fd);
+/* One wait of a blocking call, as nsock_wait, under the socket timeout
+ * timeo_us (SO_RCVTIMEO/SO_SNDTIMEO) counted from the call's first wait
+ * (*dl: -2 before it, then the deadline): a timeout that passed is -EAGAIN. */
+int           nsock_wait_timeo(int fd, struct nsock *s, short events, int64_t timeo_us, int64_t *dl);
 /* Register (delta=+1) or drop (-1) waiters for events; under the lock. */
 void          nsock_want(struct nsock *s, short events, int delta);
 /* Replace every fd of s by a kernel socket with the same options; under the lock. */
@@ -327,6 +331,10 @@ static inline int64_t nsock_deadline(int64_t timeo_us)
 /* ---- socket.c / io.c (used by each other) ---------------------------- */
 ssize_t sock_send(int fd, struct nsock *s, const void *buf, size_t len, int flags);
 ssize_t sock_recv(int fd, struct nsock *s, void *buf, size_t len, int flags);
+
+/* ---- io.c ---- */
+/* The bytes of cnt vectors in *total, or -errno (too_many for a bad count). */
+int     iov_total(const struct iovec *iov, long cnt, size_t *total, int too_many, int bases);
 
 /* ---- epoll.c --------------------------------------------------------- */
 struct epm;

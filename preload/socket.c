@@ -198,10 +198,8 @@ NST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(connect)(fd, addr, len);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(connect)(fd, addr, len);
 	uint32_t ip;
 	uint16_t port;
 	if (s->ops->disconnect && addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
@@ -233,10 +231,8 @@ NST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(bind)(fd, addr, len);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(bind)(fd, addr, len);
 	uint32_t ip;
 	uint16_t port;
 	r = sin_parse(addr, len, &ip, &port);
@@ -268,10 +264,8 @@ NST_EXPORT int listen(int fd, int backlog)
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(listen)(fd, backlog);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(listen)(fd, backlog);
 	r = nst_listen(eng.st, s->sd, backlog, eng_now_us());
 	eng_after();
 	if (r == 0) {
@@ -299,11 +293,7 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 		eng_after();
 		if (nsd != -EAGAIN || s->nonblock)
 			break;
-		if (dl == -2)
-			dl = nsock_deadline(s->rcvtimeo_us);
-		int w = nsock_wait(fd, s, POLLIN, dl);
-		if (w == -ETIMEDOUT)
-			return -EAGAIN;
+		int w = nsock_wait_timeo(fd, s, POLLIN, s->rcvtimeo_us, &dl);
 		if (w < 0)
 			return w;       /* EINTR (SA_RESTART restarts inside nsock_wait) */
 	}
@@ -461,10 +451,8 @@ NST_EXPORT int shutdown(int fd, int how)
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(shutdown)(fd, how);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(shutdown)(fd, how);
 	if (how < SHUT_RD || how > SHUT_RDWR) {
 		r = -EINVAL;
 	} else {
@@ -591,10 +579,8 @@ NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(setsockopt)(fd, level, name, val, len);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(setsockopt)(fd, level, name, val, len);
 	int snd, ifindex;
 	if ((int)len < 0) {
 		r = -EINVAL;
@@ -724,10 +710,8 @@ NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(getsockopt)(fd, level, name, val, lenp);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(getsockopt)(fd, level, name, val, lenp);
 	int snd, iv;
 	if (!lenp) {
 		r = -EFAULT;
