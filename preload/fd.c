@@ -219,7 +219,6 @@ struct nsock *nsock_new(int sd, const struct sock_ops *ops, int protocol, int no
 	s->sd = sd;
 	s->efd = -1;
 	s->ops = ops;
-	s->type = ops->type;
 	s->protocol = protocol;
 	s->nonblock = nonblock;
 	return s;
@@ -578,7 +577,7 @@ void nsock_record_opt(struct nsock *s, int level, int name, const void *val, uns
  * flags, recorded options replayed, FD_CLOEXEC of each fd kept. */
 int nsock_handoff(struct nsock *s)
 {
-	int kfd = REAL(socket)(AF_INET, s->type | (s->nonblock ? SOCK_NONBLOCK : 0), s->protocol);
+	int kfd = REAL(socket)(AF_INET, s->ops->type | (s->nonblock ? SOCK_NONBLOCK : 0), s->protocol);
 	if (kfd < 0)
 		return -errno;
 	for (unsigned i = 0; i < s->n_opts; i++) {

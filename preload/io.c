@@ -199,7 +199,7 @@ static ssize_t sock_sendv(int fd, struct nsock *s, const struct iovec *iov, int 
 	for (int i = 0; i < cnt; i++) {
 		if (!iov[i].iov_len)
 			continue;
-		int f = i < last && s->type == SOCK_STREAM ? (flags & ~MSG_EOR) | MSG_MORE : flags;
+		int f = i < last && s->ops->type == SOCK_STREAM ? (flags & ~MSG_EOR) | MSG_MORE : flags;
 		ssize_t r = sock_send(fd, s, iov[i].iov_base, iov[i].iov_len, f);
 		if (r < 0)
 			return done ? (ssize_t)done : r;

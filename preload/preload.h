@@ -3,7 +3,8 @@
  *   fd.c      fd -> socket table, readiness of the eventfd behind each fd, waits
  *   engine.c  configuration, device, the one lock, the engine thread, the clock
  *   socket.c  socket/connect/bind/listen/accept/close/dup/fcntl/ioctl/sockopts
- *   io.c      read/write/send/recv families
+ *   io.c      read/write/send/recv families; the TCP byte stream (stream_*)
+ *   dgram.c   UDP (dgram_*), sendmmsg/recvmmsg
  *   poll.c    poll/ppoll/select/pselect
  *   epoll.c   epoll_create*, epoll_ctl, epoll_wait/pwait/pwait2
  *   proto.c   the TCP and UDP operation tables (struct sock_ops)
@@ -230,7 +231,6 @@ struct nsock {
 	int      pins;          /* holders of the pointer only (waiters, epoll members) */
 	struct nwait *waiters;  /* threads blocked on this socket (nsock_wait, poll) */
 	const struct sock_ops *ops;    /* TCP or UDP (proto.c); never changes */
-	int      type;          /* SOCK_STREAM, SOCK_DGRAM: ops->type */
 	int      protocol;
 	int      nonblock;      /* O_NONBLOCK of the open file description */
 	int      committed;     /* bind/connect/listen done on nstack: no hand-off any more */

@@ -656,7 +656,7 @@ static int sock_int_opt(struct nsock *s, int name, int *iv)
 {
 	switch (name) {
 	case SO_ERROR:      *iv = nst_sock_error(eng.st, s->sd); return 1;
-	case SO_TYPE:       *iv = s->type; return 1;
+	case SO_TYPE:       *iv = s->ops->type; return 1;
 	case SO_DOMAIN:     *iv = AF_INET; return 1;
 	case SO_PROTOCOL:   *iv = s->ops->protocol; return 1;
 	case SO_ACCEPTCONN: *iv = s->listening; return 1;
