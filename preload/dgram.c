@@ -378,7 +378,7 @@ int dgram_recvmsg(int fd, struct msghdr *msg, int flags, ssize_t *out)
 }
 
 int dgram_sendto(int fd, const void *buf, size_t len, int flags,
-	       const struct sockaddr *to, socklen_t tolen, ssize_t *out)
+		 const struct sockaddr *to, socklen_t tolen, ssize_t *out)
 {
 	if (!buf && len) {
 		*out = set_errno(-EFAULT);
@@ -394,7 +394,7 @@ int dgram_sendto(int fd, const void *buf, size_t len, int flags,
 }
 
 int dgram_recvfrom(int fd, void *buf, size_t len, int flags,
-		 struct sockaddr *from, socklen_t *fromlen, ssize_t *out)
+		   struct sockaddr *from, socklen_t *fromlen, ssize_t *out)
 {
 	if (!buf && len) {
 		*out = set_errno(-EFAULT);

@@ -18,9 +18,9 @@ int     dgram_serves(uint32_t ip);
 /* Interposed calls on a socket fd_ops() found to be UDP: 1 and *out
  * (errno convention) when handled, 0 when the real function runs. */
 int dgram_sendto(int fd, const void *buf, size_t len, int flags,
-	       const struct sockaddr *to, socklen_t tolen, ssize_t *out);
+		 const struct sockaddr *to, socklen_t tolen, ssize_t *out);
 int dgram_recvfrom(int fd, void *buf, size_t len, int flags,
-		 struct sockaddr *from, socklen_t *fromlen, ssize_t *out);
+		   struct sockaddr *from, socklen_t *fromlen, ssize_t *out);
 int dgram_readv(int fd, const struct iovec *iov, int cnt, ssize_t *out);
 int dgram_writev(int fd, const struct iovec *iov, int cnt, ssize_t *out);
 int dgram_sendmsg(int fd, const struct msghdr *msg, int flags, ssize_t *out);

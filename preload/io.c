@@ -476,7 +476,7 @@ static int io_send(int fd, const void *buf, size_t len, int flags, ssize_t *out)
 
 /* TCP ignores the destination of a connected socket, as tcp_sendmsg does. */
 int stream_sendto(int fd, const void *buf, size_t len, int flags,
-	       const struct sockaddr *to, socklen_t tolen, ssize_t *out)
+		  const struct sockaddr *to, socklen_t tolen, ssize_t *out)
 {
 	(void)to;
 	(void)tolen;
@@ -485,7 +485,7 @@ int stream_sendto(int fd, const void *buf, size_t len, int flags,
 
 /* TCP gives no source address: *fromlen becomes 0, like the kernel. */
 int stream_recvfrom(int fd, void *buf, size_t len, int flags,
-		 struct sockaddr *from, socklen_t *fromlen, ssize_t *out)
+		    struct sockaddr *from, socklen_t *fromlen, ssize_t *out)
 {
 	if (!io_recv(fd, buf, len, flags, out))
 		return 0;

@@ -152,9 +152,9 @@ ssize_t stream_recv(int fd, struct nsock *s, void *buf, size_t len, int flags);
 ssize_t stream_msg_send(int fd, struct nsock *s, const struct msghdr *m, int flags, int *handoff);
 ssize_t stream_msg_recv(int fd, struct nsock *s, struct msghdr *m, int flags);
 int     stream_sendto(int fd, const void *buf, size_t len, int flags,
-		   const struct sockaddr *to, socklen_t tolen, ssize_t *out);
+		      const struct sockaddr *to, socklen_t tolen, ssize_t *out);
 int     stream_recvfrom(int fd, void *buf, size_t len, int flags,
-		     struct sockaddr *from, socklen_t *fromlen, ssize_t *out);
+			struct sockaddr *from, socklen_t *fromlen, ssize_t *out);
 int     stream_readv(int fd, const struct iovec *iov, int cnt, ssize_t *out);
 int     stream_writev(int fd, const struct iovec *iov, int cnt, ssize_t *out);
 int     stream_sendmsg(int fd, const struct msghdr *msg, int flags, ssize_t *out);
