@@ -18,22 +18,25 @@
 #define DGRAM_MAX 65536         /* larger than any datagram (65507) */
 #define DGRAM_STACK_BUF 2048
 
-static int iov_total(const struct iovec *iov, size_t cnt, size_t *total)
+/* A message's vectors: Linux says EMSGSIZE for more than IOV_MAX; every
+ * base is checked (the datagram is gathered at once). */
+static int dgram_iov_total(const struct iovec *iov, size_t cnt, size_t *total)
 {
-	if (cnt > IOV_MAX)
-		return -EMSGSIZE;       /* Linux: more than IOV_MAX */
-	if (cnt && !iov)
-		return -EFAULT;
-	size_t t = 0;
-	for (size_t i = 0; i < cnt; i++) {
-		if (iov[i].iov_len > (size_t)SSIZE_MAX - t)
-			return -EINVAL;
-		if (iov[i].iov_len && !iov[i].iov_base)
-			return -EFAULT;
-		t += iov[i].iov_len;
-	}
-	*total = t;
-	return 0;
+	return iov_total(iov, (long)cnt, total, -EMSGSIZE, 1);
+}
+
+/* The one buffer a datagram passes through: a single vector itself, else
+ * small (DGRAM_STACK_BUF bytes) or, for a larger one, an allocated buffer
+ * the caller frees. */
+static int dgram_buf(const struct msghdr *msg, size_t total, char *small, char **bufp)
+{
+	if (msg->msg_iovlen == 1)
+		*bufp = msg->msg_iov[0].iov_base;
+	else if (total > DGRAM_STACK_BUF)
+		*bufp = malloc(total);
+	else
+		*bufp = small;
+	return msg->msg_iovlen != 1 && !*bufp ? -ENOMEM : 0;
 }
 
 /* The destination of a sendmsg: 0 and *set = 0 when none is given. */
@@ -57,14 +60,14 @@ static int dgram_dest(const struct msghdr *msg, int *set, uint32_t *ip, uint16_t
 	return 0;
 }
 
-/* 1 if a datagram to ip is ours to send: routed by the stack, or a
- * broadcast on its subnet. */
-static int dgram_ours(uint32_t ip)
+/* 1 if a datagram to ip is ours to send (or connect to): routed by the
+ * stack, or a broadcast on its subnet. */
+int dgram_serves(uint32_t ip)
 {
 	return stack_routes(eng.st, ip) || stack_is_bcast(eng.st, ip);
 }
 
-ssize_t dgram_sendmsg(int fd, struct nsock *s, const struct msghdr *msg, int flags, int *handoff)
+ssize_t dgram_msg_send(int fd, struct nsock *s, const struct msghdr *msg, int flags, int *handoff)
 {
 	(void)fd;
 	*handoff = 0;
@@ -78,7 +81,7 @@ ssize_t dgram_sendmsg(int fd, struct nsock *s, const struct msghdr *msg, int fla
 	int r = dgram_dest(msg, &set, &ip, &port);
 	if (r < 0)
 		return r;
-	if (set && !dgram_ours(ip) && !s->committed) {
+	if (set && !dgram_serves(ip) && !s->committed) {
 		/* DESIGN "Routing": not ours (127.0.0.1 beside a TAP, another
 		 * subnet): the kernel gets the socket, on the same fd. */
 		r = nsock_handoff(s);
@@ -89,21 +92,15 @@ ssize_t dgram_sendmsg(int fd, struct nsock *s, const struct msghdr *msg, int fla
 		return 0;
 	}
 	size_t total;
-	r = iov_total(msg->msg_iov, msg->msg_iovlen, &total);
+	r = dgram_iov_total(msg->msg_iov, msg->msg_iovlen, &total);
 	if (r < 0)
 		return r;
 	if (total > DGRAM_MAX)
 		return -EMSGSIZE;
-	char small[DGRAM_STACK_BUF];
-	char *buf = small;
+	char small[DGRAM_STACK_BUF], *buf;
 	int direct = msg->msg_iovlen == 1;
-	if (direct) {
-		buf = msg->msg_iov[0].iov_base;
-	} else if (total > sizeof(small)) {
-		buf = malloc(total);
-		if (!buf)
-			return -ENOMEM;
-	}
+	if (dgram_buf(msg, total, small, &buf) < 0)
+		return -ENOMEM;
 	if (!direct) {
 		size_t off = 0;
 		for (size_t i = 0; i < msg->msg_iovlen; i++) {
@@ -141,7 +138,7 @@ static void dgram_name_fill(struct msghdr *msg, uint32_t ip, uint16_t port)
 	msg->msg_namelen = sizeof(sin);
 }
 
-ssize_t dgram_recvmsg(int fd, struct nsock *s, struct msghdr *msg, int flags)
+ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 {
 	if (!msg)
 		return -EFAULT;
@@ -150,21 +147,15 @@ ssize_t dgram_recvmsg(int fd, struct nsock *s, struct msghdr *msg, int flags)
 	if (flags & MSG_ERRQUEUE)
 		return -EAGAIN;         /* not implemented: the error queue (IP_RECVERR) stays empty */
 	size_t total;
-	int r = iov_total(msg->msg_iov, msg->msg_iovlen, &total);
+	int r = dgram_iov_total(msg->msg_iov, msg->msg_iovlen, &total);
 	if (r < 0)
 		return r;
 	if (total > DGRAM_MAX)
 		total = DGRAM_MAX;
-	char small[DGRAM_STACK_BUF];
-	char *buf = small;
+	char small[DGRAM_STACK_BUF], *buf;
 	int direct = msg->msg_iovlen == 1;
-	if (direct) {
-		buf = msg->msg_iov[0].iov_base;
-	} else if (total > sizeof(small)) {
-		buf = malloc(total);
-		if (!buf)
-			return -ENOMEM;
-	}
+	if (dgram_buf(msg, total, small, &buf) < 0)
+		return -ENOMEM;
 	int sflags = flags & (MSG_PEEK | MSG_TRUNC);
 	int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 	int64_t dl = -2;
@@ -177,13 +168,9 @@ ssize_t dgram_recvmsg(int fd, struct nsock *s, struct msghdr *msg, int flags)
 		eng_after();
 		if (n != -EAGAIN || nonblock)
 			break;
-		if (dl == -2)
-			dl = nsock_deadline(s->rcvtimeo_us);
-		int w = nsock_wait(fd, s, POLLIN, dl);
+		int w = nsock_wait_timeo(fd, s, POLLIN, s->rcvtimeo_us, &dl);
 		if (w == -EINTR && dl < 0 && eng_restart_ok())
 			continue;
-		if (w == -ETIMEDOUT)
-			w = -EAGAIN;
 		if (w < 0) {
 			n = w;
 			break;
@@ -216,7 +203,7 @@ ssize_t dgram_send(int fd, struct nsock *s, const void *buf, size_t len, int fla
 	int handoff;
 	if (!buf && len)
 		return -EFAULT;
-	return dgram_sendmsg(fd, s, &msg, flags, &handoff);     /* no address: no hand-off */
+	return dgram_msg_send(fd, s, &msg, flags, &handoff);     /* no address: no hand-off */
 }
 
 ssize_t dgram_recv(int fd, struct nsock *s, void *buf, size_t len, int flags)
@@ -225,15 +212,44 @@ ssize_t dgram_recv(int fd, struct nsock *s, void *buf, size_t len, int flags)
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	if (!buf && len)
 		return -EFAULT;
-	return dgram_recvmsg(fd, s, &msg, flags);
+	return dgram_msg_recv(fd, s, &msg, flags);
 }
 
-int dgram_connect_unspec(struct nsock *s, const struct sockaddr *addr, socklen_t len, int *r)
+/* connect(AF_UNSPEC): Linux udp_disconnect. */
+int dgram_disconnect(struct nsock *s)
 {
-	if (s->type != SOCK_DGRAM || !addr || len < sizeof(sa_family_t) || addr->sa_family != AF_UNSPEC)
-		return 0;
-	*r = nst_disconnect(eng.st, s->sd);
-	return 1;
+	return nst_disconnect(eng.st, s->sd);
+}
+
+/* sendmmsg's message on a stream socket: the bytes of each vector in turn. */
+ssize_t stream_msg_send(int fd, struct nsock *s, const struct msghdr *m, int flags, int *handoff)
+{
+	size_t total;
+	*handoff = 0;
+	ssize_t n = dgram_iov_total(m->msg_iov, m->msg_iovlen, &total);
+	if (n == 0) {
+		size_t done = 0;
+		for (size_t k = 0; k < m->msg_iovlen && n >= 0; k++) {
+			n = sock_send(fd, s, m->msg_iov[k].iov_base, m->msg_iov[k].iov_len, flags);
+			if (n > 0)
+				done += (size_t)n;
+		}
+		if (n >= 0)
+			n = (ssize_t)done;
+	}
+	return n;
+}
+
+/* recvmmsg's message on a stream socket: its first vector, no address. */
+ssize_t stream_msg_recv(int fd, struct nsock *s, struct msghdr *m, int flags)
+{
+	ssize_t n = m->msg_iovlen ? sock_recv(fd, s, m->msg_iov[0].iov_base, m->msg_iov[0].iov_len, flags) : 0;
+	if (n >= 0) {
+		m->msg_namelen = 0;
+		m->msg_controllen = 0;
+		m->msg_flags = 0;
+	}
+	return n;
 }
 
 /* ---- interposed: sendto, recvfrom on datagram sockets are reached from
@@ -243,34 +259,15 @@ NST_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(sendmmsg)(fd, vec, vlen, flags);
-	if (r < 0)
-		return (int)set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(sendmmsg)(fd, vec, vlen, flags);
 	if (vlen > IOV_MAX)
 		vlen = IOV_MAX;
 	unsigned i;
 	ssize_t n = 0;
 	for (i = 0; i < vlen; i++) {
-		int handoff = 0;
-		if (s->type == SOCK_DGRAM) {
-			n = dgram_sendmsg(fd, s, &vec[i].msg_hdr, flags, &handoff);
-		} else {
-			size_t total;
-			n = iov_total(vec[i].msg_hdr.msg_iov, vec[i].msg_hdr.msg_iovlen, &total);
-			if (n == 0) {
-				/* a stream socket: the bytes of each message in turn */
-				size_t done = 0;
-				for (size_t k = 0; k < vec[i].msg_hdr.msg_iovlen && n >= 0; k++) {
-					n = sock_send(fd, s, vec[i].msg_hdr.msg_iov[k].iov_base,
-						      vec[i].msg_hdr.msg_iov[k].iov_len, flags);
-					if (n > 0)
-						done += (size_t)n;
-				}
-				if (n >= 0)
-					n = (ssize_t)done;
-			}
-		}
+		int handoff;
+		n = s->ops->msg_send(fd, s, &vec[i].msg_hdr, flags, &handoff);
 		if (handoff) {
 			/* the lock is gone and fd is a kernel socket now */
 			int k = REAL(sendmmsg)(fd, vec + i, vlen - i, flags);
@@ -292,11 +289,9 @@ NST_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 NST_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, struct timespec *timeout)
 {
 	struct nsock *s;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
-	if (r < 0)
-		return (int)set_errno(r);
+	int r = sock_enter(fd, &s);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
 	if (vlen > IOV_MAX)
 		vlen = IOV_MAX;
 	/* not implemented: the timeout argument (Linux checks it only between
@@ -305,19 +300,8 @@ NST_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, s
 	unsigned i;
 	ssize_t n = 0;
 	int f = flags & ~MSG_WAITFORONE;
-	nsock_hold(s);
 	for (i = 0; i < vlen; i++) {
-		if (s->type == SOCK_DGRAM) {
-			n = dgram_recvmsg(fd, s, &vec[i].msg_hdr, f);
-		} else {
-			struct msghdr *m = &vec[i].msg_hdr;
-			n = m->msg_iovlen ? sock_recv(fd, s, m->msg_iov[0].iov_base, m->msg_iov[0].iov_len, f) : 0;
-			if (n >= 0) {
-				m->msg_namelen = 0;
-				m->msg_controllen = 0;
-				m->msg_flags = 0;
-			}
-		}
+		n = s->ops->msg_recv(fd, s, &vec[i].msg_hdr, f);
 		if (n < 0)
 			break;
 		vec[i].msg_len = (unsigned)n;
@@ -326,36 +310,43 @@ NST_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, s
 		 * vlen datagrams, a difference in timing only for blocking calls) */
 		f |= MSG_DONTWAIT;
 	}
-	nsock_drop(s);
-	eng_unlock();
+	sock_leave(s, 0);
 	if (i > 0)
 		return (int)i;
 	return (int)set_errno(n);
 }
 
-/* ---- hooks for io.c: 1 and *out set (errno convention) when fd is an
- * nstack datagram socket, 0 when the caller goes on as before. The type is
- * read lock-free first (it never changes while the fd maps the socket) so
- * that stream sockets pay one table lookup. ---- */
+/* ---- the interposed calls of udp_ops: reached through fd_ops(), which
+ * found a UDP socket without the lock (a stream socket pays no second
+ * lookup). Arguments are checked first, as udp_sendmsg/udp_recvmsg do. If
+ * under the lock fd turns out no UDP socket any more (closed and reused by
+ * another thread meanwhile), the call takes tcp_ops' path, which looks again. */
 
-int dgram_sendmsg_hook(int fd, const struct msghdr *msg, int flags, ssize_t *out)
+/* fd_lock for a socket fd_ops() found UDP: 1 with the lock held, 0 when fd
+ * is no UDP socket any more (nothing held), -1 with *out set (a dead socket). */
+static int dgram_lock(int fd, struct nsock **sp, ssize_t *out)
 {
-	struct nsock *p = fd_peek(fd), *s;
-	if (!p || __atomic_load_n(&p->type, __ATOMIC_RELAXED) != SOCK_DGRAM)
-		return 0;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return 0;
+	int r = fd_lock(fd, sp);
 	if (r < 0) {
 		*out = set_errno(r);
-		return 1;
+		return -1;
 	}
-	if (s->type != SOCK_DGRAM) {
+	if (r > 0 && (*sp)->ops != &udp_ops) {
 		eng_unlock();
 		return 0;
 	}
+	return r;
+}
+
+/* 1 and *out set when fd is still a UDP socket; 0 otherwise. */
+static int dgram_msg_out(int fd, const struct msghdr *msg, int flags, ssize_t *out)
+{
+	struct nsock *s;
+	int r = dgram_lock(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
 	int handoff;
-	ssize_t n = dgram_sendmsg(fd, s, msg, flags, &handoff);
+	ssize_t n = dgram_msg_send(fd, s, msg, flags, &handoff);
 	if (handoff) {
 		*out = REAL(sendmsg)(fd, msg, flags);
 		return 1;
@@ -365,36 +356,30 @@ int dgram_sendmsg_hook(int fd, const struct msghdr *msg, int flags, ssize_t *out
 	return 1;
 }
 
-int dgram_recvmsg_hook(int fd, struct msghdr *msg, int flags, ssize_t *out)
+static int dgram_msg_in(int fd, struct msghdr *msg, int flags, ssize_t *out)
 {
-	struct nsock *p = fd_peek(fd), *s;
-	if (!p || __atomic_load_n(&p->type, __ATOMIC_RELAXED) != SOCK_DGRAM)
-		return 0;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return 0;
-	if (r < 0) {
-		*out = set_errno(r);
-		return 1;
-	}
-	if (s->type != SOCK_DGRAM) {
-		eng_unlock();
-		return 0;
-	}
+	struct nsock *s;
+	int r = dgram_lock(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
 	nsock_hold(s);
-	ssize_t n = dgram_recvmsg(fd, s, msg, flags);
-	nsock_drop(s);
-	eng_unlock();
-	*out = set_errno(n);
+	*out = set_errno(sock_leave(s, dgram_msg_recv(fd, s, msg, flags)));
 	return 1;
 }
 
-int dgram_sendto_hook(int fd, const void *buf, size_t len, int flags,
-		      const struct sockaddr *to, socklen_t tolen, ssize_t *out)
+int dgram_sendmsg(int fd, const struct msghdr *msg, int flags, ssize_t *out)
 {
-	struct nsock *p = fd_peek(fd);
-	if (!p || __atomic_load_n(&p->type, __ATOMIC_RELAXED) != SOCK_DGRAM)
-		return 0;
+	return dgram_msg_out(fd, msg, flags, out) || tcp_ops.sendmsg(fd, msg, flags, out);
+}
+
+int dgram_recvmsg(int fd, struct msghdr *msg, int flags, ssize_t *out)
+{
+	return dgram_msg_in(fd, msg, flags, out) || tcp_ops.recvmsg(fd, msg, flags, out);
+}
+
+int dgram_sendto(int fd, const void *buf, size_t len, int flags,
+		 const struct sockaddr *to, socklen_t tolen, ssize_t *out)
+{
 	if (!buf && len) {
 		*out = set_errno(-EFAULT);
 		return 1;
@@ -405,15 +390,12 @@ int dgram_sendto_hook(int fd, const void *buf, size_t len, int flags,
 	}
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr m = { .msg_name = (void *)to, .msg_namelen = to ? tolen : 0, .msg_iov = &iov, .msg_iovlen = 1 };
-	return dgram_sendmsg_hook(fd, &m, flags, out);
+	return dgram_msg_out(fd, &m, flags, out) || tcp_ops.sendto(fd, buf, len, flags, to, tolen, out);
 }
 
-int dgram_recvfrom_hook(int fd, void *buf, size_t len, int flags,
-			struct sockaddr *from, socklen_t *fromlen, ssize_t *out)
+int dgram_recvfrom(int fd, void *buf, size_t len, int flags,
+		   struct sockaddr *from, socklen_t *fromlen, ssize_t *out)
 {
-	struct nsock *p = fd_peek(fd);
-	if (!p || __atomic_load_n(&p->type, __ATOMIC_RELAXED) != SOCK_DGRAM)
-		return 0;
 	if (!buf && len) {
 		*out = set_errno(-EFAULT);
 		return 1;
@@ -425,21 +407,36 @@ int dgram_recvfrom_hook(int fd, void *buf, size_t len, int flags,
 	struct iovec iov = { buf, len };
 	struct msghdr m = { .msg_name = from && fromlen ? from : NULL,
 			    .msg_namelen = from && fromlen ? *fromlen : 0, .msg_iov = &iov, .msg_iovlen = 1 };
-	int h = dgram_recvmsg_hook(fd, &m, flags, out);
-	if (h && *out >= 0 && from && fromlen)
+	if (!dgram_msg_in(fd, &m, flags, out))
+		return tcp_ops.recvfrom(fd, buf, len, flags, from, fromlen, out);
+	if (*out >= 0 && from && fromlen)
 		*fromlen = m.msg_namelen;
-	return h;
+	return 1;
 }
 
-int dgram_readv_hook(int fd, const struct iovec *iov, int cnt, int send, ssize_t *out)
+/* readv/writev: one datagram from (into) the vectors, no flags. */
+static int dgram_vec_check(const struct iovec *iov, int cnt, struct msghdr *m, ssize_t *out)
 {
-	struct nsock *p = fd_peek(fd);
-	if (!p || __atomic_load_n(&p->type, __ATOMIC_RELAXED) != SOCK_DGRAM)
-		return 0;
 	if (cnt < 0) {
 		*out = set_errno(-EINVAL);
-		return 1;
+		return 0;
 	}
-	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
-	return send ? dgram_sendmsg_hook(fd, &m, 0, out) : dgram_recvmsg_hook(fd, &m, 0, out);
+	*m = (struct msghdr){ .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	return 1;
+}
+
+int dgram_readv(int fd, const struct iovec *iov, int cnt, ssize_t *out)
+{
+	struct msghdr m;
+	if (!dgram_vec_check(iov, cnt, &m, out))
+		return 1;
+	return dgram_msg_in(fd, &m, 0, out) || tcp_ops.readv(fd, iov, cnt, out);
+}
+
+int dgram_writev(int fd, const struct iovec *iov, int cnt, ssize_t *out)
+{
+	struct msghdr m;
+	if (!dgram_vec_check(iov, cnt, &m, out))
+		return 1;
+	return dgram_msg_out(fd, &m, 0, out) || tcp_ops.writev(fd, iov, cnt, out);
 }

@@ -101,6 +101,27 @@ int fd_lock(int fd, struct nsock **sp)
 	return 1;
 }
 
+const struct sock_ops *fd_ops(int fd)
+{
+	struct nsock *p = fd_peek(fd);
+	return p ? __atomic_load_n(&p->ops, __ATOMIC_RELAXED) : NULL;
+}
+
+int sock_enter(int fd, struct nsock **sp)
+{
+	int r = fd_lock(fd, sp);
+	if (r > 0)
+		nsock_hold(*sp);
+	return r;
+}
+
+ssize_t sock_leave(struct nsock *s, ssize_t r)
+{
+	nsock_drop(s);
+	eng_unlock();
+	return r;
+}
+
 int fd_map(int fd, struct nsock *s)
 {
 	if (fd < 0 || (unsigned)fd >= fd_cap)
@@ -190,14 +211,14 @@ void nsock_drop(struct nsock *s)
 	nsock_free_if_unused(s);
 }
 
-struct nsock *nsock_new(int sd, int type, int protocol, int nonblock)
+struct nsock *nsock_new(int sd, const struct sock_ops *ops, int protocol, int nonblock)
 {
 	struct nsock *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->sd = sd;
 	s->efd = -1;
-	s->type = type;
+	s->ops = ops;
 	s->protocol = protocol;
 	s->nonblock = nonblock;
 	return s;
@@ -521,6 +542,14 @@ int nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us)
 	return 0;
 }
 
+int nsock_wait_timeo(int fd, struct nsock *s, short events, int64_t timeo_us, int64_t *dl)
+{
+	if (*dl == -2)
+		*dl = nsock_deadline(timeo_us);
+	int w = nsock_wait(fd, s, events, *dl);
+	return w == -ETIMEDOUT ? -EAGAIN : w;
+}
+
 void nsock_record_opt(struct nsock *s, int level, int name, const void *val, unsigned len)
 {
 	if (len > NSOCK_OPTLEN || !val) {
@@ -548,7 +577,7 @@ void nsock_record_opt(struct nsock *s, int level, int name, const void *val, uns
  * flags, recorded options replayed, FD_CLOEXEC of each fd kept. */
 int nsock_handoff(struct nsock *s)
 {
-	int kfd = REAL(socket)(AF_INET, s->type | (s->nonblock ? SOCK_NONBLOCK : 0), s->protocol);
+	int kfd = REAL(socket)(AF_INET, s->ops->type | (s->nonblock ? SOCK_NONBLOCK : 0), s->protocol);
 	if (kfd < 0)
 		return -errno;
 	for (unsigned i = 0; i < s->n_opts; i++) {

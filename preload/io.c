@@ -26,28 +26,23 @@
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
-static ssize_t sock_recv_stream(int fd, struct nsock *s, void *buf, size_t len, int flags);
-static ssize_t sock_send_stream(int fd, struct nsock *s, const void *buf, size_t len, int flags);
-
 /* Under the lock. What the call consumed is the base for the next epoll edge. */
 ssize_t sock_recv(int fd, struct nsock *s, void *buf, size_t len, int flags)
 {
-	ssize_t r = s->type == SOCK_DGRAM ? dgram_recv(fd, s, buf, len, flags)
-					  : sock_recv_stream(fd, s, buf, len, flags);
+	ssize_t r = s->ops->recv(fd, s, buf, len, flags);
 	nsock_edge_sync(s);
 	return r;
 }
 
 ssize_t sock_send(int fd, struct nsock *s, const void *buf, size_t len, int flags)
 {
-	ssize_t r = s->type == SOCK_DGRAM ? dgram_send(fd, s, buf, len, flags)
-					  : sock_send_stream(fd, s, buf, len, flags);
+	ssize_t r = s->ops->send(fd, s, buf, len, flags);
 	nsock_edge_sync(s);
 	return r;
 }
 
-/* Under the lock. */
-static ssize_t sock_recv_stream(int fd, struct nsock *s, void *buf, size_t len, int flags)
+/* Under the lock: recv on a TCP socket. */
+ssize_t stream_recv(int fd, struct nsock *s, void *buf, size_t len, int flags)
 {
 	if (flags & MSG_OOB)
 		return -EINVAL;         /* not implemented: urgent data */
@@ -58,7 +53,7 @@ static ssize_t sock_recv_stream(int fd, struct nsock *s, void *buf, size_t len, 
 		char *tmp = malloc(n);
 		if (!tmp)
 			return -ENOMEM;
-		ssize_t r = sock_recv_stream(fd, s, tmp, n, flags & ~MSG_TRUNC);
+		ssize_t r = stream_recv(fd, s, tmp, n, flags & ~MSG_TRUNC);
 		free(tmp);
 		return r;
 	}
@@ -86,19 +81,15 @@ static ssize_t sock_recv_stream(int fd, struct nsock *s, void *buf, size_t len, 
 			return (ssize_t)got;
 		if (r != -EAGAIN || nonblock)
 			return got ? (ssize_t)got : r;
-		if (dl == -2)
-			dl = nsock_deadline(s->rcvtimeo_us);
-		int w = nsock_wait(fd, s, POLLIN, dl);
-		if (w == -ETIMEDOUT)
-			w = -EAGAIN;
+		int w = nsock_wait_timeo(fd, s, POLLIN, s->rcvtimeo_us, &dl);
 		if (w < 0)
 			return got ? (ssize_t)got : w;
 	}
 }
 
-/* Under the lock. -EPIPE is returned, SIGPIPE raised by the caller after
- * unlocking (a handler may call into us). */
-static ssize_t sock_send_stream(int fd, struct nsock *s, const void *buf, size_t len, int flags)
+/* Under the lock: send on a TCP socket. -EPIPE is returned, SIGPIPE raised
+ * by the caller after unlocking (a handler may call into us). */
+ssize_t stream_send(int fd, struct nsock *s, const void *buf, size_t len, int flags)
 {
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;     /* not implemented: urgent data */
@@ -131,11 +122,7 @@ static ssize_t sock_send_stream(int fd, struct nsock *s, const void *buf, size_t
 			return sent ? (ssize_t)sent : r;
 		if (nonblock)
 			return sent ? (ssize_t)sent : -EAGAIN;
-		if (dl == -2)
-			dl = nsock_deadline(s->sndtimeo_us);
-		int w = nsock_wait(fd, s, POLLOUT, dl);
-		if (w == -ETIMEDOUT)
-			w = -EAGAIN;
+		int w = nsock_wait_timeo(fd, s, POLLOUT, s->sndtimeo_us, &dl);
 		if (w < 0)
 			return sent ? (ssize_t)sent : w;
 	}
@@ -148,20 +135,33 @@ static ssize_t send_done(ssize_t r, int flags)
 	return set_errno(r);
 }
 
-static int iov_check(const struct iovec *iov, int cnt, size_t *total)
+/* The bytes of cnt vectors in *total, with the kernel's checks
+ * (import_iovec): a negative count or more than IOV_MAX is too_many (EINVAL
+ * for readv/writev, EMSGSIZE for a message), a total beyond SSIZE_MAX
+ * EINVAL, a NULL array EFAULT; with bases (a datagram, gathered at once) a
+ * non-empty vector with no base is EFAULT too. */
+int iov_total(const struct iovec *iov, long cnt, size_t *total, int too_many, int bases)
 {
 	if (cnt < 0 || cnt > IOV_MAX)
-		return -EINVAL;
+		return too_many;
 	if (cnt && !iov)
 		return -EFAULT;
 	size_t t = 0;
-	for (int i = 0; i < cnt; i++) {
+	for (long i = 0; i < cnt; i++) {
 		if (iov[i].iov_len > (size_t)SSIZE_MAX - t)
 			return -EINVAL;
+		if (bases && iov[i].iov_len && !iov[i].iov_base)
+			return -EFAULT;
 		t += iov[i].iov_len;
 	}
 	*total = t;
 	return 0;
+}
+
+/* The vectors of a stream call: EINVAL for too many (or a negative count). */
+static int iov_check(const struct iovec *iov, int cnt, size_t *total)
+{
+	return iov_total(iov, cnt, total, -EINVAL, 0);
 }
 
 /* Under the lock. Small vectors are gathered into one send so that a
@@ -199,7 +199,7 @@ static ssize_t sock_sendv(int fd, struct nsock *s, const struct iovec *iov, int 
 	for (int i = 0; i < cnt; i++) {
 		if (!iov[i].iov_len)
 			continue;
-		int f = i < last && s->type == SOCK_STREAM ? (flags & ~MSG_EOR) | MSG_MORE : flags;
+		int f = i < last && s->ops->type == SOCK_STREAM ? (flags & ~MSG_EOR) | MSG_MORE : flags;
 		ssize_t r = sock_send(fd, s, iov[i].iov_base, iov[i].iov_len, f);
 		if (r < 0)
 			return done ? (ssize_t)done : r;
@@ -241,16 +241,8 @@ static int sock_sendfile(int out_fd, int in_fd, off_t *offset, size_t count, ssi
 			err = n < 0 ? -errno : 0;
 			break;
 		}
-		ssize_t w;
-		r = fd_lock(out_fd, &s);
-		if (r <= 0) {
-			w = r ? r : -EBADF;
-		} else {
-			nsock_hold(s);
-			w = sock_send(out_fd, s, buf, (size_t)n, 0);
-			nsock_drop(s);
-			eng_unlock();
-		}
+		r = sock_enter(out_fd, &s);
+		ssize_t w = r <= 0 ? (r ? r : -EBADF) : sock_leave(s, sock_send(out_fd, s, buf, (size_t)n, 0));
 		if (w < n && !offset)
 			lseek(in_fd, -(off_t)(n - (w > 0 ? w : 0)), SEEK_CUR);
 		if (w < 0) {
@@ -321,27 +313,19 @@ static ssize_t splice_from_sock(int fd, size_t len, int pfd, unsigned flags)
 	if (!buf)
 		return -ENOMEM;
 	struct nsock *s;
-	int r = fd_lock(fd, &s);
+	int r = sock_enter(fd, &s);
 	if (r <= 0) {
 		free(buf);
 		return r ? r : -EBADF;
 	}
-	nsock_hold(s);
-	ssize_t n = sock_recv(fd, s, buf, len, MSG_PEEK);
-	nsock_drop(s);
-	eng_unlock();
+	ssize_t n = sock_leave(s, sock_recv(fd, s, buf, len, MSG_PEEK));
 	if (n > 0) {
 		ssize_t w = REAL(write)(pfd, buf, (size_t)n);
 		if (w < 0) {
 			n = -errno;
 		} else {
-			r = fd_lock(fd, &s);
-			if (r > 0) {
-				nsock_hold(s);
-				(void)sock_recv(fd, s, buf, (size_t)w, MSG_DONTWAIT);
-				nsock_drop(s);
-				eng_unlock();
-			}
+			if (sock_enter(fd, &s) > 0)
+				(void)sock_leave(s, sock_recv(fd, s, buf, (size_t)w, MSG_DONTWAIT));
 			n = w;
 		}
 	}
@@ -381,12 +365,11 @@ static ssize_t splice_to_sock(int pfd, size_t len, int fd, unsigned flags)
 	}
 	size_t sent = 0;
 	ssize_t err = 0;
-	r = fd_lock(fd, &s);
+	r = sock_enter(fd, &s);
 	if (r <= 0) {
 		free(buf);
 		return r ? r : -EBADF;
 	}
-	nsock_hold(s);
 	while (sent < (size_t)n) {
 		ssize_t w = sock_send(fd, s, buf + sent, (size_t)n - sent,
 				      MSG_NOSIGNAL | (flags & SPLICE_F_MORE ? MSG_MORE : 0));
@@ -399,8 +382,7 @@ static ssize_t splice_to_sock(int pfd, size_t len, int fd, unsigned flags)
 		err = w ? w : -EPIPE;
 		break;
 	}
-	nsock_drop(s);
-	eng_unlock();
+	sock_leave(s, 0);
 	free(buf);
 	return sent ? (ssize_t)sent : err;
 }
@@ -456,42 +438,113 @@ static ssize_t sock_recvv(int fd, struct nsock *s, const struct iovec *iov, int 
 	return (ssize_t)done;
 }
 
+/* sock_enter for the calls that answer through *out: 1 with the lock held
+ * and the call holding *sp, 0 if fd is not ours, -1 with *out set (a dead
+ * socket). */
+static int io_enter(int fd, struct nsock **sp, ssize_t *out)
+{
+	int r = sock_enter(fd, sp);
+	if (r < 0) {
+		*out = set_errno(r);
+		return -1;
+	}
+	return r;
+}
+
 /* 1 and *out set if fd is ours; 0 if the real function must run. */
 static int io_recv(int fd, void *buf, size_t len, int flags, ssize_t *out)
 {
 	struct nsock *s;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return 0;
-	if (r < 0) {
-		*out = set_errno(r);
-		return 1;
-	}
-	nsock_hold(s);
-	ssize_t n = sock_recv(fd, s, buf, len, flags);
-	nsock_drop(s);
-	eng_unlock();
-	*out = set_errno(n);
+	int r = io_enter(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
+	*out = set_errno(sock_leave(s, sock_recv(fd, s, buf, len, flags)));
 	return 1;
 }
 
 static int io_send(int fd, const void *buf, size_t len, int flags, ssize_t *out)
 {
 	struct nsock *s;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return 0;
-	if (r < 0) {
-		*out = set_errno(r);
-		return 1;
-	}
-	nsock_hold(s);
-	ssize_t n = sock_send(fd, s, buf, len, flags);
-	nsock_drop(s);
-	eng_unlock();
-	*out = send_done(n, flags);
+	int r = io_enter(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
+	*out = send_done(sock_leave(s, sock_send(fd, s, buf, len, flags)), flags);
 	return 1;
 }
+
+/* ---- the calls whose TCP and UDP halves differ (udp_* in dgram.c) ---- */
+
+/* TCP ignores the destination of a connected socket, as tcp_sendmsg does. */
+int stream_sendto(int fd, const void *buf, size_t len, int flags,
+		  const struct sockaddr *to, socklen_t tolen, ssize_t *out)
+{
+	(void)to;
+	(void)tolen;
+	return io_send(fd, buf, len, flags, out);
+}
+
+/* TCP gives no source address: *fromlen becomes 0, like the kernel. */
+int stream_recvfrom(int fd, void *buf, size_t len, int flags,
+		    struct sockaddr *from, socklen_t *fromlen, ssize_t *out)
+{
+	if (!io_recv(fd, buf, len, flags, out))
+		return 0;
+	if (*out >= 0 && from && fromlen)
+		*fromlen = 0;
+	return 1;
+}
+
+int stream_sendmsg(int fd, const struct msghdr *msg, int flags, ssize_t *out)
+{
+	struct nsock *s;
+	int r = io_enter(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
+	ssize_t n;
+	if (!msg)
+		n = -EFAULT;
+	else    /* not implemented: ancillary data on TCP (ignored, as mostly by Linux) */
+		n = sock_sendv(fd, s, msg->msg_iov, (int)msg->msg_iovlen, flags);
+	*out = send_done(sock_leave(s, n), flags);
+	return 1;
+}
+
+int stream_recvmsg(int fd, struct msghdr *msg, int flags, ssize_t *out)
+{
+	struct nsock *s;
+	int r = io_enter(fd, &s, out);
+	if (r <= 0)
+		return r < 0;
+	ssize_t n;
+	if (!msg) {
+		n = -EFAULT;
+	} else {
+		n = sock_recvv(fd, s, msg->msg_iov, (int)msg->msg_iovlen, flags);
+		if (n >= 0) {
+			msg->msg_namelen = 0;
+			msg->msg_controllen = 0;
+			msg->msg_flags = 0;
+		}
+	}
+	*out = set_errno(sock_leave(s, n));
+	return 1;
+}
+
+/* readv/writev: recvmsg/sendmsg with no flags (a negative cnt passes
+ * through msg_iovlen unchanged: iov_check's EINVAL). */
+int stream_readv(int fd, const struct iovec *iov, int cnt, ssize_t *out)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	return stream_recvmsg(fd, &m, 0, out);
+}
+
+int stream_writev(int fd, const struct iovec *iov, int cnt, ssize_t *out)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	return stream_sendmsg(fd, &m, 0, out);
+}
+
+/* ---- interposed ---- */
 
 NST_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
@@ -517,114 +570,52 @@ NST_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 	return io_send(fd, buf, len, flags, &n) ? n : REAL(send)(fd, buf, len, flags);
 }
 
-/* TCP ignores the destination of a connected socket, as tcp_sendmsg does. */
+/* The rest by the socket's ops (proto.c), looked up without the lock: a
+ * stream socket pays one table lookup more than read/write. */
 NST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			  const struct sockaddr *to, socklen_t tolen)
 {
+	const struct sock_ops *o = fd_ops(fd);
 	ssize_t n;
-	if (dgram_sendto_hook(fd, buf, len, flags, to, tolen, &n))
-		return n;
-	return io_send(fd, buf, len, flags, &n) ? n : REAL(sendto)(fd, buf, len, flags, to, tolen);
+	return o && o->sendto(fd, buf, len, flags, to, tolen, &n) ? n
+		: REAL(sendto)(fd, buf, len, flags, to, tolen);
 }
 
-/* TCP gives no source address: *fromlen becomes 0, like the kernel. */
 NST_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
 			    struct sockaddr *from, socklen_t *fromlen)
 {
+	const struct sock_ops *o = fd_ops(fd);
 	ssize_t n;
-	if (dgram_recvfrom_hook(fd, buf, len, flags, from, fromlen, &n))
-		return n;
-	if (!io_recv(fd, buf, len, flags, &n))
-		return REAL(recvfrom)(fd, buf, len, flags, from, fromlen);
-	if (n >= 0 && from && fromlen)
-		*fromlen = 0;
-	return n;
+	return o && o->recvfrom(fd, buf, len, flags, from, fromlen, &n) ? n
+		: REAL(recvfrom)(fd, buf, len, flags, from, fromlen);
 }
 
 NST_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	struct nsock *s;
-	ssize_t dn;
-	if (dgram_readv_hook(fd, iov, cnt, 0, &dn))
-		return dn;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(readv)(fd, iov, cnt);
-	if (r < 0)
-		return set_errno(r);
-	nsock_hold(s);
-	ssize_t n = sock_recvv(fd, s, iov, cnt, 0);
-	nsock_drop(s);
-	eng_unlock();
-	return set_errno(n);
+	const struct sock_ops *o = fd_ops(fd);
+	ssize_t n;
+	return o && o->readv(fd, iov, cnt, &n) ? n : REAL(readv)(fd, iov, cnt);
 }
 
 NST_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	struct nsock *s;
-	ssize_t dn;
-	if (dgram_readv_hook(fd, iov, cnt, 1, &dn))
-		return dn;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(writev)(fd, iov, cnt);
-	if (r < 0)
-		return set_errno(r);
-	nsock_hold(s);
-	ssize_t n = sock_sendv(fd, s, iov, cnt, 0);
-	nsock_drop(s);
-	eng_unlock();
-	return send_done(n, 0);
+	const struct sock_ops *o = fd_ops(fd);
+	ssize_t n;
+	return o && o->writev(fd, iov, cnt, &n) ? n : REAL(writev)(fd, iov, cnt);
 }
 
 NST_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	struct nsock *s;
-	ssize_t dn;
-	if (dgram_sendmsg_hook(fd, msg, flags, &dn))
-		return dn;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(sendmsg)(fd, msg, flags);
-	if (r < 0)
-		return set_errno(r);
+	const struct sock_ops *o = fd_ops(fd);
 	ssize_t n;
-	nsock_hold(s);
-	if (!msg)
-		n = -EFAULT;
-	else    /* not implemented: ancillary data on TCP (ignored, as mostly by Linux) */
-		n = sock_sendv(fd, s, msg->msg_iov, (int)msg->msg_iovlen, flags);
-	nsock_drop(s);
-	eng_unlock();
-	return send_done(n, flags);
+	return o && o->sendmsg(fd, msg, flags, &n) ? n : REAL(sendmsg)(fd, msg, flags);
 }
 
 NST_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	struct nsock *s;
-	ssize_t dn;
-	if (dgram_recvmsg_hook(fd, msg, flags, &dn))
-		return dn;
-	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(recvmsg)(fd, msg, flags);
-	if (r < 0)
-		return set_errno(r);
+	const struct sock_ops *o = fd_ops(fd);
 	ssize_t n;
-	nsock_hold(s);
-	if (!msg) {
-		n = -EFAULT;
-	} else {
-		n = sock_recvv(fd, s, msg->msg_iov, (int)msg->msg_iovlen, flags);
-		if (n >= 0) {
-			msg->msg_namelen = 0;
-			msg->msg_controllen = 0;
-			msg->msg_flags = 0;
-		}
-	}
-	nsock_drop(s);
-	eng_unlock();
-	return set_errno(n);
+	return o && o->recvmsg(fd, msg, flags, &n) ? n : REAL(recvmsg)(fd, msg, flags);
 }
 
 NST_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)

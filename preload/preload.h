@@ -3,9 +3,11 @@
  *   fd.c      fd -> socket table, readiness of the eventfd behind each fd, waits
  *   engine.c  configuration, device, the one lock, the engine thread, the clock
  *   socket.c  socket/connect/bind/listen/accept/close/dup/fcntl/ioctl/sockopts
- *   io.c      read/write/send/recv families
+ *   io.c      read/write/send/recv families; the TCP byte stream (stream_*)
+ *   dgram.c   UDP (dgram_*), sendmmsg/recvmmsg
  *   poll.c    poll/ppoll/select/pselect
  *   epoll.c   epoll_create*, epoll_ctl, epoll_wait/pwait/pwait2
+ *   proto.c   the TCP and UDP operation tables (struct sock_ops)
  */
 #ifndef NSTACK_PRELOAD_H
 #define NSTACK_PRELOAD_H
@@ -96,6 +98,68 @@ void real_init(void);
 /* REAL(connect)(fd, ...): the libc function behind ours. */
 #define REAL(fn) (*(__atomic_load_n(&real_ready, __ATOMIC_ACQUIRE) ? (void)0 : real_init(), real_fns.fn))
 
+/* ---- proto.c: what differs between TCP and UDP, chosen once at socket() -- */
+struct nsock;
+
+/* One table per socket type: every TCP/UDP decision of preload/ goes through
+ * the ops of the socket (nsock.ops), never through its type. */
+struct sock_ops {
+	int type;               /* SOCK_STREAM, SOCK_DGRAM */
+	int protocol;           /* IPPROTO_TCP, IPPROTO_UDP: SO_PROTOCOL, socket()'s check */
+	int nst_type;           /* NST_SOCK_STREAM, NST_SOCK_DGRAM */
+	/* socket(), under the lock, before the stack socket exists (or NULL) */
+	void    (*created)(void);
+	/* connect (bind) to ip is served by nstack; otherwise the socket goes to the kernel */
+	int     (*connect_serves)(uint32_t ip);
+	int     (*bind_serves)(uint32_t ip);
+	/* connect(AF_UNSPEC) dissolves the association (Linux udp_disconnect), or NULL */
+	int     (*disconnect)(struct nsock *s);
+	/* The connection's TCP_INFO quantities (TCP_INFO, SO_MEMINFO, SIOCOUTQ), or NULL */
+	int     (*tcp_info)(struct stack *st, int sd, struct nst_tcp_info *ti);
+	/* SO_RCVLOWAT: the value the stack gets (tcp_set_rcvlowat's cap), or NULL */
+	int     (*rcvlowat)(int val);
+	/* close() of the last fd, under the lock: SO_LINGER's wait, or NULL */
+	void    (*close_wait)(struct nsock *s);
+	/* Under the lock with the call held: one buffer (read/write/send/recv,
+	 * sock_send/sock_recv), -errno on failure */
+	ssize_t (*send)(int fd, struct nsock *s, const void *buf, size_t len, int flags);
+	ssize_t (*recv)(int fd, struct nsock *s, void *buf, size_t len, int flags);
+	/* Under the lock: one message of sendmmsg (not held; *handoff set when
+	 * the lock is gone and fd is a kernel socket) and recvmmsg (held) */
+	ssize_t (*msg_send)(int fd, struct nsock *s, const struct msghdr *m, int flags, int *handoff);
+	ssize_t (*msg_recv)(int fd, struct nsock *s, struct msghdr *m, int flags);
+	/* Interposed calls: 1 and *out (libc convention) when fd is ours, 0 when
+	 * the real function must run. Entered with nothing held. */
+	int     (*sendto)(int fd, const void *buf, size_t len, int flags,
+			  const struct sockaddr *to, socklen_t tolen, ssize_t *out);
+	int     (*recvfrom)(int fd, void *buf, size_t len, int flags,
+			    struct sockaddr *from, socklen_t *fromlen, ssize_t *out);
+	int     (*readv)(int fd, const struct iovec *iov, int cnt, ssize_t *out);
+	int     (*writev)(int fd, const struct iovec *iov, int cnt, ssize_t *out);
+	int     (*sendmsg)(int fd, const struct msghdr *msg, int flags, ssize_t *out);
+	int     (*recvmsg)(int fd, struct msghdr *msg, int flags, ssize_t *out);
+};
+extern const struct sock_ops tcp_ops, udp_ops;
+
+/* The functions behind the tables. TCP: socket.c (sysctls, linger, lowat)
+ * and io.c (the byte stream); sendmmsg/recvmmsg's per-message halves of
+ * both, and UDP, in dgram.c. */
+void    tcp_sysctls_refresh(void);
+void    tcp_close_linger(struct nsock *s);
+int     tcp_rcvlowat(int val);
+ssize_t stream_send(int fd, struct nsock *s, const void *buf, size_t len, int flags);
+ssize_t stream_recv(int fd, struct nsock *s, void *buf, size_t len, int flags);
+ssize_t stream_msg_send(int fd, struct nsock *s, const struct msghdr *m, int flags, int *handoff);
+ssize_t stream_msg_recv(int fd, struct nsock *s, struct msghdr *m, int flags);
+int     stream_sendto(int fd, const void *buf, size_t len, int flags,
+		      const struct sockaddr *to, socklen_t tolen, ssize_t *out);
+int     stream_recvfrom(int fd, void *buf, size_t len, int flags,
+			struct sockaddr *from, socklen_t *fromlen, ssize_t *out);
+int     stream_readv(int fd, const struct iovec *iov, int cnt, ssize_t *out);
+int     stream_writev(int fd, const struct iovec *iov, int cnt, ssize_t *out);
+int     stream_sendmsg(int fd, const struct msghdr *msg, int flags, ssize_t *out);
+int     stream_recvmsg(int fd, struct msghdr *msg, int flags, ssize_t *out);
+
 /* ---- engine.c -------------------------------------------------------- */
 struct engine {
 	pthread_mutex_t lock;       /* the one lock: stack, fd table, every nsock */
@@ -185,7 +249,7 @@ struct nsock {
 	int      calls;         /* calls in progress (nsock_hold): keep the socket open */
 	int      pins;          /* holders of the pointer only (waiters, epoll members) */
 	struct nwait *waiters;  /* threads blocked on this socket (nsock_wait, poll) */
-	int      type;          /* SOCK_STREAM */
+	const struct sock_ops *ops;    /* TCP or UDP (proto.c); never changes */
 	int      protocol;
 	int      nonblock;      /* O_NONBLOCK of the open file description */
 	int      committed;     /* bind/connect/listen done on nstack: no hand-off any more */
@@ -228,7 +292,7 @@ int           fd_map(int fd, struct nsock *s);  /* under the lock; refs++; -EMFI
  * close the fd itself. */
 void          fd_unmap(int fd);
 
-struct nsock *nsock_new(int sd, int type, int protocol, int nonblock);
+struct nsock *nsock_new(int sd, const struct sock_ops *ops, int protocol, int nonblock);
 /* Create the eventfd for a fresh socket and map it; fd or -errno. */
 int           nsock_attach(struct nsock *s, int cloexec);
 void          nsock_unpin(struct nsock *s);
@@ -257,6 +321,20 @@ void          nsock_edge_sync(struct nsock *s);   /* epoll edges: after recv/sen
  * or -EBADF if the socket went away meanwhile (only a call that did not
  * nsock_hold it). */
 int           nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us);
+/* The interposer's prologue for a call on fd: 1 with the lock held and the
+ * call holding the socket *sp (nsock_hold), 0 if fd is not ours (the caller
+ * runs the real function; nothing held), or -errno (a dead socket: an
+ * inherited fd in a forked child). */
+int           sock_enter(int fd, struct nsock **sp);
+/* Its epilogue: end the call (nsock_drop) and unlock; returns r. */
+ssize_t       sock_leave(struct nsock *s, ssize_t r);
+/* The ops of the socket fd names, read without the lock (they never change
+ * while an fd maps the socket); NULL if fd is not ours. */
+const struct sock_ops *fd_ops(int fd);
+/* One wait of a blocking call, as nsock_wait, under the socket timeout
+ * timeo_us (SO_RCVTIMEO/SO_SNDTIMEO) counted from the call's first wait
+ * (*dl: -2 before it, then the deadline): a timeout that passed is -EAGAIN. */
+int           nsock_wait_timeo(int fd, struct nsock *s, short events, int64_t timeo_us, int64_t *dl);
 /* Register (delta=+1) or drop (-1) waiters for events; under the lock. */
 void          nsock_want(struct nsock *s, short events, int delta);
 /* Replace every fd of s by a kernel socket with the same options; under the lock. */
@@ -272,6 +350,10 @@ static inline int64_t nsock_deadline(int64_t timeo_us)
 /* ---- socket.c / io.c (used by each other) ---------------------------- */
 ssize_t sock_send(int fd, struct nsock *s, const void *buf, size_t len, int flags);
 ssize_t sock_recv(int fd, struct nsock *s, void *buf, size_t len, int flags);
+
+/* ---- io.c ---- */
+/* The bytes of cnt vectors in *total, or -errno (too_many for a bad count). */
+int     iov_total(const struct iovec *iov, long cnt, size_t *total, int too_many, int bases);
 
 /* ---- epoll.c --------------------------------------------------------- */
 struct epm;

@@ -23,7 +23,6 @@
 #ifndef NST_SIOCOUTQNSQ
 #define NST_SIOCOUTQNSQ 0x894B  /* <linux/sockios.h> SIOCOUTQNSQ */
 #endif
-#include "dgram.h"
 
 /* Parse a sockaddr for connect/bind, with tcp_v4_connect's checks. */
 static int sin_parse(const struct sockaddr *sa, socklen_t len, uint32_t *ip, uint16_t *port)
@@ -64,65 +63,67 @@ static int sin_fill(struct sockaddr *sa, socklen_t *lenp, uint32_t ip, uint16_t 
 	return 0;
 }
 
-/* net.ipv4.tcp_notsent_lowat: the TCP_NOTSENT_LOWAT of sockets that set
- * none. The kernel reads its per-namespace value at each use; we read it
- * when a TCP socket is created (a program may change it after its first
- * socket, as a test does): open, read, close (no descriptor kept: a
- * program that closes every descriptor would pull it from under us).
- * Under the lock. */
-static void notsent_lowat_refresh(void)
+/* Read a sysctl (path under /proc/sys) into buf as a C string: its length,
+ * or -1 if unreadable. Open, read, close: no descriptor is kept (a program
+ * that closes every descriptor would pull it from under us). */
+static ssize_t sysctl_read(const char *path, char *buf, size_t size)
 {
-	int fd = open("/proc/sys/net/ipv4/tcp_notsent_lowat", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
-	char b[24];
-	ssize_t n = REAL(read)(fd, b, sizeof(b) - 1);
+		return -1;
+	ssize_t n = REAL(read)(fd, buf, size - 1);
 	REAL(close)(fd);
 	if (n <= 0)
-		return;
-	b[n] = 0;
-	nst_set_notsent_lowat(eng.st, (uint32_t)strtoul(b, NULL, 10));
+		return -1;
+	buf[n] = 0;
+	return n;
 }
 
-/* net.ipv4.tcp_min_tso_segs: the fewest segments of a transmission unit
- * (tcp_output), read like tcp_notsent_lowat. Under the lock. */
-static void min_tso_segs_refresh(void)
+/* One unsigned sysctl value, or dflt if unreadable. */
+static unsigned long sysctl_ulong(const char *path, unsigned long dflt)
 {
-	int fd = open("/proc/sys/net/ipv4/tcp_min_tso_segs", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
 	char b[24];
-	ssize_t n = REAL(read)(fd, b, sizeof(b) - 1);
-	REAL(close)(fd);
-	if (n <= 0)
-		return;
-	b[n] = 0;
-	nst_set_min_tso_segs(eng.st, (uint32_t)strtoul(b, NULL, 10));
+	return sysctl_read(path, b, sizeof(b)) < 0 ? dflt : strtoul(b, NULL, 10);
 }
 
-/* net.ipv4.tcp_slow_start_after_idle (default 1, as Linux's), read like
- * tcp_notsent_lowat. Under the lock. */
-static void ss_after_idle_refresh(void)
+#define TCP_SYSCTL_REFRESH_US 10000
+
+/* The per-namespace TCP sysctls the stack follows: net.ipv4.tcp_notsent_lowat
+ * (the TCP_NOTSENT_LOWAT of sockets that set none), tcp_min_tso_segs (the
+ * fewest segments of a transmission unit, tcp_output) and
+ * tcp_slow_start_after_idle (default 1, as Linux's). The kernel reads them at
+ * each use; we read them when a TCP socket is created, at most once every
+ * TCP_SYSCTL_REFRESH_US: a program may change them after its first socket
+ * (packetdrill's wire client creates its control socket, then runs the
+ * script's sysctl commands, tens of milliseconds, before the script's
+ * sockets), and a program creating sockets at a high rate pays the nine
+ * system calls at most a hundred times a second. An unreadable
+ * tcp_notsent_lowat or tcp_min_tso_segs leaves the stack's value alone.
+ * Under the lock (tcp_ops.created). */
+void tcp_sysctls_refresh(void)
 {
-	int fd = open("/proc/sys/net/ipv4/tcp_slow_start_after_idle", O_RDONLY | O_CLOEXEC);
-	char b[24];
-	ssize_t n = fd < 0 ? -1 : REAL(read)(fd, b, sizeof(b) - 1);
-	if (fd >= 0)
-		REAL(close)(fd);
-	if (n <= 0) {
-		nst_set_slow_start_after_idle(eng.st, 1);
+	static uint64_t read_at;
+	static int done;
+	uint64_t now = eng_now_us();
+	if (done && now - read_at < TCP_SYSCTL_REFRESH_US)
 		return;
-	}
-	b[n] = 0;
-	nst_set_slow_start_after_idle(eng.st, strtoul(b, NULL, 10) != 0);
+	done = 1;
+	read_at = now;
+	char b[24];
+	if (sysctl_read("/proc/sys/net/ipv4/tcp_notsent_lowat", b, sizeof(b)) >= 0)
+		nst_set_notsent_lowat(eng.st, (uint32_t)strtoul(b, NULL, 10));
+	if (sysctl_read("/proc/sys/net/ipv4/tcp_min_tso_segs", b, sizeof(b)) >= 0)
+		nst_set_min_tso_segs(eng.st, (uint32_t)strtoul(b, NULL, 10));
+	nst_set_slow_start_after_idle(eng.st,
+		sysctl_ulong("/proc/sys/net/ipv4/tcp_slow_start_after_idle", 1) != 0);
 }
 
+/* The one TCP/UDP decision: the socket's ops (proto.c). */
 NST_EXPORT int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	int dgram = base == SOCK_DGRAM;        /* UDP: dgram.c */
-	if (domain != AF_INET || (base != SOCK_STREAM && !dgram) ||
-	    (protocol != 0 && protocol != (dgram ? IPPROTO_UDP : IPPROTO_TCP)))
+	const struct sock_ops *ops = base == SOCK_STREAM ? &tcp_ops : base == SOCK_DGRAM ? &udp_ops : NULL;
+	if (domain != AF_INET || !ops || (protocol != 0 && protocol != ops->protocol))
 		return REAL(socket)(domain, type, protocol);
 	int e = eng_ensure();
 	if (e == ENG_DISABLED)
@@ -135,17 +136,14 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 		eng_unlock();
 		return REAL(socket)(domain, type, protocol);
 	}
-	if (!dgram) {
-		notsent_lowat_refresh();
-		min_tso_segs_refresh();
-		ss_after_idle_refresh();
-	}
-	int sd = nst_socket(eng.st, dgram ? NST_SOCK_DGRAM : NST_SOCK_STREAM);
+	if (ops->created)
+		ops->created();
+	int sd = nst_socket(eng.st, ops->nst_type);
 	if (sd < 0) {
 		eng_unlock();
 		return set_errno(sd);
 	}
-	struct nsock *s = nsock_new(sd, dgram ? SOCK_DGRAM : SOCK_STREAM, protocol, !!(type & SOCK_NONBLOCK));
+	struct nsock *s = nsock_new(sd, ops, protocol, !!(type & SOCK_NONBLOCK));
 	int fd = s ? nsock_attach(s, !!(type & SOCK_CLOEXEC)) : -ENOMEM;
 	if (fd < 0) {
 		nst_close(eng.st, sd, eng_now_us());
@@ -153,6 +151,21 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 	}
 	eng_unlock();
 	return set_errno(fd);
+}
+
+/* An address nstack does not serve, under the lock: a socket not yet
+ * committed to nstack becomes a kernel socket on the same fd (1: the lock
+ * is released and the caller runs the real call, unless *r < 0 says the
+ * hand-off failed); a committed one fails with err (0, *r = err). */
+static int sock_to_kernel(struct nsock *s, int err, int *r)
+{
+	if (s->committed) {
+		*r = err;
+		return 0;
+	}
+	*r = nsock_handoff(s);
+	eng_unlock();
+	return 1;
 }
 
 /* Blocking connect: wait for POLLOUT, then SO_ERROR (inet_wait_for_connect).
@@ -185,28 +198,20 @@ NST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(connect)(fd, addr, len);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(connect)(fd, addr, len);
 	uint32_t ip;
 	uint16_t port;
-	if (dgram_connect_unspec(s, addr, len, &r)) {
+	if (s->ops->disconnect && addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+		r = s->ops->disconnect(s);
 		eng_unlock();
 		return set_errno(r);
 	}
 	r = sin_parse(addr, len, &ip, &port);
-	if (r == 0 && !stack_routes(eng.st, ip) && !(s->type == SOCK_DGRAM && stack_is_bcast(eng.st, ip))) {
+	if (r == 0 && !s->ops->connect_serves(ip)) {
 		/* Not ours to serve (e.g. 127.0.0.1 beside a TAP): kernel socket. */
-		if (s->committed) {
-			r = -ENETUNREACH;
-		} else {
-			r = nsock_handoff(s);
-			eng_unlock();
-			if (r < 0)
-				return set_errno(r);
-			return REAL(connect)(fd, addr, len);
-		}
+		if (sock_to_kernel(s, -ENETUNREACH, &r))
+			return r < 0 ? set_errno(r) : REAL(connect)(fd, addr, len);
 	}
 	if (r == 0) {
 		s->committed = 1;
@@ -226,10 +231,8 @@ NST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(bind)(fd, addr, len);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(bind)(fd, addr, len);
 	uint32_t ip;
 	uint16_t port;
 	r = sin_parse(addr, len, &ip, &port);
@@ -241,22 +244,12 @@ NST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 		port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
 		r = 0;
 	}
-	/* An address on the stack's own network that the stack does not own is
-	 * nobody's here: nst_bind answers EADDRNOTAVAIL, as the kernel of a host
-	 * with the stack's address would (not the kernel beside us, which may own
-	 * it, e.g. the TAP's other end). */
-	if (r == 0 && ip != INADDR_ANY && !stack_owns(eng.st, ip) &&
-	    !(s->type == SOCK_STREAM && stack_routes(eng.st, ip))) {
+	/* bind_serves: for TCP an address on the stack's own network stays
+	 * here (proto.c) */
+	if (r == 0 && ip != INADDR_ANY && !s->ops->bind_serves(ip)) {
 		/* An address the kernel may own: let the kernel have the socket. */
-		if (s->committed) {
-			r = -EINVAL;
-		} else {
-			r = nsock_handoff(s);
-			eng_unlock();
-			if (r < 0)
-				return set_errno(r);
-			return REAL(bind)(fd, addr, len);
-		}
+		if (sock_to_kernel(s, -EINVAL, &r))
+			return r < 0 ? set_errno(r) : REAL(bind)(fd, addr, len);
 	}
 	if (r == 0) {
 		r = nst_bind(eng.st, s->sd, ip, port);
@@ -271,10 +264,8 @@ NST_EXPORT int listen(int fd, int backlog)
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(listen)(fd, backlog);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(listen)(fd, backlog);
 	r = nst_listen(eng.st, s->sd, backlog, eng_now_us());
 	eng_after();
 	if (r == 0) {
@@ -302,18 +293,14 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 		eng_after();
 		if (nsd != -EAGAIN || s->nonblock)
 			break;
-		if (dl == -2)
-			dl = nsock_deadline(s->rcvtimeo_us);
-		int w = nsock_wait(fd, s, POLLIN, dl);
-		if (w == -ETIMEDOUT)
-			return -EAGAIN;
+		int w = nsock_wait_timeo(fd, s, POLLIN, s->rcvtimeo_us, &dl);
 		if (w < 0)
 			return w;       /* EINTR (SA_RESTART restarts inside nsock_wait) */
 	}
 	nsock_edge_sync(s);
 	if (nsd < 0)
 		return nsd;
-	struct nsock *ns = nsock_new(nsd, s->type, s->protocol, !!(flags & SOCK_NONBLOCK));
+	struct nsock *ns = nsock_new(nsd, s->ops, s->protocol, !!(flags & SOCK_NONBLOCK));
 	int nfd = ns ? nsock_attach(ns, !!(flags & SOCK_CLOEXEC)) : -ENOMEM;
 	if (nfd < 0) {
 		nst_close(eng.st, nsd, eng_now_us());
@@ -335,31 +322,19 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 NST_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 {
 	struct nsock *s;
-	int r = fd_lock(fd, &s);
+	int r = sock_enter(fd, &s);
 	if (r == 0)
 		return REAL(accept4)(fd, addr, lenp, flags);
-	if (r < 0)
-		return set_errno(r);
-	nsock_hold(s);
-	r = sock_accept(fd, s, addr, lenp, flags);
-	nsock_drop(s);
-	eng_unlock();
-	return set_errno(r);
+	return (int)set_errno(r < 0 ? r : sock_leave(s, sock_accept(fd, s, addr, lenp, flags)));
 }
 
 NST_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *lenp)
 {
 	struct nsock *s;
-	int r = fd_lock(fd, &s);
+	int r = sock_enter(fd, &s);
 	if (r == 0)
 		return REAL(accept)(fd, addr, lenp);
-	if (r < 0)
-		return set_errno(r);
-	nsock_hold(s);
-	r = sock_accept(fd, s, addr, lenp, 0);
-	nsock_drop(s);
-	eng_unlock();
-	return set_errno(r);
+	return (int)set_errno(r < 0 ? r : sock_leave(s, sock_accept(fd, s, addr, lenp, 0)));
 }
 
 /* SO_LINGER with a timeout (Linux inet_release -> tcp_close ->
@@ -373,13 +348,12 @@ NST_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *lenp)
  * in that thread; ours ends without waiting at nsock_drop). The FIN's
  * acknowledgment is no event a waiter can ask for, so the wait sleeps in
  * steps of 100 us growing to 10 ms and asks the stack again
- * (nst_close_pending). Under the lock. */
-static void close_linger(struct nsock *s)
+ * (nst_close_pending). Under the lock (tcp_ops.close_wait). */
+void tcp_close_linger(struct nsock *s)
 {
 	struct linger lg;
 	unsigned len = sizeof(lg);
-	if (!s || s->refs != 1 || s->calls || s->sd < 0 || !eng.st || s->type != SOCK_STREAM ||
-	    s->listening)
+	if (s->refs != 1 || s->calls || s->sd < 0 || !eng.st || s->listening)
 		return;
 	if (nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_LINGER, &lg, &len) < 0 || !lg.l_onoff ||
 	    lg.l_linger <= 0 || nst_rx_avail(eng.st, s->sd) > 0)
@@ -413,7 +387,9 @@ NST_EXPORT int close(int fd)
 	if (!fd_peek(fd) && !ep_peek(fd))
 		return REAL(close)(fd);
 	eng_lock();
-	close_linger(fd_get(fd));
+	struct nsock *s = fd_get(fd);
+	if (s && s->ops->close_wait)
+		s->ops->close_wait(s);
 	if (fd_get(fd))
 		fd_unmap(fd);
 	ep_close(fd);   /* an epoll fd with nstack members (epoll.c) */
@@ -475,10 +451,8 @@ NST_EXPORT int shutdown(int fd, int how)
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(shutdown)(fd, how);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(shutdown)(fd, how);
 	if (how < SHUT_RD || how > SHUT_RDWR) {
 		r = -EINVAL;
 	} else {
@@ -520,19 +494,6 @@ NST_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *lenp)
 	return sock_name(fd, addr, lenp, 1);
 }
 
-/* One sysctl value (an unsigned), 0 if unreadable. */
-static unsigned sysctl_uint(const char *path)
-{
-	unsigned v = 0;
-	FILE *f = fopen(path, "re");
-	if (f) {
-		if (fscanf(f, "%u", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 /* SO_RCVBUF/SO_SNDBUF are clamped by this host's net.core.rmem_max and
  * wmem_max before the doubling, as the kernel does; read them once. Under
  * the lock. */
@@ -542,8 +503,8 @@ static void sockbuf_limits_once(void)
 	if (done)
 		return;
 	done = 1;
-	nst_set_sockbuf_max(eng.st, sysctl_uint("/proc/sys/net/core/rmem_max"),
-			    sysctl_uint("/proc/sys/net/core/wmem_max"));
+	nst_set_sockbuf_max(eng.st, (unsigned)sysctl_ulong("/proc/sys/net/core/rmem_max", 0),
+			    (unsigned)sysctl_ulong("/proc/sys/net/core/wmem_max", 0));
 }
 
 static int is_timeo(int level, int name, int *snd)
@@ -573,16 +534,24 @@ static unsigned tcp_rmem_max_once(void)
 	static unsigned v;
 	static int done;
 	if (!done) {
-		FILE *f = fopen("/proc/sys/net/ipv4/tcp_rmem", "re");
-		unsigned a, b, c;
-		if (f) {
-			if (fscanf(f, "%u %u %u", &a, &b, &c) == 3)
-				v = c;
-			fclose(f);
-		}
+		char b[64];
+		unsigned a, m, c;
+		if (sysctl_read("/proc/sys/net/ipv4/tcp_rmem", b, sizeof(b)) >= 0 &&
+		    sscanf(b, "%u %u %u", &a, &m, &c) == 3)
+			v = c;
 		done = 1;
 	}
 	return v;
+}
+
+/* SO_RCVLOWAT on TCP (tcp_ops.rcvlowat): tcp_set_rcvlowat caps it at half
+ * of this host's tcp_rmem[2]. */
+int tcp_rcvlowat(int val)
+{
+	unsigned cap = tcp_rmem_max_once() / 2;
+	if (val < 0 || (cap && (unsigned)val > cap))
+		val = cap ? (int)cap : INT_MAX;
+	return val;
 }
 
 /* SO_BINDTODEVICE's argument as Linux reads it (sock_setbindtodevice): at
@@ -610,10 +579,8 @@ NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(setsockopt)(fd, level, name, val, len);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(setsockopt)(fd, level, name, val, len);
 	int snd, ifindex;
 	if ((int)len < 0) {
 		r = -EINVAL;
@@ -656,13 +623,10 @@ NST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_
 				goto out;
 			}
 		}
-		if (level == SOL_SOCKET && name == SO_RCVLOWAT && s->type == SOCK_STREAM &&
+		if (level == SOL_SOCKET && name == SO_RCVLOWAT && s->ops->rcvlowat &&
 		    val && len >= sizeof(int)) {
-			/* tcp_set_rcvlowat caps it at half of this host's tcp_rmem[2] */
 			memcpy(&lowat, val, sizeof(lowat));
-			unsigned cap = tcp_rmem_max_once() / 2;
-			if (lowat < 0 || (cap && (unsigned)lowat > cap))
-				lowat = cap ? (int)cap : INT_MAX;
+			lowat = s->ops->rcvlowat(lowat);
 			val = &lowat;
 		}
 		r = nst_setsockopt(eng.st, s->sd, level, name, val, len, eng_now_us());
@@ -692,9 +656,9 @@ static int sock_int_opt(struct nsock *s, int name, int *iv)
 {
 	switch (name) {
 	case SO_ERROR:      *iv = nst_sock_error(eng.st, s->sd); return 1;
-	case SO_TYPE:       *iv = s->type; return 1;
+	case SO_TYPE:       *iv = s->ops->type; return 1;
 	case SO_DOMAIN:     *iv = AF_INET; return 1;
-	case SO_PROTOCOL:   *iv = s->type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP; return 1;
+	case SO_PROTOCOL:   *iv = s->ops->protocol; return 1;
 	case SO_ACCEPTCONN: *iv = s->listening; return 1;
 	}
 	return 0;
@@ -733,10 +697,10 @@ static int meminfo_get(struct nsock *s, void *val, socklen_t *lenp)
 	n = sizeof(v);
 	if (nst_getsockopt(eng.st, s->sd, SOL_SOCKET, SO_SNDBUF, &v, &n) == 0)
 		mem[SNDBUF] = (uint32_t)v;
-	if (s->type == SOCK_STREAM) {
+	if (s->ops->tcp_info) {
 		struct nst_tcp_info ni;
 		mem[RMEM_ALLOC] = (uint32_t)nst_rx_avail(eng.st, s->sd);
-		if (nst_tcp_info(eng.st, s->sd, &ni) == 0)
+		if (s->ops->tcp_info(eng.st, s->sd, &ni) == 0)
 			mem[WMEM_QUEUED] = ni.outq;
 	}
 	return opt_put(val, lenp, mem, sizeof(mem));
@@ -746,10 +710,8 @@ NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len
 {
 	struct nsock *s;
 	int r = fd_lock(fd, &s);
-	if (r == 0)
-		return REAL(getsockopt)(fd, level, name, val, lenp);
-	if (r < 0)
-		return set_errno(r);
+	if (r <= 0)
+		return r ? (int)set_errno(r) : REAL(getsockopt)(fd, level, name, val, lenp);
 	int snd, iv;
 	if (!lenp) {
 		r = -EFAULT;
@@ -761,7 +723,7 @@ NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len
 		r = opt_put(val, lenp, &tv, sizeof(tv));
 	} else if (level == SOL_SOCKET && sock_int_opt(s, name, &iv)) {
 		r = opt_put(val, lenp, &iv, sizeof(iv));
-	} else if (level == IPPROTO_TCP && name == TCP_INFO && s->type == SOCK_STREAM) {
+	} else if (level == IPPROTO_TCP && name == TCP_INFO && s->ops->tcp_info) {
 		r = tcpinfo_get(s, val, lenp);
 	} else if (level == SOL_SOCKET && name == SO_BINDTODEVICE) {
 		r = bindtodevice_get(s, val, lenp);
@@ -878,7 +840,7 @@ NST_EXPORT int ioctl(int fd, unsigned long req, ...)
 			*(int *)argp = (int)nst_rx_avail(eng.st, s->sd);
 			r = 0;
 		}
-	} else if ((req == TIOCOUTQ || req == NST_SIOCOUTQNSQ) && s->type == SOCK_STREAM) {
+	} else if ((req == TIOCOUTQ || req == NST_SIOCOUTQNSQ) && s->ops->tcp_info) {
 		/* tcp_ioctl: SIOCOUTQ unacked + unsent, SIOCOUTQNSQ unsent */
 		struct nst_tcp_info ti;
 		if (!eng.st || s->sd < 0)
@@ -888,7 +850,7 @@ NST_EXPORT int ioctl(int fd, unsigned long req, ...)
 		else if (!argp)
 			r = set_errno(-EFAULT);
 		else {
-			r = set_errno(nst_tcp_info(eng.st, s->sd, &ti));
+			r = set_errno(s->ops->tcp_info(eng.st, s->sd, &ti));
 			if (r == 0)
 				*(int *)argp = (int)(req == TIOCOUTQ ? ti.outq : ti.notsent_bytes);
 		}
