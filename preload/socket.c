@@ -90,13 +90,14 @@ static unsigned long sysctl_ulong(const char *path, unsigned long dflt)
 
 /* The per-namespace TCP sysctls the stack follows: net.ipv4.tcp_notsent_lowat
  * (the TCP_NOTSENT_LOWAT of sockets that set none), tcp_min_tso_segs (the
- * fewest segments of a transmission unit, tcp_output) and
- * tcp_slow_start_after_idle (default 1, as Linux's). The kernel reads them at
+ * fewest segments of a transmission unit, tcp_output),
+ * tcp_slow_start_after_idle (default 1, as Linux's) and tcp_timestamps
+ * (default 1: RFC 7323 timestamps offered and accepted). The kernel reads them at
  * each use; we read them when a TCP socket is created, at most once every
  * TCP_SYSCTL_REFRESH_US: a program may change them after its first socket
  * (packetdrill's wire client creates its control socket, then runs the
  * script's sysctl commands, tens of milliseconds, before the script's
- * sockets), and a program creating sockets at a high rate pays the nine
+ * sockets), and a program creating sockets at a high rate pays the twelve
  * system calls at most a hundred times a second. An unreadable
  * tcp_notsent_lowat or tcp_min_tso_segs leaves the stack's value alone.
  * Under the lock (tcp_ops.created). */
@@ -116,6 +117,9 @@ void tcp_sysctls_refresh(void)
 		nst_set_min_tso_segs(eng.st, (uint32_t)strtoul(b, NULL, 10));
 	nst_set_slow_start_after_idle(eng.st,
 		sysctl_ulong("/proc/sys/net/ipv4/tcp_slow_start_after_idle", 1) != 0);
+	/* 1 (RFC 7323 timestamps) or 2 (without Linux's random per-connection
+	 * offset) both mean on here: our offsets are always per connection */
+	nst_set_timestamps(eng.st, sysctl_ulong("/proc/sys/net/ipv4/tcp_timestamps", 1) != 0);
 }
 
 /* The one TCP/UDP decision: the socket's ops (proto.c). */
