@@ -9,6 +9,7 @@
 #define NSTACK_CLI_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #define EXIT_USAGE 2
 
@@ -22,6 +23,9 @@ void __attribute__((format(printf, 1, 2))) cli_err(const char *fmt, ...);
 
 /* Directory of the control sockets: $NSTACK_RUNDIR or /run/nstack. */
 const char *cli_rundir(void);
+/* Wait for child pid (retrying on EINTR): its exit status, -1 if it was
+ * killed or cannot be waited for. */
+int cli_wait(pid_t pid);
 
 int cmd_run(int argc, char **argv);
 int cmd_lab(int argc, char **argv);

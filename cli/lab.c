@@ -55,11 +55,7 @@ static int lab_exec(char *const argv[], int quiet)
 		fprintf(stderr, "nstack: %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return cli_wait(pid);
 }
 
 #define RUN(...) lab_exec((char *const[]){ __VA_ARGS__, NULL }, 0)

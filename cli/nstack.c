@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "cli/cli.h"
@@ -103,6 +104,15 @@ const char *cli_rundir(void)
 {
 	const char *d = getenv("NSTACK_RUNDIR");
 	return d && *d ? d : "/run/nstack";
+}
+
+int cli_wait(pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* AF_PACKET shares the interface with the kernel's own IP layer: it must be

@@ -237,11 +237,7 @@ static int run_gnuplot(const char *script)
 		fprintf(stderr, "nstack: gnuplot: %s (install gnuplot-nox)\n", strerror(errno));
 		_exit(127);
 	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return cli_wait(pid);
 }
 
 int cmd_plot(int argc, char **argv)

@@ -244,6 +244,16 @@ static void ss_info(const char *line)
 	printf("\n");
 }
 
+/* The value of -p: a process id, or a usage error. */
+static pid_t pid_arg(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*end || v <= 0 || v != (pid_t)v)
+		usage_error("-p %s: not a process id", s);
+	return (pid_t)v;
+}
+
 int cmd_ss(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -255,15 +265,12 @@ int cmd_ss(int argc, char **argv)
 	};
 	pid_t only = 0;
 	int tcp = 0, udp = 0, listening = 0, all = 0, info = 0, header = 1, c;
-	char *end;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":p:tulaiHnh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			only = (pid_t)strtol(optarg, &end, 10);
-			if (*end || only <= 0)
-				usage_error("-p %s: not a process id", optarg);
+			only = pid_arg(optarg);
 			break;
 		case 't': tcp = 1; break;
 		case 'u': udp = 1; break;
@@ -400,15 +407,12 @@ int cmd_stats(int argc, char **argv)
 	};
 	pid_t only = 0;
 	int all = 0, json = 0, c;
-	char *end;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":p:ajh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			only = (pid_t)strtol(optarg, &end, 10);
-			if (*end || only <= 0)
-				usage_error("-p %s: not a process id", optarg);
+			only = pid_arg(optarg);
 			break;
 		case 'a': all = 1; break;
 		case 'j': json = 1; break;

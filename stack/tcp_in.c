@@ -508,6 +508,20 @@ struct tcb *tcp_child_new(struct stack *st, struct tcb *l, const struct tcp_seg 
 	return t;
 }
 
+/* Our SYN acknowledged (SYN-SENT's SYN-ACK, SYN-RECEIVED's ACK): SND.UNA
+ * <- SEG.ACK, and the handshake's RTT sample -- none if the SYN was
+ * retransmitted (Karn, RFC 6298 3), tcp_rto_after_syn_loss then. */
+static void tcp_syn_acked(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
+{
+	t->snd.una = seg->ack;
+	if (t->rtt_on && seq_geq(seg->ack, t->rtt_seq)) {
+		tcp_rtt_sample(t, st->now_us - t->rtt_start);
+		t->rtt_on = 0;
+	} else {
+		tcp_rto_after_syn_loss(t);
+	}
+}
+
 /* RFC 9293 3.10.7.3: a segment for a connection in SYN-SENT. */
 static enum tcp_verdict tcp_synsent_input(struct stack *st, struct tcb *t, struct tcp_seg *seg)
 {
@@ -549,15 +563,8 @@ static enum tcp_verdict tcp_synsent_input(struct stack *st, struct tcb *t, struc
 	t->max_snd_wnd = seg->wnd;
 	t->snd.wl1 = seg->seq;
 	t->snd.wl2 = seg->ack;
-	if (seg->flags & TCP_ACK) {
-		t->snd.una = seg->ack;
-		if (t->rtt_on && seq_geq(seg->ack, t->rtt_seq)) {
-			tcp_rtt_sample(t, st->now_us - t->rtt_start);
-			t->rtt_on = 0;
-		} else {
-			tcp_rto_after_syn_loss(t);
-		}
-	}
+	if (seg->flags & TCP_ACK)
+		tcp_syn_acked(st, t, seg);
 	/* "If SND.UNA > ISS (our SYN has been ACKed), change the connection
 	 * state to ESTABLISHED, form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT>
 	 * <CTL=ACK> and send it." */
@@ -1100,13 +1107,7 @@ static enum tcp_verdict tcp_segment_arrives(struct stack *st, struct tcb *t, str
 		t->snd.wl2 = seg->ack;
 		if (seg->wnd > t->max_snd_wnd)
 			t->max_snd_wnd = seg->wnd;
-		t->snd.una = seg->ack;
-		if (t->rtt_on && seq_geq(seg->ack, t->rtt_seq)) {
-			tcp_rtt_sample(t, st->now_us - t->rtt_start);
-			t->rtt_on = 0;
-		} else {
-			tcp_rto_after_syn_loss(t);
-		}
+		tcp_syn_acked(st, t, seg);
 		t->retries = 0;
 		tcp_timer_set(st, t, TCP_T_REXMT, 0);
 		tcp_set_state(st, t, TCP_ESTABLISHED);
