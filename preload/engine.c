@@ -407,6 +407,14 @@ void eng_after(void)
 	}
 }
 
+void eng_freshen(void)
+{
+	if (!eng.st)
+		return;
+	eng_drive(eng_now_us());
+	eng_after();
+}
+
 /* The engine's sleep: device and/or kick fd, until deadline_us. */
 static void eng_wait(struct pollfd *p, nfds_t n, int64_t deadline_us)
 {

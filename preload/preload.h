@@ -201,6 +201,11 @@ uint64_t eng_now_us(void);
 /* Under the lock, after any nst_* call that may have sent frames or armed a
  * timer: run the loop device inline, kick the engine if it sleeps too long. */
 void     eng_after(void);
+/* Under the lock, before a call that reports the stack's state (TCP_INFO,
+ * FIONREAD, SIOCOUTQ): take in what the device holds and run due timers, as
+ * the kernel's softirq has processed a frame before any such call can see
+ * it. Cheap with nothing pending. */
+void     eng_freshen(void);
 /* NSTACK_BUSY_POLL_US: how long an application thread about to sleep on
  * nstack sockets first drives the device itself (0: never). */
 extern int64_t eng_busy_poll_us;

@@ -841,6 +841,7 @@ NST_EXPORT int ioctl(int fd, unsigned long req, ...)
 		else if (!argp)
 			r = set_errno(-EFAULT);
 		else {
+			eng_freshen();
 			*(int *)argp = (int)nst_rx_avail(eng.st, s->sd);
 			r = 0;
 		}
@@ -854,6 +855,7 @@ NST_EXPORT int ioctl(int fd, unsigned long req, ...)
 		else if (!argp)
 			r = set_errno(-EFAULT);
 		else {
+			eng_freshen();
 			r = set_errno(s->ops->tcp_info(eng.st, s->sd, &ti));
 			if (r == 0)
 				*(int *)argp = (int)(req == TIOCOUTQ ? ti.outq : ti.notsent_bytes);

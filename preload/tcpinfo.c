@@ -60,6 +60,7 @@ static const uint8_t linux_state[] = {
 int tcpinfo_get(struct nsock *s, void *val, socklen_t *lenp)
 {
 	struct nst_tcp_info ni;
+	eng_freshen();
 	int r = nst_tcp_info(eng.st, s->sd, &ni);
 	if (r < 0)
 		return r;
