@@ -276,6 +276,7 @@ static int config_device(struct nst_config *c, void (*log)(int level, const char
 	d->opts.log = c->log_level >= NST_CFG_LOG_INFO;
 	d->opts.uring_disable = env_set("NSTACK_URING_DISABLE");
 	d->opts.uring_no_multishot = env_set("NSTACK_URING_NO_MULTISHOT");
+	d->opts.reads_claimed = true;   /* by the engine thread (eng_main) */
 	return 0;
 }
 

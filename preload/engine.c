@@ -428,6 +428,7 @@ static void eng_wait(struct pollfd *p, nfds_t n, int64_t deadline_us)
 static void *eng_main(void *arg)
 {
 	(void)arg;
+	shim_reads_claim();     /* this thread arms the device's reads */
 	int devfd = netdev_wait_fd(eng.dev);
 	__atomic_store_n(&eng.devfd, devfd, __ATOMIC_RELAXED);
 	struct pollfd p[2] = { { eng.kick_fd, POLLIN, 0 }, { devfd, POLLIN, 0 } };

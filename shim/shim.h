@@ -56,7 +56,17 @@ struct shim_opts {
 	bool     log;                   /* which path is in use, and trouble, on stderr */
 	bool     uring_disable;         /* no io_uring: plain read/write */
 	bool     uring_no_multishot;    /* a ring of ordinary reads even with multishot */
+	bool     reads_claimed;         /* io_uring reads armed only by the thread that called
+	                                 * shim_reads_claim (the engine thread), never at open */
 };
+
+/* The calling thread becomes the one that arms a device's io_uring reads
+ * (devices opened with opts.reads_claimed). io_uring delivers a read's
+ * completion as task work of the thread that submitted it: an application
+ * thread would be interrupted for every frame (or, with COOP_TASKRUN, hold
+ * the frames while it computes); the engine thread only sleeps or runs the
+ * stack. */
+void shim_reads_claim(void);
 
 /* TAP (tap.c): attach to an existing TAP interface by name. The device gets
  * the offloads in o->offloads if the kernel and the packet pools allow

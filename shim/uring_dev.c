@@ -396,10 +396,21 @@ static struct io_uring_sqe *ud_sqe(struct uring_dev *ud)
 	return sqe;
 }
 
+static __thread bool ud_reads_claimer;
+
+void shim_reads_claim(void)
+{
+	ud_reads_claimer = true;
+}
+
 /* Re-arm reads up to the target while there are buffers for them; with the
- * ring empty a read would only end in -ENOBUFS, so wait for the refill. */
+ * ring empty a read would only end in -ENOBUFS, so wait for the refill.
+ * With opts.reads_claimed, only the claiming thread submits reads (so only
+ * it receives their completions' task work, shim_reads_claim). */
 static void ud_arm_reads(struct uring_dev *ud)
 {
+	if (ud->opts.reads_claimed && !ud_reads_claimer)
+		return;
 	while (!ud->rx_err && ud->reads_armed < ud->reads_target && ud->br_count > 0) {
 		struct io_uring_sqe *sqe = ud_sqe(ud);
 
@@ -652,19 +663,24 @@ static int ud_uring_init(struct uring_dev *ud)
 	int r;
 
 	memset(&prm, 0, sizeof(prm));
-	/* Not COOP_TASKRUN: a read's completion is task work of the thread that
-	 * submitted the read (often an application thread: the first socket()
-	 * arms the multishot read). COOP_TASKRUN leaves a running thread
-	 * alone until it next enters the kernel, or the next tick: a thread
-	 * computing (or spinning) held every received frame up to 4 ms (HZ
-	 * 250), the ARP reply before a SYN for one. Without it the kernel
-	 * interrupts the thread (an IPI) and the task work runs on its way
-	 * back to user space, invisibly; a sleeping thread is woken either way
-	 * (its interruptible wait then restarts or returns EINTR: ppoll, not
-	 * epoll_wait, in eng_block_epoll). */
-	prm.flags = IORING_SETUP_CQSIZE;
+	/* COOP_TASKRUN (5.19+) when one thread arms the reads (opts.reads_claimed,
+	 * the engine thread): a completion's task work then waits for its
+	 * submitter to enter the kernel instead of interrupting it with an IPI
+	 * -- per frame, an application thread that armed the reads paid that
+	 * (redis-benchmark at half the rate). A sleeping submitter is woken
+	 * either way; the engine thread only sleeps or runs the stack, so no
+	 * frame waits for a thread that computes. Without a claimer the reads
+	 * may be any thread's: no COOP_TASKRUN, so a computing thread never
+	 * holds the frames (up to a tick, 4 ms). Older kernels: retry without. */
+	prm.flags = IORING_SETUP_CQSIZE | (ud->opts.reads_claimed ? IORING_SETUP_COOP_TASKRUN : 0);
 	prm.cq_entries = UD_CQ_ENTRIES;
 	r = io_uring_queue_init_params(UD_SQ_ENTRIES, &ud->ring, &prm);
+	if (r == -EINVAL && (prm.flags & IORING_SETUP_COOP_TASKRUN)) {
+		memset(&prm, 0, sizeof(prm));
+		prm.flags = IORING_SETUP_CQSIZE;
+		prm.cq_entries = UD_CQ_ENTRIES;
+		r = io_uring_queue_init_params(UD_SQ_ENTRIES, &ud->ring, &prm);
+	}
 	if (r < 0)
 		return r;
 	ud->ring_up = true;
