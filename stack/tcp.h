@@ -609,6 +609,7 @@ uint32_t tcp_rexmit_len(const struct tcb *t, uint32_t seq, uint32_t len);
 void     tcp_eor_mark(struct tcb *t, uint32_t seq);
 int tcp_cwnd_may_grow(const struct tcb *t);
 void tcp_cwnd_restart(struct stack *st, struct tcb *t);
+void tcp_cc_grow(struct stack *st, struct tcb *t, uint32_t delivered);
 void tcp_unit_goal_update(const struct stack *st, struct tcb *t);
 uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t una, uint32_t ack);
 uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end);

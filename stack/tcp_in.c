@@ -329,11 +329,17 @@ static void tcp_cc_ack(struct stack *st, struct tcb *t, uint32_t ack, uint32_t a
 		return;
 	}
 	t->dupacks = 0;
-	/* RFC 7661 4.1: cwnd grows only while it is what limits the sender
-	 * (tcp_cwnd_may_grow, tcp_out.c). An application- or rwnd-limited
-	 * sender never fills cwnd, its ACKs say nothing about the path, and
-	 * cwnd would otherwise grow without bound (thousands of segments
-	 * against a 64 KB window). */
+	tcp_cc_grow(st, t, delivered);
+}
+
+/* The algorithm's growth for `delivered` bytes newly delivered. RFC 7661
+ * 4.1: cwnd grows only while it is what limits the sender
+ * (tcp_cwnd_may_grow, tcp_out.c). An application- or rwnd-limited sender
+ * never fills cwnd, its ACKs say nothing about the path, and cwnd would
+ * otherwise grow without bound (thousands of segments against a 64 KB
+ * window). */
+void tcp_cc_grow(struct stack *st, struct tcb *t, uint32_t delivered)
+{
 	if (!tcp_cwnd_may_grow(t)) {
 		st->stat.tcp_cwnd_unvalidated++;
 		return;

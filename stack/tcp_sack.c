@@ -525,5 +525,15 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 	if ((lost || tcp_sack_lost_bytes(t)) && seq_geq(t->snd.una, t->recover) && !t->retries) {
 		tcp_sack_recovery_start(st, t);
 		tcp_prr_ack(t, ra.delivered ? ra.delivered : t->mss, acked && !lost);
+	} else if (t->rack_reord && t->sacked_bytes > before) {
+		/* Once reordering was seen, data SACKed grows cwnd when it is
+		 * SACKed, as Linux's tcp_may_raise_cwnd (forward progress, not
+		 * only a cumulative ACK, once tp->reordering is raised) counts
+		 * each packet delivered once: the cumulative ACK that later covers
+		 * it counts only what was not SACKed (cc_newly_delivered).
+		 * Otherwise a path that reorders, where much of the data arrives
+		 * SACKed first, would grow cwnd for a fraction of what it
+		 * delivers. */
+		tcp_cc_grow(st, t, t->sacked_bytes - before);
 	}
 }

@@ -383,6 +383,34 @@ TEST(undo_on_dsack)
 	teardown();
 }
 
+/* Growth on SACKed data (Linux tcp_may_raise_cwnd): once reordering was
+ * seen, an ACK that only SACKs grows cwnd by what it newly SACKed (slow
+ * start: two segments for two); before, it does not, and the data counts
+ * at the cumulative ACK instead (cc_newly_delivered). Either way each
+ * segment counts once. */
+TEST(sacked_data_grows_cwnd_once_reordering_was_seen)
+{
+	for (int reord = 0; reord < 2; reord++) {
+		setup();
+		uint32_t iss;
+		int sd = open_sack(&iss, 1);
+		struct tcb *t = tcb_of(sd);
+		uint32_t s = iss + 1;
+		send_segs(sd, s, 10, 10);
+		uint32_t cwnd0 = t->cwnd;
+		t->rack_reord = (uint8_t)reord;
+		advance(now + 10 * MS);
+		uint32_t b[2] = { s + MSS, s + 3 * MSS };      /* 2 and 3 SACKed, 1 late */
+		sack_in(sd, s, 1, b);
+		CHECK(!t->in_recovery);
+		CHECK_EQ(t->cwnd, cwnd0 + (reord ? 2 * MSS : 0));
+		/* the late segment arrives: the cumulative ACK counts 1, not 2 and 3 again */
+		inject(from(sd, ACK, PISS + 1, s + 3 * MSS, NULL));
+		CHECK_EQ(t->cwnd, cwnd0 + (reord ? 3 : 1) * MSS);
+		teardown();
+	}
+}
+
 /* Two episodes, the second begun before the first's D-SACK came back (a
  * late original arrives after the next loss was called): each is undone on
  * its own, as Linux's tcp_init_undo. The first's D-SACK, below where the
@@ -734,6 +762,7 @@ int main(void)
 	RUN(undo_on_dsack);
 	RUN(sack_of_a_part_of_a_segment);
 	RUN(slow_start_counts_newly_delivered);
+	RUN(sacked_data_grows_cwnd_once_reordering_was_seen);
 	RUN(undo_each_episode_on_its_own);
 	RUN(no_undo_without_dsack_of_every_retransmission);
 	RUN(undo_eifel_timestamps);
