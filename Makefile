@@ -57,6 +57,10 @@ TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(TESTLIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
+# the shared-memory arena's test: preload/shm.c alone, not the library
+$(B)/tests/unit/shm_test: $(B)/obj/tests/unit/shm_test.o $(B)/obj/preload/shm.o
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ -lpthread
 $(B)/tests/sim/%: $(B)/obj/tests/sim/%.o $(TESTLIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
