@@ -6,6 +6,7 @@
  * cfg.mem (zeroed, and its entries are handed out in order, so with calloc
  * entries never used cost no memory). */
 #include <errno.h>
+#include <stdlib.h>     /* abort (NST_INVARIANTS) */
 #include <string.h>
 #include "stack_impl.h"
 #include "tcp_seq.h"
