@@ -9,10 +9,8 @@
 #include "tests/unit/test.h"
 #include "stack/stack_impl.h"
 #include "shim/shim.h"
-#include "stack/splitmix64.h"
+#include "tests/unit/pair_harness.h"
 
-#define A_ADDR 0xc6120001u      /* 198.18.0.1 */
-#define B_ADDR 0xc6120002u      /* 198.18.0.2 */
 #define TCP_PORT 5001
 #define UDP_PORT 6000
 
@@ -95,20 +93,34 @@ static void counter_release(struct counter *c)
 
 /* ---- two stacks over the in-memory pair -------------------------------- */
 
-static uint64_t rng_a = 1, rng_b = 2;
-static uint64_t rnd(void *ctx)
+/* Stacks A and B on a new pair, their memory from the counters ma and mb
+ * (the same one may serve both). 0 or -1. */
+static int pair_open(struct counter *ma, struct counter *mb, struct netdev **da, struct netdev **db,
+		     struct stack **a, struct stack **b, uint64_t now)
 {
-	return splitmix64(ctx);
+	if (memdev_pair(da, db) != 0)
+		return -1;
+	struct stack_config cfa = { .addr = A_ADDR, .prefix_len = 24, .rand64 = rnd, .rand_ctx = &rng_a,
+				    .mem = counting(ma) };
+	struct stack_config cfb = { .addr = B_ADDR, .prefix_len = 24, .rand64 = rnd, .rand_ctx = &rng_b,
+				    .mem = counting(mb) };
+	*a = stack_create(&cfa, *da, now);
+	*b = stack_create(&cfb, *db, now);
+	return *a && *b ? 0 : -1;
 }
 
-/* Run both stacks for a while, 100 µs per round. */
-static uint64_t run(struct stack *a, struct stack *b, uint64_t now, int rounds)
+/* A connection from A to B's listener *l on TCP_PORT: *c at A, *s at B. */
+static uint64_t pair_connect(struct stack *a, struct stack *b, int *l, int *c, int *s, uint64_t now)
 {
-	for (int i = 0; i < rounds; i++) {
-		now += 100;
-		stack_poll(a, now);
-		stack_poll(b, now);
-	}
+	*l = nst_socket(b, NST_SOCK_STREAM);
+	CHECK_EQ(nst_bind(b, *l, 0, TCP_PORT), 0);
+	CHECK_EQ(nst_listen(b, *l, 8, now), 0);
+	*c = nst_socket(a, NST_SOCK_STREAM);
+	CHECK_EQ(nst_connect(a, *c, B_ADDR, TCP_PORT, now), -EINPROGRESS);
+	now = pair_run(a, b, now, 10);
+	CHECK_EQ(nst_connect(a, *c, B_ADDR, TCP_PORT, now), 0);
+	*s = nst_accept(b, *l, NULL, NULL, now);
+	CHECK(*s >= 0);
 	return now;
 }
 
@@ -144,7 +156,7 @@ static uint64_t transfer(struct stack *sa, int ca, struct stack *sb, int cb, siz
 			if (r > 0)
 				sent += (size_t)r;
 		}
-		now = run(sa, sb, now, 1);
+		now = pair_run(sa, sb, now, 1);
 		ssize_t r;
 		while ((r = nst_recv(sb, cb, in, sizeof(in), 0, now)) > 0) {
 			for (ssize_t i = 0; i < r; i++)
@@ -163,26 +175,15 @@ TEST(stack_memory_all_through_cfg_mem_and_freed_with_its_size)
 {
 	struct counter ma = { .fail_after = -1 }, mb = { .fail_after = -1 };
 	struct netdev *da, *db;
-	REQUIRE(memdev_pair(&da, &db) == 0);
+	struct stack *a, *b;
 	uint64_t now = 1000000;
-	struct stack_config cfa = { .addr = A_ADDR, .prefix_len = 24, .rand64 = rnd, .rand_ctx = &rng_a,
-				    .mem = counting(&ma) };
-	struct stack_config cfb = { .addr = B_ADDR, .prefix_len = 24, .rand64 = rnd, .rand_ctx = &rng_b,
-				    .mem = counting(&mb) };
-	struct stack *a = stack_create(&cfa, da, now), *b = stack_create(&cfb, db, now);
-	REQUIRE(a && b);
+	REQUIRE(pair_open(&ma, &mb, &da, &db, &a, &b, now) == 0);
 	CHECK(ma.n > 0 && mb.n > 0);    /* the stack and its tables came from cfg.mem */
 	size_t tables_a = ma.n;
 
 	/* TCP: a connection, data both ways (the rings grow past 4 KB), closed */
-	int l = nst_socket(b, NST_SOCK_STREAM);
-	CHECK_EQ(nst_bind(b, l, 0, TCP_PORT), 0);
-	CHECK_EQ(nst_listen(b, l, 8, now), 0);
-	int c = nst_socket(a, NST_SOCK_STREAM);
-	CHECK_EQ(nst_connect(a, c, B_ADDR, TCP_PORT, now), -EINPROGRESS);
-	now = run(a, b, now, 10);
-	CHECK_EQ(nst_connect(a, c, B_ADDR, TCP_PORT, now), 0);
-	int s = nst_accept(b, l, NULL, NULL, now);
+	int l, c, s;
+	now = pair_connect(a, b, &l, &c, &s, now);
 	REQUIRE(s >= 0);
 	now = transfer(a, c, b, s, 1 << 20, now);
 	now = transfer(b, s, a, c, 200000, now);
@@ -200,7 +201,7 @@ TEST(stack_memory_all_through_cfg_mem_and_freed_with_its_size)
 		dg[i] = pattern(i);
 	CHECK_EQ(nst_sendto(a, ua, dg, 100, 0, 1, B_ADDR, UDP_PORT, now), 100);
 	CHECK_EQ(nst_sendto(a, ua, dg, sizeof(dg), 0, 1, B_ADDR, UDP_PORT, now), (ssize_t)sizeof(dg));
-	now = run(a, b, now, 10);
+	now = pair_run(a, b, now, 10);
 	uint32_t from;
 	uint16_t port;
 	CHECK_EQ(nst_recvfrom(b, ub, buf, sizeof(buf), 0, &from, &port, NULL, now), 100);
@@ -212,7 +213,7 @@ TEST(stack_memory_all_through_cfg_mem_and_freed_with_its_size)
 	CHECK_EQ(nst_setsockopt(b, ub, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v), now), 0);
 	CHECK_EQ(nst_sendto(b, ub, dg, 10, 0, 1, A_ADDR, port, now), 10);
 	CHECK_EQ(nst_sendto(a, ua, dg, 20, 0, 1, B_ADDR, UDP_PORT, now), 20);
-	now = run(a, b, now, 10);
+	now = pair_run(a, b, now, 10);
 	CHECK_EQ(nst_recvfrom(a, ua, buf, sizeof(buf), 0, NULL, NULL, NULL, now), 10);
 	CHECK_EQ(nst_recvfrom(b, ub, buf, sizeof(buf), 0, NULL, NULL, NULL, now), 20);
 
@@ -222,7 +223,7 @@ TEST(stack_memory_all_through_cfg_mem_and_freed_with_its_size)
 	CHECK_EQ(nst_close(a, c, now), 0);
 	CHECK_EQ(nst_close(b, s, now), 0);
 	CHECK_EQ(nst_close(b, l, now), 0);
-	now = run(a, b, now, 1000);
+	now = pair_run(a, b, now, 1000);
 	now = run_timers(a, b, now);    /* emptied rings kept a while, TIME-WAIT */
 	CHECK_EQ(nst_mem_used(a), 0);
 	CHECK_EQ(nst_mem_used(b), 0);
@@ -245,23 +246,14 @@ TEST(stack_destroy_frees_live_connections)
 {
 	struct counter m = { .fail_after = -1 };
 	struct netdev *da, *db;
-	REQUIRE(memdev_pair(&da, &db) == 0);
+	struct stack *a, *b;
 	uint64_t now = 1000000;
-	struct stack_config cfa = { .addr = A_ADDR, .prefix_len = 24, .rand64 = rnd, .rand_ctx = &rng_a,
-				    .mem = counting(&m) };
-	struct stack_config cfb = { .addr = B_ADDR, .prefix_len = 24, .rand64 = rnd, .rand_ctx = &rng_b,
-				    .mem = counting(&m) };
-	struct stack *a = stack_create(&cfa, da, now), *b = stack_create(&cfb, db, now);
-	REQUIRE(a && b);
-	int l = nst_socket(b, NST_SOCK_STREAM);
-	nst_bind(b, l, 0, TCP_PORT);
-	nst_listen(b, l, 8, now);
-	int c = nst_socket(a, NST_SOCK_STREAM);
-	nst_connect(a, c, B_ADDR, TCP_PORT, now);
-	now = run(a, b, now, 10);
+	REQUIRE(pair_open(&m, &m, &da, &db, &a, &b, now) == 0);
+	int l, c, s;
+	now = pair_connect(a, b, &l, &c, &s, now);
 	static uint8_t data[300000];
 	CHECK(nst_send(a, c, data, sizeof(data), 0, now) > 0);
-	now = run(a, b, now, 20);       /* unread at B, unacknowledged at A */
+	now = pair_run(a, b, now, 20);       /* unread at B, unacknowledged at A */
 	CHECK(nst_mem_used(a) > 0);
 	CHECK(nst_mem_used(b) > 0);
 	stack_destroy(a);
