@@ -2,7 +2,6 @@
  * overlaps handled as RFC 5722 (errata 3089) and Linux do. See ip_frag.h for
  * the memory model. */
 #include <arpa/inet.h>
-#include <stdlib.h>
 #include <string.h>
 #include "stack_impl.h"
 #include "csum.h"
@@ -10,7 +9,7 @@
 int ip_frag_init(struct stack *st)
 {
 	struct ip_frag_ctx *f = &st->frag;
-	f->slot = calloc(IP_FRAG_SLOTS, sizeof(*f->slot));
+	f->slot = nst_zalloc(st, IP_FRAG_SLOTS * sizeof(*f->slot));
 	if (!f->slot)
 		return -ENOMEM;
 	f->mem_max = IP_FRAG_MEM_MAX;
@@ -25,8 +24,8 @@ void ip_frag_fini(struct stack *st)
 	if (!f->slot)
 		return;
 	for (unsigned i = 0; i < IP_FRAG_SLOTS; i++)
-		free(f->slot[i].buf);
-	free(f->slot);
+		nst_free(st, f->slot[i].buf, IP_FRAG_BUF_SIZE);
+	nst_free(st, f->slot, IP_FRAG_SLOTS * sizeof(*f->slot));
 	f->slot = NULL;
 }
 
@@ -104,7 +103,7 @@ static struct ip_frag_slot *frag_find(struct stack *st, uint32_t src, uint32_t d
 	if (!free_s)
 		return NULL;
 	if (!free_s->buf) {
-		free_s->buf = malloc(IP_FRAG_HDR_ROOM + IP_MAX_DGRAM);
+		free_s->buf = nst_zalloc(st, IP_FRAG_BUF_SIZE);
 		if (!free_s->buf)
 			return NULL;
 	}

@@ -4,9 +4,9 @@
  * the whole datagram; an exact duplicate is dropped alone).
  *
  * Memory: IP_FRAG_SLOTS reassembly slots, their metadata allocated at
- * stack_create; each slot's 64 KB buffer is malloc'ed at its first use and
- * kept for reuse (like the TCP rings, a deliberate exception to "no malloc
- * after init"). Fragments are copied into the slot's buffer at their offset,
+ * stack_create; each slot's 64 KB buffer is allocated (cfg.mem) at its first
+ * use and kept for reuse (like the TCP rings, a deliberate exception to "no
+ * malloc after init"). Fragments are copied into the slot's buffer at their offset,
  * so no packet is held. What is charged against the limits is the payload
  * held plus IP_FRAG_OVERHEAD per fragment (Linux charges skb truesize).
  */
@@ -54,6 +54,7 @@ struct ip_frag_ctx {
 };
 
 #define IP_FRAG_HDR_ROOM 60         /* room for the largest IP header in front of the payload */
+#define IP_FRAG_BUF_SIZE (IP_FRAG_HDR_ROOM + IP_MAX_DGRAM)   /* a slot's buffer */
 
 int      ip_frag_init(struct stack *st);
 void     ip_frag_fini(struct stack *st);

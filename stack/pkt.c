@@ -1,9 +1,14 @@
-/* The packet pool: allocated once, a free list of indices, leak accounting. */
+/* The packet pool: allocated once, a free list of indices, leak accounting.
+ *
+ * All of its state is one block (struct pkt_pools) and the arrays it points
+ * to, allocated through the nst_mem_ops given at init; the only file static
+ * is the pointer to it, so a process that maps the same memory at the same
+ * address can take the pool over (pkt_pool_attach). */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <assert.h>
 #include "pkt.h"
+#include "stack.h"
 
 /* One class of buffers: descriptors, their memory, a stack of free indices. */
 struct pkt_class {
@@ -15,23 +20,40 @@ struct pkt_class {
 	uint32_t    size;
 };
 
-static struct pkt_class small_pool, large_pool;
+struct pkt_pools {
+	struct nst_mem_ops mem; /* where the pools and their arrays came from */
+	struct pkt_class   small, large;
+};
 
-static int class_init(struct pkt_class *c, unsigned n, unsigned id_base, uint32_t size)
+static struct pkt_pools *pools;
+
+/* Give back c's arrays (the sizes class_init asked for), c zeroed. */
+static void class_fini(const struct nst_mem_ops *m, struct pkt_class *c)
+{
+	if (c->pkts)
+		m->free(m->ctx, c->pkts, c->n * sizeof(*c->pkts));
+	if (c->free_ids)
+		m->free(m->ctx, c->free_ids, c->n * sizeof(*c->free_ids));
+	if (c->mem)
+		m->free(m->ctx, c->mem, (size_t)c->n * c->size);
+	memset(c, 0, sizeof(*c));
+}
+
+static int class_init(const struct nst_mem_ops *m, struct pkt_class *c, unsigned n,
+		      unsigned id_base, uint32_t size)
 {
 	if (n == 0 || id_base + n > 65535)
 		return -EINVAL;
 	if (c->pkts)
 		return -EBUSY;
-	c->pkts = calloc(n, sizeof(*c->pkts));
-	c->free_ids = calloc(n, sizeof(*c->free_ids));
+	c->n = n;
+	c->size = size;
+	c->pkts = m->zalloc(m->ctx, n * sizeof(*c->pkts));
+	c->free_ids = m->zalloc(m->ctx, n * sizeof(*c->free_ids));
 	/* calloc of a large block maps zero pages: untouched buffers cost no RSS */
-	c->mem = calloc(n, size);
+	c->mem = m->zalloc(m->ctx, (size_t)n * size);
 	if (!c->pkts || !c->free_ids || !c->mem) {
-		free(c->pkts);
-		free(c->free_ids);
-		free(c->mem);
-		memset(c, 0, sizeof(*c));
+		class_fini(m, c);
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -40,18 +62,9 @@ static int class_init(struct pkt_class *c, unsigned n, unsigned id_base, uint32_
 		c->pkts[i].size = size;
 		c->free_ids[i] = (uint16_t)(n - 1 - i);
 	}
-	c->n = c->free_n = n;
+	c->free_n = n;
 	c->id_base = id_base;
-	c->size = size;
 	return 0;
-}
-
-static void class_fini(struct pkt_class *c)
-{
-	free(c->pkts);
-	free(c->free_ids);
-	free(c->mem);
-	memset(c, 0, sizeof(*c));
 }
 
 static struct pkt *class_alloc(struct pkt_class *c)
@@ -71,55 +84,99 @@ static struct pkt *class_alloc(struct pkt_class *c)
 	return p;
 }
 
-/* Allocate n packets once. Calling it again with a pool in place is an error,
- * so that nobody silently loses packets that are still out. */
+/* Allocate n_small small and n_large (0: none) large packets, and the state
+ * that keeps them, from m (NULL: calloc/free). Calling it again with a pool
+ * in place is an error (-EBUSY), so that nobody silently loses packets that
+ * are still out. */
+int pkt_pool_init_mem(unsigned n_small, unsigned n_large, const struct nst_mem_ops *m)
+{
+	if (pools)
+		return -EBUSY;
+	const struct nst_mem_ops mem = m && m->zalloc ? *m : nst_mem_calloc;
+	if (!mem.free)
+		return -EINVAL;
+	struct pkt_pools *pp = mem.zalloc(mem.ctx, sizeof(*pp));
+	if (!pp)
+		return -ENOMEM;
+	pp->mem = mem;
+	int err = class_init(&mem, &pp->small, n_small, 0, PKT_SIZE);
+	if (!err && n_large)
+		err = class_init(&mem, &pp->large, n_large, n_small, PKT_LARGE_SIZE);
+	if (err) {
+		class_fini(&mem, &pp->small);
+		mem.free(mem.ctx, pp, sizeof(*pp));
+		return err;
+	}
+	pools = pp;
+	return 0;
+}
+
 int pkt_pool_init(unsigned n)
 {
-	return class_init(&small_pool, n, 0, PKT_SIZE);
+	return pkt_pool_init_mem(n, 0, NULL);
 }
 
+/* The large class added to a pool made without one. */
 int pkt_pool_init_large(unsigned n_large)
 {
-	if (!small_pool.pkts)
+	if (!pools)
 		return -EINVAL;
-	return class_init(&large_pool, n_large, small_pool.n, PKT_LARGE_SIZE);
+	return class_init(&pools->mem, &pools->large, n_large, pools->small.n, PKT_LARGE_SIZE);
 }
 
+/* Everything pkt_pool_init_mem allocated, given back to where it came from. */
 void pkt_pool_fini(void)
 {
-	class_fini(&small_pool);
-	class_fini(&large_pool);
+	struct pkt_pools *pp = pools;
+	if (!pp)
+		return;
+	const struct nst_mem_ops mem = pp->mem;
+	class_fini(&mem, &pp->small);
+	class_fini(&mem, &pp->large);
+	mem.free(mem.ctx, pp, sizeof(*pp));
+	pools = NULL;
 }
 
-struct pkt *pkt_alloc(void) { return class_alloc(&small_pool); }
-struct pkt *pkt_alloc_large(void) { return class_alloc(&large_pool); }
+void *pkt_pool_state(void) { return pools; }
+
+/* Use the pool state another process made (pkt_pool_state there), in memory
+ * mapped here at the same address: it holds pointers. NULL: no pool. */
+void pkt_pool_attach(void *state) { pools = state; }
+
+struct pkt *pkt_alloc(void) { return pools ? class_alloc(&pools->small) : NULL; }
+struct pkt *pkt_alloc_large(void) { return pools ? class_alloc(&pools->large) : NULL; }
 
 int pkt_is_large(const struct pkt *p)
 {
-	return large_pool.pkts && p >= large_pool.pkts && p < large_pool.pkts + large_pool.n;
+	const struct pkt_class *c = pools ? &pools->large : NULL;
+	return c && c->pkts && p >= c->pkts && p < c->pkts + c->n;
 }
 
 void pkt_free(struct pkt *p)
 {
 	if (!p)
 		return;
-	struct pkt_class *c = pkt_is_large(p) ? &large_pool : &small_pool;
+	assert(pools);
+	struct pkt_class *c = pkt_is_large(p) ? &pools->large : &pools->small;
 	assert(p >= c->pkts && p < c->pkts + c->n);
 	assert(c->free_n < c->n);
 	c->free_ids[c->free_n++] = (uint16_t)(p->id - c->id_base);
 }
 
-unsigned pkt_pool_in_use(void) { return small_pool.n - small_pool.free_n; }
-unsigned pkt_pool_size(void) { return small_pool.n; }
-unsigned pkt_pool_large_in_use(void) { return large_pool.n - large_pool.free_n; }
-unsigned pkt_pool_large_size(void) { return large_pool.n; }
+unsigned pkt_pool_in_use(void) { return pools ? pools->small.n - pools->small.free_n : 0; }
+unsigned pkt_pool_size(void) { return pools ? pools->small.n : 0; }
+unsigned pkt_pool_large_in_use(void) { return pools ? pools->large.n - pools->large.free_n : 0; }
+unsigned pkt_pool_large_size(void) { return pools ? pools->large.n : 0; }
 
 struct pkt *pkt_by_id(uint16_t id)
 {
-	if (id < small_pool.n)
-		return &small_pool.pkts[id];
-	if (large_pool.pkts && id >= large_pool.id_base && id < large_pool.id_base + large_pool.n)
-		return &large_pool.pkts[id - large_pool.id_base];
+	if (!pools)
+		return NULL;
+	const struct pkt_class *s = &pools->small, *l = &pools->large;
+	if (id < s->n)
+		return &s->pkts[id];
+	if (l->pkts && id >= l->id_base && id < l->id_base + l->n)
+		return &l->pkts[id - l->id_base];
 	return NULL;
 }
 

@@ -2,7 +2,7 @@
  * layer prepends its header in place. There are no chains; `next` only links a
  * packet into a queue (ARP pending queue, device FIFOs).
  *
- * The pool is allocated once (pkt_pool_init) and never grows. It is not
+ * The pool is allocated once (pkt_pool_init_mem) and never grows. It is not
  * thread-safe: every user runs under the one stack lock (preload/) or in a
  * single thread (tests). A function that takes `struct pkt *` owns it and must
  * send it or free it; `const struct pkt *` is borrowed.
@@ -42,10 +42,20 @@ struct pkt {
 	uint8_t     ip_ttl;     /* IPv4 TTL (IP_TTL); 0 = the default */
 };
 
-/* Small packets have ids [0, n); large ones [n, n + n_large). */
-int          pkt_pool_init(unsigned n);   /* once per process; 0 or -ENOMEM/-EINVAL */
+struct nst_mem_ops;
+
+/* Small packets have ids [0, n); large ones [n, n + n_large). The pool's
+ * state is one block allocated from m (NULL: calloc/free) with the arrays it
+ * points to; pkt_pool_fini gives them back. Once per process; 0 or
+ * -ENOMEM/-EINVAL/-EBUSY. */
+int          pkt_pool_init_mem(unsigned n_small, unsigned n_large, const struct nst_mem_ops *m);
+int          pkt_pool_init(unsigned n);   /* pkt_pool_init_mem(n, 0, NULL) */
 int          pkt_pool_init_large(unsigned n_large); /* after pkt_pool_init; optional */
 void         pkt_pool_fini(void);
+/* The pool's state block (NULL: none), and taking it over in a process that
+ * maps the same memory at the same address (it holds pointers). */
+void        *pkt_pool_state(void);
+void         pkt_pool_attach(void *state);
 struct pkt  *pkt_alloc(void);             /* data = buf + PKT_HEADROOM, len = 0; NULL if exhausted */
 struct pkt  *pkt_alloc_large(void);       /* the same from the large pool; NULL if none */
 int          pkt_is_large(const struct pkt *p);

@@ -1,12 +1,12 @@
 /* The byte ring and its memory: TCP's send and receive rings, and the
  * datagram queue of a UDP socket (udp.h), are one kind of ring.
  *
- * Memory: the rings are a deliberate exception to "no malloc after init":
+ * Memory (cfg.mem, as all of the stack's): the rings are a deliberate
+ * exception to "no malloc after init":
  * they exist only while they hold bytes, within per-connection budgets and
  * a stack-wide cap (st->tcp.mem_max, cfg.mem_max), so that 10 000 idle
  * connections cost their TCBs and nothing more. tcp.h says how a ring
  * grows and is freed, and what its budget is. */
-#include <stdlib.h>
 #include <string.h>
 #include "stack_impl.h"
 
@@ -61,7 +61,7 @@ static void tcp_mem_relieved(struct stack *st)
 /* Make r able to hold need bytes, its content kept (the head moves to 0):
  * the next power of two from TCP_RING_MIN, but not beyond cap (the budget)
  * unless need is; the exact need when the power of two would pass the
- * stack-wide cap. -ENOMEM (r unchanged) over the cap or when malloc fails:
+ * stack-wide cap. -ENOMEM (r unchanged) over the cap or when cfg.mem fails:
  * the caller drops (receive) or refuses (send) and counts. */
 int tcp_ring_grow(struct stack *st, struct tcp_ring *r, uint32_t need, uint32_t cap)
 {
@@ -77,12 +77,12 @@ int tcp_ring_grow(struct stack *st, struct tcp_ring *r, uint32_t need, uint32_t 
 		size = need;
 	if (c->mem_used + size - r->size > c->mem_max)
 		return -ENOMEM;
-	uint8_t *b = malloc(size);
+	uint8_t *b = nst_zalloc(st, size);
 	if (!b)
 		return -ENOMEM;
 	if (r->buf) {
 		tcp_ring_copy_out(r, 0, b, r->size);    /* the whole ring, from the head */
-		free(r->buf);
+		nst_free(st, r->buf, r->size);
 	}
 	c->mem_used += size - r->size;
 	r->buf = b;
@@ -97,7 +97,7 @@ void tcp_ring_release(struct stack *st, struct tcp_ring *r)
 {
 	if (r->buf) {
 		st->tcp.mem_used -= r->size;
-		free(r->buf);
+		nst_free(st, r->buf, r->size);
 	}
 	r->buf = NULL;
 	r->size = r->head = r->len = 0;

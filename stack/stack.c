@@ -1,6 +1,5 @@
 /* A stack instance: creation, the poll loop (rx batch, timers, flush) and the
  * small services the protocol modules share (randomness, SipHash, notify). */
-#include <stdlib.h>
 #include <string.h>
 #include "stack_impl.h"
 #include "splitmix64.h"
@@ -8,12 +7,12 @@
 #define STACK_RX_BATCH   64
 #define STACK_RX_BATCHES 8      /* bound the work of one stack_poll call */
 
-/* Deterministic fallback when the caller gives no randomness (tests). */
+/* Deterministic fallback when the caller gives no randomness (tests): a
+ * splitmix64 sequence from 1, its state in the stack (st->rand_state). */
 static uint64_t stack_rand_default(void *ctx)
 {
 	return splitmix64(ctx);
 }
-static uint64_t stack_rand_state = 1;
 
 uint64_t stack_rand(struct stack *st)
 {
@@ -60,17 +59,24 @@ uint64_t siphash24(const uint64_t k[2], const void *data, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* The stack and everything it holds come from cfg->mem (calloc/free when
+ * its zalloc is NULL); a zalloc without a free is refused. */
 struct stack *stack_create(const struct stack_config *cfg, struct netdev *dev, uint64_t now_us)
 {
 	if (!cfg || !dev || cfg->prefix_len > 32)
 		return NULL;
-	struct stack *st = calloc(1, sizeof(*st));
+	struct nst_mem_ops mem = cfg->mem.zalloc ? cfg->mem : nst_mem_calloc;
+	if (!mem.free)
+		return NULL;
+	struct stack *st = mem.zalloc(mem.ctx, sizeof(*st));
 	if (!st)
 		return NULL;
 	st->cfg = *cfg;
+	st->cfg.mem = mem;
 	if (!st->cfg.rand64) {
+		st->rand_state = 1;
 		st->cfg.rand64 = stack_rand_default;
-		st->cfg.rand_ctx = &stack_rand_state;
+		st->cfg.rand_ctx = &st->rand_state;
 	}
 	if (!st->cfg.max_sockets)
 		st->cfg.max_sockets = 1024;
@@ -87,13 +93,13 @@ struct stack *stack_create(const struct stack_config *cfg, struct netdev *dev, u
 	}
 	st->ip_id = (uint16_t)stack_rand(st);
 	if (tcp_init(st) < 0) {
-		free(st);
+		mem.free(mem.ctx, st, sizeof(*st));
 		return NULL;
 	}
 	if (udp_init(st) < 0 || ip_frag_init(st) < 0) {
 		udp_fini(st);
 		tcp_fini(st);
-		free(st);
+		mem.free(mem.ctx, st, sizeof(*st));
 		return NULL;
 	}
 	return st;
@@ -107,7 +113,8 @@ void stack_destroy(struct stack *st)
 	udp_fini(st);
 	ip_frag_fini(st);
 	arp_flush_all(st);
-	free(st);
+	struct nst_mem_ops mem = st->cfg.mem;
+	mem.free(mem.ctx, st, sizeof(*st));
 }
 
 void stack_set_notify(struct stack *st, void (*fn)(void *ctx, int sd), void *ctx)

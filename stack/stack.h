@@ -142,6 +142,17 @@ struct stack_stats {
 #undef STACK_STAT_FIELD
 };
 
+/* Memory for the stack's state (the stack itself, tables, rings, reassembly
+ * buffers, packet pools): zeroed on allocation, freed with the size it was
+ * allocated with. Zero members: calloc/free. */
+struct nst_mem_ops {
+	void *(*zalloc)(void *ctx, size_t size);
+	void  (*free)(void *ctx, void *p, size_t size);
+	void  *ctx;
+};
+/* The calloc/free wrappers (stack/mem.c): what zero members mean. */
+extern const struct nst_mem_ops nst_mem_calloc;
+
 struct stack_config {
 	uint32_t addr;          /* own IPv4 address */
 	uint8_t  prefix_len;    /* on-link prefix length, 0..32 */
@@ -158,6 +169,8 @@ struct stack_config {
 	uint64_t ts_key[2];     /* secret of the TSval clock offsets (tcp_ts_offset); the same in
 	                         * every process of a host (as Linux's per-boot one) keeps TSvals
 	                         * growing across them; zero: a random one */
+	struct nst_mem_ops mem; /* every allocation of the stack (stack_create copies it);
+	                         * zalloc NULL: calloc/free */
 };
 
 struct stack;

@@ -27,7 +27,20 @@ struct stack {
 	struct tcp_ctx      tcp;        /* sockets and connections (tcp.h) */
 	struct udp_ctx      udp;        /* datagram sockets, ICMP rate limit (udp.h) */
 	struct ip_frag_ctx  frag;       /* IPv4 reassembly (ip_frag.h) */
+	uint64_t            rand_state; /* the default cfg.rand_ctx (no cfg.rand64) */
 };
+
+/* n zeroed bytes from cfg.mem, or NULL. */
+static inline void *nst_zalloc(struct stack *st, size_t n)
+{
+	return st->cfg.mem.zalloc(st->cfg.mem.ctx, n);
+}
+/* Give back p (NULL: nothing), n the size it was allocated with. */
+static inline void nst_free(struct stack *st, void *p, size_t n)
+{
+	if (p)
+		st->cfg.mem.free(st->cfg.mem.ctx, p, n);
+}
 
 uint64_t stack_rand(struct stack *st);
 /* SipHash-2-4 of len bytes under key k. */

@@ -825,7 +825,7 @@ static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *s
 	uint32_t off = t->rcvbuf.len + (seg->seq - t->rcv.nxt);
 	/* The ring grows to hold what the window we offered lets in (the
 	 * window comes from the budget, not from the ring). When it cannot
-	 * (stack memory cap, malloc), the segment is dropped and counted and
+	 * (stack memory cap, cfg.mem), the segment is dropped and counted and
 	 * our ACK says what we have: the peer retransmits. */
 	if (tcp_ring_grow(st, &t->rcvbuf, off + len, t->rcv_budget) < 0) {
 		st->stat.tcp_drop_rcvmem++;

@@ -2,11 +2,11 @@
  * it is full), the 4-tuple hash, the chains of TCBs per local port, the
  * choice of an ephemeral port, and the end of a connection.
  *
- * Memory: the TCB table and the hash are allocated once at tcp_init (the
- * table is calloc'ed and its entries are handed out in order, so entries
- * never used cost no memory). */
+ * Memory: the TCB table and the hash are allocated once at tcp_init, from
+ * cfg.mem (zeroed, and its entries are handed out in order, so with calloc
+ * entries never used cost no memory). */
 #include <errno.h>
-#include <stdlib.h>
+#include <stdlib.h>     /* abort (NST_INVARIANTS) */
 #include <string.h>
 #include "stack_impl.h"
 #include "tcp_seq.h"
@@ -349,13 +349,16 @@ void tcp_child_established(struct stack *st, struct tcb *t)
 	tcp_notify(st, l);
 }
 
-/* The table, the hashes and the timer heap, freed. */
-static void tcp_tables_free(struct tcp_ctx *c)
+/* The table, the hashes and the timer heap, freed (with the sizes tcp_init
+ * gave them: cap entries, hash_mask + 1 buckets). */
+static void tcp_tables_free(struct stack *st)
 {
-	free(c->tcb);
-	free(c->hash);
-	free(c->phash);
-	free(c->theap);
+	struct tcp_ctx *c = &st->tcp;
+	size_t hsize = (size_t)c->hash_mask + 1;
+	nst_free(st, c->tcb, c->cap * sizeof(*c->tcb));
+	nst_free(st, c->hash, hsize * sizeof(*c->hash));
+	nst_free(st, c->phash, hsize * sizeof(*c->phash));
+	nst_free(st, c->theap, c->cap * sizeof(*c->theap));
 	c->tcb = NULL;
 	c->hash = NULL;
 	c->phash = NULL;
@@ -374,15 +377,15 @@ int tcp_init(struct stack *st)
 	unsigned hsize = 1;
 	while (hsize < c->cap)
 		hsize <<= 1;
-	c->tcb = calloc(c->cap, sizeof(*c->tcb));
-	c->hash = malloc(hsize * sizeof(*c->hash));
-	c->phash = malloc(hsize * sizeof(*c->phash));
-	c->theap = malloc(c->cap * sizeof(*c->theap));
+	c->hash_mask = hsize - 1;
+	c->tcb = nst_zalloc(st, c->cap * sizeof(*c->tcb));
+	c->hash = nst_zalloc(st, hsize * sizeof(*c->hash));
+	c->phash = nst_zalloc(st, hsize * sizeof(*c->phash));
+	c->theap = nst_zalloc(st, c->cap * sizeof(*c->theap));
 	if (!c->tcb || !c->hash || !c->phash || !c->theap) {
-		tcp_tables_free(c);
+		tcp_tables_free(st);
 		return -ENOMEM;
 	}
-	c->hash_mask = hsize - 1;
 	for (unsigned i = 0; i < hsize; i++)
 		c->hash[i] = c->phash[i] = -1;
 	c->free_head = -1;
@@ -402,7 +405,7 @@ void tcp_fini(struct stack *st)
 	c->mem_pressure = 0;    /* nobody to wake any more */
 	for (unsigned i = 0; i < c->hiwat; i++)
 		tcp_rings_free(st, &c->tcb[i]);
-	tcp_tables_free(c);
+	tcp_tables_free(st);
 }
 
 /* ---- ports ------------------------------------------------------------ */

@@ -2,7 +2,6 @@
  * udp.c where RFCs leave a choice, since programs are compared against it.
  * See udp.h for the socket table and the datagram ring. */
 #include <arpa/inet.h>
-#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -19,7 +18,7 @@ int udp_init(struct stack *st)
 	if (st->tcp.cap > NST_UDP_SD_BASE)
 		return -EINVAL;         /* the sd ranges would meet */
 	u->cap = st->cfg.max_sockets;
-	u->s = calloc(u->cap, sizeof(*u->s));
+	u->s = nst_zalloc(st, u->cap * sizeof(*u->s));
 	if (!u->s)
 		return -ENOMEM;
 	for (unsigned i = 0; i < u->cap; i++)
@@ -36,8 +35,8 @@ void udp_fini(struct stack *st)
 	if (!u->s)
 		return;
 	for (unsigned i = 0; i < u->cap; i++)
-		free(u->s[i].rq.buf);
-	free(u->s);
+		nst_free(st, u->s[i].rq.buf, u->s[i].rq.size);
+	nst_free(st, u->s, u->cap * sizeof(*u->s));
 	u->s = NULL;
 }
 
@@ -173,7 +172,7 @@ static void udp_enqueue(struct stack *st, struct udp_sock *s, uint32_t src, uint
 	uint32_t need = sizeof(struct udp_rec) + len;
 	if (!s->rq.buf) {
 		uint32_t size = (uint32_t)s->opt_rcvbuf + UDP_MAX_PAYLOAD + UDP_REC_CHARGE + sizeof(struct udp_rec);
-		s->rq.buf = malloc(size);
+		s->rq.buf = nst_zalloc(st, size);
 		if (!s->rq.buf) {
 			st->stat.udp_drop_rcvbuf++;
 			return;
@@ -518,7 +517,7 @@ int udp_close(struct stack *st, int sd)
 	s->rq_charge = 0;
 	if (s->rq.size != (uint32_t)s->opt_rcvbuf + UDP_MAX_PAYLOAD + UDP_REC_CHARGE + sizeof(struct udp_rec) ||
 	    s->opt_rcvbuf != UDP_RCVBUF_DEF) {
-		free(s->rq.buf);        /* only default-sized rings are kept for reuse */
+		nst_free(st, s->rq.buf, s->rq.size);   /* only default-sized rings are kept for reuse */
 		s->rq.buf = NULL;
 		s->rq.size = 0;
 	}
@@ -661,7 +660,7 @@ int udp_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 				s->opt_sndbuf = x < 4608 ? 4608 : (int)x;
 			s->so.buf_lock |= rcv ? 2 : 1;
 			if (rcv && s->rq.buf && s->rq_n == 0) {
-				free(s->rq.buf);        /* re-made at the next datagram, at the new size */
+				nst_free(st, s->rq.buf, s->rq.size);   /* re-made at the next datagram, at the new size */
 				s->rq.buf = NULL;
 				s->rq.size = 0;
 			}

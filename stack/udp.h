@@ -13,8 +13,8 @@
  * charged (payload + UDP_REC_CHARGE each, Linux charges skb truesize) do not
  * exceed SO_RCVBUF; the ring has room for one more maximal datagram beyond
  * that bound, so an accepted datagram always fits. Overflow is counted
- * (udp_drop_rcvbuf). The ring is malloc'ed at the first datagram, like the
- * TCP rings.
+ * (udp_drop_rcvbuf). The ring is allocated (cfg.mem) at the first datagram,
+ * like the TCP rings, and freed with its size (rq.size).
  */
 #ifndef NSTACK_UDP_H
 #define NSTACK_UDP_H

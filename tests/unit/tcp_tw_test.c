@@ -5,6 +5,7 @@
  * connect() takes over a TIME-WAIT of ours with the 4-tuple it needs (as
  * Linux's tcp_tw_reuse). Exact clock, the test as the peer (tcp_harness.h). */
 #include "tests/unit/tcp_harness.h"
+#include "stack/splitmix64.h"
 
 #define TV 100000u              /* the peer's first TSval */
 
@@ -143,6 +144,11 @@ TEST(ts_monotonic_per_peer)
 	teardown();
 }
 
+static uint64_t tw_rand64(void *ctx)
+{
+	return splitmix64(ctx);
+}
+
 /* The embedder's ts_key (preload: the host's boot_id) gives every stack of
  * the host the same TSval offsets, while the ISS/port key stays each one's */
 TEST(ts_key_shared_across_stacks)
@@ -150,8 +156,13 @@ TEST(ts_key_shared_across_stacks)
 	struct netdev *d[4];
 	memdev_pair(&d[0], &d[1]);
 	memdev_pair(&d[2], &d[3]);
-	struct stack_config cfg = { .addr = ME, .prefix_len = 24, .ts_key = { 7, 9 } };
+	/* each its own randomness (the default is the same sequence in every
+	 * stack), the TSval secret shared */
+	uint64_t rng_a = 1, rng_b = 2;
+	struct stack_config cfg = { .addr = ME, .prefix_len = 24, .ts_key = { 7, 9 },
+				    .rand64 = tw_rand64, .rand_ctx = &rng_a };
 	struct stack *a = stack_create(&cfg, d[0], T0);
+	cfg.rand_ctx = &rng_b;
 	struct stack *b = stack_create(&cfg, d[2], T0);
 	REQUIRE(a && b);
 	CHECK_EQ(tcp_ts_offset(a, ME, PEER), tcp_ts_offset(b, ME, PEER));

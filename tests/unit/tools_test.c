@@ -6,17 +6,9 @@
 #include "tests/unit/test.h"
 #include "stack/stack_impl.h"
 #include "shim/shim.h"
-#include "stack/splitmix64.h"
+#include "tests/unit/pair_harness.h"
 
-#define A_ADDR 0xc6120001u      /* 198.18.0.1 */
-#define B_ADDR 0xc6120002u      /* 198.18.0.2 */
 #define PORT 5001
-
-static uint64_t rng_a = 1, rng_b = 2;
-static uint64_t rnd(void *ctx)
-{
-	return splitmix64(ctx);
-}
 
 static int events[16][2], n_events;
 static struct nst_state_event last_ev;
@@ -29,17 +21,6 @@ static void on_state(void *ctx, const struct nst_state_event *ev)
 	}
 	n_events++;
 	last_ev = *ev;
-}
-
-/* Run both stacks for a while, 100 µs per round (an RTT of a few rounds). */
-static uint64_t run(struct stack *a, struct stack *b, uint64_t now, int rounds)
-{
-	for (int i = 0; i < rounds; i++) {
-		now += 100;
-		stack_poll(a, now);
-		stack_poll(b, now);
-	}
-	return now;
 }
 
 static const struct nst_sock_info *find(const struct nst_sock_info *v, int n, int state)
@@ -67,7 +48,7 @@ TEST(sock_list_shows_listener_connection_and_tcp_info)
 	CHECK_EQ(nst_listen(b, l, 8, now), 0);
 	int c = nst_socket(a, NST_SOCK_STREAM);
 	CHECK_EQ(nst_connect(a, c, B_ADDR, PORT, now), -EINPROGRESS);
-	now = run(a, b, now, 10);
+	now = pair_run(a, b, now, 10);
 	CHECK_EQ(nst_connect(a, c, B_ADDR, PORT, now), 0);
 
 	/* the state hook saw CLOSED -> SYN-SENT -> ESTABLISHED with the 4-tuple */
@@ -82,7 +63,7 @@ TEST(sock_list_shows_listener_connection_and_tcp_info)
 
 	static char data[20000];
 	CHECK_EQ(nst_send(a, c, data, sizeof(data), 0, now), (ssize_t)sizeof(data));
-	now = run(a, b, now, 1000);   /* 100 ms: past the delayed ACK */
+	now = pair_run(a, b, now, 1000);   /* 100 ms: past the delayed ACK */
 
 	struct nst_sock_info v[8];
 	int n = nst_sock_list(a, v, 8);
