@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include "shim/shim.h"
+#include "shim/dev_fork.h"
 
 int shim_dev_open(const struct shim_dev_spec *spec, struct shim_dev *out, int *fail)
 {
@@ -49,4 +50,77 @@ int shim_dev_open(const struct shim_dev_spec *spec, struct shim_dev *out, int *f
 	out->dev = dev;
 	*fail = 0;
 	return 0;
+}
+
+/* ---- after fork ----------------------------------------------------------- */
+
+/* The layer below a middleware, NULL for a backend. */
+static struct netdev *shim_dev_lower(struct netdev *dev)
+{
+	if (pcapdev_is(dev))
+		return pcapdev_lower(dev);
+	if (impairdev_is(dev))
+		return impairdev_lower(dev);
+	return NULL;
+}
+
+void shim_dev_abandon(struct netdev *inherited)
+{
+	while (inherited) {
+		struct netdev *lower = shim_dev_lower(inherited);
+
+		if (pcapdev_is(inherited))
+			pcapdev_abandon(inherited);
+		else if (impairdev_is(inherited))
+			impairdev_abandon(inherited);
+		else if (uring_dev_is(inherited))
+			uring_dev_abandon(inherited);
+		else if (memdev_is(inherited))
+			memdev_abandon(inherited);
+		/* else: not one of ours; left as it is (leaked) */
+		inherited = lower;
+	}
+}
+
+/* Bottom-up, as shim_dev_open: the backend first, then each middleware
+ * wrapped around the child's device below it. */
+struct netdev *shim_dev_fork(struct netdev *inherited, int *err)
+{
+	struct netdev *lower;
+	int dummy;
+
+	if (!err)
+		err = &dummy;
+	if (!inherited) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if (uring_dev_is(inherited))
+		return uring_dev_fork(inherited, err);
+	if (memdev_is(inherited))
+		return memdev_fork(inherited, err);
+	if (!pcapdev_is(inherited) && !impairdev_is(inherited)) {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	lower = shim_dev_fork(shim_dev_lower(inherited), err);
+	if (!lower) {
+		/* the layers below are abandoned already */
+		if (pcapdev_is(inherited))
+			pcapdev_abandon(inherited);
+		else
+			impairdev_abandon(inherited);
+		return NULL;
+	}
+	if (pcapdev_is(inherited))
+		return pcapdev_fork(inherited, lower, err);
+	return impairdev_fork(inherited, lower, err);
+}
+
+struct netdev *shim_dev_impair(struct netdev *top)
+{
+	for (; top; top = shim_dev_lower(top))
+		if (impairdev_is(top))
+			return top;
+	return NULL;
 }

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "shim/shim.h"
+#include "shim/dev_fork.h"
 #include "stack/splitmix64.h"
 
 /* Around the interposed read/close/epoll of libnstack (as tap.c does): our own
@@ -66,6 +67,7 @@ struct impairdev {
 	int            epfd, tfd;
 	uint64_t       armed_at;    /* timerfd deadline, 0: disarmed */
 	struct impair_stats stat;
+	struct impair_spec spec_tx, spec_rx;   /* as given: a forked child starts afresh from them */
 };
 
 
@@ -348,6 +350,8 @@ struct netdev *impairdev_wrap_dirs(struct netdev *lower, const struct impair_spe
 		return NULL;
 	}
 	im->rng = (tx->dir & IMPAIR_TX) ? tx->seed : rx->seed;
+	im->spec_tx = *tx;
+	im->spec_rx = *rx;
 	lane_setup(&im->tx, tx, tx->dir & IMPAIR_TX);
 	lane_setup(&im->rx, rx, rx->dir & IMPAIR_RX);
 	im->tx.lost = &im->stat.tx_lost;
@@ -381,4 +385,58 @@ int impairdev_stats(const struct netdev *im, struct impair_stats *out)
 		return -ENODEV;
 	*out = ((const struct impairdev *)im)->stat;
 	return 0;
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+bool impairdev_is(const struct netdev *dev)
+{
+	return dev && dev->ops == &impair_ops;
+}
+
+struct netdev *impairdev_lower(struct netdev *dev)
+{
+	return impairdev_of(dev)->lower;
+}
+
+/* This layer only. The frames held in the lanes are the parent's (not
+ * freed: the pool may be shared). The timerfd and the epoll fd are the
+ * same open files as the parent's: never read, set or changed here (that
+ * would disarm the parent's timer or steal its wakeup), only our fds of
+ * them closed. The struct and the due[] arrays are our private copies. */
+static void impairdev_abandon_self(struct impairdev *im)
+{
+	sys_close(im->tfd);
+	sys_close(im->epfd);
+	free(im->tx.due);
+	free(im->rx.due);
+	free(im);
+}
+
+void impairdev_abandon(struct netdev *inherited)
+{
+	impairdev_abandon_self(impairdev_of(inherited));
+}
+
+/* A fresh impairment state from the same specs, its seed mixed with our
+ * pid (the parent's and the child's dice differ); nothing held, timer
+ * disarmed, counters at zero. */
+struct netdev *impairdev_fork(struct netdev *inherited, struct netdev *lower, int *err)
+{
+	struct impairdev *im = impairdev_of(inherited);
+	struct impair_spec tx = im->spec_tx, rx = im->spec_rx, tx0 = tx, rx0 = rx;
+	struct netdev *w;
+	int pid = (int)getpid();
+
+	impairdev_abandon_self(im);
+	tx.seed = shim_seed_for_pid(tx.seed, pid);
+	rx.seed = shim_seed_for_pid(rx.seed, pid);
+	if (!(w = impairdev_wrap_dirs(lower, &tx, &rx, err))) {
+		netdev_close(lower);
+		return NULL;
+	}
+	/* A grandchild mixes its pid with the specs' own seeds, not with ours. */
+	impairdev_of(w)->spec_tx = tx0;
+	impairdev_of(w)->spec_rx = rx0;
+	return w;
 }

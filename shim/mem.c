@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "shim/shim.h"
+#include "shim/dev_fork.h"
 #include "stack/splitmix64.h"
 
 struct memdev {
@@ -205,4 +207,52 @@ void memdev_set_offload(struct netdev *dev, uint32_t features, int raw)
 	struct memdev *m = to_mem(dev);
 	dev->features = features;
 	m->offload_raw = raw;
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+bool memdev_is(const struct netdev *dev)
+{
+	return dev && dev->ops == &memdev_ops;
+}
+
+/* Our private copy of the parent's memdev: the struct is freed; the frames
+ * queued in it (rxq, txq, held) are the parent's and are not freed (the
+ * pool may be shared). A pair's peer is not touched (memdev_close would
+ * rewire it). */
+void memdev_abandon(struct netdev *inherited)
+{
+	free(to_mem(inherited));
+}
+
+/* A loop device (NSTACK_IF=lo): a fresh empty loop with the same name,
+ * MAC, MTU, offloads and impairments (the seed mixed with our pid). A pair
+ * wires two devices of one process together: no meaning after fork,
+ * -EOPNOTSUPP. */
+struct netdev *memdev_fork(struct netdev *inherited, int *err)
+{
+	struct memdev *old = to_mem(inherited), *m;
+
+	if (old->peer != old) {
+		memdev_abandon(inherited);
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	if (!(m = memdev_new(1))) {
+		memdev_abandon(inherited);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(m->nd.mac, old->nd.mac, sizeof(m->nd.mac));
+	memcpy(m->nd.name, old->nd.name, sizeof(m->nd.name));
+	m->nd.mtu = old->nd.mtu;
+	m->nd.features = old->nd.features;
+	m->offload_raw = old->offload_raw;
+	m->loss_ppm = old->loss_ppm;
+	m->dup_ppm = old->dup_ppm;
+	m->reorder_ppm = old->reorder_ppm;
+	m->rng = shim_seed_for_pid(old->rng, (int)getpid());
+	memdev_abandon(inherited);
+	*err = 0;
+	return &m->nd;
 }

@@ -7,12 +7,15 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/time.h>
 #include <pcap/pcap.h>
 
 #include "shim/shim.h"
+#include "shim/dev_fork.h"
 
 /* Whole frames, TSO and GRO ones included (a 64 KB IP datagram plus the
  * Ethernet header is more than 65535): tcpdump's default snaplen. Such
@@ -25,6 +28,7 @@ struct pcapdev {
 	struct netdev *lower;
 	pcap_t        *pd;          /* pcap_open_dead: only a link type for the dumper */
 	pcap_dumper_t *dumper;
+	char          *path;        /* as given to pcapdev_wrap: a forked child writes path.<pid> */
 };
 
 static inline struct pcapdev *pcapdev_of(struct netdev *dev)
@@ -103,6 +107,7 @@ static void pcapdev_close(struct netdev *dev)
 	netdev_close(pc->lower);
 	pcap_dump_close(pc->dumper);    /* flushes and closes the file */
 	pcap_close(pc->pd);
+	free(pc->path);
 	free(pc);
 }
 
@@ -114,9 +119,10 @@ static const struct netdev_ops pcapdev_ops = {
 	.close   = pcapdev_close,
 };
 
-/* Wrap lower; on success the wrapper owns lower (close closes both). On
- * failure NULL with *err = -errno, and lower is left open for the caller. */
-struct netdev *pcapdev_wrap(struct netdev *lower, const char *path, int *err)
+/* Wrap lower, capturing to file; path is what a forked child derives its
+ * file name from. */
+static struct netdev *pcapdev_wrap_file(struct netdev *lower, const char *file, const char *path,
+					int *err)
 {
 	struct pcapdev *pc;
 	FILE *f;
@@ -124,22 +130,25 @@ struct netdev *pcapdev_wrap(struct netdev *lower, const char *path, int *err)
 
 	if (!err)
 		err = &dummy;
-	if (!lower || !path || !*path) {
+	if (!lower || !file || !*file) {
 		*err = -EINVAL;
 		return NULL;
 	}
-	if (!(pc = calloc(1, sizeof(*pc)))) {
+	if (!(pc = calloc(1, sizeof(*pc))) || !(pc->path = strdup(path))) {
+		free(pc);
 		*err = -ENOMEM;
 		return NULL;
 	}
 	/* fopen ourselves: pcap_dump_open does not report errno reliably. */
-	if (!(f = fopen(path, "we"))) {
+	if (!(f = fopen(file, "we"))) {
 		*err = errno ? -errno : -EINVAL;
+		free(pc->path);
 		free(pc);
 		return NULL;
 	}
 	if (!(pc->pd = pcap_open_dead(DLT_EN10MB, PCAP_SNAPLEN))) {
 		fclose(f);
+		free(pc->path);
 		free(pc);
 		*err = -ENOMEM;
 		return NULL;
@@ -147,6 +156,7 @@ struct netdev *pcapdev_wrap(struct netdev *lower, const char *path, int *err)
 	if (!(pc->dumper = pcap_dump_fopen(pc->pd, f))) {
 		fclose(f);
 		pcap_close(pc->pd);
+		free(pc->path);
 		free(pc);
 		*err = -EINVAL;
 		return NULL;
@@ -161,4 +171,64 @@ struct netdev *pcapdev_wrap(struct netdev *lower, const char *path, int *err)
 	pcapdev_sync(pc);
 	*err = 0;
 	return &pc->dev;
+}
+
+/* Wrap lower; on success the wrapper owns lower (close closes both). On
+ * failure NULL with *err = -errno, and lower is left open for the caller. */
+struct netdev *pcapdev_wrap(struct netdev *lower, const char *path, int *err)
+{
+	return pcapdev_wrap_file(lower, path, path, err);
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+bool pcapdev_is(const struct netdev *dev)
+{
+	return dev && dev->ops == &pcapdev_ops;
+}
+
+struct netdev *pcapdev_lower(struct netdev *dev)
+{
+	return pcapdev_of(dev)->lower;
+}
+
+/* This layer only. The FILE's buffer is our copy of frames the parent has
+ * not flushed yet: discarded (__fpurge), or fclose would write them into
+ * the parent's file a second time. Then fclose closes our fd of the file
+ * (the parent's stays open) and frees our copies of the structs. */
+static void pcapdev_abandon_self(struct pcapdev *pc)
+{
+	__fpurge(pcap_dump_file(pc->dumper));
+	pcap_dump_close(pc->dumper);
+	pcap_close(pc->pd);
+	free(pc->path);
+	free(pc);
+}
+
+void pcapdev_abandon(struct netdev *inherited)
+{
+	pcapdev_abandon_self(pcapdev_of(inherited));
+}
+
+/* The child captures to <path>.<pid>: two processes appending to one file
+ * through their own buffers would interleave partial records. */
+struct netdev *pcapdev_fork(struct netdev *inherited, struct netdev *lower, int *err)
+{
+	struct pcapdev *pc = pcapdev_of(inherited);
+	struct netdev *w = NULL;
+	char *path = pc->path, *file = NULL;
+
+	pc->path = NULL;                /* ours now */
+	pcapdev_abandon_self(pc);
+	if (!path || asprintf(&file, "%s.%d", path, (int)getpid()) < 0) {
+		file = NULL;
+		*err = -ENOMEM;
+	} else if (!(w = pcapdev_wrap_file(lower, file, path, err))) {
+		*err = *err < 0 ? *err : -EINVAL;
+	}
+	if (!w)
+		netdev_close(lower);
+	free(file);
+	free(path);
+	return w;
 }

@@ -152,4 +152,28 @@ struct shim_dev {
  * to the part that failed (nothing left open). */
 int            shim_dev_open(const struct shim_dev_spec *spec, struct shim_dev *out, int *fail);
 
+/* In a fork() child: its own device chain in place of the one it inherited
+ * (shim_dev_open's, copied by fork). Same kind, name, MAC, MTU, offloads
+ * and middleware; the TAP fd or AF_PACKET socket is the inherited one (the
+ * same open file as the parent's: each frame goes to one reader), driven
+ * through a new io_uring instance of this process (a ring belongs to the
+ * task that created it), with new provided buffers from the packet pool and
+ * reads armed as at open (opts.reads_claimed: by the shim_reads_claim
+ * thread). The pcap layer captures to "<path>.<pid>"; the impairment layer
+ * starts afresh from its specs, the seed mixed with the pid; a loop device
+ * starts empty. The inherited chain is abandoned (shim_dev_abandon), on
+ * success and on failure: never use it again. NULL with *err = -errno on
+ * failure (-EOPNOTSUPP: a memdev_pair end). */
+struct netdev *shim_dev_fork(struct netdev *inherited, int *err);
+/* In a fork() child: let go of an inherited chain without touching what
+ * the parent uses: only this process's copies of the structs (freed), of
+ * the fds (closed: the TAP fd, the ring's, the eventfd, timerfd, epoll fd,
+ * the capture file without flushing the parent's unwritten records) and of
+ * the ring mappings (unmapped) go. The parent's io_uring requests, its
+ * packets (provided buffers, writes in flight, queued, delayed frames) and
+ * its timers are left alone. NULL is a no-op. */
+void           shim_dev_abandon(struct netdev *inherited);
+/* The impairment layer of a chain (as shim_dev.impair), or NULL. */
+struct netdev *shim_dev_impair(struct netdev *top);
+
 #endif

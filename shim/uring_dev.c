@@ -54,6 +54,7 @@
 
 #include "shim/shim.h"
 #include "shim/uring_dev.h"
+#include "shim/dev_fork.h"
 
 #define UD_VNET_LEN    ((int)sizeof(struct virtio_net_hdr))   /* 10: not mergeable */
 #define UD_RXBUF_OFF   (PKT_HEADROOM - UD_VNET_LEN)           /* buffer start in pkt->buf */
@@ -778,17 +779,14 @@ static const char *ud_offload_str(uint32_t f)
 	return "no offloads";
 }
 
-struct netdev *uring_dev_create(int fd, const char *kind, const char *ifname, uint32_t features,
-				bool rx_large, const struct shim_opts *o, int *err)
+/* A device over fd with nothing set up yet (no MAC, MTU 0, no ring). */
+static struct uring_dev *ud_new(int fd, const char *kind, const char *ifname, uint32_t features,
+				bool rx_large, const struct shim_opts *o)
 {
 	struct uring_dev *ud = calloc(1, sizeof(*ud));
-	unsigned mtu;
-	int r;
 
-	if (!ud) {
-		*err = -ENOMEM;
+	if (!ud)
 		return NULL;
-	}
 	ud->dev.ops = &ud_ops;
 	ud->dev.features = features;
 	ud->kind = kind;
@@ -797,6 +795,48 @@ struct netdev *uring_dev_create(int fd, const char *kind, const char *ifname, ui
 	ud->efd = -1;
 	ud->rx_large = rx_large || (features & NETDEV_F_GRO);
 	snprintf(ud->dev.name, sizeof(ud->dev.name), "%s", ifname);
+	return ud;
+}
+
+/* Set up the io_uring path, or fall back to plain read/write; one log line
+ * (why: "" or "forked: "). */
+static void ud_start(struct uring_dev *ud, const char *why)
+{
+	const struct shim_opts *o = &ud->opts;
+	const char *kind = ud->kind, *ifname = ud->dev.name;
+	uint32_t features = ud->dev.features;
+	int r;
+
+	if (o->uring_disable) {
+		shim_log(o->log, "%s %s: %sio_uring disabled by NSTACK_URING_DISABLE, plain read/write, %s",
+			 kind, ifname, why, ud_offload_str(features));
+	} else if ((r = ud_uring_init(ud)) < 0) {
+		ud_uring_fini(ud);
+		ud->rx_err = 0;
+		ud->reads_armed = ud->writes_inflight = 0;
+		shim_log(o->log, "%s %s: %sio_uring unavailable (%s), plain read/write, %s", kind, ifname,
+			 why, strerror(-r), ud_offload_str(features));
+	} else {
+		ud->uring = true;
+		if (ud->multishot)
+			shim_log(o->log, "%s %s: %sio_uring multishot read, %s", kind, ifname, why,
+				 ud_offload_str(features));
+		else
+			shim_log(o->log, "%s %s: %sio_uring read ring of %u (no multishot), %s", kind, ifname,
+				 why, UD_NREADS, ud_offload_str(features));
+	}
+}
+
+struct netdev *uring_dev_create(int fd, const char *kind, const char *ifname, uint32_t features,
+				bool rx_large, const struct shim_opts *o, int *err)
+{
+	struct uring_dev *ud = ud_new(fd, kind, ifname, features, rx_large, o);
+	unsigned mtu;
+
+	if (!ud) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	ud_make_mac(ud->dev.mac, ifname);
 	mtu = ud_if_mtu(ifname);
 	if (mtu > PKT_MAX_FRAME - UD_ETH_HLEN) {
@@ -805,25 +845,81 @@ struct netdev *uring_dev_create(int fd, const char *kind, const char *ifname, ui
 		mtu = PKT_MAX_FRAME - UD_ETH_HLEN;
 	}
 	ud->dev.mtu = (uint16_t)mtu;
+	ud_start(ud, "");
+	*err = 0;
+	return &ud->dev;
+}
 
-	if (o->uring_disable) {
-		shim_log(o->log, "%s %s: io_uring disabled by NSTACK_URING_DISABLE, plain read/write, %s",
-			 kind, ifname, ud_offload_str(features));
-	} else if ((r = ud_uring_init(ud)) < 0) {
-		ud_uring_fini(ud);
-		ud->rx_err = 0;
-		ud->reads_armed = ud->writes_inflight = 0;
-		shim_log(o->log, "%s %s: io_uring unavailable (%s), plain read/write, %s", kind, ifname,
-			 strerror(-r), ud_offload_str(features));
-	} else {
-		ud->uring = true;
-		if (ud->multishot)
-			shim_log(o->log, "%s %s: io_uring multishot read, %s", kind, ifname,
-				 ud_offload_str(features));
-		else
-			shim_log(o->log, "%s %s: io_uring read ring of %u (no multishot), %s", kind, ifname,
-				 UD_NREADS, ud_offload_str(features));
+/* ---- fork ---------------------------------------------------------------- */
+
+bool uring_dev_is(const struct netdev *dev)
+{
+	return dev && dev->ops == &ud_ops;
+}
+
+/* Let go of the copy of the parent's device that fork() left in this
+ * process, without touching what the parent still uses:
+ * - the io_uring instance: never submitted to or waited on here (its
+ *   requests are the parent's; a submission would even be ours to answer).
+ *   io_uring_queue_exit only munmaps this process's mappings of the rings
+ *   and closes this process's ring fd (liburing 2.3 to 2.x: no cancel, no
+ *   io_uring_enter; it unregisters a registered ring fd, which we never
+ *   register and which would be this task's table anyway). The ring lives
+ *   on through the parent's fd: the kernel tears an io_uring down only at
+ *   the last close of its file, and cancels requests per task, at that
+ *   task's exit or exec. The parent never used IORING_SETUP_SINGLE_ISSUER
+ *   (with it, io_uring_enter and io_uring_register from here would fail
+ *   with -EEXIST: one more reason never to call them).
+ * - the provided-buffer ring (br): our copy of the parent's MAP_PRIVATE
+ *   mapping; the kernel holds the parent's pages (pinned pages are copied
+ *   for the child at fork), so unmapping ours is safe.
+ * - the packets the kernel holds as provided buffers or in flight (inring,
+ *   writes), received ones (rxq), queued ones (txq) and the plain path's
+ *   spare: the parent's, never pkt_free'd here (the pool may be shared).
+ * - the eventfd registered with the ring: our fd is closed; reading it
+ *   would steal the parent's wakeups.
+ * - the frame fd (TAP fd, AF_PACKET socket): the same open file as the
+ *   parent's; closed unless keep_fd (the child's new device takes it).
+ * - the struct and inring: this process's private heap copies, freed. */
+static void ud_abandon(struct uring_dev *ud, bool keep_fd)
+{
+	if (ud->ring_up)
+		io_uring_queue_exit(&ud->ring);
+	if (ud->br)
+		munmap(ud->br, ud->br_bytes);
+	free(ud->inring);
+	sys_close(ud->efd);
+	if (!keep_fd)
+		sys_close(ud->fd);
+	free(ud);
+}
+
+void uring_dev_abandon(struct netdev *inherited)
+{
+	ud_abandon(ud_of(inherited), false);
+}
+
+/* The child's own device on the inherited fd: a new io_uring instance, new
+ * provided buffers from the pool, reads armed as at open (by the claiming
+ * thread with opts.reads_claimed). Same name, MAC, MTU, offloads. */
+struct netdev *uring_dev_fork(struct netdev *inherited, int *err)
+{
+	struct uring_dev *old = ud_of(inherited), *ud;
+	struct shim_opts o = old->opts;
+
+	/* The parent found multishot refused on this fd: do not ask again. */
+	if (old->uring && !old->multishot)
+		o.uring_no_multishot = true;
+	ud = ud_new(old->fd, old->kind, old->dev.name, old->dev.features, old->rx_large, &o);
+	if (!ud) {
+		ud_abandon(old, false);
+		*err = -ENOMEM;
+		return NULL;
 	}
+	memcpy(ud->dev.mac, old->dev.mac, sizeof(ud->dev.mac));
+	ud->dev.mtu = old->dev.mtu;
+	ud_abandon(old, true);
+	ud_start(ud, "forked: ");
 	*err = 0;
 	return &ud->dev;
 }
