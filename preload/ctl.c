@@ -258,12 +258,28 @@ static void *ctl_main(void *arg)
 }
 
 /* At exit: remove the socket so `nstack ss` no longer lists the process. */
-static void ctl_exit(void)
+void ctl_stop(void)
 {
 	if (ctl_fd < 0 || getpid() != ctl_owner)
 		return;
 	unlink(ctl_path);
 	REAL(shutdown)(ctl_fd, SHUT_RDWR);    /* wakes the thread's accept with EINVAL */
+	ctl_owner = 0;
+}
+
+static void ctl_exit(void)
+{
+	ctl_stop();
+}
+
+/* In a forked child that shares the stack: the inherited listener is the
+ * parent's (its thread serves it; ours did not come along). Close our copy,
+ * so it dies with the parent; the child then serves its own (ctl_start). */
+void ctl_forked(void)
+{
+	if (ctl_fd >= 0)
+		REAL(close)(ctl_fd);
+	ctl_fd = -1;
 }
 
 /* The directory for control sockets: NSTACK_RUNDIR or /run/nstack. */

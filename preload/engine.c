@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "preload.h"
+#include "shm.h"
 #include "config/config.h"
 #include "shim/shim.h"
 #include "stack/pkt.h"
@@ -53,17 +54,19 @@
  * TCP table holds twice max_sockets */
 #define ENG_MAX_SOCKETS (NST_UDP_SD_BASE / 2)
 
-#define ENG_PKT_POOL     8192
+#define ENG_PKT_POOL     16384
 /* Large packets (64 KB) for TSO frames we send and GRO frames we receive:
  * calloc'ed, so only the ones ever used cost memory. */
-#define ENG_PKT_POOL_LARGE 512
+#define ENG_PKT_POOL_LARGE 4096
 #define ENG_LOOP_ROUNDS  256    /* bound on inline loopback passes per call */
 #define ENG_EXIT_WAIT_S  1      /* exit never waits longer than this per step */
+#define ENG_REAP_US      1000000 /* how often the engine looks for dead members */
 
 int nst_log_level = NST_LOG_ERROR;
 
 struct engine eng = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.lockp = &eng.lock,
 	.sleep_until = UINT64_MAX,
 	.kick_fd = -1,
 	.devfd = -1,
@@ -147,18 +150,39 @@ uint64_t eng_now_us(void)
 
 /* eng.lock_waiters: threads blocked in eng_lock; a busy poller hands the
  * lock over to them instead of taking it back before they could run. */
+/* The shared lock is robust: a member killed while holding it leaves it
+ * EOWNERDEAD to the next taker, who carries on (the stack's state is what
+ * the dead member left; family.c releases its descriptors). */
+static void eng_locked(int r)
+{
+	fam_bind();
+	if (r == EOWNERDEAD) {
+		pthread_mutex_consistent(eng.lockp);
+		log_warn("a process sharing the stack died holding its lock");
+		fam_reap();
+	}
+}
+
+static void eng_lock_raw(void)
+{
+	int r = pthread_mutex_trylock(eng.lockp);
+	if (r != 0 && r != EOWNERDEAD) {
+		__atomic_add_fetch(&eng.lock_waiters, 1, __ATOMIC_SEQ_CST);
+		r = pthread_mutex_lock(eng.lockp);
+		__atomic_sub_fetch(&eng.lock_waiters, 1, __ATOMIC_SEQ_CST);
+	}
+	eng_locked(r);
+}
+
 void eng_lock(void)
 {
-	if (pthread_mutex_trylock(&eng.lock) == 0)
-		return;
-	__atomic_add_fetch(&eng.lock_waiters, 1, __ATOMIC_SEQ_CST);
-	pthread_mutex_lock(&eng.lock);
-	__atomic_sub_fetch(&eng.lock_waiters, 1, __ATOMIC_SEQ_CST);
+	eng_join_check();
+	eng_lock_raw();
 }
 
 void eng_unlock(void)
 {
-	pthread_mutex_unlock(&eng.lock);
+	pthread_mutex_unlock(eng.lockp);
 }
 
 int eng_block(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask)
@@ -257,6 +281,12 @@ static void eng_kick(void)
 	uint64_t one = 1;
 	if (eng.kick_fd >= 0)
 		(void)!REAL(write)(eng.kick_fd, &one, sizeof(one));
+}
+
+void eng_kick_engine(void)
+{
+	eng.sleep_until = 0;
+	eng_kick();
 }
 
 /* Run the stack. On the loop device the frames a pass sends are received by
@@ -396,7 +426,7 @@ int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_
 
 void eng_after(void)
 {
-	if (!eng.st)
+	if (!eng.st || !eng.dev)
 		return;
 	if (eng.loopback)
 		eng_drive(eng_now_us());
@@ -433,12 +463,16 @@ static void *eng_main(void *arg)
 	__atomic_store_n(&eng.devfd, devfd, __ATOMIC_RELAXED);
 	struct pollfd p[2] = { { eng.kick_fd, POLLIN, 0 }, { devfd, POLLIN, 0 } };
 	nfds_t n = devfd >= 0 ? 2 : 1;
-	uint64_t stuck = 0;
+	uint64_t stuck = 0, reaped = eng_now_us();
 
 	eng_lock();
 	while (!eng.stop) {
 		uint64_t now = eng_now_us();
 		eng_drive(now);
+		if (now - reaped > ENG_REAP_US) {
+			fam_reap();     /* members killed without leaving */
+			reaped = now;
+		}
 		uint64_t d = stack_next_deadline(eng.st);
 		int64_t deadline = d ? (int64_t)d : -1;
 		/* A deadline that stays in the past would spin: back off 1 ms. */
@@ -494,22 +528,28 @@ static int eng_start_thread(void)
 	return 0;
 }
 
+/* The atfork hooks serve a fork() that did not come through our wrapper
+ * (a raw clone, glibc-internal forks such as daemon(3)'s): the child never
+ * touches the stack; inherited nstack fds become close-only and new
+ * AF_INET sockets go to the kernel. */
 static void eng_atfork_prepare(void)
 {
-	eng_lock();
+	if (!eng.forking)
+		eng_lock();
 }
 
 static void eng_atfork_parent(void)
 {
-	eng_unlock();
+	if (!eng.forking)
+		eng_unlock();
 }
 
-/* The child never touches the parent's device or connections: inherited
- * nstack fds become close-only and new AF_INET sockets go to the kernel
- * (a fresh stack would need its own interface). */
 static void eng_atfork_child(void)
 {
+	if (eng.forking)
+		return;
 	pthread_mutex_init(&eng.lock, NULL);
+	eng.lockp = &eng.lock;
 	eng.st = NULL;
 	eng.dev = NULL;
 	eng.impair = NULL;
@@ -518,6 +558,121 @@ static void eng_atfork_child(void)
 	eng.kick_fd = -1;
 	eng.state = ENG_DISABLED;
 	__atomic_store_n(&eng.done, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- fork: the child joins the family (family.c) ----------------------- */
+
+/* The child joins lazily: at fork it only records its member slot (a child
+ * that execs at once, as most do, costs nothing more); the first time it
+ * takes the lock (any call on our sockets, a new socket, a poll) it becomes
+ * a full member: our copies of the parent's engine state are reset
+ * (threads do not survive fork; the kick eventfd and the device's ring are
+ * the parent's), the sockets get their own eventfds, then our own device
+ * instance on the inherited interface (shim_dev_fork) and the engine and
+ * doorbell threads. Until then the stack goes on in the other members. */
+static void eng_fork_child(int slot)
+{
+	fam_fork_child(slot);
+	eng.owner = getpid();
+	eng.thread_up = 0;
+	eng.stop = 0;
+	eng.lock_waiters = 0;
+	eng.bp_active = 0;
+	eng.bp_until = 0;
+	eng.dev_waiter = 0;
+	eng.dev_until = 0;
+	eng.dev_unwatched = 0;
+	eng.sleep_until = UINT64_MAX;
+	eng.devfd = -1;
+	eng.dev_inherited = eng.dev;
+	eng.dev = NULL;         /* never bind the stack to the parent's ring */
+	pthread_mutex_init(&eng.lock, NULL);
+	__atomic_store_n(&eng.join_pending, 1, __ATOMIC_RELEASE);
+}
+
+/* The rest of joining, on the child's first entry (eng_lock, or fd_peek:
+ * before any real call on an inherited fd, whose eventfd we replace). */
+static __thread int eng_joining;
+
+void eng_join(void)
+{
+	if (eng_joining)
+		return;         /* our own calls while joining */
+	eng_joining = 1;
+	pthread_mutex_lock(&eng.lock);  /* one joining thread */
+	if (!__atomic_load_n(&eng.join_pending, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&eng.lock);
+		eng_joining = 0;
+		return;
+	}
+	if (getrandom(&eng.rand_state, sizeof(eng.rand_state), 0) != sizeof(eng.rand_state))
+		eng.rand_state ^= eng_now_us() ^ ((uint64_t)getpid() << 32);
+	if (eng.kick_fd >= 0)
+		REAL(close)(eng.kick_fd);
+	eng.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ctl_forked();
+	fd_fork_child();
+	eng_lock_raw();
+	int err = 0;
+	struct netdev *dev = shim_dev_fork(eng.dev_inherited, &err);
+	eng.dev_inherited = NULL;
+	if (!dev) {
+		/* no device of our own: we cannot send; give our share back */
+		log_error("fork: the child cannot open the interface: %s", strerror(-err));
+		fam_leave();
+		eng.st = NULL;
+		eng.child = 1;
+	} else {
+		eng.dev = dev;
+		eng.impair = shim_dev_impair(dev);
+		fam_child_joined();
+		fd_fork_resync();
+		if ((err = eng_start_thread()) < 0)
+			log_error("fork: engine thread: %s", strerror(-err));
+	}
+	__atomic_store_n(&eng.join_pending, 0, __ATOMIC_RELEASE);
+	int ctl = dev && fam_ctl_claim();
+	pthread_mutex_unlock(eng.lockp);
+	pthread_mutex_unlock(&eng.lock);
+	eng_joining = 0;
+	if (ctl)
+		ctl_start();    /* the family's control socket had nobody serving it */
+}
+
+/* fork(): the child shares the stack and every socket, as on the kernel.
+ * Under the lock around the real fork, so that the child's copy of our
+ * private state (fd table, nsocks) is consistent and its member slot holds
+ * exactly the sockets we hold. */
+NST_EXPORT pid_t fork(void)
+{
+	if (!__atomic_load_n(&eng.done, __ATOMIC_ACQUIRE) || eng.state != ENG_ACTIVE ||
+	    !fam_active())
+		return REAL(fork)();
+	eng_lock();
+	int slot = eng.st ? fam_fork_prepare() : -1;
+	if (slot < 0) {
+		eng_unlock();
+		if (eng.st)
+			log_warn("fork: %d processes share the stack already; the child's "
+				 "inherited sockets are close-only", 64);
+		return REAL(fork)();    /* the atfork hooks: a child without the stack */
+	}
+	eng.forking = 1;
+	pid_t pid = REAL(fork)();
+	if (pid == 0) {
+		eng.forking = 0;
+		eng_fork_child(slot);
+		return 0;
+	}
+	int e = errno;
+	eng.forking = 0;
+	if (pid < 0)
+		fam_fork_undo(slot);
+	else
+		fam_fork_parent(slot, pid);
+	eng_unlock();
+	errno = e;
+	return pid;
 }
 
 /* Closed connections still delivering data or a FIN: the kernel would finish
@@ -550,16 +705,60 @@ static void eng_exit_drain(void)
 	}
 }
 
+/* Under the lock, at the exit of a member whose family goes on: stop our
+ * engine, give our device's buffers back to the shared pool, unlock. */
+static void eng_member_stop(void)
+{
+	eng.stop = 1;
+	eng_kick();
+	eng_unlock();
+	if (eng.thread_up) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += ENG_EXIT_WAIT_S;
+		if (pthread_timedjoin_np(eng.thread, NULL, &ts) == 0)
+			eng.thread_up = 0;
+	}
+	eng_lock();
+	if (!eng.thread_up && eng.dev) {
+		eng_drive(eng_now_us());        /* frames our device took already */
+		fam_unbind();
+		netdev_close(eng.dev);
+		eng.dev = NULL;
+	}
+	eng.st = NULL;          /* our doorbell thread ends; late calls get EBADF */
+	eng_unlock();
+}
+
 /* At exit: end every connection on the wire and stop the engine, bounded. */
 static void eng_exit(void)
 {
 	if (getpid() != eng.owner || !eng.st)
 		return;
+	if (__atomic_load_n(&eng.join_pending, __ATOMIC_ACQUIRE)) {
+		/* a child that never used the stack: let go of its share; join
+		 * only if that closes a connection (its FIN goes through us) */
+		eng_lock_raw();
+		int r = fam_leave_unjoined();
+		eng_unlock();
+		if (r == 0)
+			return;
+		eng_join();
+		if (!eng.st)
+			return;
+	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += ENG_EXIT_WAIT_S;
-	if (pthread_mutex_timedlock(&eng.lock, &ts) != 0) {
+	int r = pthread_mutex_timedlock(eng.lockp, &ts);
+	if (r != 0 && r != EOWNERDEAD) {
 		log_warn("exit: stack busy, connections not closed");
+		return;
+	}
+	eng_locked(r);
+	if (fam_leave()) {
+		/* the family goes on: it finishes what our closes started */
+		eng_member_stop();
 		return;
 	}
 	nst_close_all(eng.st, eng_now_us());
@@ -574,6 +773,35 @@ static void eng_exit(void)
 		if (pthread_timedjoin_np(eng.thread, NULL, &ts) == 0)
 			eng.thread_up = 0;
 	}
+}
+
+/* The arena's size: virtual, sparse (untouched pages cost nothing): the
+ * rings' cap twice over (power-of-two blocks) and room for the tables and
+ * packet pools. */
+static size_t eng_arena_size(uint64_t mem_max)
+{
+	return (size_t)(2 * mem_max) + ((size_t)1 << 30);
+}
+
+/* _exit(), _Exit(): the kernel closes a process's descriptors however it
+ * ends; so do we (a forking server's child typically ends with _exit: its
+ * share of the sockets, its device's buffers and the frames its device
+ * took must not wait for the others to notice it is gone). Only in the
+ * process that owns the engine state: a vfork() child runs in its parent's
+ * memory and must touch nothing. */
+NST_EXPORT void _exit(int status)
+{
+	if (getpid() == eng.owner) {
+		ctl_stop();
+		eng_exit();
+	}
+	REAL(exit_)(status);
+	__builtin_unreachable();
+}
+
+NST_EXPORT void _Exit(int status)
+{
+	_exit(status);
 }
 
 /* Read NSTACK_* (config/), open the device (shim_dev_open), create the
@@ -597,17 +825,30 @@ static int eng_configure(void)
 	const char *ifname = c.ifname;
 	int lo = c.loopback;
 
+	/* The stack's memory: a shared arena (shm.c) that fork() children
+	 * share, so the family has one stack (family.c); plain calloc if the
+	 * arena cannot be made (then a child's inherited sockets are
+	 * close-only, as a second stack would need its own interface). */
+	static struct nst_mem_ops mem;
 	static int pool_ready;
 	if (!pool_ready) {
-		err = pkt_pool_init(ENG_PKT_POOL);
-		if (err == 0)
-			err = pkt_pool_init_large(ENG_PKT_POOL_LARGE);
+		struct shm_arena *a;
+		err = shm_arena_create(eng_arena_size(c.mem_max), &a);
+		if (err == 0) {
+			eng.arena = a;
+			mem = (struct nst_mem_ops){ shm_zalloc, shm_free, a };
+		} else {
+			log_warn("shared memory: %s; a forked child will not share the stack",
+				 strerror(-err));
+		}
+		err = pkt_pool_init_mem(ENG_PKT_POOL, ENG_PKT_POOL_LARGE, eng.arena ? &mem : NULL);
 		if (err < 0) {
 			log_error("packet pool: %s", strerror(-err));
 			return err;
 		}
 		pool_ready = 1;
 	}
+	cfg.mem = mem;
 
 	struct shim_dev sd;
 	int fail;
@@ -651,15 +892,31 @@ static int eng_configure(void)
 		netdev_close(dev);
 		return err;
 	}
+	if (eng.arena && (err = fam_create(eng.arena)) < 0) {
+		log_error("cannot create the stack: %s", strerror(-err));
+		stack_destroy(st);
+		netdev_close(dev);
+		return err;
+	}
 	eng.st = st;
 	eng.dev = dev;
 	eng.impair = sd.impair;
 	eng.loopback = lo;
-	stack_set_notify(st, nsock_notify, NULL);
+	stack_set_notify(st, fam_notify, NULL);
+	if (eng.arena) {
+		/* from here on the stack's lock is the arena's: take it before
+		 * the engine thread can */
+		eng.lockp = shm_stack_lock(eng.arena);
+		eng_lock();
+	}
 	nwait_fd_reserve(eng.kick_fd);     /* before our thread: no RCU grace period */
 	err = eng_start_thread();
 	if (err < 0) {
 		log_error("engine thread: %s", strerror(-err));
+		if (eng.arena) {
+			eng_unlock();
+			eng.lockp = &eng.lock;
+		}
 		eng.st = NULL;
 		stack_destroy(st);
 		netdev_close(dev);
@@ -685,19 +942,23 @@ static int eng_configure(void)
 			 c.dev.kind == SHIM_DEV_PACKET ? "AF_PACKET" : "TAP",
 			 (dev->features & NETDEV_F_TSO) ? "offloads on" : "offloads off");
 	}
+	if (eng.arena)
+		eng_unlock();
 	return ENG_ACTIVE;
 }
 
+/* Configuration runs once, under eng.lock itself (eng.lockp moves to the
+ * arena's lock on the way). */
 int eng_ensure(void)
 {
 	if (__atomic_load_n(&eng.done, __ATOMIC_ACQUIRE))
 		return eng.state;
-	eng_lock();
+	pthread_mutex_lock(&eng.lock);
 	if (!eng.done) {
 		eng.state = eng_configure();
 		__atomic_store_n(&eng.done, 1, __ATOMIC_RELEASE);
 	}
 	int r = eng.state;
-	eng_unlock();
+	pthread_mutex_unlock(&eng.lock);
 	return r;
 }

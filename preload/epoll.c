@@ -594,3 +594,8 @@ NST_EXPORT int epoll_pwait2(int epfd, struct epoll_event *evs, int maxev,
 		return set_errno(-ENOSYS);
 	return real_fns.epoll_pwait2(epfd, evs, maxev, ts, mask);
 }
+
+struct epm *ep_member_next(struct epm *m)
+{
+	return m->snext;
+}

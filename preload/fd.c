@@ -70,6 +70,7 @@ int fd_table_init(void)
 
 struct nsock *fd_peek(int fd)
 {
+	eng_join_check();
 	struct nsock **tab = __atomic_load_n(&fd_tab, __ATOMIC_ACQUIRE);
 	if (!tab || fd < 0 || (unsigned)fd >= fd_cap)
 		return NULL;
@@ -159,7 +160,8 @@ static void nsock_release(struct nsock *s)
 	/* wake waiters blocked on this socket: they find it gone (EBADF) */
 	for (struct nwait *w = s->waiters; w; w = w->next)
 		nwait_wake(w);
-	if (eng.st) {
+	/* the connection ends with the family's last descriptor (family.c) */
+	if (eng.st && fam_sock_put(s->sd)) {
 		nst_close(eng.st, s->sd, eng_now_us());
 		eng_after();
 	}
@@ -246,8 +248,62 @@ int nsock_attach(struct nsock *s, int cloexec)
 	}
 	s->efd = efd;
 	sd_map[s->sd] = s;
+	fam_sock_new(s->sd);
 	fd_map(efd, s);
 	return efd;
+}
+
+static void nsock_update(struct nsock *s);
+
+void fd_each_nsock(void (*fn)(struct nsock *s, void *arg), void *arg)
+{
+	for (unsigned i = 0; i < sd_cap; i++)
+		if (sd_map[i])
+			fn(sd_map[i], arg);
+}
+
+/* In a forked child that joined the family, before anything else runs:
+ * the nsocks are our copies of the parent's. No call is in progress and no
+ * thread waits here (only the forking thread came along); the epoll
+ * memberships are ours. Each socket gets a fresh eventfd on each of its fd
+ * numbers (dup3, FD_CLOEXEC kept): the inherited one is the parent's, whose
+ * readiness the parent's bookkeeping drives. */
+void fd_fork_child(void)
+{
+	for (unsigned i = 0; i < sd_cap; i++) {
+		struct nsock *s = sd_map[i];
+		if (!s)
+			continue;
+		s->calls = 0;
+		s->waiters = NULL;
+		unsigned pins = 0;
+		for (struct epm *m = s->ep_members; m; m = ep_member_next(m))
+			pins++;
+		s->pins = (int)pins;
+		s->signalled = 0;
+		int efd = eventfd(0, s->nonblock ? EFD_NONBLOCK : 0);
+		if (efd < 0) {
+			log_error("fork: eventfd: %s", strerror(errno));
+			continue;
+		}
+		for (int fd = 0; fd <= fd_hi; fd++) {
+			if (fd_tab[fd] != s)
+				continue;
+			int fdfl = REAL(fcntl)(fd, F_GETFD);
+			if (REAL(dup3)(efd, fd, (fdfl > 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0) < 0)
+				log_error("fork: dup3: %s", strerror(errno));
+		}
+		REAL(close)(efd);
+	}
+	nwait_fd_forget();
+}
+
+/* Then, under the lock: the fresh eventfds say what the sockets have. */
+void fd_fork_resync(void)
+{
+	for (unsigned i = 0; i < sd_cap; i++)
+		if (sd_map[i])
+			nsock_update(sd_map[i]);
 }
 
 void nsock_unpin(struct nsock *s)
@@ -434,6 +490,15 @@ int nwait_fd(void)
 	if (nwait_key_ok)
 		(void)pthread_setspecific(nwait_key, (void *)(intptr_t)(fd + 1));
 	return fd;
+}
+
+/* In a forked child: the forking thread's wake fd is the parent thread's
+ * eventfd; close our copy and make a new one next time. */
+void nwait_fd_forget(void)
+{
+	if (nwait_tls_fd >= 0)
+		REAL(close)(nwait_tls_fd);
+	nwait_fd_lost();
 }
 
 void nwait_fd_lost(void)

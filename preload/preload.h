@@ -41,6 +41,8 @@ static inline long set_errno(long r)
 /* ---- real.c ---------------------------------------------------------- */
 struct real_fns {
 	int     (*socket)(int, int, int);
+	pid_t   (*fork)(void);
+	void    (*exit_)(int);
 	int     (*connect)(int, const struct sockaddr *, socklen_t);
 	int     (*bind)(int, const struct sockaddr *, socklen_t);
 	int     (*listen)(int, int);
@@ -162,7 +164,14 @@ int     stream_recvmsg(int fd, struct msghdr *msg, int flags, ssize_t *out);
 
 /* ---- engine.c -------------------------------------------------------- */
 struct engine {
-	pthread_mutex_t lock;       /* the one lock: stack, fd table, every nsock */
+	pthread_mutex_t lock;       /* configuration; the one lock until the stack exists */
+	pthread_mutex_t *lockp;     /* the one lock: stack, fd table, every nsock; in the
+	                             * shared arena once the stack is (family.c) */
+	void           *arena;      /* the shared-memory arena of the stack (shm.c), or NULL */
+	int             forking;    /* fork() runs through our wrapper: atfork hooks stand aside */
+	int             join_pending;   /* forked child: becomes a full member at its first
+	                                 * eng_lock (engine.c eng_join) */
+	struct netdev  *dev_inherited;  /* the parent's device, until then */
 	struct stack   *st;         /* NULL until configured, and in a forked child */
 	struct netdev  *dev;
 	struct netdev  *impair;     /* the impairment layer within dev (nstack stats), or NULL */
@@ -195,6 +204,13 @@ extern struct engine eng;
 /* Configure at the first AF_INET socket: ENG_ACTIVE, ENG_DISABLED (NSTACK_IF
  * unset, or a forked child) or -errno (misconfiguration, reported once). */
 int      eng_ensure(void);
+/* A forked child becomes a full member of the family on its first entry. */
+void     eng_join(void);
+static inline void eng_join_check(void)
+{
+	if (__builtin_expect(__atomic_load_n(&eng.join_pending, __ATOMIC_ACQUIRE), 0))
+		eng_join();
+}
 void     eng_lock(void);
 void     eng_unlock(void);
 uint64_t eng_now_us(void);
@@ -229,10 +245,33 @@ int      eng_block_epoll(int epfd, struct epoll_event *ev, int n, int64_t deadli
  * restart the call (SA_RESTART), 0 if it returns EINTR. */
 int      eng_restart_ok(void);
 
+/* ---- family.c: the processes sharing one stack ------------------------ */
+int   fam_create(void *arena);      /* the first member, at configuration */
+int   fam_active(void);
+void  fam_bind(void);               /* under the lock: the stack uses our device */
+void  fam_unbind(void);
+void  fam_sock_new(int sd);         /* a socket of ours alone */
+int   fam_sock_put(int sd);         /* we let go: 1 if nobody holds it any more */
+void  fam_notify(void *ctx, int sd);/* the stack's notify hook */
+int   fam_fork_prepare(void);       /* under the lock: the child's slot or -1 */
+void  fam_fork_undo(int c);
+void  fam_fork_parent(int c, pid_t pid);
+void  fam_fork_child(int c);
+void  fam_child_joined(void);
+void  fam_reap(void);               /* under the lock: release members that died */
+int   fam_leave(void);              /* under the lock, at exit: 1 if others go on */
+int   fam_leave_unjoined(void);     /* a child that never joined: 0, or -1: join first */
+void  eng_kick_engine(void);
+int   fam_ctl_claim(void);          /* under the lock: 1 if we are to serve ctl now */
+int   fam_ctl_mine(void);
+
 /* ---- ctl.c ----------------------------------------------------------- */
 /* Under the lock, right after the stack is created: the control socket
  * ($NSTACK_RUNDIR/<pid>.sock, for nstack ss/stats) and the state-change log. */
 void     ctl_stack_created(struct stack *st);
+void     ctl_start(void);
+void     ctl_forked(void);      /* in a forked child: let go of the parent's socket */
+void     ctl_stop(void);        /* this process stops serving it (exit, _exit) */
 
 /* ---- fd.c ------------------------------------------------------------ */
 #define NSOCK_OPTS   16
@@ -345,6 +384,14 @@ void          nsock_want(struct nsock *s, short events, int delta);
 /* Replace every fd of s by a kernel socket with the same options; under the lock. */
 int           nsock_handoff(struct nsock *s);
 void          nsock_record_opt(struct nsock *s, int level, int name, const void *val, unsigned len);
+/* Under the lock: fn for every socket this process holds. */
+void          fd_each_nsock(void (*fn)(struct nsock *s, void *arg), void *arg);
+/* In a forked child that shares the stack: our copies of the parent's
+ * sockets, reset (no calls, no waiters) and each given its own eventfd on
+ * the same fd numbers; fd_fork_resync then, under the lock, signals them. */
+void          fd_fork_child(void);
+void          fd_fork_resync(void);
+void          nwait_fd_forget(void);
 
 /* Absolute deadline for a wait with a socket timeout (0: none). */
 static inline int64_t nsock_deadline(int64_t timeo_us)
@@ -374,6 +421,8 @@ int  ep_peek(int fd);
 int  ep_poll_ready(int epfd);
 /* close() of an epoll fd. */
 void ep_close(int epfd);
+/* The next epoll membership of the same socket (s->ep_members list). */
+struct epm *ep_member_next(struct epm *m);
 
 /* ---- tcpinfo.c -------------------------------------------------------- */
 int  tcpinfo_get(struct nsock *s, void *val, socklen_t *lenp);

@@ -32,6 +32,8 @@ static void *real_sym(const char *name, int required)
 static void real_resolve(void)
 {
 	RESOLVE(socket, "socket");
+	RESOLVE(fork, "fork");
+	RESOLVE(exit_, "_exit");
 	RESOLVE(connect, "connect");
 	RESOLVE(bind, "bind");
 	RESOLVE(listen, "listen");

@@ -82,6 +82,7 @@
 
 struct uring_dev {
 	struct netdev dev;
+	int32_t  owner;             /* our pid: the tag of the packets we hold (pkt.dev_owner) */
 	const char *kind;           /* "tap", "packet": for log lines */
 	int      fd;                /* the frame fd */
 	int      efd;               /* eventfd registered with the ring, or -1 */
@@ -286,6 +287,7 @@ static void ud_br_fill(struct uring_dev *ud)
 			break;
 		}
 		ud->inring[p->id] = 1;
+		p->dev_owner = ud->owner;
 		io_uring_buf_ring_add(ud->br, p->buf + UD_RXBUF_OFF, ud_rxbuf_len(p), p->id,
 				      io_uring_buf_ring_mask(UD_BR_ENTRIES), added);
 		added++;
@@ -524,6 +526,7 @@ static int ud_xmit(struct netdev *dev, struct pkt **pv, int n)
 		if (!(sqe = ud_sqe(ud)))
 			goto drop;
 		io_uring_prep_write(sqe, ud->fd, p->data, p->len, 0);
+		p->dev_owner = ud->owner;
 		io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)p);
 		ud->writes_inflight++;
 		queued++;
@@ -569,8 +572,10 @@ static int ud_recv(struct netdev *dev, struct pkt **out, int max)
 	} else if ((int)ud->rxq.n < max) {
 		ud_plain_rx(ud, max - (int)ud->rxq.n);
 	}
-	while (n < max && ud->rxq.n)
-		out[n++] = pkt_queue_pop(&ud->rxq);
+	while (n < max && ud->rxq.n) {
+		out[n] = pkt_queue_pop(&ud->rxq);
+		out[n++]->dev_owner = 0;        /* the caller's now */
+	}
 	if (ud->uring && (ud->rxq.n || io_uring_cq_ready(&ud->ring)))
 		ud_kick(ud);
 	return n;
@@ -793,6 +798,7 @@ static struct uring_dev *ud_new(int fd, const char *kind, const char *ifname, ui
 	ud->opts = *o;
 	ud->fd = fd;
 	ud->efd = -1;
+	ud->owner = (int32_t)getpid();
 	ud->rx_large = rx_large || (features & NETDEV_F_GRO);
 	snprintf(ud->dev.name, sizeof(ud->dev.name), "%s", ifname);
 	return ud;

@@ -81,6 +81,7 @@ static struct pkt *class_alloc(struct pkt_class *c)
 	p->csum_off = 0;
 	p->ip_tos = 0;
 	p->ip_ttl = 0;
+	p->dev_owner = 0;
 	return p;
 }
 
@@ -160,7 +161,26 @@ void pkt_free(struct pkt *p)
 	struct pkt_class *c = pkt_is_large(p) ? &pools->large : &pools->small;
 	assert(p >= c->pkts && p < c->pkts + c->n);
 	assert(c->free_n < c->n);
+	p->dev_owner = 0;
 	c->free_ids[c->free_n++] = (uint16_t)(p->id - c->id_base);
+}
+
+static unsigned class_reclaim(struct pkt_class *c, int32_t owner)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->pkts[i].dev_owner == owner) {
+			pkt_free(&c->pkts[i]);
+			n++;
+		}
+	return n;
+}
+
+unsigned pkt_pool_reclaim(int32_t owner)
+{
+	if (!pools || owner == 0)
+		return 0;
+	return class_reclaim(&pools->small, owner) + class_reclaim(&pools->large, owner);
 }
 
 unsigned pkt_pool_in_use(void) { return pools ? pools->small.n - pools->small.free_n : 0; }

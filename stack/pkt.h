@@ -40,6 +40,10 @@ struct pkt {
 	uint16_t    csum_off;   /* PKT_F_CSUM_PARTIAL: checksum field offset from csum_start */
 	uint8_t     ip_tos;     /* IPv4 TOS of the socket that sent it (IP_TOS) */
 	uint8_t     ip_ttl;     /* IPv4 TTL (IP_TTL); 0 = the default */
+	int32_t     dev_owner;  /* the process whose device holds it (a provided buffer,
+	                         * a frame not yet handed up, a write in flight); 0: none.
+	                         * Set and cleared by the device; a pool shared by several
+	                         * processes takes a dead one's back (pkt_pool_reclaim) */
 };
 
 struct nst_mem_ops;
@@ -62,6 +66,9 @@ int          pkt_is_large(const struct pkt *p);
 unsigned     pkt_pool_large_in_use(void);
 unsigned     pkt_pool_large_size(void);
 void         pkt_free(struct pkt *p);     /* NULL is a no-op */
+/* Free every packet a device of process owner holds (dev_owner): that
+ * process died with them. Returns how many. */
+unsigned     pkt_pool_reclaim(int32_t owner);
 unsigned     pkt_pool_in_use(void);       /* leak accounting for tests */
 unsigned     pkt_pool_size(void);
 struct pkt  *pkt_by_id(uint16_t id);

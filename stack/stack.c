@@ -125,6 +125,7 @@ void stack_set_notify(struct stack *st, void (*fn)(void *ctx, int sd), void *ctx
 
 const struct stack_stats *stack_stats(const struct stack *st) { return &st->stat; }
 struct netdev *stack_netdev(const struct stack *st) { return st->dev; }
+void stack_set_netdev(struct stack *st, struct netdev *dev) { st->dev = dev; }
 
 void stack_flush(struct stack *st)
 {

@@ -1,0 +1,189 @@
+#!/usr/bin/env bats
+# One stack for a process and its fork() children (preload/family.c): sockets inherited across
+# fork work in parent and child as on the kernel, and forking servers serve. Each scenario runs
+# on the kernel (NSK, 198.19.0.2, or a kernel client in NSK) and under nstack (198.18.0.2 on the
+# TAP) in the same lab and compares the results.
+
+load lib
+
+PY="$BATS_TEST_DIRNAME/family.py"
+
+setup() {
+	lab_setup nginx socat
+}
+
+teardown() {
+	lab_teardown
+	[ -z "${WWW:-}" ] || rm -rf "$WWW"
+}
+
+# inherit WHO PORT: a kernel peer in NS; the client (in NSK for the kernel, under nstack in NS)
+# connects, forks; the child reads and answers, closes its copy; the parent writes after it.
+inherit() {
+	local who=$1 port=$2 d=$BATS_TEST_TMPDIR
+	bg "$d/peer-$who.log" $nsx python3 "$PY" peer "$KADDR" "$port" "$d/got-$who"
+	local ppid=$BG_PID
+	wait_listen "$NS" "$port"
+	if [ "$who" = kernel ]; then
+		run timeout 30 $ksx python3 "$PY" inherit "$KADDR" "$port"
+	else
+		need_nstack
+		run timeout 30 $nsx $NSTACK python3 "$PY" inherit "$KADDR" "$port"
+	fi
+	assert_success
+	assert_output "ok"
+	wait_pid "$ppid" 20
+	assert_equal "$(cat "$d/got-$who")" "$(printf 'child:to-child\nparent')"
+}
+
+@test "a connection shared across fork: the child reads and writes, its close leaves the parent's open, kernel and nstack" {
+	inherit kernel 7100
+	local rx0
+	rx0=$(tap_rx)
+	inherit nstack 7101
+	assert_tap_used "$rx0"
+}
+
+# serve WHO PORT CMD...: start a server (kernel: in NSK; nstack: in NS on the TAP); sets SADDR.
+serve() {
+	local who=$1 port=$2
+	shift 2
+	if [ "$who" = kernel ]; then
+		SADDR=$CVETH
+		bg "$BATS_TEST_TMPDIR/srv-$who.log" $ksx "$@"
+		wait_listen "$NSK" "$port"
+	else
+		need_nstack
+		SADDR=$NADDR
+		bg "$BATS_TEST_TMPDIR/srv-$who.log" $nsx $NSTACK "$@"
+		wait_nstack_listen "$port"
+	fi
+}
+
+# lines PORT N: N clients one after another, then N at once, each a line and its answer.
+lines() {
+	local port=$1 n=$2 i
+	for i in $(seq 1 "$n"); do
+		run timeout 10 $nsx sh -c "printf 'hello %s\n' $i | nc -N $SADDR $port"
+		assert_success
+		assert_output "HELLO $i"
+	done
+	local pids=()
+	for i in $(seq 1 "$n"); do
+		$nsx sh -c "printf 'again %s\n' $i | timeout 10 nc -N $SADDR $port" >"$BATS_TEST_TMPDIR/par-$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for i in $(seq 1 "$n"); do
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/par-$i")" "AGAIN $i"
+	done
+}
+
+@test "socketserver.ForkingTCPServer: a child per connection, kernel and nstack" {
+	serve kernel 7200 python3 "$PY" forking "$CVETH" 7200
+	lines 7200 10
+	serve nstack 7201 python3 "$PY" forking "$NADDR" 7201
+	local rx0
+	rx0=$(tap_rx)
+	lines 7201 10
+	assert_tap_used "$rx0"
+}
+
+@test "socat TCP-LISTEN,fork echoes 200 KB per connection, 5 in turn and 5 at once, kernel and nstack" {
+	serve kernel 7300 socat TCP-LISTEN:7300,bind=$CVETH,fork,reuseaddr PIPE
+	run timeout 60 $nsx python3 "$PY" echo "$SADDR" 7300 5 200000
+	assert_success
+	assert_output "ok 10"
+	serve nstack 7301 socat TCP-LISTEN:7301,bind=$NADDR,fork,reuseaddr PIPE
+	run timeout 60 $nsx python3 "$PY" echo "$SADDR" 7301 5 200000
+	assert_success
+	assert_output "ok 10"
+}
+
+# nginx_default DIR ADDR: nginx's default process model: daemon, a master and 2 workers
+# (as the default user, nobody: the files they serve are in a directory anyone may read).
+nginx_default() {
+	local d=$1 addr=$2
+	mkdir -p "$d/tmp" "$d/logs"
+	if [ -z "${WWW:-}" ]; then
+		WWW=$(mktemp -d /tmp/nst-family-www.XXXXXX)
+		chmod 755 "$WWW"
+		head -c 100000 /dev/urandom >"$WWW/f"
+		chmod 644 "$WWW/f"
+	fi
+	ln -s "$WWW" "$d/www"
+	cat >"$d/nginx.conf" <<-CONF
+		daemon on;
+		master_process on;
+		worker_processes 2;
+		pid $d/nginx.pid;
+		error_log $d/logs/error.log warn;
+		events { worker_connections 1024; }
+		http {
+			access_log off;
+			client_body_temp_path $d/tmp/body;
+			proxy_temp_path $d/tmp/proxy;
+			fastcgi_temp_path $d/tmp/fastcgi;
+			uwsgi_temp_path $d/tmp/uwsgi;
+			scgi_temp_path $d/tmp/scgi;
+			server {
+				listen $addr:8080;
+				root $WWW;
+			}
+		}
+	CONF
+}
+
+# nginx_check WHO: 20 fetches, a short wrk, then -s quit ends the master (bounded).
+nginx_check() {
+	local who=$1 d=$BATS_TEST_TMPDIR/nginx-$1 i
+	for i in $(seq 1 20); do
+		run timeout 10 $nsx curl -sS -o "$d/got" -w '%{http_code}' "http://$SADDR:8080/f"
+		assert_output "200"
+		cmp -s "$d/got" "$d/www/f" || fail "fetch $i from nginx on $who differs"
+	done
+	run timeout 30 $nsx wrk -t 2 -c 20 -d 2s "http://$SADDR:8080/f"
+	assert_success
+	refute_output --partial "Socket errors"
+	refute_output --partial "Non-2xx"
+	echo "# wrk -c 20 against nginx (master + 2 workers) on $who: $(awk '/^Requests\/sec:/ {print $2}' <<<"$output") requests/s" >&3
+	local master
+	master=$(cat "$d/nginx.pid")
+	[ "$(pgrep -P "$master" | wc -l)" = 2 ] || fail "nginx on $who: not 2 workers: $(pgrep -P "$master")"
+	run $nsx nginx -p "$d" -c "$d/nginx.conf" -s quit
+	assert_success
+	wait_pid_gone "$master" 10 || fail "nginx master on $who did not quit"
+	if grep -E '\[(error|crit|alert|emerg)\]' "$d/logs/error.log"; then
+		fail "nginx on $who logged errors: $(tail -n 5 "$d/logs/error.log")"
+	fi
+}
+
+# wait_pid_gone PID SECONDS: a process we did not start (a daemon) has ended.
+wait_pid_gone() {
+	local i
+	for i in $(seq 1 $((${2} * 10))); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "nginx in its default configuration (daemon, master, 2 workers) serves and quits, kernel and nstack" {
+	local dk=$BATS_TEST_TMPDIR/nginx-kernel dn=$BATS_TEST_TMPDIR/nginx-nstack
+	nginx_default "$dk" "$CVETH"
+	SADDR=$CVETH
+	run $ksx nginx -p "$dk" -c "$dk/nginx.conf"
+	assert_success
+	wait_listen "$NSK" 8080
+	nginx_check kernel
+	need_nstack
+	nginx_default "$dn" "$NADDR"
+	SADDR=$NADDR
+	local rx0
+	rx0=$(tap_rx)
+	run $nsx $NSTACK nginx -p "$dn" -c "$dn/nginx.conf"
+	assert_success
+	wait_nstack_listen 8080
+	nginx_check nstack
+	assert_tap_used "$rx0"
+}
