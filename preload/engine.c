@@ -783,6 +783,34 @@ static size_t eng_arena_size(uint64_t mem_max)
 	return (size_t)(2 * mem_max) + ((size_t)1 << 30);
 }
 
+/* exec.c, before the real exec: let go of what exec closes (family.c
+ * fam_exec_release), then stop our engine and give our device back (the
+ * new image has neither; its io_uring is closed by exec). The sockets that
+ * survive stay held by this process until it ends (fam_reap). Not in a
+ * vfork() child (the parent's memory). */
+void eng_before_exec(void)
+{
+	if (getpid() != eng.owner || !eng.st || !fam_active())
+		return;
+	if (__atomic_load_n(&eng.join_pending, __ATOMIC_ACQUIRE)) {
+		eng_lock_raw();
+		int r = fam_exec_release(0);
+		if (r == 0 && !fam_holds_any())
+			(void)fam_leave_unjoined();
+		eng_unlock();
+		if (r == 0)
+			return;
+		eng_join();     /* a last close to send: through a device of ours */
+		if (!eng.st)
+			return;
+	}
+	eng_lock();
+	fam_exec_release(1);
+	if (!fam_holds_any())
+		(void)fam_leave();
+	eng_member_stop();
+}
+
 /* _exit(), _Exit(): the kernel closes a process's descriptors however it
  * ends; so do we (a forking server's child typically ends with _exit: its
  * share of the sockets, its device's buffers and the frames its device

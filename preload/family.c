@@ -60,6 +60,9 @@ struct fam_member {
 	uint32_t bell;          /* futex word: bumped on every ring */
 	uint32_t sleeping;      /* the doorbell thread is (about to be) in FUTEX_WAIT */
 	uint32_t kick;          /* ask the member's engine to recompute its sleep */
+	uint32_t leaving;       /* left (exit, exec): holds nothing; the slot is freed
+	                         * once the process is gone (fam_reap), so that no new
+	                         * member shares a doorbell with a thread still on it */
 	uint64_t sum[FAM_SUMS]; /* bit w: pend[w] may be non-zero */
 	uint64_t pend[FAM_WORDS];       /* sockets with events to deliver */
 };
@@ -167,7 +170,7 @@ static void fam_ring(int member, int sd, int kick)
 		__atomic_store_n(&m->kick, 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&m->bell, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&m->sleeping, __ATOMIC_SEQ_CST))
-		futex(&m->bell, FUTEX_WAKE, 1);
+		futex(&m->bell, FUTEX_WAKE, INT32_MAX);
 }
 
 /* The stack's notify hook: our own descriptors now, the other holders'
@@ -244,8 +247,8 @@ static void *fam_bell_main(void *arg)
 			continue;
 		}
 		eng_lock();
-		if (!eng.st) {
-			eng_unlock();
+		if (!eng.st || m->pid != getpid() || m->leaving) {
+			eng_unlock();   /* we left: what is pending is not ours */
 			return NULL;
 		}
 		fam_deliver(m);
@@ -346,9 +349,30 @@ void fam_child_joined(void)
 
 /* ---- leaving, and members that died -------------------------------------- */
 
+/* Members other than us that have not left. */
+static uint64_t fam_staying(void)
+{
+	uint64_t l = fam->live & ~(1ull << fam_me), r = 0;
+	while (l) {
+		int m = __builtin_ctzll(l);
+		l &= l - 1;
+		if (!fam->m[m].leaving)
+			r |= 1ull << m;
+	}
+	return r;
+}
+
 static int fam_others(void)
 {
-	return (fam->live & ~(1ull << fam_me)) != 0;
+	return fam_staying() != 0;
+}
+
+/* Under the lock: we leave. The slot stays ours until we are gone. */
+static void fam_mark_left(void)
+{
+	fam->m[fam_me].leaving = 1;
+	if (fam->ctl_owner == fam_me)
+		fam->ctl_owner = -1;    /* a member the kick reaches takes it over */
 }
 
 /* Under the lock: member m is gone without leaving (killed): release what it
@@ -356,8 +380,9 @@ static int fam_others(void)
 static void fam_bury(int m)
 {
 	uint64_t bit = 1ull << m;
-	log_warn("member %d (pid %d) of the stack died; its sockets are released",
-		 m, (int)fam->m[m].pid);
+	if (!fam->m[m].leaving)
+		log_warn("member %d (pid %d) of the stack died; its sockets are released",
+			 m, (int)fam->m[m].pid);
 	unsigned n = pkt_pool_reclaim(fam->m[m].pid);  /* its device's buffers */
 	if (n)
 		log_info("%u packet buffers of pid %d back in the pool", n, (int)fam->m[m].pid);
@@ -428,7 +453,7 @@ static void fam_let_go(struct nsock *s, void *arg)
 
 static void fam_ring_all(int kick)
 {
-	uint64_t l = fam->live & ~(1ull << fam_me);
+	uint64_t l = fam_staying();
 	while (l) {
 		int m = __builtin_ctzll(l);
 		l &= l - 1;
@@ -447,11 +472,59 @@ int fam_leave_unjoined(void)
 	if (sole)
 		return -1;
 	fd_each_nsock(fam_let_go, NULL);
-	fam->live &= ~(1ull << fam_me);
-	fam->m[fam_me].pid = 0;
-	if (fam->ctl_owner == fam_me)
-		fam->ctl_owner = -1;
+	fam_mark_left();
 	return 0;
+}
+
+/* A socket exec closes: every descriptor of it close-on-exec. */
+static int fam_exec_closes(struct nsock *s)
+{
+	return s->sd >= 0 && fam_slot_ok(s->sd) && nsock_all_cloexec(s);
+}
+
+static void fam_exec_check(struct nsock *s, void *arg)
+{
+	if (fam_exec_closes(s) && fam->held[fam_slot(s->sd)] == 1ull << fam_me)
+		*(int *)arg = 1;        /* our close would be the last: a FIN to send */
+}
+
+static void fam_exec_put(struct nsock *s, void *arg)
+{
+	(void)arg;
+	if (fam_exec_closes(s) && fam_sock_put(s->sd))
+		nst_close(eng.st, s->sd, eng_now_us());
+}
+
+/* Under the lock, before exec: let go of the sockets exec closes. Without
+ * a device of our own (a child that never joined) a last holder's close
+ * cannot be sent: -1 then, nothing done, and the caller joins first. */
+int fam_exec_release(int have_dev)
+{
+	if (!fam)
+		return 0;
+	int last = 0;
+	if (!have_dev) {
+		fd_each_nsock(fam_exec_check, &last);
+		if (last)
+			return -1;
+	}
+	fd_each_nsock(fam_exec_put, NULL);
+	return 0;
+}
+
+static void fam_any(struct nsock *s, void *arg)
+{
+	if (s->sd >= 0 && fam_slot_ok(s->sd) && (fam->held[fam_slot(s->sd)] & (1ull << fam_me)))
+		*(int *)arg = 1;
+}
+
+/* Under the lock: 1 if we still hold a socket. */
+int fam_holds_any(void)
+{
+	int any = 0;
+	if (fam)
+		fd_each_nsock(fam_any, &any);
+	return any;
 }
 
 /* Under the lock, at exit: 1 if other members go on (we released our
@@ -466,10 +539,7 @@ int fam_leave(void)
 		return 0;
 	fd_each_nsock(fam_release, NULL);
 	eng_after();
-	fam->live &= ~(1ull << fam_me);
-	fam->m[fam_me].pid = 0;
-	if (fam->ctl_owner == fam_me)
-		fam->ctl_owner = -1;    /* a member the kick reaches takes it over */
+	fam_mark_left();
 	fam_unbind();
 	/* the others' engines recompute their sleep: our timers are theirs now */
 	fam_ring_all(1);

@@ -255,6 +255,18 @@ int nsock_attach(struct nsock *s, int cloexec)
 
 static void nsock_update(struct nsock *s);
 
+int nsock_all_cloexec(const struct nsock *s)
+{
+	for (int fd = 0; fd <= fd_hi; fd++) {
+		if (fd_tab[fd] != s)
+			continue;
+		int fl = REAL(fcntl)(fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			return 0;
+	}
+	return 1;
+}
+
 void fd_each_nsock(void (*fn)(struct nsock *s, void *arg), void *arg)
 {
 	for (unsigned i = 0; i < sd_cap; i++)

@@ -43,6 +43,9 @@ struct real_fns {
 	int     (*socket)(int, int, int);
 	pid_t   (*fork)(void);
 	void    (*exit_)(int);
+	int     (*execve)(const char *, char *const[], char *const[]);
+	int     (*execvpe)(const char *, char *const[], char *const[]);
+	int     (*fexecve)(int, char *const[], char *const[]);
 	int     (*connect)(int, const struct sockaddr *, socklen_t);
 	int     (*bind)(int, const struct sockaddr *, socklen_t);
 	int     (*listen)(int, int);
@@ -262,6 +265,9 @@ void  fam_reap(void);               /* under the lock: release members that died
 int   fam_leave(void);              /* under the lock, at exit: 1 if others go on */
 int   fam_leave_unjoined(void);     /* a child that never joined: 0, or -1: join first */
 void  eng_kick_engine(void);
+void  eng_before_exec(void);        /* exec.c: what exec closes, closed first */
+int   fam_exec_release(int have_dev);   /* under the lock: -1 if a close needs a device */
+int   fam_holds_any(void);
 int   fam_ctl_claim(void);          /* under the lock: 1 if we are to serve ctl now */
 int   fam_ctl_mine(void);
 
@@ -386,6 +392,8 @@ int           nsock_handoff(struct nsock *s);
 void          nsock_record_opt(struct nsock *s, int level, int name, const void *val, unsigned len);
 /* Under the lock: fn for every socket this process holds. */
 void          fd_each_nsock(void (*fn)(struct nsock *s, void *arg), void *arg);
+/* Under the lock: 1 if every fd naming s is close-on-exec. */
+int           nsock_all_cloexec(const struct nsock *s);
 /* In a forked child that shares the stack: our copies of the parent's
  * sockets, reset (no calls, no waiters) and each given its own eventfd on
  * the same fd numbers; fd_fork_resync then, under the lock, signals them. */

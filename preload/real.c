@@ -34,6 +34,9 @@ static void real_resolve(void)
 	RESOLVE(socket, "socket");
 	RESOLVE(fork, "fork");
 	RESOLVE(exit_, "_exit");
+	RESOLVE(execve, "execve");
+	RESOLVE(execvpe, "execvpe");
+	RESOLVE(fexecve, "fexecve");
 	RESOLVE(connect, "connect");
 	RESOLVE(bind, "bind");
 	RESOLVE(listen, "listen");

@@ -10,6 +10,11 @@
                                    each line echoed upper-cased
   family.py echo ADDR PORT N SIZE  client: N connections one after another, then N at once;
                                    each sends SIZE bytes and must read the same bytes back
+  family.py spawn ADDR PORT        server: accept one connection, fork a child that execs
+                                   `sleep 5` (the socket is close-on-exec, as Python makes it),
+                                   then answer "bye" and close: the peer sees EOF at once
+  family.py eof ADDR PORT          client: read until EOF; print what came and whether the EOF
+                                   came within 2 s
 """
 import os, socket, socketserver, sys, threading
 
@@ -106,6 +111,35 @@ def echo(addr, port, n, size):
     print("ok %d" % (2 * n))
 
 
+def spawn(addr, port):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, port))
+    ls.listen(1)
+    c, _ = ls.accept()
+    pid = os.fork()
+    if pid == 0:
+        os.execvp("sleep", ["sleep", "5"])
+    c.sendall(b"bye\n")
+    c.close()
+    ls.close()
+    os.waitpid(pid, 0)
+
+
+def eof(addr, port):
+    import time
+    s = socket.create_connection((addr, port), timeout=10)
+    t0 = time.monotonic()
+    got = b""
+    while True:
+        d = s.recv(100)
+        if not d:
+            break
+        got += d
+    took = time.monotonic() - t0
+    print(got.decode().strip(), "eof-fast" if took < 2 else "eof-after-%.1fs" % took)
+
+
 if __name__ == "__main__":
     cmd, a = sys.argv[1], sys.argv[2:]
     if cmd == "peer":
@@ -114,6 +148,10 @@ if __name__ == "__main__":
         inherit(a[0], int(a[1]))
     elif cmd == "forking":
         forking(a[0], int(a[1]))
+    elif cmd == "spawn":
+        spawn(a[0], int(a[1]))
+    elif cmd == "eof":
+        eof(a[0], int(a[1]))
     elif cmd == "echo":
         echo(a[0], int(a[1]), int(a[2]), int(a[3]))
     else:
