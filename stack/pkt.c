@@ -16,6 +16,7 @@ struct pkt_class {
 	uint8_t    *mem;
 	uint16_t   *free_ids;   /* indices into pkts */
 	unsigned    n, free_n;
+	unsigned    inited;     /* descriptors [0, inited) made; the rest untouched */
 	unsigned    id_base;    /* pkts[i].id == id_base + i */
 	uint32_t    size;
 };
@@ -56,22 +57,29 @@ static int class_init(const struct nst_mem_ops *m, struct pkt_class *c, unsigned
 		class_fini(m, c);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		c->pkts[i].id = (uint16_t)(id_base + i);
-		c->pkts[i].buf = c->mem + (size_t)i * size;
-		c->pkts[i].size = size;
-		c->free_ids[i] = (uint16_t)(n - 1 - i);
-	}
-	c->free_n = n;
+	c->free_n = 0;
+	c->inited = 0;
 	c->id_base = id_base;
 	return 0;
 }
 
+/* A packet: one given back, else the next never used. Descriptors are made
+ * at their first use, so a large pool costs nothing until it is needed
+ * (the first socket of a process pays no page fault per descriptor). */
 static struct pkt *class_alloc(struct pkt_class *c)
 {
-	if (c->free_n == 0)
+	struct pkt *p;
+	if (c->free_n) {
+		p = &c->pkts[c->free_ids[--c->free_n]];
+	} else if (c->inited < c->n) {
+		unsigned i = c->inited++;
+		p = &c->pkts[i];
+		p->id = (uint16_t)(c->id_base + i);
+		p->buf = c->mem + (size_t)i * c->size;
+		p->size = c->size;
+	} else {
 		return NULL;
-	struct pkt *p = &c->pkts[c->free_ids[--c->free_n]];
+	}
 	p->next = NULL;
 	p->data = p->buf + PKT_HEADROOM;
 	p->len = 0;
@@ -160,7 +168,7 @@ void pkt_free(struct pkt *p)
 	assert(pools);
 	struct pkt_class *c = pkt_is_large(p) ? &pools->large : &pools->small;
 	assert(p >= c->pkts && p < c->pkts + c->n);
-	assert(c->free_n < c->n);
+	assert(c->free_n < c->inited);
 	p->dev_owner = 0;
 	c->free_ids[c->free_n++] = (uint16_t)(p->id - c->id_base);
 }
@@ -168,7 +176,7 @@ void pkt_free(struct pkt *p)
 static unsigned class_reclaim(struct pkt_class *c, int32_t owner)
 {
 	unsigned n = 0;
-	for (unsigned i = 0; i < c->n; i++)
+	for (unsigned i = 0; i < c->inited; i++)
 		if (c->pkts[i].dev_owner == owner) {
 			pkt_free(&c->pkts[i]);
 			n++;
@@ -183,9 +191,9 @@ unsigned pkt_pool_reclaim(int32_t owner)
 	return class_reclaim(&pools->small, owner) + class_reclaim(&pools->large, owner);
 }
 
-unsigned pkt_pool_in_use(void) { return pools ? pools->small.n - pools->small.free_n : 0; }
+unsigned pkt_pool_in_use(void) { return pools ? pools->small.inited - pools->small.free_n : 0; }
 unsigned pkt_pool_size(void) { return pools ? pools->small.n : 0; }
-unsigned pkt_pool_large_in_use(void) { return pools ? pools->large.n - pools->large.free_n : 0; }
+unsigned pkt_pool_large_in_use(void) { return pools ? pools->large.inited - pools->large.free_n : 0; }
 unsigned pkt_pool_large_size(void) { return pools ? pools->large.n : 0; }
 
 struct pkt *pkt_by_id(uint16_t id)
