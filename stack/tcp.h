@@ -632,7 +632,7 @@ void tcp_unit_goal_update(const struct stack *st, struct tcb *t);
 /* Linux's send memory for SO_SNDBUF sockets (tcp_out.c, virtual skbs) */
 uint64_t tcp_wmem_queued(struct tcb *t);
 int      tcp_snd_writeable(struct tcb *t);
-ssize_t  tcp_vskb_send(struct stack *st, struct tcb *t, const void *buf, uint32_t len, int more,
+ssize_t  tcp_vskb_send(struct stack *st, struct tcb *t, const void *buf, uint32_t len,
 		       int *blocked);
 void     tcp_vskb_push(struct tcb *t, int more);
 uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t una, uint32_t ack);

@@ -746,10 +746,9 @@ static void vskb_tail_grow(struct tcb *t, uint32_t end, uint32_t nend, int keep,
  * Returns the bytes queued; *blocked: a new skb was due and the send
  * memory is used up (sk_stream_memory_free), or the ring could not grow
  * (2). The caller marks PSH and pushes (tcp_push). */
-ssize_t tcp_vskb_send(struct stack *st, struct tcb *t, const void *buf, uint32_t len, int more,
+ssize_t tcp_vskb_send(struct stack *st, struct tcb *t, const void *buf, uint32_t len,
 		      int *blocked)
 {
-	(void)more;
 	uint32_t goal = tcp_size_goal(t), sb = (uint32_t)t->opt_sndbuf;
 	uint32_t copied = 0;
 	*blocked = 0;

@@ -298,7 +298,7 @@ static ssize_t tcp_usr_send_locked(struct stack *st, struct tcb *t, const void *
 	uint32_t want = len > 0x7fffffffu ? 0x7fffffffu : (uint32_t)len;
 	t->snd_more = 0;
 	t->more_now = 0;
-	uint32_t n = (uint32_t)tcp_vskb_send(st, t, buf, want, more, &blocked);
+	uint32_t n = (uint32_t)tcp_vskb_send(st, t, buf, want, &blocked);
 	if (blocked == 1)
 		t->snd_nospace = 1;
 	if (n == 0) {
