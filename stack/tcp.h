@@ -103,6 +103,14 @@ enum tcp_timer_id {
 #define TCP_WMEM_DEF      (2u * TCP_IW_SEGS * TCP_SKB_TRUESIZE)  /* 87040: Linux's sndbuf of a
 					 * new connection, 2 x IW10 x TCP_SKB_TRUESIZE */
 #define TCP_WMEM_MAX      (4u << 20)    /* autotuned send budget limit: Linux tcp_wmem[2] */
+#define TCP_SKB_OVERHEAD  832u          /* Linux's truesize of an skb of the write queue before
+					 * payload (tcp_stream_alloc_skb: SKB_TRUESIZE of a
+					 * MAX_TCP_HEADER head from skb_small_head_cache, x86_64;
+					 * measured on 6.18: blocking-write wakes at ACK 34497,
+					 * not 34496, with 3 skbs queued) */
+#define TCP_GSO_MAX_SIZE  65279u        /* Linux sk_gso_max_size: 64 KB less MAX_TCP_HEADER + 1 */
+#define TCP_VSKB_MAX      64            /* virtual skb ends kept (SO_SNDBUF sockets); beyond,
+					 * the two oldest merge */
 #define TCP_MEM_MAX_DEF   (1ull << 30)  /* stack-wide ring memory cap when cfg.mem_max is 0 */
 #define TCP_NOBUFS_RETRY_US 10000ull    /* output retry after the packet pool ran dry */
 #define TCP_RING_IDLE_US  200000ull     /* an emptied ring larger than TCP_RING_MIN is freed
@@ -355,6 +363,16 @@ struct tcb {
 	uint32_t psh_end[TCP_MARKS_MAX];
 	uint32_t eor_end[TCP_MARKS_MAX];
 	uint32_t push_end[TCP_MARKS_MAX];   /* ends of pushed data: a send's or a record's */
+	/* Linux's write queue, for a socket with SO_SNDBUF (snd_locked; tcp_out.c
+	 * "virtual skbs"): the ends of its skbs in the send sequence space,
+	 * ascending, those at or below snd.una stale; the last is the end of
+	 * what is queued. Linux's tp->pushed_seq (tcp_mark_push). */
+	uint32_t vskb_end[TCP_VSKB_MAX];
+	uint8_t  n_vskb;
+	uint8_t  push_one;           /* tcp_output sends one transmission unit (tcp_push_one) */
+	uint8_t  snd_nospace;        /* a write found the send memory used up (SOCK_NOSPACE): the
+				      * next goes on once writeable (sk_stream_write_space) */
+	uint32_t pushed_seq;
 	uint8_t  n_psh, n_eor, n_push;
 	/* the run of retransmissions of one output pass (tcp_xmit): where it
 	 * ends and its segments since the last unit end; cleared by tcp_output */
@@ -611,6 +629,12 @@ int tcp_cwnd_may_grow(const struct tcb *t);
 void tcp_cwnd_restart(struct stack *st, struct tcb *t);
 void tcp_cc_grow(struct stack *st, struct tcb *t, uint32_t delivered);
 void tcp_unit_goal_update(const struct stack *st, struct tcb *t);
+/* Linux's send memory for SO_SNDBUF sockets (tcp_out.c, virtual skbs) */
+uint64_t tcp_wmem_queued(struct tcb *t);
+int      tcp_snd_writeable(struct tcb *t);
+ssize_t  tcp_vskb_send(struct stack *st, struct tcb *t, const void *buf, uint32_t len,
+		       int *blocked);
+void     tcp_vskb_push(struct tcb *t, int more);
 uint64_t tcp_rack_ack_rtt(const struct stack *st, const struct tcb *t, uint32_t una, uint32_t ack);
 uint32_t tcp_sb_unsacked_from(const struct tcb *t, uint32_t s, uint32_t *hole_end);
 

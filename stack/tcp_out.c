@@ -600,6 +600,233 @@ void tcp_unit_goal_update(const struct stack *st, struct tcb *t)
 	t->unit_goal = (uint16_t)(u < UINT16_MAX ? u : UINT16_MAX);
 }
 
+/* ---- send memory of an SO_SNDBUF socket: Linux's write queue ---------
+ *
+ * With SO_SNDBUF set, when a write blocks and when the writer wakes is
+ * Linux's accounting of its write queue, a list of skbs: sk_wmem_queued
+ * counts each skb's truesize, its payload plus TCP_SKB_OVERHEAD. nstack keeps
+ * bytes in a ring and emulates the list by the ends of its skbs (vskb_end):
+ *
+ *  - tcp_sendmsg fills the tail skb while it is not sent, up to size_goal
+ *    (tcp_size_goal); a new skb starts only while
+ *    wmem_queued < sndbuf (sk_stream_memory_free), else the write blocks;
+ *    wmem_queued = bytes queued (snd.una to the end) + skbs x overhead;
+ *  - a transmission unit (a GSO packet) is one skb: tso_fragment cuts the
+ *    skb where the unit ends, tcp_grow_skb pulls the next skb's bytes in
+ *    when the unit is larger (tcp_vskb_sent);
+ *  - an ACK frees whole skbs and trims the first (tcp_trim_head): the ends
+ *    at or below snd.una go;
+ *  - the writer wakes, and poll says POLLOUT, when
+ *    sndbuf - wmem_queued >= wmem_queued / 2 (sk_stream_write_space,
+ *    __sk_stream_is_writeable), after the ACK's own transmissions.
+ *
+ * PSH goes where tcp_mark_push puts it: on the skb that is full while the
+ * queue passed pushed_seq by half the largest window (forced_push), and on
+ * the tail when a write ends or blocks (tcp_push); the tail keeps its PSH
+ * while the same write fills it further. The marks are push_end[]. */
+
+/* Drop the ends at or below snd.una; a queue the model never saw (SO_SNDBUF
+ * set with bytes queued) is one skb, and bytes queued past the last end
+ * another. */
+static void vskb_gc(struct tcb *t)
+{
+	unsigned k = 0;
+	while (k < t->n_vskb && !seq_gt(t->vskb_end[k], t->snd.una))
+		k++;
+	if (k) {
+		memmove(t->vskb_end, t->vskb_end + k, (t->n_vskb - k) * sizeof(t->vskb_end[0]));
+		t->n_vskb = (uint8_t)(t->n_vskb - k);
+	}
+	uint32_t end = tcp_snd_end(t);
+	if (t->sndbuf.len && (!t->n_vskb || seq_lt(t->vskb_end[t->n_vskb - 1], end))) {
+		if (t->n_vskb == TCP_VSKB_MAX) {
+			t->vskb_end[TCP_VSKB_MAX - 1] = end;
+		} else {
+			t->vskb_end[t->n_vskb++] = end;
+		}
+	}
+}
+
+/* An skb ends at seq (inside the queue): the skb holding it is cut there.
+ * With the array full the two oldest merge. */
+static void vskb_cut(struct tcb *t, uint32_t seq)
+{
+	unsigned i = t->n_vskb;
+	if (!seq_gt(seq, t->snd.una))
+		return;
+	while (i > 0 && seq_gt(t->vskb_end[i - 1], seq))
+		i--;
+	if ((i > 0 && t->vskb_end[i - 1] == seq) || i == t->n_vskb)
+		return;     /* already an end, or past the queue */
+	if (t->n_vskb == TCP_VSKB_MAX) {
+		if (i == 0)
+			return;
+		memmove(t->vskb_end, t->vskb_end + 1, (TCP_VSKB_MAX - 1) * sizeof(t->vskb_end[0]));
+		t->n_vskb--;
+		i--;
+	}
+	memmove(t->vskb_end + i + 1, t->vskb_end + i, (t->n_vskb - i) * sizeof(t->vskb_end[0]));
+	t->vskb_end[i] = seq;
+	t->n_vskb++;
+}
+
+/* New data [s, e) left as one transmission unit: one skb (tcp_write_xmit:
+ * tcp_grow_skb when the skb is shorter than the unit, tso_fragment when it
+ * is longer). */
+static void tcp_vskb_sent(struct tcb *t, uint32_t s, uint32_t e)
+{
+	vskb_gc(t);
+	unsigned i = 0, j;
+	while (i < t->n_vskb && !seq_gt(t->vskb_end[i], s))
+		i++;
+	j = i;
+	while (j < t->n_vskb && seq_lt(t->vskb_end[j], e))
+		j++;
+	if (j > i) {
+		memmove(t->vskb_end + i, t->vskb_end + j, (t->n_vskb - j) * sizeof(t->vskb_end[0]));
+		t->n_vskb = (uint8_t)(t->n_vskb - (j - i));
+	}
+	vskb_cut(t, e);
+}
+
+/* Linux's sk_wmem_queued. */
+uint64_t tcp_wmem_queued(struct tcb *t)
+{
+	vskb_gc(t);
+	return t->sndbuf.len + (uint64_t)TCP_SKB_OVERHEAD * t->n_vskb;
+}
+
+/* __sk_stream_is_writeable: sk_stream_wspace >= sk_stream_min_wspace (free
+ * send memory at least half of what is queued) and sk_stream_memory_free. */
+int tcp_snd_writeable(struct tcb *t)
+{
+	uint64_t w = tcp_wmem_queued(t), sb = (uint32_t)t->opt_sndbuf;
+	return w < sb && sb - w >= w / 2;
+}
+
+/* Linux tcp_xmit_size_goal: the largest GSO packet (sk_gso_max_size) bound
+ * to half the largest window the peer offered (tcp_bound_to_half_wnd),
+ * in whole segments, at least one. */
+static uint32_t tcp_size_goal(const struct tcb *t)
+{
+	uint32_t mss = t->mss ? t->mss : TCP_MSS_DEF, goal = TCP_GSO_MAX_SIZE;
+	uint32_t mw = t->max_snd_wnd;
+	uint32_t cutoff = mw > TCP_MSS_DEF ? mw / 2 : mw;
+	uint32_t floor = 68u - TCP_HDR_LEN - (t->ts_ok ? 12u : 0u);
+	if (cutoff && goal > cutoff)
+		goal = cutoff > floor ? cutoff : floor;
+	goal = goal / mss * mss;
+	return goal > mss ? goal : mss;
+}
+
+/* tcp_mark_push: PSH on the skb ending at seq. */
+static void tcp_vskb_mark_push(struct tcb *t, uint32_t seq)
+{
+	tcp_mark_add(t->push_end, &t->n_push, seq, t->snd.una);
+	t->pushed_seq = seq;
+}
+
+/* The tail skb [start, end) grew to nend: a PSH it had moves with its end
+ * when the same write fills it (keep), else goes; a fresh skb had none (tcp_sendmsg_locked: the
+ * first copy of a write clears the tail's PSH). */
+static void vskb_tail_grow(struct tcb *t, uint32_t end, uint32_t nend, int keep, int fresh)
+{
+	if (!fresh && t->n_push && t->push_end[t->n_push - 1] == end && seq_gt(end, t->snd_max)) {
+		if (keep)
+			t->push_end[t->n_push - 1] = nend;
+		else
+			t->n_push--;
+	}
+	t->vskb_end[t->n_vskb - 1] = nend;
+}
+
+/* Queue up to len bytes of buf as Linux's tcp_sendmsg_locked would, with
+ * the transmissions it starts on the way (tcp_push_one when the skb that
+ * filled is the next to send, __tcp_push_pending_frames on forced_push).
+ * Returns the bytes queued; *blocked: a new skb was due and the send
+ * memory is used up (sk_stream_memory_free), or the ring could not grow
+ * (2). The caller marks PSH and pushes (tcp_push). */
+ssize_t tcp_vskb_send(struct stack *st, struct tcb *t, const void *buf, uint32_t len,
+		      int *blocked)
+{
+	uint32_t goal = tcp_size_goal(t), sb = (uint32_t)t->opt_sndbuf;
+	uint32_t copied = 0;
+	*blocked = 0;
+	vskb_gc(t);
+	while (copied < len) {
+		uint32_t end = tcp_snd_end(t), copy = 0, start;
+		/* tcp_write_queue_tail: the tail skb takes more while it is not
+		 * sent and no record ends it (tcp_skb_can_collapse_to) */
+		if (t->n_vskb && seq_gt(end, t->snd_max) &&
+		    !tcp_mark_at(t->eor_end, t->n_eor, end)) {
+			start = t->n_vskb >= 2 ? t->vskb_end[t->n_vskb - 2] : t->snd.una;
+			if (seq_lt(start, t->snd_max))
+				start = t->snd_max;
+			copy = goal > end - start ? goal - (end - start) : 0;
+		}
+		int fresh = 0;
+		if (!copy) {
+			/* new_segment: sk_stream_memory_free */
+			if (tcp_wmem_queued(t) >= sb) {
+				*blocked = 1;
+				break;
+			}
+			if (t->n_vskb == TCP_VSKB_MAX) {
+				memmove(t->vskb_end, t->vskb_end + 1,
+					(TCP_VSKB_MAX - 1) * sizeof(t->vskb_end[0]));
+				t->n_vskb--;
+			}
+			t->vskb_end[t->n_vskb++] = end;
+			copy = goal;
+			fresh = 1;
+		}
+		if (copy > len - copied)
+			copy = len - copied;
+		if (tcp_ring_grow(st, &t->sndbuf, t->sndbuf.len + copy, sb + goal) < 0) {
+			uint32_t f = tcp_ring_free(&t->sndbuf);
+			copy = copy < f ? copy : f;
+			if (!copy) {
+				if (fresh)
+					t->n_vskb--;
+				*blocked = 2;
+				break;
+			}
+		}
+		tcp_ring_copy_in(&t->sndbuf, t->sndbuf.len, (const uint8_t *)buf + copied, copy);
+		t->sndbuf.len += copy;
+		vskb_tail_grow(t, end, end + copy, copied > 0, fresh);
+		copied += copy;
+		end += copy;
+		if (copied == len)
+			break;
+		start = t->n_vskb >= 2 ? t->vskb_end[t->n_vskb - 2] : t->snd.una;
+		if (seq_lt(start, t->snd_max))
+			start = t->snd_max;
+		if (end - start < goal)
+			continue;
+		if (seq_gt(end, t->pushed_seq + t->max_snd_wnd / 2)) {
+			/* forced_push: tcp_mark_push, __tcp_push_pending_frames */
+			tcp_vskb_mark_push(t, end);
+			tcp_output(st, t);
+		} else if (start == t->snd.nxt) {
+			/* the skb is tcp_send_head: tcp_push_one */
+			t->push_one = 1;
+			tcp_output(st, t);
+			t->push_one = 0;
+		}
+	}
+	return copied;
+}
+
+/* tcp_push's mark (the caller's): PSH on the tail unless MSG_MORE holds it
+ * and the queue has not passed pushed_seq by half the largest window. */
+void tcp_vskb_push(struct tcb *t, int more)
+{
+	uint32_t end = tcp_snd_end(t);
+	if (!more || seq_gt(end, t->pushed_seq + t->max_snd_wnd / 2))
+		tcp_vskb_mark_push(t, end);
+}
+
 /* Segments in n bytes, a partial one counted whole (Linux counts
  * packets, each at most one MSS). */
 static uint32_t tcp_segs(const struct tcb *t, uint32_t n)
@@ -703,6 +930,7 @@ int tcp_output(struct stack *st, struct tcb *t)
 	 * go first and new data fits in cwnd - pipe (RFC 6675 5, tcp_sack.c) */
 	uint32_t limit = tcp_send_limit(st, t);
 	uint32_t unit_left = 0, unit_segs = 0;  /* segments left in the unit, its size */
+	uint32_t ustart = t->snd.nxt;           /* where the unit began */
 	int sent = 0;
 	for (;;) {
 		if (seq_lt(t->snd.nxt, end)) {
@@ -711,6 +939,8 @@ int tcp_output(struct stack *st, struct tcb *t)
 			uint32_t avail = rec - t->snd.nxt;
 			uint32_t room = seq_lt(t->snd.nxt, limit) ? limit - t->snd.nxt : 0;
 			int new_data = !seq_lt(t->snd.nxt, t->snd_max);
+			if (new_data && !unit_left)
+				ustart = t->snd.nxt;
 			if (new_data && !unit_left && room >= t->mss) {
 				/* a new unit: its size, half of cwnd, what the
 				 * windows allow now (at least one segment) */
@@ -781,6 +1011,11 @@ int tcp_output(struct stack *st, struct tcb *t)
 				if (!unit_left && unit_segs >= 2 && !t->snd_more)
 					flags |= TCP_PSH;
 			}
+			/* a unit that ends where a write marked PSH (tcp_mark_push on
+			 * the skb: an SO_SNDBUF socket's forced push) */
+			if (new_data && !unit_left && t->n_push &&
+			    tcp_mark_at(t->push_end, t->n_push, t->snd.nxt + n))
+				flags |= TCP_PSH;
 			if (seq_lt(t->snd.nxt, t->snd_max))
 				st->stat.tcp_retrans++;
 			else if (!t->rtt_on) {
@@ -794,6 +1029,8 @@ int tcp_output(struct stack *st, struct tcb *t)
 			}
 			if (n % t->mss)         /* ends with a partial segment */
 				t->snd_sml = t->snd.nxt + n;
+			if (new_data && t->snd_locked)
+				tcp_vskb_sent(t, ustart, t->snd.nxt + n);
 			t->snd.nxt += n + !!(flags & TCP_FIN);
 			if (seq_gt(t->snd.nxt, t->snd_max)) {
 				t->snd_max = t->snd.nxt;
@@ -801,6 +1038,9 @@ int tcp_output(struct stack *st, struct tcb *t)
 			}
 			sent++;
 			if (flags & TCP_FIN)
+				break;
+			/* tcp_push_one: one skb */
+			if (t->push_one && new_data && !unit_left)
 				break;
 		} else if (t->fin_queued && t->snd.nxt == end) {
 			/* FIN alone; it needs no window (it takes no buffer space). */

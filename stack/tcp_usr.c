@@ -274,6 +274,57 @@ static int sock_take_err(struct tcb *t)
 	return e;
 }
 
+/* tcp_usr_send with SO_SNDBUF set: Linux's send memory, skb by skb
+ * (tcp_vskb_send, tcp_out.c): a new skb only while the queue's truesize is
+ * below the buffer, and the tail filled to size_goal. A write that stops
+ * there marks PSH on the tail and pushes (tcp_sendmsg_locked's
+ * wait_for_space: tcp_push without MSG_MORE); the writer goes on when poll
+ * says POLLOUT (tcp_snd_writeable), as Linux's sk_stream_write_space. */
+static ssize_t tcp_usr_send_locked(struct stack *st, struct tcb *t, const void *buf, size_t len,
+				   int flags)
+{
+	len = tcp_notsent_cap(st, t, len);
+	if (len == 0)
+		return -EAGAIN;
+	/* a writer that found the memory used up sleeps until
+	 * sk_stream_write_space finds it writeable, not merely below the
+	 * buffer (sk_stream_wait_memory) */
+	if (t->snd_nospace) {
+		if (!tcp_snd_writeable(t))
+			return -EAGAIN;
+		t->snd_nospace = 0;
+	}
+	int more = !!(flags & NST_MSG_MORE), blocked = 0;
+	uint32_t want = len > 0x7fffffffu ? 0x7fffffffu : (uint32_t)len;
+	t->snd_more = 0;
+	t->more_now = 0;
+	uint32_t n = (uint32_t)tcp_vskb_send(st, t, buf, want, &blocked);
+	if (blocked == 1)
+		t->snd_nospace = 1;
+	if (n == 0) {
+		if (blocked == 2) {
+			st->stat.tcp_snd_nomem++;
+			st->tcp.mem_pressure = 1;
+		}
+		tcp_timers_update(st, t);
+		stack_flush(st);
+		return -EAGAIN;
+	}
+	/* tcp_push: PSH on the tail (a write that stopped short: always) */
+	tcp_vskb_push(t, n == len && more);
+	t->snd_more = (uint8_t)(n == len && more);
+	if ((flags & NST_MSG_EOR) && n == len)
+		tcp_eor_mark(t, tcp_snd_end(t));
+	t->more_now = t->snd_more;
+	tcp_unit_goal_update(st, t);
+	tcp_output(st, t);
+	t->more_now = 0;
+	tcp_timers_update(st, t);
+	TCP_CHECK(st, t);
+	stack_flush(st);
+	return n;
+}
+
 /* The destination of a sendto is ignored, as tcp_sendmsg does. */
 ssize_t tcp_usr_send(struct stack *st, int sd, const void *buf, size_t len, int flags,
 		     int to_set, uint32_t addr, uint16_t port)
@@ -298,6 +349,8 @@ ssize_t tcp_usr_send(struct stack *st, int sd, const void *buf, size_t len, int 
 	if (st->tcp.ss_after_idle && t->snd.una == t->snd_max && t->lsnd_us &&
 	    st->now_us - t->lsnd_us > t->rto)
 		tcp_cwnd_restart(st, t);
+	if (t->snd_locked)
+		return tcp_usr_send_locked(st, t, buf, len, flags);
 	/* Linux sk_stream_memory_free: nothing beyond the send budget; the
 	 * stack-wide cap refuses too (memory pressure), counted, and the
 	 * writer is woken when memory comes back (tcp_mem_relieved). */
@@ -601,12 +654,19 @@ uint32_t tcp_usr_poll(struct stack *st, int sd)
 		if (t->rcvbuf.buf && t->rcvbuf.len)
 			m |= NST_POLLIN;
 		if (!snd_shut) {
-			/* sk_stream_is_writeable: free space >= half of what is queued */
-			tcp_snd_budget_update(t);
-			uint32_t used = t->sndbuf.len;
-			uint32_t room = tcp_snd_room(st, t);
-			if (room >= used / 2 && room > 0 && tcp_notsent_ok(st, t, 1))
-				m |= NST_POLLOUT;
+			/* sk_stream_is_writeable: free space >= half of what is queued;
+			 * with SO_SNDBUF, Linux's send memory (tcp_snd_writeable) */
+			if (t->snd_locked) {
+				if (tcp_snd_writeable(t) && tcp_notsent_ok(st, t, 1) &&
+				    (tcp_ring_free(&t->sndbuf) || st->tcp.mem_used < st->tcp.mem_max))
+					m |= NST_POLLOUT;
+			} else {
+				tcp_snd_budget_update(t);
+				uint32_t used = t->sndbuf.len;
+				uint32_t room = tcp_snd_room(st, t);
+				if (room >= used / 2 && room > 0 && tcp_notsent_ok(st, t, 1))
+					m |= NST_POLLOUT;
+			}
 		} else {
 			m |= NST_POLLOUT;
 		}
