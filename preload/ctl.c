@@ -376,9 +376,13 @@ static void ctl_log_state(void *ctx, const struct nst_state_event *ev)
 
 /* Under the lock, when the stack has just been created: the state log costs
  * one test per transition when it is off. */
+void ctl_bind_stack(struct stack *st)
+{
+	stack_set_state_hook(st, nst_log_level >= NST_LOG_INFO ? ctl_log_state : NULL, NULL);
+}
+
 void ctl_stack_created(struct stack *st)
 {
-	if (nst_log_level >= NST_LOG_INFO)
-		stack_set_state_hook(st, ctl_log_state, NULL);
+	ctl_bind_stack(st);
 	ctl_start();
 }

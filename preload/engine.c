@@ -283,6 +283,20 @@ static void eng_kick(void)
 		(void)!REAL(write)(eng.kick_fd, &one, sizeof(one));
 }
 
+/* Under the lock: the stack calls this process's functions and device
+ * (family.c fam_bind, when a process other than the last one enters). */
+void eng_bind_stack(void)
+{
+	stack_set_netdev(eng.st, eng.dev);
+	stack_set_notify(eng.st, fam_notify, NULL);
+	stack_set_rand(eng.st, eng_rand64, &eng.rand_state);
+	if (eng.arena) {
+		struct nst_mem_ops m = { shm_zalloc, shm_free, eng.arena };
+		stack_set_mem(eng.st, &m);
+	}
+	ctl_bind_stack(eng.st);
+}
+
 void eng_kick_engine(void)
 {
 	eng.sleep_until = 0;
@@ -775,6 +789,16 @@ static void eng_exit(void)
 	}
 }
 
+static void eng_hooks(void)
+{
+	static int hooks;
+	if (!hooks) {
+		pthread_atfork(eng_atfork_prepare, eng_atfork_parent, eng_atfork_child);
+		atexit(eng_exit);
+		hooks = 1;
+	}
+}
+
 /* The arena's size: virtual, sparse (untouched pages cost nothing): the
  * rings' cap twice over (power-of-two blocks) and room for the tables and
  * packet pools. */
@@ -783,32 +807,207 @@ static size_t eng_arena_size(uint64_t mem_max)
 	return (size_t)(2 * mem_max) + ((size_t)1 << 30);
 }
 
-/* exec.c, before the real exec: let go of what exec closes (family.c
- * fam_exec_release), then stop our engine and give our device back (the
- * new image has neither; its io_uring is closed by exec). The sockets that
- * survive stay held by this process until it ends (fam_reap). Not in a
- * vfork() child (the parent's memory). */
-void eng_before_exec(void)
+/* exec (exec.c): what the kernel does with a process's sockets. Before the
+ * real exec: let go of what exec closes (family.c fam_exec_release), then
+ * stop our engine and give our device back (the new image has neither).
+ * The sockets that survive (descriptors without FD_CLOEXEC) are handed to
+ * the new image: the arena's memfd and the device's fd are kept open
+ * across the exec (duplicates without FD_CLOEXEC), and NSTACK_FAMILY in
+ * the new environment names them, our member slot and each surviving
+ * fd:sd; the new image's constructor maps the arena again and goes on as
+ * the same member (eng_family_ctor). Not in a vfork() child (the parent's
+ * memory). Returns the environment to exec with (envp, or a copy with
+ * NSTACK_FAMILY), which eng_exec_failed undoes. */
+#define ENG_FAMILY_ENV "NSTACK_FAMILY"
+#define ENG_FAMILY_MAX 4096     /* bytes of the variable: ~300 sockets */
+
+static char  eng_family_var[ENG_FAMILY_MAX];
+static int   eng_exec_fds[2] = { -1, -1 };
+
+struct eng_pairs {
+	char  *p, *end;
+	int    n;
+};
+
+static void eng_exec_pair(int fd, int sd, void *arg)
+{
+	struct eng_pairs *x = arg;
+	int w = snprintf(x->p, (size_t)(x->end - x->p), ";%d:%d", fd, sd);
+	if (w > 0 && x->p + w < x->end) {
+		x->p += w;
+		x->n++;
+	}
+}
+
+/* Under the lock: the variable for the new image, and the two fds kept. */
+static int eng_exec_handover(int devfd)
+{
+	int mfd = fcntl(shm_arena_fd(eng.arena), F_DUPFD, 3);
+	int dfd = devfd >= 0 ? fcntl(devfd, F_DUPFD, 3) : -1;
+	if (mfd < 0 || (devfd >= 0 && dfd < 0)) {
+		if (mfd >= 0)
+			REAL(close)(mfd);
+		return -1;
+	}
+	struct eng_pairs x = { eng_family_var, eng_family_var + sizeof(eng_family_var), 0 };
+	x.p += snprintf(x.p, sizeof(eng_family_var), ENG_FAMILY_ENV "=%d,%d,%d", mfd, dfd,
+			fam_member());
+	fd_each_inherited(eng_exec_pair, &x);
+	eng_exec_fds[0] = mfd;
+	eng_exec_fds[1] = dfd;
+	return 0;
+}
+
+/* envp with our variable (any old one dropped), in a static array. */
+static char *const *eng_exec_env(char *const envp[])
+{
+	static char *env[8192];
+	size_t n = 0;
+	for (size_t i = 0; envp && envp[i] && n < sizeof(env) / sizeof(env[0]) - 2; i++)
+		if (strncmp(envp[i], ENG_FAMILY_ENV "=", sizeof(ENG_FAMILY_ENV)))
+			env[n++] = envp[i];
+	env[n++] = eng_family_var;
+	env[n] = NULL;
+	return env;
+}
+
+char *const *eng_before_exec(char *const envp[])
 {
 	if (getpid() != eng.owner || !eng.st || !fam_active())
-		return;
+		return envp;
 	if (__atomic_load_n(&eng.join_pending, __ATOMIC_ACQUIRE)) {
 		eng_lock_raw();
 		int r = fam_exec_release(0);
-		if (r == 0 && !fam_holds_any())
-			(void)fam_leave_unjoined();
+		int keep = 0;
+		if (r == 0) {
+			if (fam_holds_any())
+				keep = eng_exec_handover(shim_dev_fd(eng.dev_inherited)) == 0;
+			else
+				(void)fam_leave_unjoined();
+		}
 		eng_unlock();
 		if (r == 0)
-			return;
+			return keep ? eng_exec_env(envp) : envp;
 		eng_join();     /* a last close to send: through a device of ours */
 		if (!eng.st)
-			return;
+			return envp;
 	}
 	eng_lock();
 	fam_exec_release(1);
-	if (!fam_holds_any())
+	int keep = 0;
+	if (fam_holds_any())
+		keep = eng_exec_handover(shim_dev_fd(eng.dev)) == 0;
+	else
 		(void)fam_leave();
 	eng_member_stop();
+	return keep ? eng_exec_env(envp) : envp;
+}
+
+/* The exec failed: the kept fds go (the engine stays stopped: the sockets
+ * we held answer EBADF from now on, as after a failed join). */
+void eng_exec_failed(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (eng_exec_fds[i] >= 0) {
+			REAL(close)(eng_exec_fds[i]);
+			eng_exec_fds[i] = -1;
+		}
+}
+
+/* ---- a new image of a member (after exec) ------------------------------ */
+
+static void eng_hooks(void);
+static int eng_start_thread(void);
+
+/* NSTACK_FAMILY=memfd,devfd,slot;fd:sd;...: map the arena again, take the
+ * device over, and adopt the sockets on their fd numbers. Under eng.lock.
+ * ENG_ACTIVE, or ENG_DISABLED with the sockets left held (they end with the
+ * process) when it cannot. */
+static int eng_attach(const char *v)
+{
+	int mfd, dfd, slot, off = 0;
+	if (sscanf(v, "%d,%d,%d%n", &mfd, &dfd, &slot, &off) != 3)
+		return ENG_DISABLED;
+	struct nst_config c;
+	(void)nst_config_log(&nst_log_level);
+	int err = nst_config_from_env(&c, ENG_MAX_SOCKETS, eng_config_log);
+	struct shm_arena *a = NULL;
+	struct stack *st = NULL;
+	if (err <= 0 || c.dev.kind == SHIM_DEV_LOOP || (err = shm_arena_attach(mfd, &a)) < 0 ||
+	    !(st = fam_attach(a, slot))) {
+		log_error("exec: cannot take the stack over (%s); inherited sockets are closed "
+			  "when this process ends", err < 0 ? strerror(-err) : "no stack");
+		if (a)
+			shm_arena_close(a);
+		else
+			REAL(close)(mfd);
+		if (dfd >= 0)
+			REAL(close)(dfd);
+		return ENG_DISABLED;
+	}
+	eng_busy_poll_us = c.busy_poll_us;
+	eng.arena = a;
+	struct shim_dev_spec spec = c.dev;
+	spec.adopt = true;
+	spec.adopt_fd = dfd;
+	spec.have_mac = true;           /* the stack's, not one derived from our pid */
+	memcpy(spec.mac, fam_mac(), 6);
+	char pcap[4096];
+	if (spec.pcap) {
+		snprintf(pcap, sizeof(pcap), "%s.%d", spec.pcap, (int)getpid());
+		spec.pcap = pcap;
+	}
+	struct shim_dev sd;
+	int fail;
+	if ((err = shim_dev_open(&spec, &sd, &fail)) < 0 || fd_table_init() < 0) {
+		log_error("exec: interface %s: %s", c.ifname, strerror(err < 0 ? -err : ENOMEM));
+		return ENG_DISABLED;
+	}
+	if (getrandom(&eng.rand_state, sizeof(eng.rand_state), 0) != sizeof(eng.rand_state))
+		eng.rand_state = eng_now_us() ^ ((uint64_t)getpid() << 32);
+	eng.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	eng.st = st;
+	eng.dev = sd.dev;
+	eng.impair = sd.impair;
+	eng.loopback = 0;
+	eng.owner = getpid();
+	eng.lockp = shm_stack_lock(a);
+	eng_lock();
+	fam_child_joined();
+	for (const char *p = v + off; *p == ';';) {
+		int fd, s, n = 0;
+		if (sscanf(p, ";%d:%d%n", &fd, &s, &n) != 2 || n == 0)
+			break;
+		if (nsock_adopt(fd, s) < 0)
+			log_warn("exec: fd %d: cannot adopt socket %d", fd, s);
+		p += n;
+	}
+	fd_fork_resync();
+	nwait_fd_reserve(eng.kick_fd);
+	if ((err = eng_start_thread()) < 0)
+		log_error("exec: engine thread: %s", strerror(-err));
+	int ctl = fam_ctl_claim();
+	eng_unlock();
+	if (ctl)
+		ctl_start();
+	eng_hooks();
+	return ENG_ACTIVE;
+}
+
+__attribute__((constructor)) static void eng_family_ctor(void)
+{
+	const char *v = getenv(ENG_FAMILY_ENV);
+	if (!v)
+		return;
+	char copy[ENG_FAMILY_MAX];
+	snprintf(copy, sizeof(copy), "%s", v);
+	unsetenv(ENG_FAMILY_ENV);       /* ours alone: not for the programs we run */
+	pthread_mutex_lock(&eng.lock);
+	if (!eng.done) {
+		eng.state = eng_attach(copy);
+		__atomic_store_n(&eng.done, eng.state == ENG_ACTIVE, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&eng.lock);
 }
 
 /* _exit(), _Exit(): the kernel closes a process's descriptors however it
@@ -920,7 +1119,7 @@ static int eng_configure(void)
 		netdev_close(dev);
 		return err;
 	}
-	if (eng.arena && (err = fam_create(eng.arena)) < 0) {
+	if (eng.arena && (err = fam_create(eng.arena, st)) < 0) {
 		log_error("cannot create the stack: %s", strerror(-err));
 		stack_destroy(st);
 		netdev_close(dev);
@@ -954,12 +1153,7 @@ static int eng_configure(void)
 	}
 	eng.owner = getpid();
 	ctl_stack_created(st);  /* ctl.c: control socket for nstack ss/stats, state log */
-	static int hooks;
-	if (!hooks) {
-		pthread_atfork(eng_atfork_prepare, eng_atfork_parent, eng_atfork_child);
-		atexit(eng_exit);
-		hooks = 1;
-	}
+	eng_hooks();
 	if (lo) {
 		log_info("in-process loopback, 127.0.0.0/8");
 	} else {

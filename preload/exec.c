@@ -3,10 +3,10 @@
  * Before the real exec, a member of the family (family.c) lets go of every
  * socket all of whose descriptors are close-on-exec (the last holder's
  * close ends the connection: FIN), stops its engine and gives its device
- * back; the sockets that survive stay held by the process until it ends.
- * (The new program does not use them through nstack yet: it would have to
- * map the arena again.) glibc's exec functions call execve internally, not
- * through the PLT, so each of them is interposed here. */
+ * back; the sockets that survive are handed to the new program, which maps
+ * the stack again (engine.c eng_before_exec, eng_family_ctor). glibc's exec
+ * functions call execve internally, not through the PLT, so each of them
+ * is interposed here. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -18,8 +18,9 @@
 
 NST_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	eng_before_exec();
-	return REAL(execve)(path, argv, envp);
+	int r = REAL(execve)(path, argv, eng_before_exec(envp));
+	eng_exec_failed();
+	return r;
 }
 
 NST_EXPORT int execv(const char *path, char *const argv[])
@@ -29,8 +30,9 @@ NST_EXPORT int execv(const char *path, char *const argv[])
 
 NST_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	eng_before_exec();
-	return REAL(execvpe)(file, argv, envp);
+	int r = REAL(execvpe)(file, argv, eng_before_exec(envp));
+	eng_exec_failed();
+	return r;
 }
 
 NST_EXPORT int execvp(const char *file, char *const argv[])
@@ -40,8 +42,9 @@ NST_EXPORT int execvp(const char *file, char *const argv[])
 
 NST_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	eng_before_exec();
-	return REAL(fexecve)(fd, argv, envp);
+	int r = REAL(fexecve)(fd, argv, eng_before_exec(envp));
+	eng_exec_failed();
+	return r;
 }
 
 /* The list forms: the arguments into an array (on the stack: exec frees

@@ -69,6 +69,9 @@ struct fam_member {
 
 struct family {
 	uint32_t magic;
+	struct stack *st;       /* the stack, and the packet pool's state: what a process */
+	void    *pool;          /* that maps the arena anew (exec, a join) takes over */
+	uint8_t  mac[6];        /* the stack's MAC: every member's device answers to it */
 	int32_t  holder;        /* member whose device the stack is bound to */
 	uint64_t live;          /* members in use (pid > 0 or reserved) */
 	int32_t  ctl_owner;     /* member serving the control socket (ctl.c), -1: none */
@@ -101,18 +104,42 @@ static long futex(uint32_t *uaddr, int op, uint32_t val)
 	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
 }
 
-int fam_create(void *arena)
+int fam_create(void *arena, struct stack *st)
 {
 	fam = shm_zalloc(arena, sizeof(*fam));
 	if (!fam)
 		return -ENOMEM;
 	fam->magic = FAM_MAGIC;
+	fam->st = st;
+	fam->pool = pkt_pool_state();
+	memcpy(fam->mac, stack_netdev(st)->mac, 6);
+	shm_set_root(arena, fam);
 	fam->m[0].pid = getpid();
 	fam->live = 1;
 	fam->holder = 0;
 	fam->ctl_owner = 0;
 	fam_me = 0;
 	return 0;
+}
+
+/* A new image of member `slot` (exec kept its sockets) maps the arena again:
+ * the family, the stack and the pool are where they were. */
+struct stack *fam_attach(void *arena, int slot)
+{
+	struct family *f = shm_root(arena);
+	if (!f || f->magic != FAM_MAGIC || slot < 0 || slot >= FAM_MAX ||
+	    !(f->live & (1ull << slot)) || f->m[slot].pid != getpid())
+		return NULL;
+	fam = f;
+	fam_me = slot;
+	fam_bell_up = 0;
+	pkt_pool_attach(f->pool);
+	return f->st;
+}
+
+const uint8_t *fam_mac(void)
+{
+	return fam ? fam->mac : NULL;
 }
 
 int fam_active(void)
@@ -129,7 +156,7 @@ int fam_member(void)
 void fam_bind(void)
 {
 	if (fam && fam->holder != fam_me && eng.dev) {
-		stack_set_netdev(eng.st, eng.dev);
+		eng_bind_stack();
 		fam->holder = fam_me;
 	}
 }

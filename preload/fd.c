@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "preload.h"
+#include "stack/tcp_state.h"
 
 static struct nsock **fd_tab;   /* published once, never freed */
 static unsigned fd_cap;
@@ -254,6 +255,7 @@ int nsock_attach(struct nsock *s, int cloexec)
 }
 
 static void nsock_update(struct nsock *s);
+static void efd_drain(int efd);
 
 int nsock_all_cloexec(const struct nsock *s)
 {
@@ -265,6 +267,55 @@ int nsock_all_cloexec(const struct nsock *s)
 			return 0;
 	}
 	return 1;
+}
+
+void fd_each_inherited(void (*fn)(int fd, int sd, void *arg), void *arg)
+{
+	for (int fd = 0; fd <= fd_hi; fd++) {
+		struct nsock *s = fd_tab[fd];
+		if (!s || s->sd < 0)
+			continue;
+		int fl = REAL(fcntl)(fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			fn(fd, s->sd, arg);
+	}
+}
+
+/* A new image of a member (exec): fd, an eventfd the old image made for
+ * stack socket sd, is ours again. The socket was bound, connected or
+ * listening there: no kernel hand-off any more. Under the lock. */
+int nsock_adopt(int fd, int sd)
+{
+	struct nsock *s = (unsigned)sd < sd_cap ? sd_map[sd] : NULL;
+	if (!s) {
+		const struct sock_ops *ops = sd >= NST_UDP_SD_BASE ? &udp_ops : &tcp_ops;
+		int fl = REAL(fcntl)(fd, F_GETFL);
+		if (fl < 0)
+			return -errno;
+		if (!(s = nsock_new(sd, ops, ops->protocol, !!(fl & O_NONBLOCK))))
+			return -ENOMEM;
+		s->committed = 1;
+		struct nst_tcp_info ti;
+		if (ops == &tcp_ops && nst_tcp_info(eng.st, sd, &ti) == 0 && ti.state == TCP_LISTEN)
+			s->listening = 1;
+		if ((unsigned)sd >= sd_cap) {
+			unsigned n = sd_cap ? sd_cap : 256;
+			while (n <= (unsigned)sd)
+				n *= 2;
+			struct nsock **m = realloc(sd_map, n * sizeof(*m));
+			if (!m) {
+				free(s);
+				return -ENOMEM;
+			}
+			memset(m + sd_cap, 0, (n - sd_cap) * sizeof(*m));
+			sd_map = m;
+			sd_cap = n;
+		}
+		sd_map[sd] = s;
+		s->efd = fd;
+		efd_drain(fd);
+	}
+	return fd_map(fd, s);
 }
 
 void fd_each_nsock(void (*fn)(struct nsock *s, void *arg), void *arg)

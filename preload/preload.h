@@ -249,8 +249,12 @@ int      eng_block_epoll(int epfd, struct epoll_event *ev, int n, int64_t deadli
 int      eng_restart_ok(void);
 
 /* ---- family.c: the processes sharing one stack ------------------------ */
-int   fam_create(void *arena);      /* the first member, at configuration */
+int   fam_create(void *arena, struct stack *st);   /* the first member, at configuration */
+struct stack *fam_attach(void *arena, int slot);   /* a new image of member slot (exec) */
+void  eng_bind_stack(void);         /* the stack calls this process's functions and device */
 int   fam_active(void);
+int   fam_member(void);          /* our member index */
+const uint8_t *fam_mac(void);       /* the stack's MAC, for a device adopted later */
 void  fam_bind(void);               /* under the lock: the stack uses our device */
 void  fam_unbind(void);
 void  fam_sock_new(int sd);         /* a socket of ours alone */
@@ -265,7 +269,10 @@ void  fam_reap(void);               /* under the lock: release members that died
 int   fam_leave(void);              /* under the lock, at exit: 1 if others go on */
 int   fam_leave_unjoined(void);     /* a child that never joined: 0, or -1: join first */
 void  eng_kick_engine(void);
-void  eng_before_exec(void);        /* exec.c: what exec closes, closed first */
+/* exec.c: before the real exec, what it closes closed and what it keeps
+ * handed over; returns the environment to exec with */
+char *const *eng_before_exec(char *const envp[]);
+void  eng_exec_failed(void);
 int   fam_exec_release(int have_dev);   /* under the lock: -1 if a close needs a device */
 int   fam_holds_any(void);
 int   fam_ctl_claim(void);          /* under the lock: 1 if we are to serve ctl now */
@@ -277,6 +284,7 @@ int   fam_ctl_mine(void);
 void     ctl_stack_created(struct stack *st);
 void     ctl_start(void);
 void     ctl_forked(void);      /* in a forked child: let go of the parent's socket */
+void     ctl_bind_stack(struct stack *st);  /* this process's state-change log hook */
 void     ctl_stop(void);        /* this process stops serving it (exit, _exit) */
 
 /* ---- fd.c ------------------------------------------------------------ */
@@ -392,6 +400,10 @@ int           nsock_handoff(struct nsock *s);
 void          nsock_record_opt(struct nsock *s, int level, int name, const void *val, unsigned len);
 /* Under the lock: fn for every socket this process holds. */
 void          fd_each_nsock(void (*fn)(struct nsock *s, void *arg), void *arg);
+/* Under the lock: fn(fd, sd) for every fd of ours that an exec keeps. */
+void          fd_each_inherited(void (*fn)(int fd, int sd, void *arg), void *arg);
+/* Under the lock, in a new image (exec): fd names stack socket sd again. */
+int           nsock_adopt(int fd, int sd);
 /* Under the lock: 1 if every fd naming s is close-on-exec. */
 int           nsock_all_cloexec(const struct nsock *s);
 /* In a forked child that shares the stack: our copies of the parent's

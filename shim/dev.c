@@ -19,7 +19,11 @@ int shim_dev_open(const struct shim_dev_spec *spec, struct shim_dev *out, int *f
 		if (!dev)
 			return -ENOMEM;
 	} else {
-		if (spec->kind == SHIM_DEV_PACKET)
+		if (spec->adopt)
+			dev = spec->kind == SHIM_DEV_PACKET ?
+			      packetdev_adopt(spec->adopt_fd, spec->ifname, &spec->opts, &err) :
+			      tapdev_adopt(spec->adopt_fd, spec->ifname, &spec->opts, &err);
+		else if (spec->kind == SHIM_DEV_PACKET)
 			dev = packetdev_open(spec->ifname, &spec->opts, &err);
 		else
 			dev = tapdev_open(spec->ifname, &spec->opts, &err);
@@ -123,4 +127,12 @@ struct netdev *shim_dev_impair(struct netdev *top)
 		if (impairdev_is(top))
 			return top;
 	return NULL;
+}
+
+int shim_dev_fd(struct netdev *top)
+{
+	for (; top; top = shim_dev_lower(top))
+		if (uring_dev_is(top))
+			return uring_dev_frame_fd(top);
+	return -1;
 }

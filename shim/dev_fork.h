@@ -20,6 +20,7 @@
 #include "stack/splitmix64.h"
 
 bool           uring_dev_is(const struct netdev *dev);
+int            uring_dev_frame_fd(const struct netdev *dev);
 struct netdev *uring_dev_fork(struct netdev *inherited, int *err);
 void           uring_dev_abandon(struct netdev *inherited);
 

@@ -109,3 +109,17 @@ fail:
 	*err = r;
 	return NULL;
 }
+
+/* An AF_PACKET socket another process of the same stack bound (see
+ * tapdev_adopt): a ring of this process on it. */
+struct netdev *packetdev_adopt(int fd, const char *ifname, const struct shim_opts *o, int *err)
+{
+	uint32_t features = 0;
+	int r = 0;
+
+	if ((o->offloads & NETDEV_F_TSO) && uring_dev_large_ok())
+		features = PACKET_OFFLOADS;
+	struct netdev *dev = uring_dev_create(fd, "packet", ifname, features, uring_dev_large_ok(), o, &r);
+	*err = dev ? 0 : r;
+	return dev;
+}

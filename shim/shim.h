@@ -72,12 +72,14 @@ void shim_reads_claim(void);
  * the offloads in o->offloads if the kernel and the packet pools allow
  * (dev->features says). */
 struct netdev *tapdev_open(const char *ifname, const struct shim_opts *o, int *err);
+struct netdev *tapdev_adopt(int fd, const char *ifname, const struct shim_opts *o, int *err);
 
 /* AF_PACKET (packet.c): a raw socket bound to an Ethernet interface (a veth
  * end), PACKET_VNET_HDR for the same offloads as the TAP. The kernel must not
  * have the stack's address on that interface. NULL with *err = -errno:
  * -ENODEV no such interface, -EPERM no CAP_NET_RAW. */
 struct netdev *packetdev_open(const char *ifname, const struct shim_opts *o, int *err);
+struct netdev *packetdev_adopt(int fd, const char *ifname, const struct shim_opts *o, int *err);
 
 /* pcap middleware (pcap.c): every frame sent and received through `lower`
  * is also written to `path` (libpcap pcap_dump, DLT_EN10MB). */
@@ -139,6 +141,9 @@ struct shim_dev_spec {
 	bool               impair;      /* wrap in impairdev_wrap_dirs(impair_tx, impair_rx) */
 	struct impair_spec impair_tx, impair_rx;
 	const char        *pcap;        /* capture file, or NULL */
+	bool               adopt;       /* drive adopt_fd, a TAP fd / AF_PACKET socket another
+	                                 * process of the stack set up, instead of opening */
+	int                adopt_fd;
 };
 struct shim_dev {
 	struct netdev *dev;             /* the top of the chain: what the stack drives */
@@ -173,6 +178,8 @@ struct netdev *shim_dev_fork(struct netdev *inherited, int *err);
  * packets (provided buffers, writes in flight, queued, delayed frames) and
  * its timers are left alone. NULL is a no-op. */
 void           shim_dev_abandon(struct netdev *inherited);
+/* The TAP fd or AF_PACKET socket under a chain, -1 for a memory device. */
+int            shim_dev_fd(struct netdev *top);
 /* The impairment layer of a chain (as shim_dev.impair), or NULL. */
 struct netdev *shim_dev_impair(struct netdev *top);
 

@@ -110,3 +110,22 @@ fail:
 	*err = r;
 	return NULL;
 }
+
+/* A TAP fd another process of the same stack attached (kept over exec, or
+ * handed over by the stack's control socket): the same queue, driven by a
+ * ring of this process. NULL with *err = -errno; fd is the caller's then. */
+struct netdev *tapdev_adopt(int fd, const char *ifname, const struct shim_opts *o, int *err)
+{
+	int hdrsz = (int)sizeof(struct virtio_net_hdr), r = 0;
+
+	if (syscall(SYS_ioctl, fd, TUNSETVNETHDRSZ, &hdrsz) < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	uint32_t features = tap_offload(fd, ifname, o);
+	if (!features)
+		(void)syscall(SYS_ioctl, fd, TUNSETOFFLOAD, 0ul);
+	struct netdev *dev = uring_dev_create(fd, "tap", ifname, features, features != 0, o, &r);
+	*err = dev ? 0 : r;
+	return dev;
+}

@@ -929,3 +929,8 @@ struct netdev *uring_dev_fork(struct netdev *inherited, int *err)
 	*err = 0;
 	return &ud->dev;
 }
+
+int uring_dev_frame_fd(const struct netdev *dev)
+{
+	return ((const struct uring_dev *)dev)->fd;
+}

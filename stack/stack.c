@@ -127,6 +127,20 @@ const struct stack_stats *stack_stats(const struct stack *st) { return &st->stat
 struct netdev *stack_netdev(const struct stack *st) { return st->dev; }
 void stack_set_netdev(struct stack *st, struct netdev *dev) { st->dev = dev; }
 
+void stack_set_mem(struct stack *st, const struct nst_mem_ops *mem)
+{
+	if (mem->zalloc && mem->free)
+		st->cfg.mem = *mem;
+}
+
+void stack_set_rand(struct stack *st, uint64_t (*fn)(void *ctx), void *ctx)
+{
+	if (fn) {
+		st->cfg.rand64 = fn;
+		st->cfg.rand_ctx = ctx;
+	}
+}
+
 void stack_flush(struct stack *st)
 {
 	if (st->tx_pending) {

@@ -192,6 +192,13 @@ struct netdev *stack_netdev(const struct stack *st);
 /* The device the stack sends through from now on (a process sharing the
  * stack binds it to its own instance of the same interface). */
 void          stack_set_netdev(struct stack *st, struct netdev *dev);
+/* The same for the other things of the caller's program the stack calls:
+ * its memory functions (the same memory, the same allocator state) and its
+ * randomness. A stack in memory shared by processes holds no pointer into
+ * one program's image but these, which its user sets again whenever a
+ * process other than the last one enters (preload/family.c fam_bind). */
+void          stack_set_mem(struct stack *st, const struct nst_mem_ops *mem);
+void          stack_set_rand(struct stack *st, uint64_t (*fn)(void *ctx), void *ctx);
 
 /* Readiness notification: called (under the caller's lock, from inside any
  * stack entry point) whenever socket sd's events may have changed. */

@@ -306,7 +306,9 @@ struct tcb {
 
 	/* congestion control (RFC 5681, RFC 6582 / RFC 6675 loss recovery,
 	 * the algorithm's hooks in tcp_cc.c) */
-	const struct tcp_cc_ops *cc_ops;   /* NULL: the default (CUBIC) */
+	uint8_t  cc_id;         /* the algorithm: index in tcp_cc_all (0: CUBIC, the
+	                         * default). An index, not a pointer: processes that
+	                         * share the stack map the library at other addresses */
 	union tcp_cc_priv {
 		struct tcp_cubic cubic;
 	} cc, undo_cc;              /* undo_cc: the algorithm's state before the episode */
@@ -674,6 +676,7 @@ int      tcp_undo_try(struct stack *st, struct tcb *t, const struct tcp_seg *seg
 /* congestion control (tcp_cc.c): one ops table per algorithm */
 struct tcp_cc_ops {
 	const char *name;       /* TCP_CONGESTION name, as Linux's */
+	uint8_t     id;         /* its index in tcp_cc_all */
 	/* fresh private state (connection start, algorithm switched) */
 	void     (*init)(struct tcb *t);
 	/* an ACK acknowledged `acked` new bytes outside loss recovery, and
@@ -688,10 +691,11 @@ struct tcp_cc_ops {
 	void     (*rtt_sample)(struct stack *st, struct tcb *t, uint64_t rtt_us);
 };
 extern const struct tcp_cc_ops tcp_cc_reno, tcp_cc_cubic;
+extern const struct tcp_cc_ops *const tcp_cc_all[2];
 const struct tcp_cc_ops *tcp_cc_find(const char *name);
 static inline const struct tcp_cc_ops *tcp_cc(const struct tcb *t)
 {
-	return t->cc_ops ? t->cc_ops : &tcp_cc_cubic;
+	return tcp_cc_all[t->cc_id];
 }
 void     tcp_cc_set(struct tcb *t, const struct tcp_cc_ops *ops);
 uint32_t tcp_cc_loss_ssthresh(struct stack *st, struct tcb *t);

@@ -91,6 +91,7 @@ static void reno_on_rto(struct stack *st, struct tcb *t)
 
 const struct tcp_cc_ops tcp_cc_reno = {
 	.name = "reno",
+	.id = 1,
 	.init = reno_init,
 	.cong_avoid = reno_cong_avoid,
 	.ssthresh = reno_ssthresh,
@@ -271,6 +272,7 @@ static void cubic_cong_avoid(struct stack *st, struct tcb *t, uint32_t acked)
 
 const struct tcp_cc_ops tcp_cc_cubic = {
 	.name = "cubic",
+	.id = 0,
 	.init = cubic_init,
 	.cong_avoid = cubic_cong_avoid,
 	.ssthresh = cubic_ssthresh,
@@ -280,7 +282,7 @@ const struct tcp_cc_ops tcp_cc_cubic = {
 
 /* ---- selection ------------------------------------------------------------- */
 
-static const struct tcp_cc_ops *const tcp_cc_all[] = { &tcp_cc_cubic, &tcp_cc_reno };
+const struct tcp_cc_ops *const tcp_cc_all[2] = { &tcp_cc_cubic, &tcp_cc_reno };
 
 /* The algorithm called name, NULL if none (TCP_CONGESTION: ENOENT). */
 const struct tcp_cc_ops *tcp_cc_find(const char *name)
@@ -295,7 +297,7 @@ const struct tcp_cc_ops *tcp_cc_find(const char *name)
  * ssthresh stay; the algorithm's own state starts afresh. */
 void tcp_cc_set(struct tcb *t, const struct tcp_cc_ops *ops)
 {
-	t->cc_ops = ops;
+	t->cc_id = ops->id;
 	ops->init(t);
 }
 

@@ -505,7 +505,7 @@ struct tcb *tcp_child_new(struct stack *st, struct tcb *l, const struct tcp_seg 
 	t->user_mss = l->user_mss;
 	t->opt_rcvbuf = l->opt_rcvbuf;
 	t->opt_sndbuf = l->opt_sndbuf;
-	t->cc_ops = l->cc_ops;          /* TCP_CONGESTION, like Linux */
+	t->cc_id = l->cc_id;            /* TCP_CONGESTION, like Linux */
 	t->so = l->so;                  /* IP_TOS, IP_TTL, stored options */
 	t->rcv_locked = l->rcv_locked;  /* rings come with the first bytes (sock.c) */
 	t->snd_locked = l->snd_locked;

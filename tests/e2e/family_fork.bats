@@ -111,6 +111,28 @@ lines() {
 	assert_output "bye eof-fast"
 }
 
+# execcat WHO PORT: socat forks per connection and execs cat on the socket (nofork: cat's stdin
+# and stdout are the connection); 3 MB through it, twice.
+execcat() {
+	local who=$1 port=$2 i
+	for i in 1 2; do
+		run timeout 60 $nsx sh -c "nc -N $SADDR $port <'$BATS_FILE_TMPDIR/big' >'$BATS_TEST_TMPDIR/got-$who-$i'"
+		assert_success
+		assert_equal "$(sha256 "$BATS_TEST_TMPDIR/got-$who-$i")" "$(sha256 "$BATS_FILE_TMPDIR/big")"
+	done
+}
+
+@test "socat TCP-LISTEN,fork EXEC:cat,nofork: the socket survives exec and cat echoes 3 MB on it, kernel and nstack" {
+	head -c 3000000 /dev/urandom >"$BATS_FILE_TMPDIR/big"
+	serve kernel 7500 socat TCP-LISTEN:7500,bind=$CVETH,fork,reuseaddr EXEC:cat,nofork
+	execcat kernel 7500
+	serve nstack 7501 socat TCP-LISTEN:7501,bind=$NADDR,fork,reuseaddr EXEC:cat,nofork
+	local rx0
+	rx0=$(tap_rx)
+	execcat nstack 7501
+	assert_tap_used "$rx0"
+}
+
 # nginx_default DIR ADDR: nginx's default process model: daemon, a master and 2 workers
 # (as the default user, nobody: the files they serve are in a directory anyone may read).
 nginx_default() {

@@ -34,7 +34,7 @@ TEST(tcp_congestion_get_set)
 	len = sizeof(name);
 	CHECK_EQ(getname(sd, name, &len), 0);
 	CHECK(!strcmp(name, "reno"));
-	CHECK(tcb_of(sd)->cc_ops == &tcp_cc_reno);
+	CHECK(tcp_cc(tcb_of(sd)) == &tcp_cc_reno);
 	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CONGESTION, "bbr", 3, now), -ENOENT);
 	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CONGESTION, "cubicx", 6, now), -ENOENT);
 	CHECK_EQ(nst_setsockopt(st, sd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 0, now), -EINVAL);
