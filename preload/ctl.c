@@ -34,6 +34,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "preload.h"
+#include "shm.h"
 #include "shim/shim.h"
 
 #define CTL_DIR_DEFAULT "/run/nstack"
@@ -41,6 +42,8 @@
 #define CTL_REPLY_MAX   (64u << 20)     /* ~200 000 sockets of ss -i lines */
 
 static int       ctl_fd = -1;
+static char      ctl_ifname[32];        /* the interface: the rendezvous' name */
+static char      ctl_link[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static pid_t     ctl_owner;
 static char      ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static pthread_t ctl_thread;
@@ -51,6 +54,8 @@ struct ctl_buf {
 	size_t len, cap;
 	int    full;
 };
+
+static const char *ctl_dir(void);
 
 static void __attribute__((format(printf, 2, 3))) ctl_printf(struct ctl_buf *b, const char *fmt, ...)
 {
@@ -201,12 +206,65 @@ static int ctl_read_request(int c, char *req, size_t size)
 	return 0;
 }
 
+/* "join": another program on the same interface becomes a member of the
+ * family (preload/engine.c eng_try_join). Only the stack's own user or root
+ * (SO_PEERCRED): the trust boundary is the family, as with Onload's shared
+ * stacks -- a member can read and change every connection of the stack.
+ * The reply is one line, "ok SLOT ADDR PREFIX", with the arena's memfd and
+ * the device's fd attached (SCM_RIGHTS), or "error WHY". */
+static void ctl_join(int c)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	char line[96];
+	int fds[2] = { -1, -1 }, nfd = 0;
+	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    (cr.uid != geteuid() && cr.uid != 0)) {
+		snprintf(line, sizeof(line), "error permission\n");
+	} else {
+		eng_lock();
+		int slot = eng.st && eng.arena && eng.dev ? fam_join_prepare(cr.pid) : -1;
+		if (slot >= 0) {
+			uint8_t plen;
+			uint32_t a = stack_addr(eng.st, &plen);
+			fds[0] = shm_arena_fd(eng.arena);
+			fds[1] = shim_dev_fd(eng.dev);
+			nfd = fds[1] >= 0 ? 2 : 1;
+			snprintf(line, sizeof(line), "ok %d %u %u\n", slot, a, plen);
+		} else {
+			snprintf(line, sizeof(line), "error %s\n", eng.st ? "full" : "no stack");
+		}
+		eng_unlock();
+	}
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(fds))];
+	} u;
+	struct iovec iov = { line, strlen(line) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (nfd) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.b;
+		m.msg_controllen = CMSG_SPACE(nfd * sizeof(int));
+		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(nfd * sizeof(int));
+		memcpy(CMSG_DATA(h), fds, nfd * sizeof(int));
+	}
+	(void)!REAL(sendmsg)(c, &m, MSG_NOSIGNAL);
+}
+
 static void ctl_serve(int c)
 {
 	char req[64];
 	struct ctl_buf b = { 0 };
 	if (ctl_read_request(c, req, sizeof(req)) < 0)
 		return;
+	if (!strcmp(req, "join")) {
+		ctl_join(c);
+		return;
+	}
 	if (!strcmp(req, "sockets"))
 		ctl_sockets(&b);
 	else if (!strcmp(req, "stats"))
@@ -258,10 +316,53 @@ static void *ctl_main(void *arg)
 }
 
 /* At exit: remove the socket so `nstack ss` no longer lists the process. */
+void ctl_set_ifname(const char *ifname)
+{
+	snprintf(ctl_ifname, sizeof(ctl_ifname), "%s", ifname ? ifname : "");
+}
+
+int ctl_join_path(const char *ifname, char *buf, size_t size)
+{
+	return (size_t)snprintf(buf, size, "%s/if-%s.sock", ctl_dir(), ifname) < size ? 0 : -ENAMETOOLONG;
+}
+
+/* The rendezvous if-<ifname>.sock -> our <pid>.sock, replaced atomically
+ * (rename), so a member taking the control socket over takes the name too. */
+static void ctl_link_make(void)
+{
+	char tmp[sizeof(ctl_link) + 16];
+	if (!ctl_ifname[0] || !strcmp(ctl_ifname, "lo") ||
+	    ctl_join_path(ctl_ifname, ctl_link, sizeof(ctl_link)) < 0)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.%d", ctl_link, (int)getpid());
+	unlink(tmp);
+	if (symlink(ctl_path, tmp) < 0 || rename(tmp, ctl_link) < 0) {
+		log_info("control socket: %s: %s", ctl_link, strerror(errno));
+		unlink(tmp);
+		ctl_link[0] = 0;
+	}
+}
+
+/* Remove the rendezvous if it still names our socket. */
+static void ctl_link_drop(void)
+{
+	char t[sizeof(ctl_path)];
+	ssize_t n;
+	if (!ctl_link[0])
+		return;
+	if ((n = readlink(ctl_link, t, sizeof(t) - 1)) > 0) {
+		t[n] = 0;
+		if (!strcmp(t, ctl_path))
+			unlink(ctl_link);
+	}
+	ctl_link[0] = 0;
+}
+
 void ctl_stop(void)
 {
 	if (ctl_fd < 0 || getpid() != ctl_owner)
 		return;
+	ctl_link_drop();
 	unlink(ctl_path);
 	REAL(shutdown)(ctl_fd, SHUT_RDWR);    /* wakes the thread's accept with EINVAL */
 	ctl_owner = 0;
@@ -355,6 +456,7 @@ void ctl_start(void)
 	pthread_detach(ctl_thread);
 	ctl_fd = fd;
 	ctl_owner = getpid();
+	ctl_link_make();
 	static int registered;
 	if (!registered) {
 		atexit(ctl_exit);

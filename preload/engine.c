@@ -43,6 +43,8 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include "preload.h"
 #include "shm.h"
 #include "config/config.h"
@@ -919,35 +921,31 @@ void eng_exec_failed(void)
 static void eng_hooks(void);
 static int eng_start_thread(void);
 
-/* NSTACK_FAMILY=memfd,devfd,slot;fd:sd;...: map the arena again, take the
- * device over, and adopt the sockets on their fd numbers. Under eng.lock.
- * ENG_ACTIVE, or ENG_DISABLED with the sockets left held (they end with the
- * process) when it cannot. */
-static int eng_attach(const char *v)
+/* Map the arena (memfd) at its address, become member `slot` of the family
+ * in it, take the device over (dfd: a TAP fd or AF_PACKET socket of the
+ * stack), adopt the sockets "fd:sd;..." names (NULL: none). Under eng.lock.
+ * ENG_ACTIVE, or -errno (both fds closed; an exec's inherited sockets stay
+ * held until the process ends). */
+static int eng_attach_fds(const struct nst_config *c, int mfd, int dfd, int slot,
+			  const char *pairs)
 {
-	int mfd, dfd, slot, off = 0;
-	if (sscanf(v, "%d,%d,%d%n", &mfd, &dfd, &slot, &off) != 3)
-		return ENG_DISABLED;
-	struct nst_config c;
-	(void)nst_config_log(&nst_log_level);
-	int err = nst_config_from_env(&c, ENG_MAX_SOCKETS, eng_config_log);
 	struct shm_arena *a = NULL;
 	struct stack *st = NULL;
-	if (err <= 0 || c.dev.kind == SHIM_DEV_LOOP || (err = shm_arena_attach(mfd, &a)) < 0 ||
-	    !(st = fam_attach(a, slot))) {
-		log_error("exec: cannot take the stack over (%s); inherited sockets are closed "
-			  "when this process ends", err < 0 ? strerror(-err) : "no stack");
+	int err = shm_arena_attach(mfd, &a);
+	if (err < 0 || !(st = fam_attach(a, slot))) {
+		log_error("cannot map the stack of interface %s: %s", c->ifname,
+			  err < 0 ? strerror(-err) : "not a member");
 		if (a)
 			shm_arena_close(a);
 		else
 			REAL(close)(mfd);
 		if (dfd >= 0)
 			REAL(close)(dfd);
-		return ENG_DISABLED;
+		return err < 0 ? err : -EINVAL;
 	}
-	eng_busy_poll_us = c.busy_poll_us;
+	eng_busy_poll_us = c->busy_poll_us;
 	eng.arena = a;
-	struct shim_dev_spec spec = c.dev;
+	struct shim_dev_spec spec = c->dev;
 	spec.adopt = true;
 	spec.adopt_fd = dfd;
 	spec.have_mac = true;           /* the stack's, not one derived from our pid */
@@ -959,9 +957,9 @@ static int eng_attach(const char *v)
 	}
 	struct shim_dev sd;
 	int fail;
-	if ((err = shim_dev_open(&spec, &sd, &fail)) < 0 || fd_table_init() < 0) {
-		log_error("exec: interface %s: %s", c.ifname, strerror(err < 0 ? -err : ENOMEM));
-		return ENG_DISABLED;
+	if ((err = shim_dev_open(&spec, &sd, &fail)) < 0 || (err = fd_table_init()) < 0) {
+		log_error("interface %s: %s", c->ifname, strerror(-err));
+		return err;
 	}
 	if (getrandom(&eng.rand_state, sizeof(eng.rand_state), 0) != sizeof(eng.rand_state))
 		eng.rand_state = eng_now_us() ^ ((uint64_t)getpid() << 32);
@@ -972,9 +970,10 @@ static int eng_attach(const char *v)
 	eng.loopback = 0;
 	eng.owner = getpid();
 	eng.lockp = shm_stack_lock(a);
+	ctl_set_ifname(c->ifname);
 	eng_lock();
 	fam_child_joined();
-	for (const char *p = v + off; *p == ';';) {
+	for (const char *p = pairs; p && *p == ';';) {
 		int fd, s, n = 0;
 		if (sscanf(p, ";%d:%d%n", &fd, &s, &n) != 2 || n == 0)
 			break;
@@ -985,13 +984,96 @@ static int eng_attach(const char *v)
 	fd_fork_resync();
 	nwait_fd_reserve(eng.kick_fd);
 	if ((err = eng_start_thread()) < 0)
-		log_error("exec: engine thread: %s", strerror(-err));
+		log_error("engine thread: %s", strerror(-err));
 	int ctl = fam_ctl_claim();
 	eng_unlock();
 	if (ctl)
 		ctl_start();
 	eng_hooks();
 	return ENG_ACTIVE;
+}
+
+/* NSTACK_FAMILY=memfd,devfd,slot;fd:sd;...: a new image of a member. */
+static int eng_attach(const char *v)
+{
+	int mfd, dfd, slot, off = 0;
+	if (sscanf(v, "%d,%d,%d%n", &mfd, &dfd, &slot, &off) != 3)
+		return ENG_DISABLED;
+	struct nst_config c;
+	(void)nst_config_log(&nst_log_level);
+	int err = nst_config_from_env(&c, ENG_MAX_SOCKETS, eng_config_log);
+	if (err <= 0 || c.dev.kind == SHIM_DEV_LOOP) {
+		log_error("exec: NSTACK_IF is not set any more: inherited sockets are closed "
+			  "when this process ends");
+		REAL(close)(mfd);
+		if (dfd >= 0)
+			REAL(close)(dfd);
+		return ENG_DISABLED;
+	}
+	err = eng_attach_fds(&c, mfd, dfd, slot, v + off);
+	return err == ENG_ACTIVE ? ENG_ACTIVE : ENG_DISABLED;
+}
+
+/* Another program serves the interface: join its stack through the
+ * family's control socket (ctl.c ctl_join). -ENOENT if nobody serves it;
+ * -EADDRINUSE if it is served with another address; else eng_attach_fds. */
+static int eng_try_join(const struct nst_config *c)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (c->dev.kind == SHIM_DEV_LOOP || ctl_join_path(c->ifname, path, sizeof(path)) < 0)
+		return -ENOENT;
+	memcpy(sa.sun_path, path, sizeof(path));
+	int fd = REAL(socket)(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -ENOENT;
+	struct timeval tv = { 2, 0 };
+	REAL(setsockopt)(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (REAL(connect)(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    REAL(write)(fd, "join\n", 5) != 5) {
+		REAL(close)(fd);
+		return -ENOENT;
+	}
+	char line[96] = { 0 };
+	int fds[2] = { -1, -1 };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(fds))];
+	} u;
+	struct iovec iov = { line, sizeof(line) - 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b) };
+	ssize_t n = REAL(recvmsg)(fd, &m, MSG_CMSG_CLOEXEC);
+	REAL(close)(fd);
+	int nfd = 0;
+	for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+			nfd = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			memcpy(fds, CMSG_DATA(h), (size_t)(nfd < 2 ? nfd : 2) * sizeof(int));
+		}
+	int slot;
+	unsigned addr, plen;
+	if (n <= 0 || sscanf(line, "ok %d %u %u", &slot, &addr, &plen) != 3 || nfd < 1) {
+		for (int i = 0; i < nfd && i < 2; i++)
+			REAL(close)(fds[i]);
+		line[strcspn(line, "\n")] = 0;
+		log_error("interface %s: served by another program, which refused to share it (%s)",
+			  c->ifname, n > 0 ? line : strerror(errno));
+		return -EBUSY;
+	}
+	if (addr != c->addr || plen != c->prefix_len) {
+		char a[INET_ADDRSTRLEN];
+		struct in_addr ia = { htonl(addr) };
+		inet_ntop(AF_INET, &ia, a, sizeof(a));
+		log_error("interface %s: served by another program as %s/%u, not the address "
+			  "configured here", c->ifname, a, plen);
+		REAL(close)(fds[0]);
+		if (nfd > 1)
+			REAL(close)(fds[1]);
+		return -EADDRINUSE;
+	}
+	log_info("interface %s: joined the stack of another program (member %d)", c->ifname, slot);
+	return eng_attach_fds(c, fds[0], nfd > 1 ? fds[1] : -1, slot, NULL);
 }
 
 __attribute__((constructor)) static void eng_family_ctor(void)
@@ -1044,6 +1126,10 @@ static int eng_configure(void)
 	if (err <= 0)
 		return err < 0 ? err : ENG_DISABLED;
 	eng_busy_poll_us = c.busy_poll_us;
+	/* Another program serves the interface already: share its stack, as a
+	 * second program on the kernel shares the kernel's. */
+	if ((err = eng_try_join(&c)) != -ENOENT)
+		return err;
 
 	struct stack_config cfg = {
 		.addr = c.addr, .prefix_len = c.prefix_len, .gw = c.gw, .loopback = c.loopback,
@@ -1080,6 +1166,25 @@ static int eng_configure(void)
 	struct shim_dev sd;
 	int fail;
 	err = shim_dev_open(&c.dev, &sd, &fail);
+	/* Two programs starting at once: the other one got the interface
+	 * first and will serve it; join it once its control socket is up. */
+	for (int i = 0; err == -EBUSY && fail == SHIM_FAIL_DEV && i < 20; i++) {
+		if (eng.arena) {
+			/* the other stack's arena goes where ours is */
+			pkt_pool_attach(NULL);
+			shm_arena_close(eng.arena);
+			eng.arena = NULL;
+			pool_ready = 0;
+			memset(&mem, 0, sizeof(mem));
+		}
+		int j = eng_try_join(&c);
+		if (j != -ENOENT) {
+			if (eng.arena && j == ENG_ACTIVE)
+				log_debug("joined after the interface was busy");
+			return j;
+		}
+		usleep(50000);
+	}
 	if (c.impair && (!err || fail == SHIM_FAIL_PCAP))
 		log_info("impairment: %s", c.impair);
 	if (err < 0) {
@@ -1152,6 +1257,7 @@ static int eng_configure(void)
 		return err;
 	}
 	eng.owner = getpid();
+	ctl_set_ifname(ifname);
 	ctl_stack_created(st);  /* ctl.c: control socket for nstack ss/stats, state log */
 	eng_hooks();
 	if (lo) {

@@ -344,6 +344,24 @@ int fam_fork_prepare(void)
 	return c;
 }
 
+/* Under the lock, in the member serving the control socket: a slot for an
+ * unrelated process that joins (ctl.c "join"), holding nothing yet. -1 if
+ * the family is full. */
+int fam_join_prepare(pid_t pid)
+{
+	if (!fam)
+		return -1;
+	fam_reap();
+	uint64_t free_ = ~fam->live;
+	if (!free_)
+		return -1;
+	int c = __builtin_ctzll(free_);
+	memset(&fam->m[c], 0, sizeof(fam->m[c]));
+	fam->m[c].pid = pid;
+	fam->live |= 1ull << c;
+	return c;
+}
+
 /* Under the lock, in the parent: the fork failed. */
 void fam_fork_undo(int c)
 {

@@ -261,6 +261,7 @@ void  fam_sock_new(int sd);         /* a socket of ours alone */
 int   fam_sock_put(int sd);         /* we let go: 1 if nobody holds it any more */
 void  fam_notify(void *ctx, int sd);/* the stack's notify hook */
 int   fam_fork_prepare(void);       /* under the lock: the child's slot or -1 */
+int   fam_join_prepare(pid_t pid);  /* under the lock: a slot for a joining process or -1 */
 void  fam_fork_undo(int c);
 void  fam_fork_parent(int c, pid_t pid);
 void  fam_fork_child(int c);
@@ -285,6 +286,11 @@ void     ctl_stack_created(struct stack *st);
 void     ctl_start(void);
 void     ctl_forked(void);      /* in a forked child: let go of the parent's socket */
 void     ctl_bind_stack(struct stack *st);  /* this process's state-change log hook */
+/* The stack's rendezvous for other programs on the same interface: the
+ * family's control socket under the name if-<ifname>.sock (ctl.c); a
+ * program that finds it joins (engine.c eng_try_join). */
+void     ctl_set_ifname(const char *ifname);
+int      ctl_join_path(const char *ifname, char *buf, size_t size);
 void     ctl_stop(void);        /* this process stops serving it (exit, _exit) */
 
 /* ---- fd.c ------------------------------------------------------------ */

@@ -127,6 +127,13 @@ const struct stack_stats *stack_stats(const struct stack *st) { return &st->stat
 struct netdev *stack_netdev(const struct stack *st) { return st->dev; }
 void stack_set_netdev(struct stack *st, struct netdev *dev) { st->dev = dev; }
 
+uint32_t stack_addr(const struct stack *st, uint8_t *prefix_len)
+{
+	if (prefix_len)
+		*prefix_len = st->cfg.prefix_len;
+	return st->cfg.addr;
+}
+
 void stack_set_mem(struct stack *st, const struct nst_mem_ops *mem)
 {
 	if (mem->zalloc && mem->free)

@@ -189,6 +189,8 @@ int           stack_routes(const struct stack *st, uint32_t dst);
 int           stack_owns(const struct stack *st, uint32_t addr);
 const struct stack_stats *stack_stats(const struct stack *st);
 struct netdev *stack_netdev(const struct stack *st);
+/* The stack's own address (cfg.addr) and its prefix length. */
+uint32_t      stack_addr(const struct stack *st, uint8_t *prefix_len);
 /* The device the stack sends through from now on (a process sharing the
  * stack binds it to its own instance of the same interface). */
 void          stack_set_netdev(struct stack *st, struct netdev *dev);
