@@ -321,9 +321,15 @@ void ctl_set_ifname(const char *ifname)
 	snprintf(ctl_ifname, sizeof(ctl_ifname), "%s", ifname ? ifname : "");
 }
 
+/* The rendezvous of the stack on ifname: one per network namespace (every
+ * namespace may have its own nst0), named by the namespace's inode. */
 int ctl_join_path(const char *ifname, char *buf, size_t size)
 {
-	return (size_t)snprintf(buf, size, "%s/if-%s.sock", ctl_dir(), ifname) < size ? 0 : -ENAMETOOLONG;
+	struct stat ns;
+	if (stat("/proc/self/ns/net", &ns) < 0)
+		ns.st_ino = 0;
+	return (size_t)snprintf(buf, size, "%s/if-%lu-%s.sock", ctl_dir(),
+				(unsigned long)ns.st_ino, ifname) < size ? 0 : -ENAMETOOLONG;
 }
 
 /* The rendezvous if-<ifname>.sock -> our <pid>.sock, replaced atomically

@@ -43,6 +43,7 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include "preload.h"
@@ -746,6 +747,102 @@ static void eng_member_stop(void)
 	eng_unlock();
 }
 
+/* The keeper: when the last member exits while closed connections still
+ * owe data or a FIN (or datagrams wait for ARP), a process of the family
+ * that does only that, as the kernel finishes them after a process is
+ * gone; the exit itself does not wait. Forked from the exiting process
+ * (under the lock): it keeps the arena and the device's fd, closes every
+ * other descriptor (a shell's pipe must see its EOF), takes the device over
+ * with a ring of its own, drains as a lone process's exit did (bounded by
+ * ENG_EXIT_IDLE_US / ENG_EXIT_DRAIN_US), leaves the family and ends. It
+ * serves the control socket meanwhile (it is a member), so a program that
+ * starts on the interface joins it. 0 in the exiting process once the
+ * keeper runs; -1 if there is none (the caller drains itself). */
+static void eng_log_none(int level, const char *fmt, ...)
+{
+	(void)level, (void)fmt;
+}
+
+static int eng_keeper(void)
+{
+	if (!eng.arena || eng.loopback || !eng.dev)
+		return -1;
+	struct nst_config c;
+	if (nst_config_from_env(&c, ENG_MAX_SOCKETS, eng_log_none) <= 0)
+		return -1;
+	int memfd = shm_arena_fd(eng.arena), devfd = shim_dev_fd(eng.dev);
+	int slot = fam_join_prepare(0);
+	if (devfd < 0 || slot < 0)
+		return -1;
+	eng.forking = 1;
+	pid_t pid = REAL(fork)();
+	if (pid < 0) {
+		eng.forking = 0;
+		fam_fork_undo(slot);
+		return -1;
+	}
+	if (pid > 0) {
+		eng.forking = 0;
+		fam_fork_parent(slot, pid);
+		return 0;
+	}
+	/* the keeper; the lock stays the exiting process's until it lets go */
+	eng.forking = 0;
+	setsid();
+	int lo = memfd < devfd ? memfd : devfd, hi = memfd < devfd ? devfd : memfd;
+	syscall(SYS_close_range, 3u, (unsigned)lo - 1, 0u);
+	syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0u);
+	syscall(SYS_close_range, (unsigned)hi + 1, ~0u, 0u);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && null >= 0; fd++)
+		dup2(null, fd);
+	if (null > 2)
+		REAL(close)(null);
+	fd_forget_all();        /* the exiting process's sockets are not ours */
+	fam_fork_child(slot);
+	eng.owner = getpid();
+	eng.thread_up = 0;
+	eng.stop = 0;
+	eng.lock_waiters = 0;
+	eng.bp_active = 0;
+	eng.dev_waiter = 0;
+	eng.dev_until = 0;
+	eng.dev_unwatched = 0;
+	eng.sleep_until = UINT64_MAX;
+	eng.devfd = -1;
+	eng.dev = NULL;         /* the exiting process's chain: its fds are closed */
+	eng.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&eng.lock, NULL);
+	if (getrandom(&eng.rand_state, sizeof(eng.rand_state), 0) != sizeof(eng.rand_state))
+		eng.rand_state ^= eng_now_us() ^ ((uint64_t)getpid() << 32);
+	struct shim_dev_spec spec = c.dev;
+	spec.adopt = true;
+	spec.adopt_fd = devfd;
+	spec.have_mac = true;
+	memcpy(spec.mac, fam_mac(), 6);
+	spec.pcap = NULL;
+	struct shim_dev sd;
+	int fail;
+	eng_lock_raw();
+	if (shim_dev_open(&spec, &sd, &fail) < 0) {
+		fam_leave_unjoined();
+		eng_unlock();
+		REAL(exit_)(0);
+	}
+	eng.dev = sd.dev;
+	eng.impair = sd.impair;
+	fam_child_joined();
+	(void)eng_start_thread();
+	eng_exit_drain();
+	if (!fam_leave()) {
+		eng.stop = 1;
+		eng_kick();
+	}
+	eng_unlock();
+	REAL(exit_)(0);
+	return 0;
+}
+
 /* At exit: end every connection on the wire and stop the engine, bounded. */
 static void eng_exit(void)
 {
@@ -779,6 +876,14 @@ static void eng_exit(void)
 	}
 	nst_close_all(eng.st, eng_now_us());
 	eng_after();
+	if (nst_exit_pending(eng.st) && eng_keeper() == 0) {
+		/* a keeper finishes what is owed; the exit does not wait */
+		if (fam_leave())
+			eng_member_stop();
+		else
+			eng_unlock();
+		return;
+	}
 	eng_exit_drain();
 	eng.stop = 1;
 	eng_kick();

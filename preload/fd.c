@@ -269,6 +269,18 @@ int nsock_all_cloexec(const struct nsock *s)
 	return 1;
 }
 
+/* In the keeper (engine.c): the exiting process's sockets are not ours;
+ * forget them without a word to the stack. */
+void fd_forget_all(void)
+{
+	if (sd_map)
+		memset(sd_map, 0, sd_cap * sizeof(*sd_map));
+	if (fd_tab)
+		for (int fd = 0; fd <= fd_hi; fd++)
+			fd_tab[fd] = NULL;
+	nwait_fd_lost();
+}
+
 void fd_each_inherited(void (*fn)(int fd, int sd, void *arg), void *arg)
 {
 	for (int fd = 0; fd <= fd_hi; fd++) {

@@ -406,6 +406,7 @@ int           nsock_handoff(struct nsock *s);
 void          nsock_record_opt(struct nsock *s, int level, int name, const void *val, unsigned len);
 /* Under the lock: fn for every socket this process holds. */
 void          fd_each_nsock(void (*fn)(struct nsock *s, void *arg), void *arg);
+void          fd_forget_all(void);
 /* Under the lock: fn(fd, sd) for every fd of ours that an exec keeps. */
 void          fd_each_inherited(void (*fn)(int fd, int sd, void *arg), void *arg);
 /* Under the lock, in a new image (exec): fd names stack socket sd again. */
