@@ -4,7 +4,7 @@
  * $NSTACK_RUNDIR/<pid>.sock (preload/ctl.c; default /run/nstack). We connect
  * to each (or to the one -p names), send one request line and read the text
  * reply until the server closes:
- *   "sockets" -> "tcp STATE LADDR:LPORT RADDR:RPORT key=value ..."
+ *   "sockets" -> "tcp STATE LADDR:LPORT RADDR:RPORT key=value ... fd=N pids=P,..."
  *   "stats"   -> "name value"
  * and print it the way ss(8) and nstat(8) do. A socket file whose process is
  * gone (killed before its exit handler ran) is stale: removed, not listed.

@@ -9,7 +9,9 @@
  *
  *   request  one line: "sockets" | "stats" | "info"
  *   reply    text lines, then the server closes the connection:
- *     sockets  "tcp|udp STATE LADDR:LPORT RADDR:RPORT key=value ..." per socket
+ *     sockets  "tcp|udp STATE LADDR:LPORT RADDR:RPORT key=value ..." per socket,
+ *              ending "fd=N pids=P1,P2": the members holding it, and the lowest
+ *              fd of the serving process's own to it (-1: none)
  *     stats    "name value" per counter (stack, device, impairment)
  *     info     "key value" (pid, interface, address, ...)
  *
