@@ -4,7 +4,7 @@
  * $NSTACK_RUNDIR/<pid>.sock (preload/ctl.c; default /run/nstack). We connect
  * to each (or to the one -p names), send one request line and read the text
  * reply until the server closes:
- *   "sockets" -> "tcp STATE LADDR:LPORT RADDR:RPORT key=value ..."
+ *   "sockets" -> "tcp STATE LADDR:LPORT RADDR:RPORT key=value ... fd=N pids=P,..."
  *   "stats"   -> "name value"
  * and print it the way ss(8) and nstat(8) do. A socket file whose process is
  * gone (killed before its exit handler ran) is stale: removed, not listed.
@@ -170,6 +170,55 @@ static void kvs(const char *line, const char *key, char *out, size_t size)
 
 /* ---- nstack ss ---------------------------------------------------------- */
 
+/* proc_comm, remembered: a family's sockets name the same few processes. */
+static const char *comm_of(pid_t pid)
+{
+	static struct { pid_t pid; char comm[64]; } cache[64];
+	static unsigned n, next;
+	for (unsigned i = 0; i < n; i++)
+		if (cache[i].pid == pid)
+			return cache[i].comm;
+	unsigned i = n < 64 ? n++ : next++ % 64;
+	cache[i].pid = pid;
+	proc_comm(pid, cache[i].comm, sizeof(cache[i].comm));
+	return cache[i].comm;
+}
+
+/* The Process column of a "sockets" line, as ss -p: ("comm",pid=N,fd=F) for
+ * each process holding the socket (pids=). Only the serving process knows its
+ * own descriptors: fd= for it alone. A line without holders (an orphan, or a
+ * server without pids=) names the serving process. */
+static void ss_users(const char *line, pid_t server, char *out, size_t size)
+{
+	char list[1024], fds[16];
+	size_t len = 0;
+	kvs(line, "pids", list, sizeof(list));
+	kvs(line, "fd", fds, sizeof(fds));
+	long fd = fds[0] ? strtol(fds, NULL, 10) : -1;
+	out[0] = 0;
+	if (!list[0] || !strcmp(list, "-")) {
+		snprintf(out, size, "users:((\"%s\",pid=%d))", comm_of(server), (int)server);
+		return;
+	}
+	len = (size_t)snprintf(out, size, "users:(");
+	int first = 1;
+	for (char *save = NULL, *w = strtok_r(list, ",", &save); w && len < size;
+	     w = strtok_r(NULL, ",", &save)) {
+		pid_t pid = (pid_t)strtol(w, NULL, 10);
+		if (pid <= 0)
+			continue;
+		len += (size_t)snprintf(out + len, size - len, "%s(\"%s\",pid=%d", first ? "" : ",",
+					comm_of(pid), (int)pid);
+		if (len < size && pid == server && fd >= 0)
+			len += (size_t)snprintf(out + len, size - len, ",fd=%ld", fd);
+		if (len < size)
+			len += (size_t)snprintf(out + len, size - len, ")");
+		first = 0;
+	}
+	if (len < size)
+		snprintf(out + len, size - len, ")");
+}
+
 static const char ss_usage_text[] =
 	"usage: nstack ss [-p PID] [-t|-u] [-l|-a] [-i] [-H]\n"
 	"\n"
@@ -312,8 +361,6 @@ int cmd_ss(int argc, char **argv)
 			}
 			continue;
 		}
-		char comm[64];
-		proc_comm(pids[i], comm, sizeof(comm));
 		for (char *save = NULL, *line = strtok_r(rep, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save)) {
 			char proto[8], state[16], local[48], peer[48];
@@ -328,9 +375,10 @@ int cmd_ss(int argc, char **argv)
 				continue;
 			if (is_listen && !strcmp(peer, "0.0.0.0:0"))
 				strcpy(peer, "0.0.0.0:*");
-			printf("%-12s %-6" PRIu64 " %-6" PRIu64 " %-25s %-25s users:((\"%s\",pid=%d))\n",
-			       state, kv(line, "recv_q"), kv(line, "send_q"), local, peer, comm,
-			       (int)pids[i]);
+			char users[4096];
+			ss_users(line, pids[i], users, sizeof(users));
+			printf("%-12s %-6" PRIu64 " %-6" PRIu64 " %-25s %-25s %s\n", state,
+			       kv(line, "recv_q"), kv(line, "send_q"), local, peer, users);
 			if (info && !strcmp(proto, "tcp") && !is_listen)
 				ss_info(line);
 		}

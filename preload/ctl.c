@@ -9,7 +9,9 @@
  *
  *   request  one line: "sockets" | "stats" | "info"
  *   reply    text lines, then the server closes the connection:
- *     sockets  "tcp|udp STATE LADDR:LPORT RADDR:RPORT key=value ..." per socket
+ *     sockets  "tcp|udp STATE LADDR:LPORT RADDR:RPORT key=value ..." per socket,
+ *              ending "fd=N pids=P1,P2": the members holding it, and the lowest
+ *              fd of the serving process's own to it (-1: none)
  *     stats    "name value" per counter (stack, device, impairment)
  *     info     "key value" (pid, interface, address, ...)
  *
@@ -92,10 +94,50 @@ static const char *ctl_ip(uint32_t a, char *buf)
 	return inet_ntop(AF_INET, &ia, buf, INET_ADDRSTRLEN);
 }
 
-/* "sockets": snapshot under the lock, format outside it. */
+/* Who holds each socket of a snapshot: our lowest fd to it (or -1), and
+ * the pids of the family members holding it (family.c), ascending, at
+ * pid[off..off+np) of a flat array (most sockets have one holder). */
+#define CTL_HOLDERS 64          /* a family's members at most */
+struct ctl_hold {
+	int fd, np;
+	size_t off;
+};
+
+/* Under the lock: h for socket sd, its pids appended to *pids (*len used of
+ * *cap). -1 when out of memory. */
+static int ctl_holders(int sd, struct ctl_hold *h, pid_t **pids, size_t *len, size_t *cap)
+{
+	if (*len + CTL_HOLDERS > *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		pid_t *np = realloc(*pids, nc * sizeof(**pids));
+		if (!np)
+			return -1;
+		*pids = np;
+		*cap = nc;
+	}
+	pid_t *p = *pids + *len;
+	h->fd = fd_of_sd(sd);
+	h->np = fam_holders(sd, p, CTL_HOLDERS);
+	h->off = *len;
+	*len += (size_t)h->np;
+	for (int i = 1; i < h->np; i++)     /* insertion sort: a handful of pids */
+		for (int j = i; j > 0 && p[j - 1] > p[j]; j--) {
+			pid_t t = p[j];
+			p[j] = p[j - 1];
+			p[j - 1] = t;
+		}
+	return 0;
+}
+
+/* "sockets": snapshot under the lock, format outside it. pids= lists the
+ * processes holding the socket ("-": none, an orphan); fd= is the serving
+ * process's own lowest descriptor to it (-1: it holds none). */
 static void ctl_sockets(struct ctl_buf *b)
 {
 	struct nst_sock_info *v = NULL;
+	struct ctl_hold *hv = NULL;
+	pid_t *pids = NULL;
+	size_t plen = 0, pcap = 0;
 	int n = 0;
 
 	eng_lock();
@@ -106,6 +148,12 @@ static void ctl_sockets(struct ctl_buf *b)
 			n = nst_sock_list(eng.st, v, want);
 		if (n > want)
 			n = want;
+		hv = n > 0 ? malloc((size_t)n * sizeof(*hv)) : NULL;
+		for (int i = 0; hv && i < n; i++)
+			if (ctl_holders(v[i].sd, &hv[i], &pids, &plen, &pcap) < 0) {
+				free(hv);
+				hv = NULL;
+			}
 	}
 	eng_unlock();
 
@@ -115,7 +163,7 @@ static void ctl_sockets(struct ctl_buf *b)
 		ctl_printf(b, "%s %s %s:%u %s:%u recv_q=%u send_q=%u sd=%d orphan=%u mss=%u "
 			   "rtt_us=%llu rttvar_us=%llu rto_us=%llu cwnd=%u ssthresh=%u "
 			   "snd_wnd=%u rcv_wnd=%u retrans=%u recovery=%u bytes_acked=%llu "
-			   "bytes_received=%llu total_retrans=%u delivery_rate=%llu sack=%u cc=%s\n",
+			   "bytes_received=%llu total_retrans=%u delivery_rate=%llu sack=%u cc=%s",
 			   s->type == NST_SOCK_DGRAM ? "udp" : "tcp",
 			   nst_tcp_state_name(s->state), ctl_ip(s->laddr, la), s->lport,
 			   ctl_ip(s->raddr, ra), s->rport, s->recv_q, s->send_q, s->sd,
@@ -125,7 +173,16 @@ static void ctl_sockets(struct ctl_buf *b)
 			   s->in_recovery, (unsigned long long)s->bytes_acked,
 			   (unsigned long long)s->bytes_received, s->total_retrans,
 			   (unsigned long long)s->delivery_rate, s->sack, s->cc[0] ? s->cc : "-");
+		if (hv) {
+			ctl_printf(b, " fd=%d pids=", hv[i].fd);
+			for (int k = 0; k < hv[i].np; k++)
+				ctl_printf(b, "%s%d", k ? "," : "", (int)pids[hv[i].off + (size_t)k]);
+			ctl_printf(b, "%s", hv[i].np ? "" : "-");
+		}
+		ctl_printf(b, "\n");
 	}
+	free(pids);
+	free(hv);
 	free(v);
 }
 

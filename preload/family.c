@@ -590,3 +590,23 @@ int fam_leave(void)
 	fam_ring_all(1);
 	return 1;
 }
+
+/* Under the lock: the pids of the members holding a descriptor to sd (for
+ * `nstack ss`, ctl.c), at most max, in member order; without a family, ours
+ * if we hold it. Returns the count. */
+int fam_holders(int sd, pid_t *pids, int max)
+{
+	int n = 0;
+	if (!fam) {
+		if (max > 0 && fd_of_sd(sd) >= 0)
+			pids[n++] = getpid();
+		return n;
+	}
+	if (!fam_slot_ok(sd))
+		return 0;
+	uint64_t h = fam->held[fam_slot(sd)];
+	for (int i = 0; i < FAM_MAX && n < max; i++)
+		if ((h & (1ull << i)) && fam->m[i].pid > 0)
+			pids[n++] = fam->m[i].pid;
+	return n;
+}

@@ -746,3 +746,22 @@ int nsock_handoff(struct nsock *s)
 	log_debug("socket handed to the kernel");
 	return err;
 }
+
+/* Under the lock: the lowest of our fds naming the socket sd, or -1 (for
+ * `nstack ss`, ctl.c). s->efd is one of them: only the fds below it are
+ * looked at, none when it is the only one. */
+int fd_of_sd(int sd)
+{
+	if (sd < 0 || (unsigned)sd >= sd_cap || !sd_map[sd])
+		return -1;
+	struct nsock *s = sd_map[sd];
+	if (s->refs <= 0)
+		return -1;
+	int top = s->efd >= 0 && s->efd <= fd_hi && fd_tab[s->efd] == s ? s->efd : fd_hi;
+	if (s->refs == 1 && top == s->efd)
+		return top;
+	for (int fd = 0; fd <= top; fd++)
+		if (fd_tab[fd] == s)
+			return fd;
+	return -1;
+}

@@ -278,6 +278,7 @@ int   fam_exec_release(int have_dev);   /* under the lock: -1 if a close needs a
 int   fam_holds_any(void);
 int   fam_ctl_claim(void);          /* under the lock: 1 if we are to serve ctl now */
 int   fam_ctl_mine(void);
+int   fam_holders(int sd, pid_t *pids, int max);  /* under the lock: who holds sd */
 
 /* ---- ctl.c ----------------------------------------------------------- */
 /* Under the lock, right after the stack is created: the control socket
@@ -352,6 +353,7 @@ struct nsock *fd_get(int fd);
  * inherited fd in a forked child: close-only). */
 int           fd_lock(int fd, struct nsock **sp);
 int           fd_map(int fd, struct nsock *s);  /* under the lock; refs++; -EMFILE if out of range */
+int           fd_of_sd(int sd);     /* under the lock: our lowest fd naming sd, or -1 */
 /* Under the lock: forget fd; the socket closes with its last fd. Does not
  * close the fd itself. */
 void          fd_unmap(int fd);

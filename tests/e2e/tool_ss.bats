@@ -4,6 +4,8 @@
 # `nstack ss -i` lists its connections ESTAB with a non-zero rtt and cwnd; once it has exited
 # the list is empty and its control socket is gone. The kernel reference is the host's own
 # `ss -tin` for the same iperf3 run through the kernel: same layout, same fields.
+# A listener shared by a process and its fork() child is listed once with both processes,
+# ss -p style, as the kernel's `ss -ltnp` lists the same program's.
 
 bats_require_minimum_version 1.5.0
 load lib
@@ -70,7 +72,7 @@ ss_fields() {
 	grep -qE 'delivery_rate [0-9.]+[KMG]?bps' <<<"$info" || fail "no delivery_rate in: $info"
 	# ss's layout: the same header columns as the host's ss (which glues "Port" and "Process")
 	assert_equal "$(head -n 1 <<<"$out" | tr -d ' ')" "$(ss -tn | head -n 1 | tr -d ' ')"
-	grep -qE "^ESTAB +[0-9]+ +[0-9]+ +$NADDR:[0-9]+ +$KADDR:5201 +users:\(\(\"iperf3\",pid=$pid\)\)" <<<"$out" ||
+	grep -qE "^ESTAB +[0-9]+ +[0-9]+ +$NADDR:[0-9]+ +$KADDR:5201 +users:\(\(\"iperf3\",pid=$pid,fd=[0-9]+\)\)" <<<"$out" ||
 		fail "unexpected ss line layout: $out"
 	# the control socket: only its owner may use it
 	assert_equal "$(stat -c %a "$RUNDIR/$pid.sock")" 600
@@ -83,7 +85,7 @@ ss_fields() {
 	grep -q "iperf Done" "$BATS_TEST_TMPDIR/iperf-n.log" || fail "iperf3 did not finish: $(tail -n 5 "$BATS_TEST_TMPDIR/iperf-n.log")"
 	[ ! -e "$RUNDIR/$pid.sock" ] || fail "control socket $RUNDIR/$pid.sock left after exit"
 	run "$BUILD/nstack" ss -a -H
-	refute_output --partial "pid=$pid)"
+	refute_output --regexp "pid=$pid[,)]"
 	run "$BUILD/nstack" ss -p "$pid"
 	assert_failure 1
 	assert_output --partial "no control socket"
@@ -98,7 +100,7 @@ ss_fields() {
 		grep -q "^LISTEN .* $NADDR:7777 " <<<"$out" && break
 		sleep 0.1
 	done
-	grep -qE "^LISTEN +0 +[0-9]+ +$NADDR:7777 +0\.0\.0\.0:\* +users:\(\(\"nc\",pid=$pid\)\)" <<<"$out" ||
+	grep -qE "^LISTEN +0 +[0-9]+ +$NADDR:7777 +0\.0\.0\.0:\* +users:\(\(\"nc\",pid=$pid,fd=[0-9]+\)\)" <<<"$out" ||
 		fail "no LISTEN line for nc: $out"
 	# without -l (ss's default) listeners are not shown; -u shows no TCP
 	run "$BUILD/nstack" ss -H -p "$pid"
@@ -113,7 +115,7 @@ ss_fields() {
 	kill "$pid"
 	wait_pid "$pid" 5 || true
 	run "$BUILD/nstack" ss -a -H
-	refute_output --partial "pid=$pid)"
+	refute_output --regexp "pid=$pid[,)]"
 	[ ! -e "$RUNDIR/$pid.sock" ] || fail "stale $RUNDIR/$pid.sock not removed by nstack ss"
 
 	run "$BUILD/nstack" ss -p notapid
@@ -123,4 +125,67 @@ ss_fields() {
 	run "$BUILD/nstack" ss --help
 	assert_success
 	assert_output --partial "usage: nstack ss"
+}
+
+# A listener shared across fork(): parent and child sleep holding it. The program prints
+# "parent PID FD" and "child PID" (the child after a socket call on the inherited socket:
+# a forked child joins the family lazily, at its first call).
+FORKED='
+import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(8)
+pid = os.fork()
+if pid == 0:
+    s.getsockname()
+    print("child", os.getpid(), flush=True)
+    time.sleep(60)
+    os._exit(0)
+print("parent", os.getpid(), s.fileno(), flush=True)
+time.sleep(60)
+'
+
+# forked_wait LOG: wait (bounded) until LOG has both lines; sets PPID_ PFD CPID.
+forked_wait() {
+	local log=$1 i
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^parent ' "$log" && grep -q '^child ' "$log" && break
+		sleep 0.1
+	done
+	read -r _ PPID_ PFD < <(grep '^parent ' "$log")
+	read -r _ CPID < <(grep '^child ' "$log")
+	[ -n "$PPID_" ] && [ -n "$CPID" ] || fail "the forked program did not start: $(cat "$log")"
+}
+
+@test "ss -l lists a listener shared across fork() once, with both processes, as the kernel's ss -p" {
+	# kernel reference: the same program in NSK, seen by the kernel's ss -ltnp
+	bg "$BATS_TEST_TMPDIR/fork-k.log" $ksx python3 -c "$FORKED" "$CVETH" 7780
+	forked_wait "$BATS_TEST_TMPDIR/fork-k.log"
+	local kout
+	kout=$($ksx ss -ltnpH "sport = :7780")
+	assert_equal "$(grep -c ':7780 ' <<<"$kout")" 1
+	grep -qF "(\"python3\",pid=$PPID_,fd=$PFD)" <<<"$kout" || fail "kernel ss -p: no parent $PPID_: $kout"
+	grep -qF "(\"python3\",pid=$CPID,fd=$PFD)" <<<"$kout" || fail "kernel ss -p: no child $CPID: $kout"
+
+	need_nstack
+	bg "$BATS_TEST_TMPDIR/fork-n.log" $nsx $NSTACK python3 -c "$FORKED" "$NADDR" 7780
+	wait_nstack_listen 7780
+	forked_wait "$BATS_TEST_TMPDIR/fork-n.log"
+	local out= i
+	for ((i = 0; i < 50; i++)); do
+		out=$($nsx "$BUILD/nstack" ss -l -H -p "$PPID_" 2>&1) || true
+		grep -qF "pid=$CPID)" <<<"$out" && break
+		sleep 0.1
+	done
+	# once, with both: the serving process (the parent) with its fd, the child without (only
+	# the serving process knows its own descriptor numbers)
+	assert_equal "$(grep -c " $NADDR:7780 " <<<"$out")" 1
+	grep -qE "^LISTEN +0 +[0-9]+ +$NADDR:7780 +0\.0\.0\.0:\* +users:\(.*\)$" <<<"$out" ||
+		fail "no LISTEN line for the forked listener: $out"
+	grep -qF "(\"python3\",pid=$PPID_,fd=$PFD)" <<<"$out" || fail "nstack ss: no parent $PPID_ fd $PFD: $out"
+	grep -qF "(\"python3\",pid=$CPID)" <<<"$out" || fail "nstack ss: no child $CPID: $out"
+	# the child has no control socket of its own: the family has one, the parent's
+	[ -e "$RUNDIR/$PPID_.sock" ] || fail "no control socket for the parent $PPID_"
+	[ ! -e "$RUNDIR/$CPID.sock" ] || fail "the child $CPID has a control socket of its own"
 }
