@@ -15,6 +15,9 @@
                                    then answer "bye" and close: the peer sees EOF at once
   family.py eof ADDR PORT          client: read until EOF; print what came and whether the EOF
                                    came within 2 s
+  family.py slowpeer ADDR PORT OUT kernel peer (SO_RCVBUF 4096): accept one connection, read
+                                   nothing for 3 s, then everything into OUT until EOF
+  family.py blast ADDR PORT FILE   client (SO_SNDBUF 256 KB): send FILE, close, exit at once
 """
 import os, socket, socketserver, sys, threading
 
@@ -140,6 +143,33 @@ def eof(addr, port):
     print(got.decode().strip(), "eof-fast" if took < 2 else "eof-after-%.1fs" % took)
 
 
+def slowpeer(addr, port, out):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    ls.bind((addr, port))
+    ls.listen(1)
+    c, _ = ls.accept()
+    import time
+    time.sleep(3)
+    with open(out, "wb") as f:
+        while True:
+            d = c.recv(32768)
+            if not d:
+                break
+            f.write(d)
+
+
+def blast(addr, port, path):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 262144)
+    s.settimeout(30)
+    s.connect((addr, port))
+    with open(path, "rb") as f:
+        s.sendall(f.read())
+    s.close()
+
+
 if __name__ == "__main__":
     cmd, a = sys.argv[1], sys.argv[2:]
     if cmd == "peer":
@@ -148,6 +178,10 @@ if __name__ == "__main__":
         inherit(a[0], int(a[1]))
     elif cmd == "forking":
         forking(a[0], int(a[1]))
+    elif cmd == "slowpeer":
+        slowpeer(a[0], int(a[1]), a[2])
+    elif cmd == "blast":
+        blast(a[0], int(a[1]), a[2])
     elif cmd == "spawn":
         spawn(a[0], int(a[1]))
     elif cmd == "eof":

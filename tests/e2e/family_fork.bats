@@ -133,6 +133,33 @@ execcat() {
 	assert_tap_used "$rx0"
 }
 
+# owed WHO PORT: a writer sends 60 KB to a kernel peer that reads nothing for 3 s (its window
+# takes a few KB), closes and exits: it must be gone long before the peer reads, and every byte
+# must arrive after.
+owed() {
+	local who=$1 port=$2 d=$BATS_TEST_TMPDIR pre=
+	head -c 60000 /dev/urandom >"$d/owed"
+	bg "$d/slow-$who.log" $nsx python3 "$PY" slowpeer "$KADDR" "$port" "$d/owed-$who"
+	local reader=$BG_PID
+	wait_listen "$NS" "$port"
+	local t0=$SECONDS
+	if [ "$who" = kernel ]; then
+		run timeout 60 $ksx python3 "$PY" blast "$KADDR" "$port" "$d/owed"
+	else
+		run timeout 60 $nsx $NSTACK python3 "$PY" blast "$KADDR" "$port" "$d/owed"
+	fi
+	assert_success
+	[ $((SECONDS - t0)) -le 1 ] || fail "on $who the writer's exit waited $((SECONDS - t0)) s for its peer"
+	wait_pid "$reader" 30
+	assert_equal "$(sha256 "$d/owed-$who")" "$(sha256 "$d/owed")"
+}
+
+@test "exit does not wait for what closed connections owe; it is delivered after, kernel and nstack" {
+	owed kernel 7700
+	need_nstack
+	owed nstack 7701
+}
+
 # nginx_default DIR ADDR: nginx's default process model: daemon, a master and 2 workers
 # (as the default user, nobody: the files they serve are in a directory anyone may read).
 nginx_default() {
