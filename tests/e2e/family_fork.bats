@@ -163,7 +163,7 @@ owed() {
 # nginx_default DIR ADDR: nginx's default process model: daemon, a master and 2 workers
 # (as the default user, nobody: the files they serve are in a directory anyone may read).
 nginx_default() {
-	local d=$1 addr=$2
+	local d=$1 addr=$2 events=${3:-} lopt=${4:-}
 	mkdir -p "$d/tmp" "$d/logs"
 	if [ -z "${WWW:-}" ]; then
 		WWW=$(mktemp -d /tmp/nst-family-www.XXXXXX)
@@ -171,14 +171,14 @@ nginx_default() {
 		head -c 100000 /dev/urandom >"$WWW/f"
 		chmod 644 "$WWW/f"
 	fi
-	ln -s "$WWW" "$d/www"
+	ln -sfn "$WWW" "$d/www"
 	cat >"$d/nginx.conf" <<-CONF
 		daemon on;
 		master_process on;
 		worker_processes 2;
 		pid $d/nginx.pid;
 		error_log $d/logs/error.log warn;
-		events { worker_connections 1024; }
+		events { worker_connections 1024; $events }
 		http {
 			access_log off;
 			client_body_temp_path $d/tmp/body;
@@ -187,7 +187,7 @@ nginx_default() {
 			uwsgi_temp_path $d/tmp/uwsgi;
 			scgi_temp_path $d/tmp/scgi;
 			server {
-				listen $addr:8080;
+				listen $addr:8080 $lopt;
 				root $WWW;
 			}
 		}
@@ -207,9 +207,24 @@ nginx_check() {
 	refute_output --partial "Socket errors"
 	refute_output --partial "Non-2xx"
 	echo "# wrk -c 20 against nginx (master + 2 workers) on $who: $(awk '/^Requests\/sec:/ {print $2}' <<<"$output") requests/s" >&3
-	local master
+	local master old
 	master=$(cat "$d/nginx.pid")
 	[ "$(pgrep -P "$master" | wc -l)" = 2 ] || fail "nginx on $who: not 2 workers: $(pgrep -P "$master")"
+	if [ -n "${RELOAD:-}" ]; then
+		# new workers from the master (which keeps the listener), the old ones finish and go
+		old=$(pgrep -P "$master" | sort | tr '\n' ' ')
+		run $nsx nginx -p "$d" -c "$d/nginx.conf" -s reload
+		assert_success
+		for i in $(seq 1 50); do
+			[ "$(pgrep -P "$master" | sort | tr '\n' ' ')" != "$old" ] && [ "$(pgrep -P "$master" | wc -l)" = 2 ] && break
+			sleep 0.1
+		done
+		[ "$(pgrep -P "$master" | sort | tr '\n' ' ')" != "$old" ] || fail "nginx on $who: reload made no new workers"
+		for i in $(seq 1 10); do
+			run timeout 10 $nsx curl -sS -o "$d/got" -w '%{http_code}' "http://$SADDR:8080/f"
+			assert_output "200"
+		done
+	fi
 	run $nsx nginx -p "$d" -c "$d/nginx.conf" -s quit
 	assert_success
 	wait_pid_gone "$master" 10 || fail "nginx master on $who did not quit"
@@ -228,16 +243,17 @@ wait_pid_gone() {
 	return 1
 }
 
-@test "nginx in its default configuration (daemon, master, 2 workers) serves and quits, kernel and nstack" {
+# nginx_both EVENTS LISTEN-OPTIONS: the default process model with these, kernel then nstack.
+nginx_both() {
 	local dk=$BATS_TEST_TMPDIR/nginx-kernel dn=$BATS_TEST_TMPDIR/nginx-nstack
-	nginx_default "$dk" "$CVETH"
+	nginx_default "$dk" "$CVETH" "$1" "$2"
 	SADDR=$CVETH
 	run $ksx nginx -p "$dk" -c "$dk/nginx.conf"
 	assert_success
 	wait_listen "$NSK" 8080
 	nginx_check kernel
 	need_nstack
-	nginx_default "$dn" "$NADDR"
+	nginx_default "$dn" "$NADDR" "$1" "$2"
 	SADDR=$NADDR
 	local rx0
 	rx0=$(tap_rx)
@@ -246,4 +262,50 @@ wait_pid_gone() {
 	wait_nstack_listen 8080
 	nginx_check nstack
 	assert_tap_used "$rx0"
+}
+
+@test "nginx in its default configuration (daemon, master, 2 workers) serves and quits, kernel and nstack" {
+	nginx_both "" ""
+}
+
+@test "nginx with accept_mutex on, and with listen reuseport, serves and quits, kernel and nstack" {
+	nginx_both "accept_mutex on;" ""
+	nginx_both "" "reuseport"
+}
+
+@test "nginx -s reload: new workers take over, kernel and nstack" {
+	RELOAD=1 nginx_both "" ""
+}
+
+# redis_daemon WHO ADDR: redis-server --daemonize yes (the parent exits at once), SET/GET from
+# the kernel side, SHUTDOWN ends it.
+redis_daemon() {
+	local who=$1 addr=$2 d=$BATS_TEST_TMPDIR/redis-$1 pre=
+	mkdir -p "$d"
+	if [ "$who" = nstack ]; then
+		run $nsx $NSTACK redis-server --daemonize yes --bind "$addr" --port 6390 --protected-mode no \
+			--dir "$d" --pidfile "$d/r.pid" --logfile "$d/r.log" --save ""
+	else
+		run $ksx redis-server --daemonize yes --bind "$addr" --port 6390 --protected-mode no \
+			--dir "$d" --pidfile "$d/r.pid" --logfile "$d/r.log" --save ""
+	fi
+	assert_success
+	if [ "$who" = nstack ]; then wait_nstack_listen 6390; else wait_listen "$NSK" 6390; fi
+	run timeout 10 $nsx redis-cli -h "$addr" -p 6390 set k "v-$who"
+	assert_output "OK"
+	run timeout 10 $nsx redis-cli -h "$addr" -p 6390 get k
+	assert_output "v-$who"
+	run timeout 30 $nsx redis-benchmark -h "$addr" -p 6390 -n 5000 -q -t set,get
+	assert_success
+	refute_output --partial "rror"
+	local pid
+	pid=$(cat "$d/r.pid")
+	run timeout 10 $nsx redis-cli -h "$addr" -p 6390 shutdown nosave
+	wait_pid_gone "$pid" 10 || fail "redis on $who did not shut down"
+}
+
+@test "redis-server --daemonize yes serves after its parent exits, kernel and nstack" {
+	redis_daemon kernel "$CVETH"
+	need_nstack
+	redis_daemon nstack "$NADDR"
 }
