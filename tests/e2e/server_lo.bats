@@ -66,3 +66,19 @@ asnobody() {
 	bytes=$(tcpdump -nn -r "$LO_DIR/out/lo.pcap" 'tcp' 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "length") s += $(i + 1)} END {print s + 0}')
 	((bytes >= 2 * 10485760)) || fail "capture holds only $bytes bytes of TCP payload"
 }
+
+@test "NSTACK_IF=lo: multiprocessing, a parent and its forked children talk over 127.0.0.1 through the shared stack, as nobody, lo down" {
+	local py=/usr/bin/python3
+	cp "$BATS_TEST_DIRNAME/family_mp.py" "$LO_DIR/mp.py"
+	ip netns exec "$LO_NS" ip link set lo up
+	run timeout 60 ip netns exec "$LO_NS" setpriv --reuid=nobody --regid=nogroup --clear-groups "$py" "$LO_DIR/mp.py"
+	assert_success
+	local want=$output
+	assert_line "child 2 got ack hello 2"
+	ip netns exec "$LO_NS" ip link set lo down
+	need_nstack
+	run timeout 60 ip netns exec "$LO_NS" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$BUILD/nstack" run --if lo -- "$py" "$LO_DIR/mp.py"
+	assert_success
+	assert_equal "$output" "$want"
+}
