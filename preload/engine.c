@@ -1069,6 +1069,7 @@ static int eng_attach_fds(const struct nst_config *c, int mfd, int dfd, int slot
 	if (getrandom(&eng.rand_state, sizeof(eng.rand_state), 0) != sizeof(eng.rand_state))
 		eng.rand_state = eng_now_us() ^ ((uint64_t)getpid() << 32);
 	eng.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	nwait_fd_reserve(eng.kick_fd);     /* before our threads: no RCU grace period */
 	eng.st = st;
 	eng.dev = sd.dev;
 	eng.impair = sd.impair;
@@ -1087,7 +1088,6 @@ static int eng_attach_fds(const struct nst_config *c, int mfd, int dfd, int slot
 		p += n;
 	}
 	fd_fork_resync();
-	nwait_fd_reserve(eng.kick_fd);
 	if ((err = eng_start_thread()) < 0)
 		log_error("engine thread: %s", strerror(-err));
 	int ctl = fam_ctl_claim();

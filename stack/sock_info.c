@@ -72,7 +72,7 @@ int nst_sock_list(const struct stack *st, struct nst_sock_info *out, int max)
 		n++;
 	}
 	/* UDP sockets, in ss's terms: ESTAB when connected, else UNCONN. */
-	for (unsigned i = 0; i < st->udp.cap; i++) {
+	for (unsigned i = 0; i < st->udp.hiwat; i++) {
 		const struct udp_sock *u = &st->udp.s[i];
 		if (!u->in_use)
 			continue;

@@ -21,9 +21,8 @@ int udp_init(struct stack *st)
 	u->s = nst_zalloc(st, u->cap * sizeof(*u->s));
 	if (!u->s)
 		return -ENOMEM;
-	for (unsigned i = 0; i < u->cap; i++)
-		u->s[i].free_next = i + 1 < u->cap ? (int)i + 1 : -1;
-	u->free_head = 0;
+	u->free_head = -1;      /* entries are handed out in order (hiwat), then reused */
+	u->hiwat = 0;
 	for (int i = 0; i < UDP_HASH_SIZE; i++)
 		u->hash[i] = -1;
 	return 0;
@@ -34,7 +33,7 @@ void udp_fini(struct stack *st)
 	struct udp_ctx *u = &st->udp;
 	if (!u->s)
 		return;
-	for (unsigned i = 0; i < u->cap; i++)
+	for (unsigned i = 0; i < u->hiwat; i++)
 		nst_free(st, u->s[i].rq.buf, u->s[i].rq.size);
 	nst_free(st, u->s, u->cap * sizeof(*u->s));
 	u->s = NULL;
@@ -42,7 +41,7 @@ void udp_fini(struct stack *st)
 
 static struct udp_sock *udp_get(struct stack *st, int sd)
 {
-	if (!udp_sd(sd) || (unsigned)(sd - NST_UDP_SD_BASE) >= st->udp.cap)
+	if (!udp_sd(sd) || (unsigned)(sd - NST_UDP_SD_BASE) >= st->udp.hiwat)
 		return NULL;
 	struct udp_sock *s = &st->udp.s[sd - NST_UDP_SD_BASE];
 	return s->in_use ? s : NULL;
@@ -276,10 +275,17 @@ void udp_icmp_error(struct stack *st, int type, int code,
 int udp_socket(struct stack *st)
 {
 	struct udp_ctx *u = &st->udp;
-	if (u->n_owned >= u->cap || u->free_head < 0)
+	if (u->n_owned >= u->cap)
 		return -EMFILE;
-	struct udp_sock *s = &u->s[u->free_head];
-	u->free_head = s->free_next;
+	struct udp_sock *s;
+	if (u->free_head >= 0) {
+		s = &u->s[u->free_head];
+		u->free_head = s->free_next;
+	} else if (u->hiwat < u->cap) {
+		s = &u->s[u->hiwat++];  /* never used: zeroed, no ring */
+	} else {
+		return -EMFILE;
+	}
 	uint8_t *buf = s->rq.buf;
 	uint32_t size = s->rq.size;
 	memset(s, 0, sizeof(*s));
@@ -529,7 +535,7 @@ int udp_close(struct stack *st, int sd)
 
 void udp_close_all(struct stack *st)
 {
-	for (unsigned i = 0; i < st->udp.cap; i++)
+	for (unsigned i = 0; i < st->udp.hiwat; i++)
 		if (st->udp.s[i].in_use)
 			udp_close(st, NST_UDP_SD_BASE + (int)i);
 }

@@ -82,6 +82,8 @@ struct udp_ctx {
 	unsigned cap;
 	unsigned n_owned;
 	int      free_head;
+	unsigned hiwat;         /* entries [0, hiwat) have been used; the rest are untouched
+	                         * (a large table costs no memory until it is needed) */
 	int      hash[UDP_HASH_SIZE];   /* by local port */
 	struct icmp_rl_peer rl[ICMP_RL_PEERS];
 };
