@@ -24,6 +24,7 @@ UNITS = {
     "pingpong_bp_p99": ("µs", "down", "sockperf ping-pong p99, nstack with NSTACK_BUSY_POLL_US"),
     "pingpong_bp_p999": ("µs", "down", "sockperf ping-pong p99.9, nstack with NSTACK_BUSY_POLL_US"),
     "connrate": ("conn/s", "up", "short connections, app connects (connrate: connect, 8 B each way, close)"),
+    "curl_seq": ("s", "down", "200 sequential preloaded curl processes, 1 KB each (start, connect, exit)"),
     "connrate_srv": ("conn/s", "up", "short connections, app accepts (kernel connrate client)"),
     "redis_set": ("req/s", "up", "redis-server, redis-benchmark SET -c 50"),
     "redis_get": ("req/s", "up", "redis-server, redis-benchmark GET -c 50"),

@@ -31,6 +31,8 @@
 #   connrate    app = tests/helpers/connrate client: connect, 8 bytes each way, close, one
 #               connection at a time, against a connrate server on NS's kernel (conn/s)
 #   connrate_srv the reverse: kernel connrate client in NS against an app connrate server
+#   curl_seq    app = 200 curl processes one after another, 1 KB each from a kernel http.server
+#               in NS (seconds; the cost of a process's start, first connect and exit)
 #   redis_get/set app = redis-server, redis-benchmark -c 50 -q in NS (requests/s)
 #   nginx_ka    app = nginx serving a 4 KB file, wrk -c 50 keep-alive from NS (requests/s)
 #   nginx_close same with `Connection: close`: one connection per request (connections/s)
@@ -224,6 +226,32 @@ bench_connrate_srv() {
 	done
 }
 
+# ---- short-lived clients: a process per request ----------------------------------------
+# curl_seq: 200 curl processes one after another, each fetching 1 KB from a kernel http.server
+# in NS (the app is the curl process: start, first socket, connect, exit); total seconds.
+bench_curl_seq() {
+	local who r out t0 i ok
+	head -c 1024 /dev/urandom >"$WORK/f1k"
+	bg "$WORK/http.log" $nsx python3 -m http.server 8000 --directory "$WORK"
+	local srv=$LAST
+	wait_kernel_listen 8000 || echo "bench: nothing listens on 8000 in NS" >&2
+	for r in $(seq "$RUNS"); do
+		for who in kernel nstack; do
+			t0=$(date +%s.%N)
+			ok=1
+			for i in $(seq 200); do
+				timeout 10 $(on $who) curl -sS -o /dev/null "http://$(peer_addr $who):8000/f1k" 2>>"$WORK/curl_seq.err" || { ok=0; tail -3 "$WORK/curl_seq.err" >&2; break; }
+			done
+			if [ "$ok" = 1 ]; then
+				record curl_seq "$who" "$(echo "$(date +%s.%N) - $t0" | bc)"
+			else
+				record curl_seq "$who" fail
+			fi
+		done
+	done
+	stop "$srv"
+}
+
 # ---- redis -------------------------------------------------------------------------------
 # redis_rps OUT TEST: requests/s of TEST (SET, GET) from redis-benchmark --csv
 redis_rps() { awk -F'"' -v t="$2" '$2 == t {print $4}' <<<"$1" | grep . || echo fail; }
@@ -329,7 +357,7 @@ bench_lossy() {
 START=$(date +%s)
 echo "bench: RUNS=$RUNS SECONDS=$SECS BUILD=$BUILD" >&2
 SKIPPED=
-for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong connrate connrate_srv redis nginx idle_rss lossy}; do
+for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong connrate connrate_srv curl_seq redis nginx idle_rss lossy}; do
 	if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
 		echo "bench: over the ${BUDGET}s budget, $c skipped" >&2
 		SKIPPED="$SKIPPED $c"
