@@ -46,7 +46,7 @@ $(B)/obj/lib/%.o: %.c
 
 LIB_OBJ := $(patsubst %.c,$(B)/obj/lib/%.o,$(STACK_SRC) $(SHIM_SRC) $(CONFIG_SRC) $(PRELOAD_SRC))
 $(B)/libnstack.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ -luring -lpcap -ldl -lpthread
+	$(CC) -shared -o $@ $^ -luring -ldl -lpthread
 
 # The CLI: every cli/*.c, plus the configuration's parsers it checks its options with
 # (config/, and shim/impair_spec.c for --impair).

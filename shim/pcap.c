@@ -11,11 +11,53 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <sys/time.h>
 #include <pcap/pcap.h>
 
 #include "shim/shim.h"
 #include "shim/dev_fork.h"
+
+/* libpcap is loaded when a capture is asked for, not linked: it brings
+ * eight more libraries (D-Bus, systemd, gcrypt, ...) whose loading every
+ * preloaded process would pay at its start. */
+#define PCAP_LIB "libpcap.so.0.8"
+static struct {
+	pcap_t        *(*open_dead)(int, int);
+	pcap_dumper_t *(*dump_fopen)(pcap_t *, FILE *);
+	void           (*dump)(u_char *, const struct pcap_pkthdr *, const u_char *);
+	int            (*dump_flush)(pcap_dumper_t *);
+	FILE          *(*dump_file)(pcap_dumper_t *);
+	void           (*dump_close)(pcap_dumper_t *);
+	void           (*close)(pcap_t *);
+} lp;
+static pthread_once_t lp_once = PTHREAD_ONCE_INIT;
+static int lp_ok;
+
+static void lp_load(void)
+{
+	void *h = dlopen(PCAP_LIB, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return;
+	lp.open_dead = (pcap_t *(*)(int, int))dlsym(h, "pcap_open_dead");
+	lp.dump_fopen = (pcap_dumper_t *(*)(pcap_t *, FILE *))dlsym(h, "pcap_dump_fopen");
+	lp.dump = (void (*)(u_char *, const struct pcap_pkthdr *, const u_char *))dlsym(h, "pcap_dump");
+	lp.dump_flush = (int (*)(pcap_dumper_t *))dlsym(h, "pcap_dump_flush");
+	lp.dump_file = (FILE *(*)(pcap_dumper_t *))dlsym(h, "pcap_dump_file");
+	lp.dump_close = (void (*)(pcap_dumper_t *))dlsym(h, "pcap_dump_close");
+	lp.close = (void (*)(pcap_t *))dlsym(h, "pcap_close");
+	lp_ok = lp.open_dead && lp.dump_fopen && lp.dump && lp.dump_flush && lp.dump_file &&
+		lp.dump_close && lp.close;
+}
+
+#define pcap_open_dead  (*lp.open_dead)
+#define pcap_dump_fopen (*lp.dump_fopen)
+#define pcap_dump       (*lp.dump)
+#define pcap_dump_flush (*lp.dump_flush)
+#define pcap_dump_file  (*lp.dump_file)
+#define pcap_dump_close (*lp.dump_close)
+#define pcap_close      (*lp.close)
 
 /* Whole frames, TSO and GRO ones included (a 64 KB IP datagram plus the
  * Ethernet header is more than 65535): tcpdump's default snaplen. Such
@@ -132,6 +174,11 @@ static struct netdev *pcapdev_wrap_file(struct netdev *lower, const char *file, 
 		err = &dummy;
 	if (!lower || !file || !*file) {
 		*err = -EINVAL;
+		return NULL;
+	}
+	pthread_once(&lp_once, lp_load);
+	if (!lp_ok) {
+		*err = -ENOSYS;         /* "Function not implemented": no libpcap here */
 		return NULL;
 	}
 	if (!(pc = calloc(1, sizeof(*pc))) || !(pc->path = strdup(path))) {
