@@ -64,6 +64,7 @@
 #define ENG_LOOP_ROUNDS  256    /* bound on inline loopback passes per call */
 #define ENG_EXIT_WAIT_S  1      /* exit never waits longer than this per step */
 #define ENG_REAP_US      1000000 /* how often the engine looks for dead members */
+#define ENG_EXIT_QUICK_US 20000  /* exit waits this long for what is owed before a keeper */
 
 int nst_log_level = NST_LOG_ERROR;
 
@@ -876,6 +877,14 @@ static void eng_exit(void)
 	}
 	nst_close_all(eng.st, eng_now_us());
 	eng_after();
+	/* What is owed is usually a FIN whose ACK is a round trip away: wait
+	 * that long before a keeper (a fork) is worth it. */
+	uint64_t quick = eng_now_us() + ENG_EXIT_QUICK_US;
+	while (nst_exit_pending(eng.st) && eng.thread_up && eng_now_us() < quick) {
+		eng_unlock();
+		eng_block(NULL, 0, (int64_t)eng_now_us() + 500, NULL);
+		eng_lock();
+	}
 	if (nst_exit_pending(eng.st) && eng_keeper() == 0) {
 		/* a keeper finishes what is owed; the exit does not wait */
 		if (fam_leave())
