@@ -184,7 +184,7 @@ int arp_output(struct stack *st, struct pkt *p, uint32_t nh)
 		e->ip = nh;
 		e->state = ARP_INCOMPLETE;
 		e->tries = 1;
-		arp_expire_at(st, e, st->now_us + ARP_RETRY_US);
+		arp_expire_at(st, e, st->now_us + ARP_RETRY_FIRST_US);
 		arp_send(st, ARP_OP_REQUEST, mac_bcast, mac_zero, nh);
 	}
 	if (e->pend_n >= ARP_PENDING_MAX || st->arp.pend_total >= ARP_PENDING_TOTAL) {

@@ -62,6 +62,10 @@ int  eth_output(struct stack *st, struct pkt *p, const uint8_t dst_mac[6], uint1
 #define ARP_PENDING_TOTAL 1024  /* packets held behind all unresolved entries together */
 #define ARP_REACHABLE_US (60ull * 1000000)   /* entry lifetime */
 #define ARP_RETRY_US     (1000000)           /* request retransmission interval */
+/* The first retransmission comes sooner: a request sent in the moment a TAP
+ * comes up can be lost on the kernel side (about 1 connect in 35 waited the
+ * full second), and a lost first request is what a user feels. */
+#define ARP_RETRY_FIRST_US (200000)
 #define ARP_MAX_TRIES    3
 
 struct pkt_queue;

@@ -132,19 +132,21 @@ TEST(arp_retries_then_drops_pending)
 	inject_ip(ip, n);
 	stack_poll(st, 0);
 	pkt_free(memdev_take(dev));                      /* request 1 at t=0 */
-	CHECK_EQ(stack_next_deadline(st), ARP_RETRY_US);
-	stack_poll(st, ARP_RETRY_US - 1);
+	CHECK_EQ(stack_next_deadline(st), ARP_RETRY_FIRST_US);
+	stack_poll(st, ARP_RETRY_FIRST_US - 1);
 	CHECK(memdev_take(dev) == NULL);
-	stack_poll(st, ARP_RETRY_US);
-	struct pkt *r = memdev_take(dev);                /* request 2 at 1 s */
+	stack_poll(st, ARP_RETRY_FIRST_US);
+	struct pkt *r = memdev_take(dev);                /* request 2 at 0.2 s */
 	CHECK(r != NULL);
 	pkt_free(r);
-	stack_poll(st, 2 * ARP_RETRY_US);
-	r = memdev_take(dev);                            /* request 3 at 2 s */
+	stack_poll(st, ARP_RETRY_FIRST_US + ARP_RETRY_US - 1);
+	CHECK(memdev_take(dev) == NULL);
+	stack_poll(st, ARP_RETRY_FIRST_US + ARP_RETRY_US);
+	r = memdev_take(dev);                            /* request 3 at 1.2 s */
 	CHECK(r != NULL);
 	pkt_free(r);
 	CHECK_EQ(st->stat.arp_req_tx, 3);
-	stack_poll(st, 3 * ARP_RETRY_US);                /* gives up */
+	stack_poll(st, ARP_RETRY_FIRST_US + 2 * ARP_RETRY_US);  /* gives up at 2.2 s */
 	CHECK(memdev_take(dev) == NULL);
 	CHECK_EQ(st->stat.arp_drop_unresolved, 1);
 	CHECK(arp_lookup(st, PEER) == NULL);
