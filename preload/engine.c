@@ -966,8 +966,8 @@ static int eng_exec_handover(int devfd)
 		return -1;
 	}
 	struct eng_pairs x = { eng_family_var, eng_family_var + sizeof(eng_family_var), 0 };
-	x.p += snprintf(x.p, sizeof(eng_family_var), ENG_FAMILY_ENV "=%d,%d,%d", mfd, dfd,
-			fam_member());
+	x.p += snprintf(x.p, sizeof(eng_family_var), ENG_FAMILY_ENV "=%d,%d,%d,%d", (int)getpid(),
+			mfd, dfd, fam_member());
 	fd_each_inherited(eng_exec_pair, &x);
 	eng_exec_fds[0] = mfd;
 	eng_exec_fds[1] = dfd;
@@ -1107,12 +1107,14 @@ static int eng_attach_fds(const struct nst_config *c, int mfd, int dfd, int slot
 	return ENG_ACTIVE;
 }
 
-/* NSTACK_FAMILY=memfd,devfd,slot;fd:sd;...: a new image of a member. */
+/* NSTACK_FAMILY=pid,memfd,devfd,slot;fd:sd;...: a new image of member slot,
+ * the same process (pid) as the image that exec'd. -ENOENT (nothing touched,
+ * the process configures as any other) for a variable another process left. */
 static int eng_attach(const char *v)
 {
-	int mfd, dfd, slot, off = 0;
-	if (sscanf(v, "%d,%d,%d%n", &mfd, &dfd, &slot, &off) != 3)
-		return ENG_DISABLED;
+	int pid, mfd, dfd, slot, off = 0;
+	if (sscanf(v, "%d,%d,%d,%d%n", &pid, &mfd, &dfd, &slot, &off) != 4 || pid != getpid())
+		return -ENOENT; /* not ours: a program exec'd by another left it in the environment */
 	struct nst_config c;
 	(void)nst_config_log(&nst_log_level);
 	int err = nst_config_from_env(&c, ENG_MAX_SOCKETS, eng_config_log);
@@ -1200,8 +1202,11 @@ __attribute__((constructor)) static void eng_family_ctor(void)
 	unsetenv(ENG_FAMILY_ENV);       /* ours alone: not for the programs we run */
 	pthread_mutex_lock(&eng.lock);
 	if (!eng.done) {
-		eng.state = eng_attach(copy);
-		__atomic_store_n(&eng.done, eng.state == ENG_ACTIVE, __ATOMIC_RELEASE);
+		int r = eng_attach(copy);
+		if (r != -ENOENT) {
+			eng.state = r;
+			__atomic_store_n(&eng.done, r == ENG_ACTIVE, __ATOMIC_RELEASE);
+		}
 	}
 	pthread_mutex_unlock(&eng.lock);
 }
