@@ -147,6 +147,14 @@ void fam_sock_new(int sd)
 		fam->held[fam_slot(sd)] = 1ull << fam_me;
 }
 
+/* 1 if no other member holds sd: our close would end the connection. */
+int fam_sock_last(int sd)
+{
+	if (!fam || !fam_slot_ok(sd))
+		return 1;
+	return (fam->held[fam_slot(sd)] & ~(1ull << fam_me)) == 0;
+}
+
 /* This process no longer holds sd: 1 if the connection ends now (no member
  * holds it any more), 0 if another member still does. */
 int fam_sock_put(int sd)
@@ -375,6 +383,8 @@ static void fam_mark_left(void)
 		fam->ctl_owner = -1;    /* a member the kick reaches takes it over */
 }
 
+static void fam_ring_all(int kick);
+
 /* Under the lock: member m is gone without leaving (killed): release what it
  * held, as the kernel closes a dead process's descriptors. */
 static void fam_bury(int m)
@@ -388,8 +398,14 @@ static void fam_bury(int m)
 		log_info("%u packet buffers of pid %d back in the pool", n, (int)fam->m[m].pid);
 	fam->live &= ~bit;
 	fam->m[m].pid = 0;
-	if (fam->ctl_owner == m)
+	if (fam->ctl_owner == m) {
+		/* its control socket went with it: whoever the kick reaches first
+		 * takes it over (fam_bell_main), as after a member leaves */
 		fam->ctl_owner = -1;
+		fam_ring_all(1);
+		if (fam_bell_up)
+			fam_ring(fam_me, -1, 1);
+	}
 	for (unsigned s = 0; s < FAM_SLOTS; s++) {
 		if (!(fam->held[s] & bit))
 			continue;
@@ -431,11 +447,16 @@ void fam_reap(void)
 		fam->holder = -1;
 }
 
+/* Close, then let go (as nsock_release): killed in between, fam_bury finds
+ * our share and closes again, a no-op. */
 static void fam_release(struct nsock *s, void *arg)
 {
 	(void)arg;
-	if (s->sd >= 0 && fam_slot_ok(s->sd) && fam_sock_put(s->sd))
+	if (s->sd < 0 || !fam_slot_ok(s->sd))
+		return;
+	if (fam_sock_last(s->sd))
 		nst_close(eng.st, s->sd, eng_now_us());
+	fam_sock_put(s->sd);
 }
 
 static void fam_sole(struct nsock *s, void *arg)
@@ -491,8 +512,11 @@ static void fam_exec_check(struct nsock *s, void *arg)
 static void fam_exec_put(struct nsock *s, void *arg)
 {
 	(void)arg;
-	if (fam_exec_closes(s) && fam_sock_put(s->sd))
+	if (!fam_exec_closes(s))
+		return;
+	if (fam_sock_last(s->sd))       /* close, then let go: as fam_release */
 		nst_close(eng.st, s->sd, eng_now_us());
+	fam_sock_put(s->sd);
 }
 
 /* Under the lock, before exec: let go of the sockets exec closes. Without

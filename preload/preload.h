@@ -255,6 +255,7 @@ void  fam_bind(void);               /* under the lock: the stack uses our device
 void  fam_unbind(void);
 void  fam_sock_new(int sd);         /* a socket of ours alone */
 int   fam_sock_put(int sd);         /* we let go: 1 if nobody holds it any more */
+int   fam_sock_last(int sd);        /* nobody else holds it: our close ends it */
 void  fam_notify(void *ctx, int sd);/* the stack's notify hook */
 int   fam_fork_prepare(void);       /* under the lock: the child's slot or -1 */
 void  fam_fork_undo(int c);
