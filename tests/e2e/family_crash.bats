@@ -160,7 +160,7 @@ pool() {
 	"$BUILD/nstack" stats -a -p "$1" | awk '$1 == "pkt_pool_in_use" {s = $2} $1 == "pkt_pool_large_in_use" {l = $2} END {print s, l}'
 }
 
-@test "100 kill -9 of busy members at random moments: the parent forks replacements, the service answers after each kill, no hang, no packet buffer leaked" {
+@test "100 rounds of kill -9 of busy members at random moments: the parent forks replacements, the service answers after each kill, no hang, no connection or packet buffer left over" {
 	need_nstack
 	[ -x "$FK" ] || fail "missing $FK (run: make helpers)"
 	local d=$BATS_TEST_TMPDIR port=7500 n=4 i
@@ -180,12 +180,21 @@ pool() {
 	sleep 0.5
 	local t0=$SECONDS kills=0 slow=0 ms
 	for i in $(seq 1 100); do
-		local ws victim
+		local ws victim=
 		ws=$(workers "$parent")
 		[ -n "$ws" ] || { sleep 0.05; ws=$(workers "$parent"); }
 		[ -n "$ws" ] || fail "kill $i: the parent $parent has no workers"
-		victim=$(shuf -n 1 <<<"$ws")
-		kill -9 "$victim" 2>/dev/null && kills=$((kills + 1))
+		# one in 10: every worker at once (several buried together, the parent
+		# forking while it buries); else one at random
+		if [ $((i % 10)) = 5 ]; then
+			victim=$(tr '\n' ' ' <<<"$ws")
+		else
+			victim=$(shuf -n 1 <<<"$ws")
+		fi
+		local v
+		for v in $victim; do
+			kill -9 "$v" 2>/dev/null && kills=$((kills + 1))
+		done
 		# mostly 50-150 ms apart; one in 4 at once (a new worker killed while it joins)
 		[ $((RANDOM % 4)) = 0 ] || sleep "0.$(printf '%03d' $((50 + RANDOM % 100)))"
 		run timeout 10 $nsx "$FK" probe "$NADDR" "$port" 3000
@@ -222,12 +231,14 @@ pool() {
 		sleep 0.2
 	done
 	# no connection left of the dead: only the listener (and TIME_WAITs)
-	local est=
+	local est= all
 	for i in $(seq 1 50); do
-		est=$("$BUILD/nstack" ss -H -p "$parent" | grep -vE '^(LISTEN|TIME-WAIT|TIME_WAIT)' || true)
+		all=$("$BUILD/nstack" ss -a -H -p "$parent") || fail "nstack ss -p $parent failed"
+		est=$(grep -vE '^(LISTEN|TIME-WAIT)' <<<"$all" || true)
 		[ -z "$est" ] && break
 		sleep 0.2
 	done
+	grep -q '^LISTEN' <<<"$all" || fail "nstack ss -a -p $parent: no listener: $all"
 	[ -z "$est" ] || fail "connections left 10 s after the load: $est"
 	local locked
 	locked=$(grep -c 'died holding its lock' "$d/server.log" || true)
@@ -238,7 +249,7 @@ pool() {
 		[ "$died" -ge "$kills" ] && break
 		sleep 0.1
 	done
-	echo "# $kills kill -9 in ${kt} s ($died buried, $locked of them holding the stack's lock; probes over 500 ms: $slow), load: $load; packet buffers in use (small large): before $before, after $after" >&3
+	echo "# 100 rounds, $kills kill -9 in ${kt} s ($died buried, $locked of them holding the stack's lock; probes over 500 ms: $slow), load: $load; packet buffers in use (small large): before $before, after $after" >&3
 	[ "$died" -ge "$kills" ] || fail "$kills killed, $died buried: $(grep warning "$d/server.log" | tail -n 5)"
 	[ "${after% *}" -le $((${before% *} + 64)) ] || fail "packet buffers leaked: before $before, after $after"
 	[ "${after#* }" -le $((${before#* } + 16)) ] || fail "large packet buffers leaked: before $before, after $after"
@@ -246,4 +257,44 @@ pool() {
 	kill "$parent"
 	wait_pid "$spid" 10 || fail "the parent did not end on SIGTERM"
 	grep -E 'respawned [0-9]+' "$d/server.log" >&2 || true
+}
+
+@test "kill -9 of the first member (it serves the control socket): the workers go on serving, another member takes over nstack ss and stats" {
+	need_nstack
+	[ -x "$FK" ] || fail "missing $FK (run: make helpers)"
+	local d=$BATS_TEST_TMPDIR port=7600 i
+	bg "$d/server.log" $nsx env NSTACK_LOG=warn $NSTACK "$FK" server "$NADDR" "$port" 3
+	wait_file_grep "$d/server.log" '^ready [0-9]+' 100
+	local parent
+	parent=$(awk '/^ready/ {print $2; exit}' "$d/server.log")
+	wait_nstack_listen "$port"
+	run timeout 10 "$BUILD/nstack" stats -p "$parent"
+	assert_success
+	bg "$d/load.log" $nsx "$FK" load "$NADDR" "$port" 2 120
+	local lpid=$BG_PID
+	sleep 1
+	local ws
+	ws=$(workers "$parent" | tr '\n' ' ')
+	kill -9 "$parent"
+	for i in $(seq 1 10); do
+		run timeout 10 $nsx "$FK" probe "$NADDR" "$port" 3000
+		[ "$status" = 0 ] || { backtraces $ws; fail "probe $i after the first member's death: $output"; }
+	done
+	# a worker took over the family's control socket (one per family, named by its pid)
+	local ctl= w
+	for i in $(seq 1 50); do
+		for w in $ws; do
+			"$BUILD/nstack" stats -p "$w" >/dev/null 2>&1 && ctl=$w && break 2
+		done
+		sleep 0.1
+	done
+	[ -n "$ctl" ] || fail "no member of $ws serves the control socket after the first one died"
+	run timeout 10 "$BUILD/nstack" ss -a -H -p "$ctl"
+	assert_success
+	assert_output --partial "LISTEN"
+	kill "$lpid"
+	wait_pid "$lpid" 20 || fail "the load did not end"
+	[[ "$(cat "$d/load.log")" =~ ^rounds\ [1-9][0-9]*\ errors ]] || fail "load: $(cat "$d/load.log")"
+	echo "# the first member killed: 10 probes answered, pid $ctl serves the control socket, load: $(cat "$d/load.log")" >&3
+	kill -9 $ws 2>/dev/null || true
 }
