@@ -396,6 +396,18 @@ static void fam_bury(int m)
 	unsigned n = pkt_pool_reclaim(fam->m[m].pid);  /* its device's buffers */
 	if (n)
 		log_info("%u packet buffers of pid %d back in the pool", n, (int)fam->m[m].pid);
+	/* Its sockets, then its slot; each socket closed, then let go. Killed on
+	 * the way (we hold the lock), we leave the slot to the next reaper, who
+	 * carries on: what is done already is a no-op again (a second close is
+	 * EBADF). Freed first, the slot could go to a new child while the dead
+	 * one's bits are still on sockets, which would never close. */
+	for (unsigned s = 0; s < FAM_SLOTS; s++) {
+		if (!(fam->held[s] & bit))
+			continue;
+		if (fam->held[s] == bit)
+			nst_close(eng.st, fam_sd(s), eng_now_us());
+		fam->held[s] &= ~bit;
+	}
 	fam->live &= ~bit;
 	fam->m[m].pid = 0;
 	if (fam->ctl_owner == m) {
@@ -405,13 +417,6 @@ static void fam_bury(int m)
 		fam_ring_all(1);
 		if (fam_bell_up)
 			fam_ring(fam_me, -1, 1);
-	}
-	for (unsigned s = 0; s < FAM_SLOTS; s++) {
-		if (!(fam->held[s] & bit))
-			continue;
-		fam->held[s] &= ~bit;
-		if (fam->held[s] == 0)
-			nst_close(eng.st, fam_sd(s), eng_now_us());
 	}
 	eng_after();
 }
