@@ -56,7 +56,8 @@
 #define FAM_SUMS    (FAM_WORDS / 64)
 
 struct fam_member {
-	int32_t  pid;           /* 0: free; -1: reserved for a child being forked */
+	int32_t  pid;           /* 0: free; < 0: reserved for a child being forked
+	                         * by the member of pid -pid (fam_fork_prepare) */
 	uint32_t bell;          /* futex word: bumped on every ring */
 	uint32_t sleeping;      /* the doorbell thread is (about to be) in FUTEX_WAIT */
 	uint32_t kick;          /* ask the member's engine to recompute its sleep */
@@ -79,6 +80,7 @@ struct family {
 static struct family *fam;      /* in the arena; NULL: no family (private stack) */
 static int fam_me = -1;         /* this process's member index */
 static int fam_bell_up;         /* this process's doorbell thread runs */
+static int32_t fam_forker;      /* our pid when we last reserved a slot (fork) */
 static pthread_t fam_bell_thread;
 
 static inline unsigned fam_slot(int sd)
@@ -319,7 +321,8 @@ int fam_fork_prepare(void)
 		return -1;
 	int c = __builtin_ctzll(free_);
 	memset(&fam->m[c], 0, sizeof(fam->m[c]));
-	fam->m[c].pid = -1;
+	fam_forker = getpid();  /* the child's copy tells it whose reservation it is */
+	fam->m[c].pid = -fam_forker;
 	fam->live |= 1ull << c;
 	fd_each_nsock(fam_hold_for, &c);
 	return c;
@@ -340,11 +343,23 @@ void fam_fork_parent(int c, pid_t pid)
 	fam_bell_start();
 }
 
-/* In the child, before it takes the lock: who we are now. */
-void fam_fork_child(int c)
+/* In the child, before it takes the lock: who we are now; 0, or -1 if the
+ * slot is not ours any more: our parent was killed inside fork(), before it
+ * could record us, and a reaper took the slot back (fam_reap); the caller
+ * then makes us a child without the stack. Claimed at once (not at join),
+ * so that the reaper and we agree on whose the slot is. */
+int fam_fork_child(int c)
 {
-	fam_me = c;
 	fam_bell_up = 0;        /* threads do not survive fork */
+	int32_t want = -fam_forker;
+	if (!__atomic_compare_exchange_n(&fam->m[c].pid, &want, (int32_t)getpid(), 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) && want != getpid()) {
+		fam_me = -1;
+		fam = NULL;
+		return -1;
+	}
+	fam_me = c;
+	return 0;
 }
 
 /* In the child, under the lock, once its device is up. */
@@ -390,7 +405,9 @@ static void fam_ring_all(int kick);
 static void fam_bury(int m)
 {
 	uint64_t bit = 1ull << m;
-	if (!fam->m[m].leaving)
+	if (!fam->m[m].pid)
+		log_warn("member %d: its parent died forking it; its sockets are released", m);
+	else if (!fam->m[m].leaving)
 		log_warn("member %d (pid %d) of the stack died; its sockets are released",
 			 m, (int)fam->m[m].pid);
 	unsigned n = pkt_pool_reclaim(fam->m[m].pid);  /* its device's buffers */
@@ -447,6 +464,15 @@ void fam_reap(void)
 		pid_t pid = fam->m[m].pid;
 		if (pid > 0 && fam_dead(pid))
 			fam_bury(m);
+		else if (pid < 0 && fam_dead(-pid)) {
+			/* killed inside fork(): its child, if any, has not claimed
+			 * the slot (fam_fork_child); take it back, so that the child
+			 * cannot, and release the sockets reserved for it */
+			int32_t want = pid;
+			if (__atomic_compare_exchange_n(&fam->m[m].pid, &want, 0, 0,
+							__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+				fam_bury(m);
+		}
 	}
 	if (fam->holder >= 0 && !(fam->live & (1ull << fam->holder)))
 		fam->holder = -1;

@@ -260,7 +260,7 @@ void  fam_notify(void *ctx, int sd);/* the stack's notify hook */
 int   fam_fork_prepare(void);       /* under the lock: the child's slot or -1 */
 void  fam_fork_undo(int c);
 void  fam_fork_parent(int c, pid_t pid);
-void  fam_fork_child(int c);
+int   fam_fork_child(int c);
 void  fam_child_joined(void);
 void  fam_reap(void);               /* under the lock: release members that died */
 int   fam_leave(void);              /* under the lock, at exit: 1 if others go on */

@@ -302,3 +302,30 @@ pool() {
 	echo "# the first member killed: 10 probes answered, pid $ctl serves the control socket, load: $(cat "$d/load.log")" >&3
 	kill -9 $ws 2>/dev/null || true
 }
+
+@test "kill -9 of a member inside fork(): the sockets it reserved for the child are released (the listener closes with its last holder)" {
+	need_nstack
+	[ -x "$FK" ] || fail "missing $FK (run: make helpers)"
+	local d=$BATS_TEST_TMPDIR t left=0 trials=8 forked=0
+	for t in $(seq 1 $trials); do
+		local port=$((7700 + t)) flag=$d/flag-$t p k
+		bg "$d/s-$t.log" $nsx env NSTACK_LOG=warn $NSTACK "$FK" forker "$NADDR" "$port" "$flag"
+		wait_file_grep "$d/s-$t.log" '^ready' 100
+		read -r _ p k < <(grep '^ready' "$d/s-$t.log")
+		# it forks all the time, holding the stack's lock around fork()
+		sleep "0.$((2 + RANDOM % 5))"
+		kill -9 "$p"
+		touch "$flag"
+		wait_file_grep "$d/s-$t.log" '^closed' 50
+		sleep 1.3        # the keeper's engine reaps (about once a second)
+		# its last holder closed the listener: refused (the kernel answers our SYN's RST)
+		if timeout 5 $nsx nc -z -w 2 "$NADDR" "$port"; then
+			left=$((left + 1))
+			echo "trial $t: listener open after its last holder closed it: $("$BUILD/nstack" ss -l -H -p "$k" 2>&1)" >&2
+		fi
+		grep -q 'died forking it' "$d/s-$t.log" && forked=$((forked + 1))
+		kill -9 "$k" 2>/dev/null || true
+	done
+	echo "# $trials parents killed while forking: $forked inside fork(), listeners left open: $left" >&3
+	[ "$left" = 0 ] || fail "$left of $trials listeners stayed open"
+}

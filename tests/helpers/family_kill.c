@@ -15,6 +15,11 @@
  *       worker was killed: reset, or no answer for 2 s) is counted and
  *       replaced. Print "rounds R errors E" at the end (after SECONDS, or
  *       on SIGTERM).
+ *   family_kill forker ADDR PORT FLAGFILE
+ *       listen, fork a keeper that holds the listener until FLAGFILE exists,
+ *       then closes it and prints "closed"; then fork children that exit at
+ *       once, again and again (to be killed inside fork()). Prints
+ *       "ready PID KEEPER" first.
  *   family_kill probe ADDR PORT TIMEOUT_MS
  *       one connection, "ping\n" echoed, within TIMEOUT_MS; print "pong MS".
  * Exit 0 on success, 1 with a line on stderr otherwise. */
@@ -155,6 +160,44 @@ static int server(const char *a, const char *port, int n)
 		waitpid(w[i], NULL, 0);
 	printf("respawned %u\n", respawned);
 	return 0;
+}
+
+/* ---- forker ---------------------------------------------------------------- */
+
+static int forker(const char *a, const char *port, const char *flag)
+{
+	struct sockaddr_in sa = addr_of(a, port);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0)
+		die("socket");
+	int one = 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("bind");
+	if (listen(l, 8) < 0)
+		die("listen");
+	pid_t k = fork();
+	if (k < 0)
+		die("fork");
+	if (k == 0) {
+		for (int i = 0; i < 6000 && access(flag, F_OK) < 0; i++)
+			usleep(10000);
+		close(l);
+		printf("closed\n");
+		fflush(stdout);
+		sleep(60);
+		_exit(0);
+	}
+	printf("ready %d %d\n", (int)getpid(), (int)k);
+	fflush(stdout);
+	for (;;) {
+		pid_t c = fork();
+		if (c < 0)
+			die("fork");
+		if (c == 0)
+			_exit(0);
+		waitpid(c, NULL, 0);
+	}
 }
 
 /* ---- load ----------------------------------------------------------------- */
@@ -309,9 +352,11 @@ int main(int argc, char **argv)
 		return server(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 6 && !strcmp(argv[1], "load"))
 		return load(argv[2], argv[3], atoi(argv[4]), atof(argv[5]));
+	if (argc == 5 && !strcmp(argv[1], "forker"))
+		return forker(argv[2], argv[3], argv[4]);
 	if (argc == 5 && !strcmp(argv[1], "probe"))
 		return probe(argv[2], argv[3], atoi(argv[4]));
 	fprintf(stderr, "usage: family_kill server ADDR PORT N | load ADDR PORT C SECONDS | "
-			"probe ADDR PORT TIMEOUT_MS\n");
+			"forker ADDR PORT FLAGFILE | probe ADDR PORT TIMEOUT_MS\n");
 	return 2;
 }
