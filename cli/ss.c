@@ -414,6 +414,8 @@ static const char *stat_desc(const char *name)
 		{ "dev_tx_frames", "device: frames sent" },
 		{ "dev_tx_bytes", "device: bytes sent" },
 		{ "dev_tx_drops", "device: frames dropped on send" },
+		{ "pkt_pool_in_use", "packet buffers in use (a gauge, not a counter)" },
+		{ "pkt_pool_large_in_use", "large packet buffers in use (a gauge)" },
 		{ "impair_tx_lost", "impair: frames lost on send" },
 		{ "impair_tx_dup", "impair: frames duplicated on send" },
 		{ "impair_tx_reordered", "impair: frames reordered on send" },

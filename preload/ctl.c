@@ -12,7 +12,8 @@
  *     sockets  "tcp|udp STATE LADDR:LPORT RADDR:RPORT key=value ..." per socket,
  *              ending "fd=N pids=P1,P2": the members holding it, and the lowest
  *              fd of the serving process's own to it (-1: none)
- *     stats    "name value" per counter (stack, device, impairment)
+ *     stats    "name value" per counter (stack, device, impairment, packet
+ *              buffers in use)
  *     info     "key value" (pid, interface, address, ...)
  *
  * The snapshot is taken under the stack lock and nothing else is: reading
@@ -38,6 +39,7 @@
 #include "preload.h"
 #include "shm.h"
 #include "shim/shim.h"
+#include "stack/pkt.h"
 
 #define CTL_DIR_DEFAULT "/run/nstack"
 #define CTL_READ_MS     200     /* a client has this long to send its request */
@@ -193,12 +195,15 @@ static void ctl_stats(struct ctl_buf *b)
 	struct netdev_stats d = { 0 };
 	struct impair_stats im;
 	int have_im = 0;
+	unsigned pool = 0, pool_large = 0;
 
 	eng_lock();
 	if (eng.st) {
 		s = *stack_stats(eng.st);
 		d = stack_netdev(eng.st)->stat;
 		have_im = impairdev_stats(eng.impair, &im) == 0;
+		pool = pkt_pool_in_use();
+		pool_large = pkt_pool_large_in_use();
 	}
 	eng_unlock();
 
@@ -210,6 +215,8 @@ static void ctl_stats(struct ctl_buf *b)
 		   (unsigned long long)d.rx_frames, (unsigned long long)d.rx_bytes,
 		   (unsigned long long)d.rx_drops, (unsigned long long)d.tx_frames,
 		   (unsigned long long)d.tx_bytes, (unsigned long long)d.tx_drops);
+	/* packet buffers in use (shared by a family: a leak check for tests) */
+	ctl_printf(b, "pkt_pool_in_use %u\npkt_pool_large_in_use %u\n", pool, pool_large);
 	if (have_im) {
 #define CTL_IM(f) ctl_printf(b, "impair_%s %llu\n", #f, (unsigned long long)im.f);
 		CTL_IM(tx_lost) CTL_IM(tx_dup) CTL_IM(tx_reordered) CTL_IM(tx_corrupted)

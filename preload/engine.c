@@ -590,7 +590,12 @@ static void eng_atfork_child(void)
  * doorbell threads. Until then the stack goes on in the other members. */
 static void eng_fork_child(int slot)
 {
-	fam_fork_child(slot);
+	if (fam_fork_child(slot) < 0) {
+		/* our parent was killed in fork() and the slot taken back
+		 * (fam_reap): a child without the stack, as after a raw fork */
+		eng_atfork_child();
+		return;
+	}
 	eng.owner = getpid();
 	eng.thread_up = 0;
 	eng.stop = 0;

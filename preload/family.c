@@ -56,7 +56,8 @@
 #define FAM_SUMS    (FAM_WORDS / 64)
 
 struct fam_member {
-	int32_t  pid;           /* 0: free; -1: reserved for a child being forked */
+	int32_t  pid;           /* 0: free; < 0: reserved for a child being forked
+	                         * by the member of pid -pid (fam_fork_prepare) */
 	uint32_t bell;          /* futex word: bumped on every ring */
 	uint32_t sleeping;      /* the doorbell thread is (about to be) in FUTEX_WAIT */
 	uint32_t kick;          /* ask the member's engine to recompute its sleep */
@@ -82,6 +83,7 @@ struct family {
 static struct family *fam;      /* in the arena; NULL: no family (private stack) */
 static int fam_me = -1;         /* this process's member index */
 static int fam_bell_up;         /* this process's doorbell thread runs */
+static int32_t fam_forker;      /* our pid when we last reserved a slot (fork) */
 static pthread_t fam_bell_thread;
 
 static inline unsigned fam_slot(int sd)
@@ -172,6 +174,14 @@ void fam_sock_new(int sd)
 {
 	if (fam && fam_slot_ok(sd))
 		fam->held[fam_slot(sd)] = 1ull << fam_me;
+}
+
+/* 1 if no other member holds sd: our close would end the connection. */
+int fam_sock_last(int sd)
+{
+	if (!fam || !fam_slot_ok(sd))
+		return 1;
+	return (fam->held[fam_slot(sd)] & ~(1ull << fam_me)) == 0;
 }
 
 /* This process no longer holds sd: 1 if the connection ends now (no member
@@ -338,7 +348,8 @@ int fam_fork_prepare(void)
 		return -1;
 	int c = __builtin_ctzll(free_);
 	memset(&fam->m[c], 0, sizeof(fam->m[c]));
-	fam->m[c].pid = -1;
+	fam_forker = getpid();  /* the child's copy tells it whose reservation it is */
+	fam->m[c].pid = -fam_forker;
 	fam->live |= 1ull << c;
 	fd_each_nsock(fam_hold_for, &c);
 	return c;
@@ -377,11 +388,23 @@ void fam_fork_parent(int c, pid_t pid)
 	fam_bell_start();
 }
 
-/* In the child, before it takes the lock: who we are now. */
-void fam_fork_child(int c)
+/* In the child, before it takes the lock: who we are now; 0, or -1 if the
+ * slot is not ours any more: our parent was killed inside fork(), before it
+ * could record us, and a reaper took the slot back (fam_reap); the caller
+ * then makes us a child without the stack. Claimed at once (not at join),
+ * so that the reaper and we agree on whose the slot is. */
+int fam_fork_child(int c)
 {
-	fam_me = c;
 	fam_bell_up = 0;        /* threads do not survive fork */
+	int32_t want = -fam_forker;
+	if (!__atomic_compare_exchange_n(&fam->m[c].pid, &want, (int32_t)getpid(), 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST) && want != getpid()) {
+		fam_me = -1;
+		fam = NULL;
+		return -1;
+	}
+	fam_me = c;
+	return 0;
 }
 
 /* In the child, under the lock, once its device is up. */
@@ -420,27 +443,42 @@ static void fam_mark_left(void)
 		fam->ctl_owner = -1;    /* a member the kick reaches takes it over */
 }
 
+static void fam_ring_all(int kick);
+
 /* Under the lock: member m is gone without leaving (killed): release what it
  * held, as the kernel closes a dead process's descriptors. */
 static void fam_bury(int m)
 {
 	uint64_t bit = 1ull << m;
-	if (!fam->m[m].leaving)
+	if (!fam->m[m].pid)
+		log_warn("member %d: its parent died forking it; its sockets are released", m);
+	else if (!fam->m[m].leaving)
 		log_warn("member %d (pid %d) of the stack died; its sockets are released",
 			 m, (int)fam->m[m].pid);
 	unsigned n = pkt_pool_reclaim(fam->m[m].pid);  /* its device's buffers */
 	if (n)
 		log_info("%u packet buffers of pid %d back in the pool", n, (int)fam->m[m].pid);
-	fam->live &= ~bit;
-	fam->m[m].pid = 0;
-	if (fam->ctl_owner == m)
-		fam->ctl_owner = -1;
+	/* Its sockets, then its slot; each socket closed, then let go. Killed on
+	 * the way (we hold the lock), we leave the slot to the next reaper, who
+	 * carries on: what is done already is a no-op again (a second close is
+	 * EBADF). Freed first, the slot could go to a new child while the dead
+	 * one's bits are still on sockets, which would never close. */
 	for (unsigned s = 0; s < FAM_SLOTS; s++) {
 		if (!(fam->held[s] & bit))
 			continue;
-		fam->held[s] &= ~bit;
-		if (fam->held[s] == 0)
+		if (fam->held[s] == bit)
 			nst_close(eng.st, fam_sd(s), eng_now_us());
+		fam->held[s] &= ~bit;
+	}
+	fam->live &= ~bit;
+	fam->m[m].pid = 0;
+	if (fam->ctl_owner == m) {
+		/* its control socket went with it: whoever the kick reaches first
+		 * takes it over (fam_bell_main), as after a member leaves */
+		fam->ctl_owner = -1;
+		fam_ring_all(1);
+		if (fam_bell_up)
+			fam_ring(fam_me, -1, 1);
 	}
 	eng_after();
 }
@@ -471,16 +509,30 @@ void fam_reap(void)
 		pid_t pid = fam->m[m].pid;
 		if (pid > 0 && fam_dead(pid))
 			fam_bury(m);
+		else if (pid < 0 && fam_dead(-pid)) {
+			/* killed inside fork(): its child, if any, has not claimed
+			 * the slot (fam_fork_child); take it back, so that the child
+			 * cannot, and release the sockets reserved for it */
+			int32_t want = pid;
+			if (__atomic_compare_exchange_n(&fam->m[m].pid, &want, 0, 0,
+							__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+				fam_bury(m);
+		}
 	}
 	if (fam->holder >= 0 && !(fam->live & (1ull << fam->holder)))
 		fam->holder = -1;
 }
 
+/* Close, then let go (as nsock_release): killed in between, fam_bury finds
+ * our share and closes again, a no-op. */
 static void fam_release(struct nsock *s, void *arg)
 {
 	(void)arg;
-	if (s->sd >= 0 && fam_slot_ok(s->sd) && fam_sock_put(s->sd))
+	if (s->sd < 0 || !fam_slot_ok(s->sd))
+		return;
+	if (fam_sock_last(s->sd))
 		nst_close(eng.st, s->sd, eng_now_us());
+	fam_sock_put(s->sd);
 }
 
 static void fam_sole(struct nsock *s, void *arg)
@@ -536,8 +588,11 @@ static void fam_exec_check(struct nsock *s, void *arg)
 static void fam_exec_put(struct nsock *s, void *arg)
 {
 	(void)arg;
-	if (fam_exec_closes(s) && fam_sock_put(s->sd))
+	if (!fam_exec_closes(s))
+		return;
+	if (fam_sock_last(s->sd))       /* close, then let go: as fam_release */
 		nst_close(eng.st, s->sd, eng_now_us());
+	fam_sock_put(s->sd);
 }
 
 /* Under the lock, before exec: let go of the sockets exec closes. Without

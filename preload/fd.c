@@ -161,11 +161,16 @@ static void nsock_release(struct nsock *s)
 	/* wake waiters blocked on this socket: they find it gone (EBADF) */
 	for (struct nwait *w = s->waiters; w; w = w->next)
 		nwait_wake(w);
-	/* the connection ends with the family's last descriptor (family.c) */
-	if (eng.st && fam_sock_put(s->sd)) {
+	/* the connection ends with the family's last descriptor (family.c).
+	 * Close before letting go: killed in between, our share is still there
+	 * for fam_bury, whose second close is a no-op (EBADF); the other way
+	 * round the socket would be left held by nobody, never closed. */
+	if (eng.st && fam_sock_last(s->sd)) {
 		nst_close(eng.st, s->sd, eng_now_us());
 		eng_after();
 	}
+	if (eng.st)
+		fam_sock_put(s->sd);
 	s->sd = -1;
 }
 

@@ -259,12 +259,13 @@ void  fam_bind(void);               /* under the lock: the stack uses our device
 void  fam_unbind(void);
 void  fam_sock_new(int sd);         /* a socket of ours alone */
 int   fam_sock_put(int sd);         /* we let go: 1 if nobody holds it any more */
+int   fam_sock_last(int sd);        /* nobody else holds it: our close ends it */
 void  fam_notify(void *ctx, int sd);/* the stack's notify hook */
 int   fam_fork_prepare(void);       /* under the lock: the child's slot or -1 */
 int   fam_join_prepare(pid_t pid);  /* under the lock: a slot for a joining process or -1 */
 void  fam_fork_undo(int c);
 void  fam_fork_parent(int c, pid_t pid);
-void  fam_fork_child(int c);
+int   fam_fork_child(int c);
 void  fam_child_joined(void);
 void  fam_reap(void);               /* under the lock: release members that died */
 int   fam_leave(void);              /* under the lock, at exit: 1 if others go on */

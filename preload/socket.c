@@ -147,10 +147,12 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 		eng_unlock();
 		return set_errno(sd);
 	}
+	fam_sock_new(sd);       /* ours from now: killed before the fd exists, fam_bury closes it */
 	struct nsock *s = nsock_new(sd, ops, protocol, !!(type & SOCK_NONBLOCK));
 	int fd = s ? nsock_attach(s, !!(type & SOCK_CLOEXEC)) : -ENOMEM;
 	if (fd < 0) {
 		nst_close(eng.st, sd, eng_now_us());
+		fam_sock_put(sd);
 		free(s);
 	}
 	eng_unlock();
@@ -294,6 +296,9 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 	int nsd;
 	for (;;) {
 		nsd = nst_accept(eng.st, s->sd, &ip, &port, eng_now_us());
+		if (nsd >= 0)
+			fam_sock_new(nsd);      /* at once: killed before the fd exists, fam_bury
+			                         * closes it (else held by nobody, never closed) */
 		eng_after();
 		if (nsd != -EAGAIN || s->nonblock)
 			break;
@@ -308,6 +313,7 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 	int nfd = ns ? nsock_attach(ns, !!(flags & SOCK_CLOEXEC)) : -ENOMEM;
 	if (nfd < 0) {
 		nst_close(eng.st, nsd, eng_now_us());
+		fam_sock_put(nsd);
 		eng_after();
 		free(ns);
 		return nfd;
