@@ -777,8 +777,10 @@ static int eng_keeper(void)
 	if (nst_config_from_env(&c, ENG_MAX_SOCKETS, eng_log_none) <= 0)
 		return -1;
 	int memfd = shm_arena_fd(eng.arena), devfd = shim_dev_fd(eng.dev);
-	int slot = fam_join_prepare(0);
-	if (devfd < 0 || slot < 0)
+	if (devfd < 0)
+		return -1;
+	int slot = fam_keeper_prepare();
+	if (slot < 0)
 		return -1;
 	eng.forking = 1;
 	pid_t pid = REAL(fork)();
@@ -805,7 +807,8 @@ static int eng_keeper(void)
 	if (null > 2)
 		REAL(close)(null);
 	fd_forget_all();        /* the exiting process's sockets are not ours */
-	fam_fork_child(slot);
+	if (fam_fork_child(slot) < 0)
+		REAL(exit_)(0);         /* the exiting process died meanwhile: nothing to keep */
 	eng.owner = getpid();
 	eng.thread_up = 0;
 	eng.stop = 0;

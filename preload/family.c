@@ -358,6 +358,20 @@ int fam_fork_prepare(void)
 /* Under the lock, in the member serving the control socket: a slot for an
  * unrelated process that joins (ctl.c "join"), holding nothing yet. -1 if
  * the family is full. */
+/* Under the lock, at the last member's exit: a slot for the keeper
+ * (engine.c eng_keeper), reserved as for a fork child, holding nothing. */
+int fam_keeper_prepare(void)
+{
+	if (!fam)
+		return -1;
+	int c = fam_join_prepare(0);
+	if (c >= 0) {
+		fam_forker = getpid();
+		fam->m[c].pid = -fam_forker;
+	}
+	return c;
+}
+
 int fam_join_prepare(pid_t pid)
 {
 	if (!fam)

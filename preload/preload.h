@@ -263,6 +263,7 @@ int   fam_sock_last(int sd);        /* nobody else holds it: our close ends it *
 void  fam_notify(void *ctx, int sd);/* the stack's notify hook */
 int   fam_fork_prepare(void);       /* under the lock: the child's slot or -1 */
 int   fam_join_prepare(pid_t pid);  /* under the lock: a slot for a joining process or -1 */
+int   fam_keeper_prepare(void);     /* under the lock: the keeper's slot (holding nothing) or -1 */
 void  fam_fork_undo(int c);
 void  fam_fork_parent(int c, pid_t pid);
 int   fam_fork_child(int c);
