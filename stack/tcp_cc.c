@@ -23,7 +23,6 @@
 #include "stack_impl.h"
 #include "tcp_seq.h"
 
-
 /* Slow start: RFC 5681 3.1 "cwnd += min (N, SMSS)" is the conservative
  * bound; RFC 3465 (ABC) lets an ACK count up to L segments. Like Linux's
  * tcp_slow_start we count every byte an ACK covers (L unbounded, which
