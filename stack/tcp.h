@@ -153,16 +153,23 @@ struct tcp_xrec {
 #define TCP_XR_LOST    0x02     /* marked lost, not resent since */
 #define TCP_XR_MARKED  0x04     /* marked lost, resent or not (Linux TCPCB_LOST: tcpi_lost) */
 
-/* CUBIC's per-connection state (RFC 9438, tcp_cc.c); windows in segments. */
+/* CUBIC's per-connection state (tcp_cc.c). The window arithmetic is
+ * Linux's (tcp_cubic.c, struct bictcp): windows in whole segments, times
+ * in jiffies of CUBIC_JIFFY_US and, for W_cubic's t and K, 1/1024 s. */
 struct tcp_cubic {
-	double   w_max;         /* W_max: cwnd before the last reduction */
-	double   k;             /* K, seconds */
-	double   origin;        /* the plateau W_cubic climbs to (W_max, or cwnd_epoch) */
-	double   w_est;         /* W_est of the Reno-friendly region */
-	double   cwnd_prior;    /* cwnd when ssthresh was last set (alpha_cubic switch) */
-	double   carry;         /* fractional bytes of cwnd growth */
-	uint64_t epoch_us;      /* start of the congestion-avoidance stage, 0 = none */
-	uint8_t  after_rto;     /* RFC 9438 4.8: the next stage starts with K = 0 */
+	uint32_t cnt;           /* cwnd grows one segment per cnt segments acked */
+	uint32_t cwnd_cnt;      /* segments acked towards that (Linux snd_cwnd_cnt) */
+	uint32_t acked_part;    /* acked bytes short of a whole segment */
+	uint32_t last_max_cwnd; /* W_max, segments; 0: none (after a timeout) */
+	uint32_t last_cwnd;     /* cwnd when cnt was last computed */
+	uint64_t last_time;     /* jiffy cnt was last computed */
+	uint32_t origin;        /* the plateau W_cubic climbs to (W_max, or cwnd_epoch) */
+	uint32_t k;             /* K, 1/1024 s */
+	uint64_t epoch_start;   /* jiffy the congestion-avoidance stage began */
+	uint8_t  epoch_on;      /* a stage is running (epoch_start valid) */
+	uint32_t ack_cnt;       /* segments acked since tcp_cwnd last stepped */
+	uint32_t tcp_cwnd;      /* W_est, the Reno-friendly window, segments */
+	uint64_t delay_min_us;  /* the least RTT seen, 0: none */
 	/* HyStart++ (RFC 9406) in the initial slow start: per-round minimum
 	 * RTTs, and Conservative Slow Start (CSS) */
 	uint8_t  hs_css;        /* in CSS */

@@ -8,27 +8,20 @@
  *          min(N, SMSS)), congestion avoidance of one SMSS per cwnd of
  *          acknowledged bytes, ssthresh = max(FlightSize / 2, 2 * SMSS).
  *   cubic  RFC 9438, the default (as Linux's): W_cubic(t) = C (t - K)^3 +
- *          W_max with C = 0.4, beta_cubic = 0.7, fast convergence and the
- *          Reno-friendly region; HyStart++ (RFC 9406) ends the initial slow
- *          start on a delay increase (its RTT samples come from timestamps,
- *          one per ACK: without timestamps there are too few and it never
- *          fires). not implemented: an idle period still counts in t.
- *
- * Windows in CUBIC's formulas are in segments (doubles: pure arithmetic,
- * no libm; the cube root is Newton's). */
+ *          W_max, beta 0.7, fast convergence and the Reno-friendly region,
+ *          with the arithmetic of Linux's tcp_cubic.c so that cwnd moves at
+ *          the ACKs the kernel's does: whole segments, cwnd + 1 after `cnt`
+ *          segments acknowledged, cnt recomputed at most every HZ/32
+ *          jiffies while cwnd holds, the Reno-friendly W_est stepping in
+ *          whole segments. HyStart++ (RFC 9406) ends the initial slow start
+ *          on a delay increase (its RTT samples come one per ACK; without
+ *          timestamps or SACK there are too few and it never fires), where
+ *          Linux runs HyStart. not implemented: Linux shifts the epoch by an
+ *          idle period (CA_EVENT_TX_START); here idle time counts in t.
+ */
 #include <string.h>
 #include "stack_impl.h"
 #include "tcp_seq.h"
-
-#define CUBIC_C     0.4         /* RFC 9438 5.1 */
-#define CUBIC_BETA  0.7         /* RFC 9438 4.6 beta_cubic */
-/* RFC 9406 4.3 */
-#define HS_MIN_RTT_THRESH_US  4000
-#define HS_MAX_RTT_THRESH_US  16000
-#define HS_MIN_RTT_DIVISOR    8
-#define HS_N_RTT_SAMPLE       8
-#define HS_CSS_GROWTH_DIVISOR 4
-#define HS_CSS_ROUNDS         5
 
 /* Slow start: RFC 5681 3.1 "cwnd += min (N, SMSS)" is the conservative
  * bound; RFC 3465 (ABC) lets an ACK count up to L segments. Like Linux's
@@ -45,9 +38,15 @@ static uint32_t ss_increase(const struct tcb *t, uint32_t acked)
 	return acked < cap ? acked : cap;
 }
 
-static void slow_start(struct tcb *t, uint32_t acked)
+/* Slow start up to ssthresh; returns what of `acked` it did not use, for
+ * congestion avoidance in the same ACK (Linux's tcp_slow_start; RFC 5681
+ * 3.1 leaves the ACK that crosses ssthresh to the implementation). */
+static uint32_t slow_start(struct tcb *t, uint32_t acked)
 {
-	t->cwnd += acked;
+	uint32_t room = t->ssthresh - t->cwnd;      /* cwnd < ssthresh */
+	uint32_t inc = acked < room ? acked : room;
+	t->cwnd += inc;
+	return acked - inc;
 }
 
 /* ---- reno ------------------------------------------------------------------ */
@@ -64,8 +63,9 @@ static void reno_cong_avoid(struct stack *st, struct tcb *t, uint32_t acked)
 {
 	(void)st;
 	if (t->cwnd < t->ssthresh) {
-		slow_start(t, acked);
-		return;
+		acked = slow_start(t, acked);
+		if (!acked)
+			return;
 	}
 	t->ca_acked += acked;
 	if (t->ca_acked >= t->cwnd) {
@@ -100,6 +100,34 @@ const struct tcp_cc_ops tcp_cc_reno = {
 
 /* ---- cubic ----------------------------------------------------------------- */
 
+/* Linux's time base: tcp_cubic.c counts time in jiffies, and this host's
+ * kernel has HZ=250, so a jiffy is 4 ms. The jiffy decides at which ACK
+ * cwnd's increment is recomputed (every HZ/32 = 7 jiffies while cwnd holds)
+ * and rounds W_cubic's t. */
+#define CUBIC_JIFFY_US     4000
+#define CUBIC_HZ           (1000000 / CUBIC_JIFFY_US)
+#define CUBIC_RECALC_JIFFIES (CUBIC_HZ / 32)
+/* Linux's constants: beta = 717/1024 (RFC 9438 4.6's 0.7), C = 410/1024
+ * (bic_scale 41 * 10; RFC 9438 5.1's 0.4); t and K in 1/1024 s. */
+#define CUBIC_BETA_SCALE   1024
+#define CUBIC_BETA         717
+#define CUBIC_C_SCALED     410
+#define CUBIC_T_SHIFT      10
+/* The Reno-friendly W_est grows one segment per (cwnd * 15) >> 3 segments
+ * acked: 8 / 15 segments per window, RFC 9438 4.3's alpha_cubic = 3 (1 -
+ * beta) / (1 + beta) in Linux's integers (beta_scale). */
+#define CUBIC_RENO_SCALE   (8 * (CUBIC_BETA_SCALE + CUBIC_BETA) / 3 / (CUBIC_BETA_SCALE - CUBIC_BETA))
+/* Linux discards RTT samples for the minimum during the first second of a
+ * stage ("right after fast recovery"). */
+#define CUBIC_DELAY_HOLD_JIFFIES CUBIC_HZ
+/* RFC 9406 4.3 */
+#define HS_MIN_RTT_THRESH_US  4000
+#define HS_MAX_RTT_THRESH_US  16000
+#define HS_MIN_RTT_DIVISOR    8
+#define HS_N_RTT_SAMPLE       8
+#define HS_CSS_GROWTH_DIVISOR 4
+#define HS_CSS_ROUNDS         5
+
 /* x^(1/3) for x >= 0 by Newton's iteration (no libm in stack/). */
 double tcp_cubic_root(double x)
 {
@@ -115,10 +143,50 @@ double tcp_cubic_root(double x)
 	return r;
 }
 
+/* floor(x^(1/3)), exact: the double root corrected to the integer. (Linux
+ * takes a table and one Newton step, within 0.2%; K differs from it by a
+ * few ms at most.) */
+static uint32_t cubic_root_u64(uint64_t x)
+{
+	uint64_t r = (uint64_t)tcp_cubic_root((double)x);
+	while (r && r * r * r > x)
+		r--;
+	while ((r + 1) * (r + 1) * (r + 1) <= x)
+		r++;
+	return (uint32_t)r;
+}
+
+static uint64_t cubic_jiffies(uint64_t now_us)
+{
+	return now_us / CUBIC_JIFFY_US;
+}
+
 static void cubic_init(struct tcb *t)
 {
 	memset(&t->cc.cubic, 0, sizeof(t->cc.cubic));
 	t->ca_acked = 0;
+}
+
+/* Linux's bictcp_reset on a timeout (cubictcp_state, TCP_CA_Loss): W_max,
+ * the stage, the minimum RTT and the counters start again. RFC 9438 4.8
+ * instead keeps W_max at the stage's starting cwnd; with W_max 0, Linux's
+ * next stage has K = 0 and the plateau at its starting cwnd too, and grows
+ * at least 5% per RTT (cubic_update). */
+static void cubic_reset(struct tcp_cubic *c)
+{
+	c->cnt = 0;
+	c->cwnd_cnt = 0;
+	c->acked_part = 0;
+	c->last_max_cwnd = 0;
+	c->last_cwnd = 0;
+	c->last_time = 0;
+	c->origin = 0;
+	c->k = 0;
+	c->epoch_start = 0;
+	c->epoch_on = 0;
+	c->ack_cnt = 0;
+	c->tcp_cwnd = 0;
+	c->delay_min_us = 0;
 }
 
 /* HyStart++ (RFC 9406 4.2), on each ACK's RTT sample during the initial
@@ -128,7 +196,7 @@ static void cubic_init(struct tcb *t)
  * Conservative Slow Start; in CSS a round minimum below the baseline means
  * the exit was spurious (back to slow start); after CSS_ROUNDS rounds,
  * "enter congestion avoidance by setting the ssthresh to the current cwnd". */
-static void cubic_rtt_sample(struct stack *st, struct tcb *t, uint64_t rtt_us)
+static void hystart_sample(struct stack *st, struct tcb *t, uint64_t rtt_us)
 {
 	struct tcp_cubic *c = &t->cc.cubic;
 	if (c->hs_done || t->ssthresh != 0xffffffffu)
@@ -169,104 +237,164 @@ static void cubic_rtt_sample(struct stack *st, struct tcb *t, uint64_t rtt_us)
 	}
 }
 
-/* RFC 9438 4.1 eq. (1): W_cubic(t) = C * (t - K)^3 + W_max (the plateau is
- * cwnd_epoch instead when the stage began at or above W_max). */
-static double cubic_w(const struct tcp_cubic *c, double t_s)
+/* An RTT sample of an ACK: the minimum RTT (Linux's delay_min, which W_cubic
+ * is taken ahead by: RFC 9438 4.4's W_cubic(t + RTT) with the least RTT;
+ * samples of a stage's first second are left out, as Linux's
+ * cubictcp_acked), then HyStart++. */
+static void cubic_rtt_sample(struct stack *st, struct tcb *t, uint64_t rtt_us)
 {
-	double d = t_s - c->k;
-	return CUBIC_C * d * d * d + c->origin;
+	struct tcp_cubic *c = &t->cc.cubic;
+	if (!c->epoch_on ||
+	    cubic_jiffies(st->now_us) - c->epoch_start >= CUBIC_DELAY_HOLD_JIFFIES) {
+		if (!rtt_us)
+			rtt_us = 1;
+		if (!c->delay_min_us || rtt_us < c->delay_min_us)
+			c->delay_min_us = rtt_us;
+	}
+	hystart_sample(st, t, rtt_us);
 }
 
-/* RFC 9438 4.6 and 4.7 on a congestion event: "ssthresh = cwnd * beta_cubic"
- * (at least 2 SMSS), W_max the cwnd before the reduction, "further reduced"
- * with fast convergence when the event comes below the previous W_max:
- * "W_max = cwnd * (1 + beta_cubic) / 2". A new stage begins at the next
- * congestion-avoidance ACK. */
+/* RFC 9438 4.6 and 4.7 on a congestion event, in Linux's integers
+ * (bictcp_recalc_ssthresh): ssthresh = cwnd * 717 / 1024 segments (at
+ * least 2), W_max the cwnd before the reduction, "further reduced" with
+ * fast convergence when the event comes below the previous W_max: "W_max =
+ * cwnd * (1 + beta_cubic) / 2". The stage ends; the next begins at the
+ * next congestion-avoidance ACK. The increment's count starts again (Linux
+ * tcp_init_cwnd_reduction, tcp_enter_loss: snd_cwnd_cnt = 0). */
 static uint32_t cubic_ssthresh(struct stack *st, struct tcb *t)
 {
 	(void)st;
 	struct tcp_cubic *c = &t->cc.cubic;
-	double cwnd = (double)t->cwnd / t->mss;
-	c->cwnd_prior = cwnd;
-	c->w_max = cwnd < c->w_max ? cwnd * (1 + CUBIC_BETA) / 2 : cwnd;
-	c->epoch_us = 0;
+	uint32_t cwnd = t->cwnd / t->mss;
+	c->epoch_on = 0;
+	if (cwnd < c->last_max_cwnd)
+		c->last_max_cwnd = cwnd * (CUBIC_BETA_SCALE + CUBIC_BETA) / (2 * CUBIC_BETA_SCALE);
+	else
+		c->last_max_cwnd = cwnd;
+	c->cwnd_cnt = 0;
+	c->acked_part = 0;
 	c->hs_css = 0;          /* RFC 9406 4.2: a loss ends HyStart++ for good */
 	c->hs_done = 1;
-	uint32_t ss = (uint32_t)((double)t->cwnd * CUBIC_BETA);
-	return ss > 2u * t->mss ? ss : 2u * t->mss;
+	uint32_t ss = cwnd * CUBIC_BETA / CUBIC_BETA_SCALE;
+	return (ss > 2 ? ss : 2) * t->mss;
 }
 
-/* RFC 9438 4.8: after a timeout "t is the elapsed time since the beginning
- * of the current congestion avoidance stage, K is set to 0, and W_max is
- * set to the congestion window size at the beginning of the current
- * congestion avoidance stage". */
+/* A timeout: Linux's bictcp_reset (cubic_reset). HyStart++ stays off. */
 static void cubic_on_rto(struct stack *st, struct tcb *t)
 {
 	(void)st;
-	t->cc.cubic.epoch_us = 0;
-	t->cc.cubic.after_rto = 1;
+	cubic_reset(&t->cc.cubic);
 	t->cc.cubic.hs_css = 0;
 	t->cc.cubic.hs_done = 1;
 }
 
-/* RFC 9438 4.10: slow start below ssthresh. Above it, per ACK:
- * 4.2 a stage starts with cwnd_epoch = cwnd, K = cbrt((W_max -
- * cwnd_epoch) / C) (eq. 2), W_est = cwnd_epoch;
- * 4.3 W_est += alpha_cubic * segments_acked / cwnd with alpha_cubic =
- * 3 (1 - beta) / (1 + beta), 1 once W_est reaches cwnd_prior; "If
- * W_cubic(t) is less than W_est, then CUBIC is in the Reno-friendly region
- * and cwnd SHOULD be set to W_est";
- * 4.4/4.5 otherwise target = W_cubic(t + RTT), within [cwnd, 1.5 cwnd], and
- * "cwnd MUST be incremented by (target - cwnd) / cwnd" per SMSS acked. */
+/* How many segments must be acked for cwnd (segments) to grow by one: c->cnt,
+ * as Linux's bictcp_update computes it on an ACK of `acked` segments at
+ * now_us.
+ *   - While cwnd holds, cnt is recomputed at most every HZ/32 jiffies (and
+ *     at most once a jiffy when cwnd moved); the acked segments still count
+ *     for W_est.
+ *   - A stage starts at its first ACK (RFC 9438 4.2): K = cbrt((W_max -
+ *     cwnd_epoch) / C) (eq. 2), the plateau W_max; at or above W_max (or
+ *     with none), K = 0 and the plateau is cwnd_epoch; W_est = cwnd_epoch.
+ *   - target = W_cubic(t + delay_min) (eq. 1, RFC 9438 4.4's "t + RTT" with
+ *     the least RTT), t whole jiffies since the stage began; cnt = cwnd /
+ *     (target - cwnd), 100 cwnd at or below cwnd. With no W_max (after a
+ *     timeout) cnt is at most 20: 5% per RTT.
+ *   - Reno-friendly (RFC 9438 4.3): W_est += 1 per (cwnd * 15) >> 3 acked
+ *     segments; above cwnd it caps cnt at cwnd / (W_est - cwnd).
+ *   - cnt >= 2: at most 1.5 cwnd per RTT (RFC 9438 4.4's "1.5 * cwnd"). */
+static void cubic_update(struct tcp_cubic *c, uint32_t cwnd, uint32_t acked, uint64_t now_us)
+{
+	uint64_t now = cubic_jiffies(now_us);
+	c->ack_cnt += acked;
+	if (c->last_cwnd == cwnd && now - c->last_time <= CUBIC_RECALC_JIFFIES)
+		return;
+	if (!c->epoch_on || now != c->last_time) {
+		c->last_cwnd = cwnd;
+		c->last_time = now;
+		if (!c->epoch_on) {
+			c->epoch_on = 1;
+			c->epoch_start = now;
+			c->ack_cnt = acked;
+			c->tcp_cwnd = cwnd;
+			if (c->last_max_cwnd <= cwnd) {
+				c->k = 0;
+				c->origin = cwnd;
+			} else {
+				/* K^3 = (W_max - cwnd) / C in (1/1024 s)^3 */
+				uint64_t f = (1ull << (3 * CUBIC_T_SHIFT + CUBIC_T_SHIFT)) / CUBIC_C_SCALED;
+				c->k = cubic_root_u64(f * (c->last_max_cwnd - cwnd));
+				c->origin = c->last_max_cwnd;
+			}
+		}
+		uint64_t delay = (c->delay_min_us + CUBIC_JIFFY_US - 1) / CUBIC_JIFFY_US;
+		uint64_t t = ((now - c->epoch_start + delay) << CUBIC_T_SHIFT) / CUBIC_HZ;
+		uint64_t offs = t < c->k ? c->k - t : t - c->k;
+		uint64_t delta = (CUBIC_C_SCALED * offs * offs * offs) >> (CUBIC_T_SHIFT + 3 * CUBIC_T_SHIFT);
+		uint64_t target;
+		if (t < c->k)
+			target = delta < c->origin ? c->origin - delta : 0;
+		else
+			target = c->origin + delta;
+		if (target > cwnd)
+			c->cnt = (uint32_t)(cwnd / (target - cwnd));
+		else
+			c->cnt = 100 * cwnd;
+		if (c->last_max_cwnd == 0 && c->cnt > 20)
+			c->cnt = 20;
+	}
+	uint32_t d = (cwnd * CUBIC_RENO_SCALE) >> 3;
+	if (d && c->ack_cnt > d) {
+		uint32_t n = (c->ack_cnt - 1) / d;
+		c->ack_cnt -= n * d;
+		c->tcp_cwnd += n;
+	}
+	if (c->tcp_cwnd > cwnd) {
+		uint32_t max_cnt = cwnd / (c->tcp_cwnd - cwnd);
+		if (c->cnt > max_cnt)
+			c->cnt = max_cnt;
+	}
+	if (c->cnt < 2)
+		c->cnt = 2;
+}
+
+/* Slow start below ssthresh (RFC 9438 4.10; HyStart++'s CSS at a quarter).
+ * Above it, the segments acked count towards cwnd + 1 every c->cnt of them
+ * (Linux's tcp_cong_avoid_ai): a count gathered under a larger cnt is
+ * spent at once when cnt falls. cwnd stays in bytes; CUBIC counts it and
+ * the ACKs in whole segments as Linux does (bytes short of a segment wait
+ * for the next ACK). This is RFC 9438 4.4's "(target - cwnd) / cwnd" per
+ * segment in whole steps. */
 static void cubic_cong_avoid(struct stack *st, struct tcb *t, uint32_t acked)
 {
 	struct tcp_cubic *c = &t->cc.cubic;
 	if (t->cwnd < t->ssthresh) {
 		/* RFC 9406 4.2, in CSS: "cwnd = cwnd + (min(N, L * SMSS) /
 		 * CSS_GROWTH_DIVISOR)" */
-		if (c->hs_css)
+		if (c->hs_css) {
 			t->cwnd += ss_increase(t, acked) / HS_CSS_GROWTH_DIVISOR;
-		else
-			slow_start(t, acked);
-		return;
-	}
-	double mss = t->mss, cwnd = (double)t->cwnd / mss;
-	if (!c->epoch_us) {
-		c->epoch_us = st->now_us ? st->now_us : 1;
-		c->carry = 0;
-		if (c->after_rto || c->w_max <= cwnd) {
-			c->k = 0;
-			c->origin = cwnd;
-			if (c->after_rto)
-				c->w_max = cwnd;
-			c->after_rto = 0;
-		} else {
-			c->k = tcp_cubic_root((c->w_max - cwnd) / CUBIC_C);
-			c->origin = c->w_max;
+			return;
 		}
-		c->w_est = cwnd;
+		acked = slow_start(t, acked);
+		if (!acked)
+			return;
 	}
-	double t_s = (double)(st->now_us - c->epoch_us) / 1e6;
-	double rtt_s = (double)t->srtt / 1e6;
-	double alpha = c->w_est >= c->cwnd_prior ? 1.0 : 3 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA);
-	c->w_est += alpha * ((double)acked / mss) / cwnd;
-	if (cubic_w(c, t_s) < c->w_est) {
-		/* Reno-friendly region */
-		uint32_t w = (uint32_t)(c->w_est * mss);
-		if (w > t->cwnd)
-			t->cwnd = w;
+	c->acked_part += acked;
+	uint32_t segs = c->acked_part / t->mss;
+	c->acked_part -= segs * t->mss;
+	if (!segs)
 		return;
+	cubic_update(c, t->cwnd / t->mss, segs, st->now_us);
+	if (c->cwnd_cnt >= c->cnt) {
+		c->cwnd_cnt = 0;
+		t->cwnd += t->mss;
 	}
-	double target = cubic_w(c, t_s + rtt_s);
-	if (target < cwnd)
-		target = cwnd;
-	if (target > 1.5 * cwnd)
-		target = 1.5 * cwnd;
-	c->carry += (target - cwnd) / cwnd * (double)acked;
-	if (c->carry >= 1) {
-		uint32_t inc = (uint32_t)c->carry;
-		c->carry -= inc;
-		t->cwnd += inc;
+	c->cwnd_cnt += segs;
+	if (c->cwnd_cnt >= c->cnt) {
+		uint32_t n = c->cwnd_cnt / c->cnt;
+		c->cwnd_cnt -= n * c->cnt;
+		t->cwnd += n * t->mss;
 	}
 }
 
