@@ -295,7 +295,7 @@ void eng_bind_stack(void)
 	stack_set_notify(eng.st, fam_notify, NULL);
 	stack_set_rand(eng.st, eng_rand64, &eng.rand_state);
 	if (eng.arena) {
-		struct nst_mem_ops m = { shm_zalloc, shm_free, eng.arena };
+		struct nst_mem_ops m = { shm_zalloc, shm_free, eng.arena, shm_alloc };
 		stack_set_mem(eng.st, &m);
 	}
 	ctl_bind_stack(eng.st);
@@ -1276,7 +1276,7 @@ static int eng_configure(void)
 		err = shm_arena_create(eng_arena_size(c.mem_max), &a);
 		if (err == 0) {
 			eng.arena = a;
-			mem = (struct nst_mem_ops){ shm_zalloc, shm_free, a };
+			mem = (struct nst_mem_ops){ shm_zalloc, shm_free, a, shm_alloc };
 		} else {
 			log_warn("shared memory: %s; a forked child will not share the stack",
 				 strerror(-err));

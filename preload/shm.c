@@ -18,7 +18,7 @@
  * comes from its class's free list, else from the bump offset, aligned to its size's
  * lowest set bit, at most 4096. Blocks never split or merge: memory freed into a
  * class stays in that class. Never-used blocks are zero (fresh memfd pages); reused
- * blocks are cleared by zalloc. A freed block of >= 64 KiB gives its pages back to the
+ * blocks are cleared by zalloc. A freed block of >= 16 MiB gives its pages back to the
  * kernel (fallocate PUNCH_HOLE) and so reads zero again: the two words written after
  * the punch (the list link and a mark saying the punch worked) are all zalloc clears.
  *
@@ -43,7 +43,11 @@
 #define SHM_VERSION   1
 #define SHM_PAGE      4096u
 #define SHM_MIN_SIZE  (64u << 10)
-#define SHM_PUNCH_MIN (64u << 10)              /* freed blocks this big are punched */
+/* Freed blocks this big are punched. Not the rings (at most a few MB): a
+ * receive ring is freed each time a read empties it and taken again at the
+ * next segment, and faulting its pages in again each time cost bulk receive
+ * a tenth of its rate; glibc keeps such blocks too. */
+#define SHM_PUNCH_MIN (16u << 20)
 #define SHM_PUNCHED   0x646568636e7570ULL      /* "punched": the rest of the block is zero */
 
 static const size_t shm_class[] = {
@@ -264,9 +268,23 @@ size_t shm_peak(const struct shm_arena *a)
 	return __atomic_load_n(&a->h->peak, __ATOMIC_RELAXED);
 }
 
+static void *shm_get(void *arena, size_t n, int zero);
+
 /* n zeroed bytes in a block of n's class: from the class's free list, else from
  * the bump offset. NULL if n is 0 or too large, or the arena is full. */
 void *shm_zalloc(void *arena, size_t n)
+{
+	return shm_get(arena, n, 1);
+}
+
+/* The same without clearing a block used before (rings: their bytes are
+ * written before they are read). */
+void *shm_alloc(void *arena, size_t n)
+{
+	return shm_get(arena, n, 0);
+}
+
+static void *shm_get(void *arena, size_t n, int zero)
 {
 	struct shm_arena *a = arena;
 	struct shm_hdr *h = a->h;
@@ -303,13 +321,13 @@ void *shm_zalloc(void *arena, size_t n)
 		return base + off;   /* never handed out: still the memfd's zeros */
 	if (sz >= SHM_PUNCH_MIN && b->punched == SHM_PUNCHED)
 		memset(b, 0, sizeof *b);
-	else
+	else if (zero)
 		memset(b, 0, sz);
 	return b;
 }
 
 /* Put p, of the n given to its shm_zalloc, on its class's free list; a block of
- * >= 64 KiB first goes back to the kernel (the memfd's pages are punched out). */
+ * >= 16 MiB first goes back to the kernel (the memfd's pages are punched out). */
 void shm_free(void *arena, void *p, size_t n)
 {
 	struct shm_arena *a = arena;

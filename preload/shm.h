@@ -40,5 +40,6 @@ size_t shm_peak(const struct shm_arena *a);
  * free takes the size given to zalloc (it picks the class). */
 void *shm_zalloc(void *arena, size_t n);
 void  shm_free(void *arena, void *p, size_t n);
+void *shm_alloc(void *arena, size_t n);     /* not cleared (nst_mem_ops.alloc) */
 
 #endif

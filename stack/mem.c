@@ -16,4 +16,4 @@ static void mem_calloc_free(void *ctx, void *p, size_t size)
 	free(p);
 }
 
-const struct nst_mem_ops nst_mem_calloc = { mem_calloc_zalloc, mem_calloc_free, NULL };
+const struct nst_mem_ops nst_mem_calloc = { mem_calloc_zalloc, mem_calloc_free, NULL, NULL };

@@ -77,7 +77,7 @@ int tcp_ring_grow(struct stack *st, struct tcp_ring *r, uint32_t need, uint32_t 
 		size = need;
 	if (c->mem_used + size - r->size > c->mem_max)
 		return -ENOMEM;
-	uint8_t *b = nst_zalloc(st, size);
+	uint8_t *b = nst_alloc(st, size);
 	if (!b)
 		return -ENOMEM;
 	if (r->buf) {

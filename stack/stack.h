@@ -149,6 +149,7 @@ struct nst_mem_ops {
 	void *(*zalloc)(void *ctx, size_t size);
 	void  (*free)(void *ctx, void *p, size_t size);
 	void  *ctx;
+	void *(*alloc)(void *ctx, size_t size);    /* not zeroed (rings); NULL: zalloc */
 };
 /* The calloc/free wrappers (stack/mem.c): what zero members mean. */
 extern const struct nst_mem_ops nst_mem_calloc;

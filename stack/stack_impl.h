@@ -36,6 +36,13 @@ static inline void *nst_zalloc(struct stack *st, size_t n)
 	return st->cfg.mem.zalloc(st->cfg.mem.ctx, n);
 }
 /* Give back p (NULL: nothing), n the size it was allocated with. */
+/* n bytes that need not be zeroed (a ring: written before it is read). */
+static inline void *nst_alloc(struct stack *st, size_t n)
+{
+	return st->cfg.mem.alloc ? st->cfg.mem.alloc(st->cfg.mem.ctx, n)
+				 : st->cfg.mem.zalloc(st->cfg.mem.ctx, n);
+}
+
 static inline void nst_free(struct stack *st, void *p, size_t n)
 {
 	if (p)

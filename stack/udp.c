@@ -171,7 +171,7 @@ static void udp_enqueue(struct stack *st, struct udp_sock *s, uint32_t src, uint
 	uint32_t need = sizeof(struct udp_rec) + len;
 	if (!s->rq.buf) {
 		uint32_t size = (uint32_t)s->opt_rcvbuf + UDP_MAX_PAYLOAD + UDP_REC_CHARGE + sizeof(struct udp_rec);
-		s->rq.buf = nst_zalloc(st, size);
+		s->rq.buf = nst_alloc(st, size);
 		if (!s->rq.buf) {
 			st->stat.udp_drop_rcvbuf++;
 			return;

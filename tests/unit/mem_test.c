@@ -73,7 +73,7 @@ static void count_free(void *ctx, void *p, size_t size)
 
 static struct nst_mem_ops counting(struct counter *c)
 {
-	return (struct nst_mem_ops){ count_zalloc, count_free, c };
+	return (struct nst_mem_ops){ count_zalloc, count_free, c, NULL };
 }
 
 /* Nothing outstanding, no free with a wrong size or pointer. */

@@ -313,18 +313,43 @@ TEST(punch)
 
 	REQUIRE(shm_arena_create(GiB, &a) == 0);
 	b0 = memfd_blocks(shm_arena_fd(a));
-	p = shm_zalloc(a, 4 * MiB);
+	p = shm_zalloc(a, 32 * MiB);
 	REQUIRE(p);
-	memset(p, 1, 4 * MiB);
+	memset(p, 1, 32 * MiB);
 	b1 = memfd_blocks(shm_arena_fd(a));
-	CHECK(b1 - b0 >= (long)(4 * MiB / 512));
-	shm_free(a, p, 4 * MiB);
+	CHECK(b1 - b0 >= (long)(32 * MiB / 512));
+	shm_free(a, p, 32 * MiB);
 	b2 = memfd_blocks(shm_arena_fd(a));
-	CHECK(b1 - b2 >= (long)((4 * MiB - 4096) / 512));
-	q = shm_zalloc(a, 4 * MiB);
+	CHECK(b1 - b2 >= (long)((32 * MiB - 4096) / 512));
+	q = shm_zalloc(a, 32 * MiB);
 	CHECK(q == p);
 	b3 = memfd_blocks(shm_arena_fd(a));
 	CHECK(b3 - b2 <= 8);   /* at most the page the free list link was in */
+	CHECK(all_zero(q, 32 * MiB));
+	shm_free(a, q, 32 * MiB);
+	shm_arena_close(a);
+}
+
+/* A ring-sized block (below the punch size) keeps its pages: shm_alloc hands
+ * it back as it was, shm_zalloc cleared. */
+TEST(ring_blocks_kept)
+{
+	struct shm_arena *a;
+	uint8_t *p, *q;
+
+	REQUIRE(shm_arena_create(GiB, &a) == 0);
+	p = shm_zalloc(a, 4 * MiB);
+	REQUIRE(p);
+	memset(p, 1, 4 * MiB);
+	long b1 = memfd_blocks(shm_arena_fd(a));
+	shm_free(a, p, 4 * MiB);
+	CHECK_EQ(memfd_blocks(shm_arena_fd(a)), b1);
+	q = shm_alloc(a, 4 * MiB);
+	CHECK(q == p);
+	CHECK_EQ(q[4 * MiB - 1], 1);    /* not cleared */
+	shm_free(a, q, 4 * MiB);
+	q = shm_zalloc(a, 4 * MiB);
+	CHECK(q == p);
 	CHECK(all_zero(q, 4 * MiB));
 	shm_free(a, q, 4 * MiB);
 	shm_arena_close(a);
@@ -484,6 +509,7 @@ int main(void)
 	RUN(used_peak);
 	RUN(stress);
 	RUN(punch);
+	RUN(ring_blocks_kept);
 	RUN(fork_shares);
 	RUN(fork_concurrent);
 	RUN(attach);
