@@ -588,14 +588,11 @@ static void eng_atfork_child(void)
  * the parent's), the sockets get their own eventfds, then our own device
  * instance on the inherited interface (shim_dev_fork) and the engine and
  * doorbell threads. Until then the stack goes on in the other members. */
-static void eng_fork_child(int slot)
+/* In a process forked from a member (a fork child, the keeper): our copy of
+ * the engine's state, as if no thread of ours had ever run (threads do not
+ * survive fork). */
+static void eng_reset_forked(void)
 {
-	if (fam_fork_child(slot) < 0) {
-		/* our parent was killed in fork() and the slot taken back
-		 * (fam_reap): a child without the stack, as after a raw fork */
-		eng_atfork_child();
-		return;
-	}
 	eng.owner = getpid();
 	eng.thread_up = 0;
 	eng.stop = 0;
@@ -607,9 +604,20 @@ static void eng_fork_child(int slot)
 	eng.dev_unwatched = 0;
 	eng.sleep_until = UINT64_MAX;
 	eng.devfd = -1;
+	pthread_mutex_init(&eng.lock, NULL);
+}
+
+static void eng_fork_child(int slot)
+{
+	if (fam_fork_child(slot) < 0) {
+		/* our parent was killed in fork() and the slot taken back
+		 * (fam_reap): a child without the stack, as after a raw fork */
+		eng_atfork_child();
+		return;
+	}
+	eng_reset_forked();
 	eng.dev_inherited = eng.dev;
 	eng.dev = NULL;         /* never bind the stack to the parent's ring */
-	pthread_mutex_init(&eng.lock, NULL);
 	__atomic_store_n(&eng.join_pending, 1, __ATOMIC_RELEASE);
 }
 
@@ -809,19 +817,9 @@ static int eng_keeper(void)
 	fd_forget_all();        /* the exiting process's sockets are not ours */
 	if (fam_fork_child(slot) < 0)
 		REAL(exit_)(0);         /* the exiting process died meanwhile: nothing to keep */
-	eng.owner = getpid();
-	eng.thread_up = 0;
-	eng.stop = 0;
-	eng.lock_waiters = 0;
-	eng.bp_active = 0;
-	eng.dev_waiter = 0;
-	eng.dev_until = 0;
-	eng.dev_unwatched = 0;
-	eng.sleep_until = UINT64_MAX;
-	eng.devfd = -1;
+	eng_reset_forked();
 	eng.dev = NULL;         /* the exiting process's chain: its fds are closed */
 	eng.kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	pthread_mutex_init(&eng.lock, NULL);
 	if (getrandom(&eng.rand_state, sizeof(eng.rand_state), 0) != sizeof(eng.rand_state))
 		eng.rand_state ^= eng_now_us() ^ ((uint64_t)getpid() << 32);
 	struct shim_dev_spec spec = c.dev;

@@ -340,30 +340,21 @@ static void fam_drop_for(struct nsock *s, void *arg)
  * old treatment: its inherited sockets close-only). */
 int fam_fork_prepare(void)
 {
-	if (!fam)
-		return -1;
-	fam_reap();
-	uint64_t free_ = ~fam->live;
-	if (!free_)
-		return -1;
-	int c = __builtin_ctzll(free_);
-	memset(&fam->m[c], 0, sizeof(fam->m[c]));
-	fam_forker = getpid();  /* the child's copy tells it whose reservation it is */
-	fam->m[c].pid = -fam_forker;
-	fam->live |= 1ull << c;
-	fd_each_nsock(fam_hold_for, &c);
+	int c = fam_keeper_prepare();   /* reserved for a forked process, holding nothing */
+	if (c >= 0)
+		fd_each_nsock(fam_hold_for, &c);
 	return c;
 }
 
 /* Under the lock, in the member serving the control socket: a slot for an
  * unrelated process that joins (ctl.c "join"), holding nothing yet. -1 if
  * the family is full. */
-/* Under the lock, at the last member's exit: a slot for the keeper
- * (engine.c eng_keeper), reserved as for a fork child, holding nothing. */
+/* Under the lock: a slot for a process we are about to fork (a fork child,
+ * the keeper), holding nothing yet; its pid is ours, negated, until the
+ * child claims it (fam_fork_child), and the child's copy of fam_forker tells
+ * it whose reservation it is. */
 int fam_keeper_prepare(void)
 {
-	if (!fam)
-		return -1;
 	int c = fam_join_prepare(0);
 	if (c >= 0) {
 		fam_forker = getpid();

@@ -274,6 +274,24 @@ static int sock_take_err(struct tcb *t)
 	return e;
 }
 
+/* A send queued n of len bytes (t->snd_more set): MSG_EOR (Linux
+ * tcp_sendmsg: TCP_SKB_CB(skb)->eor once the whole message is queued: later
+ * data never joins the segments of this record; tcp_output and
+ * retransmissions stop at the mark), then output, timers, the device. */
+static ssize_t tcp_usr_sent(struct stack *st, struct tcb *t, size_t n, size_t len, int flags)
+{
+	if ((flags & NST_MSG_EOR) && n == len)
+		tcp_eor_mark(t, tcp_snd_end(t));
+	t->more_now = t->snd_more;
+	tcp_unit_goal_update(st, t);
+	tcp_output(st, t);
+	t->more_now = 0;
+	tcp_timers_update(st, t);
+	TCP_CHECK(st, t);
+	stack_flush(st);
+	return (ssize_t)n;
+}
+
 /* tcp_usr_send with SO_SNDBUF set: Linux's send memory, skb by skb
  * (tcp_vskb_send, tcp_out.c): a new skb only while the queue's truesize is
  * below the buffer, and the tail filled to size_goal. A write that stops
@@ -313,16 +331,7 @@ static ssize_t tcp_usr_send_locked(struct stack *st, struct tcb *t, const void *
 	/* tcp_push: PSH on the tail (a write that stopped short: always) */
 	tcp_vskb_push(t, n == len && more);
 	t->snd_more = (uint8_t)(n == len && more);
-	if ((flags & NST_MSG_EOR) && n == len)
-		tcp_eor_mark(t, tcp_snd_end(t));
-	t->more_now = t->snd_more;
-	tcp_unit_goal_update(st, t);
-	tcp_output(st, t);
-	t->more_now = 0;
-	tcp_timers_update(st, t);
-	TCP_CHECK(st, t);
-	stack_flush(st);
-	return n;
+	return tcp_usr_sent(st, t, n, len, flags);
 }
 
 /* The destination of a sendto is ignored, as tcp_sendmsg does. */
@@ -384,19 +393,7 @@ ssize_t tcp_usr_send(struct stack *st, int sd, const void *buf, size_t len, int 
 	 * a partial last segment as TCP_CORK would and marks no PSH; a send
 	 * without it pushes everything queued */
 	t->snd_more = !!(flags & NST_MSG_MORE);
-	/* MSG_EOR (Linux tcp_sendmsg: TCP_SKB_CB(skb)->eor once the whole
-	 * message is queued): later data never joins the segments of this
-	 * record; tcp_output and retransmissions stop at the mark */
-	if ((flags & NST_MSG_EOR) && n == len)
-		tcp_eor_mark(t, tcp_snd_end(t));
-	t->more_now = t->snd_more;
-	tcp_unit_goal_update(st, t);
-	tcp_output(st, t);
-	t->more_now = 0;
-	tcp_timers_update(st, t);
-	TCP_CHECK(st, t);
-	stack_flush(st);
-	return n;
+	return tcp_usr_sent(st, t, n, len, flags);
 }
 
 /* Dynamic right-sizing (Linux tcp_rcv_space_adjust): once per RTT compare
