@@ -32,6 +32,15 @@
  *   grace. These flags are read without the lock, with seq_cst atomics: of a
  *   thread giving the device back and the engine about to sleep without
  *   it, at least one sees the other, so one of them kicks or stays.
+ * - The token holder's kick is skipped when the engine will look anyway
+ *   within 2 × ENG_DEV_CHECK_US (eng.sleep_until, read under the lock): while
+ *   threads keep taking the token (eng.dev_takes moves: a request/response
+ *   loop takes it once per request), the engine sleeps at most
+ *   ENG_DEV_CHECK_US at a time without the device, and a thread that gives
+ *   the token back costs no kick, no engine wake-up and no lock contention.
+ *   While the token stays with one sleeping thread, the engine's interval
+ *   doubles up to ENG_DEV_SAFETY_US, so an idle process stays idle; the
+ *   first release after such a sleep kicks.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -407,6 +416,7 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
  * the device at least that often. */
 #define ENG_DEV_GRACE_US  1000
 #define ENG_DEV_SAFETY_US 200000
+#define ENG_DEV_CHECK_US  2000  /* the engine's sleep without the device while the token moves */
 
 int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask)
 {
@@ -415,6 +425,19 @@ int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_
 	if (devfd < 0 || eng.loopback || !eng.thread_up ||
 	    !__atomic_compare_exchange_n(&eng.dev_waiter, &expect, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		return eng_block(p, n, deadline_us, mask);
+	__atomic_add_fetch(&eng.dev_takes, 1, __ATOMIC_RELAXED);
+	/* frames that came before the eventfd was cleared: run them, and the
+	 * caller looks again instead of sleeping */
+	eng_lock();
+	if (eng.st && eng.dev && netdev_wait_prepare(eng.dev) > 0) {
+		eng_drive(eng_now_us());
+		eng_after();
+		eng.dev_until = eng_now_us() + ENG_DEV_GRACE_US;
+		__atomic_store_n(&eng.dev_waiter, 0, __ATOMIC_SEQ_CST);
+		eng_unlock();
+		return 1;
+	}
+	eng_unlock();
 	p[n] = (struct pollfd){ devfd, POLLIN, 0 };
 	int r = eng_block(p, n + 1, deadline_us, mask);
 	int dev = r > 0 && p[n].revents;
@@ -433,8 +456,10 @@ int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_
 	 * token, for up to ENG_DEV_SAFETY_US: wake it, so it watches the
 	 * device again after the grace (a frame arriving meanwhile, say the
 	 * peer's FIN after a blocking call returned, would otherwise wait up
-	 * to 200 ms, and its ACK look delayed). */
-	if (__atomic_load_n(&eng.dev_unwatched, __ATOMIC_SEQ_CST))
+	 * to 200 ms, and its ACK look delayed) — unless it looks soon anyway
+	 * (the token moves often: see the wake protocol above). */
+	if (__atomic_load_n(&eng.dev_unwatched, __ATOMIC_SEQ_CST) &&
+	    eng.sleep_until > eng_now_us() + 2 * ENG_DEV_CHECK_US)
 		eng_kick();
 	eng_unlock();
 	if (dev)
@@ -452,6 +477,31 @@ void eng_after(void)
 	if (d && d < eng.sleep_until) {
 		eng.sleep_until = d;    /* one kick per earlier deadline */
 		eng_kick();
+	}
+}
+
+/* Run to completion under load. Under the lock: an application thread about
+ * to look at its sockets (epoll_wait, poll) first runs the frames that wait
+ * on the device, if any — a look at the completion queue in memory, no
+ * system call — and keeps the engine off the device for ENG_DEV_GRACE_US
+ * (eng.dev_until), as the token holder does: a server that never sleeps,
+ * because its next event is always ready, then receives in its own thread
+ * instead of the engine's, without the engine's wake-up, lock contention and
+ * the eventfd writes of the hand-off (Linux: SO_PREFER_BUSY_POLL, where the
+ * application's busy poll keeps the softirq off the queue). The engine looks
+ * again once the grace passes without such a call. */
+void eng_poll_inline(void)
+{
+	if (!eng.st || !eng.dev || eng.loopback || !eng.thread_up)
+		return;
+	int pending = netdev_pending(eng.dev);
+	if (pending < 0)
+		return;         /* the device cannot tell without a read */
+	uint64_t now = eng_now_us();
+	eng.dev_until = now + ENG_DEV_GRACE_US;
+	if (pending) {
+		eng_drive(now);
+		eng_after();
 	}
 }
 
@@ -501,9 +551,17 @@ static void *eng_main(void *arg)
 		}
 		nfds_t nw = n;
 		if (n == 2 && (__atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST) || now < eng.dev_until)) {
-			/* a blocked thread watches the device (eng_block_dev) */
+			/* a blocked thread watches the device (eng_block_dev): look
+			 * again soon while the token moves, rarely while it stays */
+			unsigned takes = __atomic_load_n(&eng.dev_takes, __ATOMIC_RELAXED);
+			if (takes != eng.dev_takes_seen || !eng.dev_check_us)
+				eng.dev_check_us = ENG_DEV_CHECK_US;
+			else if (eng.dev_check_us < ENG_DEV_SAFETY_US)
+				eng.dev_check_us = eng.dev_check_us * 2 < ENG_DEV_SAFETY_US ?
+						   eng.dev_check_us * 2 : ENG_DEV_SAFETY_US;
+			eng.dev_takes_seen = takes;
 			uint64_t until = __atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST) ?
-					 now + ENG_DEV_SAFETY_US : eng.dev_until;
+					 now + eng.dev_check_us : eng.dev_until;
 			if (deadline < 0 || (int64_t)until < deadline)
 				deadline = (int64_t)until;
 			nw = 1;
@@ -515,6 +573,10 @@ static void *eng_main(void *arg)
 			nw = 1;
 		}
 		__atomic_store_n(&eng.dev_unwatched, nw < n, __ATOMIC_SEQ_CST);
+		/* about to sleep on the device: frames that came before its
+		 * eventfd was cleared are run first */
+		if (nw == 2 && netdev_wait_prepare(eng.dev) > 0)
+			continue;
 		eng.sleep_until = deadline < 0 ? UINT64_MAX : (uint64_t)deadline;
 		eng_unlock();
 		eng_wait(p, nw, deadline);
@@ -602,6 +664,7 @@ static void eng_reset_forked(void)
 	eng.dev_waiter = 0;
 	eng.dev_until = 0;
 	eng.dev_unwatched = 0;
+	eng.dev_check_us = 0;
 	eng.sleep_until = UINT64_MAX;
 	eng.devfd = -1;
 	pthread_mutex_init(&eng.lock, NULL);

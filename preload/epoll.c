@@ -345,6 +345,7 @@ static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_
 	for (;;) {
 		int n = 0;
 		eng_lock();
+		eng_poll_inline();
 		int kfirst = ep->turn ^= 1;
 		ep_drain(ep);
 		if (!kfirst)

@@ -112,8 +112,10 @@ const struct sock_ops *fd_ops(int fd)
 int sock_enter(int fd, struct nsock **sp)
 {
 	int r = fd_lock(fd, sp);
-	if (r > 0)
+	if (r > 0) {
 		nsock_hold(*sp);
+		eng_poll_inline();      /* frames that wait are this thread's to run */
+	}
 	return r;
 }
 

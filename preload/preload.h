@@ -199,6 +199,9 @@ struct engine {
 	int             dev_waiter;     /* token: an application thread sleeps on the device */
 	uint64_t        dev_until;      /* the engine leaves the device alone until then */
 	int             dev_unwatched;  /* the engine sleeps without the device's fd */
+	unsigned        dev_takes;      /* times the token was taken (the engine's check interval) */
+	unsigned        dev_takes_seen; /* engine's own: dev_takes at its last wake */
+	uint64_t        dev_check_us;   /* engine's own: how long it sleeps while the token is held */
 };
 extern struct engine eng;
 
@@ -225,6 +228,7 @@ void     eng_after(void);
  * the kernel's softirq has processed a frame before any such call can see
  * it. Cheap with nothing pending. */
 void     eng_freshen(void);
+void     eng_poll_inline(void);
 /* NSTACK_BUSY_POLL_US: how long an application thread about to sleep on
  * nstack sockets first drives the device itself (0: never). */
 extern int64_t eng_busy_poll_us;

@@ -142,6 +142,16 @@ static int pcapdev_wait_fd(struct netdev *dev)
 	return netdev_wait_fd(pcapdev_of(dev)->lower);
 }
 
+static int pcapdev_pending(struct netdev *dev)
+{
+	return netdev_pending(pcapdev_of(dev)->lower);
+}
+
+static int pcapdev_wait_prepare(struct netdev *dev)
+{
+	return netdev_wait_prepare(pcapdev_of(dev)->lower);
+}
+
 static void pcapdev_close(struct netdev *dev)
 {
 	struct pcapdev *pc = pcapdev_of(dev);
@@ -158,6 +168,8 @@ static const struct netdev_ops pcapdev_ops = {
 	.flush   = pcapdev_flush,
 	.recv    = pcapdev_recv,
 	.wait_fd = pcapdev_wait_fd,
+	.pending = pcapdev_pending,
+	.wait_prepare = pcapdev_wait_prepare,
 	.close   = pcapdev_close,
 };
 

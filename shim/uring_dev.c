@@ -89,6 +89,7 @@ struct uring_dev {
 	bool     uring;             /* io_uring path; plain read/write otherwise */
 	bool     ring_up;           /* ring initialised (for teardown) */
 	bool     multishot;
+	bool     lazy_drain;        /* the eventfd is cleared by ud_wait_prepare, not ud_recv */
 	bool     ms_ok;             /* a multishot read has delivered a frame */
 	bool     rx_large;          /* receive into large packets (NETDEV_F_GRO) */
 	struct io_uring ring;
@@ -538,8 +539,12 @@ drop:
 	return queued;
 }
 
-/* Push queued frames to the wire: one io_uring_submit for the batch; reap
- * whatever has completed so written packets go back to the pool. */
+/* Push queued frames to the wire: one io_uring_submit for the batch. The
+ * completions are left to the next recv (which reaps them all), unless many
+ * writes are outstanding: reaping here would also take frames that arrived
+ * meanwhile, and they would then need the eventfd written again (a system
+ * call per send) for whoever sleeps on it to come for them. */
+#define UD_FLUSH_REAP  (UD_SQ_ENTRIES / 2)
 static int ud_flush(struct netdev *dev)
 {
 	struct uring_dev *ud = ud_of(dev);
@@ -551,9 +556,11 @@ static int ud_flush(struct netdev *dev)
 	}
 	if (io_uring_sq_ready(&ud->ring))
 		r = ud_submit(ud);
-	ud_service(ud);
-	if (ud->rxq.n)
-		ud_kick(ud);           /* frames reaped here wait for recv() */
+	if (ud->writes_inflight >= UD_FLUSH_REAP) {
+		ud_service(ud);
+		if (ud->rxq.n)
+			ud_kick(ud);   /* frames reaped here wait for recv() */
+	}
 	return r;
 }
 
@@ -566,8 +573,10 @@ static int ud_recv(struct netdev *dev, struct pkt **out, int max)
 	if (ud->uring) {
 		uint64_t v;
 
-		/* Drain first: a CQE posted after the reap re-signals. */
-		(void)sys_read(ud->efd, &v, sizeof(v));
+		/* Drain first: a CQE posted after the reap re-signals
+		 * (with lazy_drain, ud_wait_prepare does it). */
+		if (!ud->lazy_drain)
+			(void)sys_read(ud->efd, &v, sizeof(v));
 		ud_service(ud);
 	} else if ((int)ud->rxq.n < max) {
 		ud_plain_rx(ud, max - (int)ud->rxq.n);
@@ -576,9 +585,32 @@ static int ud_recv(struct netdev *dev, struct pkt **out, int max)
 		out[n] = pkt_queue_pop(&ud->rxq);
 		out[n++]->dev_owner = 0;        /* the caller's now */
 	}
-	if (ud->uring && (ud->rxq.n || io_uring_cq_ready(&ud->ring)))
+	if (ud->uring && !ud->lazy_drain && (ud->rxq.n || io_uring_cq_ready(&ud->ring)))
 		ud_kick(ud);
 	return n;
+}
+
+static int ud_pending(struct netdev *dev)
+{
+	struct uring_dev *ud = ud_of(dev);
+
+	if (!ud->uring)
+		return -1;      /* plain reads: only a read tells */
+	return ud->rxq.n || io_uring_cq_ready(&ud->ring);
+}
+
+/* The caller sleeps on the eventfd next: clear it, then look. A CQE posted
+ * after the read signals it again; one posted before is answered here. */
+static int ud_wait_prepare(struct netdev *dev)
+{
+	struct uring_dev *ud = ud_of(dev);
+	uint64_t v;
+
+	if (!ud->uring)
+		return -1;
+	ud->lazy_drain = true;
+	(void)sys_read(ud->efd, &v, sizeof(v));
+	return ud->rxq.n || io_uring_cq_ready(&ud->ring);
 }
 
 static int ud_wait_fd(struct netdev *dev)
@@ -653,6 +685,8 @@ static const struct netdev_ops ud_ops = {
 	.flush   = ud_flush,
 	.recv    = ud_recv,
 	.wait_fd = ud_wait_fd,
+	.pending = ud_pending,
+	.wait_prepare = ud_wait_prepare,
 	.close   = ud_close,
 };
 

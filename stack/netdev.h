@@ -21,6 +21,14 @@ struct netdev_ops {
 	int  (*recv)(struct netdev *dev, struct pkt **p, int max);
 	/* An fd that becomes readable when recv may return frames, or -1. */
 	int  (*wait_fd)(struct netdev *dev);
+	/* Optional, a look at memory only (no system call): 1 if recv would
+	 * return frames now, 0 if not. Absent: unknown. */
+	int  (*pending)(struct netdev *dev);
+	/* Optional: call before sleeping on wait_fd. From the first call on,
+	 * recv no longer clears the wait fd (a system call per receive pass)
+	 * and this does: it clears it and answers pending(), so a frame that
+	 * came before is not slept on and one after makes the fd readable. */
+	int  (*wait_prepare)(struct netdev *dev);
 	/* Release everything; dev is invalid afterwards. */
 	void (*close)(struct netdev *dev);
 };
@@ -52,6 +60,10 @@ static inline int netdev_xmit(struct netdev *d, struct pkt **p, int n) { return 
 static inline int netdev_flush(struct netdev *d) { return d->ops->flush(d); }
 static inline int netdev_recv(struct netdev *d, struct pkt **p, int max) { return d->ops->recv(d, p, max); }
 static inline int netdev_wait_fd(struct netdev *d) { return d->ops->wait_fd ? d->ops->wait_fd(d) : -1; }
+/* 1: frames wait, 0: none, -1: the device cannot tell */
+static inline int netdev_pending(struct netdev *d) { return d->ops->pending ? d->ops->pending(d) : -1; }
+/* 1: frames wait, do not sleep; 0: sleep on wait_fd; -1: no such step */
+static inline int netdev_wait_prepare(struct netdev *d) { return d->ops->wait_prepare ? d->ops->wait_prepare(d) : -1; }
 static inline void netdev_close(struct netdev *d) { if (d) d->ops->close(d); }
 
 #endif
