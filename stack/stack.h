@@ -79,6 +79,7 @@
 	X(tcp_sack_blocks_rcvd, "TCP SACK blocks received") \
 	X(tcp_sack_bogus, "TCP SACK blocks ignored: outside (SND.UNA, SND.MAX]") \
 	X(tcp_dsack_rx, "TCP D-SACK blocks received (RFC 2883)") \
+	X(tcp_dsack_not_ours, "TCP D-SACKs of more segments than we ever resent: the network duplicated them") \
 	X(tcp_sack_sb_full, "TCP SACK ranges dropped: scoreboard full") \
 	X(tcp_sack_recovery, "TCP SACK loss recoveries entered (RFC 6675)") \
 	X(tcp_sack_rexmit, "TCP segments retransmitted by SACK recovery") \

@@ -399,6 +399,7 @@ struct tcb {
 	struct sock_opts so;         /* IP_TOS, IP_TTL, TCP_SYNCNT, TCP_LINGER2, stored-only options */
 	/* per-connection counters for TCP_INFO */
 	uint32_t total_retrans;      /* segments retransmitted */
+	uint32_t dsack_dups;         /* segments D-SACKed, all told (tcp_sack_input) */
 	/* delivery rate (ss -i): bytes newly acknowledged over the last sample
 	 * interval of at least one SRTT */
 	uint64_t delivered;          /* bytes acknowledged over the connection's life */

@@ -369,7 +369,7 @@ int tcp_xmit(struct stack *st, struct tcb *t, uint32_t seq, uint32_t len, uint8_
 	 * iss + 1 before the first one leaves) */
 	t->segs_out++;
 	if ((len || (flags & TCP_FIN)) && !(flags & TCP_SYN) && seq_lt(seq, t->snd_max))
-		t->total_retrans++;
+		t->total_retrans += len > t->mss && t->mss ? (len + t->mss - 1) / t->mss : 1;  /* segments, as Linux */
 	/* PSH of data (tcp_output): new data sent with it leaves a mark at
 	 * the end of its unit. A retransmission is cut into units again, as
 	 * Linux resends skb by skb and puts PSH on the last segment of every

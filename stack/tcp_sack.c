@@ -480,6 +480,16 @@ void tcp_sack_input(struct stack *st, struct tcb *t, const struct tcp_seg *seg, 
 		    (seq_leq(e, seg->ack) ||
 		     (seg->nsack > 1 && seq_geq(s, seg->sack[1].start) && seq_leq(e, seg->sack[1].end)))) {
 			st->stat.tcp_dsack_rx++;
+			/* More segments D-SACKed, all told, than we ever resent:
+			 * the network duplicated these, and they say nothing of a
+			 * needless retransmission or of reordering -- neither an
+			 * undo nor a wider RACK window (Linux's tcp_dsack_seen) */
+			uint32_t dups = e - s > t->mss ? (e - s + t->mss - 1) / t->mss : 1;
+			t->dsack_dups += dups;
+			if (t->dsack_dups > t->total_retrans) {
+				st->stat.tcp_dsack_not_ours++;
+				continue;
+			}
 			dsack = 1;
 			tcp_undo_dsack(t, s, e);
 			continue;

@@ -205,10 +205,14 @@ TEST(dsack_widens_the_window)
 	uint64_t t1 = now;
 	send_segs(sd, s, 4, 4);
 	/* a duplicate of the first segment arrives: D-SACK below the
-	 * cumulative ACK */
+	 * cumulative ACK (as if it had been resent: a D-SACK of more
+	 * segments than ever resent is the network's, see
+	 * dsack_of_a_network_duplicate_is_ignored) */
+	t->total_retrans = 2;
 	uint32_t d[2] = { s - MSS, s };
 	sack_in(sd, s, 1, d);
 	CHECK_EQ(st->stat.tcp_dsack_rx, 1);
+	CHECK_EQ(st->stat.tcp_dsack_not_ours, 0);
 	CHECK_EQ(st->stat.tcp_rack_reo_wnd_incr, 1);
 	CHECK_EQ(t->rack_reo_mult, 2);
 	CHECK_EQ(t->rack_reo_persist, TCP_RACK_PERSIST);
@@ -237,6 +241,32 @@ TEST(dsack_widens_the_window)
 	CHECK(!t->in_recovery);
 	CHECK_EQ(t->rack_reo_persist, TCP_RACK_PERSIST - 1);
 	CHECK_EQ(t->rack_reo_mult, 2);
+	teardown();
+}
+
+/* A D-SACK of a segment we sent once (the network duplicated it; Linux's
+ * tcp_dsack_seen: more segments D-SACKed, all told, than ever resent)
+ * says nothing of reordering or of a needless retransmission: counted,
+ * no wider RACK window, no undo accounting. */
+TEST(dsack_of_a_network_duplicate_is_ignored)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_sack(&iss, 1);
+	struct tcb *t = tcb_of(sd);
+	uint32_t s = iss + 1;
+	send_segs(sd, s, 1, 1);
+	advance(now + 10 * MS);
+	inject(from(sd, ACK, PISS + 1, s + MSS, NULL));
+	s += MSS;
+	send_segs(sd, s, 4, 4);
+	uint32_t d[2] = { s - MSS, s };
+	sack_in(sd, s, 1, d);
+	CHECK_EQ(st->stat.tcp_dsack_rx, 1);
+	CHECK_EQ(st->stat.tcp_dsack_not_ours, 1);
+	CHECK_EQ(st->stat.tcp_rack_reo_wnd_incr, 0);
+	CHECK(t->rack_reo_mult <= 1);
+	CHECK_EQ(t->total_retrans, 0);
 	teardown();
 }
 
@@ -756,6 +786,7 @@ int main(void)
 	RUN(dupthresh_sacked_is_lost_at_once);
 	RUN(reordering_seen_keeps_the_window);
 	RUN(dsack_widens_the_window);
+	RUN(dsack_of_a_network_duplicate_is_ignored);
 	RUN(lost_retransmission_found_by_time);
 	RUN(prr_single_loss_example);
 	RUN(prr_ssrb_only_on_safe_ack);
