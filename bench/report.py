@@ -30,6 +30,17 @@ UNITS = {
     "redis_get": ("req/s", "up", "redis-server, redis-benchmark GET -c 50"),
     "nginx_ka": ("req/s", "up", "nginx 4 KB file, wrk -c 50 keep-alive"),
     "nginx_close": ("conn/s", "up", "nginx 4 KB file, wrk -c 50 Connection: close (1 req/conn)"),
+    "nginx_w1_ka": ("req/s", "up", "nginx default model (daemon, master), 1 worker, keep-alive"),
+    "nginx_w1_close": ("conn/s", "up", "nginx default model, 1 worker, Connection: close"),
+    "nginx_w2_ka": ("req/s", "up", "nginx default model, 2 worker processes, keep-alive"),
+    "nginx_w2_close": ("conn/s", "up", "nginx default model, 2 worker processes, Connection: close"),
+    "nginx_scale_ka": ("x", "up", "scaling 1 -> 2 workers (median w2 / median w1), keep-alive"),
+    "nginx_scale_close": ("x", "up", "scaling 1 -> 2 workers (median w2 / median w1), Connection: close"),
+    "calls_nginx_ka": ("calls/req", "down", "system calls per request, nginx keep-alive (app process, all threads)"),
+    "calls_nginx_close": ("calls/req", "down", "system calls per request, nginx Connection: close"),
+    "calls_redis_get": ("calls/req", "down", "system calls per request, redis-server GET -c 50"),
+    "calls_connrate_srv": ("calls/conn", "down", "system calls per connection, app accepts (connrate server)"),
+    "calls_connrate": ("calls/conn", "down", "system calls per connection, app connects (connrate client)"),
     "rss_idle": ("bytes/conn", "down", "RSS per idle connection, 10 000 connections (bench/idle_rss.sh)"),
     "mem_idle_total": ("bytes/conn", "down", "idle connection, process RSS + what its socket costs in the kernel (eventfd, file)"),
 }
@@ -45,6 +56,13 @@ with open(raw) as f:
             d["runs"].append(float(v))
         except ValueError:
             d["failed"] += 1
+# the 1 -> 2 worker scaling of each side, one "run" from the medians
+for mode in ("ka", "close"):
+    w1, w2 = data.get("nginx_w1_" + mode, {}), data.get("nginx_w2_" + mode, {})
+    for who in set(w1) & set(w2):
+        if w1[who]["runs"] and w2[who]["runs"]:
+            s = statistics.median(w2[who]["runs"]) / statistics.median(w1[who]["runs"])
+            data.setdefault("nginx_scale_" + mode, {})[who] = {"runs": [s], "failed": 0}
 order = [c for c in UNITS if c in data] + sorted(c for c in data if c not in UNITS)
 res = {"note": note, "cases": {}}
 for case in order:

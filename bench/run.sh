@@ -36,6 +36,11 @@
 #   redis_get/set app = redis-server, redis-benchmark -c 50 -q in NS (requests/s)
 #   nginx_ka    app = nginx serving a 4 KB file, wrk -c 50 keep-alive from NS (requests/s)
 #   nginx_close same with `Connection: close`: one connection per request (connections/s)
+#   nginx_wN_ka/_close  the same with nginx's default model: a daemon master and N = 1, 2
+#               worker processes (on nstack one shared stack); nginx_scale_* = w2 / w1
+#   calls_*     system calls per request of the app process (perf stat raw_syscalls:sys_enter
+#               over the run, every thread; ÷ requests, or ÷ connections for connrate): nginx
+#               keep-alive and close (one process), redis GET, connrate_srv, connrate
 #   rss_idle    bytes of RSS per idle connection with 10 000 of them (bench/idle_rss.sh, if
 #               present; one run)
 #   lossy       bench/lossy.sh (if present and BENCH_LOSSY=1): its output is appended
@@ -276,13 +281,13 @@ bench_redis() {
 }
 
 # ---- nginx + wrk -----------------------------------------------------------------------
-nginx_conf() { # DIR ADDR
-	local d=$1 addr=$2
+nginx_conf() { # DIR ADDR [WORKERS]: without WORKERS one process (daemon off, no master);
+	# with it nginx's default model: a daemon master and WORKERS worker processes
+	local d=$1 addr=$2 w=${3:-}
 	mkdir -p "$d/tmp" "$d/logs"
 	cat >"$d/nginx.conf" <<-CONF
-		daemon off;
-		master_process off;
-		worker_processes 1;
+		$(if [ -n "$w" ]; then echo "worker_processes $w;"; else
+			printf 'daemon off;\nmaster_process off;\nworker_processes 1;'; fi)
 		pid $d/nginx.pid;
 		error_log $d/logs/error.log warn;
 		events { worker_connections 1024; }
@@ -332,6 +337,115 @@ bench_nginx() {
 	done
 }
 
+# nginx's default configuration (daemon, master, N workers: one stack shared by the family on
+# nstack) with 1 and then 2 workers; report.py adds the 1 -> 2 scaling of each side
+bench_nginx_mp() {
+	mkdir -p "$WORK/www"; [ -s "$WORK/www/small" ] || head -c 4096 /dev/urandom >"$WORK/www/small"
+	local who w r d out url pid i
+	for w in 1 2; do
+		for who in kernel nstack; do
+			d=$WORK/nginx-mp$w-$who
+			nginx_conf "$d" "$(app_addr $who)" "$w"
+			# daemon on: the command returns once the master has detached
+			if ! timeout 20 $(on $who) nginx -p "$d" -e "$d/logs/error.log" -c "$d/nginx.conf" \
+				>"$WORK/nginx-mp.log" 2>&1 || ! listening "$who" 8080; then
+				echo "bench: nginx ($w workers) on $who did not start: $(tail -n 1 "$d/logs/error.log" 2>/dev/null)" >&2
+				for r in $(seq "$RUNS"); do record "nginx_w${w}_ka" "$who" fail; record "nginx_w${w}_close" "$who" fail; done
+			else
+				url=http://$(app_addr $who):8080/small
+				for r in $(seq "$RUNS"); do
+					out=$(timeout $((SECS + 20)) $nsx wrk -t 2 -c 50 -d "${SECS}s" "$url" 2>&1) || true
+					record "nginx_w${w}_ka" "$who" "$(rps "$out")"
+					out=$(timeout $((SECS + 20)) $nsx wrk -t 2 -c 50 -d "${SECS}s" -H 'Connection: close' "$url" 2>&1) || true
+					record "nginx_w${w}_close" "$who" "$(rps "$out")"
+				done
+			fi
+			# stop the master (SIGTERM: fast shutdown) and wait, bounded, for it to go
+			pid=$(cat "$d/nginx.pid" 2>/dev/null || true)
+			if [ -n "$pid" ]; then
+				kill "$pid" 2>/dev/null || true
+				for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+				kill -9 "$pid" 2>/dev/null || true
+			fi
+		done
+	done
+}
+
+# ---- system calls per request (perf's raw_syscalls:sys_enter, every thread of the app
+# process: nstack's engine thread included; the kernel's protocol work is inside its calls) --
+# count_calls OUT PID: count the app's system calls until SIGINT (background; PERF_PID)
+count_calls() { perf stat -e raw_syscalls:sys_enter -x, -o "$1" -p "$2" 2>/dev/null & PERF_PID=$!; sleep 0.3; }
+# calls_done OUT: stop the count, its total in CALLS (not in a $(...): perf is this shell's child)
+calls_done() {
+	kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true
+	CALLS=$(awk -F, '/raw_syscalls:sys_enter/ {print $1}' "$1" 2>/dev/null | grep -E '^[0-9]+$' || echo fail)
+}
+per_req() { # CALLS REQUESTS
+	if [[ $1 =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ && $2 -gt 0 ]]; then echo "scale=2; $1 / $2" | bc; else echo fail; fi
+}
+bench_syscalls() {
+	command -v perf >/dev/null && perf stat -e raw_syscalls:sys_enter -x, -o /dev/null true 2>/dev/null ||
+		{ echo "bench: perf cannot count raw_syscalls:sys_enter here, syscalls skipped" >&2; return 0; }
+	mkdir -p "$WORK/www"; [ -s "$WORK/www/small" ] || head -c 4096 /dev/urandom >"$WORK/www/small"
+	local who d srv out n calls reqs f=$WORK/calls.txt
+	for who in kernel nstack; do
+		# nginx, one process: keep-alive, then Connection: close
+		d=$WORK/nginx-sc-$who
+		nginx_conf "$d" "$(app_addr $who)"
+		bg "$WORK/nginx-sc-$who.log" $(on $who) nginx -p "$d" -e "$d/logs/error.log" -c "$d/nginx.conf"
+		srv=$LAST
+		if listening "$who" 8080; then
+			count_calls "$f" "$srv"
+			out=$(timeout $((SECS + 20)) $nsx wrk -t 2 -c 50 -d "${SECS}s" "http://$(app_addr $who):8080/small" 2>&1) || true
+			calls_done "$f"; calls=$CALLS; reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+			record calls_nginx_ka "$who" "$(per_req "$calls" "$reqs")"
+			count_calls "$f" "$srv"
+			out=$(timeout $((SECS + 20)) $nsx wrk -t 2 -c 50 -d "${SECS}s" -H 'Connection: close' "http://$(app_addr $who):8080/small" 2>&1) || true
+			calls_done "$f"; calls=$CALLS; reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+			record calls_nginx_close "$who" "$(per_req "$calls" "$reqs")"
+		else
+			record calls_nginx_ka "$who" fail; record calls_nginx_close "$who" fail
+		fi
+		stop "$srv"
+		# redis GET, 50 clients
+		bg "$WORK/redis-sc-$who.log" $(on $who) redis-server --port 6380 --bind "$(app_addr $who)" \
+			--save '' --appendonly no --protected-mode no --dir "$WORK"
+		srv=$LAST; n=$((SECS * 20000))
+		if listening "$who" 6380; then
+			count_calls "$f" "$srv"
+			timeout $((SECS * 4 + 20)) $nsx redis-benchmark -h "$(app_addr $who)" -p 6380 -q -t get -n "$n" -c 50 >/dev/null 2>&1 || n=0
+			calls_done "$f"
+			record calls_redis_get "$who" "$(per_req "$CALLS" "$n")"
+		else
+			record calls_redis_get "$who" fail
+		fi
+		stop "$srv"
+		# short connections, app accepts (kernel client) and app connects (kernel server)
+		bg "$WORK/crs-sc-$who.log" $(on $who) "$CONNRATE" server "$(app_addr $who)" 7102
+		srv=$LAST
+		if listening "$who" 7102; then
+			count_calls "$f" "$srv"
+			out=$(timeout $((SECS + 20)) $nsx "$CONNRATE" client "$(app_addr $who)" 7102 "$SECS" 2>&1) || true
+			calls_done "$f"; calls=$CALLS
+			record calls_connrate_srv "$who" "$(per_req "$calls" "$(awk '/^conn\/s/ {print $4}' <<<"$out")")"
+		else
+			record calls_connrate_srv "$who" fail
+		fi
+		stop "$srv"
+	done
+	bg "$WORK/cr-sc-srv.log" $nsx "$CONNRATE" server 0.0.0.0 7103
+	srv=$LAST
+	wait_kernel_listen 7103 || echo "bench: nothing listens on 7103 in NS" >&2
+	for who in kernel nstack; do
+		# the client process under perf (it and what it runs: the launcher's few calls too)
+		out=$(timeout $((SECS + 20)) perf stat -e raw_syscalls:sys_enter -x, -o "$f" -- \
+			$(on $who) "$CONNRATE" client "$(peer_addr $who)" 7103 "$SECS" 2>&1) || true
+		calls=$(awk -F, '/raw_syscalls:sys_enter/ {print $1}' "$f" | grep -E '^[0-9]+$' || echo fail)
+		record calls_connrate "$who" "$(per_req "$calls" "$(awk '/^conn\/s/ {print $4}' <<<"$out")")"
+	done
+	stop "$srv"
+}
+
 # ---- RSS per idle connection and lossy links: other scripts, their own labs ---------------
 bench_idle_rss() {
 	[ -x "$ROOT/bench/idle_rss.sh" ] || { echo "bench: bench/idle_rss.sh absent, skipped" >&2; return 0; }
@@ -357,7 +471,7 @@ bench_lossy() {
 START=$(date +%s)
 echo "bench: RUNS=$RUNS SECONDS=$SECS BUILD=$BUILD" >&2
 SKIPPED=
-for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong connrate connrate_srv curl_seq redis nginx idle_rss lossy}; do
+for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong connrate connrate_srv curl_seq redis nginx nginx_mp syscalls idle_rss lossy}; do
 	if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
 		echo "bench: over the ${BUDGET}s budget, $c skipped" >&2
 		SKIPPED="$SKIPPED $c"
