@@ -575,8 +575,14 @@ static void *eng_main(void *arg)
 		__atomic_store_n(&eng.dev_unwatched, nw < n, __ATOMIC_SEQ_CST);
 		/* about to sleep on the device: frames that came before its
 		 * eventfd was cleared are run first */
-		if (nw == 2 && netdev_wait_prepare(eng.dev) > 0)
+		if (nw == 2 && netdev_wait_prepare(eng.dev) > 0) {
+			/* while frames keep coming, a thread that waits for the
+			 * lock (a writer refilling its send buffer) gets it between
+			 * passes: the loop never holds it for longer than a pass */
+			if (__atomic_load_n(&eng.lock_waiters, __ATOMIC_SEQ_CST))
+				eng_busy_yield();
 			continue;
+		}
 		eng.sleep_until = deadline < 0 ? UINT64_MAX : (uint64_t)deadline;
 		eng_unlock();
 		eng_wait(p, nw, deadline);
