@@ -461,7 +461,11 @@ static const char *ctl_dir(void)
 }
 
 /* Remove the sockets of processes that are gone (killed by a signal, their
- * exit handler never ran), so the directory does not fill up with them. */
+ * exit handler never ran), so the directory does not fill up with them; and
+ * the rendezvous links (if-*.sock, and a temporary if-*.sock.<pid> a kill
+ * left before its rename) whose socket is gone: a dangling link answers a
+ * joiner as no link does (ENOENT: it starts the stack), so nothing changes
+ * but the clutter. */
 static void ctl_sweep(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -470,11 +474,18 @@ static void ctl_sweep(const char *dir)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		char *end, path[sizeof(ctl_path)];
+		struct stat sb;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path))
+			continue;
+		if (!strncmp(e->d_name, "if-", 3)) {
+			if (stat(path, &sb) < 0 && errno == ENOENT)
+				unlink(path);
+			continue;
+		}
 		long pid = strtol(e->d_name, &end, 10);
 		if (pid <= 0 || strcmp(end, ".sock") || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
-			unlink(path);
+		unlink(path);
 	}
 	closedir(d);
 }

@@ -117,6 +117,16 @@ ss_fields() {
 	run "$BUILD/nstack" ss -a -H
 	refute_output --regexp "pid=$pid[,)]"
 	[ ! -e "$RUNDIR/$pid.sock" ] || fail "stale $RUNDIR/$pid.sock not removed by nstack ss"
+	# its rendezvous link (if-<netns>-nst0.sock -> <pid>.sock) dangles now; the next
+	# preloaded process that starts a stack removes it
+	run $nsx "$BUILD/nstack" run --if nst0 --addr "$NADDR/24" -- \
+		python3 -c 'import socket; socket.socket().close()'
+	assert_success
+	local l
+	for l in "$RUNDIR"/if-*; do
+		[ -L "$l" ] || continue
+		[ "$(readlink "$l")" != "$RUNDIR/$pid.sock" ] || fail "dangling $l -> $RUNDIR/$pid.sock left"
+	done
 
 	run "$BUILD/nstack" ss -p notapid
 	assert_failure 2
