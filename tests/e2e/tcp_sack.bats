@@ -29,6 +29,30 @@ pcap_lines() {
 	tcpdump -nn -r "$1" "$2" 2>/dev/null
 }
 
+# nstack_download CAP URL OUT: curl on nstack through 2% receive loss, in the background, so
+# that a transfer that stalls for 120 s leaves both ends' state in the log before it fails.
+nstack_download() {
+	local cap=$1 url=$2 out=$3 pid i st=0
+	bg "$BATS_TEST_TMPDIR/curl.log" $nsx "$BUILD/nstack" run --if nst0 --addr "$NADDR/24" --pcap "$cap" \
+		--impair loss=0.02,seed=5,dir=rx -- curl -sS -o "$out" "$url"
+	pid=$BG_PID
+	for ((i = 0; i < 1200; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "# stalled after 120 s; nstack:" >&3
+		"$BUILD/nstack" ss -a -i 2>&1 | sed 's/^/#   /' >&3
+		"$BUILD/nstack" stats 2>&1 | sed 's/^/#   /' >&3
+		echo "# the kernel's side:" >&3
+		$nsx ss -tino 2>&1 | sed 's/^/#   /' >&3
+		kill "$pid"
+		fail "the download stalled (curl: $(cat "$BATS_TEST_TMPDIR/curl.log"))"
+	fi
+	wait "$pid" || st=$?
+	[ "$st" = 0 ] || fail "curl on nstack exited with $st: $(cat "$BATS_TEST_TMPDIR/curl.log")"
+}
+
 @test "SACK negotiated with the kernel; lossy download: nstack sends SACK blocks" {
 	local want url=http://$KADDR:8000/file cap=$BATS_TEST_TMPDIR/down.pcap
 	want=$(sha256 "$BATS_FILE_TMPDIR/www/file")
@@ -38,9 +62,7 @@ pcap_lines() {
 	assert_equal "$(sha256 "$BATS_TEST_TMPDIR/kernel.out")" "$want"
 
 	need_nstack
-	run timeout 120 $nsx "$BUILD/nstack" run --if nst0 --addr "$NADDR/24" --pcap "$cap" \
-		--impair loss=0.02,seed=5,dir=rx -- curl -sS -o "$BATS_TEST_TMPDIR/nstack.out" "$url"
-	assert_success
+	nstack_download "$cap" "$url" "$BATS_TEST_TMPDIR/nstack.out"
 	assert_equal "$(sha256 "$BATS_TEST_TMPDIR/nstack.out")" "$want"
 	# our SYN offers it, the kernel's SYN-ACK accepts it
 	pcap_lines "$cap" "src host $NADDR and tcp[tcpflags] & tcp-syn != 0" | grep -q 'sackOK' ||
@@ -76,9 +98,7 @@ pcap_lines() {
 	$nsx sysctl -qw net.ipv4.tcp_sack=0
 	http_server "$BATS_FILE_TMPDIR/www" 8000
 	need_nstack
-	run timeout 120 $nsx "$BUILD/nstack" run --if nst0 --addr "$NADDR/24" --pcap "$cap" \
-		--impair loss=0.02,seed=5,dir=rx -- curl -sS -o "$BATS_TEST_TMPDIR/nstack.out" "$url"
-	assert_success
+	nstack_download "$cap" "$url" "$BATS_TEST_TMPDIR/nstack.out"
 	assert_equal "$(sha256 "$BATS_TEST_TMPDIR/nstack.out")" "$want"
 	pcap_lines "$cap" "src host $NADDR and tcp[tcpflags] & tcp-syn != 0" | grep -q 'sackOK' ||
 		fail "nstack's SYN has no sackOK"
