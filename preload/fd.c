@@ -511,6 +511,11 @@ static void nwait_check(struct nsock *s)
 static pthread_key_t nwait_key;
 static pthread_once_t nwait_once = PTHREAD_ONCE_INIT;
 static __thread int nwait_tls_fd = -1;
+/* Whether this thread's wake fd may be readable: a waiter of ours fired
+ * (nwait_wake wrote it), or a wait saw it readable. A wait that ended
+ * otherwise -- the device, a timeout, a signal -- left nothing to drain, and
+ * the next wait costs no read. */
+static __thread int nwait_tls_dirty;
 
 static void nwait_fd_dtor(void *p)
 {
@@ -586,6 +591,7 @@ void nwait_fd_forget(void)
 void nwait_fd_lost(void)
 {
 	nwait_tls_fd = -1;
+	nwait_tls_dirty = 0;
 	if (nwait_key_ok)
 		(void)pthread_setspecific(nwait_key, NULL);     /* not ours to close any more */
 }
@@ -593,7 +599,17 @@ void nwait_fd_lost(void)
 void nwait_drain(int wfd)
 {
 	uint64_t v;
+	if (!nwait_tls_dirty)
+		return;
 	(void)!REAL(read)(wfd, &v, sizeof(v));
+	nwait_tls_dirty = 0;
+}
+
+/* After a wait on the wake fd: revents is what the wait said of it. */
+void nwait_seen(short revents)
+{
+	if (revents & POLLIN)
+		nwait_tls_dirty = 1;
 }
 
 void nwait_add(struct nsock *s, struct nwait *w, short events, int wfd)
@@ -608,6 +624,8 @@ void nwait_add(struct nsock *s, struct nwait *w, short events, int wfd)
 
 void nwait_del(struct nsock *s, struct nwait *w)
 {
+	if (w->fired)
+		nwait_tls_dirty = 1;    /* by the waiting thread, after its wait */
 	for (struct nwait **pp = &s->waiters; *pp; pp = &(*pp)->next)
 		if (*pp == w) {
 			*pp = w->next;
@@ -671,6 +689,7 @@ int nsock_wait(int fd, struct nsock *s, short events, int64_t deadline_us)
 	struct pollfd p[2] = { { wfd, POLLIN, 0 } };
 	int r = eng_block_dev(p, 1, deadline_us, NULL);
 	eng_lock();
+	nwait_seen(r > 0 ? p[0].revents : 0);
 	nwait_del(s, &w);
 	s->pins--;
 	if (s->sd < 0) {

@@ -175,6 +175,7 @@ int poll_mixed(struct pollfd *fds, nfds_t n, int64_t timeout_us, const sigset_t 
 		if (r > 0 && (kp[n].revents & POLLNVAL))
 			nwait_fd_lost();
 		eng_lock();
+		nwait_seen(r > 0 ? kp[n].revents : 0);
 		for (nfds_t i = 0; i < n; i++)
 			if (sk[i])
 				nwait_del(sk[i], &wl[i]);

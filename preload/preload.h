@@ -385,6 +385,7 @@ void          nwait_del(struct nsock *s, struct nwait *w);
 void          nwait_fd_lost(void);
 /* Empty a wake eventfd before arming waits on it. */
 void          nwait_drain(int wfd);
+void          nwait_seen(short revents);
 void          nsock_notify(void *ctx, int sd);
 void          nsock_edge_sync(struct nsock *s);   /* epoll edges: after recv/send/accept */
 /* Block until socket s (reached through fd) may have one of events, or the
