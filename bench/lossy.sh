@@ -18,6 +18,7 @@
 # Profiles (as tests/e2e/rel_lossy.bats, which runs them with smaller files for (b), (c)):
 #   a  loss=1%,reorder=2%,dup=1%,corrupt=0.1%      b  loss=5%
 #   c  delay_us=20000 (20 ms one way),loss=0.1%
+#   z  no impairment, the bridge alone (not in the default list: the baseline of a, b, c)
 #
 # Lab (removed on exit, even on failure; the same as lab_up_bridge in tests/e2e/lib.bash):
 # netns S (kernel server, veth vs0 198.18.0.1/24) — netns B (bridge: vs1, the TAP nst0 with
@@ -37,6 +38,7 @@ declare -A SPEC=(
 	[a]="loss=1%,reorder=2%,dup=1%,corrupt=0.1%,seed=7"
 	[b]="loss=5%,seed=7"
 	[c]="delay_us=20000,loss=0.1%,seed=7"
+	[z]="seed=7"
 )
 [ "$(id -u)" = 0 ] || { echo "bench/lossy.sh: needs root (network namespaces)" >&2; exit 2; }
 for c in ethtool nc python3 sha256sum; do
@@ -85,7 +87,7 @@ for i in vs1 vc1 nst0; do ip -n "$NSB" link set "$i" up; done
 
 head -c "$((SIZE_MB * 1024 * 1024))" /dev/urandom >"$WORK/file"
 WANT=$(sha256sum <"$WORK/file" | cut -d' ' -f1)
-NST="env NSTACK_OFFLOAD=0 $BUILD/nstack run --if nst0 --addr 198.18.0.2/24 --"
+NST="env NSTACK_OFFLOAD=0 ${LOSSY_ENV:-} $BUILD/nstack run --if nst0 --addr 198.18.0.2/24 --"
 PORT=9000
 
 # one PROFILE DIR WHO: one transfer; prints the seconds or "fail"

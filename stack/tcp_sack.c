@@ -216,7 +216,11 @@ static int sack_next_seg(const struct tcb *t, uint32_t *seq, uint32_t *len)
 }
 
 /* The right edge for tcp_output's new data. Outside SACK loss recovery:
- * snd.una + min(snd.wnd, cwnd). In it, RFC 6675 5 step (C): "If cwnd - pipe
+ * snd.una + min(snd.wnd, cwnd), or with SACK, as Linux's tcp_cwnd_test
+ * counts, snd.nxt + cwnd - pipe (what is in flight: the segments SACKed
+ * above a hole RACK still waits out as possible reordering have left the
+ * network, and as many new ones may go, the general form of limited
+ * transmit) within snd.una + snd.wnd. In it, RFC 6675 5 step (C): "If cwnd - pipe
  * >= 1 SMSS, the sender SHOULD transmit one or more segments": the lost
  * segments NextSeg() picks are resent here, and new data may then fill
  * what is left of cwnd - pipe (cwnd is PRR's, set on each ACK). */
@@ -233,7 +237,18 @@ uint32_t tcp_send_limit(struct stack *st, struct tcb *t)
 		if (!t->in_recovery && t->dupacks && t->snd.nxt == t->snd_max)
 			cwnd += (t->dupacks < 2 ? t->dupacks : 2) * (uint32_t)t->mss;
 		uint32_t wnd = t->snd.wnd < cwnd ? t->snd.wnd : cwnd;
-		return t->snd.una + wnd;
+		uint32_t lim = t->snd.una + wnd;
+		if (t->sack_ok && !t->in_recovery && t->sacked_bytes && t->snd.nxt == t->snd_max) {
+			uint32_t pipe = tcp_sack_pipe(t), wend = t->snd.una + t->snd.wnd;
+			if (pipe < t->cwnd) {
+				uint32_t l = t->snd.nxt + (t->cwnd - pipe);
+				if (seq_gt(l, wend))
+					l = wend;
+				if (seq_gt(l, lim))
+					lim = l;
+			}
+		}
+		return lim;
 	}
 	for (unsigned guard = 0; guard < 4096; guard++) {
 		uint32_t pipe = tcp_sack_pipe(t);

@@ -777,6 +777,57 @@ TEST(slow_start_counts_newly_delivered)
 	}
 }
 
+/* Outside recovery the window counts what is in flight, not what is
+ * unacknowledged (Linux's tcp_cwnd_test: tcp_packets_in_flight, packets out
+ * less SACKed and lost, plus retransmitted): while RACK waits out a hole it
+ * may be reordering, every segment SACKed above it lets a new one go, as
+ * limited transmit (RFC 3042) does for the first two duplicate ACKs. Before,
+ * sending stopped at snd.una + cwnd until the hole filled or the RACK timer
+ * fired: each reordering on a fast path cost up to an SRTT of silence. */
+TEST(sacked_data_frees_the_window_outside_recovery)
+{
+	setup();
+	uint32_t iss;
+	int sd = open_sack(&iss, 1);
+	struct tcb *t = tcb_of(sd);
+	uint32_t s = iss + 1;
+	t->rack_reord = 1;      /* reordering seen: RACK waits min_RTT/4 */
+	t->cwnd = 6 * MSS;
+	t->ssthresh = 6 * MSS;  /* congestion avoidance: cwnd stays 6 here */
+	CHECK_EQ(nst_send(st, sd, payload, 12 * MSS, 0, now), (long)(12 * MSS));
+	struct out o;
+	unsigned got = 0;
+	while (take(&o))
+		got++;
+	CHECK_EQ(got, 6);
+	advance(now + 10 * MS);
+	/* the first still missing, the next three SACKed: three in flight */
+	uint32_t b[2] = { s + MSS, s + 4 * MSS };
+	sack_in(sd, s, 1, b);
+	CHECK(!t->in_recovery);
+	CHECK(t->timer[TCP_T_REO]);
+	CHECK_EQ(t->cwnd, 6 * MSS);
+	for (unsigned i = 0; i < 3; i++) {
+		CHECK(take(&o));
+		CHECK_EQ(o.seq, s + (6 + i) * MSS);
+	}
+	CHECK(none());
+	/* the hole fills (it was reordering): the ACK of all six lets the
+	 * rest go within the window, and nothing was resent */
+	advance(now + 1 * MS);
+	inject(from(sd, ACK, PISS + 1, s + 4 * MSS, NULL));
+	CHECK_EQ(t->timer[TCP_T_REO], 0);
+	got = 0;
+	while (take(&o)) {
+		CHECK(seq_geq(o.seq, s + 9 * MSS));
+		got++;
+	}
+	CHECK(got >= 1);
+	CHECK_EQ(st->stat.tcp_sack_recovery, 0);
+	CHECK_EQ(t->total_retrans, 0);
+	teardown();
+}
+
 int main(void)
 {
 	pkt_pool_init(1024);
@@ -793,6 +844,7 @@ int main(void)
 	RUN(undo_on_dsack);
 	RUN(sack_of_a_part_of_a_segment);
 	RUN(slow_start_counts_newly_delivered);
+	RUN(sacked_data_frees_the_window_outside_recovery);
 	RUN(sacked_data_grows_cwnd_once_reordering_was_seen);
 	RUN(undo_each_episode_on_its_own);
 	RUN(no_undo_without_dsack_of_every_retransmission);
