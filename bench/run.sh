@@ -40,7 +40,8 @@
 #               worker processes (on nstack one shared stack); nginx_scale_* = w2 / w1
 #   calls_*     system calls per request of the app process (perf stat raw_syscalls:sys_enter
 #               over the run, every thread; ÷ requests, or ÷ connections for connrate): nginx
-#               keep-alive and close (one process), redis GET, connrate_srv, connrate
+#               keep-alive and close (one process), redis GET, connrate_srv, connrate;
+#               BENCH_CALLS_DETAIL=1 prints which calls, per thread (perf trace -s)
 #   rss_idle    bytes of RSS per idle connection with 10 000 of them (bench/idle_rss.sh, if
 #               present; one run)
 #   lossy       bench/lossy.sh (if present and BENCH_LOSSY=1): its output is appended
@@ -374,11 +375,25 @@ bench_nginx_mp() {
 # ---- system calls per request (perf's raw_syscalls:sys_enter, every thread of the app
 # process: nstack's engine thread included; the kernel's protocol work is inside its calls) --
 # count_calls OUT PID: count the app's system calls until SIGINT (background; PERF_PID)
-count_calls() { perf stat -e raw_syscalls:sys_enter -x, -o "$1" -p "$2" 2>/dev/null & PERF_PID=$!; sleep 0.3; }
+# BENCH_CALLS_DETAIL=1: count with `perf trace -s` instead, which names the calls per thread,
+# and print that table on stderr after each case (slower: figures for reading, not for the record)
+count_calls() {
+	if [ "${BENCH_CALLS_DETAIL:-0}" = 1 ]; then
+		perf trace -s -o "$1" -p "$2" >/dev/null 2>&1 & PERF_PID=$!
+	else
+		perf stat -e raw_syscalls:sys_enter -x, -o "$1" -p "$2" 2>/dev/null & PERF_PID=$!
+	fi
+	sleep 0.3
+}
 # calls_done OUT: stop the count, its total in CALLS (not in a $(...): perf is this shell's child)
 calls_done() {
 	kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true
-	CALLS=$(awk -F, '/raw_syscalls:sys_enter/ {print $1}' "$1" 2>/dev/null | grep -E '^[0-9]+$' || echo fail)
+	if [ "${BENCH_CALLS_DETAIL:-0}" = 1 ]; then
+		CALLS=$(awk '$2 ~ /^[0-9]+$/ && $1 ~ /^[a-z_0-9]+$/ {n += $2} END {print n + 0}' "$1" 2>/dev/null)
+		grep -E '^ .*events|^   [a-z_0-9]+ +[0-9]+ ' "$1" >&2 || true
+	else
+		CALLS=$(awk -F, '/raw_syscalls:sys_enter/ {print $1}' "$1" 2>/dev/null | grep -E '^[0-9]+$' || echo fail)
+	fi
 }
 per_req() { # CALLS REQUESTS
 	if [[ $1 =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ && $2 -gt 0 ]]; then echo "scale=2; $1 / $2" | bc; else echo fail; fi

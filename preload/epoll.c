@@ -28,7 +28,9 @@
  * original is closed. An application value equal to EP_MARK in a kernel
  * member's data is taken for ours.
  */
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -65,7 +67,20 @@ struct nepoll {
 	int         pins;       /* epoll_wait calls running outside the lock */
 	int         closed;     /* epfd closed while pinned: free at the last unpin */
 	int         turn;       /* alternate kernel-first / nstack-first */
+	int         sleepers;   /* threads between their last scan and the end of a kernel wait */
+	int         exported;   /* the kernel may wait on epfd for others (poll, nesting) */
+	int         kmembers;   /* kernel fds in it (counted high if closed without DEL) */
+	int         kunknown;   /* kmembers cannot be known (no fdinfo, a fork since) */
+	unsigned    forks;      /* ep_forks when it was made */
 };
+
+/* Forks of this process since it started (a forked child adds to an epoll
+ * it shares with its parent behind the parent's back). */
+static unsigned ep_forks;
+static void ep_atfork(void)
+{
+	__atomic_add_fetch(&ep_forks, 1, __ATOMIC_RELAXED);
+}
 
 static struct nepoll **ep_tab;  /* epfd -> nepoll, published once */
 static unsigned ep_cap;
@@ -78,6 +93,7 @@ static int ep_tab_init(void)
 	void **p = fd_indexed_table(&n);
 	if (!p)
 		return -ENOMEM;
+	pthread_atfork(ep_atfork, NULL, NULL);
 	__atomic_store_n(&ep_cap, n, __ATOMIC_RELAXED);
 	__atomic_store_n(&ep_tab, (struct nepoll **)p, __ATOMIC_RELEASE);
 	return 0;
@@ -171,6 +187,28 @@ static void ep_free(struct nepoll *ep)
 	free(ep);
 }
 
+/* Kernel fds already in epfd, from /proc/self/fdinfo/EPFD ("tfd:" lines),
+ * before our shadow and first member join; -1 if it cannot tell. */
+static int ep_count_kernel(int epfd)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0;
+	if (fd < 0)
+		return -1;
+	ssize_t len = 0, r;
+	while (len < (ssize_t)sizeof(buf) - 1 &&
+	       (r = REAL(read)(fd, buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+		len += r;
+	REAL(close)(fd);
+	if (len >= (ssize_t)sizeof(buf) - 1)
+		return -1;      /* too many to read in one go: count unknown */
+	buf[len] = 0;
+	for (const char *q = buf; (q = strstr(q, "tfd:")) != NULL; q += 4)
+		n++;
+	return n;
+}
+
 /* The nepoll of epfd, created at its first nstack member. Under the lock. */
 static int ep_make(int epfd, struct nepoll **out)
 {
@@ -188,6 +226,10 @@ static int ep_make(int epfd, struct nepoll **out)
 	if (!ep)
 		return -ENOMEM;
 	ep->epfd = epfd;
+	ep->forks = __atomic_load_n(&ep_forks, __ATOMIC_RELAXED);
+	int k = ep_count_kernel(epfd);
+	ep->kmembers = k > 0 ? k : 0;
+	ep->kunknown = k < 0;
 	ep->shadow = REAL(epoll_create1)(EPOLL_CLOEXEC);
 	if (ep->shadow < 0) {
 		e = -errno;
@@ -244,6 +286,8 @@ void ep_handoff(struct nsock *s, int fd)
 			ev.events &= ~EP_EVENT_BITS;
 		if (REAL(epoll_ctl)(m->ep->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			log_warn("hand-off: fd %d lost its epoll registration: %s", fd, strerror(errno));
+		else
+			m->ep->kmembers++;
 		epm_free(m, 0);         /* unlinks m from *pp */
 	}
 }
@@ -263,6 +307,21 @@ static uint32_t epm_events(const struct epm *m)
 	if (r && (m->events & EPOLLET) && m->gen_seen == m->s->gen)
 		return 0;       /* no new edge since it last reported */
 	return r;
+}
+
+/* The kernel waits on epfd for someone (poll, select, an outer epoll): from
+ * now on every edge writes (ep_edge_wanted), and the members whose eventfd
+ * a skipped write left unready are written now. Under the lock. */
+static void ep_export(struct nepoll *ep)
+{
+	if (ep->exported)
+		return;
+	ep->exported = 1;
+	for (struct epm *m = ep->head; m; m = m->next)
+		if (m->s->signalled && m->s->efd >= 0) {
+			uint64_t one = 1;
+			(void)!REAL(write)(m->s->efd, &one, sizeof(one));
+		}
 }
 
 /* Empty the shadow's ready list: its entries only say "look again". */
@@ -308,6 +367,7 @@ int ep_poll_ready(int epfd)
 	struct nepoll *ep = ep_get(epfd);
 	int ready = 0;
 	if (ep) {
+		ep_export(ep);          /* poll/select wait on epfd in the kernel */
 		ep_drain(ep);
 		for (struct epm *m = ep->head; m && !ready; m = m->next)
 			ready = epm_events(m) != 0;
@@ -336,7 +396,30 @@ static int ep_busy_ready(void *arg)
 	return ep->closed;
 }
 
-/* epoll_wait on an epoll fd that is ours; timeout_us -1: none. */
+/* An edge of one of its members must write the socket's eventfd (wake the
+ * shadow) only if a thread may sleep on ep in the kernel: one between its
+ * last scan and the end of its wait (ep->sleepers), or the kernel on behalf
+ * of a poll or an outer epoll (exported). Otherwise whoever calls epoll_wait
+ * next scans the members anyway (ET edges are counted in s->gen), and a
+ * server whose next event is always ready makes no eventfd write per
+ * request. Under the lock. */
+int ep_edge_wanted(const struct nsock *s)
+{
+	for (const struct epm *m = s->ep_members; m; m = m->snext)
+		if (m->ep->sleepers || m->ep->exported)
+			return 1;
+	return 0;
+}
+
+/* The kernel may have members of ep ready: it has some, or we cannot tell. */
+static int ep_has_kernel(const struct nepoll *ep)
+{
+	return ep->kmembers || ep->kunknown || ep->forks != __atomic_load_n(&ep_forks, __ATOMIC_RELAXED);
+}
+
+/* epoll_wait on an epoll fd that is ours; timeout_us -1: none. The shadow is
+ * drained, and the members scanned once more, only on the way to a kernel
+ * wait: a call that finds events does neither system call. */
 static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_t timeout_us,
 		   const sigset_t *mask)
 {
@@ -346,12 +429,12 @@ static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_
 		int n = 0;
 		eng_lock();
 		eng_poll_inline();
-		int kfirst = ep->turn ^= 1;
-		ep_drain(ep);
+		int kernel = ep_has_kernel(ep);
+		int kfirst = kernel && (ep->turn ^= 1);
 		if (!kfirst)
 			n = ep_scan(ep, evs, maxev);
 		eng_unlock();
-		if (n < maxev) {
+		if (kernel && n < maxev) {
 			r = REAL(epoll_wait)(ep->epfd, evs + n, maxev - n, 0);
 			if (r < 0)
 				return -errno;
@@ -373,8 +456,23 @@ static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_
 			eng_unlock();
 			continue;
 		}
-		/* nothing ready: sleep in the kernel on kernel members + shadow */
+		/* nothing ready: sleep in the kernel on kernel members + shadow.
+		 * From this scan on, edges write the eventfds (ep_edge_wanted):
+		 * one that comes between it and the wait wakes the wait. */
+		eng_lock();
+		ep->sleepers++;
+		ep_drain(ep);
+		n = ep_scan(ep, evs, maxev);
+		if (n) {
+			ep->sleepers--;
+			eng_unlock();
+			return n;
+		}
+		eng_unlock();
 		r = eng_block_epoll(ep->epfd, evs, maxev, deadline, mask);
+		eng_lock();
+		ep->sleepers--;
+		eng_unlock();
 		if (r < 0)
 			return r;       /* EINTR: epoll_wait is never restarted */
 		r = ep_strip(evs, r);
@@ -462,16 +560,38 @@ NST_EXPORT int epoll_create1(int flags)
 	return fd;
 }
 
+/* A kernel fd joins or leaves epfd: keep the count that lets an epoll_wait
+ * with none skip asking the kernel; an epoll fd of ours nested in another is
+ * waited on by the kernel (exported). */
+static int ep_ctl_kernel(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	int r = REAL(epoll_ctl)(epfd, op, fd, ev);
+	if (r < 0 || op == EPOLL_CTL_MOD || (!ep_peek(epfd) && !ep_peek(fd)))
+		return r;
+	int e = errno;
+	eng_lock();
+	struct nepoll *ep = ep_get(epfd), *inner = ep_get(fd);
+	if (inner && op == EPOLL_CTL_ADD)
+		ep_export(inner);
+	if (ep && op == EPOLL_CTL_ADD)
+		ep->kmembers++;
+	else if (ep && op == EPOLL_CTL_DEL && ep->kmembers > 0)
+		ep->kmembers--;
+	eng_unlock();
+	errno = e;
+	return r;
+}
+
 NST_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	if (!fd_peek(fd))
-		return REAL(epoll_ctl)(epfd, op, fd, ev);
+		return ep_ctl_kernel(epfd, op, fd, ev);
 	eng_lock();
 	struct nsock *s = fd_get(fd);
 	if (!s || !eng.st || s->sd < 0) {
 		/* not ours, or an inherited fd in a forked child: the eventfd */
 		eng_unlock();
-		return REAL(epoll_ctl)(epfd, op, fd, ev);
+		return ep_ctl_kernel(epfd, op, fd, ev);
 	}
 	/* The kernel checks the call on the real fd, with no event bits: what
 	 * it accepts we accept, with its errno otherwise. */

@@ -422,7 +422,12 @@ static short nsock_wanted(const struct nsock *s)
 
 static void nwait_check(struct nsock *s);
 
-/* Recompute whether the eventfd should be readable; a syscall only on change. */
+/* Recompute whether the eventfd should be readable; a syscall only on change,
+ * and only if a thread may sleep on it in the kernel (ep_edge_wanted: the
+ * interest is epoll's alone, whose shadow waits on the eventfd
+ * edge-triggered). Without one, s->signalled follows the socket and the
+ * eventfd is left as it is: a stale readable eventfd wakes no edge-triggered
+ * waiter, and the first write once one sleeps makes the edge. */
 static void nsock_update(struct nsock *s)
 {
 	int ready = 0;
@@ -431,6 +436,10 @@ static void nsock_update(struct nsock *s)
 		ready = (nst_poll(eng.st, s->sd) & (uint32_t)m) != 0;
 	if (ready == s->signalled || s->efd < 0)
 		return;
+	if (s->ep_members && !ep_edge_wanted(s)) {
+		s->signalled = ready;
+		return;
+	}
 	if (ready) {
 		uint64_t one = 1;
 		(void)!REAL(write)(s->efd, &one, sizeof(one));
@@ -445,14 +454,14 @@ static void nsock_update(struct nsock *s)
  * a changed event mask. Each edge bumps s->gen; edge-triggered members report
  * when gen moved since they last reported. The epoll sets wait on the eventfd
  * edge-triggered (epoll.c), so an edge while the eventfd is already readable
- * needs one more write to wake them. */
+ * needs one more write to wake them -- if one may sleep (ep_edge_wanted). */
 static void nsock_edge(struct nsock *s, int was_signalled)
 {
 	uint32_t m = nst_poll(eng.st, s->sd);
 	size_t rx = nst_rx_avail(eng.st, s->sd);
 	if (m != s->last_mask || rx > s->last_rx) {
 		s->gen++;
-		if (was_signalled && s->signalled && s->efd >= 0) {
+		if (was_signalled && s->signalled && s->efd >= 0 && ep_edge_wanted(s)) {
 			uint64_t one = 1;
 			(void)!REAL(write)(s->efd, &one, sizeof(one));
 		}

@@ -455,6 +455,9 @@ int  ep_peek(int fd);
 /* poll()/select() on such an epoll fd: 1 if an nstack member is ready
  * (consumes nothing). Takes the lock. */
 int  ep_poll_ready(int epfd);
+/* An edge of s must write its eventfd: a thread may sleep on one of its
+ * epoll sets in the kernel. Under the lock. */
+int  ep_edge_wanted(const struct nsock *s);
 /* close() of an epoll fd. */
 void ep_close(int epfd);
 /* The next epoll membership of the same socket (s->ep_members list). */
