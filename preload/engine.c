@@ -505,6 +505,24 @@ void eng_poll_inline(void)
 	}
 }
 
+/* Before a diagnostic read of a connection (TCP_INFO): frames that have
+ * reached the device but not yet the stack (their completion is the
+ * engine's wake-up away) are waited for, at most ENG_SYNC_US, and run. A
+ * peer that sent and then asks, through another channel, what we made of
+ * it (packetdrill's wire mode) finds it done, as on the kernel. Under the
+ * lock. */
+#define ENG_SYNC_US 20000
+
+void eng_sync_rx(void)
+{
+	if (!eng.st || !eng.dev || eng.loopback)
+		return;
+	if (netdev_sync(eng.dev, ENG_SYNC_US) > 0) {
+		eng_drive(eng_now_us());
+		eng_after();
+	}
+}
+
 void eng_freshen(void)
 {
 	if (!eng.st)

@@ -229,6 +229,7 @@ void     eng_after(void);
  * it. Cheap with nothing pending. */
 void     eng_freshen(void);
 void     eng_poll_inline(void);
+void     eng_sync_rx(void);     /* TCP_INFO: frames on the device are run first (bounded wait) */
 /* NSTACK_BUSY_POLL_US: how long an application thread about to sleep on
  * nstack sockets first drives the device itself (0: never). */
 extern int64_t eng_busy_poll_us;

@@ -734,6 +734,7 @@ NST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len
 	} else if (level == SOL_SOCKET && sock_int_opt(s, name, &iv)) {
 		r = opt_put(val, lenp, &iv, sizeof(iv));
 	} else if (level == IPPROTO_TCP && name == TCP_INFO && s->ops->tcp_info) {
+		eng_sync_rx();
 		r = tcpinfo_get(s, val, lenp);
 	} else if (level == SOL_SOCKET && name == SO_BINDTODEVICE) {
 		r = bindtodevice_get(s, val, lenp);

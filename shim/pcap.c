@@ -147,6 +147,11 @@ static int pcapdev_pending(struct netdev *dev)
 	return netdev_pending(pcapdev_of(dev)->lower);
 }
 
+static int pcapdev_rx_sync(struct netdev *dev, unsigned budget_us)
+{
+	return netdev_sync(pcapdev_of(dev)->lower, budget_us);
+}
+
 static int pcapdev_wait_prepare(struct netdev *dev)
 {
 	return netdev_wait_prepare(pcapdev_of(dev)->lower);
@@ -170,6 +175,7 @@ static const struct netdev_ops pcapdev_ops = {
 	.wait_fd = pcapdev_wait_fd,
 	.pending = pcapdev_pending,
 	.wait_prepare = pcapdev_wait_prepare,
+	.sync = pcapdev_rx_sync,
 	.close   = pcapdev_close,
 };
 

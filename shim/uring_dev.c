@@ -44,6 +44,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <poll.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -613,6 +615,30 @@ static int ud_wait_prepare(struct netdev *dev)
 	return ud->rxq.n || io_uring_cq_ready(&ud->ring);
 }
 
+/* Frames on the fd whose read completions are not posted yet (the
+ * multishot read's task work runs in the thread that armed it, the
+ * engine's, a wake-up away): wait for them, at most budget_us. */
+static int ud_sync(struct netdev *dev, unsigned budget_us)
+{
+	struct uring_dev *ud = ud_of(dev);
+	struct pollfd p = { ud->fd, POLLIN, 0 };
+	struct timespec zero = { 0, 0 }, nap = { 0, 20000 };
+
+	if (ud->rxq.n || (ud->uring && io_uring_cq_ready(&ud->ring)))
+		return 1;
+	if (syscall(SYS_ppoll, &p, 1, &zero, NULL, 0) <= 0 || !(p.revents & POLLIN))
+		/* none left on the fd: a completion may have come meanwhile */
+		return ud->uring && io_uring_cq_ready(&ud->ring) > 0;
+	if (!ud->uring)
+		return 1;       /* plain reads: recv takes them */
+	for (unsigned waited = 0; waited < budget_us; waited += 20) {
+		if (io_uring_cq_ready(&ud->ring))
+			return 1;
+		(void)syscall(SYS_nanosleep, &nap, NULL);
+	}
+	return io_uring_cq_ready(&ud->ring) > 0;
+}
+
 static int ud_wait_fd(struct netdev *dev)
 {
 	struct uring_dev *ud = ud_of(dev);
@@ -687,6 +713,7 @@ static const struct netdev_ops ud_ops = {
 	.wait_fd = ud_wait_fd,
 	.pending = ud_pending,
 	.wait_prepare = ud_wait_prepare,
+	.sync = ud_sync,
 	.close   = ud_close,
 };
 

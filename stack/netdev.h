@@ -29,6 +29,12 @@ struct netdev_ops {
 	 * and this does: it clears it and answers pending(), so a frame that
 	 * came before is not slept on and one after makes the fd readable. */
 	int  (*wait_prepare)(struct netdev *dev);
+	/* Optional, a system call: frames the kernel already holds for the
+	 * device (on its fd, their completions not yet posted) are waited for,
+	 * at most budget_us; 1 if recv would return frames, 0 if not. Lets a
+	 * diagnostic call (TCP_INFO) see what has reached the host, as the
+	 * kernel's, whose softirq has run by then, does. */
+	int  (*sync)(struct netdev *dev, unsigned budget_us);
 	/* Release everything; dev is invalid afterwards. */
 	void (*close)(struct netdev *dev);
 };
@@ -64,6 +70,8 @@ static inline int netdev_wait_fd(struct netdev *d) { return d->ops->wait_fd ? d-
 static inline int netdev_pending(struct netdev *d) { return d->ops->pending ? d->ops->pending(d) : -1; }
 /* 1: frames wait, do not sleep; 0: sleep on wait_fd; -1: no such step */
 static inline int netdev_wait_prepare(struct netdev *d) { return d->ops->wait_prepare ? d->ops->wait_prepare(d) : -1; }
+/* 1: frames wait; 0: none came; -1: no such step */
+static inline int netdev_sync(struct netdev *d, unsigned budget_us) { return d->ops->sync ? d->ops->sync(d, budget_us) : -1; }
 static inline void netdev_close(struct netdev *d) { if (d) d->ops->close(d); }
 
 #endif
