@@ -431,6 +431,8 @@ static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_
 		eng_poll_inline();
 		int kernel = ep_has_kernel(ep);
 		int kfirst = kernel && (ep->turn ^= 1);
+		if (ep->exported)
+			ep_drain(ep);   /* the kernel reads its readiness: keep it true */
 		if (!kfirst)
 			n = ep_scan(ep, evs, maxev);
 		eng_unlock();
@@ -472,6 +474,8 @@ static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_
 		r = eng_block_epoll(ep->epfd, evs, maxev, deadline, mask);
 		eng_lock();
 		ep->sleepers--;
+		if (r > 0)
+			ep_drain(ep);   /* what woke us is looked at next: not left readable */
 		eng_unlock();
 		if (r < 0)
 			return r;       /* EINTR: epoll_wait is never restarted */

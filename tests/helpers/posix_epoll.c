@@ -244,6 +244,31 @@ static int checks(void)
 	epoll_ctl(ep2, EPOLL_CTL_DEL, a, NULL);
 	close(ep2);
 
+	/* --- a blocked epoll_wait wakes for data that comes later; then the
+	 * same epoll fd inside another one: the outer wakes for its member --- */
+	struct later lw = { c, 100, "wake" };
+	pthread_create(&th, NULL, send_later, &lw);
+	t0 = now_ms();
+	show_wait("wait blocks until data", ep, 8, 3000);
+	dt = now_ms() - t0;
+	printf("wait woke in time: %s\n", dt >= 50 && dt < 2000 ? "yes" : "no");
+	pthread_join(th, NULL);
+	drain(a);
+	int outer = epoll_create1(0);
+	add(outer, ep, EPOLLIN, 61);
+	show_wait("outer idle", outer, 8, 0);
+	struct later ln = { c, 100, "nest" };
+	pthread_create(&th, NULL, send_later, &ln);
+	t0 = now_ms();
+	show_wait("outer blocks until data", outer, 8, 3000);
+	dt = now_ms() - t0;
+	printf("outer woke in time: %s\n", dt >= 50 && dt < 2000 ? "yes" : "no");
+	pthread_join(th, NULL);
+	show_wait("inner after outer", ep, 8, 0);
+	drain(a);
+	show_wait("outer drained", outer, 8, 0);
+	close(outer);
+
 	/* --- mixed kernel and nstack fds --- */
 	int pp[2];
 	if (pipe(pp) < 0)
