@@ -188,7 +188,8 @@ static void ep_free(struct nepoll *ep)
 }
 
 /* Kernel fds already in epfd, from /proc/self/fdinfo/EPFD ("tfd:" lines),
- * before our shadow and first member join; -1 if it cannot tell. */
+ * not counting ours (the first member's eventfd is already registered there,
+ * with no event bits), before our shadow joins; -1 if it cannot tell. */
 static int ep_count_kernel(int epfd)
 {
 	char path[64], buf[4096];
@@ -205,7 +206,8 @@ static int ep_count_kernel(int epfd)
 		return -1;      /* too many to read in one go: count unknown */
 	buf[len] = 0;
 	for (const char *q = buf; (q = strstr(q, "tfd:")) != NULL; q += 4)
-		n++;
+		if (!fd_peek(atoi(q + 4)))
+			n++;
 	return n;
 }
 
