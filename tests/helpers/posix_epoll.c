@@ -123,6 +123,20 @@ static void *send_later(void *arg)
 	return NULL;
 }
 
+/* "data" is written to fd 100 ms from now; epoll_wait on ep must block
+ * until it comes, and say so in time. */
+static void wait_for_later(const char *label, const char *woke, int ep, int fd, const char *data)
+{
+	struct later l = { fd, 100, data };
+	pthread_t th;
+	pthread_create(&th, NULL, send_later, &l);
+	uint64_t t0 = now_ms();
+	show_wait(label, ep, 8, 3000);
+	uint64_t dt = now_ms() - t0;
+	printf("%s in time: %s\n", woke, dt >= 50 && dt < 2000 ? "yes" : "no");
+	pthread_join(th, NULL);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -246,24 +260,12 @@ static int checks(void)
 
 	/* --- a blocked epoll_wait wakes for data that comes later; then the
 	 * same epoll fd inside another one: the outer wakes for its member --- */
-	struct later lw = { c, 100, "wake" };
-	pthread_create(&th, NULL, send_later, &lw);
-	t0 = now_ms();
-	show_wait("wait blocks until data", ep, 8, 3000);
-	dt = now_ms() - t0;
-	printf("wait woke in time: %s\n", dt >= 50 && dt < 2000 ? "yes" : "no");
-	pthread_join(th, NULL);
+	wait_for_later("wait blocks until data", "wait woke", ep, c, "wake");
 	drain(a);
 	int outer = epoll_create1(0);
 	add(outer, ep, EPOLLIN, 61);
 	show_wait("outer idle", outer, 8, 0);
-	struct later ln = { c, 100, "nest" };
-	pthread_create(&th, NULL, send_later, &ln);
-	t0 = now_ms();
-	show_wait("outer blocks until data", outer, 8, 3000);
-	dt = now_ms() - t0;
-	printf("outer woke in time: %s\n", dt >= 50 && dt < 2000 ? "yes" : "no");
-	pthread_join(th, NULL);
+	wait_for_later("outer blocks until data", "outer woke", outer, c, "nest");
 	show_wait("inner after outer", ep, 8, 0);
 	drain(a);
 	show_wait("outer drained", outer, 8, 0);

@@ -794,12 +794,7 @@ TEST(sacked_data_frees_the_window_outside_recovery)
 	t->rack_reord = 1;      /* reordering seen: RACK waits min_RTT/4 */
 	t->cwnd = 6 * MSS;
 	t->ssthresh = 6 * MSS;  /* congestion avoidance: cwnd stays 6 here */
-	CHECK_EQ(nst_send(st, sd, payload, 12 * MSS, 0, now), (long)(12 * MSS));
-	struct out o;
-	unsigned got = 0;
-	while (take(&o))
-		got++;
-	CHECK_EQ(got, 6);
+	send_segs(sd, s, 12, 6);        /* cwnd lets six go */
 	advance(now + 10 * MS);
 	/* the first still missing, the next three SACKed: three in flight */
 	uint32_t b[2] = { s + MSS, s + 4 * MSS };
@@ -807,6 +802,8 @@ TEST(sacked_data_frees_the_window_outside_recovery)
 	CHECK(!t->in_recovery);
 	CHECK(t->timer[TCP_T_REO]);
 	CHECK_EQ(t->cwnd, 6 * MSS);
+	struct out o;
+	unsigned got;
 	for (unsigned i = 0; i < 3; i++) {
 		CHECK(take(&o));
 		CHECK_EQ(o.seq, s + (6 + i) * MSS);
