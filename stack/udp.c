@@ -159,6 +159,8 @@ static struct udp_sock *udp_lookup(struct stack *st, uint32_t dst, uint16_t dpor
 	return best;
 }
 
+#define UDP_RQ_MAX (16u << 20)  /* bytes of queue one socket's ring holds at most */
+
 /* Copy one datagram into s's ring, or drop it (counted) when the queue is
  * over SO_RCVBUF (Linux __udp_enqueue_schedule_skb). */
 static void udp_enqueue(struct stack *st, struct udp_sock *s, uint32_t src, uint16_t sport,
@@ -170,7 +172,13 @@ static void udp_enqueue(struct stack *st, struct udp_sock *s, uint32_t src, uint
 	}
 	uint32_t need = sizeof(struct udp_rec) + len;
 	if (!s->rq.buf) {
-		uint32_t size = (uint32_t)s->opt_rcvbuf + UDP_MAX_PAYLOAD + UDP_REC_CHARGE + sizeof(struct udp_rec);
+		/* The ring is allocated whole, so it holds at most UDP_RQ_MAX of
+		 * queue however large SO_RCVBUF(FORCE) was set (up to INT_MAX, as
+		 * on Linux, which charges per datagram instead): past that,
+		 * datagrams are dropped and counted. Not implemented: a queue
+		 * that grows beyond it. */
+		uint32_t q = (uint32_t)s->opt_rcvbuf < UDP_RQ_MAX ? (uint32_t)s->opt_rcvbuf : UDP_RQ_MAX;
+		uint32_t size = q + UDP_MAX_PAYLOAD + UDP_REC_CHARGE + sizeof(struct udp_rec);
 		s->rq.buf = nst_alloc(st, size);
 		if (!s->rq.buf) {
 			st->stat.udp_drop_rcvbuf++;
