@@ -910,6 +910,7 @@ static int eng_keeper(void)
 	if (getrandom(&eng.rand_state, sizeof(eng.rand_state), 0) != sizeof(eng.rand_state))
 		eng.rand_state ^= eng_now_us() ^ ((uint64_t)getpid() << 32);
 	struct shim_dev_spec spec = c.dev;
+	spec.opts.arm_wake = eng_kick;
 	spec.adopt = true;
 	spec.adopt_fd = devfd;
 	spec.have_mac = true;
@@ -1153,6 +1154,7 @@ static int eng_attach_fds(const struct nst_config *c, int mfd, int dfd, int slot
 	eng_busy_poll_us = c->busy_poll_us;
 	eng.arena = a;
 	struct shim_dev_spec spec = c->dev;
+	spec.opts.arm_wake = eng_kick;
 	spec.adopt = true;
 	spec.adopt_fd = dfd;
 	spec.have_mac = true;           /* the stack's, not one derived from our pid */
@@ -1377,6 +1379,7 @@ static int eng_configure(void)
 
 	struct shim_dev sd;
 	int fail;
+	c.dev.opts.arm_wake = eng_kick;
 	err = shim_dev_open(&c.dev, &sd, &fail);
 	/* Two programs starting at once: the other one got the interface
 	 * first and will serve it; join it once its control socket is up. */

@@ -58,6 +58,11 @@ struct shim_opts {
 	bool     uring_no_multishot;    /* a ring of ordinary reads even with multishot */
 	bool     reads_claimed;         /* io_uring reads armed only by the thread that called
 	                                 * shim_reads_claim (the engine thread), never at open */
+	void   (*arm_wake)(void);       /* with reads_claimed: wake the claiming thread, from
+	                                 * another thread that found a read ended (it cannot
+	                                 * arm one; the device's own fd will not signal until
+	                                 * the claimer has). Its own fd, not the device's: a
+	                                 * write to the device's fd can be taken by any waiter */
 };
 
 /* The calling thread becomes the one that arms a device's io_uring reads

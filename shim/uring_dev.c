@@ -101,6 +101,7 @@ struct uring_dev {
 	unsigned br_target;         /* keep this many there: a share of the pool */
 	unsigned reads_armed;       /* read requests alive in the kernel */
 	unsigned reads_target;      /* 1 multishot, else UD_NREADS */
+	bool     arm_asked;         /* opts.arm_wake called; cleared when the claimer arms */
 	unsigned writes_inflight;   /* write SQEs queued or submitted, not completed */
 	uint8_t *inring;            /* [pool_n]: 1 while pkt id is a provided buffer */
 	unsigned pool_n;
@@ -108,8 +109,6 @@ struct uring_dev {
 	struct pkt_queue rxq;       /* received, not yet taken by recv() */
 	struct pkt_queue txq;       /* plain path: frames waiting for flush() */
 	struct pkt *spare;          /* plain path: the next receive buffer */
-	uint64_t rx_nobuf;          /* pool exhausted while refilling the receive side */
-	uint64_t rx_gso;            /* frames dropped for a GSO type we did not enable */
 	struct shim_opts opts;
 };
 
@@ -190,7 +189,7 @@ static void ud_rx_segment(struct uring_dev *ud, struct pkt *p)
 	if (n < 0) {
 		ud->dev.stat.rx_drops++;
 		if (n == -ENOBUFS)
-			ud->rx_nobuf++;
+			ud->dev.stat.rx_nobuf++;
 		return;
 	}
 	while ((s = pkt_queue_pop(&segs))) {
@@ -221,7 +220,7 @@ static void ud_rx_frame(struct uring_dev *ud, struct pkt *p, long res)
 		 * cannot be parsed as one segment. */
 		if ((vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV4 ||
 		    !vh.gso_size) {
-			ud->rx_gso++;
+			ud->dev.stat.rx_gso_drops++;
 			goto drop;
 		}
 		p->gso_size = le16toh(vh.gso_size);
@@ -286,7 +285,7 @@ static void ud_br_fill(struct uring_dev *ud)
 		struct pkt *p = ud_rx_alloc(ud);
 
 		if (!p) {
-			ud->rx_nobuf++;
+			ud->dev.stat.rx_nobuf++;
 			break;
 		}
 		ud->inring[p->id] = 1;
@@ -431,8 +430,27 @@ static void ud_arm_reads(struct uring_dev *ud)
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = UD_BGID;
 		io_uring_sqe_set_data64(sqe, UD_UD_READ);
+		if (ud->ms_ok || !ud->multishot)
+			ud->dev.stat.rx_rearms++;
 		ud->reads_armed++;
+		ud->arm_asked = false;
 	}
+}
+
+/* A read ended (the buffer ring ran dry: -ENOBUFS, the usual case) and this
+ * thread may not arm the next. The claimer may be asleep on the device's
+ * eventfd, whose signal for that completion this thread has taken (the
+ * device's wait_prepare clears it): with no read alive nothing would ever
+ * signal it again, and both would sleep while frames pile up in the
+ * kernel. Wake the claimer through its own fd, once per ended read. */
+static void ud_arm_ask(struct uring_dev *ud)
+{
+	if (!ud->opts.reads_claimed || ud_reads_claimer || ud->rx_err || ud->arm_asked ||
+	    ud->reads_armed >= ud->reads_target)
+		return;
+	ud->arm_asked = true;
+	if (ud->opts.arm_wake)
+		ud->opts.arm_wake();
 }
 
 static int ud_submit(struct uring_dev *ud)
@@ -454,6 +472,9 @@ static void ud_service(struct uring_dev *ud)
 	ud_arm_reads(ud);
 	if (io_uring_sq_ready(&ud->ring))
 		(void)ud_submit(ud);
+	ud_arm_ask(ud);
+	ud->dev.stat.rx_armed = ud->reads_armed;
+	ud->dev.stat.rx_error = ud->rx_err;
 }
 
 /* ---- plain read()/write() path ----------------------------------------- */
@@ -465,7 +486,7 @@ static void ud_plain_rx(struct uring_dev *ud, int want)
 		long r;
 
 		if (!ud->spare && !(ud->spare = ud_rx_alloc(ud))) {
-			ud->rx_nobuf++;
+			ud->dev.stat.rx_nobuf++;
 			return;
 		}
 		r = sys_read(ud->fd, ud->spare->buf + UD_RXBUF_OFF, ud_rxbuf_len(ud->spare));
@@ -612,6 +633,10 @@ static int ud_wait_prepare(struct netdev *dev)
 		return -1;
 	ud->lazy_drain = true;
 	(void)sys_read(ud->efd, &v, sizeof(v));
+	/* A read that ended while the pool was empty is armed now if the
+	 * pass that followed freed buffers (the claimer); another thread
+	 * asks the claimer (ud_arm_ask). */
+	ud_service(ud);
 	return ud->rxq.n || io_uring_cq_ready(&ud->ring);
 }
 

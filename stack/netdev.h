@@ -42,6 +42,11 @@ struct netdev_ops {
 struct netdev_stats {
 	uint64_t rx_frames, rx_bytes, rx_drops;
 	uint64_t tx_frames, tx_bytes, tx_drops;
+	uint64_t rx_rearms;     /* read requests that ended and were armed again (io_uring) */
+	uint64_t rx_nobuf;      /* receive buffers not refilled: the packet pool was empty */
+	uint64_t rx_gso_drops;  /* received aggregates of a kind not enabled, dropped */
+	uint32_t rx_armed;      /* gauge: read requests alive in the kernel (io_uring) */
+	int32_t  rx_error;      /* the error that stopped receiving (-errno), or 0 */
 };
 
 /* What a device does for the stack (netdev.features). A device without a

@@ -58,3 +58,17 @@ teardown() {
 	assert_output --partial "reply $KADDR is-at"
 	assert_output --partial "packet vp1: forked: io_uring"
 }
+
+@test "dev_fork: TAP: a multishot read ended in an application thread is armed again by the engine" {
+	# The stall of a lossy download: the provided buffers ran dry, the multishot read ended,
+	# an application thread reaped that end (it may not arm reads) and took the device fd's
+	# signal; the engine slept on with no read alive. tests/helpers/shim_rearm.c.
+	lab_up
+	local helper="$BUILD/tests/helpers/shim_rearm"
+	[ -x "$helper" ] || fail "missing $helper"
+	run timeout 20 $nsx "$helper" nst0 600
+	echo "$output"
+	assert_success
+	assert_output --partial "woken"
+	assert_output --partial "received 600 of 600"
+}
