@@ -437,8 +437,8 @@ static void ud_arm_reads(struct uring_dev *ud)
 	}
 }
 
-/* A read ended (the buffer ring ran dry: -ENOBUFS, the usual case) and this
- * thread may not arm the next. The claimer may be asleep on the device's
+/* The last read ended (the buffer ring ran dry: -ENOBUFS, the usual case) and
+ * this thread may not arm the next. The claimer may be asleep on the device's
  * eventfd, whose signal for that completion this thread has taken (the
  * device's wait_prepare clears it): with no read alive nothing would ever
  * signal it again, and both would sleep while frames pile up in the
@@ -446,7 +446,7 @@ static void ud_arm_reads(struct uring_dev *ud)
 static void ud_arm_ask(struct uring_dev *ud)
 {
 	if (!ud->opts.reads_claimed || ud_reads_claimer || ud->rx_err || ud->arm_asked ||
-	    ud->reads_armed >= ud->reads_target)
+	    ud->reads_armed)    /* a read alive will signal; the claimer tops up then */
 		return;
 	ud->arm_asked = true;
 	if (ud->opts.arm_wake)
