@@ -119,6 +119,7 @@ enum tcp_timer_id {
 #define TCP_WSCALE_MAX    14            /* RFC 7323 2.3 */
 #define TCP_TS_OPT_LEN    12            /* NOP, NOP, kind 8, len 10, TSval, TSecr */
 #define TCP_PAWS_IDLE_US  (24ull * 86400 * 1000000)  /* RFC 7323 5.5: 24 days */
+#define TCP_PAWS_WINDOW   1     /* ticks of the peer's clock a TSval may lag (Linux) */
 #define TCP_TW_REUSE_US   1000000ull    /* connect takes over a TIME-WAIT this quiet (Linux) */
 #define TCP_SACK_SB_MAX   32            /* SACKed ranges the sender keeps (scoreboard) */
 #define TCP_SACK_RCV_MAX  4             /* SACK blocks in one ACK: 40 option bytes (RFC 2018 3) */

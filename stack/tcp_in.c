@@ -160,6 +160,19 @@ static void tcp_syn_options(struct stack *st, struct tcb *t, const struct tcp_se
 	}
 }
 
+/* Linux's tcp_disordered_ack: a pure duplicate ACK at rcv.nxt that would
+ * not update the window, its TSval behind TS.Recent by less than an RTO's
+ * worth of the peer's ticks (taken as milliseconds, as Linux does): a
+ * reordered ACK, not an old duplicate, and its SACK blocks are wanted. */
+static int tcp_disordered_ack(const struct tcb *t, const struct tcp_seg *seg)
+{
+	return (seg->flags & TCP_ACK) && !(seg->flags & (TCP_SYN | TCP_FIN)) && !seg->len &&
+	       seg->seq == t->rcv.nxt && seg->ack == t->snd.una &&
+	       !seq_lt(t->snd.wl1, seg->seq) &&
+	       !(t->snd.wl1 == seg->seq && seg->wnd > t->snd.wnd) &&
+	       (uint64_t)(t->ts_recent - seg->tsval) <= t->rto * 1024 / 1000000;
+}
+
 /* RFC 7323 5.3 R1 (PAWS) and 3.2 for a segment of a connection that uses
  * timestamps, before the acceptance test. "If a non-<RST> segment is
  * received without a TSopt, a TCP SHOULD silently drop the segment." R1:
@@ -168,6 +181,10 @@ static void tcp_syn_options(struct stack *st, struct tcb *t, const struct tcp_se
  * is not set, then treat the arriving segment as not acceptable: Send an
  * acknowledgment in reply ... and drop the segment." 5.5: TS.Recent is
  * invalid after 24 days of idleness. */
+/* As Linux (tcp_paws_discard), two exceptions to R1: a TSval at most
+ * TCP_PAWS_WINDOW ticks behind (a segment reordered by less than a tick of
+ * the peer's clock is new, not a duplicate of a previous wrap: the
+ * protection R1 is for needs 2^31 ticks), and a disordered ACK (above). */
 static enum tcp_verdict tcp_paws(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
 {
 	if (!t->ts_ok || (seg->flags & TCP_RST))
@@ -178,7 +195,8 @@ static enum tcp_verdict tcp_paws(struct stack *st, struct tcb *t, const struct t
 	}
 	if (t->ts_recent_ok && st->now_us - t->ts_recent_us > TCP_PAWS_IDLE_US)
 		t->ts_recent_ok = 0;
-	if (t->ts_recent_ok && seq_lt(seg->tsval, t->ts_recent)) {
+	if (t->ts_recent_ok && seq_lt(seg->tsval, t->ts_recent) &&
+	    t->ts_recent - seg->tsval > TCP_PAWS_WINDOW && !tcp_disordered_ack(t, seg)) {
 		st->stat.tcp_drop_paws++;
 		/* old data (an original overtaken by its retransmission): the
 		 * ACK reports it as a duplicate (RFC 2883), as Linux's

@@ -222,6 +222,50 @@ TEST(paws_rejects_old_timestamps)
 	teardown();
 }
 
+/* PAWS as Linux applies it (tcp_paws_discard): a TSval one tick behind
+ * TS.Recent passes (TCP_PAWS_WINDOW: a segment a link reordered by less
+ * than a tick of the peer's clock is new data, not an old duplicate), and
+ * so does a "disordered ACK" (tcp_disordered_ack): a pure duplicate ACK at
+ * rcv.nxt that would not update the window, its TSval within an RTO of
+ * TS.Recent — a reordered dupack of a recovery, its SACK blocks wanted.
+ * Two ticks behind, data is still dropped; so is an old ACK that would
+ * move the window. TS.Recent never moves back. */
+TEST(paws_allows_one_tick_and_disordered_acks)
+{
+	setup();
+	struct out syn, o;
+	int sd = open_active_opts(&syn, 0, 1, 5000, 60000);
+	struct tcb *t = tcb_of(sd);
+	const struct stack_stats *ss = stack_stats(st);
+	uint64_t paws0 = ss->tcp_drop_paws;
+	advance(now + MS);
+	inject(with_opts(from_wnd(sd, ACK, PISS + 1, syn.seq + 1, 60000, "abc"), -1, 1, 5002, 0));
+	CHECK_EQ(t->ts_recent, 5002);
+	inject(with_opts(from_wnd(sd, ACK, PISS + 4, syn.seq + 1, 60000, "def"), -1, 1, 5001, 0));
+	CHECK_EQ(ss->tcp_drop_paws, paws0);
+	CHECK_EQ(t->rcv.nxt, PISS + 7);         /* taken: one tick behind */
+	CHECK_EQ(t->ts_recent, 5002);           /* and TS.Recent stays */
+	inject(with_opts(from_wnd(sd, ACK, PISS + 7, syn.seq + 1, 60000, "ghi"), -1, 1, 5000, 0));
+	CHECK_EQ(ss->tcp_drop_paws, paws0 + 1);
+	CHECK_EQ(t->rcv.nxt, PISS + 7);         /* two ticks: dropped */
+	drain();
+	/* a pure ACK at rcv.nxt (SND.WL1 moves to it), then a reordered one
+	 * from before it, 10 ticks old (the RTO is 1 s): taken */
+	inject(with_opts(from_wnd(sd, ACK, PISS + 7, syn.seq + 1, 60000, NULL), -1, 1, 5003, 0));
+	CHECK_EQ(t->ts_recent, 5003);
+	CHECK(none());
+	inject(with_opts(from_wnd(sd, ACK, PISS + 7, syn.seq + 1, 60000, NULL), -1, 1, 4993, 0));
+	CHECK_EQ(ss->tcp_drop_paws, paws0 + 1);
+	CHECK(none());
+	/* the same with a wider window (it would update it): dropped, ACKed */
+	inject(with_opts(from_wnd(sd, ACK, PISS + 7, syn.seq + 1, 61000, NULL), -1, 1, 4993, 0));
+	CHECK_EQ(ss->tcp_drop_paws, paws0 + 2);
+	CHECK(take(&o));
+	CHECK_EQ(o.ack, PISS + 7);
+	CHECK_EQ(t->snd.wnd, 60000);
+	teardown();
+}
+
 /* RFC 7323 4.1 (RTTM): in fast recovery, where Karn leaves the segment
  * timer idle, the echoed TSval gives the RTT sample. */
 TEST(rttm_sample_in_recovery)
@@ -472,6 +516,7 @@ int main(void)
 	RUN(passive_answers_options_only_when_offered);
 	RUN(timestamps_clock_and_echo);
 	RUN(paws_rejects_old_timestamps);
+	RUN(paws_allows_one_tick_and_disordered_acks);
 	RUN(rttm_sample_in_recovery);
 	RUN(cwnd_does_not_grow_when_not_limited);
 	RUN(slow_start_app_limited_grows_to_twice_the_flight);
