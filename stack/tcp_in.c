@@ -180,11 +180,11 @@ static int tcp_disordered_ack(const struct tcb *t, const struct tcp_seg *seg)
  * TS.Recent, TS.Recent is valid (see later discussion), and if the RST bit
  * is not set, then treat the arriving segment as not acceptable: Send an
  * acknowledgment in reply ... and drop the segment." 5.5: TS.Recent is
- * invalid after 24 days of idleness. */
-/* As Linux (tcp_paws_discard), two exceptions to R1: a TSval at most
- * TCP_PAWS_WINDOW ticks behind (a segment reordered by less than a tick of
- * the peer's clock is new, not a duplicate of a previous wrap: the
- * protection R1 is for needs 2^31 ticks), and a disordered ACK (above). */
+ * invalid after 24 days of idleness. As Linux (tcp_paws_discard), two
+ * exceptions to R1: a TSval at most TCP_PAWS_WINDOW ticks behind (a segment
+ * reordered by less than a tick of the peer's clock is new, not a duplicate
+ * of a previous wrap: the protection R1 is for needs 2^31 ticks), and a
+ * disordered ACK (above). */
 static enum tcp_verdict tcp_paws(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
 {
 	if (!t->ts_ok || (seg->flags & TCP_RST))
