@@ -6,6 +6,7 @@
  * expect once at the end. Loads go through memcpy: any alignment. */
 #include <string.h>
 #include "csum.h"
+#include "stack.h"
 
 /* 64-bit one's-complement add: the carry out goes back in at the bottom. */
 static inline uint64_t add64(uint64_t a, uint64_t b)
@@ -101,5 +102,23 @@ uint32_t csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 	s += dst & 0xffff;
 	s += proto;
 	s += len;
+	return (uint32_t)s;
+}
+
+/* RFC 8200 8.1: source, destination, the 32-bit upper-layer length, three
+ * zero bytes and the next header. */
+uint32_t csum_pseudo6(const struct nst_addr *src, const struct nst_addr *dst, uint8_t proto,
+		      uint32_t len)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < 16; i += 2) {
+		s += (uint32_t)src->b[i] << 8 | src->b[i + 1];
+		s += (uint32_t)dst->b[i] << 8 | dst->b[i + 1];
+	}
+	s += len >> 16;
+	s += len & 0xffff;
+	s += proto;
+	while (s >> 32)
+		s = (s & 0xffffffff) + (s >> 32);
 	return (uint32_t)s;
 }

@@ -13,6 +13,10 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t csum_fold(uint32_t sum);
 /* Accumulator of the IPv4 pseudo-header (RFC 9293 3.1, RFC 768); addresses in host order. */
 uint32_t csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+/* Accumulator of the IPv6 pseudo-header (RFC 8200 8.1). */
+struct nst_addr;
+uint32_t csum_pseudo6(const struct nst_addr *src, const struct nst_addr *dst, uint8_t proto,
+		      uint32_t len);
 /* Whole checksum over data (fold of csum_add(0, ...)). */
 static inline uint16_t csum(const void *data, size_t len) { return csum_fold(csum_add(0, data, len)); }
 

@@ -14,6 +14,56 @@
 #include <sys/types.h>
 #include "netdev.h"
 
+/* An address of either family, as the socket API and TCP/UDP keep it: an
+ * IPv6 address, or an IPv4 address as the v4-mapped ::ffff:a.b.c.d
+ * (RFC 4291 2.5.5.2), so one comparison serves both and a dual-stack
+ * listener bound to :: sees IPv4 peers as Linux shows them. Bytes in
+ * network order, as in struct in6_addr (unlike the uint32_t IPv4 addresses
+ * of this API, which are in host order). */
+struct nst_addr {
+	union {
+		uint8_t  b[16];
+		uint32_t w[4];
+		uint64_t q[2];
+	};
+};
+
+static inline struct nst_addr nst_addr_from_v4(uint32_t a)     /* a in host order */
+{
+	struct nst_addr r = { .b = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+				     (uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a } };
+	return r;
+}
+/* 1 for a v4-mapped address (an IPv4 one), 0 for IPv6. */
+static inline int nst_addr_is_v4(const struct nst_addr *a)
+{
+	return a->q[0] == 0 && a->b[8] == 0 && a->b[9] == 0 && a->b[10] == 0xff && a->b[11] == 0xff;
+}
+/* The IPv4 address of a v4-mapped one, host order. */
+static inline uint32_t nst_addr_v4(const struct nst_addr *a)
+{
+	return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 | a->b[15];
+}
+static inline int nst_addr_eq(const struct nst_addr *a, const struct nst_addr *b)
+{
+	return a->q[0] == b->q[0] && a->q[1] == b->q[1];
+}
+/* The unspecified address :: (an AF_INET6 wildcard: both families). */
+static inline int nst_addr_is_unspec(const struct nst_addr *a)
+{
+	return (a->q[0] | a->q[1]) == 0;
+}
+/* A wildcard of either family: :: or ::ffff:0.0.0.0 (INADDR_ANY). */
+static inline int nst_addr_is_any(const struct nst_addr *a)
+{
+	return nst_addr_is_unspec(a) || (nst_addr_is_v4(a) && nst_addr_v4(a) == 0);
+}
+/* Link-local unicast fe80::/10 (its scope is the interface). */
+static inline int nst_addr_is_linklocal(const struct nst_addr *a)
+{
+	return a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80;
+}
+
 /* Counters: one named counter per event and per drop reason.
  * X(name, "description") — the list is the single source for printing. */
 #define STACK_STATS(X) \
@@ -159,6 +209,11 @@ struct stack_config {
 	uint32_t addr;          /* own IPv4 address */
 	uint8_t  prefix_len;    /* on-link prefix length, 0..32 */
 	uint32_t gw;            /* default gateway, 0 for none */
+	struct nst_addr addr6;  /* own global (or ULA) IPv6 address; :: for none (the
+	                         * link-local one, from the MAC, is always there) */
+	uint8_t  prefix6_len;   /* its on-link prefix length, 0..128 */
+	struct nst_addr gw6;    /* IPv6 default router; ::: the one router advertisements name */
+	int      no_ipv6;       /* 1: IPv6 off (frames dropped and counted, no link-local) */
 	int      loopback;      /* NSTACK_IF=lo: serve all of 127.0.0.0/8 on a loop device, no ARP */
 	unsigned max_sockets;   /* 0: default (1024) */
 	uint64_t mem_max;       /* cap on TCP ring memory, bytes; 0: default (1 GB) */
@@ -257,6 +312,29 @@ int     nst_close(struct stack *st, int sd, uint64_t now_us);
 void    nst_close_all(struct stack *st, uint64_t now_us);
 int     nst_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
 int     nst_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+
+/* Either family (struct nst_addr). A socket is AF_INET (nst_socket) or
+ * AF_INET6 (nst_socket6); an AF_INET socket takes v4-mapped addresses only
+ * (else -EAFNOSUPPORT); an AF_INET6 one takes both, IPv4 as v4-mapped,
+ * unless IPV6_V6ONLY. The uint32_t calls above are these with
+ * nst_addr_from_v4. */
+#define NST_AF_INET  2          /* Linux AF_INET */
+#define NST_AF_INET6 10         /* Linux AF_INET6 */
+int     nst_socket6(struct stack *st, int type);
+int     nst_sock_family(struct stack *st, int sd);           /* NST_AF_* or -EBADF */
+int     nst_bind_addr(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port);
+int     nst_connect_addr(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port,
+			 uint64_t now_us);
+int     nst_accept_addr(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port,
+			uint64_t now_us);
+int     nst_getsockname_addr(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port);
+int     nst_getpeername_addr(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port);
+/* 1 if a packet to dst is served by this stack (either family). */
+int     stack_routes_addr(const struct stack *st, const struct nst_addr *dst);
+/* The stack's IPv6 addresses: the link-local one (from the MAC) and the
+ * configured one (:: if none). */
+void    stack_addr6(const struct stack *st, struct nst_addr *linklocal, struct nst_addr *global,
+		    uint8_t *prefix_len);
 uint32_t nst_poll(struct stack *st, int sd);                 /* NST_POLL* bits ready now */
 int     nst_sock_error(struct stack *st, int sd);            /* SO_ERROR: pending error (positive errno), cleared */
 int     nst_sock_type(struct stack *st, int sd);             /* NST_SOCK_* or -EBADF */
@@ -331,6 +409,10 @@ ssize_t nst_sendto(struct stack *st, int sd, const void *buf, size_t len, int fl
  * when the datagram was longer than len. -EAGAIN when none is queued. */
 ssize_t nst_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
 		     uint32_t *addr, uint16_t *port, int *out_flags, uint64_t now_us);
+ssize_t nst_sendto_addr(struct stack *st, int sd, const void *buf, size_t len, int flags,
+			int to_set, const struct nst_addr *addr, uint16_t port, uint64_t now_us);
+ssize_t nst_recvfrom_addr(struct stack *st, int sd, void *buf, size_t len, int flags,
+			  struct nst_addr *addr, uint16_t *port, int *out_flags, uint64_t now_us);
 /* connect(AF_UNSPEC): dissolve the association (udp_disconnect). */
 int     nst_disconnect(struct stack *st, int sd);
 /* 1 if addr is the limited broadcast or the broadcast of the stack's subnet. */
