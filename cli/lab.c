@@ -1,12 +1,14 @@
 /* nstack lab up|down [--name N]: a ready-to-use lab in two commands.
  *
  *   netns N (default "nstack")
- *     nst0  TAP, kernel side 198.18.0.1/24 (kernel peers listen there)
- *     nstack programs run as 198.18.0.2/24 on that TAP
+ *     nst0  TAP, kernel side 198.18.0.1/24 and fd00:198:18::1/64 (kernel peers
+ *           listen there)
+ *     nstack programs run as 198.18.0.2/24 and fd00:198:18::2/64 on that TAP
  *
  * Built with ip(8), one command at a time, no shell. Only 198.18.0.0/15 (the
- * benchmarking range, RFC 2544) is used, only inside the namespace; nothing
- * touches the root namespace's interfaces or routes. `down` stops what still
+ * benchmarking range, RFC 2544) and, for IPv6, the unique-local fd00:198:18::/64
+ * (RFC 4193) are used, only inside the namespace; nothing touches the root
+ * namespace's interfaces, routes or sysctls. `down` stops what still
  * runs inside the namespace, deletes the TAP and the namespace, and checks
  * that nothing is left.
  */
@@ -26,16 +28,21 @@
 #define LAB_KADDR    "198.18.0.1"
 #define LAB_NADDR    "198.18.0.2"
 #define LAB_PREFIX   "24"
+#define LAB_KADDR6   "fd00:198:18::1"
+#define LAB_NADDR6   "fd00:198:18::2"
+#define LAB_PREFIX6  "64"
 
 static const char lab_usage_text[] =
 	"usage: nstack lab up|down [--name N]\n"
 	"\n"
 	"up    create network namespace N (default nstack) holding a TAP device " LAB_TAP "\n"
-	"      whose kernel side is " LAB_KADDR "/" LAB_PREFIX "; programs run under nstack in N\n"
-	"      as " LAB_NADDR "/" LAB_PREFIX " on that TAP\n"
+	"      whose kernel side is " LAB_KADDR "/" LAB_PREFIX " and " LAB_KADDR6 "/" LAB_PREFIX6 ";\n"
+	"      programs run under nstack in N as " LAB_NADDR "/" LAB_PREFIX " and\n"
+	"      " LAB_NADDR6 "/" LAB_PREFIX6 " on that TAP\n"
 	"down  stop the processes still running in N, remove the TAP and the namespace\n"
 	"\n"
-	"Needs root (CAP_NET_ADMIN). Only 198.18.0.0/15 is used, only inside N.\n";
+	"Needs root (CAP_NET_ADMIN). Only 198.18.0.0/15 and fd00:198:18::/64 are used,\n"
+	"only inside N.\n";
 
 /* Run argv (ip, sysctl, ...) and wait; its exit status, or -1. quiet: no
  * output from it. */
@@ -153,12 +160,27 @@ static int lab_up(const char *name)
 	}
 	char *ns = (char *)name;
 	int bad = 0;
-	/* No IPv6 chatter (router solicitations, DAD) on the lab's link. */
-	RUNQ("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-	     "net.ipv6.conf.default.disable_ipv6=1");
+	/* IPv6 on, in the namespace only (sysctls of a netns are its own), set
+	 * before the TAP exists so that it inherits "default": addresses usable
+	 * at once (no DAD: the TAP has no carrier until nstack opens it, and a
+	 * tentative address would wait for it), no router solicitations (the
+	 * kernel side is a host, and nstack no router). A kernel without IPv6
+	 * gets an IPv4-only lab. */
+	int v6 = access("/proc/sys/net/ipv6", F_OK) == 0;
+	if (!v6)
+		cli_err("lab %s: this kernel has no IPv6; the lab is IPv4 only", name);
+	else if (RUN("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0",
+		     "net.ipv6.conf.default.disable_ipv6=0", "net.ipv6.conf.all.accept_dad=0",
+		     "net.ipv6.conf.default.accept_dad=0",
+		     "net.ipv6.conf.default.router_solicitations=0") != 0) {
+		cli_err("lab %s: cannot turn IPv6 on in the namespace; the lab is IPv4 only", name);
+		v6 = 0;
+	}
 	bad |= RUN("ip", "-n", ns, "link", "set", "lo", "up") != 0;
 	bad |= !bad && RUN("ip", "-n", ns, "tuntap", "add", "dev", LAB_TAP, "mode", "tap") != 0;
 	bad |= !bad && RUN("ip", "-n", ns, "addr", "add", LAB_KADDR "/" LAB_PREFIX, "dev", LAB_TAP) != 0;
+	bad |= !bad && v6 && RUN("ip", "-n", ns, "-6", "addr", "add", LAB_KADDR6 "/" LAB_PREFIX6, "dev",
+				 LAB_TAP, "nodad") != 0;
 	bad |= !bad && RUN("ip", "-n", ns, "link", "set", LAB_TAP, "up") != 0;
 	if (bad) {
 		cli_err("lab %s: setup failed; removing it", name);
@@ -168,15 +190,22 @@ static int lab_up(const char *name)
 	}
 	const char *ex = strcmp(name, "nstack") ? " --name " : "";
 	const char *exn = strcmp(name, "nstack") ? name : "";
-	printf("lab %s is up: netns %s, TAP %s, kernel side %s/%s, nstack side %s/%s\n"
-	       "\n"
+	const char *a6 = v6 ? " --addr6 " LAB_NADDR6 "/" LAB_PREFIX6 : "";
+	printf("lab %s is up: netns %s, TAP %s, kernel side %s/%s, nstack side %s/%s\n",
+	       name, name, LAB_TAP, LAB_KADDR, LAB_PREFIX, LAB_NADDR, LAB_PREFIX);
+	if (v6)
+		printf("IPv6: kernel side %s/%s, nstack side %s/%s\n",
+		       LAB_KADDR6, LAB_PREFIX6, LAB_NADDR6, LAB_PREFIX6);
+	printf("\n"
 	       "Start a kernel peer in the lab, then run a program on nstack against it:\n"
 	       "  ip netns exec %s python3 -m http.server 8000 --bind %s &\n"
-	       "  ip netns exec %s nstack run --if %s --addr %s/%s -- curl http://%s:8000/\n"
+	       "  ip netns exec %s nstack run --if %s --addr %s/%s%s -- curl http://%s:8000/\n"
+	       "(the launcher sets LD_PRELOAD and NSTACK_IF=%s NSTACK_ADDR=%s/%s%s%s)\n"
 	       "Look inside while it runs:  nstack ss -i    nstack stats\n"
 	       "Remove everything:          nstack lab down%s%s\n",
-	       name, name, LAB_TAP, LAB_KADDR, LAB_PREFIX, LAB_NADDR, LAB_PREFIX,
-	       name, LAB_KADDR, name, LAB_TAP, LAB_NADDR, LAB_PREFIX, LAB_KADDR, ex, exn);
+	       name, LAB_KADDR, name, LAB_TAP, LAB_NADDR, LAB_PREFIX, a6, LAB_KADDR,
+	       LAB_TAP, LAB_NADDR, LAB_PREFIX, v6 ? " NSTACK_ADDR6=" : "", v6 ? LAB_NADDR6 "/" LAB_PREFIX6 : "",
+	       ex, exn);
 	return 0;
 }
 

@@ -1,8 +1,9 @@
 /* nstack: run an unmodified program on the nstack TCP/IP stack, and look
  * inside the programs that do.
  *
- *   nstack run --if IF --addr A/N [--gw G] [--mac M] [--pcap F] [--impair SPEC]
- *              [--dev tap|packet|auto] [--log LEVEL] -- CMD ARGS...
+ *   nstack run --if IF --addr A/N [--gw G] [--addr6 A6/N] [--gw6 G6] [--mac M]
+ *              [--pcap F] [--impair SPEC] [--dev tap|packet|auto] [--log LEVEL]
+ *              -- CMD ARGS...
  *   nstack lab up|down [--name N]
  *   nstack ss [-p PID] [-t|-u] [-l|-a] [-i]
  *   nstack stats [-p PID] [-a] [--json]
@@ -44,6 +45,11 @@ static const char usage_text[] =
 	"  --addr A/N       the stack's IPv4 address and prefix (NSTACK_ADDR), not an\n"
 	"                   address the kernel has; required unless --if lo\n"
 	"  --gw G           default gateway for off-subnet destinations (NSTACK_GW)\n"
+	"  --addr6 A/N      the stack's IPv6 address and prefix (NSTACK_ADDR6), global or\n"
+	"                   unique-local, e.g. fd00:198:18::2/64; optional (the link-local\n"
+	"                   address comes from the MAC); NSTACK_IPV6=0 turns IPv6 off\n"
+	"  --gw6 G          IPv6 default router (NSTACK_GW6), usually link-local (fe80::...);\n"
+	"                   a global one needs --addr6\n"
 	"  --mac M          the stack's MAC, aa:bb:cc:dd:ee:ff (NSTACK_MAC)\n"
 	"  --pcap FILE      write every frame sent and received to FILE (NSTACK_PCAP)\n"
 	"  --impair SPEC    seeded fault injection on the device (NSTACK_IMPAIR), e.g.\n"
@@ -152,6 +158,34 @@ static const char *packet_if_problem(const char *ifname, const char *addr, char 
 	return NULL;
 }
 
+/* The same for IPv6: does the kernel have addr6 (16 bytes) on ifname?
+ * /proc/net/if_inet6 lists the addresses of the reader's netns, one a line:
+ * 32 hex digits, index, prefix length, scope, flags, name. */
+static const char *packet_if_problem6(const char *ifname, const char *addr6, const uint8_t a6[16],
+				      char *msg, size_t size)
+{
+	FILE *f = fopen("/proc/net/if_inet6", "re");
+	if (!f)
+		return NULL;
+	char hex[33], name[IF_NAMESIZE + 1];
+	unsigned idx, plen, scope, flags;
+	const char *r = NULL;
+	while (!r && fscanf(f, "%32s %x %x %x %x %16s", hex, &idx, &plen, &scope, &flags, name) == 6) {
+		uint8_t k[16];
+		unsigned v;
+		int i;
+		for (i = 0; i < 16 && sscanf(hex + 2 * i, "%2x", &v) == 1; i++)
+			k[i] = (uint8_t)v;
+		if (i == 16 && !strcmp(name, ifname) && !memcmp(k, a6, 16)) {
+			snprintf(msg, size, "interface %s: the kernel has %s on it; nstack's address must "
+				 "not be the kernel's (ip addr del %s dev %s)", ifname, addr6, addr6, ifname);
+			r = msg;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
 /* libnstack.so in the directory of this executable. */
 static void find_library(char *out, size_t size)  /* size >= PATH_MAX */
 {
@@ -188,11 +222,13 @@ static void set_or_unset(const char *name, const char *value)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { O_IF = 1, O_ADDR, O_GW, O_MAC, O_PCAP, O_DEV, O_LOG, O_IMPAIR };
+	enum { O_IF = 1, O_ADDR, O_GW, O_ADDR6, O_GW6, O_MAC, O_PCAP, O_DEV, O_LOG, O_IMPAIR };
 	static const struct option opts[] = {
 		{ "if",   required_argument, NULL, O_IF },
 		{ "addr", required_argument, NULL, O_ADDR },
 		{ "gw",   required_argument, NULL, O_GW },
+		{ "addr6", required_argument, NULL, O_ADDR6 },
+		{ "gw6",  required_argument, NULL, O_GW6 },
 		{ "mac",  required_argument, NULL, O_MAC },
 		{ "pcap", required_argument, NULL, O_PCAP },
 		{ "dev",  required_argument, NULL, O_DEV },
@@ -202,6 +238,7 @@ int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ifname = NULL, *addr = NULL, *gw = NULL, *mac = NULL;
+	const char *addr6 = NULL, *gw6 = NULL;
 	const char *pcap = NULL, *dev = NULL, *log = NULL, *impair = NULL;
 
 	opterr = 0;
@@ -213,6 +250,8 @@ int cmd_run(int argc, char **argv)
 		case O_IF:   ifname = optarg; break;
 		case O_ADDR: addr = optarg; break;
 		case O_GW:   gw = optarg; break;
+		case O_ADDR6: addr6 = optarg; break;
+		case O_GW6:  gw6 = optarg; break;
 		case O_MAC:  mac = optarg; break;
 		case O_PCAP: pcap = optarg; break;
 		case O_DEV:  dev = optarg; break;
@@ -242,6 +281,19 @@ int cmd_run(int argc, char **argv)
 		usage_error("--addr %s: expected an IPv4 address and prefix, A.B.C.D/N", addr);
 	if (gw && nst_cfg_ipv4(gw, &a) < 0)
 		usage_error("--gw %s: not an IPv4 address", gw);
+	/* the library's rules (config_ipv6) */
+	uint8_t a6[16], g6[16];
+	uint8_t plen6 = 0;
+	const char *why;
+	if (addr6 && nst_cfg_cidr6(addr6, a6, &plen6, &why) < 0)
+		usage_error("--addr6 %s: %s", addr6, why);
+	if (gw6 && nst_cfg_gw6(gw6, g6, &why) < 0)
+		usage_error("--gw6 %s: %s", gw6, why);
+	if (gw6 && !addr6 && !nst_cfg_ipv6_linklocal(g6))
+		usage_error("--gw6 %s: a global gateway needs --addr6 (without it only a link-local "
+			    "one, fe80::/10)", gw6);
+	if (gw6 && addr6 && !memcmp(a6, g6, 16))
+		usage_error("--gw6 %s: the stack's own address (--addr6)", gw6);
 	if (mac && nst_cfg_mac(mac, m) < 0)
 		usage_error("--mac %s: expected a unicast MAC, aa:bb:cc:dd:ee:ff", mac);
 	int kind = dev ? nst_cfg_dev_kind(dev) : SHIM_DEV_AUTO;
@@ -273,7 +325,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!lo && (kind == SHIM_DEV_PACKET || (kind == SHIM_DEV_AUTO && tap == 0))) {
 		char msg[256];
-		if (packet_if_problem(ifname, addr, msg, sizeof(msg))) {
+		if (packet_if_problem(ifname, addr, msg, sizeof(msg)) ||
+		    (addr6 && packet_if_problem6(ifname, addr6, a6, msg, sizeof(msg)))) {
 			fprintf(stderr, "nstack: %s\n", msg);
 			return EXIT_USAGE;
 		}
@@ -297,10 +350,13 @@ int cmd_run(int argc, char **argv)
 	}
 
 	/* The command line is the whole configuration: options not given are
-	 * unset (NSTACK_LOG and NSTACK_IMPAIR may still come from outside). */
+	 * unset (NSTACK_LOG, NSTACK_IMPAIR and NSTACK_IPV6 may still come from
+	 * outside). */
 	setenv("NSTACK_IF", ifname, 1);
 	set_or_unset("NSTACK_ADDR", addr);
 	set_or_unset("NSTACK_GW", gw);
+	set_or_unset("NSTACK_ADDR6", addr6);
+	set_or_unset("NSTACK_GW6", gw6);
 	set_or_unset("NSTACK_MAC", mac);
 	set_or_unset("NSTACK_PCAP", pcap);
 	set_or_unset("NSTACK_DEV", dev);

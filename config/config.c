@@ -76,6 +76,79 @@ int nst_cfg_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+int nst_cfg_ipv6(const char *s, uint8_t out[16])
+{
+	struct in6_addr a;
+	if (inet_pton(AF_INET6, s, &a) != 1)
+		return -EINVAL;
+	memcpy(out, a.s6_addr, 16);
+	return 0;
+}
+
+/* RFC 4291 2.4: the address types by prefix. A stack's own address must be
+ * one it can be reached at from off the link: global or unique-local
+ * unicast (the link-local one it derives from its MAC). A gateway may be
+ * link-local: routers are normally known by that one (RFC 4861 4.2). */
+const char *nst_cfg_ipv6_unusable(const uint8_t a[16], bool linklocal_ok)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	bool zero120 = true;            /* ::/120, where :: and ::1 are */
+	for (int i = 0; i < 15; i++)
+		if (a[i]) {
+			zero120 = false;
+			break;
+		}
+	if (a[0] == 0xff)
+		return "a multicast address";
+	if (zero120 && a[15] == 0)
+		return "the unspecified address ::";
+	if (zero120 && a[15] == 1)
+		return "the loopback address ::1 (served with NSTACK_IF=lo)";
+	if (!memcmp(a, v4mapped, sizeof(v4mapped)))
+		return "a v4-mapped address (IPv4: NSTACK_ADDR)";
+	if (!linklocal_ok && nst_cfg_ipv6_linklocal(a))
+		return "a link-local address (the stack has its own, from its MAC)";
+	return NULL;
+}
+
+int nst_cfg_cidr6(const char *s, uint8_t addr[16], uint8_t *plen, const char **why)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(s, '/'), *w;
+	if (why)
+		*why = "expected an IPv6 address and prefix, ADDR/N with N 1 to 128";
+	if (!slash || (size_t)(slash - s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = 0;
+	char *end;
+	long n = strtol(slash + 1, &end, 10);
+	if (slash[1] < '0' || slash[1] > '9' || *end || n < 1 || n > 128 || nst_cfg_ipv6(buf, addr) < 0)
+		return -EINVAL;
+	if ((w = nst_cfg_ipv6_unusable(addr, false))) {
+		if (why)
+			*why = w;
+		return -EINVAL;
+	}
+	*plen = (uint8_t)n;
+	return 0;
+}
+
+int nst_cfg_gw6(const char *s, uint8_t gw[16], const char **why)
+{
+	const char *w;
+	if (why)
+		*why = "not an IPv6 address";
+	if (nst_cfg_ipv6(s, gw) < 0)
+		return -EINVAL;
+	if ((w = nst_cfg_ipv6_unusable(gw, true))) {
+		if (why)
+			*why = w;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int nst_cfg_bytes(const char *s, uint64_t *out)
 {
 	char *end;
@@ -175,6 +248,51 @@ static int config_limits(struct nst_config *c, unsigned max,
 	return 0;
 }
 
+/* IPv6: NSTACK_IPV6=0 turns it off (NSTACK_ADDR6 and NSTACK_GW6 are then
+ * not read; a warning says so). Otherwise the stack always has its
+ * link-local address (from the MAC); NSTACK_ADDR6=ADDR/N adds a global or
+ * unique-local one and its on-link prefix; NSTACK_GW6 is the default router,
+ * link-local (usual) or global, which then needs NSTACK_ADDR6: without an
+ * address beyond the link, nothing could be sent through a global router.
+ * On lo nothing is read: the stack serves ::1 itself. */
+static int config_ipv6(struct nst_config *c, void (*log)(int level, const char *fmt, ...))
+{
+	const char *v = getenv("NSTACK_IPV6"), *why;
+	if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
+		log(NST_CFG_LOG_ERROR, "NSTACK_IPV6=%s: expected 0 or 1", v);
+		return -EINVAL;
+	}
+	c->no_ipv6 = v && !strcmp(v, "0");
+	if (c->loopback)
+		return 0;
+	const char *a6 = getenv("NSTACK_ADDR6"), *g6 = getenv("NSTACK_GW6");
+	if (c->no_ipv6) {
+		if ((a6 && *a6) || (g6 && *g6))
+			log(NST_CFG_LOG_WARN, "NSTACK_IPV6=0: NSTACK_ADDR6 and NSTACK_GW6 ignored");
+		return 0;
+	}
+	if (a6 && *a6 && nst_cfg_cidr6(a6, c->addr6, &c->prefix6_len, &why) < 0) {
+		log(NST_CFG_LOG_ERROR, "NSTACK_ADDR6=%s: %s", a6, why);
+		return -EINVAL;
+	}
+	if (g6 && *g6) {
+		if (nst_cfg_gw6(g6, c->gw6, &why) < 0) {
+			log(NST_CFG_LOG_ERROR, "NSTACK_GW6=%s: %s", g6, why);
+			return -EINVAL;
+		}
+		if (!nst_cfg_ipv6_linklocal(c->gw6) && !c->prefix6_len) {
+			log(NST_CFG_LOG_ERROR, "NSTACK_GW6=%s: a global gateway needs NSTACK_ADDR6 "
+			    "(without it only a link-local one, fe80::/10)", g6);
+			return -EINVAL;
+		}
+		if (c->prefix6_len && !memcmp(c->gw6, c->addr6, 16)) {
+			log(NST_CFG_LOG_ERROR, "NSTACK_GW6=%s: the stack's own address (NSTACK_ADDR6)", g6);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* The interface, the addresses and the device: everything shim_dev_open
  * needs, in c->dev. */
 static int config_device(struct nst_config *c, void (*log)(int level, const char *fmt, ...))
@@ -207,6 +325,8 @@ static int config_device(struct nst_config *c, void (*log)(int level, const char
 			return -EINVAL;
 		}
 	}
+	if ((err = config_ipv6(c, log)) < 0)
+		return err;
 	v = getenv("NSTACK_MAC");
 	if (v && *v) {
 		if (nst_cfg_mac(v, d->mac) < 0) {

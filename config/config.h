@@ -30,6 +30,24 @@ int  nst_cfg_dev_kind(const char *s);   /* tap, packet, auto: SHIM_DEV_TAP, _PAC
 int  nst_cfg_ipv4(const char *s, uint32_t *out);                  /* host order */
 int  nst_cfg_cidr(const char *s, uint32_t *addr, uint8_t *plen);  /* A.B.C.D/N, A not 0 */
 int  nst_cfg_mac(const char *s, uint8_t mac[6]);                  /* unicast only */
+/* IPv6 addresses are 16 bytes in network order (struct nst_addr's b[] in
+ * stack/stack.h, which config/ does not include). */
+int  nst_cfg_ipv6(const char *s, uint8_t out[16]);                /* any inet_pton form */
+static inline bool nst_cfg_ipv6_linklocal(const uint8_t a[16])   /* fe80::/10 */
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+/* Why an IPv6 address cannot be one of the stack's own or its gateway:
+ * a multicast address, the unspecified address ::, the loopback address ::1,
+ * a v4-mapped address or, unless linklocal_ok, a link-local address (a
+ * phrase saying which, for an error line); NULL if it can. */
+const char *nst_cfg_ipv6_unusable(const uint8_t a[16], bool linklocal_ok);
+/* NSTACK_ADDR6 / --addr6: ADDR/N, N 1..128, ADDR global or unique-local
+ * unicast (nst_cfg_ipv6_unusable(ADDR, false) NULL). *why (may be NULL) gets
+ * the reason of a -EINVAL, for the one error line. */
+int  nst_cfg_cidr6(const char *s, uint8_t addr[16], uint8_t *plen, const char **why);
+/* NSTACK_GW6 / --gw6: a unicast address, link-local allowed; *why as above. */
+int  nst_cfg_gw6(const char *s, uint8_t gw[16], const char **why);
 int  nst_cfg_bytes(const char *s, uint64_t *out);                 /* N[K|M|G], powers of 1024 */
 /* Is ifname a TAP (its driver is "tun", asked through ethtool, which works in
  * any netns)? 1 yes, 0 no, -1 cannot tell. */
@@ -45,6 +63,11 @@ struct nst_config {
 	uint32_t    addr;               /* NSTACK_ADDR, host order (127.0.0.1/8 on lo) */
 	uint8_t     prefix_len;
 	uint32_t    gw;                 /* NSTACK_GW; 0: none */
+	uint8_t     addr6[16];          /* NSTACK_ADDR6, network order; all zero (::): none.
+	                                 * Always none on lo (the stack serves ::1 itself) */
+	uint8_t     prefix6_len;        /* its prefix length, 1..128; 0 with no addr6 */
+	uint8_t     gw6[16];            /* NSTACK_GW6, network order; ::: none */
+	bool        no_ipv6;            /* NSTACK_IPV6=0: IPv6 off (addr6, gw6 left ::) */
 	uint64_t    mem_max;            /* NSTACK_MEM_MAX, or a quarter of the RAM in [64 MB, 1 GB] */
 	unsigned    max_sockets;        /* NSTACK_MAX_SOCKETS, or the soft RLIMIT_NOFILE, bounded */
 	int64_t     busy_poll_us;       /* NSTACK_BUSY_POLL_US; 0: off */

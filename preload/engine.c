@@ -1348,7 +1348,10 @@ static int eng_configure(void)
 	struct stack_config cfg = {
 		.addr = c.addr, .prefix_len = c.prefix_len, .gw = c.gw, .loopback = c.loopback,
 		.mem_max = c.mem_max, .max_sockets = c.max_sockets,
+		.prefix6_len = c.prefix6_len, .no_ipv6 = c.no_ipv6,
 	};
+	memcpy(cfg.addr6.b, c.addr6, sizeof(cfg.addr6.b));     /* NSTACK_ADDR6; ::: none */
+	memcpy(cfg.gw6.b, c.gw6, sizeof(cfg.gw6.b));           /* NSTACK_GW6; ::: none */
 	const char *ifname = c.ifname;
 	int lo = c.loopback;
 

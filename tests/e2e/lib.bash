@@ -432,3 +432,47 @@ lab_down_packet() {
 	fi
 	lab_down
 }
+
+# ---- IPv6 in the TAP lab ---------------------------------------------------------------------
+#
+# lab_addr6_up: call after lab_up. Turns IPv6 on in NS and NSK (lab_up keeps it off) and adds
+# the IPv6 twin of every IPv4 address, unique-local (RFC 4193), only inside those namespaces:
+#
+#   NS   nst0  TAP   fd00:198:18::1/64 (KADDR6)    nstack on the TAP: fd00:198:18::2/64 (NADDR6)
+#   NS   vk0   veth  fd00:198:19::1/64 (KVETH6) <-> NSK vk1 fd00:198:19::2/64 (CVETH6)
+#                                                  route fd00:198:18::/64 via fd00:198:19::1
+#
+# Every address is usable at once (nodad, accept_dad=0 for the link-local ones too: the TAP has
+# no carrier until nstack opens it), and no router solicitations are sent. Exports KADDR6,
+# NADDR6, KVETH6, CVETH6 and NSTACK_ADDR6=$NADDR6/64 (for programs run with LD_PRELOAD and the
+# environment), and adds --addr6 $NADDR6/64 to NSTACK (the launcher unsets what it is not given).
+KADDR6=fd00:198:18::1
+NADDR6=fd00:198:18::2
+KVETH6=fd00:198:19::1
+CVETH6=fd00:198:19::2
+lab_addr6_up() {
+	[ -e /proc/sys/net/ipv6 ] || skip "this kernel has no IPv6"
+	local ns dev
+	for ns in "$NS" "$NSK"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.router_solicitations=0 \
+			net.ipv6.conf.default.router_solicitations=0
+		for dev in $(ip -n "$ns" -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
+			ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.accept_dad=0" \
+				"net.ipv6.conf.$dev.router_solicitations=0"
+		done
+		# all.disable_ipv6 reaches every device of the namespace, default the later ones
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
+			net.ipv6.conf.default.disable_ipv6=0
+	done
+	ip -n "$NS" -6 addr add "$KADDR6/64" dev nst0 nodad
+	ip -n "$NS" -6 addr add "$KVETH6/64" dev vk0 nodad
+	ip -n "$NSK" -6 addr add "$CVETH6/64" dev vk1 nodad
+	ip -n "$NSK" -6 route add fd00:198:18::/64 via "$KVETH6"
+	NSTACK_ADDR6="$NADDR6/64"
+	case "$NSTACK" in
+	*" --addr6 "*) ;;
+	*" --") NSTACK="${NSTACK% --} --addr6 $NADDR6/64 --" ;;
+	esac
+	export KADDR6 NADDR6 KVETH6 CVETH6 NSTACK_ADDR6 NSTACK
+}
