@@ -90,10 +90,18 @@ static void __attribute__((format(printf, 2, 3))) ctl_printf(struct ctl_buf *b, 
 	}
 }
 
-static const char *ctl_ip(uint32_t a, char *buf)
+/* An address as ss(8) prints it: IPv4 dotted, IPv6 in brackets. */
+#define CTL_IP_LEN (INET6_ADDRSTRLEN + 2)
+static const char *ctl_ip(const struct nst_addr *a, char *buf)
 {
-	struct in_addr ia = { htonl(a) };
-	return inet_ntop(AF_INET, &ia, buf, INET_ADDRSTRLEN);
+	if (nst_addr_is_v4(a)) {
+		struct in_addr ia = { htonl(nst_addr_v4(a)) };
+		return inet_ntop(AF_INET, &ia, buf, CTL_IP_LEN);
+	}
+	buf[0] = '[';
+	inet_ntop(AF_INET6, a->b, buf + 1, INET6_ADDRSTRLEN);
+	strcat(buf, "]");
+	return buf;
 }
 
 /* Who holds each socket of a snapshot: our lowest fd to it (or -1), and
@@ -161,14 +169,14 @@ static void ctl_sockets(struct ctl_buf *b)
 
 	for (int i = 0; i < n; i++) {
 		const struct nst_sock_info *s = &v[i];
-		char la[INET_ADDRSTRLEN], ra[INET_ADDRSTRLEN];
+		char la[CTL_IP_LEN], ra[CTL_IP_LEN];
 		ctl_printf(b, "%s %s %s:%u %s:%u recv_q=%u send_q=%u sd=%d orphan=%u mss=%u "
 			   "rtt_us=%llu rttvar_us=%llu rto_us=%llu cwnd=%u ssthresh=%u "
 			   "snd_wnd=%u rcv_wnd=%u retrans=%u recovery=%u bytes_acked=%llu "
 			   "bytes_received=%llu total_retrans=%u delivery_rate=%llu sack=%u cc=%s",
 			   s->type == NST_SOCK_DGRAM ? "udp" : "tcp",
-			   nst_tcp_state_name(s->state), ctl_ip(s->laddr, la), s->lport,
-			   ctl_ip(s->raddr, ra), s->rport, s->recv_q, s->send_q, s->sd,
+			   nst_tcp_state_name(s->state), ctl_ip(&s->laddr, la), s->lport,
+			   ctl_ip(&s->raddr, ra), s->rport, s->recv_q, s->send_q, s->sd,
 			   s->orphan, s->mss, (unsigned long long)s->rtt_us,
 			   (unsigned long long)s->rttvar_us, (unsigned long long)s->rto_us,
 			   s->cwnd, s->ssthresh, s->snd_wnd, s->rcv_wnd, s->retrans,
@@ -555,9 +563,9 @@ void ctl_start(void)
 static void ctl_log_state(void *ctx, const struct nst_state_event *ev)
 {
 	(void)ctx;
-	char la[INET_ADDRSTRLEN], ra[INET_ADDRSTRLEN];
-	nst_log(NST_LOG_INFO, "tcp %s:%u %s:%u %s -> %s", ctl_ip(ev->laddr, la), ev->lport,
-		ctl_ip(ev->raddr, ra), ev->rport, nst_tcp_state_name(ev->from),
+	char la[CTL_IP_LEN], ra[CTL_IP_LEN];
+	nst_log(NST_LOG_INFO, "tcp %s:%u %s:%u %s -> %s", ctl_ip(&ev->laddr, la), ev->lport,
+		ctl_ip(&ev->raddr, ra), ev->rport, nst_tcp_state_name(ev->from),
 		nst_tcp_state_name(ev->to));
 }
 

@@ -40,24 +40,21 @@ static int dgram_buf(const struct msghdr *msg, size_t total, char *small, char *
 }
 
 /* The destination of a sendmsg: 0 and *set = 0 when none is given. */
-static int dgram_dest(const struct msghdr *msg, int *set, uint32_t *ip, uint16_t *port)
+static int dgram_dest(const struct nsock *s, const struct msghdr *msg, int *set,
+		      struct nst_addr *ip, uint16_t *port)
 {
 	*set = 0;
 	if (!msg->msg_name || msg->msg_namelen == 0)
 		return 0;
-	if (msg->msg_namelen < sizeof(struct sockaddr_in))
-		return -EINVAL;
-	const struct sockaddr_in *sin = msg->msg_name;
-	if (sin->sin_family != AF_INET) {
-		/* Linux udp_sendmsg: AF_UNSPEC is accepted as "no address" */
-		if (sin->sin_family == AF_UNSPEC)
-			return 0;
-		return -EAFNOSUPPORT;
-	}
-	*set = 1;
-	*ip = ntohl(sin->sin_addr.s_addr);
-	*port = ntohs(sin->sin_port);
-	return 0;
+	const struct sockaddr *sa = msg->msg_name;
+	/* Linux udp_sendmsg / udpv6_sendmsg: AF_UNSPEC is accepted as "no
+	 * address" (its length checked first) */
+	if (msg->msg_namelen >= sizeof(struct sockaddr_in) && sa->sa_family == AF_UNSPEC)
+		return 0;
+	int r = nsa_parse(s, sa, msg->msg_namelen, 1, ip, port);
+	if (r == 0)
+		*set = 1;
+	return r;
 }
 
 /* 1 if a datagram to ip is ours to send (or connect to): routed by the
@@ -76,12 +73,12 @@ ssize_t dgram_msg_send(int fd, struct nsock *s, const struct msghdr *msg, int fl
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
 	int set;
-	uint32_t ip = 0;
+	struct nst_addr ip = { 0 };
 	uint16_t port = 0;
-	int r = dgram_dest(msg, &set, &ip, &port);
+	int r = dgram_dest(s, msg, &set, &ip, &port);
 	if (r < 0)
 		return r;
-	if (set && !dgram_serves(ip) && !s->committed) {
+	if (set && !nsa_serves(s, &ip, 0) && !s->committed) {
 		/* DESIGN "Routing": not ours (127.0.0.1 beside a TAP, another
 		 * subnet): the kernel gets the socket, on the same fd. */
 		r = nsock_handoff(s);
@@ -109,8 +106,8 @@ ssize_t dgram_msg_send(int fd, struct nsock *s, const struct msghdr *msg, int fl
 		}
 	}
 	/* not implemented: ancillary data (IP_PKTINFO, IP_TTL cmsgs) is ignored */
-	ssize_t n = nst_sendto(eng.st, s->sd, buf, total, flags & (MSG_DONTWAIT | MSG_NOSIGNAL),
-			       set, ip, port, eng_now_us());
+	ssize_t n = nst_sendto_addr(eng.st, s->sd, buf, total, flags & (MSG_DONTWAIT | MSG_NOSIGNAL),
+				    set, &ip, port, eng_now_us());
 	eng_after();
 	if (!direct && buf != small)
 		free(buf);
@@ -121,21 +118,18 @@ ssize_t dgram_msg_send(int fd, struct nsock *s, const struct msghdr *msg, int fl
 	return n;
 }
 
-/* Copy a source address out like the kernel: truncated to *lenp, which is
- * set to the full size. */
-static void dgram_name_fill(struct msghdr *msg, uint32_t ip, uint16_t port)
+/* Copy a source address out like the kernel: truncated to msg_namelen,
+ * which is set to the full size. */
+static void dgram_name_fill(const struct nsock *s, struct msghdr *msg, const struct nst_addr *ip,
+			    uint16_t port)
 {
 	if (!msg->msg_name) {
 		msg->msg_namelen = 0;
 		return;
 	}
-	struct sockaddr_in sin = { 0 };
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(ip);
-	sin.sin_port = htons(port);
-	size_t n = msg->msg_namelen < sizeof(sin) ? msg->msg_namelen : sizeof(sin);
-	memcpy(msg->msg_name, &sin, n);
-	msg->msg_namelen = sizeof(sin);
+	socklen_t len = msg->msg_namelen;
+	nsa_fill(s, msg->msg_name, &len, ip, port);
+	msg->msg_namelen = len;
 }
 
 ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
@@ -159,12 +153,13 @@ ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 	int sflags = flags & (MSG_PEEK | MSG_TRUNC);
 	int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 	int64_t dl = -2;
-	uint32_t ip = 0;
+	struct nst_addr ip = { 0 };
 	uint16_t port = 0;
 	int oflags = 0;
 	ssize_t n;
 	for (;;) {
-		n = nst_recvfrom(eng.st, s->sd, buf, total, sflags, &ip, &port, &oflags, eng_now_us());
+		n = nst_recvfrom_addr(eng.st, s->sd, buf, total, sflags, &ip, &port, &oflags,
+				      eng_now_us());
 		eng_after();
 		if (n != -EAGAIN || nonblock)
 			break;
@@ -186,7 +181,7 @@ ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 				off += k;
 			}
 		}
-		dgram_name_fill(msg, ip, port);
+		dgram_name_fill(s, msg, &ip, port);
 		msg->msg_controllen = 0;        /* not implemented: IP_PKTINFO, timestamps */
 		msg->msg_flags = oflags & NST_MSG_TRUNC ? MSG_TRUNC : 0;
 	}

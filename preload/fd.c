@@ -231,6 +231,7 @@ struct nsock *nsock_new(int sd, const struct sock_ops *ops, int protocol, int no
 	s->ops = ops;
 	s->protocol = protocol;
 	s->nonblock = nonblock;
+	s->family = eng.st && nst_sock_family(eng.st, sd) == NST_AF_INET6 ? AF_INET6 : AF_INET;
 	return s;
 }
 
@@ -752,7 +753,7 @@ void nsock_record_opt(struct nsock *s, int level, int name, const void *val, uns
  * flags, recorded options replayed, FD_CLOEXEC of each fd kept. */
 int nsock_handoff(struct nsock *s)
 {
-	int kfd = REAL(socket)(AF_INET, s->ops->type | (s->nonblock ? SOCK_NONBLOCK : 0), s->protocol);
+	int kfd = REAL(socket)(s->family, s->ops->type | (s->nonblock ? SOCK_NONBLOCK : 0), s->protocol);
 	if (kfd < 0)
 		return -errno;
 	for (unsigned i = 0; i < s->n_opts; i++) {

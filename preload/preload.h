@@ -323,6 +323,7 @@ struct nsock {
 	struct nwait *waiters;  /* threads blocked on this socket (nsock_wait, poll) */
 	const struct sock_ops *ops;    /* TCP or UDP (proto.c); never changes */
 	int      protocol;
+	int      family;        /* AF_INET or AF_INET6 (the stack's nst_sock_family) */
 	int      nonblock;      /* O_NONBLOCK of the open file description */
 	int      committed;     /* bind/connect/listen done on nstack: no hand-off any more */
 	int      listening;
@@ -348,6 +349,20 @@ struct nwait {
 	uint32_t      mask;     /* NST_POLL* bits that end the wait */
 	int           fired;    /* wfd written since nwait_add */
 };
+
+/* Socket addresses of either family (socket.c), with the kernel's checks
+ * for s's family: an AF_INET socket takes sockaddr_in; an AF_INET6 one
+ * sockaddr_in6 (at least 24 bytes) and, for datagrams (dgram 1), also
+ * sockaddr_in (Linux udpv6_sendmsg, ip6_datagram_connect). 0, or -EINVAL /
+ * -EAFNOSUPPORT. */
+int  nsa_parse(const struct nsock *s, const struct sockaddr *sa, socklen_t len, int dgram,
+	       struct nst_addr *a, uint16_t *port);
+/* Fill a sockaddr of s's family like the kernel: truncated to *lenp, *lenp
+ * set to the full size. IPv4 on an AF_INET6 socket is v4-mapped. */
+int  nsa_fill(const struct nsock *s, struct sockaddr *sa, socklen_t *lenp,
+	      const struct nst_addr *a, uint16_t port);
+/* Is a connect (bind) to a served by nstack? Else the socket goes to the kernel. */
+int  nsa_serves(const struct nsock *s, const struct nst_addr *a, int bind);
 
 int           fd_table_init(void);
 void        **fd_indexed_table(unsigned *cap);   /* fd-indexed pointer table, mmap'ed; NULL on failure */

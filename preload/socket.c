@@ -24,43 +24,91 @@
 #define NST_SIOCOUTQNSQ 0x894B  /* <linux/sockios.h> SIOCOUTQNSQ */
 #endif
 
-/* Parse a sockaddr for connect/bind, with tcp_v4_connect's checks. */
-static int sin_parse(const struct sockaddr *sa, socklen_t len, uint32_t *ip, uint16_t *port)
+/* The interface index a link-local address of ours is scoped to (the
+ * sockaddr_in6 sin6_scope_id we fill in), 0 if unknown. */
+static uint32_t nsa_ifindex(void)
+{
+	static uint32_t idx;
+	static int done;
+	if (!done) {
+		const char *ifn = getenv("NSTACK_IF");
+		idx = ifn ? if_nametoindex(ifn) : 0;
+		done = 1;
+	}
+	return idx;
+}
+
+/* Linux tcp_v4_connect / inet_bind (AF_INET sockets) and tcp_v6_connect /
+ * inet6_bind / udpv6_sendmsg (AF_INET6 ones): the length first, then the
+ * family. */
+int nsa_parse(const struct nsock *s, const struct sockaddr *sa, socklen_t len, int dgram,
+	      struct nst_addr *a, uint16_t *port)
 {
 	if ((int)len < 0 || len > sizeof(struct sockaddr_storage))
 		return -EINVAL;
 	if (!sa)
 		return len ? -EFAULT : -EINVAL;
+	if (s->family == AF_INET6 && !(dgram && sa->sa_family == AF_INET)) {
+		if (len < 24)           /* SIN6_LEN_RFC2133: sockaddr_in6 without sin6_scope_id */
+			return -EINVAL;
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+		if (sin6->sin6_family != AF_INET6)
+			return -EAFNOSUPPORT;
+		memcpy(a->b, &sin6->sin6_addr, 16);
+		*port = ntohs(sin6->sin6_port);
+		return 0;
+	}
 	if (len < sizeof(struct sockaddr_in))
 		return -EINVAL;
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 	if (sin->sin_family != AF_INET)
 		return -EAFNOSUPPORT;
-	*ip = ntohl(sin->sin_addr.s_addr);
+	*a = nst_addr_from_v4(ntohl(sin->sin_addr.s_addr));
 	*port = ntohs(sin->sin_port);
 	return 0;
 }
 
-/* Fill a sockaddr_in like the kernel: truncated to *lenp, *lenp set to the
- * full size. */
-static int sin_fill(struct sockaddr *sa, socklen_t *lenp, uint32_t ip, uint16_t port)
+int nsa_fill(const struct nsock *s, struct sockaddr *sa, socklen_t *lenp,
+	     const struct nst_addr *a, uint16_t port)
 {
 	if (!lenp)
 		return -EFAULT;
 	if ((int)*lenp < 0)
 		return -EINVAL;
-	struct sockaddr_in sin = { 0 };
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(ip);
-	sin.sin_port = htons(port);
-	size_t n = *lenp < sizeof(sin) ? *lenp : sizeof(sin);
+	struct sockaddr_storage ss = { 0 };
+	size_t full;
+	if (s->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, a->b, 16);
+		if (nst_addr_is_linklocal(a))
+			sin6->sin6_scope_id = nsa_ifindex();
+		full = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(nst_addr_is_v4(a) ? nst_addr_v4(a) : 0);
+		sin->sin_port = htons(port);
+		full = sizeof(*sin);
+	}
+	size_t n = *lenp < full ? *lenp : full;
 	if (n) {
 		if (!sa)
 			return -EFAULT;
-		memcpy(sa, &sin, n);
+		memcpy(sa, &ss, n);
 	}
-	*lenp = sizeof(sin);
+	*lenp = (socklen_t)full;
 	return 0;
+}
+
+int nsa_serves(const struct nsock *s, const struct nst_addr *a, int bind)
+{
+	if (nst_addr_is_v4(a))
+		return bind ? s->ops->bind_serves(nst_addr_v4(a)) : s->ops->connect_serves(nst_addr_v4(a));
+	if (nst_addr_is_unspec(a))
+		return bind;    /* bind(::) is ours; connect(::) means the kernel's ::1 */
+	return stack_owns_addr(eng.st, a) || stack_routes_addr(eng.st, a);
 }
 
 /* Read a sysctl (path under /proc/sys) into buf as a C string: its length,
@@ -127,7 +175,8 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	const struct sock_ops *ops = base == SOCK_STREAM ? &tcp_ops : base == SOCK_DGRAM ? &udp_ops : NULL;
-	if (domain != AF_INET || !ops || (protocol != 0 && protocol != ops->protocol))
+	if ((domain != AF_INET && domain != AF_INET6) || !ops ||
+	    (protocol != 0 && protocol != ops->protocol))
 		return REAL(socket)(domain, type, protocol);
 	int e = eng_ensure();
 	if (e == ENG_DISABLED)
@@ -142,7 +191,8 @@ NST_EXPORT int socket(int domain, int type, int protocol)
 	}
 	if (ops->created)
 		ops->created();
-	int sd = nst_socket(eng.st, ops->nst_type);
+	int sd = domain == AF_INET6 ? nst_socket6(eng.st, ops->nst_type)
+				    : nst_socket(eng.st, ops->nst_type);
 	if (sd < 0) {
 		eng_unlock();
 		return set_errno(sd);
@@ -176,7 +226,7 @@ static int sock_to_kernel(struct nsock *s, int err, int *r)
 
 /* Blocking connect: wait for POLLOUT, then SO_ERROR (inet_wait_for_connect).
  * A socket timeout ends the wait with EINPROGRESS, like the kernel. */
-static int connect_wait(int fd, struct nsock *s, uint32_t ip, uint16_t port)
+static int connect_wait(int fd, struct nsock *s, const struct nst_addr *ip, uint16_t port)
 {
 	int64_t dl = nsock_deadline(s->sndtimeo_us);
 	for (;;) {
@@ -186,7 +236,7 @@ static int connect_wait(int fd, struct nsock *s, uint32_t ip, uint16_t port)
 		int e = nst_sock_error(eng.st, s->sd);
 		if (e)
 			return -e;
-		int r = nst_connect(eng.st, s->sd, ip, port, eng_now_us());
+		int r = nst_connect_addr(eng.st, s->sd, ip, port, eng_now_us());
 		eng_after();
 		if (r == 0 || r == -EISCONN)
 			return 0;
@@ -206,26 +256,30 @@ NST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	int r = fd_lock(fd, &s);
 	if (r <= 0)
 		return r ? (int)set_errno(r) : REAL(connect)(fd, addr, len);
-	uint32_t ip;
+	struct nst_addr ip;
 	uint16_t port;
 	if (s->ops->disconnect && addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
 		r = s->ops->disconnect(s);
 		eng_unlock();
 		return set_errno(r);
 	}
-	r = sin_parse(addr, len, &ip, &port);
-	if (r == 0 && !s->ops->connect_serves(ip)) {
+	r = nsa_parse(s, addr, len, s->ops->disconnect != NULL, &ip, &port);
+	/* tcp_v6_connect: a link-local peer needs its interface (sin6_scope_id) */
+	if (r == 0 && s->family == AF_INET6 && nst_addr_is_linklocal(&ip) &&
+	    (len < sizeof(struct sockaddr_in6) || !((const struct sockaddr_in6 *)addr)->sin6_scope_id))
+		r = -EINVAL;
+	if (r == 0 && !nsa_serves(s, &ip, 0)) {
 		/* Not ours to serve (e.g. 127.0.0.1 beside a TAP): kernel socket. */
 		if (sock_to_kernel(s, -ENETUNREACH, &r))
 			return r < 0 ? set_errno(r) : REAL(connect)(fd, addr, len);
 	}
 	if (r == 0) {
 		s->committed = 1;
-		r = nst_connect(eng.st, s->sd, ip, port, eng_now_us());
+		r = nst_connect_addr(eng.st, s->sd, &ip, port, eng_now_us());
 		eng_after();
 		if (r == -EINPROGRESS && !s->nonblock) {
 			nsock_hold(s);
-			r = connect_wait(fd, s, ip, port);
+			r = connect_wait(fd, s, &ip, port);
 			nsock_drop(s);
 		}
 	}
@@ -239,26 +293,31 @@ NST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	int r = fd_lock(fd, &s);
 	if (r <= 0)
 		return r ? (int)set_errno(r) : REAL(bind)(fd, addr, len);
-	uint32_t ip;
+	struct nst_addr ip;
 	uint16_t port;
-	r = sin_parse(addr, len, &ip, &port);
+	r = nsa_parse(s, addr, len, 0, &ip, &port);
 	/* Linux inet_bind: "accept AF_UNSPEC (mapped to AF_INET) only if
 	 * s_addr is INADDR_ANY" */
-	if (r == -EAFNOSUPPORT && ((const struct sockaddr_in *)addr)->sin_family == AF_UNSPEC &&
+	if (r == -EAFNOSUPPORT && s->family == AF_INET &&
+	    ((const struct sockaddr_in *)addr)->sin_family == AF_UNSPEC &&
 	    ((const struct sockaddr_in *)addr)->sin_addr.s_addr == htonl(INADDR_ANY)) {
-		ip = INADDR_ANY;
+		ip = nst_addr_from_v4(INADDR_ANY);
 		port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
 		r = 0;
 	}
+	/* inet6_bind: a link-local address needs its interface */
+	if (r == 0 && nst_addr_is_linklocal(&ip) &&
+	    (len < sizeof(struct sockaddr_in6) || !((const struct sockaddr_in6 *)addr)->sin6_scope_id))
+		r = -EINVAL;
 	/* bind_serves: for TCP an address on the stack's own network stays
 	 * here (proto.c) */
-	if (r == 0 && ip != INADDR_ANY && !s->ops->bind_serves(ip)) {
+	if (r == 0 && !nst_addr_is_any(&ip) && !nsa_serves(s, &ip, 1)) {
 		/* An address the kernel may own: let the kernel have the socket. */
 		if (sock_to_kernel(s, -EINVAL, &r))
 			return r < 0 ? set_errno(r) : REAL(bind)(fd, addr, len);
 	}
 	if (r == 0) {
-		r = nst_bind(eng.st, s->sd, ip, port);
+		r = nst_bind_addr(eng.st, s->sd, &ip, port);
 		if (r == 0)
 			s->committed = 1;
 	}
@@ -291,11 +350,11 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 	if (lenp && (int)*lenp < 0)
 		return -EINVAL;
 	int64_t dl = -2;
-	uint32_t ip;
+	struct nst_addr ip;
 	uint16_t port;
 	int nsd;
 	for (;;) {
-		nsd = nst_accept(eng.st, s->sd, &ip, &port, eng_now_us());
+		nsd = nst_accept_addr(eng.st, s->sd, &ip, &port, eng_now_us());
 		if (nsd >= 0)
 			fam_sock_new(nsd);      /* at once: killed before the fd exists, fam_bury
 			                         * closes it (else held by nobody, never closed) */
@@ -325,7 +384,7 @@ static int sock_accept(int fd, struct nsock *s, struct sockaddr *addr, socklen_t
 	ns->n_opts = s->n_opts;
 	memcpy(ns->opts, s->opts, sizeof(ns->opts));
 	if (addr || lenp)
-		sin_fill(addr, lenp, ip, port);
+		nsa_fill(ns, addr, lenp, &ip, port);
 	return nfd;
 }
 
@@ -484,13 +543,13 @@ static int sock_name(int fd, struct sockaddr *addr, socklen_t *lenp, int peer)
 		return peer ? REAL(getpeername)(fd, addr, lenp) : REAL(getsockname)(fd, addr, lenp);
 	if (r < 0)
 		return set_errno(r);
-	uint32_t ip = 0;
+	struct nst_addr ip = { 0 };
 	uint16_t port = 0;
-	r = peer ? nst_getpeername(eng.st, s->sd, &ip, &port)
-		 : nst_getsockname(eng.st, s->sd, &ip, &port);
-	eng_unlock();
+	r = peer ? nst_getpeername_addr(eng.st, s->sd, &ip, &port)
+		 : nst_getsockname_addr(eng.st, s->sd, &ip, &port);
 	if (r == 0)
-		r = sin_fill(addr, lenp, ip, port);
+		r = nsa_fill(s, addr, lenp, &ip, port);
+	eng_unlock();
 	return set_errno(r);
 }
 
@@ -667,7 +726,7 @@ static int sock_int_opt(struct nsock *s, int name, int *iv)
 	switch (name) {
 	case SO_ERROR:      *iv = nst_sock_error(eng.st, s->sd); return 1;
 	case SO_TYPE:       *iv = s->ops->type; return 1;
-	case SO_DOMAIN:     *iv = AF_INET; return 1;
+	case SO_DOMAIN:     *iv = s->family; return 1;
 	case SO_PROTOCOL:   *iv = s->ops->protocol; return 1;
 	case SO_ACCEPTCONN: *iv = s->listening; return 1;
 	}

@@ -15,8 +15,11 @@ void eth_input(struct stack *st, struct pkt *p)
 		pkt_free(p);
 		return;
 	}
-	/* Accept frames to our MAC or broadcast; multicast is not joined. */
-	if (memcmp(eh->dst, st->dev->mac, 6) != 0 && memcmp(eh->dst, eth_bcast, 6) != 0) {
+	/* Accept frames to our MAC, broadcast, and the IPv6 multicast groups
+	 * we listen to (all-nodes, our solicited-node groups: RFC 4861 7.2.1,
+	 * RFC 4862 5.4.2); no other multicast is joined. */
+	if (memcmp(eh->dst, st->dev->mac, 6) != 0 && memcmp(eh->dst, eth_bcast, 6) != 0 &&
+	    !ipv6_mcast_mac_ours(st, eh->dst)) {
 		st->stat.eth_drop_dst++;
 		pkt_free(p);
 		return;
@@ -27,6 +30,9 @@ void eth_input(struct stack *st, struct pkt *p)
 		break;
 	case ETH_P_ARP:
 		arp_input(st, p);
+		break;
+	case ETH_P_IPV6:
+		ipv6_input(st, p);
 		break;
 	default:
 		st->stat.eth_drop_proto++;

@@ -135,14 +135,15 @@ static void icmp_error_input(struct stack *st, const struct pkt *p, const struct
 	}
 	const uint8_t *l4 = in + hlen;
 	uint16_t sport = (uint16_t)(l4[0] << 8 | l4[1]), dport = (uint16_t)(l4[2] << 8 | l4[3]);
+	struct nst_addr lsrc = nst_addr_from_v4(src), rdst = nst_addr_from_v4(dst);
 	switch (ih->proto) {
 	case IP_PROTO_UDP:
-		udp_icmp_error(st, ic->type, ic->code, src, sport, dst, dport);
+		udp_icmp_error(st, ic->type, ic->code, &lsrc, sport, &rdst, dport);
 		break;
 	case IP_PROTO_TCP: {
 		uint32_t seq = (uint32_t)l4[4] << 24 | (uint32_t)l4[5] << 16 | (uint32_t)l4[6] << 8 | l4[7];
 		uint16_t mtu = (uint16_t)ntohl(ic->rest);
-		tcp_icmp_error(st, ic->type, ic->code, mtu, src, sport, dst, dport, seq);
+		tcp_icmp_error(st, ic->type, ic->code, mtu, &lsrc, sport, &rdst, dport, seq);
 		break;
 	}
 	default:

@@ -51,6 +51,10 @@ void icmp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst);
  * ARP (queueing while unresolved) and hands the frame to the device.
  * Consumes p. Returns 0, or -ENETUNREACH / -ENOBUFS (p freed). */
 int  ipv4_output(struct stack *st, struct pkt *p, uint8_t proto, uint32_t src, uint32_t dst);
+/* Either family: ipv4_output for a v4-mapped dst, else ipv6_output. */
+struct nst_addr;
+int  ip_output(struct stack *st, struct pkt *p, uint8_t proto, const struct nst_addr *src,
+	       const struct nst_addr *dst);
 /* The source address to use towards dst. */
 uint32_t ipv4_src_for(const struct stack *st, uint32_t dst);
 /* Prepend an Ethernet header and queue on the device. Consumes p. */

@@ -115,4 +115,189 @@ void udp_icmp6_error(struct stack *st, int type, int code,
 		     const struct nst_addr *laddr, uint16_t lport,
 		     const struct nst_addr *raddr, uint16_t rport);
 
+
+/* ==== Added with the implementation (ipv6.c, icmp6.c, nd6.c, ip6_frag.c) ==== */
+
+/* ---- Neighbor Discovery (nd6.c), RFC 4861 10 "Protocol Constants" -------- */
+#define ND6_CACHE_SIZE            64
+#define ND6_PENDING_MAX           64      /* packets held per INCOMPLETE entry */
+#define ND6_PENDING_TOTAL         1024    /* packets held behind all entries together */
+#define ND6_MAX_MULTICAST_SOLICIT 3
+#define ND6_MAX_UNICAST_SOLICIT   3
+#define ND6_RETRANS_TIMER_US      1000000ull
+#define ND6_REACHABLE_TIME_US     30000000ull
+#define ND6_DELAY_FIRST_PROBE_US  5000000ull
+#define ND6_MAX_RTR_SOLICIT       3
+#define ND6_RTR_SOLICIT_INTERVAL_US 4000000ull
+/* RFC 4862 5.1: DupAddrDetectTransmits 1, each RetransTimer apart. */
+#define ND6_DAD_US                ND6_RETRANS_TIMER_US
+#define ND6_ROUTERS               4       /* default router list */
+
+/* RFC 4861 7.3.2 */
+enum { ND6_FREE = 0, ND6_INCOMPLETE, ND6_REACHABLE, ND6_STALE, ND6_DELAY, ND6_PROBE };
+
+struct nd6_entry {
+	struct nst_addr ip;
+	struct nst_addr ns_src; /* INCOMPLETE: source of the solicitations (RFC 4861 7.2.2) */
+	uint8_t  mac[6];
+	uint8_t  state;         /* ND6_* */
+	uint8_t  tries;         /* solicitations sent (INCOMPLETE, PROBE) */
+	uint8_t  is_router;
+	uint64_t expires_at;    /* next event (retransmission, REACHABLE -> STALE,
+	                         * DELAY -> PROBE); 0 in STALE: no timer */
+	uint64_t used_at;       /* last update or use: the eviction order */
+	struct pkt *pend_head, *pend_tail;
+	unsigned pend_n;
+};
+
+struct nd6_router {
+	struct nst_addr ip;     /* the router's link-local address; :: = free slot */
+	uint64_t expires_at;    /* now + Router Lifetime */
+};
+
+struct nd6_table {
+	struct nd6_entry e[ND6_CACHE_SIZE];
+	unsigned hint;          /* slot of the last hit */
+	unsigned pend_total;
+	uint64_t deadline;      /* earliest entry event; may be early, never late */
+	struct nd6_router rtr[ND6_ROUTERS];
+};
+
+/* ---- the stack's IPv6 state (ipv6.c) -------------------------------------- */
+/* Our addresses (RFC 4862): OPTIMISTIC while Duplicate Address Detection runs
+ * (usable at once, RFC 4429), PREFERRED after it, DUPLICATE when someone else
+ * has it (never used again). */
+enum { IP6A_NONE = 0, IP6A_OPTIMISTIC, IP6A_PREFERRED, IP6A_DUPLICATE };
+struct ip6_ifaddr {
+	struct nst_addr a;
+	uint8_t state;          /* IP6A_* */
+};
+
+#define IP6_PMTU_SLOTS     16
+#define IP6_PMTU_EXPIRE_US (600ull * 1000000)  /* RFC 8201 4: retry a larger PMTU after 10 min */
+struct ip6_pmtu {
+	struct nst_addr dst;
+	uint32_t mtu;
+	uint64_t expires_at;    /* 0: free */
+};
+
+#define ICMP6_RL_PEERS 16      /* the ICMPv4 limiter's shape (icmp.c), per destination */
+struct icmp6_rl_peer {
+	struct nst_addr addr;
+	uint64_t tokens;
+	uint64_t last_us;       /* 0: free */
+};
+
+struct ip6_ctx {
+	struct ip6_ifaddr ll;   /* fe80::EUI-64 (RFC 4291 2.5.6, Appendix A) */
+	struct ip6_ifaddr gl;   /* cfg.addr6, IP6A_NONE if none */
+	int      started;       /* DAD and router solicitation sent (ipv6_start) */
+	uint64_t dad_until;     /* end of DAD (0: over) */
+	uint8_t  rs_sent;       /* router solicitations sent */
+	uint64_t rs_next;       /* next one (0: none) */
+	uint8_t  cur_hop_limit; /* an RA's Cur Hop Limit, 0: IP6_DEFAULT_HOPS */
+	uint16_t link_mtu;      /* the device MTU, lowered by an RA's MTU option */
+	struct ip6_pmtu pmtu[IP6_PMTU_SLOTS];
+	struct icmp6_rl_peer rl[ICMP6_RL_PEERS];
+};
+
+/* IPv6 reassembly (ip6_frag.c), the ip_frag.c model: fixed slots, each a
+ * 64 KB buffer allocated at its first use and kept; fragments are copied. */
+#define IP6_FRAG_SLOTS      16
+#define IP6_FRAG_RANGES     64
+#define IP6_FRAG_TIMEOUT_US (60ull * 1000000)   /* RFC 8200 4.5: 60 seconds */
+#define IP6_FRAG_MEM_MAX    (4u << 20)          /* Linux ip6frag_high_thresh */
+#define IP6_FRAG_OVERHEAD   256                 /* charged per fragment */
+#define IP6_FRAG_HDR_ROOM   256                 /* the first fragment's headers, in front */
+#define IP6_FRAG_BUF_SIZE   (IP6_FRAG_HDR_ROOM + 65535)
+struct ip6_frag_slot {
+	uint8_t  in_use, have_first, have_last;
+	uint8_t  next;          /* the Next Header of the first fragment's Fragment header */
+	uint16_t hlen;          /* the first fragment's headers (IPv6 + unfragmentable + Fragment) */
+	uint32_t id;
+	struct nst_addr src, dst;
+	uint32_t total;         /* fragmentable part length once have_last */
+	uint32_t held, charge;
+	uint64_t expires_at;
+	unsigned n_ranges;
+	struct { uint16_t start, end; } r[IP6_FRAG_RANGES];
+	uint8_t *buf;           /* headers right-aligned before IP6_FRAG_HDR_ROOM, payload after */
+};
+struct ip6_frag_ctx {
+	struct ip6_frag_slot *slot;     /* IP6_FRAG_SLOTS, allocated at stack_create */
+	uint32_t mem, mem_max;
+	uint64_t timeout_us;
+	uint64_t next_deadline;
+};
+
+/* ---- the stack's entry points (stack.c) ----------------------------------- */
+int      ipv6_init(struct stack *st);       /* at stack_create: 0 or -ENOMEM */
+void     ipv6_fini(struct stack *st);
+void     ipv6_timer(struct stack *st);      /* ND, DAD, RS, reassembly: what is due */
+uint64_t ipv6_next_deadline(const struct stack *st);
+/* 1 if a frame to Ethernet multicast mac is one we listen to: 33:33 + the
+ * low 32 bits of all-nodes ff02::1 or of our solicited-node groups
+ * (RFC 2464 7, RFC 4291 2.7.1). */
+int      ipv6_mcast_mac_ours(const struct stack *st, const uint8_t mac[6]);
+/* Duplicate Address Detection, unsolicited advertisement and router
+ * solicitation: at stack_create when cfg names an IPv6 address or router,
+ * else at the first IPv6 frame in or out (a stack used for IPv4 only stays
+ * silent). Idempotent. */
+void     ipv6_start(struct stack *st);
+
+/* ---- inside the IPv6 layer ------------------------------------------------- */
+/* Like ipv6_output with the IPv6 header's Next Header and flow label given
+ * (Fragment headers, ND with source ::). Consumes p. */
+int      ipv6_output_raw(struct stack *st, struct pkt *p, uint8_t next, const struct nst_addr *src,
+			 const struct nst_addr *dst, uint32_t flow);
+/* The upper-layer header of the IPv6 packet ip6 (len bytes): its protocol
+ * and offset after the extension headers; -1 if they do not fit or a
+ * non-first fragment hides it. */
+int      ip6_find_l4(const uint8_t *ip6, unsigned len, uint8_t *proto, unsigned *off);
+/* Continue the header walk of p (data at the IPv6 header) at off with next
+ * header nh; reasm: p is a reassembled packet (no Hop-by-Hop any more).
+ * Consumes p. */
+void     ipv6_walk(struct stack *st, struct pkt *p, unsigned off, uint8_t nh, unsigned nh_off,
+		   int mcast, int reasm);
+/* Lower the path MTU towards dst (Packet Too Big, RFC 8201 4). */
+void     ipv6_pmtu_update(struct stack *st, const struct nst_addr *dst, uint32_t mtu);
+/* An address of ours that is (1) or was (0) in Duplicate Address Detection. */
+int      ipv6_addr_optimistic(const struct stack *st, const struct nst_addr *a);
+/* Mark a (ours) duplicate (RFC 4862 5.4.5). */
+void     ipv6_addr_duplicate(struct stack *st, const struct nst_addr *a);
+/* Solicited-node multicast address of a (RFC 4291 2.7.1). */
+void     ip6_solicited_node(const struct nst_addr *a, struct nst_addr *out);
+int      ip6_is_mcast(const struct nst_addr *a);
+extern const struct nst_addr ip6_all_nodes, ip6_all_routers;
+
+/* ICMPv6 (icmp6.c): checksum p (data at the ICMPv6 header) and send it. Consumes p. */
+int      icmp6_output(struct stack *st, struct pkt *p, const struct nst_addr *src,
+		      const struct nst_addr *dst, uint8_t hop_limit);
+
+/* ND (nd6.c) */
+/* An ND message (type 133..137), checksum verified. Consumes p. */
+void     nd6_input(struct stack *st, struct pkt *p, const struct nst_addr *src,
+		   const struct nst_addr *dst, uint8_t hop_limit);
+/* Send p (data at the IPv6 header) to the on-link next hop nh: now if its
+ * link-layer address is known, else queued behind a solicitation. Consumes p. */
+int      nd6_output(struct stack *st, struct pkt *p, const struct nst_addr *nh);
+void     nd6_timer(struct stack *st);
+uint64_t nd6_next_deadline(const struct stack *st);
+void     nd6_flush_all(struct stack *st);
+/* DAD probes for our addresses and the first router solicitation. */
+void     nd6_start(struct stack *st);
+/* Seed or refresh nh -> mac as REACHABLE and send what waited (tests). */
+void     nd6_update(struct stack *st, const struct nst_addr *nh, const uint8_t mac[6]);
+const struct nd6_entry *nd6_lookup(const struct stack *st, const struct nst_addr *nh);
+/* A default router (RFC 4861 6.3.6), 0; -ENETUNREACH if none. */
+int      nd6_default_router(const struct stack *st, struct nst_addr *out);
+
+/* Reassembly (ip6_frag.c) */
+int      ip6_frag_init(struct stack *st);
+void     ip6_frag_fini(struct stack *st);
+/* p (data at the IPv6 header) has a Fragment header at off, not atomic. Consumes p. */
+void     ip6_frag_input(struct stack *st, struct pkt *p, unsigned off, int mcast);
+void     ip6_frag_timer(struct stack *st);
+uint64_t ip6_frag_next_deadline(const struct stack *st);
+
 #endif

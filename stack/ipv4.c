@@ -5,6 +5,7 @@
 #include <string.h>
 #include "stack_impl.h"
 #include "csum.h"
+#include "ip6.h"
 
 #define IN_LOOPBACK_NET(a) (((a) >> 24) == 127)
 #define IN_MULTICAST_NET(a) (((a) >> 28) == 0xe)
@@ -65,9 +66,11 @@ void ipv4_demux(struct stack *st, struct pkt *p, unsigned hlen, uint8_t proto,
 		return;
 	}
 	switch (proto) {
-	case IP_PROTO_TCP:
-		tcp_input(st, p, src, dst);
+	case IP_PROTO_TCP: {
+		struct nst_addr s6 = nst_addr_from_v4(src), d6 = nst_addr_from_v4(dst);
+		tcp_input(st, p, &s6, &d6);
 		return;
+	}
 	case IP_PROTO_ICMP:
 		icmp_input(st, p, src, dst);
 		return;
@@ -231,4 +234,12 @@ int ipv4_output(struct stack *st, struct pkt *p, uint8_t proto, uint32_t src, ui
 	/* TCP segments carry DF (path MTU discovery, RFC 1191), as Linux does;
 	 * every segment of a TSO frame gets it from this header. */
 	return ipv4_output_raw(st, p, proto, src, dst, st->ip_id++, proto == IP_PROTO_TCP ? IP_DF : 0);
+}
+
+int ip_output(struct stack *st, struct pkt *p, uint8_t proto, const struct nst_addr *src,
+	      const struct nst_addr *dst)
+{
+	if (nst_addr_is_v4(dst))
+		return ipv4_output(st, p, proto, nst_addr_v4(src), nst_addr_v4(dst));
+	return ipv6_output(st, p, proto, src, dst);
 }

@@ -102,6 +102,9 @@ void sockopt_init(struct sock_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->ttl = -1;
+	o->hops = -1;
+	o->mc_hops = -1;
+	o->pmtudisc6 = IPV6_PMTUDISC_WANT;
 	o->peek_off = -1;
 	o->incoming_cpu = -1;
 	o->txrehash = 1;
@@ -573,6 +576,117 @@ static int set_udp(struct sock_opts *o, int name, const void *val, unsigned len)
 	return -ENOPROTOOPT;
 }
 
+/* ---- IPPROTO_IPV6 (Linux do_ipv6_setsockopt / do_ipv6_getsockopt) ----------
+ * Only on AF_INET6 sockets; an AF_INET socket answers as Linux's
+ * ip_setsockopt (ENOPROTOOPT) and ip_getsockopt (EOPNOTSUPP). */
+#define SOCKOPT_V6_RECVPKTINFO  0x01
+#define SOCKOPT_V6_RECVTCLASS   0x02
+#define SOCKOPT_V6_RECVHOPLIMIT 0x04
+#define SOCKOPT_V6_RECVERR      0x08
+#define SOCKOPT_V6_MC_LOOP      0x10    /* default on */
+#define SOCKOPT_V6_NO_AUTOFLOW  0x20    /* IPV6_AUTOFLOWLABEL off */
+#define SOCKOPT_V6_DONTFRAG     0x40
+#define SOCKOPT_V6_RECVPATHMTU  0x80
+
+static int v6_flag_of(int name)
+{
+	switch (name) {
+	case IPV6_RECVPKTINFO:   return SOCKOPT_V6_RECVPKTINFO;
+	case IPV6_RECVTCLASS:    return SOCKOPT_V6_RECVTCLASS;
+	case IPV6_RECVHOPLIMIT:  return SOCKOPT_V6_RECVHOPLIMIT;
+	case IPV6_RECVERR:       return SOCKOPT_V6_RECVERR;
+	case IPV6_MULTICAST_LOOP: return SOCKOPT_V6_MC_LOOP;
+	case IPV6_AUTOFLOWLABEL: return SOCKOPT_V6_NO_AUTOFLOW;
+	case IPV6_DONTFRAG:      return SOCKOPT_V6_DONTFRAG;
+	case IPV6_RECVPATHMTU:   return SOCKOPT_V6_RECVPATHMTU;
+	}
+	return 0;
+}
+
+static int set_ipv6(struct sock_opts *o, const struct sockopt_sock *k, int name,
+		    const void *val, unsigned len)
+{
+	if (k->af != NST_AF_INET6)
+		return -ENOPROTOOPT;
+	int v, r = sockopt_arg_int(IPPROTO_IPV6, name, val, len, &v);
+	int f = v6_flag_of(name);
+	switch (name) {
+	case IPV6_V6ONLY:
+		if (r < 0)
+			return r;
+		if (k->bound)
+			return -EINVAL;         /* "if (inet_sk(sk)->inet_num) return -EINVAL" */
+		*k->v6only = v != 0;
+		return 0;
+	case IPV6_UNICAST_HOPS:
+	case IPV6_MULTICAST_HOPS:
+		if (r < 0)
+			return r;
+		if (v > 255 || v < -1)
+			return -EINVAL;
+		if (name == IPV6_UNICAST_HOPS)
+			o->hops = (int16_t)v;
+		else
+			o->mc_hops = (int16_t)v;
+		return 0;
+	case IPV6_TCLASS:
+		if (r < 0)
+			return r;
+		if (v < -1 || v > 0xff)
+			return -EINVAL;
+		o->tclass = v == -1 ? 0 : (uint8_t)v;
+		return 0;
+	case IPV6_MTU_DISCOVER:
+		if (r < 0)
+			return r;
+		if (v < IPV6_PMTUDISC_DONT || v > IPV6_PMTUDISC_OMIT)
+			return -EINVAL;
+		o->pmtudisc6 = (uint8_t)v;
+		return 0;
+	}
+	if (f) {
+		if (r < 0)
+			return r;
+		/* IPV6_AUTOFLOWLABEL is kept inverted: on by default */
+		int on = f == SOCKOPT_V6_NO_AUTOFLOW ? !v : f == SOCKOPT_V6_MC_LOOP ? !v : v != 0;
+		if (f == SOCKOPT_V6_MC_LOOP && v != 0 && v != 1)
+			return -EINVAL;
+		if (on)
+			o->v6flags |= f;
+		else
+			o->v6flags &= ~f;
+		return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+static int get_ipv6(const struct sock_opts *o, const struct sockopt_sock *k, int name, void *val,
+		    unsigned *len)
+{
+	if (k->af != NST_AF_INET6)
+		return -EOPNOTSUPP;
+	int v, f = v6_flag_of(name);
+	switch (name) {
+	case IPV6_V6ONLY:       v = *k->v6only; break;
+	case IPV6_UNICAST_HOPS: v = o->hops < 0 ? 64 : o->hops; break;      /* the route's: 64 */
+	case IPV6_MULTICAST_HOPS: v = o->mc_hops < 0 ? 1 : o->mc_hops; break;
+	case IPV6_TCLASS:       v = o->tclass; break;
+	case IPV6_MTU_DISCOVER: v = o->pmtudisc6; break;
+	case IPV6_MTU:
+		if (!k->connected)
+			return -ENOTCONN;
+		v = (int)k->mtu;
+		break;
+	default:
+		if (!f)
+			return -ENOPROTOOPT;
+		v = !!(o->v6flags & f);
+		if (f == SOCKOPT_V6_NO_AUTOFLOW || f == SOCKOPT_V6_MC_LOOP)
+			v = !v;
+	}
+	return sockopt_put_int(IPPROTO_IPV6, v, val, len);
+}
+
 int sockopt_set(struct sock_opts *o, const struct sockopt_sock *k, int level, int name,
 		const void *val, unsigned len)
 {
@@ -585,6 +699,10 @@ int sockopt_set(struct sock_opts *o, const struct sockopt_sock *k, int level, in
 		return k->stream ? set_tcp(o, k, name, val, len) : -ENOPROTOOPT;
 	case IPPROTO_UDP:
 		return k->stream ? -ENOPROTOOPT : set_udp(o, name, val, len);
+	case IPPROTO_IPV6:
+		if (k->af == NST_AF_INET6)
+			return set_ipv6(o, k, name, val, len);
+		break;
 	}
 	return SOCKOPT_PASS;
 }
@@ -769,6 +887,10 @@ int sockopt_get(const struct sock_opts *o, const struct sockopt_sock *k, int lev
 		return k->stream ? get_tcp(o, name, val, len) : -EOPNOTSUPP;
 	case IPPROTO_UDP:
 		return k->stream ? -EOPNOTSUPP : get_udp(o, name, val, len);
+	case IPPROTO_IPV6:
+		if (k->af == NST_AF_INET6)
+			return get_ipv6(o, k, name, val, len);
+		break;
 	}
 	return SOCKOPT_PASS;
 }
@@ -819,6 +941,9 @@ static void tcp_sockopt_sock(const struct stack *st, const struct tcb *t, struct
 	k->connected = tcp_synced(t->state);
 	k->lport = t->lport;
 	k->mtu = st->dev ? st->dev->mtu : 1500;
+	k->af = t->af;
+	k->bound = t->bound;
+	k->v6only = (uint8_t *)&t->v6only;     /* sockopt_set may change it */
 }
 
 static int tcp_set_socket(struct stack *st, struct tcb *t, int name, const void *val, unsigned len)

@@ -28,6 +28,11 @@ struct sock_opts {
 	int16_t  ttl;           /* IP_TTL, -1 = default */
 	uint8_t  pmtudisc, minttl, mc_ttl, buf_lock, save_syn;
 	uint16_t port_lo, port_hi;      /* IP_LOCAL_PORT_RANGE */
+	uint8_t  tclass;        /* IPV6_TCLASS */
+	int16_t  hops;          /* IPV6_UNICAST_HOPS, -1 = default */
+	int16_t  mc_hops;       /* IPV6_MULTICAST_HOPS, -1 = default (1) */
+	uint8_t  pmtudisc6;     /* IPV6_MTU_DISCOVER */
+	uint16_t v6flags;       /* SOCKOPT_V6_*: stored IPv6 booleans */
 	/* TCP */
 	int32_t  syncnt;        /* 0 = default */
 	int32_t  linger2;       /* seconds; 0 = default, -1 = no FIN-WAIT-2 timeout */
@@ -45,6 +50,9 @@ struct sockopt_sock {
 	uint8_t  connected;
 	uint16_t lport;
 	unsigned mtu;           /* path MTU once connected */
+	uint8_t  af;            /* NST_AF_INET or NST_AF_INET6 */
+	uint8_t  bound;         /* a local port is chosen (IPV6_V6ONLY is fixed from then on) */
+	uint8_t *v6only;        /* the socket's IPV6_V6ONLY, NULL for AF_INET */
 };
 
 void sockopt_init(struct sock_opts *o);
@@ -62,5 +70,7 @@ int  sockopt_put_int(int level, int v, void *val, unsigned *len);
 /* The IPv4 header fields of the socket's packets. */
 static inline uint8_t sockopt_tos(const struct sock_opts *o) { return o->tos; }
 static inline uint8_t sockopt_ttl(const struct sock_opts *o) { return o->ttl > 0 ? (uint8_t)o->ttl : 0; }
+static inline uint8_t sockopt_tclass(const struct sock_opts *o) { return o->tclass; }
+static inline uint8_t sockopt_hops(const struct sock_opts *o) { return o->hops > 0 ? (uint8_t)o->hops : 0; }
 
 #endif

@@ -96,7 +96,9 @@ struct stack *stack_create(const struct stack_config *cfg, struct netdev *dev, u
 		mem.free(mem.ctx, st, sizeof(*st));
 		return NULL;
 	}
-	if (udp_init(st) < 0 || ip_frag_init(st) < 0) {
+	if (udp_init(st) < 0 || ip_frag_init(st) < 0 || ipv6_init(st) < 0) {
+		ipv6_fini(st);
+		ip_frag_fini(st);
 		udp_fini(st);
 		tcp_fini(st);
 		mem.free(mem.ctx, st, sizeof(*st));
@@ -113,6 +115,7 @@ void stack_destroy(struct stack *st)
 	udp_fini(st);
 	ip_frag_fini(st);
 	arp_flush_all(st);
+	ipv6_fini(st);
 	struct nst_mem_ops mem = st->cfg.mem;
 	mem.free(mem.ctx, st, sizeof(*st));
 }
@@ -167,8 +170,9 @@ static uint64_t deadline_min(uint64_t a, uint64_t b)
 
 uint64_t stack_next_deadline(const struct stack *st)
 {
-	return deadline_min(deadline_min(arp_next_deadline(st), tcp_next_deadline(st)),
-			    ip_frag_next_deadline(st));
+	return deadline_min(deadline_min(deadline_min(arp_next_deadline(st), tcp_next_deadline(st)),
+					 ip_frag_next_deadline(st)),
+			    ipv6_next_deadline(st));
 }
 
 int stack_poll(struct stack *st, uint64_t now_us)
@@ -193,6 +197,9 @@ int stack_poll(struct stack *st, uint64_t now_us)
 	d = ip_frag_next_deadline(st);
 	if (d && d <= now_us)
 		ip_frag_timer(st);
+	d = ipv6_next_deadline(st);
+	if (d && d <= now_us)
+		ipv6_timer(st);
 	stack_flush(st);
 	return total;
 }

@@ -185,7 +185,75 @@ static inline int nst_addr_is_linklocal(const struct nst_addr *a)
 	X(udp_drop_rcvbuf, "UDP datagrams dropped: receive queue full (SO_RCVBUF)") \
 	X(tcp_drop_rcvmem, "TCP segments dropped: no ring memory (stack memory cap or malloc)") \
 	X(tcp_snd_nomem, "TCP sends refused (EAGAIN): stack ring memory cap reached") \
-	X(tcp_rcvbuf_grow, "TCP receive budgets grown by autotuning")
+	X(tcp_rcvbuf_grow, "TCP receive budgets grown by autotuning") \
+	X(ip6_rx, "IPv6 packets received") \
+	X(ip6_tx, "IPv6 packets sent") \
+	X(ip6_drop_disabled, "IPv6 frames dropped: IPv6 is off (no_ipv6)") \
+	X(ip6_drop_short, "IPv6 packets shorter than the header") \
+	X(ip6_drop_version, "IPv6 packets with a bad version") \
+	X(ip6_drop_len, "IPv6 packets with a payload length beyond the frame") \
+	X(ip6_drop_src, "IPv6 packets with a multicast (or, off loopback, ::1) source") \
+	X(ip6_drop_dst, "IPv6 packets not for us (address or multicast group)") \
+	X(ip6_drop_hbh_order, "IPv6 packets with a Hop-by-Hop header not first (Parameter Problem)") \
+	X(ip6_drop_exthdr, "IPv6 packets with a truncated extension header") \
+	X(ip6_drop_opt, "IPv6 packets dropped by an option's type (unknown, action discard)") \
+	X(ip6_drop_opt_unknown, "IPv6 packets with an unknown option (Parameter Problem code 2)") \
+	X(ip6_drop_routing, "IPv6 packets with a Routing header, Segments Left > 0 (Parameter Problem)") \
+	X(ip6_drop_nonext, "IPv6 packets ending in No Next Header") \
+	X(ip6_drop_proto, "IPv6 packets with an unknown next header (Parameter Problem code 1)") \
+	X(ip6_drop_mcast, "IPv6 multicast packets for TCP") \
+	X(ip6_drop_noroute, "IPv6 packets not sent: no route") \
+	X(ip6_drop_toobig, "IPv6 packets not sent: larger than the path MTU") \
+	X(ip6_frag_rx, "IPv6 fragments received") \
+	X(ip6_frag_atomic, "IPv6 atomic fragments processed alone (RFC 6946)") \
+	X(ip6_frag_reasm_ok, "IPv6 packets reassembled") \
+	X(ip6_frag_dup, "IPv6 duplicate fragments dropped") \
+	X(ip6_frag_overlap, "IPv6 packets dropped: overlapping fragments (RFC 5722)") \
+	X(ip6_frag_timeout, "IPv6 packets dropped: reassembly timeout (60 s)") \
+	X(ip6_frag_mem, "IPv6 fragments dropped: reassembly memory or slots exhausted") \
+	X(ip6_frag_toomany, "IPv6 packets dropped: too many fragments") \
+	X(ip6_frag_bad, "IPv6 fragments malformed (length, offset; Parameter Problem)") \
+	X(ip6_frag_big, "IPv6 reassembled packets dropped: no buffer large enough") \
+	X(ip6_frag_tx, "IPv6 fragments sent") \
+	X(ip6_frag_create_ok, "IPv6 packets fragmented on output") \
+	X(icmp6_rx, "ICMPv6 messages received") \
+	X(icmp6_drop_csum, "ICMPv6 checksum errors") \
+	X(icmp6_drop_bad, "malformed ICMPv6 messages") \
+	X(icmp6_echo_tx, "ICMPv6 echo replies sent") \
+	X(icmp6_unreach_rx, "ICMPv6 destination unreachable received") \
+	X(icmp6_ptb_rx, "ICMPv6 packet too big received") \
+	X(icmp6_time_exceeded_rx, "ICMPv6 time exceeded received") \
+	X(icmp6_param_prob_rx, "ICMPv6 parameter problem received") \
+	X(icmp6_err_ignored, "ICMPv6 errors ignored (quoted packet not ours or unreadable)") \
+	X(icmp6_other_rx, "ICMPv6 messages of a type we do not handle (ignored)") \
+	X(icmp6_unreach_tx, "ICMPv6 destination unreachable sent") \
+	X(icmp6_time_exceeded_tx, "ICMPv6 time exceeded (reassembly) sent") \
+	X(icmp6_param_prob_tx, "ICMPv6 parameter problem sent") \
+	X(icmp6_ratelimited, "ICMPv6 errors not sent: rate limit (RFC 4443 2.4 f)") \
+	X(icmp6_pmtu_update, "IPv6 path MTU lowered by packet too big") \
+	X(nd6_drop_hoplimit, "ND messages dropped: hop limit not 255 (off-link)") \
+	X(nd6_drop_bad, "ND messages malformed (code, length, zero option length)") \
+	X(nd6_drop_target, "ND messages with a multicast target") \
+	X(nd6_drop_dad_bad, "ND solicitations from :: not to a solicited-node group or with a link-layer option") \
+	X(nd6_drop_na_solicited_mcast, "ND advertisements to multicast with the Solicited flag") \
+	X(nd6_drop_ra_src, "router advertisements not from a link-local source") \
+	X(nd6_ns_rx, "neighbor solicitations received") \
+	X(nd6_ns_tx, "neighbor solicitations sent") \
+	X(nd6_ns_not_ours, "neighbor solicitations for a target not ours (ignored)") \
+	X(nd6_na_rx, "neighbor advertisements received") \
+	X(nd6_na_tx, "neighbor advertisements sent") \
+	X(nd6_na_ignored, "neighbor advertisements for no cache entry (ignored)") \
+	X(nd6_rs_tx, "router solicitations sent") \
+	X(nd6_rs_ignored, "router solicitations received (a host ignores them)") \
+	X(nd6_ra_rx, "router advertisements accepted") \
+	X(nd6_redirect_ignored, "redirects received (not implemented: ignored)") \
+	X(nd6_queued, "packets queued waiting for neighbor discovery") \
+	X(nd6_drop_queue, "packets dropped: ND pending queue full") \
+	X(nd6_drop_unresolved, "packets dropped: neighbor discovery failed") \
+	X(nd6_dad_ns_tx, "duplicate address detection probes sent") \
+	X(nd6_dad_dup, "addresses found duplicate and given up (RFC 4862 5.4.5)") \
+	X(nd6_dad_conflict, "advertisements for an address of ours after DAD (logged, kept)") \
+	X(nd6_mtu_update, "link MTU lowered by a router advertisement")
 
 struct stack_stats {
 #define STACK_STAT_FIELD(name, desc) uint64_t name;
@@ -331,6 +399,8 @@ int     nst_getsockname_addr(struct stack *st, int sd, struct nst_addr *addr, ui
 int     nst_getpeername_addr(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port);
 /* 1 if a packet to dst is served by this stack (either family). */
 int     stack_routes_addr(const struct stack *st, const struct nst_addr *dst);
+/* 1 if a is one of the stack's own addresses (either family, wildcards excluded). */
+int     stack_owns_addr(const struct stack *st, const struct nst_addr *a);
 /* The stack's IPv6 addresses: the link-local one (from the MAC) and the
  * configured one (:: if none). */
 void    stack_addr6(const struct stack *st, struct nst_addr *linklocal, struct nst_addr *global,
@@ -419,8 +489,8 @@ int     nst_disconnect(struct stack *st, int sd);
 int     stack_is_bcast(const struct stack *st, uint32_t addr);
 
 /* ---- introspection (sock_info.c): `nstack ss`, logging -------------------
- * A snapshot of one socket, read under the caller's lock. Addresses and
- * ports in host order; times in microseconds; windows in bytes. */
+ * A snapshot of one socket, read under the caller's lock. Ports in host
+ * order; times in microseconds; windows in bytes. */
 struct nst_sock_info {
 	int      sd;            /* the application's sd, -1 for orphans and unaccepted children */
 	uint8_t  type;          /* NST_SOCK_STREAM or NST_SOCK_DGRAM (UDP: ESTAB if connected, else UNCONN) */
@@ -429,7 +499,7 @@ struct nst_sock_info {
 	uint8_t  in_recovery;   /* loss recovery (RFC 6582 / RFC 6675) */
 	uint8_t  sack;          /* SACK negotiated (RFC 2018) */
 	char     cc[16];        /* congestion control (TCP_CONGESTION name) */
-	uint32_t laddr, raddr;
+	struct nst_addr laddr, raddr;   /* IPv4 v4-mapped */
 	uint16_t lport, rport;
 	uint32_t recv_q;        /* unread bytes; listener: accept queue length */
 	uint32_t send_q;        /* unacknowledged + unsent bytes; listener: backlog */
@@ -452,7 +522,7 @@ const char *nst_tcp_state_name(int state);
 /* State-change hook (logging): called under the caller's lock on every TCP
  * state change, with the connection's 4-tuple. fn NULL: off. */
 struct nst_state_event {
-	uint32_t laddr, raddr;
+	struct nst_addr laddr, raddr;   /* IPv4 v4-mapped */
 	uint16_t lport, rport;
 	int      from, to;      /* TCP states */
 };

@@ -8,6 +8,7 @@
 #include "tcp.h"
 #include "udp.h"
 #include "ip_frag.h"
+#include "ip6.h"
 
 struct stack {
 	struct stack_config cfg;
@@ -28,6 +29,9 @@ struct stack {
 	struct udp_ctx      udp;        /* datagram sockets, ICMP rate limit (udp.h) */
 	struct ip_frag_ctx  frag;       /* IPv4 reassembly (ip_frag.h) */
 	uint64_t            rand_state; /* the default cfg.rand_ctx (no cfg.rand64) */
+	struct ip6_ctx      ip6;        /* IPv6 addresses, PMTU cache, ICMPv6 rate limit (ip6.h) */
+	struct nd6_table    nd6;        /* neighbor cache, default routers (nd6.c) */
+	struct ip6_frag_ctx frag6;      /* IPv6 reassembly (ip6_frag.c) */
 };
 
 /* n zeroed bytes from cfg.mem, or NULL. */
@@ -57,6 +61,12 @@ static inline void stack_notify(struct stack *st, int sd)
 	if (st->notify && sd >= 0)
 		st->notify(st->notify_ctx, sd);
 }
+/* Addresses of either family for the socket calls (sock.c). */
+int sock_addr_overlap(const struct nst_addr *a, int a_v6only, const struct nst_addr *b, int b_v6only);
+int sock_bind_check(const struct stack *st, int af, int v6only, const struct nst_addr *a);
+int sock_dst_check(int af, int v6only, const struct nst_addr *laddr, const struct nst_addr *dst);
+int sock_src_for(const struct stack *st, const struct nst_addr *laddr, const struct nst_addr *dst,
+		 struct nst_addr *src);
 /* Flush the device if frames are pending (end of every entry point). */
 void stack_flush(struct stack *st);
 

@@ -37,6 +37,7 @@
 #include <sys/types.h>
 #include "pkt.h"
 #include "ring.h"
+#include "stack.h"      /* struct nst_addr */
 #include "sockopt.h"
 #include "tcp_state.h"    /* enum tcp_state, tcp_synced */
 
@@ -196,9 +197,11 @@ struct tcb {
 	uint64_t hkey;          /* its key there: the earliest armed timer */
 	int      free_next;
 
-	/* addresses, host order */
-	uint32_t laddr, raddr;
+	/* addresses: IPv4 as v4-mapped (stack.h struct nst_addr); ports host order */
+	struct nst_addr laddr, raddr;
 	uint16_t lport, rport;
+	uint8_t  af;            /* the socket's family, NST_AF_INET or NST_AF_INET6 */
+	uint8_t  v6only;        /* IPV6_V6ONLY: an AF_INET6 socket that takes no IPv4 */
 
 	/* RFC 9293 3.3.1 send sequence variables */
 	struct {
@@ -443,7 +446,8 @@ struct tcp_ctx {
 int      tcp_init(struct stack *st);            /* at stack_create: allocate tables */
 void     tcp_fini(struct stack *st);
 /* p->data at the TCP header, p->len == TCP segment length. Consumes p. */
-void     tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst);
+void     tcp_input(struct stack *st, struct pkt *p, const struct nst_addr *src,
+		   const struct nst_addr *dst);
 void     tcp_timer(struct stack *st);           /* run timers due at st->now_us */
 uint64_t tcp_next_deadline(const struct stack *st);
 
@@ -468,7 +472,7 @@ struct tcp_hdr {
 
 /* A received segment, parsed once, host order. */
 struct tcp_seg {
-	uint32_t src, dst;      /* IP addresses */
+	struct nst_addr src, dst;      /* IP addresses (IPv4 v4-mapped) */
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint32_t wnd;
@@ -485,6 +489,13 @@ struct tcp_seg {
 };
 
 /* SEG.LEN of RFC 9293: data plus SYN and FIN. */
+/* The IP header under t's segments: 20 bytes for IPv4, 40 for IPv6 (no
+ * extension headers); t NULL: IPv4. */
+static inline unsigned tcp_ip_hlen(const struct tcb *t)
+{
+	return !t || nst_addr_is_v4(&t->raddr) ? 20 : 40;
+}
+
 static inline uint32_t tcp_seg_len(const struct tcp_seg *s)
 {
 	return s->len + !!(s->flags & TCP_SYN) + !!(s->flags & TCP_FIN);
@@ -533,16 +544,20 @@ void     tcp_child_unlink(struct stack *st, struct tcb *t);
 void     tcp_tcb_free(struct stack *st, struct tcb *t);
 void     tcp_hash_insert(struct stack *st, struct tcb *t);
 void     tcp_hash_remove(struct stack *st, struct tcb *t);
-struct tcb *tcp_hash_find(struct stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp);
+/* ra NULL: a listener on la:lp */
+struct tcb *tcp_hash_find(struct stack *st, const struct nst_addr *la, uint16_t lp,
+			  const struct nst_addr *ra, uint16_t rp);
 void     tcp_port_link(struct stack *st, struct tcb *t);
-struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
-		       uint32_t raddr, uint16_t rport);
-struct tcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lport);
-int      tcp_port_conflict(struct stack *st, const struct tcb *me, uint32_t addr, uint16_t port);
+struct tcb *tcp_lookup(struct stack *st, const struct nst_addr *laddr, uint16_t lport,
+		       const struct nst_addr *raddr, uint16_t rport);
+struct tcb *tcp_lookup_listener(struct stack *st, const struct nst_addr *laddr, uint16_t lport);
+int      tcp_port_conflict(struct stack *st, const struct tcb *me, const struct nst_addr *addr,
+			   uint16_t port);
 int      tcp_listen_conflict(struct stack *st, const struct tcb *t);
 int      tcp_tw_recyclable(const struct stack *st, const struct tcb *u);
-uint16_t tcp_ephemeral(struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport,
-		       struct tcb **tw);
+/* raddr NULL: a port for bind(0)/listen */
+uint16_t tcp_ephemeral(struct stack *st, const struct nst_addr *laddr, const struct nst_addr *raddr,
+		       uint16_t rport, struct tcb **tw);
 void     tcp_set_state(struct stack *st, struct tcb *t, int state);
 void     tcp_done(struct stack *st, struct tcb *t, int err);
 void     tcp_child_established(struct stack *st, struct tcb *t);
@@ -551,22 +566,23 @@ void     tcp_state_event(struct stack *st, const struct tcb *t, int to);  /* soc
 
 /* the user calls of a TCP socket (tcp_usr.c), the nst_* calls of sock.c
  * for stream sockets; st->now_us is the time of the call */
-int      tcp_usr_socket(struct stack *st);
+int      tcp_usr_socket(struct stack *st, int af);     /* af: NST_AF_INET or NST_AF_INET6 */
 int      tcp_usr_valid(struct stack *st, int sd);
-int      tcp_usr_bind(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      tcp_usr_family(struct stack *st, int sd);
+int      tcp_usr_bind(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port);
 int      tcp_usr_listen(struct stack *st, int sd, int backlog);
-int      tcp_usr_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
-int      tcp_usr_connect(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      tcp_usr_accept(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port);
+int      tcp_usr_connect(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port);
 int      tcp_usr_disconnect(struct stack *st, int sd);
 ssize_t  tcp_usr_send(struct stack *st, int sd, const void *buf, size_t len, int flags,
-		      int to_set, uint32_t addr, uint16_t port);
+		      int to_set, const struct nst_addr *addr, uint16_t port);
 ssize_t  tcp_usr_recv(struct stack *st, int sd, void *buf, size_t len, int flags,
-		      uint32_t *addr, uint16_t *port, int *out_flags);
+		      struct nst_addr *addr, uint16_t *port, int *out_flags);
 int      tcp_usr_shutdown(struct stack *st, int sd, int how);
 int      tcp_usr_close(struct stack *st, int sd);
 void     tcp_usr_close_all(struct stack *st);
-int      tcp_usr_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
-int      tcp_usr_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+int      tcp_usr_getsockname(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port);
+int      tcp_usr_getpeername(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port);
 uint32_t tcp_usr_poll(struct stack *st, int sd);
 int      tcp_usr_error(struct stack *st, int sd);
 size_t   tcp_usr_rx_avail(struct stack *st, int sd);
@@ -597,7 +613,8 @@ int      tcp_syncookie_check(const struct stack *st, const struct tcp_seg *seg, 
 /* ICMP errors about a segment we sent (tcp_icmp.c): PMTU (RFC 1191) and
  * unreachable, with RFC 5927's checks. Addresses/ports of the quoted header. */
 void     tcp_icmp_error(struct stack *st, int type, int code, uint16_t mtu,
-			uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport, uint32_t seq);
+			const struct nst_addr *laddr, uint16_t lport, const struct nst_addr *raddr,
+			uint16_t rport, uint32_t seq);
 
 
 /* output (tcp_out.c) */
@@ -612,7 +629,7 @@ uint32_t tcp_rcv_wnd(const struct tcb *t);
 uint32_t tcp_wnd_to_adv(const struct stack *st, const struct tcb *t);
 void     tcp_window_update(struct stack *st, struct tcb *t);
 void     tcp_push(struct stack *st, struct tcb *t, int force);  /* after TCP_CORK 0 / TCP_NODELAY 1 */
-uint16_t tcp_adv_mss(const struct stack *st);
+uint16_t tcp_adv_mss(const struct stack *st, const struct tcb *t);
 uint16_t tcp_syn_mss(const struct stack *st, const struct tcb *t);
 uint8_t  tcp_wscale_ours(const struct tcb *t);
 uint32_t tcp_ts_now(const struct stack *st, const struct tcb *t);
@@ -719,9 +736,12 @@ void     tcp_rto_calc(struct tcb *t);
 void     tcp_keep_reset(struct stack *st, struct tcb *t);
 
 /* ISS for a 4-tuple at st->now_us (RFC 6528). Exposed for tests. */
-uint32_t tcp_iss(const struct stack *st, uint32_t laddr, uint16_t lport,
-		 uint32_t raddr, uint16_t rport);
-uint32_t tcp_port_offset(const struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport);
-uint32_t tcp_ts_offset(const struct stack *st, uint32_t laddr, uint32_t raddr);
+uint32_t tcp_iss(const struct stack *st, const struct nst_addr *laddr, uint16_t lport,
+		 const struct nst_addr *raddr, uint16_t rport);
+uint32_t tcp_port_offset(const struct stack *st, const struct nst_addr *laddr,
+			 const struct nst_addr *raddr, uint16_t rport);
+uint32_t tcp_ts_offset(const struct stack *st, const struct nst_addr *laddr,
+		       const struct nst_addr *raddr);
 
 #endif
+

@@ -14,63 +14,116 @@
  *    keeps it in sk_err_soft for IP_RECVERR users only). */
 #include "stack_impl.h"
 #include "tcp_seq.h"
+#include "ip6.h"
 
 #define TCP_MIN_PMTU 552        /* Linux ip_rt_min_pmtu */
 
-void tcp_icmp_error(struct stack *st, int type, int code, uint16_t mtu,
-		    uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport, uint32_t seq)
+/* The connection an error quotes, if the quote names one and its sequence
+ * number is in flight (RFC 5927 4.1); else NULL, counted. */
+static struct tcb *tcp_icmp_tcb(struct stack *st, const struct nst_addr *laddr, uint16_t lport,
+				const struct nst_addr *raddr, uint16_t rport, uint32_t seq)
 {
 	struct tcb *t = tcp_lookup(st, laddr, lport, raddr, rport);
-	if (!t || t->state == TCP_LISTEN || t->raddr != raddr || t->rport != rport ||
-	    t->state == TCP_CLOSED || type != ICMP_DEST_UNREACH) {
+	if (!t || t->state == TCP_LISTEN || !nst_addr_eq(&t->raddr, raddr) || t->rport != rport ||
+	    t->state == TCP_CLOSED) {
 		st->stat.icmp_err_ignored++;
-		return;
+		return NULL;
 	}
 	uint32_t lo = t->state == TCP_SYN_SENT ? t->iss : t->snd.una;
 	if (!seq_in(seq, lo, seq_max(t->snd_max, lo + 1))) {
 		st->stat.icmp_err_ignored++;
+		return NULL;
+	}
+	return t;
+}
+
+/* A smaller path MTU for t. RFC 1191 3: "the host MUST ... reduce its
+ * estimate of the PMTU" and "MUST NOT increase its estimate ... in response
+ * to [one]"; RFC 8201 4 says the same of IPv6's Packet Too Big. */
+static void tcp_pmtu_lower(struct stack *st, struct tcb *t, uint32_t mtu)
+{
+	uint32_t mss = mtu - tcp_ip_hlen(t) - TCP_HDR_LEN;
+	if (mss >= t->mss) {
+		st->stat.icmp_err_ignored++;
 		return;
 	}
+	t->mss = (uint16_t)mss;
+	st->stat.icmp_pmtu_update++;
+	if (tcp_synced(t->state) && t->snd.una != t->snd_max) {
+		/* Linux tcp_simple_retransmit: what is in flight was too big
+		 * and is lost; send it again now at the new size, with no
+		 * congestion response (it was not congestion) and no RTT
+		 * sample from the resent data (Karn). */
+		t->rtt_on = 0;
+		t->snd.nxt = t->snd.una;
+		tcp_output(st, t);
+		tcp_timers_update(st, t);
+	}
+}
+
+/* An error with errno err: ends a handshake, else a soft error. */
+static void tcp_icmp_unreach(struct stack *st, struct tcb *t, int err)
+{
+	if (err && (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RECEIVED)) {
+		tcp_done(st, t, err);
+		return;
+	}
+	st->stat.icmp_err_ignored++;    /* synchronized: soft error, nothing changes */
+}
+
+void tcp_icmp_error(struct stack *st, int type, int code, uint16_t mtu,
+		    const struct nst_addr *laddr, uint16_t lport, const struct nst_addr *raddr,
+		    uint16_t rport, uint32_t seq)
+{
+	if (type != ICMP_DEST_UNREACH) {
+		st->stat.icmp_err_ignored++;
+		return;
+	}
+	struct tcb *t = tcp_icmp_tcb(st, laddr, lport, raddr, rport, seq);
+	if (!t)
+		return;
 	if (code == ICMP_FRAG_NEEDED) {
-		/* RFC 1191 3: "the host MUST ... reduce its estimate of the PMTU"
-		 * and "MUST NOT increase its estimate ... in response to [one]";
-		 * an old router sends 0 (RFC 1191 5: plateau search, not done:
-		 * Linux too keeps the current value then). */
+		/* an old router sends 0 (RFC 1191 5: plateau search, not done:
+		 * Linux too keeps the current value then) */
 		if (mtu == 0) {
 			st->stat.icmp_err_ignored++;
 			return;
 		}
-		if (mtu < TCP_MIN_PMTU)
-			mtu = TCP_MIN_PMTU;
-		uint32_t mss = (uint32_t)mtu - IP_HDR_LEN - TCP_HDR_LEN;
-		if (mss >= t->mss) {
-			st->stat.icmp_err_ignored++;
-			return;
-		}
-		t->mss = (uint16_t)mss;
-		st->stat.icmp_pmtu_update++;
-		if (tcp_synced(t->state) && t->snd.una != t->snd_max) {
-			/* Linux tcp_simple_retransmit: what is in flight was too big
-			 * and is lost; send it again now at the new size, with no
-			 * congestion response (it was not congestion) and no RTT
-			 * sample from the resent data (Karn). */
-			t->rtt_on = 0;
-			t->snd.nxt = t->snd.una;
-			tcp_output(st, t);
-			tcp_timers_update(st, t);
-		}
+		tcp_pmtu_lower(st, t, mtu < TCP_MIN_PMTU ? TCP_MIN_PMTU : mtu);
 		return;
 	}
 	int hard;
-	int err = icmp_unreach_errno(code, &hard);
-	if (!err) {
-		st->stat.icmp_err_ignored++;
+	tcp_icmp_unreach(st, t, icmp_unreach_errno(code, &hard));
+}
+
+/* ICMPv6 (RFC 4443) as Linux's tcp_v6_err and icmpv6_err_convert: Packet
+ * Too Big lowers the path MTU (never below IPv6's 1280, RFC 8200 5);
+ * Destination Unreachable, Parameter Problem and Time Exceeded end a
+ * handshake with their errno. */
+void tcp_icmp6_error(struct stack *st, int type, int code, uint32_t mtu,
+		     const struct nst_addr *laddr, uint16_t lport,
+		     const struct nst_addr *raddr, uint16_t rport, uint32_t seq)
+{
+	struct tcb *t = tcp_icmp_tcb(st, laddr, lport, raddr, rport, seq);
+	if (!t)
 		return;
-	}
-	if (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RECEIVED) {
-		tcp_done(st, t, err);
+	int err = 0;
+	switch (type) {
+	case ICMP6_PACKET_TOO_BIG:
+		tcp_pmtu_lower(st, t, mtu < IP6_MIN_MTU ? IP6_MIN_MTU : mtu);
 		return;
+	case ICMP6_DST_UNREACH:
+		err = code == ICMP6_DST_UNREACH_NOPORT ? ECONNREFUSED
+		    : code == ICMP6_DST_UNREACH_NOROUTE ? ENETUNREACH
+		    : code == ICMP6_DST_UNREACH_ADMIN || code == 5 || code == 6 ? EACCES
+		    : EHOSTUNREACH;
+		break;
+	case ICMP6_PARAM_PROB:
+		err = EPROTO;
+		break;
+	case ICMP6_TIME_EXCEEDED:
+		err = EHOSTUNREACH;
+		break;
 	}
-	(void)hard;     /* synchronized: soft error, nothing changes */
-	st->stat.icmp_err_ignored++;
+	tcp_icmp_unreach(st, t, err);
 }

@@ -10,11 +10,12 @@
 #include "stack_impl.h"
 #include "tcp_seq.h"
 #include "csum.h"
+#include "ip6.h"
 
 /* Parse the header and options of p into seg. Returns 0, or the counter to
  * bump for a malformed segment (never an error to anybody). */
-static uint64_t *tcp_parse(struct stack *st, const struct pkt *p, uint32_t src, uint32_t dst,
-			   struct tcp_seg *seg)
+static uint64_t *tcp_parse(struct stack *st, const struct pkt *p, const struct nst_addr *src,
+			   const struct nst_addr *dst, struct tcp_seg *seg)
 {
 	if (p->len < TCP_HDR_LEN)
 		return &st->stat.tcp_drop_short;
@@ -26,13 +27,15 @@ static uint64_t *tcp_parse(struct stack *st, const struct pkt *p, uint32_t src, 
 	 * (RFC 1122 4.2.2.7: "the checksum MUST be checked on every received
 	 * segment"), unless the device already verified it. */
 	if (!(p->flags & PKT_F_CSUM_OK)) {
-		uint32_t sum = csum_pseudo(src, dst, IP_PROTO_TCP, p->len);
+		uint32_t sum = nst_addr_is_v4(src)
+			? csum_pseudo(nst_addr_v4(src), nst_addr_v4(dst), IP_PROTO_TCP, (uint16_t)p->len)
+			: csum_pseudo6(src, dst, IP_PROTO_TCP, p->len);
 		if (csum_fold(csum_add(sum, p->data, p->len)) != 0)
 			return &st->stat.tcp_drop_csum;
 	}
 	memset(seg, 0, sizeof(*seg));
-	seg->src = src;
-	seg->dst = dst;
+	seg->src = *src;
+	seg->dst = *dst;
 	seg->sport = ntohs(h->sport);
 	seg->dport = ntohs(h->dport);
 	seg->seq = ntohl(h->seq);
@@ -109,8 +112,8 @@ static uint64_t *tcp_parse(struct stack *st, const struct pkt *p, uint32_t src, 
 void tcp_set_mss(struct stack *st, struct tcb *t, uint16_t peer_mss)
 {
 	uint16_t mss = peer_mss ? peer_mss : TCP_MSS_DEF;
-	if (mss > tcp_adv_mss(st))
-		mss = tcp_adv_mss(st);
+	if (mss > tcp_adv_mss(st, t))
+		mss = tcp_adv_mss(st, t);
 	if (t->user_mss && mss > t->user_mss)
 		mss = t->user_mss;
 	if (mss < 64)
@@ -465,7 +468,7 @@ static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const 
 	t->irs = seg->seq;
 	t->rcv.nxt = seg->seq + 1;
 	t->rcv_adv = t->rcv.nxt;        /* no window offered yet */
-	t->iss = tcp_iss(st, t->laddr, t->lport, t->raddr, t->rport);
+	t->iss = tcp_iss(st, &t->laddr, t->lport, &t->raddr, t->rport);
 	if (iss_min && seq_lt(t->iss, *iss_min))
 		t->iss = *iss_min;
 	t->snd.una = t->iss;
@@ -478,7 +481,7 @@ static enum tcp_verdict tcp_listen_input(struct stack *st, struct tcb *l, const 
 	t->snd.wl1 = seg->seq;
 	t->snd.wl2 = t->iss;
 	t->rcv_wscale = tcp_wscale_ours(t);
-	t->ts_off = tcp_ts_offset(st, t->laddr, t->raddr);
+	t->ts_off = tcp_ts_offset(st, &t->laddr, &t->raddr);
 	tcp_syn_options(st, t, seg);
 	tcp_set_mss(st, t, seg->mss);
 	tcp_hash_insert(st, t);
@@ -506,6 +509,8 @@ struct tcb *tcp_child_new(struct stack *st, struct tcb *l, const struct tcp_seg 
 	t->lport = seg->dport;
 	t->raddr = seg->src;
 	t->rport = seg->sport;
+	t->af = l->af;
+	t->v6only = l->v6only;
 	t->bound = 1;
 	tcp_port_link(st, t);
 	t->passive = 1;
@@ -828,7 +833,7 @@ static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *s
 	 * announced, so rcv_mss stays below it, and such a frame alone is
 	 * "every second full-sized segment": ACKed at once, as Linux ACKs
 	 * per GRO frame. */
-	uint16_t wire_max = tcp_adv_mss(st);
+	uint16_t wire_max = tcp_adv_mss(st, t);
 	if (len > wire_max)
 		st->stat.tcp_gro_rx++;
 	if (len > t->rcv_mss)
@@ -1285,7 +1290,7 @@ static struct tcb *tcp_tw_syn(struct stack *st, struct tcb *t, const struct tcp_
 		newer = seq_gt(seg->seq, t->rcv.nxt);
 	if (!newer)
 		return NULL;
-	struct tcb *l = tcp_lookup_listener(st, seg->dst, seg->dport);
+	struct tcb *l = tcp_lookup_listener(st, &seg->dst, seg->dport);
 	if (!l)
 		return NULL;
 	*iss_min = t->snd_max + 65535 + 2;
@@ -1295,7 +1300,8 @@ static struct tcb *tcp_tw_syn(struct stack *st, struct tcb *t, const struct tcp_
 }
 
 /* RFC 9293 3.10.7: SEGMENT ARRIVES. Consumes p. */
-void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
+void tcp_input(struct stack *st, struct pkt *p, const struct nst_addr *src,
+	       const struct nst_addr *dst)
 {
 	struct tcp_seg seg;
 	st->stat.tcp_rx++;
@@ -1377,4 +1383,11 @@ void tcp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 		TCP_CHECK(st, t);
 	TCP_CHECK_ALL(st);
 	pkt_free(p);
+}
+
+/* IPv6 (ip6.h): the same segment processing; the addresses say the family. */
+void tcp_input6(struct stack *st, struct pkt *p, const struct nst_addr *src,
+		const struct nst_addr *dst)
+{
+	tcp_input(st, p, src, dst);
 }

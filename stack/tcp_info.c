@@ -36,7 +36,7 @@ int nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *o)
 	o->snd_mss = t->mss;
 	o->rcv_mss = t->rcv_mss;
 	o->advmss = tcp_syn_mss(st, t);     /* Linux advmss: user_mss caps it */
-	o->pmtu = tcp_adv_mss(st) + 40;       /* IPv4 + TCP headers, no options */
+	o->pmtu = tcp_adv_mss(st, t) + tcp_ip_hlen(t) + TCP_HDR_LEN;   /* headers, no options */
 	o->snd_cwnd = t->cwnd;
 	o->snd_ssthresh = t->ssthresh;
 	o->snd_wnd = t->snd.wnd;

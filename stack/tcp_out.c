@@ -15,14 +15,15 @@
 #define TCP_TSO_MAX 65535       /* the largest IP datagram a TSO frame may be */
 #define TCP_OPT_MAX 40          /* the most option bytes a TCP header holds */
 
-/* Our MSS: the device MTU less the IPv4 and TCP headers (RFC 9293 3.7.1:
- * "MSS = MTU - sizeof(TCPHDR) - sizeof(IPHDR)"). */
-uint16_t tcp_adv_mss(const struct stack *st)
+/* Our MSS: the device MTU less the IP and TCP headers (RFC 9293 3.7.1:
+ * "MSS = MTU - sizeof(TCPHDR) - sizeof(IPHDR)"; IPv6's header is 40 bytes,
+ * RFC 8200 8.3). */
+uint16_t tcp_adv_mss(const struct stack *st, const struct tcb *t)
 {
 	unsigned mtu = st->dev->mtu;
 	if (mtu > PKT_MAX_FRAME - ETH_HDR_LEN)
 		mtu = PKT_MAX_FRAME - ETH_HDR_LEN;
-	return (uint16_t)(mtu - IP_HDR_LEN - TCP_HDR_LEN);
+	return (uint16_t)(mtu - tcp_ip_hlen(t) - TCP_HDR_LEN);
 }
 
 /* The MSS connection t announces on its SYN or SYN-ACK: ours, capped by
@@ -32,7 +33,7 @@ uint16_t tcp_adv_mss(const struct stack *st)
  * Children of a listener inherit it (tcp_child_new). */
 uint16_t tcp_syn_mss(const struct stack *st, const struct tcb *t)
 {
-	uint16_t mss = tcp_adv_mss(st);
+	uint16_t mss = tcp_adv_mss(st, t);
 	return t->user_mss && t->user_mss < mss ? t->user_mss : mss;
 }
 
@@ -90,8 +91,8 @@ uint32_t tcp_wnd_to_adv(const struct stack *st, const struct tcb *t)
 		wnd &= ~((1u << t->rcv_wscale) - 1);
 	uint32_t cur = tcp_rcv_wnd(t);
 	uint32_t step = t->rcv_budget / 2;
-	if (step > tcp_adv_mss(st))
-		step = tcp_adv_mss(st);
+	if (step > tcp_adv_mss(st, t))
+		step = tcp_adv_mss(st, t);
 	/* RFC 1122 4.2.3.3: "if RCV.BUFF - RCV.USER - RCV.WND >= min(Fr * RCV.BUFF,
 	 * Eff.snd.MSS) then set RCV.WND = RCV.BUFF - RCV.USER", else keep it. */
 	if (space < cur + step || wnd <= cur)
@@ -179,7 +180,7 @@ static unsigned tcp_opts_len(const struct tcp_opts *o)
  * gso: with len > gso, one TSO frame (a large packet) the device cuts into
  * segments of gso payload bytes, each with these headers (NETDEV_F_TSO). */
 struct tcp_emit_seg {
-	uint32_t laddr, raddr;
+	struct nst_addr laddr, raddr;
 	uint16_t lport, rport;
 	uint32_t seq, ack;
 	uint8_t  flags;
@@ -223,7 +224,10 @@ static int tcp_emit(struct stack *st, const struct tcp_emit_seg *e)
 	tcp_opts_write(b + TCP_HDR_LEN, opts);
 	if (len)
 		tcp_ring_copy_out(e->ring, e->off, b + hlen, len);
-	uint32_t sum = csum_pseudo(e->laddr, e->raddr, IP_PROTO_TCP, (uint16_t)(hlen + len));
+	int v4 = nst_addr_is_v4(&e->raddr);
+	uint32_t sum = v4 ? csum_pseudo(nst_addr_v4(&e->laddr), nst_addr_v4(&e->raddr), IP_PROTO_TCP,
+					(uint16_t)(hlen + len))
+			  : csum_pseudo6(&e->laddr, &e->raddr, IP_PROTO_TCP, hlen + len);
 	if (st->dev->features & NETDEV_F_TX_CSUM) {
 		/* the device sums from the TCP header on: the field holds the
 		 * pseudo-header sum, folded, not complemented (virtio NEEDS_CSUM;
@@ -247,11 +251,12 @@ static int tcp_emit(struct stack *st, const struct tcp_emit_seg *e)
 	if (e->flags & TCP_RST)
 		st->stat.tcp_rst_tx++;
 	if (e->so) {
-		/* IP_TOS / IP_TTL of the connection (Linux ip_queue_xmit) */
-		p->ip_tos = sockopt_tos(e->so);
-		p->ip_ttl = sockopt_ttl(e->so);
+		/* IP_TOS / IP_TTL of the connection (Linux ip_queue_xmit), or
+		 * IPV6_TCLASS / IPV6_UNICAST_HOPS (inet6_sk) */
+		p->ip_tos = v4 ? sockopt_tos(e->so) : sockopt_tclass(e->so);
+		p->ip_ttl = v4 ? sockopt_ttl(e->so) : sockopt_hops(e->so);
 	}
-	return ipv4_output(st, p, IP_PROTO_TCP, e->laddr, e->raddr);
+	return ip_output(st, p, IP_PROTO_TCP, &e->laddr, &e->raddr);
 }
 
 /* The options of a segment of connection t with these flags.
@@ -286,8 +291,8 @@ static void tcp_opts_for(const struct stack *st, const struct tcb *t, uint8_t fl
  * carries beyond them, so every wire segment fits the MTU. 0 without TSO. */
 static uint16_t tcp_gso_size(const struct stack *st, const struct tcb *t, const struct tcp_opts *o)
 {
-	if (!(st->dev->features & NETDEV_F_TSO))
-		return 0;
+	if (!(st->dev->features & NETDEV_F_TSO) || tcp_ip_hlen(t) != IP_HDR_LEN)
+		return 0;       /* not implemented: TSO for IPv6 (the devices cut TCPv4) */
 	unsigned room = st->dev->mtu - IP_HDR_LEN - TCP_HDR_LEN - tcp_opts_len(o);
 	return (uint16_t)(t->mss < room ? t->mss : room);
 }
@@ -470,7 +475,7 @@ void tcp_send_syn(struct stack *st, struct tcb *t)
 	if (t->state == TCP_SYN_SENT) {
 		/* what we offer; the SYN-ACK decides (tcp_syn_options) */
 		t->rcv_wscale = tcp_wscale_ours(t);
-		t->ts_off = tcp_ts_offset(st, t->laddr, t->raddr);
+		t->ts_off = tcp_ts_offset(st, &t->laddr, &t->raddr);
 	}
 	if (t->retries == 0) {
 		t->rtt_on = 1;

@@ -38,14 +38,14 @@ static const uint16_t msstab[] = { 536, 1300, 1440, 1460 };
 static uint32_t cookie_hash(const struct stack *st, const struct tcp_seg *seg, uint32_t count,
 			    uint8_t c)
 {
-	uint8_t id[18];
-	memcpy(id, &seg->dst, 4);
-	memcpy(id + 4, &seg->src, 4);
-	memcpy(id + 8, &seg->dport, 2);
-	memcpy(id + 10, &seg->sport, 2);
-	memcpy(id + 12, &count, 4);
-	id[16] = 'C';           /* domain: not an ISS nor a port offset */
-	id[17] = c;
+	uint8_t id[42];
+	memcpy(id, seg->dst.b, 16);
+	memcpy(id + 16, seg->src.b, 16);
+	memcpy(id + 32, &seg->dport, 2);
+	memcpy(id + 34, &seg->sport, 2);
+	memcpy(id + 36, &count, 4);
+	id[40] = 'C';           /* domain: not an ISS nor a port offset */
+	id[41] = c;
 	return (uint32_t)siphash24(st->key, id, sizeof(id));
 }
 
@@ -109,7 +109,7 @@ void tcp_syncookie_send(struct stack *st, struct tcb *l, const struct tcp_seg *s
 	tmp.sack_ok = use_ts && seg->sack_perm;
 	tmp.ts_ok = (uint8_t)use_ts;
 	tmp.ts_recent = seg->tsval;
-	tmp.ts_off = tcp_ts_offset(st, tmp.laddr, tmp.raddr); /* the child's TSval clock */
+	tmp.ts_off = tcp_ts_offset(st, &tmp.laddr, &tmp.raddr); /* the child's TSval clock */
 	if (use_ts) {
 		/* Linux cookie_init_timestamp: the options in the low bits of a
 		 * TSval no later than the clock */
@@ -176,7 +176,7 @@ int tcp_syncookie_ack(struct stack *st, struct tcb *l, struct tcp_seg *seg, stru
 	t->snd.wl1 = t->irs;
 	t->snd.wl2 = iss;
 	t->rcv_wscale = tcp_wscale_ours(t);
-	t->ts_off = tcp_ts_offset(st, t->laddr, t->raddr);
+	t->ts_off = tcp_ts_offset(st, &t->laddr, &t->raddr);
 	t->ws_ok = ws_ok;
 	t->snd_wscale = ws_ok ? wscale : 0;
 	if (!ws_ok)

@@ -25,11 +25,19 @@ int tcp_tcb_index(const struct stack *st, const struct tcb *t)
 	return (int)(t - st->tcp.tcb);
 }
 
-/* Bucket of a 4-tuple (a cheap multiplicative mix; the table is ours). */
-static unsigned tcp_hash_of(const struct stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+/* An address folded to 32 bits for the hash (IPv4: the v4-mapped words). */
+static inline uint32_t addr_fold(const struct nst_addr *a)
 {
-	uint32_t h = la * 0x9e3779b1u;
-	h ^= ra + 0x7f4a7c15u + (h << 6) + (h >> 2);
+	return a ? a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3] : 0;
+}
+
+/* Bucket of a 4-tuple (a cheap multiplicative mix; the table is ours);
+ * ra NULL: a listener. */
+static unsigned tcp_hash_of(const struct stack *st, const struct nst_addr *la, uint16_t lp,
+			    const struct nst_addr *ra, uint16_t rp)
+{
+	uint32_t h = addr_fold(la) * 0x9e3779b1u;
+	h ^= addr_fold(ra) + 0x7f4a7c15u + (h << 6) + (h >> 2);
 	h ^= ((uint32_t)lp << 16 | rp) * 0x85ebca6bu;
 	h ^= h >> 15;
 	return h & st->tcp.hash_mask;
@@ -40,9 +48,9 @@ void tcp_hash_insert(struct stack *st, struct tcb *t)
 {
 	if (t->hashed)
 		return;
-	uint32_t ra = t->state == TCP_LISTEN ? 0 : t->raddr;
+	const struct nst_addr *ra = t->state == TCP_LISTEN ? NULL : &t->raddr;
 	uint16_t rp = t->state == TCP_LISTEN ? 0 : t->rport;
-	unsigned b = tcp_hash_of(st, t->laddr, t->lport, ra, rp);
+	unsigned b = tcp_hash_of(st, &t->laddr, t->lport, ra, rp);
 	t->hnext = st->tcp.hash[b];
 	st->tcp.hash[b] = tcp_tcb_index(st, t);
 	t->hashed = 1;
@@ -53,9 +61,9 @@ void tcp_hash_remove(struct stack *st, struct tcb *t)
 {
 	if (!t->hashed)
 		return;
-	uint32_t ra = t->state == TCP_LISTEN ? 0 : t->raddr;
+	const struct nst_addr *ra = t->state == TCP_LISTEN ? NULL : &t->raddr;
 	uint16_t rp = t->state == TCP_LISTEN ? 0 : t->rport;
-	int *pp = &st->tcp.hash[tcp_hash_of(st, t->laddr, t->lport, ra, rp)];
+	int *pp = &st->tcp.hash[tcp_hash_of(st, &t->laddr, t->lport, ra, rp)];
 	int me = tcp_tcb_index(st, t);
 	while (*pp >= 0) {
 		if (*pp == me) {
@@ -68,39 +76,49 @@ void tcp_hash_remove(struct stack *st, struct tcb *t)
 	t->hnext = -1;
 }
 
-/* Exact match of a 4-tuple; raddr == 0 looks for a listener. */
-struct tcb *tcp_hash_find(struct stack *st, uint32_t la, uint16_t lp, uint32_t ra, uint16_t rp)
+/* Exact match of a 4-tuple; ra NULL looks for a listener. */
+struct tcb *tcp_hash_find(struct stack *st, const struct nst_addr *la, uint16_t lp,
+			  const struct nst_addr *ra, uint16_t rp)
 {
 	for (int i = st->tcp.hash[tcp_hash_of(st, la, lp, ra, rp)]; i >= 0; i = st->tcp.tcb[i].hnext) {
 		struct tcb *t = &st->tcp.tcb[i];
-		if (t->lport != lp || t->laddr != la)
+		if (t->lport != lp || !nst_addr_eq(&t->laddr, la))
 			continue;
-		if (ra == 0 ? t->state == TCP_LISTEN
-			    : (t->state != TCP_LISTEN && t->raddr == ra && t->rport == rp))
+		if (!ra ? t->state == TCP_LISTEN
+			: (t->state != TCP_LISTEN && nst_addr_eq(&t->raddr, ra) && t->rport == rp))
 			return t;
 	}
 	return NULL;
 }
 
-/* The listener for a SYN to laddr:lport, or NULL. */
-struct tcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lport)
+static const struct nst_addr addr_unspec;                     /* ::, AF_INET6's wildcard */
+static const struct nst_addr addr_any4 = { .b = { [10] = 0xff, [11] = 0xff } };  /* 0.0.0.0 */
+
+/* The listener for a SYN to laddr:lport, or NULL: one bound to that
+ * address, else to its family's wildcard, else, for IPv4, a dual-stack
+ * one on :: (an AF_INET6 socket without IPV6_V6ONLY, Linux's
+ * inet6_lookup_listener). */
+struct tcb *tcp_lookup_listener(struct stack *st, const struct nst_addr *laddr, uint16_t lport)
 {
-	struct tcb *t = tcp_hash_find(st, laddr, lport, 0, 0);
-	if (!t)
-		t = tcp_hash_find(st, 0, lport, 0, 0);
+	int v4 = nst_addr_is_v4(laddr);
+	struct tcb *t = tcp_hash_find(st, laddr, lport, NULL, 0);
+	if (!t && v4)
+		t = tcp_hash_find(st, &addr_any4, lport, NULL, 0);
+	if (!t) {
+		t = tcp_hash_find(st, &addr_unspec, lport, NULL, 0);
+		if (t && v4 && t->v6only)
+			t = NULL;
+	}
 	return t && t->state == TCP_LISTEN ? t : NULL;
 }
 
 /* The TCB for a segment to laddr:lport from raddr:rport: the connection,
- * else a listener on that address, else one on the wildcard address. */
-struct tcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+ * else the listener (tcp_lookup_listener). */
+struct tcb *tcp_lookup(struct stack *st, const struct nst_addr *laddr, uint16_t lport,
+		       const struct nst_addr *raddr, uint16_t rport)
 {
 	struct tcb *t = tcp_hash_find(st, laddr, lport, raddr, rport);
-	if (!t)
-		t = tcp_hash_find(st, laddr, lport, 0, 0);
-	if (!t)
-		t = tcp_hash_find(st, 0, lport, 0, 0);
-	return t;
+	return t ? t : tcp_lookup_listener(st, laddr, lport);
 }
 
 /* The chain of bound TCBs whose port falls in t's bucket: bind, listen and
@@ -410,10 +428,9 @@ void tcp_fini(struct stack *st)
 
 /* ---- ports ------------------------------------------------------------ */
 
-/* Two local addresses overlap when equal or either is the wildcard. */
-static int addr_overlap(uint32_t a, uint32_t b)
+static int addr_overlap(const struct tcb *u, const struct nst_addr *addr, int v6only)
 {
-	return a == 0 || b == 0 || a == b;
+	return sock_addr_overlap(&u->laddr, u->v6only, addr, v6only);
 }
 
 /* bind(addr, port) conflicts with another socket u on that port and an
@@ -423,11 +440,14 @@ static int addr_overlap(uint32_t a, uint32_t b)
  * keeps the SO_REUSEADDR of the socket it was, so rebinding the port of a
  * server restarted while its old connections wait needs the option on both,
  * as on Linux. Accepted connections hold their listener's port. */
-int tcp_port_conflict(struct stack *st, const struct tcb *me, uint32_t addr, uint16_t port)
+int tcp_port_conflict(struct stack *st, const struct tcb *me, const struct nst_addr *addr,
+		      uint16_t port)
 {
+	int v6only = me ? me->v6only : 0;
 	for (int i = *port_bucket(st, port); i >= 0; i = st->tcp.tcb[i].pnext) {
 		const struct tcb *u = &st->tcp.tcb[i];
-		if (!u->in_use || u == me || !u->bound || u->lport != port || !addr_overlap(u->laddr, addr))
+		if (!u->in_use || u == me || !u->bound || u->lport != port ||
+		    !addr_overlap(u, addr, v6only))
 			continue;
 		if (me && me->opt_reuseaddr && u->opt_reuseaddr && u->state != TCP_LISTEN)
 			continue;
@@ -454,16 +474,16 @@ int tcp_tw_recyclable(const struct stack *st, const struct tcb *u)
 /* May connect() use port towards raddr:rport? Not when a listener or a
  * bound-only socket holds it, nor when that 4-tuple exists, unless tw is
  * given and it is a TIME-WAIT that can be taken over (*tw then names it). */
-static int port_usable(struct stack *st, uint32_t laddr, uint16_t port, uint32_t raddr, uint16_t rport,
-		       struct tcb **tw)
+static int port_usable(struct stack *st, const struct nst_addr *laddr, uint16_t port,
+		       const struct nst_addr *raddr, uint16_t rport, struct tcb **tw)
 {
 	for (int i = *port_bucket(st, port); i >= 0; i = st->tcp.tcb[i].pnext) {
 		struct tcb *u = &st->tcp.tcb[i];
-		if (!u->in_use || !u->bound || u->lport != port || !addr_overlap(u->laddr, laddr))
+		if (!u->in_use || !u->bound || u->lport != port || !addr_overlap(u, laddr, 0))
 			continue;
 		if (!u->hashed || u->state == TCP_LISTEN)
 			return 0;
-		if (u->raddr == raddr && u->rport == rport) {
+		if (nst_addr_eq(&u->raddr, raddr) && u->rport == rport) {
 			if (!tw || !tcp_tw_recyclable(st, u))
 				return 0;
 			*tw = u;
@@ -481,8 +501,8 @@ static int port_usable(struct stack *st, uint32_t laddr, uint16_t port, uint32_t
  * connect (tw not NULL), when every 4-tuple is taken, a second round (as
  * Linux's __inet_hash_connect) takes over one of our TIME-WAITs
  * (tcp_tw_recyclable) and names it in *tw; the caller ends it. */
-uint16_t tcp_ephemeral(struct stack *st, uint32_t laddr, uint32_t raddr, uint16_t rport,
-		       struct tcb **tw)
+uint16_t tcp_ephemeral(struct stack *st, const struct nst_addr *laddr, const struct nst_addr *raddr,
+		       uint16_t rport, struct tcb **tw)
 {
 	const uint32_t num = EPHEMERAL_MAX - EPHEMERAL_MIN + 1;
 	uint32_t offset = tcp_port_offset(st, laddr, raddr, rport);
@@ -521,6 +541,8 @@ void tcp_tcb_recycle(struct stack *st, struct tcb *t)
 	t->bound = keep.bound;
 	t->laddr = keep.laddr;
 	t->lport = keep.lport;
+	t->af = keep.af;
+	t->v6only = keep.v6only;
 	t->sndbuf = keep.sndbuf;
 	t->rcvbuf = keep.rcvbuf;
 	t->user_mss = keep.user_mss;
@@ -553,7 +575,7 @@ int tcp_listen_conflict(struct stack *st, const struct tcb *t)
 	for (int i = *port_bucket(st, t->lport); i >= 0; i = st->tcp.tcb[i].pnext) {
 		const struct tcb *u = &st->tcp.tcb[i];
 		if (u->in_use && u != t && u->state == TCP_LISTEN && u->lport == t->lport &&
-		    addr_overlap(u->laddr, t->laddr) && !(t->opt_reuseport && u->opt_reuseport))
+		    addr_overlap(u, &t->laddr, t->v6only) && !(t->opt_reuseport && u->opt_reuseport))
 			return 1;
 	}
 	return 0;

@@ -98,7 +98,7 @@ struct tcb *tcp_usr_tcb(struct stack *st, int sd)
 	return t->in_use && t->owned ? t : NULL;
 }
 
-int tcp_usr_socket(struct stack *st)
+int tcp_usr_socket(struct stack *st, int af)
 {
 	/* Our table is the process's: its limit is like RLIMIT_NOFILE (EMFILE);
 	 * a table full of connections nobody owns is like the kernel short of
@@ -110,26 +110,38 @@ int tcp_usr_socket(struct stack *st)
 		return -ENOBUFS;
 	t->owned = 1;
 	st->tcp.n_owned++;
+	t->af = (uint8_t)af;
+	/* unbound: the family's wildcard, 0.0.0.0 or :: */
+	t->laddr = af == NST_AF_INET6 ? (struct nst_addr){ 0 } : nst_addr_from_v4(0);
 	return tcp_tcb_index(st, t);            /* CLOSED, as tcp_tcb_alloc leaves it */
 }
 
-int tcp_usr_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
+int tcp_usr_family(struct stack *st, int sd)
+{
+	struct tcb *t = tcp_usr_tcb(st, sd);
+	return t ? t->af : -EBADF;
+}
+
+int tcp_usr_bind(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port)
 {
 	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
 		return -EBADF;
+	int err = sock_bind_check(st, t->af, t->v6only, addr);
+	if (err == -EAFNOSUPPORT)
+		return err;             /* Linux checks the family before the state */
 	if (t->bound || t->state != TCP_CLOSED)
 		return -EINVAL;
-	if (addr != 0 && !stack_owns(st, addr))
-		return -EADDRNOTAVAIL;
+	if (err)
+		return err;
 	if (port == 0) {
-		port = tcp_ephemeral(st, addr, 0, 0, NULL);
+		port = tcp_ephemeral(st, addr, NULL, 0, NULL);
 		if (!port)
 			return -EADDRINUSE;
 	} else if (tcp_port_conflict(st, t, addr, port)) {
 		return -EADDRINUSE;
 	}
-	t->laddr = addr;
+	t->laddr = *addr;
 	t->lport = port;
 	t->bound = 1;
 	tcp_port_link(st, t);
@@ -155,7 +167,7 @@ int tcp_usr_listen(struct stack *st, int sd, int backlog)
 	if (t->done)
 		tcp_tcb_recycle(st, t);         /* a failed connect leaves it unconnected, as in Linux */
 	if (!t->bound) {
-		uint16_t port = tcp_ephemeral(st, 0, 0, 0, NULL);
+		uint16_t port = tcp_ephemeral(st, &t->laddr, NULL, 0, NULL);
 		if (!port)
 			return -EADDRINUSE;
 		t->lport = port;
@@ -169,7 +181,7 @@ int tcp_usr_listen(struct stack *st, int sd, int backlog)
 	return 0;
 }
 
-int tcp_usr_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+int tcp_usr_accept(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port)
 {
 	struct tcb *l = tcp_usr_tcb(st, sd);
 	if (!l)
@@ -191,7 +203,7 @@ int tcp_usr_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 	return tcp_tcb_index(st, t);
 }
 
-int tcp_usr_connect(struct stack *st, int sd, uint32_t addr, uint16_t port)
+int tcp_usr_connect(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port)
 {
 	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
@@ -213,19 +225,24 @@ int tcp_usr_connect(struct stack *st, int sd, uint32_t addr, uint16_t port)
 	}
 	if (t->state != TCP_CLOSED)
 		return -EISCONN;
-	if (!stack_routes(st, addr))
+	int err = sock_dst_check(t->af, t->v6only, &t->laddr, addr);
+	if (err)
+		return err;
+	if (!stack_routes_addr(st, addr))
 		return -ENETUNREACH;
 	if (port == 0)
 		return -ECONNREFUSED;
 	tcp_tcb_recycle(st, t);         /* nothing left of an earlier attempt */
-	uint32_t laddr = t->laddr ? t->laddr : ipv4_src_for(st, addr);
+	struct nst_addr laddr;
+	if (sock_src_for(st, &t->laddr, addr, &laddr) < 0)
+		return -ENETUNREACH;
 	uint16_t lport = t->lport;
 	struct tcb *tw = NULL;
 	if (!t->bound) {
-		lport = tcp_ephemeral(st, laddr, addr, port, &tw);
+		lport = tcp_ephemeral(st, &laddr, addr, port, &tw);
 		if (!lport)
 			return -EADDRNOTAVAIL;
-	} else if ((tw = tcp_hash_find(st, laddr, lport, addr, port)) && !tcp_tw_recyclable(st, tw)) {
+	} else if ((tw = tcp_hash_find(st, &laddr, lport, addr, port)) && !tcp_tw_recyclable(st, tw)) {
 		return -EADDRNOTAVAIL;
 	}
 	/* a TIME-WAIT of ours with this 4-tuple ends here; the new ISS goes
@@ -242,12 +259,12 @@ int tcp_usr_connect(struct stack *st, int sd, uint32_t addr, uint16_t port)
 	t->lport = lport;
 	t->bound = 1;
 	tcp_port_link(st, t);
-	t->raddr = addr;
+	t->raddr = *addr;
 	t->rport = port;
 	/* RFC 9293 3.10.1: "An initial send sequence number (ISS) is selected. A
 	 * SYN segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS,
 	 * SND.NXT to ISS+1, enter SYN-SENT state, and return." */
-	t->iss = tcp_iss(st, laddr, lport, addr, port);
+	t->iss = tcp_iss(st, &laddr, lport, addr, port);
 	if (recycled && seq_lt(t->iss, iss_min))
 		t->iss = iss_min;
 	t->snd.una = t->iss;
@@ -336,7 +353,7 @@ static ssize_t tcp_usr_send_locked(struct stack *st, struct tcb *t, const void *
 
 /* The destination of a sendto is ignored, as tcp_sendmsg does. */
 ssize_t tcp_usr_send(struct stack *st, int sd, const void *buf, size_t len, int flags,
-		     int to_set, uint32_t addr, uint16_t port)
+		     int to_set, const struct nst_addr *addr, uint16_t port)
 {
 	(void)to_set, (void)addr, (void)port;
 	struct tcb *t = tcp_usr_tcb(st, sd);
@@ -442,7 +459,7 @@ static void tcp_rcv_space_adjust(struct stack *st, struct tcb *t)
 
 /* No source address is reported; no message flags either. */
 ssize_t tcp_usr_recv(struct stack *st, int sd, void *buf, size_t len, int flags,
-		     uint32_t *addr, uint16_t *port, int *out_flags)
+		     struct nst_addr *addr, uint16_t *port, int *out_flags)
 {
 	(void)addr, (void)port;
 	if (out_flags)
@@ -605,7 +622,7 @@ void tcp_usr_close_all(struct stack *st)
 			tcp_usr_close(st, (int)i);
 }
 
-int tcp_usr_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+int tcp_usr_getsockname(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port)
 {
 	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)
@@ -617,7 +634,7 @@ int tcp_usr_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port
 	return 0;
 }
 
-int tcp_usr_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+int tcp_usr_getpeername(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port)
 {
 	struct tcb *t = tcp_usr_tcb(st, sd);
 	if (!t)

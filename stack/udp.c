@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include "stack_impl.h"
 #include "csum.h"
+#include "ip6.h"
 
 #define EPHEMERAL_MIN 32768     /* Linux ip_local_port_range */
 #define EPHEMERAL_MAX 60999
@@ -57,6 +58,12 @@ static int udp_sd_of(const struct stack *st, const struct udp_sock *s)
 	return NST_UDP_SD_BASE + udp_index(st, s);
 }
 
+/* s's wildcard: 0.0.0.0 for AF_INET, :: for AF_INET6. */
+static struct nst_addr udp_any(const struct udp_sock *s)
+{
+	return s->af == NST_AF_INET6 ? (struct nst_addr){ 0 } : nst_addr_from_v4(0);
+}
+
 /* ---- the port hash ---------------------------------------------------- */
 
 static void udp_hash_insert(struct stack *st, struct udp_sock *s)
@@ -84,13 +91,14 @@ static void udp_hash_remove(struct stack *st, struct udp_sock *s)
 
 /* Linux udp_lib_lport_inuse: another socket on port whose address overlaps,
  * unless both allow sharing (SO_REUSEADDR on both, or SO_REUSEPORT on both). */
-static int udp_port_conflict(struct stack *st, const struct udp_sock *me, uint32_t addr, uint16_t port)
+static int udp_port_conflict(struct stack *st, const struct udp_sock *me, const struct nst_addr *addr,
+			     uint16_t port)
 {
 	for (int i = st->udp.hash[port % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
 		const struct udp_sock *o = &st->udp.s[i];
 		if (o == me || o->lport != port)
 			continue;
-		if (o->laddr && addr && o->laddr != addr)
+		if (!sock_addr_overlap(&o->laddr, o->v6only, addr, me ? me->v6only : 0))
 			continue;
 		if (me && ((o->opt_reuseaddr && me->opt_reuseaddr) || (o->opt_reuseport && me->opt_reuseport)))
 			continue;
@@ -101,7 +109,7 @@ static int udp_port_conflict(struct stack *st, const struct udp_sock *me, uint32
 
 /* An ephemeral port (Linux udp_lib_get_port: a random start, then the first
  * free port of the range). 0 if none. */
-static uint16_t udp_ephemeral(struct stack *st, const struct udp_sock *me, uint32_t addr)
+static uint16_t udp_ephemeral(struct stack *st, const struct udp_sock *me)
 {
 	unsigned n = EPHEMERAL_MAX - EPHEMERAL_MIN + 1;
 	unsigned start = (unsigned)(stack_rand(st) % n);
@@ -115,7 +123,6 @@ static uint16_t udp_ephemeral(struct stack *st, const struct udp_sock *me, uint3
 		if (!used)
 			return port;
 	}
-	(void)addr;
 	return 0;
 }
 
@@ -123,7 +130,7 @@ static int udp_autobind(struct stack *st, struct udp_sock *s)
 {
 	if (s->bound)
 		return 0;
-	uint16_t port = udp_ephemeral(st, s, s->laddr);
+	uint16_t port = udp_ephemeral(st, s);
 	if (!port)
 		return -EAGAIN;         /* Linux inet_autobind */
 	s->lport = port;
@@ -137,20 +144,32 @@ static int udp_autobind(struct stack *st, struct udp_sock *s)
 /* The socket a unicast datagram from src:sport to dst:dport belongs to
  * (Linux compute_score: a connected match beats a bound address beats the
  * wildcard; among equals the most recently bound). */
-static struct udp_sock *udp_lookup(struct stack *st, uint32_t dst, uint16_t dport,
-				   uint32_t src, uint16_t sport)
+/* Does s's local address take a datagram to dst? Its own address, or its
+ * wildcard: 0.0.0.0 takes IPv4, :: takes IPv6 and, without IPV6_V6ONLY,
+ * IPv4 (Linux udp6_lib_lookup's dual-stack sockets). */
+static int udp_laddr_takes(const struct udp_sock *s, const struct nst_addr *dst)
+{
+	if (nst_addr_is_unspec(&s->laddr))
+		return !nst_addr_is_v4(dst) || !s->v6only;
+	if (nst_addr_is_any(&s->laddr))
+		return nst_addr_is_v4(dst);
+	return nst_addr_eq(&s->laddr, dst);
+}
+
+static struct udp_sock *udp_lookup(struct stack *st, const struct nst_addr *dst, uint16_t dport,
+				   const struct nst_addr *src, uint16_t sport)
 {
 	struct udp_sock *best = NULL;
 	int best_score = -1;
 	for (int i = st->udp.hash[dport % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
 		struct udp_sock *s = &st->udp.s[i];
-		if (s->lport != dport)
+		if (s->lport != dport || !udp_laddr_takes(s, dst))
 			continue;
-		if (s->laddr && s->laddr != dst)
+		if (s->connected && (!nst_addr_eq(&s->raddr, src) || s->rport != sport))
 			continue;
-		if (s->connected && (s->raddr != src || s->rport != sport))
-			continue;
-		int score = (s->laddr ? 2 : 0) + (s->connected ? 4 : 0);
+		/* a socket of the datagram's own family beats a dual-stack one */
+		int score = (!nst_addr_is_any(&s->laddr) ? 2 : 0) + (s->connected ? 4 : 0) +
+			    (nst_addr_is_unspec(&s->laddr) == !nst_addr_is_v4(dst));
 		if (score > best_score) {
 			best = s;
 			best_score = score;
@@ -163,8 +182,8 @@ static struct udp_sock *udp_lookup(struct stack *st, uint32_t dst, uint16_t dpor
 
 /* Copy one datagram into s's ring, or drop it (counted) when the queue is
  * over SO_RCVBUF (Linux __udp_enqueue_schedule_skb). */
-static void udp_enqueue(struct stack *st, struct udp_sock *s, uint32_t src, uint16_t sport,
-			const uint8_t *data, uint32_t len)
+static void udp_enqueue(struct stack *st, struct udp_sock *s, const struct nst_addr *src,
+			uint16_t sport, const uint8_t *data, uint32_t len)
 {
 	if (s->rq_charge > (uint32_t)s->opt_rcvbuf) {
 		st->stat.udp_drop_rcvbuf++;
@@ -178,7 +197,7 @@ static void udp_enqueue(struct stack *st, struct udp_sock *s, uint32_t src, uint
 		 * datagrams are dropped and counted. Not implemented: a queue
 		 * that grows beyond it. */
 		uint32_t q = (uint32_t)s->opt_rcvbuf < UDP_RQ_MAX ? (uint32_t)s->opt_rcvbuf : UDP_RQ_MAX;
-		uint32_t size = q + UDP_MAX_PAYLOAD + UDP_REC_CHARGE + sizeof(struct udp_rec);
+		uint32_t size = q + UDP_MAX_PAYLOAD6 + UDP_REC_CHARGE + sizeof(struct udp_rec);
 		s->rq.buf = nst_alloc(st, size);
 		if (!s->rq.buf) {
 			st->stat.udp_drop_rcvbuf++;
@@ -191,7 +210,7 @@ static void udp_enqueue(struct stack *st, struct udp_sock *s, uint32_t src, uint
 		st->stat.udp_drop_rcvbuf++;
 		return;
 	}
-	struct udp_rec rec = { .len = len, .src = src, .sport = sport };
+	struct udp_rec rec = { .len = len, .sport = sport, .src = *src };
 	tcp_ring_copy_in(&s->rq, s->rq.len, &rec, sizeof(rec));
 	if (len)
 		tcp_ring_copy_in(&s->rq, s->rq.len + sizeof(rec), data, len);
@@ -201,12 +220,13 @@ static void udp_enqueue(struct stack *st, struct udp_sock *s, uint32_t src, uint
 	stack_notify(st, udp_sd_of(st, s));
 }
 
-void udp_input(struct stack *st, const uint8_t *iph, unsigned hlen,
-	       const uint8_t *udp, unsigned len, int csum_ok)
+/* A datagram of either family: udp at the UDP header, len bytes of UDP;
+ * ip/ip_len the packet from its IP header, for the Port Unreachable quote. */
+static void udp_rcv(struct stack *st, const struct nst_addr *src, const struct nst_addr *dst,
+		    const uint8_t *udp, unsigned len, int csum_ok, const uint8_t *ip, unsigned ip_len)
 {
 	st->stat.udp_rx++;
-	const struct ip_hdr *ih = (const struct ip_hdr *)iph;
-	uint32_t src = ntohl(ih->src), dst = ntohl(ih->dst);
+	int v4 = nst_addr_is_v4(dst);
 	if (len < UDP_HDR_LEN) {
 		st->stat.udp_drop_short++;
 		return;
@@ -222,23 +242,33 @@ void udp_input(struct stack *st, const uint8_t *iph, unsigned hlen,
 	}
 	/* RFC 1122 4.1.3.4: "If a UDP datagram is received with a checksum that
 	 * is non-zero and invalid, UDP MUST silently discard the datagram."
-	 * Zero means the sender computed none (RFC 768): accepted. */
-	if (uh->csum != 0 && !csum_ok &&
-	    csum_fold(csum_add(csum_pseudo(src, dst, IP_PROTO_UDP, (uint16_t)ulen), udp, ulen)) != 0) {
+	 * Zero means the sender computed none (RFC 768): accepted over IPv4;
+	 * over IPv6 the checksum is mandatory (RFC 8200 8.1: "IPv6 receivers
+	 * must discard UDP packets containing a zero checksum"). */
+	if (!v4 && uh->csum == 0) {
 		st->stat.udp_drop_csum++;
 		return;
+	}
+	if (uh->csum != 0 && !csum_ok) {
+		uint32_t ps = v4 ? csum_pseudo(nst_addr_v4(src), nst_addr_v4(dst), IP_PROTO_UDP,
+					       (uint16_t)ulen)
+				 : csum_pseudo6(src, dst, IP_PROTO_UDP, ulen);
+		if (csum_fold(csum_add(ps, udp, ulen)) != 0) {
+			st->stat.udp_drop_csum++;
+			return;
+		}
 	}
 	uint16_t sport = ntohs(uh->sport), dport = ntohs(uh->dport);
 	const uint8_t *data = udp + UDP_HDR_LEN;
 	uint32_t dlen = ulen - UDP_HDR_LEN;
-	if (stack_is_bcast(st, dst)) {
+	if (v4 && stack_is_bcast(st, nst_addr_v4(dst))) {
 		/* Linux __udp4_lib_mcast_deliver: a copy to every socket on the
 		 * port bound to the wildcard (or to the broadcast address). */
 		int n = 0;
 		for (int i = st->udp.hash[dport % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
 			struct udp_sock *s = &st->udp.s[i];
-			if (s->lport != dport || (s->laddr && s->laddr != dst) ||
-			    (s->connected && (s->raddr != src || s->rport != sport)))
+			if (s->lport != dport || !udp_laddr_takes(s, dst) ||
+			    (s->connected && (!nst_addr_eq(&s->raddr, src) || s->rport != sport)))
 				continue;
 			udp_enqueue(st, s, src, sport, data, dlen);
 			n++;
@@ -251,19 +281,36 @@ void udp_input(struct stack *st, const uint8_t *iph, unsigned hlen,
 	if (!s) {
 		/* RFC 1122 4.1.3.1: "If a datagram arrives addressed to a UDP port
 		 * for which there is no pending LISTEN call, UDP SHOULD send an ICMP
-		 * Port Unreachable message." */
+		 * Port Unreachable message." (RFC 4443 3.1 for IPv6: code 4.) */
 		st->stat.udp_drop_noport++;
-		icmp_send_error(st, iph, hlen + len, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH);
+		if (v4)
+			icmp_send_error(st, ip, ip_len, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH);
+		else
+			icmp6_send_error(st, ip, ip_len, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0);
 		return;
 	}
 	udp_enqueue(st, s, src, sport, data, dlen);
 }
 
+void udp_input(struct stack *st, const uint8_t *iph, unsigned hlen,
+	       const uint8_t *udp, unsigned len, int csum_ok)
+{
+	const struct ip_hdr *ih = (const struct ip_hdr *)iph;
+	struct nst_addr src = nst_addr_from_v4(ntohl(ih->src)), dst = nst_addr_from_v4(ntohl(ih->dst));
+	udp_rcv(st, &src, &dst, udp, len, csum_ok, iph, hlen + len);
+}
+
+void udp_input6(struct stack *st, struct pkt *p, const struct nst_addr *src,
+		const struct nst_addr *dst, const uint8_t *ip6, unsigned ip6_len)
+{
+	udp_rcv(st, src, dst, p->data, p->len, !!(p->flags & PKT_F_CSUM_OK), ip6, ip6_len);
+}
+
 /* Linux __udp4_lib_err: the error goes to the socket the datagram came from;
  * without IP_RECVERR only a hard error on a connected socket is kept, and
  * it is reported once by the next call (ECONNREFUSED for port unreachable). */
-void udp_icmp_error(struct stack *st, int type, int code,
-		    uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+void udp_icmp_error(struct stack *st, int type, int code, const struct nst_addr *src,
+		    uint16_t sport, const struct nst_addr *dst, uint16_t dport)
 {
 	struct udp_sock *s = udp_lookup(st, src, sport, dst, dport);
 	int hard = 0, err = 0;
@@ -280,7 +327,7 @@ void udp_icmp_error(struct stack *st, int type, int code,
 
 /* ---- socket calls ----------------------------------------------------- */
 
-int udp_socket(struct stack *st)
+int udp_socket(struct stack *st, int af)
 {
 	struct udp_ctx *u = &st->udp;
 	if (u->n_owned >= u->cap)
@@ -304,30 +351,43 @@ int udp_socket(struct stack *st)
 	s->opt_rcvbuf = UDP_RCVBUF_DEF;
 	s->opt_sndbuf = UDP_SNDBUF_DEF;
 	sockopt_init(&s->so);
+	s->af = (uint8_t)af;
+	s->laddr = udp_any(s);
 	u->n_owned++;
 	return udp_sd_of(st, s);
 }
 
-int udp_bind(struct stack *st, int sd, uint32_t addr, uint16_t port)
+int udp_family(struct stack *st, int sd)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	return s ? s->af : -EBADF;
+}
+
+int udp_bind(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port)
 {
 	struct udp_sock *s = udp_get(st, sd);
 	if (!s)
 		return -EBADF;
+	int err = sock_bind_check(st, s->af, s->v6only, addr);
+	if (err == -EADDRNOTAVAIL && nst_addr_is_v4(addr) && stack_is_bcast(st, nst_addr_v4(addr)))
+		err = 0;        /* a broadcast address (Linux: RTN_BROADCAST) */
+	if (err == -EAFNOSUPPORT)
+		return err;
 	if (s->bound)
 		return -EINVAL;
-	if (addr != 0 && !stack_owns(st, addr) && !stack_is_bcast(st, addr))
-		return -EADDRNOTAVAIL;
+	if (err)
+		return err;
 	if (port == 0) {
-		port = udp_ephemeral(st, s, addr);
+		port = udp_ephemeral(st, s);
 		if (!port)
 			return -EADDRINUSE;
 	} else if (udp_port_conflict(st, s, addr, port)) {
 		return -EADDRINUSE;
 	}
-	s->laddr = addr;
+	s->laddr = *addr;
 	s->lport = port;
 	s->bound = 1;
-	s->addr_locked = addr != 0;
+	s->addr_locked = !nst_addr_is_any(addr);
 	s->port_locked = 1;
 	udp_hash_insert(st, s);
 	return 0;
@@ -341,7 +401,7 @@ int udp_listen(struct stack *st, int sd, int backlog)
 	return udp_sock_valid(st, sd) ? -EOPNOTSUPP : -EBADF;
 }
 
-int udp_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+int udp_accept(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port)
 {
 	(void)addr, (void)port;
 	return udp_sock_valid(st, sd) ? -EOPNOTSUPP : -EBADF;
@@ -349,22 +409,28 @@ int udp_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 
 /* Linux ip4_datagram_connect: autobind, choose the source address, record
  * the peer. A later connect replaces the peer. */
-int udp_connect(struct stack *st, int sd, uint32_t addr, uint16_t port)
+int udp_connect(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port)
 {
 	struct udp_sock *s = udp_get(st, sd);
 	if (!s)
 		return -EBADF;
-	int bc = stack_is_bcast(st, addr);
-	if (!stack_routes(st, addr) && !bc)
+	int r = sock_dst_check(s->af, s->v6only, &s->laddr, addr);
+	if (r < 0)
+		return r;
+	int bc = nst_addr_is_v4(addr) && stack_is_bcast(st, nst_addr_v4(addr));
+	if (!stack_routes_addr(st, addr) && !bc)
 		return -ENETUNREACH;
 	if (bc && !s->opt_broadcast)
 		return -EACCES;
-	int r = udp_autobind(st, s);
+	struct nst_addr src;
+	if (nst_addr_is_any(&s->laddr) && sock_src_for(st, &s->laddr, addr, &src) < 0)
+		return -ENETUNREACH;
+	r = udp_autobind(st, s);
 	if (r < 0)
 		return r;
-	if (!s->laddr)
-		s->laddr = ipv4_src_for(st, addr);
-	s->raddr = addr;
+	if (nst_addr_is_any(&s->laddr))
+		s->laddr = src;
+	s->raddr = *addr;
 	s->rport = port;
 	s->connected = 1;
 	s->err = 0;
@@ -379,10 +445,10 @@ int udp_disconnect(struct stack *st, int sd)
 	if (!s)
 		return -EBADF;
 	s->connected = 0;
-	s->raddr = 0;
+	s->raddr = (struct nst_addr){ 0 };
 	s->rport = 0;
 	if (!s->addr_locked)
-		s->laddr = 0;
+		s->laddr = udp_any(s);
 	if (!s->port_locked && s->bound) {
 		udp_hash_remove(st, s);
 		s->bound = 0;
@@ -391,28 +457,69 @@ int udp_disconnect(struct stack *st, int sd)
 	return 0;
 }
 
+/* One datagram over IPv6 (RFC 8200 8.1: the checksum is mandatory; a
+ * computed zero goes as all ones, as over IPv4), fragmented when larger
+ * than the path MTU. Consumes nothing; returns 0 or -errno. */
+static int udp_output6(struct stack *st, struct udp_sock *s, const struct nst_addr *src,
+		       const struct nst_addr *dst, struct udp_hdr *uh, const void *buf, size_t len)
+{
+	uint32_t sum = csum_add(csum_pseudo6(src, dst, IP_PROTO_UDP, (uint32_t)(UDP_HDR_LEN + len)),
+				uh, UDP_HDR_LEN);
+	if (len)
+		sum = csum_add(sum, buf, len);
+	uint16_t c = csum_fold(sum);
+	uh->csum = htons(c ? c : 0xffff);
+	int large = UDP_HDR_LEN + len + IP6_HDR_LEN > ipv6_mtu(st, dst);
+	struct pkt *p = large && UDP_HDR_LEN + len > PKT_MAX_FRAME - ETH_HDR_LEN - IP6_HDR_LEN
+			? pkt_alloc_large() : pkt_alloc();
+	if (!p) {
+		st->stat.tx_nobufs++;
+		return -ENOBUFS;
+	}
+	uint8_t *b = pkt_put(p, UDP_HDR_LEN + len);
+	if (!b) {
+		pkt_free(p);
+		st->stat.tx_nobufs++;
+		return -EMSGSIZE;       /* not implemented: datagrams beyond a large packet */
+	}
+	memcpy(b, uh, UDP_HDR_LEN);
+	if (len)
+		memcpy(b + UDP_HDR_LEN, buf, len);
+	p->ip_tos = sockopt_tclass(&s->so);     /* IPV6_TCLASS, IPV6_UNICAST_HOPS */
+	p->ip_ttl = sockopt_hops(&s->so);
+	return large ? ipv6_output_frag(st, p, IP_PROTO_UDP, src, dst)
+		     : ipv6_output(st, p, IP_PROTO_UDP, src, dst);
+}
+
 ssize_t udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int flags,
-		   int to_set, uint32_t addr, uint16_t port)
+		   int to_set, const struct nst_addr *to, uint16_t port)
 {
 	(void)flags;
 	struct udp_sock *s = udp_get(st, sd);
 	if (!s)
 		return -EBADF;
-	if (len > UDP_MAX_PAYLOAD)
-		return -EMSGSIZE;
+	struct nst_addr dst;
 	if (to_set) {
 		if (port == 0)
 			return -EINVAL;         /* Linux udp_sendmsg */
+		dst = *to;
+		int r = sock_dst_check(s->af, s->v6only, &s->laddr, &dst);
+		if (r < 0)
+			return r;
 	} else {
 		if (!s->connected)
 			return -EDESTADDRREQ;
-		addr = s->raddr;
+		dst = s->raddr;
 		port = s->rport;
 	}
-	int bc = stack_is_bcast(st, addr);
+	int v4 = nst_addr_is_v4(&dst);
+	if (len > (v4 ? UDP_MAX_PAYLOAD : UDP_MAX_PAYLOAD6))
+		return -EMSGSIZE;
+	uint32_t addr = v4 ? nst_addr_v4(&dst) : 0;
+	int bc = v4 && stack_is_bcast(st, addr);
 	if (bc && !s->opt_broadcast)
 		return -EACCES;         /* Linux ip_route_output_flow: broadcast needs SO_BROADCAST */
-	if (!bc && !stack_routes(st, addr))
+	if (!bc && !stack_routes_addr(st, &dst))
 		return -ENETUNREACH;
 	/* Linux sock_alloc_send_pskb: a pending error (ICMP) is reported first. */
 	if (s->err) {
@@ -422,14 +529,22 @@ ssize_t udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int fl
 	}
 	if (s->shut_wr)
 		return -EPIPE;
+	struct nst_addr src6;
+	if (!v4 && sock_src_for(st, &s->laddr, &dst, &src6) < 0)
+		return -ENETUNREACH;
 	int r = udp_autobind(st, s);
 	if (r < 0)
 		return r;
-	uint32_t src = s->laddr && !stack_is_bcast(st, s->laddr) ? s->laddr : ipv4_src_for(st, addr);
 	struct udp_hdr uh = {
 		.sport = htons(s->lport), .dport = htons(port),
 		.len = htons((uint16_t)(UDP_HDR_LEN + len)), .csum = 0,
 	};
+	if (!v4) {
+		r = udp_output6(st, s, &src6, &dst, &uh, buf, len);
+		goto sent;
+	}
+	uint32_t laddr = nst_addr_is_v4(&s->laddr) ? nst_addr_v4(&s->laddr) : 0;
+	uint32_t src = laddr && !stack_is_bcast(st, laddr) ? laddr : ipv4_src_for(st, addr);
 	uint32_t sum = csum_pseudo(src, addr, IP_PROTO_UDP, (uint16_t)(UDP_HDR_LEN + len));
 	sum = csum_add(sum, &uh, UDP_HDR_LEN);
 	if (len) {
@@ -456,6 +571,7 @@ ssize_t udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int fl
 	} else {
 		r = ip_frag_output(st, IP_PROTO_UDP, sockopt_tos(&s->so), sockopt_ttl(&s->so), src, addr, &uh, UDP_HDR_LEN, buf, (unsigned)len);
 	}
+sent:
 	stack_flush(st);
 	if (r < 0)
 		return r;
@@ -464,7 +580,7 @@ ssize_t udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int fl
 }
 
 ssize_t udp_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
-		     uint32_t *addr, uint16_t *port, int *out_flags)
+		     struct nst_addr *addr, uint16_t *port, int *out_flags)
 {
 	struct udp_sock *s = udp_get(st, sd);
 	if (!s)
@@ -529,7 +645,7 @@ int udp_close(struct stack *st, int sd)
 	s->rq.head = s->rq.len = 0;
 	s->rq_n = 0;
 	s->rq_charge = 0;
-	if (s->rq.size != (uint32_t)s->opt_rcvbuf + UDP_MAX_PAYLOAD + UDP_REC_CHARGE + sizeof(struct udp_rec) ||
+	if (s->rq.size != (uint32_t)s->opt_rcvbuf + UDP_MAX_PAYLOAD6 + UDP_REC_CHARGE + sizeof(struct udp_rec) ||
 	    s->opt_rcvbuf != UDP_RCVBUF_DEF) {
 		nst_free(st, s->rq.buf, s->rq.size);   /* only default-sized rings are kept for reuse */
 		s->rq.buf = NULL;
@@ -548,7 +664,7 @@ void udp_close_all(struct stack *st)
 			udp_close(st, NST_UDP_SD_BASE + (int)i);
 }
 
-int udp_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+int udp_getsockname(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port)
 {
 	struct udp_sock *s = udp_get(st, sd);
 	if (!s)
@@ -560,7 +676,7 @@ int udp_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
 	return 0;
 }
 
-int udp_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port)
+int udp_getpeername(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port)
 {
 	struct udp_sock *s = udp_get(st, sd);
 	if (!s)
@@ -628,6 +744,9 @@ static void udp_sockopt_sock(const struct stack *st, const struct udp_sock *s,
 	k->connected = s->connected;
 	k->lport = s->lport;
 	k->mtu = st->dev ? st->dev->mtu : 1500;
+	k->af = s->af;
+	k->bound = s->bound;
+	k->v6only = (uint8_t *)&s->v6only;     /* sockopt_set may change it */
 }
 
 int udp_setsockopt(struct stack *st, int sd, int level, int name, const void *val, unsigned len)
@@ -725,4 +844,37 @@ int udp_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 		return -ENOPROTOOPT;
 	}
 	return sockopt_put_int(level, v, val, len);
+}
+
+/* ICMPv6 errors (RFC 4443) about a datagram we sent, as Linux's
+ * __udp6_lib_err with icmpv6_err_convert: the same rules as ICMP's. */
+void udp_icmp6_error(struct stack *st, int type, int code,
+		     const struct nst_addr *laddr, uint16_t lport,
+		     const struct nst_addr *raddr, uint16_t rport)
+{
+	struct udp_sock *s = udp_lookup(st, laddr, lport, raddr, rport);
+	int hard = 0, err = 0;
+	switch (type) {
+	case ICMP6_DST_UNREACH:
+		err = code == ICMP6_DST_UNREACH_NOPORT ? ECONNREFUSED
+		    : code == ICMP6_DST_UNREACH_NOROUTE ? ENETUNREACH
+		    : code == ICMP6_DST_UNREACH_ADMIN || code == 5 || code == 6 ? EACCES
+		    : EHOSTUNREACH;
+		hard = code == ICMP6_DST_UNREACH_NOPORT || code == ICMP6_DST_UNREACH_ADMIN ||
+		       code == 5 || code == 6;
+		break;
+	case ICMP6_PARAM_PROB:
+		err = EPROTO;
+		hard = 1;
+		break;
+	case ICMP6_TIME_EXCEEDED:
+		err = EHOSTUNREACH;
+		break;
+	}
+	if (!s || !err || (!s->opt_recverr && (!hard || !s->connected))) {
+		st->stat.icmp_err_ignored++;
+		return;
+	}
+	s->err = err;
+	stack_notify(st, udp_sd_of(st, s));
 }

@@ -29,6 +29,8 @@ struct stack;
 
 #define UDP_HDR_LEN     8
 #define UDP_MAX_PAYLOAD (65535 - 20 - UDP_HDR_LEN)   /* 65507 */
+#define UDP_MAX_PAYLOAD6 (65535 - UDP_HDR_LEN)       /* 65527: IPv6's payload length excludes
+						      * its header (RFC 8200 3) */
 #define UDP_REC_CHARGE  256             /* per-datagram overhead charged to SO_RCVBUF */
 #define UDP_RCVBUF_DEF  212992          /* Linux rmem_default */
 #define UDP_SNDBUF_DEF  212992          /* Linux wmem_default */
@@ -47,8 +49,10 @@ struct udp_sock {
 	uint8_t  opt_broadcast, opt_reuseaddr, opt_reuseport;
 	uint8_t  shut_rd, shut_wr;
 	uint8_t  opt_recverr;   /* IP_RECVERR: stored; errors reach connected sockets only */
-	uint32_t laddr, raddr;
+	struct nst_addr laddr, raddr;   /* IPv4 v4-mapped; laddr a wildcard: unbound */
 	uint16_t lport, rport;
+	uint8_t  af;            /* NST_AF_INET or NST_AF_INET6 */
+	uint8_t  v6only;        /* IPV6_V6ONLY */
 	int      err;           /* pending error (ICMP), positive errno */
 	int      opt_rcvbuf, opt_sndbuf;
 	struct sock_opts so;    /* IP_TOS, IP_TTL (udp_sendto), stored-only options */
@@ -62,9 +66,9 @@ struct udp_sock {
 /* The header of a queued datagram in the ring. */
 struct udp_rec {
 	uint32_t len;           /* payload bytes following */
-	uint32_t src;
 	uint16_t sport;
 	uint16_t _pad;
+	struct nst_addr src;
 };
 
 /* Destinations we sent ICMP errors to recently (Linux inet_peer rate_tokens). */
@@ -98,25 +102,26 @@ void     udp_fini(struct stack *st);
 void     udp_input(struct stack *st, const uint8_t *iph, unsigned hlen,
 		   const uint8_t *udp, unsigned len, int csum_ok);
 /* An ICMP error about a datagram we sent: inner IP header and >= 8 bytes. */
-void     udp_icmp_error(struct stack *st, int type, int code,
-			uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport);
+void     udp_icmp_error(struct stack *st, int type, int code, const struct nst_addr *src,
+			uint16_t sport, const struct nst_addr *dst, uint16_t dport);
 
 /* socket calls (sock.c dispatches here for udp_sd(sd)) */
-int      udp_socket(struct stack *st);
-int      udp_bind(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      udp_socket(struct stack *st, int af);
+int      udp_family(struct stack *st, int sd);
+int      udp_bind(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port);
 int      udp_listen(struct stack *st, int sd, int backlog);
-int      udp_accept(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
-int      udp_connect(struct stack *st, int sd, uint32_t addr, uint16_t port);
+int      udp_accept(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port);
+int      udp_connect(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port);
 int      udp_disconnect(struct stack *st, int sd);
 ssize_t  udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int flags,
-		    int to_set, uint32_t addr, uint16_t port);
+		    int to_set, const struct nst_addr *addr, uint16_t port);
 ssize_t  udp_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
-		      uint32_t *addr, uint16_t *port, int *out_flags);
+		      struct nst_addr *addr, uint16_t *port, int *out_flags);
 int      udp_shutdown(struct stack *st, int sd, int how);
 int      udp_close(struct stack *st, int sd);
 void     udp_close_all(struct stack *st);
-int      udp_getsockname(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
-int      udp_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port);
+int      udp_getsockname(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port);
+int      udp_getpeername(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port);
 uint32_t udp_poll(struct stack *st, int sd);
 int      udp_sock_error(struct stack *st, int sd);
 int      udp_sock_valid(struct stack *st, int sd);

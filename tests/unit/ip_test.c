@@ -278,7 +278,7 @@ TEST(ipv4_input_validation)
 	memdev_inject(dev, p);
 	stack_poll(st, 8000);
 	CHECK_EQ(st->stat.eth_drop_short, b + 1);
-	memdev_inject(dev, eth_frame(dev->mac, peer_mac, 0x86dd, ip, 40));
+	memdev_inject(dev, eth_frame(dev->mac, peer_mac, 0x88b5, ip, 40));
 	stack_poll(st, 8000);
 	CHECK_EQ(st->stat.eth_drop_proto, 1);
 	const uint8_t other_mac[6] = { 2, 9, 9, 9, 9, 9 };

@@ -55,7 +55,7 @@ TEST(tcp_congestion_get_set)
 	CHECK_EQ(nst_setsockopt(st, l, IPPROTO_TCP, TCP_CONGESTION, "reno", 5, now), 0);
 	CHECK_EQ(nst_listen(st, l, 8, now), 0);
 	inject((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .mss = 1460, .sport = PPORT });
-	struct tcb *c = tcp_lookup(st, ME, 80, PEER, PPORT);
+	struct tcb *c = tcp_lookup(st, V4(ME), 80, V4(PEER), PPORT);
 	REQUIRE(c && c->state == TCP_SYN_RECEIVED);
 	CHECK(tcp_cc(c) == &tcp_cc_reno);
 	CHECK(tcp_cc_find("cubic") == &tcp_cc_cubic);

@@ -141,7 +141,7 @@ TEST(sequence_wraparound)
 	CHECK_EQ(nst_bind(st, sd, 0, 6000), 0);
 	uint64_t save = st->now_us;
 	st->now_us = 0;
-	uint32_t f = tcp_iss(st, ME, 6000, PEER, 80);
+	uint32_t f = tcp_iss(st, V4(ME), 6000, V4(PEER), 80);
 	st->now_us = save;
 	uint32_t m = 0xfffffffau - f;        /* 4-us ticks needed */
 	uint64_t t = 4ull * m;

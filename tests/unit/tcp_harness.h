@@ -27,6 +27,8 @@
 #define ME   0xc6120002u        /* 198.18.0.2 */
 #define PEER 0xc6120001u        /* 198.18.0.1 */
 #define PPORT 40000
+/* An IPv4 address (host order) as a pointer to its struct nst_addr. */
+#define V4(a) (&(struct nst_addr[1]){ nst_addr_from_v4(a) }[0])
 static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
 
 static struct netdev *dev, *other;
@@ -389,7 +391,7 @@ static inline int listener(int backlog)
  * listener), or NULL. */
 static inline struct tcb *conn_of(uint16_t sport)
 {
-	struct tcb *t = tcp_lookup(st, ME, 80, PEER, sport);
+	struct tcb *t = tcp_lookup(st, V4(ME), 80, V4(PEER), sport);
 	return t && t->state != TCP_LISTEN ? t : NULL;
 }
 

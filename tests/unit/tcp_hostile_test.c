@@ -200,8 +200,8 @@ TEST(cookie_roundtrip_ts_ws_sack)
 	REQUIRE(take(&o));
 	CHECK_EQ(o.ack, 70004);
 	CHECK(o.has_ts);
-	CHECK(seq_geq(o.tsval, tcp_ts_offset(st, ME, PEER) + (uint32_t)(now / 1000) - 64));
-	CHECK(seq_leq(o.tsval, tcp_ts_offset(st, ME, PEER) + (uint32_t)(now / 1000)));
+	CHECK(seq_geq(o.tsval, tcp_ts_offset(st, V4(ME), V4(PEER)) + (uint32_t)(now / 1000) - 64));
+	CHECK(seq_leq(o.tsval, tcp_ts_offset(st, V4(ME), V4(PEER)) + (uint32_t)(now / 1000)));
 	nst_close(st, c, now);
 	teardown();
 }
@@ -291,7 +291,7 @@ TEST(cookie_expired_and_forged)
 TEST(cookie_lifetime_exact)
 {
 	setup();
-	struct tcp_seg s = { .src = PEER, .dst = ME, .sport = 1234, .dport = 80, .seq = 42 };
+	struct tcp_seg s = { .src = *V4(PEER), .dst = *V4(ME), .sport = 1234, .dport = 80, .seq = 42 };
 	advance(60 * SEC * 100000);             /* the start of a minute */
 	uint32_t ck = tcp_syncookie_make(st, &s, 2);
 	CHECK_EQ(tcp_syncookie_check(st, &s, ck, 42), 2);

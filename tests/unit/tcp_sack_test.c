@@ -73,7 +73,7 @@ TEST(sack_permitted_passive_open)
 	CHECK_EQ(o.flags, SYN | ACK);
 	CHECK(o.sack_perm);
 	CHECK_EQ(o.optlen, 8);                  /* MSS, NOP NOP SACK_PERM */
-	struct tcb *c = tcp_lookup(st, ME, 80, PEER, PPORT);
+	struct tcb *c = tcp_lookup(st, V4(ME), 80, V4(PEER), PPORT);
 	REQUIRE(c);
 	CHECK(c->sack_ok);
 	/* with timestamps: MSS, SACK_PERM TS, and the answer carries both */
@@ -87,7 +87,7 @@ TEST(sack_permitted_passive_open)
 	inject((struct seg){ .flags = SYN, .seq = PISS, .wnd = 65535, .mss = 1460, .sport = PPORT + 2 });
 	CHECK(take(&o));
 	CHECK(!o.sack_perm);
-	c = tcp_lookup(st, ME, 80, PEER, PPORT + 2);
+	c = tcp_lookup(st, V4(ME), 80, V4(PEER), PPORT + 2);
 	REQUIRE(c);
 	CHECK(!c->sack_ok);
 	teardown();

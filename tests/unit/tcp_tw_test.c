@@ -121,7 +121,7 @@ TEST(ts_monotonic_per_peer)
 	CHECK(o.has_ts);
 	uint32_t ts1 = o.tsval;
 	uint16_t port1 = o.sport;
-	CHECK_EQ(ts1, tcp_ts_offset(st, ME, PEER) + (uint32_t)(now / 1000));
+	CHECK_EQ(ts1, tcp_ts_offset(st, V4(ME), V4(PEER)) + (uint32_t)(now / 1000));
 	advance(now + 7 * MS);
 	int b = nst_socket(st, NST_SOCK_STREAM);
 	CHECK_EQ(nst_connect(st, b, PEER, 81, now), -EINPROGRESS);
@@ -137,7 +137,7 @@ TEST(ts_monotonic_per_peer)
 	CHECK_EQ(o.tsval, ts1 + 12);
 	CHECK_EQ(o.tsecr, TV);
 	/* another address pair has its own offset */
-	CHECK(tcp_ts_offset(st, ME, PEER + 1) != tcp_ts_offset(st, ME, PEER));
+	CHECK(tcp_ts_offset(st, V4(ME), V4(PEER + 1)) != tcp_ts_offset(st, V4(ME), V4(PEER)));
 	nst_close(st, a, now);
 	nst_close(st, b, now);
 	nst_close(st, l, now);
@@ -165,12 +165,12 @@ TEST(ts_key_shared_across_stacks)
 	cfg.rand_ctx = &rng_b;
 	struct stack *b = stack_create(&cfg, d[2], T0);
 	REQUIRE(a && b);
-	CHECK_EQ(tcp_ts_offset(a, ME, PEER), tcp_ts_offset(b, ME, PEER));
-	CHECK(tcp_iss(a, ME, 40000, PEER, 80) != tcp_iss(b, ME, 40000, PEER, 80));
+	CHECK_EQ(tcp_ts_offset(a, V4(ME), V4(PEER)), tcp_ts_offset(b, V4(ME), V4(PEER)));
+	CHECK(tcp_iss(a, V4(ME), 40000, V4(PEER), 80) != tcp_iss(b, V4(ME), 40000, V4(PEER), 80));
 	cfg.ts_key[1] = 10;
 	struct stack *c = stack_create(&cfg, d[1], T0);
 	REQUIRE(c);
-	CHECK(tcp_ts_offset(c, ME, PEER) != tcp_ts_offset(a, ME, PEER));
+	CHECK(tcp_ts_offset(c, V4(ME), V4(PEER)) != tcp_ts_offset(a, V4(ME), V4(PEER)));
 	stack_destroy(a);
 	stack_destroy(b);
 	stack_destroy(c);
@@ -311,7 +311,7 @@ static void active_to_time_wait(int ts, uint32_t *iss, uint32_t *tsval)
 	REQUIRE(take(&o));
 	CHECK_EQ(o.flags, ACK);
 	*tsval = o.tsval;
-	struct tcb *t = tcp_lookup(st, ME, 5555, PEER, 80);
+	struct tcb *t = tcp_lookup(st, V4(ME), 5555, V4(PEER), 80);
 	REQUIRE(t);
 	CHECK_EQ(t->state, TCP_TIME_WAIT);
 }
@@ -334,7 +334,7 @@ TEST(connect_takes_over_time_wait)
 	CHECK(seq_geq(o.seq, iss + 2 + 65535 + 2));
 	CHECK(seq_gt(o.tsval, tsv));
 	CHECK_EQ(st->stat.tcp_tw_recycled, 1);
-	struct tcb *t = tcp_lookup(st, ME, 5555, PEER, 80);
+	struct tcb *t = tcp_lookup(st, V4(ME), 5555, V4(PEER), 80);
 	REQUIRE(t);
 	CHECK_EQ(t, tcb_of(sd));
 	CHECK_EQ(t->state, TCP_SYN_SENT);
@@ -359,7 +359,7 @@ TEST(connect_no_takeover_without_ts)
 	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EADDRNOTAVAIL);
 	CHECK(none());
 	CHECK_EQ(st->stat.tcp_tw_recycled, 0);
-	CHECK_EQ(tcp_lookup(st, ME, 5555, PEER, 80)->state, TCP_TIME_WAIT);
+	CHECK_EQ(tcp_lookup(st, V4(ME), 5555, V4(PEER), 80)->state, TCP_TIME_WAIT);
 	nst_close(st, sd, now);
 	teardown();
 }

@@ -57,8 +57,8 @@ TEST(sock_list_shows_listener_connection_and_tcp_info)
 	CHECK_EQ(events[0][1], TCP_SYN_SENT);
 	CHECK_EQ(events[1][0], TCP_SYN_SENT);
 	CHECK_EQ(events[1][1], TCP_ESTABLISHED);
-	CHECK_EQ(last_ev.laddr, A_ADDR);
-	CHECK_EQ(last_ev.raddr, B_ADDR);
+	CHECK_EQ(nst_addr_v4(&last_ev.laddr), A_ADDR);
+	CHECK_EQ(nst_addr_v4(&last_ev.raddr), B_ADDR);
 	CHECK_EQ(last_ev.rport, PORT);
 
 	static char data[20000];
@@ -72,8 +72,8 @@ TEST(sock_list_shows_listener_connection_and_tcp_info)
 	REQUIRE(s);
 	CHECK_EQ(s->type, NST_SOCK_STREAM);
 	CHECK_EQ(s->sd, c);
-	CHECK_EQ(s->laddr, A_ADDR);
-	CHECK_EQ(s->raddr, B_ADDR);
+	CHECK_EQ(nst_addr_v4(&s->laddr), A_ADDR);
+	CHECK_EQ(nst_addr_v4(&s->raddr), B_ADDR);
 	CHECK_EQ(s->rport, PORT);
 	CHECK(s->lport != 0);
 	CHECK_EQ(s->bytes_acked, sizeof(data));
