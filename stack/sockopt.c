@@ -888,9 +888,7 @@ int sockopt_get(const struct sock_opts *o, const struct sockopt_sock *k, int lev
 	case IPPROTO_UDP:
 		return k->stream ? -EOPNOTSUPP : get_udp(o, name, val, len);
 	case IPPROTO_IPV6:
-		if (k->af == NST_AF_INET6)
-			return get_ipv6(o, k, name, val, len);
-		break;
+		return get_ipv6(o, k, name, val, len);
 	}
 	return SOCKOPT_PASS;
 }

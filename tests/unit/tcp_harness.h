@@ -19,6 +19,7 @@
 #include "stack/stack_impl.h"
 #include "stack/tcp_seq.h"
 #include "stack/csum.h"
+#include "stack/ip6.h"
 #include "shim/shim.h"
 
 #define MS 1000ull
@@ -29,6 +30,9 @@
 #define PPORT 40000
 /* An IPv4 address (host order) as a pointer to its struct nst_addr. */
 #define V4(a) (&(struct nst_addr[1]){ nst_addr_from_v4(a) }[0])
+/* IPv6 (harness_v6): the stack at ME6/64, the peer at PEER6 (documentation prefix) */
+static const struct nst_addr ME6 = { .b = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 } };
+static const struct nst_addr PEER6 = { .b = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 } };
 static const uint8_t peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
 
 static struct netdev *dev, *other;
@@ -39,14 +43,24 @@ static uint64_t now;
  * these tests, so that each one sees the steady-state delayed-ACK rules;
  * a test of quick-ack sets it to 0 (the default) before setup(). */
 static unsigned harness_quickacks = -1u;
+/* 1: the peer talks IPv6 (PEER6 -> ME6): inject builds IPv6 frames, the
+ * fixtures open AF_INET6 sockets; take reads either family. A test may
+ * switch it between segments (a dual-stack listener). The stack always has
+ * ME6/64 besides ME. */
+static int harness_v6;
+/* The peer's address for this family, as a struct nst_addr. */
+static inline struct nst_addr peer_addr(void) { return harness_v6 ? PEER6 : nst_addr_from_v4(PEER); }
+static inline struct nst_addr my_addr(void) { return harness_v6 ? ME6 : nst_addr_from_v4(ME); }
 
 static inline void setup(void)
 {
 	memdev_pair(&dev, &other);
-	struct stack_config cfg = { .addr = ME, .prefix_len = 24, .quickacks = harness_quickacks };
+	struct stack_config cfg = { .addr = ME, .prefix_len = 24, .quickacks = harness_quickacks,
+				    .addr6 = ME6, .prefix6_len = 64 };
 	st = stack_create(&cfg, dev, T0);
 	now = T0;
 	arp_update(st, PEER, peer_mac);
+	nd6_update(st, &PEER6, peer_mac);
 }
 
 static inline void teardown(void)
@@ -63,6 +77,7 @@ static inline void advance(uint64_t t)
 	now = t;
 	st->now_us = t;
 	arp_update(st, PEER, peer_mac);
+	nd6_update(st, &PEER6, peer_mac);
 	stack_poll(st, t);
 }
 
@@ -99,16 +114,27 @@ static inline void inject(struct seg s)
 	struct eth_hdr *eh = pkt_put(p, ETH_HDR_LEN);
 	memcpy(eh->dst, dev->mac, 6);
 	memcpy(eh->src, peer_mac, 6);
-	eh->type = htons(ETH_P_IPV4);
-	struct ip_hdr *ih = pkt_put(p, IP_HDR_LEN);
-	memset(ih, 0, sizeof(*ih));
-	ih->ver_ihl = 0x45;
-	ih->total_len = htons((uint16_t)(20 + tlen));
-	ih->ttl = 64;
-	ih->proto = IP_PROTO_TCP;
-	ih->src = htonl(PEER);
-	ih->dst = htonl(ME);
-	ih->csum = htons(csum(ih, 20));
+	eh->type = htons(harness_v6 ? ETH_P_IPV6 : ETH_P_IPV4);
+	if (harness_v6) {
+		struct ip6_hdr *ih6 = pkt_put(p, IP6_HDR_LEN);
+		memset(ih6, 0, sizeof(*ih6));
+		ih6->ver_tc_flow = htonl(6u << 28);
+		ih6->payload_len = htons((uint16_t)tlen);
+		ih6->next = IP6_NH_TCP;
+		ih6->hop_limit = 64;
+		memcpy(ih6->src, PEER6.b, 16);
+		memcpy(ih6->dst, ME6.b, 16);
+	} else {
+		struct ip_hdr *ih = pkt_put(p, IP_HDR_LEN);
+		memset(ih, 0, sizeof(*ih));
+		ih->ver_ihl = 0x45;
+		ih->total_len = htons((uint16_t)(20 + tlen));
+		ih->ttl = 64;
+		ih->proto = IP_PROTO_TCP;
+		ih->src = htonl(PEER);
+		ih->dst = htonl(ME);
+		ih->csum = htons(csum(ih, 20));
+	}
 	uint8_t *b = pkt_put(p, tlen);
 	struct tcp_hdr *h = (struct tcp_hdr *)b;
 	h->sport = htons(s.sport ? s.sport : PPORT);
@@ -123,7 +149,8 @@ static inline void inject(struct seg s)
 	memcpy(b + 20, opt, olen);
 	if (s.len)
 		memcpy(b + hlen, s.data, s.len);
-	uint32_t sum = csum_pseudo(PEER, ME, IP_PROTO_TCP, (uint16_t)tlen);
+	uint32_t sum = harness_v6 ? csum_pseudo6(&PEER6, &ME6, IP_PROTO_TCP, tlen)
+				  : csum_pseudo(PEER, ME, IP_PROTO_TCP, (uint16_t)tlen);
 	h->csum = htons(csum_fold(csum_add(sum, b, tlen)));
 	if (s.bad_csum)
 		h->csum ^= 0x0101;
@@ -193,6 +220,10 @@ struct out {
 	uint32_t sack[4][2];
 	unsigned optlen;
 	uint32_t len;
+	int      v6;                /* sent over IPv6 */
+	uint8_t  hop;               /* its IPv6 hop limit / IPv4 TTL */
+	uint8_t  tclass;            /* its IPv6 traffic class / IPv4 TOS */
+	uint32_t flow;              /* its IPv6 flow label */
 	uint8_t  data[2048];
 };
 
@@ -203,18 +234,44 @@ static inline int take(struct out *o)
 	while ((p = memdev_take(dev))) {
 		const struct eth_hdr *eh = (const struct eth_hdr *)p->data;
 		const struct ip_hdr *ih = (const struct ip_hdr *)(p->data + ETH_HDR_LEN);
-		if (ntohs(eh->type) != ETH_P_IPV4 || ih->proto != IP_PROTO_TCP) {
+		const struct ip6_hdr *ih6 = (const struct ip6_hdr *)(p->data + ETH_HDR_LEN);
+		int v6 = ntohs(eh->type) == ETH_P_IPV6;
+		if (v6 ? ih6->next != IP6_NH_TCP : (ntohs(eh->type) != ETH_P_IPV4 || ih->proto != IP_PROTO_TCP)) {
 			pkt_free(p);
 			continue;
 		}
-		CHECK_EQ(ntohl(ih->dst), PEER);
-		unsigned tlen = ntohs(ih->total_len) - 20;
-		const uint8_t *b = p->data + ETH_HDR_LEN + 20;
+		unsigned tlen;
+		const uint8_t *b;
+		uint32_t sum;
+		if (v6) {
+			struct nst_addr src, dst;
+			memcpy(src.b, ih6->src, 16);
+			memcpy(dst.b, ih6->dst, 16);
+			CHECK(nst_addr_eq(&dst, &PEER6));
+			CHECK(nst_addr_eq(&src, &ME6));
+			tlen = ntohs(ih6->payload_len);
+			b = p->data + ETH_HDR_LEN + IP6_HDR_LEN;
+			sum = csum_pseudo6(&src, &dst, IP_PROTO_TCP, tlen);
+		} else {
+			CHECK_EQ(ntohl(ih->dst), PEER);
+			tlen = ntohs(ih->total_len) - 20;
+			b = p->data + ETH_HDR_LEN + 20;
+			sum = csum_pseudo(ntohl(ih->src), ntohl(ih->dst), IP_PROTO_TCP, (uint16_t)tlen);
+		}
 		const struct tcp_hdr *h = (const struct tcp_hdr *)b;
-		uint32_t sum = csum_pseudo(ntohl(ih->src), ntohl(ih->dst), IP_PROTO_TCP, (uint16_t)tlen);
 		CHECK_EQ(csum_fold(csum_add(sum, b, tlen)), 0);
 		unsigned hlen = (h->off >> 4) * 4u;
 		memset(o, 0, sizeof(*o));
+		o->v6 = v6;
+		if (v6) {
+			uint32_t w = ntohl(ih6->ver_tc_flow);
+			o->hop = ih6->hop_limit;
+			o->tclass = (uint8_t)(w >> 20);
+			o->flow = w & 0xfffff;
+		} else {
+			o->hop = ih->ttl;
+			o->tclass = ih->tos;
+		}
 		o->seq = ntohl(h->seq);
 		o->ack = ntohl(h->ack);
 		o->flags = h->flags;
@@ -284,9 +341,10 @@ static inline struct tcb *tcb_of(int sd) { return &st->tcp.tcb[sd]; }
 /* An active open to PEER:80 in SYN-SENT: returns sd, *syn the SYN sent. */
 static inline int syn_sent(struct out *syn)
 {
-	int sd = nst_socket(st, NST_SOCK_STREAM);
+	int sd = harness_v6 ? nst_socket6(st, NST_SOCK_STREAM) : nst_socket(st, NST_SOCK_STREAM);
 	CHECK(sd >= 0);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), -EINPROGRESS);
+	struct nst_addr pa = peer_addr();
+	CHECK_EQ(nst_connect_addr(st, sd, &pa, 80, now), -EINPROGRESS);
 	CHECK(take(syn));
 	CHECK_EQ(syn->flags, SYN);
 	return sd;
@@ -309,7 +367,8 @@ static inline void syn_ack_in(int sd, const struct out *syn, uint64_t rtt_us, st
 	CHECK_EQ(o.flags, ACK);
 	CHECK_EQ(o.seq, syn->seq + 1);
 	CHECK_EQ(o.ack, PISS + 1);
-	CHECK_EQ(nst_connect(st, sd, PEER, 80, now), 0);
+	struct nst_addr pa = peer_addr();
+	CHECK_EQ(nst_connect_addr(st, sd, &pa, 80, now), 0);
 }
 
 /* Active open to PEER:80, SYN-ACK after rtt_us. Returns sd; *iss our ISS. */
@@ -317,7 +376,7 @@ static inline int open_active(uint32_t *iss, uint64_t rtt_us, uint16_t peer_wnd)
 {
 	struct out o;
 	int sd = syn_sent(&o);
-	CHECK_EQ(o.mss, 1460);
+	CHECK_EQ(o.mss, harness_v6 ? 1440 : 1460);      /* 1500 less 40 or 60 bytes of headers */
 	CHECK_EQ(o.dport, 80);
 	*iss = o.seq;
 	syn_ack_in(sd, &o, rtt_us, (struct seg){ .wnd = peer_wnd, .mss = 1460 });
@@ -380,9 +439,10 @@ static inline void drain(void)
 /* A listener on port 80 with backlog; its sd. */
 static inline int listener(int backlog)
 {
-	int l = nst_socket(st, NST_SOCK_STREAM);
+	int l = harness_v6 ? nst_socket6(st, NST_SOCK_STREAM) : nst_socket(st, NST_SOCK_STREAM);
 	CHECK(l >= 0);
-	CHECK_EQ(nst_bind(st, l, 0, 80), 0);
+	struct nst_addr any = harness_v6 ? (struct nst_addr){ 0 } : nst_addr_from_v4(0);
+	CHECK_EQ(nst_bind_addr(st, l, &any, 80), 0);
 	CHECK_EQ(nst_listen(st, l, backlog, now), 0);
 	return l;
 }
@@ -391,7 +451,8 @@ static inline int listener(int backlog)
  * listener), or NULL. */
 static inline struct tcb *conn_of(uint16_t sport)
 {
-	struct tcb *t = tcp_lookup(st, V4(ME), 80, V4(PEER), sport);
+	struct nst_addr me = my_addr(), peer = peer_addr();
+	struct tcb *t = tcp_lookup(st, &me, 80, &peer, sport);
 	return t && t->state != TCP_LISTEN ? t : NULL;
 }
 
@@ -434,10 +495,11 @@ static inline int accept_syn(int l, struct seg syn, uint64_t rtt_us, uint32_t *i
 	advance(now + rtt_us);
 	ack_in(sport, *iss);
 	CHECK(none());
-	uint32_t a; uint16_t p;
-	int sd = nst_accept(st, l, &a, &p, now);
+	struct nst_addr a, pa = peer_addr();
+	uint16_t p;
+	int sd = nst_accept_addr(st, l, &a, &p, now);
 	CHECK(sd >= 0);
-	CHECK_EQ(a, PEER);
+	CHECK(nst_addr_eq(&a, &pa));
 	CHECK_EQ(p, sport);
 	return sd;
 }
