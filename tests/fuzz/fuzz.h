@@ -314,6 +314,22 @@ static inline int fz_check_tx(const struct pkt *p, struct fz_out *o)
 			fz_fail("short ARP frame");
 		return 0;
 	}
+	if (type == 0x86dd) {
+		/* IPv6 (ND, ICMPv6, the transports over IPv6): the header and its
+		 * length; the checksum of an ICMPv6 message right after it. */
+		const uint8_t *ip6 = f + ETH_HDR_LEN;
+		size_t plen = (size_t)(ip6[4] << 8 | ip6[5]);
+		if (len < ETH_HDR_LEN + 40 || (ip6[0] >> 4) != 6 || 40 + plen > len - ETH_HDR_LEN)
+			fz_fail("tx IPv6 header: version %u payload %zu frame %zu", ip6[0] >> 4, plen, len);
+		if (ip6[6] == 58) {
+			struct nst_addr s6, d6;
+			memcpy(s6.b, ip6 + 8, 16);
+			memcpy(d6.b, ip6 + 24, 16);
+			if (plen < 4 || csum_fold(csum_add(csum_pseudo6(&s6, &d6, 58, (uint32_t)plen), ip6 + 40, plen)) != 0)
+				fz_fail("tx ICMPv6 message: %zu bytes or bad checksum", plen);
+		}
+		return 0;
+	}
 	if (type != ETH_P_IPV4)
 		fz_fail("tx frame with ethertype %#x", type);
 	const struct ip_hdr *ih = (const struct ip_hdr *)(f + ETH_HDR_LEN);
