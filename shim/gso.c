@@ -7,6 +7,7 @@
 #include "shim/shim.h"
 #include "stack/csum.h"
 #include "stack/ip.h"
+#include "stack/ip6.h"
 #include "stack/tcp.h"
 
 int gso_csum_complete(struct pkt *p, unsigned start, unsigned off)
@@ -45,19 +46,29 @@ static struct pkt *gso_one(const struct pkt *p, unsigned ihl, unsigned hdr, uint
 	memcpy(b, p->data, hdr);
 	memcpy(b + hdr, p->data + hdr + off, n);
 
-	struct ip_hdr *ih = (struct ip_hdr *)(b + ETH_HDR_LEN);
-	ih->total_len = htons((uint16_t)(hdr - ETH_HDR_LEN + n));
-	ih->id = htons((uint16_t)(ntohs(ih->id) + i));
-	ih->csum = 0;
-	ih->csum = htons(csum(ih, ihl));
-
 	struct tcp_hdr *th = (struct tcp_hdr *)(b + ETH_HDR_LEN + ihl);
 	unsigned tlen = hdr - ETH_HDR_LEN - ihl + n;
+	uint32_t sum;
+	if (ihl == IP6_HDR_LEN && (b[ETH_HDR_LEN] >> 4) == 6) {
+		/* IPv6: the payload length; no identification, no header checksum */
+		struct ip6_hdr *ih6 = (struct ip6_hdr *)(b + ETH_HDR_LEN);
+		struct nst_addr src, dst;
+		ih6->payload_len = htons((uint16_t)tlen);
+		memcpy(src.b, ih6->src, 16);
+		memcpy(dst.b, ih6->dst, 16);
+		sum = csum_pseudo6(&src, &dst, IP_PROTO_TCP, tlen);
+	} else {
+		struct ip_hdr *ih = (struct ip_hdr *)(b + ETH_HDR_LEN);
+		ih->total_len = htons((uint16_t)(hdr - ETH_HDR_LEN + n));
+		ih->id = htons((uint16_t)(ntohs(ih->id) + i));
+		ih->csum = 0;
+		ih->csum = htons(csum(ih, ihl));
+		sum = csum_pseudo(ntohl(ih->src), ntohl(ih->dst), IP_PROTO_TCP, (uint16_t)tlen);
+	}
 	th->seq = htonl(ntohl(th->seq) + off);
 	if (!last)
 		th->flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
 	th->csum = 0;
-	uint32_t sum = csum_pseudo(ntohl(ih->src), ntohl(ih->dst), IP_PROTO_TCP, (uint16_t)tlen);
 	th->csum = htons(csum_fold(csum_add(sum, th, tlen)));
 	return q;
 }
@@ -79,10 +90,18 @@ int gso_segment(struct pkt *p, struct pkt_queue *out)
 	if (p->len < ETH_HDR_LEN + IP_HDR_LEN + TCP_HDR_LEN)
 		goto bad;
 	ih = (const struct ip_hdr *)(p->data + ETH_HDR_LEN);
-	ihl = (ih->ver_ihl & 0xf) * 4u;
-	if (ih->proto != IP_PROTO_TCP || ihl < IP_HDR_LEN ||
-	    p->len < ETH_HDR_LEN + ihl + TCP_HDR_LEN)
-		goto bad;
+	if ((ih->ver_ihl >> 4) == 6) {
+		/* IPv6 without extension headers (what TSO6 frames carry) */
+		const struct ip6_hdr *ih6 = (const struct ip6_hdr *)ih;
+		ihl = IP6_HDR_LEN;
+		if (ih6->next != IP6_NH_TCP || p->len < ETH_HDR_LEN + ihl + TCP_HDR_LEN)
+			goto bad;
+	} else {
+		ihl = (ih->ver_ihl & 0xf) * 4u;
+		if (ih->proto != IP_PROTO_TCP || ihl < IP_HDR_LEN ||
+		    p->len < ETH_HDR_LEN + ihl + TCP_HDR_LEN)
+			goto bad;
+	}
 	th = (const struct tcp_hdr *)(p->data + ETH_HDR_LEN + ihl);
 	hdr = ETH_HDR_LEN + ihl + (th->off >> 4) * 4u;
 	if (hdr > p->len)

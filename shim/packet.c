@@ -39,7 +39,7 @@
 #define PACKET_IGNORE_OUTGOING 23       /* kernel 4.20+ */
 #endif
 
-#define PACKET_OFFLOADS (NETDEV_F_TX_CSUM | NETDEV_F_TSO | NETDEV_F_RX_CSUM | NETDEV_F_GRO)
+#define PACKET_OFFLOADS (NETDEV_F_TX_CSUM | NETDEV_F_TSO | NETDEV_F_TSO6 | NETDEV_F_RX_CSUM | NETDEV_F_GRO)
 /* Socket buffers: several 64 KB frames each way may be queued */
 #define PACKET_SOCKBUF (8 << 20)
 

@@ -3,9 +3,9 @@
  *
  * The fd is opened IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, so every frame read or
  * written carries a 10-byte struct virtio_net_hdr in front. With offloads
- * (TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4, ECN off) the kernel takes frames
- * with a partial checksum and 64 KB TCP frames it cuts into segments
- * (virtio GSO_TCPV4), and hands us its own TSO output unsegmented, so the
+ * (TUNSETOFFLOAD TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6, ECN off) the kernel takes
+ * frames with a partial checksum and 64 KB TCP frames it cuts into segments
+ * (virtio GSO_TCPV4, GSO_TCPV6), and hands us its own TSO output unsegmented, so the
  * receive buffers are large packets. Without the large pool, or without
  * offloads asked for (NSTACK_OFFLOAD=0), the device runs without them: one
  * wire frame per read and write, checksums computed by the stack.
@@ -28,15 +28,15 @@
 #include "shim/shim.h"
 #include "shim/uring_dev.h"
 
-#define TAP_OFFLOADS (NETDEV_F_TX_CSUM | NETDEV_F_TSO | NETDEV_F_RX_CSUM | NETDEV_F_GRO)
+#define TAP_OFFLOADS (NETDEV_F_TX_CSUM | NETDEV_F_TSO | NETDEV_F_TSO6 | NETDEV_F_RX_CSUM | NETDEV_F_GRO)
 
 static void sys_close(int fd) { if (fd >= 0) syscall(SYS_close, fd); }
 
-/* Ask the kernel for checksum and TSO4 offloads on the TAP; the features the
- * device then has (0 if refused). */
+/* Ask the kernel for checksum and TSO offloads (TCP over IPv4 and IPv6) on
+ * the TAP; the features the device then has (0 if refused). */
 static uint32_t tap_offload(int fd, const char *ifname, const struct shim_opts *o)
 {
-	unsigned long flags = TUN_F_CSUM | TUN_F_TSO4;
+	unsigned long flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
 
 	if (!(o->offloads & NETDEV_F_TSO) || !uring_dev_large_ok())
 		return 0;

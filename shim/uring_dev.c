@@ -215,11 +215,11 @@ static void ud_rx_frame(struct uring_dev *ud, struct pkt *p, long res)
 	p->data = p->buf + PKT_HEADROOM;
 	p->len = (uint32_t)(res - UD_VNET_LEN);
 	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		/* Only TCP/IPv4 aggregates are expected (TUN_F_TSO4; what
+		/* Only TCP aggregates are expected (TUN_F_TSO4/TSO6; what
 		 * PACKET_VNET_HDR shows of a veth peer's TSO); anything else
 		 * cannot be parsed as one segment. */
-		if ((vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV4 ||
-		    !vh.gso_size) {
+		unsigned gt = vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+		if ((gt != VIRTIO_NET_HDR_GSO_TCPV4 && gt != VIRTIO_NET_HDR_GSO_TCPV6) || !vh.gso_size) {
 			ud->dev.stat.rx_gso_drops++;
 			goto drop;
 		}
@@ -267,7 +267,8 @@ static void ud_vnet_hdr(const struct pkt *p, struct virtio_net_hdr *vh)
 		/* hdr_len: Ethernet + IP + TCP header with options */
 		unsigned thl = start + 12 < p->len ? (p->data[start + 12] >> 4) * 4u : 20u;
 
-		vh->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		vh->gso_type = p->len > 13 && p->data[12] == 0x86 && p->data[13] == 0xdd
+			       ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 		vh->gso_size = htole16(p->gso_size);
 		vh->hdr_len = htole16((uint16_t)(start + thl));
 	}

@@ -181,14 +181,18 @@ static void nd6_put_lla(struct stack *st, uint8_t *o, uint8_t type)
 
 /* A solicitation for target from src (:: for DAD) to dst. RFC 4861 7.2.2:
  * the source link-layer option MUST be there for a multicast solicitation
- * from a unicast source; RFC 4862 5.4.2: never from :: (DAD). RFC 4429 2.2:
- * none from an optimistic address either (it could override the rightful
- * owner's cache entries): that solicitation goes without it and the
- * neighbor resolves us in turn. */
+ * from a unicast source; RFC 4862 5.4.2: never from :: (DAD).
+ * RFC 4429 2.2 would leave it out from an optimistic address too, so that
+ * the neighbor resolves us in turn; but Linux does not (ndisc_recv_ns
+ * answers a multicast solicitation without the option only from a
+ * neighbor it already knows), and a program's first connection would wait
+ * out the whole DAD second (1 s per curl -6). The address is the one the
+ * user configured: it goes with the option, as from a preferred address;
+ * a duplicate is still found by DAD and stops being used. */
 static void nd6_send_ns(struct stack *st, const struct nst_addr *target, const struct nst_addr *src,
 			const struct nst_addr *dst)
 {
-	int lla = !nst_addr_is_unspec(src) && !ipv6_addr_optimistic(st, src);
+	int lla = !nst_addr_is_unspec(src);
 	struct pkt *p = nd6_msg(st, ND_NEIGHBOR_SOLICIT, ND_NS_LEN + (lla ? 8 : 0));
 	if (!p)
 		return;

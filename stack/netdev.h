@@ -57,6 +57,7 @@ struct netdev_stats {
 				 * into gso_size-payload segments */
 #define NETDEV_F_RX_CSUM 0x4    /* may mark received frames PKT_F_CSUM_OK */
 #define NETDEV_F_GRO     0x8    /* may deliver TCP frames larger than the MTU (large pkts) */
+#define NETDEV_F_TSO6    0x10   /* NETDEV_F_TSO for TCP/IPv6 frames (no extension headers) */
 
 struct netdev {
 	const struct netdev_ops *ops;

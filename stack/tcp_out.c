@@ -286,14 +286,21 @@ static void tcp_opts_for(const struct stack *st, const struct tcb *t, uint8_t fl
 	o->tsecr = (flags & TCP_ACK) ? t->ts_recent : 0;
 }
 
+/* Does the device cut t's TSO frames? TCPv4 (NETDEV_F_TSO) or, over IPv6,
+ * TCPv6 without extension headers (NETDEV_F_TSO6). */
+static int tcp_tso_ok(const struct stack *st, const struct tcb *t)
+{
+	return !!(st->dev->features & (tcp_ip_hlen(t) == IP_HDR_LEN ? NETDEV_F_TSO : NETDEV_F_TSO6));
+}
+
 /* The payload of each wire segment of a TSO frame of t: the effective MSS
  * (timestamps already taken off), less any other options this segment
  * carries beyond them, so every wire segment fits the MTU. 0 without TSO. */
 static uint16_t tcp_gso_size(const struct stack *st, const struct tcb *t, const struct tcp_opts *o)
 {
-	if (!(st->dev->features & NETDEV_F_TSO) || tcp_ip_hlen(t) != IP_HDR_LEN)
-		return 0;       /* not implemented: TSO for IPv6 (the devices cut TCPv4) */
-	unsigned room = st->dev->mtu - IP_HDR_LEN - TCP_HDR_LEN - tcp_opts_len(o);
+	if (!tcp_tso_ok(st, t))
+		return 0;
+	unsigned room = st->dev->mtu - tcp_ip_hlen(t) - TCP_HDR_LEN - tcp_opts_len(o);
 	return (uint16_t)(t->mss < room ? t->mss : room);
 }
 
@@ -563,7 +570,7 @@ static uint32_t tcp_frame_len(const struct stack *st, const struct tcb *t, uint3
 			      uint32_t avail, int last_rec)
 {
 	uint32_t max = t->mss;
-	if ((st->dev->features & NETDEV_F_TSO) && !seq_lt(t->snd.nxt, t->snd_max) &&
+	if (tcp_tso_ok(st, t) && !seq_lt(t->snd.nxt, t->snd_max) &&
 	    pkt_pool_large_in_use() < pkt_pool_large_size())
 		max = (TCP_TSO_MAX - IP_HDR_LEN - TCP_HDR_LEN - TCP_OPT_MAX) / t->mss * t->mss;
 	if (n > max)

@@ -256,6 +256,28 @@ TEST(resolution_queues_then_sends)
 	teardown();
 }
 
+/* Address resolution in the first second (our address still optimistic,
+ * DAD running): the solicitation carries our link-layer address, since
+ * Linux answers no multicast solicitation without it from a neighbor it
+ * does not know (nd6_send_ns): without it a program's first IPv6 connection
+ * waited for the end of DAD. */
+TEST(resolution_while_optimistic_carries_our_lla)
+{
+	setup6_raw(0);
+	drain();
+	st->now_us = T0 + 100;
+	CHECK(stack_owns6(st, &ME6));
+	CHECK_EQ(send_to(&PEER6), 0);
+	struct nst_addr sn;
+	sn_of(&PEER6, &sn);
+	const uint8_t sn_mac[6] = { 0x33, 0x33, 0xff, 0, 0, 1 };
+	REQUIRE(take6());
+	CHECK(is_nd(ND_NEIGHBOR_SOLICIT, &ME6, &sn, sn_mac));
+	CHECK(o6_target_is(&PEER6));
+	CHECK(o6_lla_is_ours(1));
+	teardown();
+}
+
 TEST(resolution_retries_and_gives_up)
 {
 	setup6();
@@ -444,6 +466,7 @@ int main(void)
 	RUN(dad_conflicts_mark_the_address_duplicate);
 	RUN(solicitation_answered_and_validated);
 	RUN(resolution_queues_then_sends);
+	RUN(resolution_while_optimistic_carries_our_lla);
 	RUN(resolution_retries_and_gives_up);
 	RUN(reachable_stale_delay_probe);
 	RUN(router_advertisement_sets_the_default_router);
