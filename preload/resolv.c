@@ -7,13 +7,17 @@
  * "Routing"), getaddrinfo is answered here instead: an A query over an
  * nstack UDP socket (our own socket/connect/send/poll/recv), results built
  * the way glibc builds them (one malloc per addrinfo with its sockaddr after
- * it, so the real freeaddrinfo frees them). Everything else — numeric
- * hosts, names in /etc/hosts, IPv6-only requests, name servers the kernel
- * serves, nstack not configured — goes to the real getaddrinfo.
+ * it, so the real freeaddrinfo frees them). AF_INET asks A, AF_INET6 AAAA,
+ * AF_UNSPEC both, sorted as glibc sorts them (RFC 6724 6: usable
+ * destinations first, then by the precedence of the default policy table,
+ * so a unique-local IPv6 address comes after IPv4). The name server may be
+ * IPv4 or IPv6. Everything else —
+ * numeric hosts, names in /etc/hosts, name servers the kernel serves,
+ * nstack not configured — goes to the real getaddrinfo.
  *
- * not implemented: AAAA (results are IPv4 only), search domains and ndots,
- * TCP fallback for truncated answers, gethostbyname and friends, nsswitch
- * orders other than "files dns".
+ * not implemented: search domains and ndots, TCP fallback for truncated
+ * answers, gethostbyname and friends, nsswitch orders other than "files
+ * dns", AI_V4MAPPED and AI_ADDRCONFIG (answered as without them).
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -36,8 +40,8 @@ static int call_real(const char *node, const char *service, const struct addrinf
 	return real_getaddrinfo(node, service, hints, res);
 }
 
-/* The first IPv4 name server of /etc/resolv.conf and its timeout/attempts. */
-static int resolv_conf(uint32_t *ns, int *timeout_s, int *attempts)
+/* The first name server of /etc/resolv.conf and its timeout/attempts. */
+static int resolv_conf(struct nst_addr *ns, int *timeout_s, int *attempts)
 {
 	FILE *f = fopen("/etc/resolv.conf", "re");
 	if (!f)
@@ -51,7 +55,9 @@ static int resolv_conf(uint32_t *ns, int *timeout_s, int *attempts)
 		if (!found && sscanf(line, "nameserver %63s", a) == 1) {
 			struct in_addr in;
 			if (inet_pton(AF_INET, a, &in) == 1) {
-				*ns = ntohl(in.s_addr);
+				*ns = nst_addr_from_v4(ntohl(in.s_addr));
+				found = 1;
+			} else if (!strchr(a, '%') && inet_pton(AF_INET6, a, ns->b) == 1) {
 				found = 1;
 			}
 		} else if (strncmp(line, "options", 7) == 0) {
@@ -85,8 +91,11 @@ static int in_hosts(const char *name)
 	return hit;
 }
 
-/* An A query for name (RFC 1035 4.1), RD set. Length or -1. */
-static int dns_query(uint8_t *q, size_t cap, const char *name, uint16_t id)
+#define DNS_A    1
+#define DNS_AAAA 28             /* RFC 3596 */
+
+/* A query of qtype for name (RFC 1035 4.1), RD set. Length or -1. */
+static int dns_query(uint8_t *q, size_t cap, const char *name, uint16_t id, int qtype)
 {
 	size_t n = 12;
 	memset(q, 0, 12);
@@ -106,8 +115,8 @@ static int dns_query(uint8_t *q, size_t cap, const char *name, uint16_t id)
 		p += l + (dot ? 1 : 0);
 	}
 	q[n++] = 0;
-	q[n++] = 0;
-	q[n++] = 1;             /* QTYPE A */
+	q[n++] = (uint8_t)(qtype >> 8);
+	q[n++] = (uint8_t)qtype; /* QTYPE */
 	q[n++] = 0;
 	q[n++] = 1;             /* QCLASS IN */
 	return (int)n;
@@ -127,8 +136,9 @@ static int dns_skip_name(const uint8_t *m, int len, int off)
 	return -1;
 }
 
-/* The A records of a response: count (up to max) or -EAI_* */
-static int dns_parse(const uint8_t *m, int len, uint16_t id, uint32_t *out, int max)
+/* The A (or AAAA) records of a response to a qtype query: count (up to
+ * max, IPv4 v4-mapped) or -EAI_*. */
+static int dns_parse(const uint8_t *m, int len, uint16_t id, int qtype, struct nst_addr *out, int max)
 {
 	if (len < 12 || ((m[0] << 8) | m[1]) != id || !(m[2] & 0x80))
 		return -EAI_AGAIN;
@@ -154,28 +164,37 @@ static int dns_parse(const uint8_t *m, int len, uint16_t id, uint32_t *out, int 
 		off += 10;
 		if (off + rdlen > len)
 			break;
-		if (type == 1 && cls == 1 && rdlen == 4 && n < max)
-			out[n++] = (uint32_t)m[off] << 24 | (uint32_t)m[off + 1] << 16 | (uint32_t)m[off + 2] << 8 | m[off + 3];
+		if (type == DNS_A && qtype == DNS_A && cls == 1 && rdlen == 4 && n < max)
+			out[n++] = nst_addr_from_v4((uint32_t)m[off] << 24 | (uint32_t)m[off + 1] << 16 |
+						    (uint32_t)m[off + 2] << 8 | m[off + 3]);
+		else if (type == DNS_AAAA && qtype == DNS_AAAA && cls == 1 && rdlen == 16 && n < max)
+			memcpy(out[n++].b, m + off, 16);
 		off += rdlen;
 	}
 	return n ? n : -EAI_NONAME;
 }
 
-/* Ask ns over an nstack UDP socket (socket() is ours: AF_INET datagrams
- * are nstack sockets, and ns is routed by the stack). */
-static int dns_ask(uint32_t ns, const char *name, int timeout_s, int attempts, uint32_t *out, int max)
+/* Ask ns for qtype records over an nstack UDP socket (socket() is ours:
+ * datagram sockets are nstack sockets, and ns is routed by the stack). */
+static int dns_ask(const struct nst_addr *ns, const char *name, int qtype, int timeout_s,
+		   int attempts, struct nst_addr *out, int max)
 {
 	uint8_t q[300], r[1500];
-	uint16_t id = (uint16_t)(eng_now_us() ^ (uint64_t)getpid());
-	int qlen = dns_query(q, sizeof(q), name, id);
+	uint16_t id = (uint16_t)(eng_now_us() ^ (uint64_t)getpid() ^ (unsigned)qtype);
+	int qlen = dns_query(q, sizeof(q), name, id, qtype);
 	if (qlen < 0)
 		return -EAI_NONAME;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int v4 = nst_addr_is_v4(ns);
+	int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -EAI_SYSTEM;
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(53), .sin_addr.s_addr = htonl(ns) };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(53),
+				   .sin_addr.s_addr = htonl(nst_addr_v4(ns)) };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(53) };
+	memcpy(&sin6.sin6_addr, ns->b, 16);
 	int ret = -EAI_AGAIN;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+	if (v4 ? connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0
+	       : connect(fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0)
 		goto out;
 	for (int a = 0; a < attempts && ret == -EAI_AGAIN; a++) {
 		if (send(fd, q, (size_t)qlen, 0) < 0)
@@ -191,7 +210,7 @@ static int dns_ask(uint32_t ns, const char *name, int timeout_s, int attempts, u
 			ssize_t n = recv(fd, r, sizeof(r), MSG_DONTWAIT);
 			if (n < 0)
 				break;
-			ret = dns_parse(r, (int)n, id, out, max);
+			ret = dns_parse(r, (int)n, id, qtype, out, max);
 			if (ret != -EAI_AGAIN)
 				break;  /* else: not our answer, keep waiting */
 		}
@@ -223,14 +242,57 @@ static int service_port(const char *service, const struct addrinfo *hints, uint1
 	return 0;
 }
 
+/* RFC 6724 2.1: the precedence of a destination in the default policy table. */
+static int rfc6724_precedence(const struct nst_addr *a)
+{
+	static const struct nst_addr loop6 = { .b = { [15] = 1 } };
+	if (nst_addr_eq(a, &loop6))
+		return 50;
+	if (nst_addr_is_v4(a))
+		return 35;                              /* ::ffff:0:0/96 */
+	if (a->b[0] == 0x20 && a->b[1] == 0x02)
+		return 30;                              /* 2002::/16 (6to4) */
+	if (a->b[0] == 0x20 && a->b[1] == 0x01 && a->b[2] == 0 && a->b[3] == 0)
+		return 5;                               /* 2001::/32 (Teredo) */
+	if ((a->b[0] & 0xfe) == 0xfc)
+		return 3;                               /* fc00::/7 (unique local) */
+	if (a->q[0] == 0 && a->w[2] == 0)
+		return 1;                               /* ::/96 */
+	if ((a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0xc0) || (a->b[0] == 0x3f && a->b[1] == 0xfe))
+		return 1;                               /* fec0::/10, 3ffe::/16 */
+	return 40;                                      /* ::/0 */
+}
+
+/* RFC 6724 6, the rules that tell our answers apart: rule 1 (a destination
+ * we have no source address for goes last) and rule 6 (higher precedence
+ * first); stable otherwise (the name server's order). */
+static void rfc6724_sort(struct nst_addr *a, int n, int have6)
+{
+	for (int i = 1; i < n; i++) {
+		struct nst_addr x = a[i];
+		int ux = nst_addr_is_v4(&x) || have6 || nst_addr_is_linklocal(&x);
+		int px = rfc6724_precedence(&x);
+		int j = i;
+		while (j > 0) {
+			const struct nst_addr *y = &a[j - 1];
+			int uy = nst_addr_is_v4(y) || have6 || nst_addr_is_linklocal(y);
+			if (uy > ux || (uy == ux && rfc6724_precedence(y) >= px))
+				break;
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = x;
+	}
+}
+
 NST_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 			   struct addrinfo **res)
 {
 	struct in_addr tmp;
 	int family = hints ? hints->ai_family : AF_UNSPEC;
-	uint32_t ns = 0;
+	struct nst_addr ns;
 	int timeout_s = 5, attempts = 2;
-	if (!node || !res || (family != AF_UNSPEC && family != AF_INET) ||
+	if (!node || !res || (family != AF_UNSPEC && family != AF_INET && family != AF_INET6) ||
 	    (hints && (hints->ai_flags & AI_NUMERICHOST)) || inet_aton(node, &tmp) ||
 	    strchr(node, ':') || !getenv("NSTACK_IF") || resolv_conf(&ns, &timeout_s, &attempts) < 0 ||
 	    in_hosts(node) || strcasecmp(node, "localhost") == 0)
@@ -238,7 +300,12 @@ NST_EXPORT int getaddrinfo(const char *node, const char *service, const struct a
 	if (eng_ensure() != ENG_ACTIVE)
 		return call_real(node, service, hints, res);
 	eng_lock();
-	int ours = eng.st && stack_routes(eng.st, ns);
+	int ours = eng.st && stack_routes_addr(eng.st, &ns);
+	struct nst_addr ll, gl;
+	uint8_t plen = 0;
+	if (eng.st)
+		stack_addr6(eng.st, &ll, &gl, &plen);
+	int have6 = eng.st && !nst_addr_is_unspec(&gl);
 	eng_unlock();
 	if (!ours)
 		return call_real(node, service, hints, res);
@@ -246,34 +313,56 @@ NST_EXPORT int getaddrinfo(const char *node, const char *service, const struct a
 	int e = service_port(service, hints, &port);
 	if (e)
 		return e;
-	uint32_t addrs[16];
-	int n = dns_ask(ns, node, timeout_s, attempts, addrs, 16);
-	log_debug("getaddrinfo(%s) over nstack UDP: %d", node, n);
-	if (n < 0)
-		return -n;
+	int qtypes[2], nq = 0;
+	if (family != AF_INET6)
+		qtypes[nq++] = DNS_A;
+	if (family != AF_INET)
+		qtypes[nq++] = DNS_AAAA;
+	struct nst_addr addrs[32];
+	int n = 0, err = -EAI_NONAME;
+	for (int k = 0; k < nq; k++) {
+		int r = dns_ask(&ns, node, qtypes[k], timeout_s, attempts, addrs + n, 16);
+		log_debug("getaddrinfo(%s) over nstack UDP, type %d: %d", node, qtypes[k], r);
+		if (r > 0)
+			n += r;
+		else if (r != -EAI_NONAME || err == -EAI_NONAME)
+			err = r;        /* a failure beats "no such records" */
+	}
+	if (n == 0)
+		return -err;
+	rfc6724_sort(addrs, n, have6);
 	static const int types[][2] = { { SOCK_STREAM, IPPROTO_TCP }, { SOCK_DGRAM, IPPROTO_UDP },
 					{ SOCK_RAW, 0 } };
 	struct addrinfo *head = NULL, **tail = &head;
 	for (int i = 0; i < n; i++) {
+		int v4 = nst_addr_is_v4(&addrs[i]);
+		socklen_t salen = v4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 		for (unsigned t = 0; t < 3; t++) {
 			if (hints && hints->ai_socktype && hints->ai_socktype != types[t][0])
 				continue;
 			if (hints && hints->ai_protocol && hints->ai_protocol != types[t][1])
 				continue;
-			struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_in));
+			struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_in6));
 			if (!ai) {
 				freeaddrinfo(head);
 				return EAI_MEMORY;
 			}
-			struct sockaddr_in *sa = (struct sockaddr_in *)(ai + 1);
-			sa->sin_family = AF_INET;
-			sa->sin_port = htons(port);
-			sa->sin_addr.s_addr = htonl(addrs[i]);
-			ai->ai_family = AF_INET;
+			if (v4) {
+				struct sockaddr_in *sa = (struct sockaddr_in *)(ai + 1);
+				sa->sin_family = AF_INET;
+				sa->sin_port = htons(port);
+				sa->sin_addr.s_addr = htonl(nst_addr_v4(&addrs[i]));
+			} else {
+				struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)(ai + 1);
+				sa6->sin6_family = AF_INET6;
+				sa6->sin6_port = htons(port);
+				memcpy(&sa6->sin6_addr, addrs[i].b, 16);
+			}
+			ai->ai_family = v4 ? AF_INET : AF_INET6;
 			ai->ai_socktype = types[t][0];
 			ai->ai_protocol = types[t][1];
-			ai->ai_addrlen = sizeof(*sa);
-			ai->ai_addr = (struct sockaddr *)sa;
+			ai->ai_addrlen = salen;
+			ai->ai_addr = (struct sockaddr *)(ai + 1);
 			if (!head && hints && (hints->ai_flags & AI_CANONNAME))
 				ai->ai_canonname = strdup(node);
 			*tail = ai;

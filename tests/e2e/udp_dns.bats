@@ -20,6 +20,7 @@ setup() {
 	mkdir -p "/etc/netns/$NS"
 	printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$KADDR" >"/etc/netns/$NS/resolv.conf"
 	bg "$BATS_TEST_TMPDIR/dns.log" $nsx python3 "$ROOT/tests/helpers/dns_responder.py" "$KADDR" peer.lab "$KADDR"
+	DNS_PID=$BG_PID
 	wait_file_grep "$BATS_TEST_TMPDIR/dns.log" "^listening"
 	http_server "$BATS_FILE_TMPDIR/www" 8000
 }
@@ -39,6 +40,26 @@ teardown() {
 	assert_success
 	assert_output "$KADDR"
 	assert_log "$BATS_TEST_TMPDIR/dns.log" "query peer.lab 1 from $NADDR"
+}
+
+@test "getaddrinfo AAAA and AF_UNSPEC through the kernel and through nstack UDP (same answers, same order)" {
+	# a second responder, which also answers AAAA, on port 53 of the same address: stop the first
+	kill "$DNS_PID"
+	wait "$DNS_PID" 2>/dev/null || true
+	bg "$BATS_TEST_TMPDIR/dns6.log" $nsx python3 "$ROOT/tests/helpers/dns_responder.py" "$KADDR" peer.lab "$KADDR" fd00:198:18::1
+	wait_file_grep "$BATS_TEST_TMPDIR/dns6.log" "^listening"
+	local fam kernel
+	for fam in 6 any; do
+		run timeout 20 $nsx python3 "$ROOT/tests/helpers/udp_tool.py" resolve peer.lab $fam
+		assert_success
+		kernel=$output
+		need_nstack
+		run timeout 20 $nsx $NSTACK python3 "$ROOT/tests/helpers/udp_tool.py" resolve peer.lab $fam
+		assert_success
+		assert_output "$kernel"
+	done
+	assert_output "$KADDR fd00:198:18::1"        # IPv4 first: no IPv6 source (RFC 6724 rule 1)
+	assert_log "$BATS_TEST_TMPDIR/dns6.log" "query peer.lab 28 from $NADDR"
 }
 
 @test "curl http://peer.lab:8000/file resolves over nstack UDP (pcap) and downloads" {

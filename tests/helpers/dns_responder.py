@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A tiny DNS responder for the e2e lab (RFC 1035, UDP only): A queries for NAME get ADDR,
-every other query for NAME gets an empty NOERROR answer (so AAAA lookups end at once), other
-names get NXDOMAIN. One line per query goes to stdout: "query <qname> <qtype> from <ip>".
+AAAA queries get ADDR6 when given (RFC 3596), every other query for NAME gets an empty NOERROR
+answer (so AAAA lookups end at once), other names get NXDOMAIN. One line per query goes to
+stdout: "query <qname> <qtype> from <ip>".
 
-  dns_responder.py BIND_ADDR NAME ADDR
+  dns_responder.py BIND_ADDR NAME ADDR [ADDR6]
 Runs only inside the lab's namespace, bound to the lab address it is given.
 """
 import socket
@@ -24,6 +25,7 @@ def qname_end(msg, off):
 
 def main():
     bind, name, addr = sys.argv[1], sys.argv[2].rstrip(".").lower(), sys.argv[3]
+    addr6 = sys.argv[4] if len(sys.argv) > 4 else None
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((bind, 53))
     print("listening", flush=True)
@@ -46,6 +48,9 @@ def main():
         answers = b""
         if qtype == 1 and qclass == 1:
             answers = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(addr)
+        elif qtype == 28 and qclass == 1 and addr6:
+            answers = (b"\xc0\x0c" + struct.pack("!HHIH", 28, 1, 60, 16) +
+                       socket.inet_pton(socket.AF_INET6, addr6))
         hdr = struct.pack("!HHHHHH", qid, 0x8480 | rd, 1, 1 if answers else 0, 0, 0)
         s.sendto(hdr + question + answers, peer)
 

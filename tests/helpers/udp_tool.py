@@ -9,7 +9,8 @@
   udp_tool.py refused ADDR PORT         connected socket to a closed port: send, recv (2 s
                                         bound), send again; print each step's errno name or "ok"
   udp_tool.py bcast ADDR PORT           sendto a broadcast without, then with SO_BROADCAST
-  udp_tool.py resolve NAME              getaddrinfo(NAME) -> the IPv4 addresses, sorted
+  udp_tool.py resolve NAME [4|6|any]    getaddrinfo(NAME) -> the IPv4 (IPv6) addresses, sorted;
+                                        any (AF_UNSPEC): every address, in getaddrinfo's order
 """
 import errno
 import hashlib
@@ -82,9 +83,10 @@ def bcast(addr, port):
     print(" ".join(out))
 
 
-def resolve(name):
-    addrs = sorted({a[4][0] for a in socket.getaddrinfo(name, 80, socket.AF_INET, socket.SOCK_STREAM)})
-    print(" ".join(addrs))
+def resolve(name, fam="4"):
+    family = {"4": socket.AF_INET, "6": socket.AF_INET6, "any": socket.AF_UNSPEC}[fam]
+    addrs = [a[4][0] for a in socket.getaddrinfo(name, 80, family, socket.SOCK_STREAM)]
+    print(" ".join(addrs if fam == "any" else sorted(set(addrs))))
 
 
 if __name__ == "__main__":
