@@ -35,7 +35,7 @@ const char *cli_cmd = "";
 static const char usage_text[] =
 	"usage: nstack run --if IF --addr A.B.C.D/N [options] -- CMD [ARGS...]\n"
 	"\n"
-	"Run CMD with its AF_INET sockets served by nstack, a userspace TCP/IP stack\n"
+	"Run CMD with its AF_INET and AF_INET6 sockets served by nstack, a userspace TCP/IP stack\n"
 	"that owns interface IF (a TAP device, or through AF_PACKET any Ethernet\n"
 	"interface such as a veth end without the stack's address), or, with --if lo,\n"
 	"an in-process loopback serving 127.0.0.0/8.\n"
@@ -69,7 +69,7 @@ static const char main_usage_text[] =
 	"\n"
 	"nstack is a userspace TCP/IP stack that unmodified programs use through\n"
 	"LD_PRELOAD. Commands:\n"
-	"  run    run a program with its AF_INET sockets on nstack\n"
+	"  run    run a program with its AF_INET and AF_INET6 sockets on nstack\n"
 	"  lab    create or remove a ready-to-use lab (network namespace + TAP)\n"
 	"  ss     the sockets of running nstack processes, like ss(8)\n"
 	"  stats  the counters of running nstack processes, like nstat(8)\n"

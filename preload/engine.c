@@ -1479,7 +1479,7 @@ static int eng_configure(void)
 	ctl_stack_created(st);  /* ctl.c: control socket for nstack ss/stats, state log */
 	eng_hooks();
 	if (lo) {
-		log_info("in-process loopback, 127.0.0.0/8");
+		log_info("in-process loopback, 127.0.0.0/8 and ::1");
 	} else {
 		char a[INET_ADDRSTRLEN];
 		struct in_addr ia = { htonl(cfg.addr) };
