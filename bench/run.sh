@@ -16,6 +16,9 @@
 # TAP nst0 (kernel side 198.18.0.1/24, nstack 198.18.0.2/24) and a veth vk0/vk1 to netns NSK
 # (198.19.0.1 <-> 198.19.0.2). nstack talks to the kernel of NS over the TAP; the kernel
 # reference talks to the same kernel over the veth. Only 198.18.0.0/15, only in the namespaces.
+# The IPv6 twins (unique-local, as tests/e2e/lib.bash's lab_addr6_up, only in the namespaces,
+# all nodad, no DAD or router solicitations there): nst0 fd00:198:18::1/64, nstack
+# fd00:198:18::2/64 (--addr6), vk0 fd00:198:19::1/64 <-> vk1 fd00:198:19::2/64.
 #
 # Cases (the app side named is the one that runs on nstack, or on NSK's kernel as reference;
 # the kernel column is always kernel <-> kernel over the veth):
@@ -28,6 +31,13 @@
 #   pingpong    app = sockperf ping-pong client (--tcp), kernel sockperf server in NS
 #               (half round trip p50/p99/p99.9, µs; lower is better)
 #   pingpong_bp the same with NSTACK_BUSY_POLL_US=BENCH_BUSY_POLL_US on the nstack side
+#   iperf3_tx6/rx6, cpu_tx6/rx6  the iperf3 cases over IPv6 (iperf3 -6; cases iperf_tx6, iperf_rx6)
+#   pingpong6   ping-pong over IPv6 (and pingpong6_bp): Debian 12's sockperf 3.7 parses only
+#               IPv4 addresses (inet_aton), so this is the bench's own ping-pong (PP_SRC below,
+#               built with cc): sockperf's method, one TCP connection, TCP_NODELAY, 14-byte
+#               messages, blocking send then recv, 0.4 s of warm-up, half round trip p50/p99/p99.9
+#               (µs); pingpong6v4 is the same program over IPv4 in the same runs, the control
+#               that tells the program's figures from sockperf's
 #   connrate    app = tests/helpers/connrate client: connect, 8 bytes each way, close, one
 #               connection at a time, against a connrate server on NS's kernel (conn/s)
 #   connrate_srv the reverse: kernel connrate client in NS against an app connrate server
@@ -77,6 +87,17 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ip netns add "$NS"; ip netns add "$NSK"
+# IPv6 on, but no DAD and no router solicitations: set before the devices exist, so that each
+# inherits it (the TAP has no carrier until nstack opens it)
+HAVE6=0
+if [ -e /proc/sys/net/ipv6 ]; then
+	HAVE6=1
+	for ns in "$NS" "$NSK"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0 \
+			net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+	done
+fi
 ip -n "$NS" link set lo up; ip -n "$NSK" link set lo up
 ip -n "$NS" tuntap add dev nst0 mode tap
 ip -n "$NS" addr add 198.18.0.1/24 dev nst0
@@ -87,6 +108,12 @@ ip -n "$NSK" addr add 198.19.0.2/24 dev vk1
 ip -n "$NS" link set vk0 up; ip -n "$NSK" link set vk1 up
 ip -n "$NSK" route add 198.18.0.0/24 via 198.19.0.1
 ip -n "$NS" route add 198.19.0.0/24 dev vk0 2>/dev/null || true
+if [ "$HAVE6" = 1 ]; then
+	ip -n "$NS" -6 addr add fd00:198:18::1/64 dev nst0 nodad
+	ip -n "$NS" -6 addr add fd00:198:19::1/64 dev vk0 nodad
+	ip -n "$NSK" -6 addr add fd00:198:19::2/64 dev vk1 nodad
+	ip -n "$NSK" -6 route add fd00:198:18::/64 via fd00:198:19::1
+fi
 
 nsx="ip netns exec $NS"
 ksx="ip netns exec $NSK"
@@ -103,6 +130,17 @@ on() {
 # the app side's address, and the address of NS's kernel seen from it
 app_addr() { if [ "${1%_bp}" = nstack ]; then echo 198.18.0.2; else echo 198.19.0.2; fi; }
 peer_addr() { if [ "${1%_bp}" = nstack ]; then echo 198.18.0.1; else echo 198.19.0.1; fi; }
+# their IPv6 twins: nstack gets its IPv6 address too (the kernel reference is NSK's, over vk1)
+NST6="$BUILD/nstack run --if nst0 --addr 198.18.0.2/24 --addr6 fd00:198:18::2/64 --"
+on6() {
+	case $1 in
+	nstack) echo "$nsx $NST6" ;;
+	nstack_bp) echo "$nsx env NSTACK_BUSY_POLL_US=$BP_US $NST6" ;;
+	*) echo "$ksx" ;;
+	esac
+}
+app_addr6() { if [ "${1%_bp}" = nstack ]; then echo fd00:198:18::2; else echo fd00:198:19::2; fi; }
+peer_addr6() { if [ "${1%_bp}" = nstack ]; then echo fd00:198:18::1; else echo fd00:198:19::1; fi; }
 record() { echo "$*" >>"$RAW"; echo "  $*" >&2; }
 
 # bg LOG CMD...: start in the background, remember the PID
@@ -119,6 +157,41 @@ listening() {
 		for i in $(seq 100); do $ksx ss -ltnH "sport = :$port" | grep -q . && return 0; sleep 0.1; done
 		return 1
 	fi
+}
+# listening6 WHO PORT: the same over IPv6 (server_probe.py speaks IPv4 only, so nstack's
+# listener is probed here: a bare SYN from a raw IPv6 socket in NS, a SYN-ACK means listening)
+listening6() {
+	[ "${1%_bp}" = nstack ] || { listening "$@"; return; }
+	$nsx python3 - fd00:198:18::1 fd00:198:18::2 "$2" 100 >/dev/null <<-'PY'
+		import os, socket, struct, sys, time
+		src, dst, port, tries = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+		def csum(b):
+		    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+		    while s >> 16:
+		        s = (s & 0xffff) + (s >> 16)
+		    return ~s & 0xffff
+		s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP)
+		s.bind((src, 0))
+		s.settimeout(0.1)
+		sport = 40000 + os.getpid() % 20000
+		a, b = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+		for i in range(tries):
+		    hdr = struct.pack("!HHIIBBHHH", sport, port, 1000 + i, 0, 5 << 4, 0x02, 65535, 0, 0)
+		    c = csum(a + b + struct.pack("!IxxxB", len(hdr), 6) + hdr)
+		    s.sendto(hdr[:16] + struct.pack("!H", c) + hdr[18:], (dst, 0))
+		    end = time.time() + 0.1
+		    while time.time() < end:
+		        try:
+		            pkt, frm = s.recvfrom(2048)
+		        except socket.timeout:
+		            break
+		        if socket.inet_pton(socket.AF_INET6, frm[0]) != b or len(pkt) < 14:
+		            continue
+		        sp, dp, _, _, _, flags = struct.unpack("!HHIIBB", pkt[:14])
+		        if sp == port and dp == sport and flags & 0x12 == 0x12:
+		            sys.exit(0)
+		sys.exit(1)
+	PY
 }
 wait_kernel_listen() { # in NS
 	local port=$1 i
@@ -139,39 +212,54 @@ iperf_fig() {
 		print(r["bits_per_second"] / 1e9, cpu / (r["bytes"] / 1e9) if r["bytes"] else "fail")
 	PY
 }
-bench_iperf_tx() {
-	bg "$WORK/iperf-srv.log" $nsx iperf3 -s -p 5201
-	local srv=$LAST who r f
-	wait_kernel_listen 5201 || echo "bench: nothing listens on 5201 in NS" >&2
+# iperf_tx FAM PORT, iperf_rx FAM PORT: FAM "" for IPv4, 6 for IPv6 (on6, peer_addr6, ...;
+# iperf3 -6; figures named iperf3_tx6, cpu_tx6, ...)
+iperf_tx() {
+	local fam=$1 port=$2 srv who r f
+	bg "$WORK/iperf-srv$fam.log" $nsx iperf3 -s -p "$port"
+	srv=$LAST
+	wait_kernel_listen "$port" || echo "bench: nothing listens on $port in NS" >&2
 	for r in $(seq "$RUNS"); do
 		for who in kernel nstack; do
-			timeout $((SECS + 20)) $(on $who) iperf3 -c "$(peer_addr $who)" -p 5201 -t "$SECS" -J \
-				>"$WORK/i.json" 2>"$WORK/i.err" || true
+			timeout $((SECS + 20)) $(on$fam $who) iperf3 ${fam:+-6} -c "$(peer_addr$fam $who)" -p "$port" \
+				-t "$SECS" -J >"$WORK/i.json" 2>"$WORK/i.err" || true
 			read -r -a f <<<"$(iperf_fig "$WORK/i.json" host)"
-			record iperf3_tx "$who" "${f[0]}"
-			record cpu_tx "$who" "${f[1]}"
+			record "iperf3_tx$fam" "$who" "${f[0]}"
+			record "cpu_tx$fam" "$who" "${f[1]}"
 		done
 	done
 	stop "$srv"
 }
-bench_iperf_rx() {
-	local who r srv f
+iperf_rx() {
+	local fam=$1 port=$2 who r srv f
 	for who in kernel nstack; do
-		bg "$WORK/iperf-$who.log" $(on $who) iperf3 -s -p 5202 -B "$(app_addr $who)"
+		bg "$WORK/iperf-$who$fam.log" $(on$fam $who) iperf3 -s -p "$port" -B "$(app_addr$fam $who)"
 		srv=$LAST
-		if ! listening "$who" 5202; then
-			for r in $(seq "$RUNS"); do record iperf3_rx "$who" fail; record cpu_rx "$who" fail; done
+		if ! listening$fam "$who" "$port"; then
+			for r in $(seq "$RUNS"); do record "iperf3_rx$fam" "$who" fail; record "cpu_rx$fam" "$who" fail; done
 			stop "$srv"; continue
 		fi
 		for r in $(seq "$RUNS"); do
-			timeout $((SECS + 20)) $nsx iperf3 -c "$(app_addr $who)" -p 5202 -t "$SECS" -J \
+			timeout $((SECS + 20)) $nsx iperf3 ${fam:+-6} -c "$(app_addr$fam $who)" -p "$port" -t "$SECS" -J \
 				>"$WORK/i.json" 2>"$WORK/i.err" || true
 			read -r -a f <<<"$(iperf_fig "$WORK/i.json" remote)"
-			record iperf3_rx "$who" "${f[0]}"
-			record cpu_rx "$who" "${f[1]}"
+			record "iperf3_rx$fam" "$who" "${f[0]}"
+			record "cpu_rx$fam" "$who" "${f[1]}"
 		done
 		stop "$srv"
 	done
+}
+bench_iperf_tx() { iperf_tx "" 5201; }
+bench_iperf_rx() { iperf_rx "" 5202; }
+bench_iperf_tx6() { need6 iperf3_tx6 cpu_tx6 && iperf_tx 6 5203; }
+bench_iperf_rx6() { need6 iperf3_rx6 cpu_rx6 && iperf_rx 6 5204; }
+# need6 FIGURE...: true with IPv6 in this kernel; else each figure recorded failed, said why
+need6() {
+	[ "$HAVE6" = 1 ] && return 0
+	local c r
+	echo "bench: this kernel has no IPv6, $* failed" >&2
+	for c in "$@"; do for r in $(seq "$RUNS"); do record "$c" kernel fail; record "$c" nstack fail; done; done
+	return 1
 }
 
 # ---- sockperf ping-pong ----------------------------------------------------------------
@@ -199,6 +287,172 @@ bench_pingpong() {
 		done
 	done
 	stop "$srv"
+}
+
+# ---- ping-pong over IPv6 (sockperf 3.7 has no IPv6: our own program, sockperf's method) ----
+# pp_build: compile the ping-pong program into $PP (once)
+PP=$WORK/pp
+pp_build() {
+	[ -x "$PP" ] && return 0
+	cat >"$PP.c" <<-'C'
+	/* ping-pong SERVER: pp server ADDR PORT  (a process per connection echoes SIZE-byte messages)
+	 *            CLIENT: pp client ADDR PORT SECONDS [SIZE=14]: sockperf pp's method: one
+	 * connection, TCP_NODELAY, blocking send then recv of SIZE bytes, back to back; the first
+	 * 0.4 s is warm-up; prints "p50 X p99 Y p999 Z" of half the round trip in µs. ADDR: IPv4
+	 * or IPv6 literal (an IPv6 listener is V6ONLY). */
+	#include <arpa/inet.h>
+	#include <netinet/in.h>
+	#include <netinet/tcp.h>
+	#include <signal.h>
+	#include <stdio.h>
+	#include <stdlib.h>
+	#include <string.h>
+	#include <sys/socket.h>
+	#include <time.h>
+	#include <unistd.h>
+	static socklen_t addr(const char *a, int port, struct sockaddr_storage *ss)
+	{
+		struct sockaddr_in *s4 = (void *)ss;
+		struct sockaddr_in6 *s6 = (void *)ss;
+		memset(ss, 0, sizeof(*ss));
+		if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+			s4->sin_family = AF_INET, s4->sin_port = htons(port);
+			return sizeof(*s4);
+		}
+		if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+			s6->sin6_family = AF_INET6, s6->sin6_port = htons(port);
+			return sizeof(*s6);
+		}
+		fprintf(stderr, "pp: bad address %s\n", a);
+		exit(2);
+	}
+	static int full(int fd, char *b, int n, int rd)
+	{
+		for (int k = 0; k < n;) {
+			ssize_t r = rd ? recv(fd, b + k, n - k, 0) : send(fd, b + k, n - k, MSG_NOSIGNAL);
+			if (r <= 0)
+				return -1;
+			k += r;
+		}
+		return 0;
+	}
+	static double now(void)
+	{
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		return t.tv_sec + t.tv_nsec / 1e9;
+	}
+	static int cmp(const void *a, const void *b)
+	{
+		float x = *(const float *)a, y = *(const float *)b;
+		return (x > y) - (x < y);
+	}
+	int main(int argc, char **argv)
+	{
+		struct sockaddr_storage ss;
+		int one = 1, size = argc > 5 ? atoi(argv[5]) : 14, fd;
+		char buf[65536];
+		if (argc < 4 || size < 1 || size > (int)sizeof(buf)) {
+			fprintf(stderr, "usage: pp server ADDR PORT | pp client ADDR PORT SECONDS [SIZE]\n");
+			return 2;
+		}
+		socklen_t len = addr(argv[2], atoi(argv[3]), &ss);
+		fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		if (fd < 0)
+			return perror("socket"), 1;
+		if (!strcmp(argv[1], "server")) {
+			signal(SIGCHLD, SIG_IGN);
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+			if (ss.ss_family == AF_INET6)
+				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+			if (bind(fd, (void *)&ss, len) || listen(fd, 16))
+				return perror("bind/listen"), 1;
+			for (;;) {
+				int c = accept(fd, NULL, NULL);
+				if (c < 0)
+					continue;
+				if (fork() == 0) {
+					struct timeval tv = { 30, 0 };
+					setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+					setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+					while (!full(c, buf, size, 1) && !full(c, buf, size, 0))
+						;
+					_exit(0);
+				}
+				close(c);
+			}
+		}
+		double secs = argc > 4 ? atof(argv[4]) : 3, t0, t1, end, warm;
+		size_t n = 0, cap = 1 << 20;
+		float *lat = malloc(cap * sizeof(*lat));
+		if (connect(fd, (void *)&ss, len))
+			return perror("connect"), 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		memset(buf, 'p', size);
+		t0 = now(), warm = t0 + 0.4, end = t0 + secs;
+		for (;;) {
+			t0 = now();
+			if (t0 >= end)
+				break;
+			if (full(fd, buf, size, 0) || full(fd, buf, size, 1))
+				return fprintf(stderr, "pp: connection lost after %zu samples\n", n), 1;
+			t1 = now();
+			if (t0 < warm)
+				continue;
+			if (n == cap && !(lat = realloc(lat, (cap *= 2) * sizeof(*lat))))
+				return 1;
+			lat[n++] = (t1 - t0) / 2 * 1e6;
+		}
+		if (!n)
+			return fprintf(stderr, "pp: no samples\n"), 1;
+		qsort(lat, n, sizeof(*lat), cmp);
+		printf("samples %zu p50 %.3f p99 %.3f p999 %.3f\n", n, lat[n / 2], lat[n * 99 / 100],
+		       lat[n * 999 / 1000]);
+		return 0;
+	}
+	C
+	cc -O2 -o "$PP" "$PP.c" 2>"$WORK/pp.err" || { echo "bench: pingpong6: cc failed: $(head -n 3 "$WORK/pp.err")" >&2; return 1; }
+}
+# pp_fig OUT NAME WHO: record NAME_p50/_p99/_p999 for WHO from the program's output line
+pp_fig() {
+	local pct v
+	for pct in p50 p99 p999; do
+		v=$(awk -v p="$pct" '$1 == "samples" { for (i = 2; i < NF; i++) if ($i == p) print $(i + 1) }' <<<"$1" | tail -1)
+		record "$2_$pct" "$3" "${v:-fail}"
+	done
+}
+bench_pingpong6() {
+	local figs=(pingpong6_p50 pingpong6_p99 pingpong6_p999 pingpong6_bp_p50 pingpong6_bp_p99
+		pingpong6_bp_p999 pingpong6v4_p50 pingpong6v4_p99 pingpong6v4_p999) c r
+	need6 "${figs[@]}" || return 0
+	if ! command -v cc >/dev/null || ! pp_build; then
+		echo "bench: pingpong6 needs cc to build its ping-pong program" >&2
+		for c in "${figs[@]}"; do for r in $(seq "$RUNS"); do record "$c" kernel fail; record "$c" nstack fail; done; done
+		return 0
+	fi
+	bg "$WORK/pp6-srv.log" $nsx "$PP" server :: 11112
+	local srv6=$LAST
+	bg "$WORK/pp4-srv.log" $nsx "$PP" server 0.0.0.0 11113
+	local srv4=$LAST who out k6=
+	wait_kernel_listen 11112 || echo "bench: nothing listens on 11112 in NS" >&2
+	wait_kernel_listen 11113 || echo "bench: nothing listens on 11113 in NS" >&2
+	for r in $(seq "$RUNS"); do
+		for who in kernel nstack nstack_bp; do
+			out=$(timeout $((SECS + 20)) $(on6 $who) "$PP" client "$(peer_addr6 $who)" 11112 "$SECS" 2>&1) || true
+			case $who in
+			kernel) pp_fig "$out" pingpong6 kernel; k6=$out ;;
+			nstack) pp_fig "$out" pingpong6 nstack ;;
+			# the busy-poll row: the same run's kernel figure beside it
+			nstack_bp) pp_fig "$k6" pingpong6_bp kernel; pp_fig "$out" pingpong6_bp nstack ;;
+			esac
+		done
+		# the control: the same program over IPv4
+		for who in kernel nstack; do
+			out=$(timeout $((SECS + 20)) $(on $who) "$PP" client "$(peer_addr $who)" 11113 "$SECS" 2>&1) || true
+			pp_fig "$out" pingpong6v4 "$who"
+		done
+	done
+	stop "$srv6"; stop "$srv4"
 }
 
 # ---- short connections (tests/helpers/connrate) -----------------------------------------
@@ -486,7 +740,7 @@ bench_lossy() {
 START=$(date +%s)
 echo "bench: RUNS=$RUNS SECONDS=$SECS BUILD=$BUILD" >&2
 SKIPPED=
-for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong connrate connrate_srv curl_seq redis nginx nginx_mp syscalls idle_rss lossy}; do
+for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong iperf_tx6 iperf_rx6 pingpong6 connrate connrate_srv curl_seq redis nginx nginx_mp syscalls idle_rss lossy}; do
 	if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
 		echo "bench: over the ${BUDGET}s budget, $c skipped" >&2
 		SKIPPED="$SKIPPED $c"
