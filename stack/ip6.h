@@ -284,6 +284,8 @@ int      nd6_output(struct stack *st, struct pkt *p, const struct nst_addr *nh);
 void     nd6_timer(struct stack *st);
 uint64_t nd6_next_deadline(const struct stack *st);
 void     nd6_flush_all(struct stack *st);
+/* Bytes of the packets waiting for a resolution (what process exit waits for). */
+size_t   nd6_pending_bytes(const struct stack *st);
 /* DAD probes for our addresses and the first router solicitation. */
 void     nd6_start(struct stack *st);
 /* Seed or refresh nh -> mac as REACHABLE and send what waited (tests). */

@@ -738,6 +738,15 @@ uint64_t nd6_next_deadline(const struct stack *st)
 	return d;
 }
 
+size_t nd6_pending_bytes(const struct stack *st)
+{
+	size_t n = 0;
+	for (int i = 0; i < ND6_CACHE_SIZE; i++)
+		for (const struct pkt *p = st->nd6.e[i].pend_head; p; p = p->next)
+			n += p->len;
+	return n;
+}
+
 void nd6_flush_all(struct stack *st)
 {
 	for (int i = 0; i < ND6_CACHE_SIZE; i++)

@@ -442,7 +442,7 @@ int     nst_tcp_info(struct stack *st, int sd, struct nst_tcp_info *out);
 /* SO_LINGER: 1 while our FIN or the data before it is unacknowledged. */
 int     nst_close_pending(struct stack *st, int sd);
 /* Bytes (and FINs) closed connections still have to deliver, and packets
- * waiting for an ARP resolution (datagrams a program sent just before it
+ * waiting for an ARP or ND resolution (datagrams a program sent just before it
  * exited): what process exit waits for. */
 size_t  nst_exit_pending(struct stack *st);
 unsigned nst_exit_abort(struct stack *st, uint64_t now_us);  /* RST what exit_pending counts */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stack_impl.h"
+#include "ip6.h"
 #include "tcp_seq.h"
 
 /* The unsent-bytes mark of t: TCP_NOTSENT_LOWAT, else the stack's
@@ -750,7 +751,7 @@ size_t nst_exit_pending(struct stack *st)
 		    t->state == TCP_CLOSING || t->state == TCP_LAST_ACK)
 			n += t->sndbuf.len + 1;
 	}
-	return n + arp_pending_bytes(st);
+	return n + arp_pending_bytes(st) + nd6_pending_bytes(st);
 }
 
 /* Exit gave up waiting for them: reset what nst_exit_pending counts, so the

@@ -365,6 +365,32 @@ TEST(udp_over_ipv6)
 	teardown();
 }
 
+/* Datagrams still waiting for Neighbor Discovery are what process exit
+ * waits for (nst_exit_pending), as those behind ARP: a short-lived sender's
+ * datagrams are delivered once the neighbor answers. */
+TEST(exit_waits_for_datagrams_behind_nd)
+{
+	setup();
+	int u = nst_socket6(st, NST_SOCK_DGRAM);
+	struct nst_addr other = PEER6;
+	other.b[15] = 7;                        /* on-link, not in the neighbor cache */
+	CHECK_EQ(nst_sendto_addr(st, u, "hello", 5, 0, 1, &other, 9, now), 5);
+	nst_close_all(st, now);
+	CHECK_EQ(nst_exit_pending(st), IP6_HDR_LEN + 8 + 5);
+	nd6_update(st, &other, peer_mac);
+	int sent = 0;
+	struct pkt *p;
+	while ((p = memdev_take(dev))) {
+		const struct ip6_hdr *ih = (const struct ip6_hdr *)(p->data + ETH_HDR_LEN);
+		if (ntohs(((const struct eth_hdr *)p->data)->type) == ETH_P_IPV6 && ih->next == IP6_NH_UDP)
+			sent++;
+		pkt_free(p);
+	}
+	CHECK_EQ(sent, 1);
+	CHECK_EQ(nst_exit_pending(st), 0);
+	teardown();
+}
+
 int main(void)
 {
 	pkt_pool_init(4096);
@@ -375,5 +401,6 @@ int main(void)
 	RUN(bind_rules_across_families);
 	RUN(checksum_and_packet_too_big);
 	RUN(udp_over_ipv6);
+	RUN(exit_waits_for_datagrams_behind_nd);
 	return TEST_SUMMARY();
 }
