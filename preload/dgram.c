@@ -64,6 +64,61 @@ int dgram_serves(uint32_t ip)
 	return stack_routes(eng.st, ip) || stack_is_bcast(eng.st, ip);
 }
 
+/* An int option of the socket (0 if it cannot be read). Under the lock. */
+static int dgram_opt(const struct nsock *s, int level, int name)
+{
+	int v = 0;
+	unsigned len = sizeof(v);
+	return nst_getsockopt(eng.st, s->sd, level, name, &v, &len) == 0 ? v : 0;
+}
+
+/* The control messages of a sendmsg this send acts on, as Linux's
+ * ip_cmsg_send / ip6_datagram_send_ctl check them: IP_TTL (1..255), IP_TOS
+ * (0..255), IPV6_HOPLIMIT and IPV6_TCLASS (-1..255; -1 the socket's);
+ * a malformed header is EINVAL. Others (IP_PKTINFO, IPV6_PKTINFO, SOL_SOCKET
+ * ones) are not acted on. */
+static int dgram_send_ctl(const struct nsock *s, const struct msghdr *msg, struct nst_send_info *si)
+{
+	si->hops = si->tclass = -1;
+	if (!msg->msg_control || msg->msg_controllen == 0)
+		return 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c;
+	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_len < sizeof(struct cmsghdr) ||
+		    (size_t)((char *)c - (char *)msg->msg_control) + c->cmsg_len > msg->msg_controllen)
+			return -EINVAL;
+		size_t dlen = c->cmsg_len - CMSG_LEN(0);
+		int v;
+		if (c->cmsg_level == IPPROTO_IPV6 && s->family == AF_INET6 &&
+		    (c->cmsg_type == IPV6_HOPLIMIT || c->cmsg_type == IPV6_TCLASS)) {
+			if (dlen != sizeof(int))
+				return -EINVAL;
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			if (v < -1 || v > 255)
+				return -EINVAL;
+			if (c->cmsg_type == IPV6_HOPLIMIT)
+				si->hops = (int16_t)v;
+			else
+				si->tclass = (int16_t)v;
+		} else if (c->cmsg_level == IPPROTO_IP && (c->cmsg_type == IP_TTL || c->cmsg_type == IP_TOS)) {
+			if (c->cmsg_type == IP_TOS && dlen == 1) {
+				v = *(const unsigned char *)CMSG_DATA(c);
+			} else if (dlen == sizeof(int)) {
+				memcpy(&v, CMSG_DATA(c), sizeof(v));
+			} else {
+				return -EINVAL;
+			}
+			if (c->cmsg_type == IP_TTL ? (v < 1 || v > 255) : (v < 0 || v > 255))
+				return -EINVAL;
+			if (c->cmsg_type == IP_TTL)
+				si->hops = (int16_t)v;
+			else
+				si->tclass = (int16_t)v;
+		}
+	}
+	return 0;
+}
+
 ssize_t dgram_msg_send(int fd, struct nsock *s, const struct msghdr *msg, int flags, int *handoff)
 {
 	(void)fd;
@@ -94,6 +149,10 @@ ssize_t dgram_msg_send(int fd, struct nsock *s, const struct msghdr *msg, int fl
 		return r;
 	if (total > DGRAM_MAX)
 		return -EMSGSIZE;
+	struct nst_send_info si;
+	r = dgram_send_ctl(s, msg, &si);
+	if (r < 0)
+		return r;
 	char small[DGRAM_STACK_BUF], *buf;
 	int direct = msg->msg_iovlen == 1;
 	if (dgram_buf(msg, total, small, &buf) < 0)
@@ -105,9 +164,8 @@ ssize_t dgram_msg_send(int fd, struct nsock *s, const struct msghdr *msg, int fl
 			off += msg->msg_iov[i].iov_len;
 		}
 	}
-	/* not implemented: ancillary data (IP_PKTINFO, IP_TTL cmsgs) is ignored */
-	ssize_t n = nst_sendto_addr(eng.st, s->sd, buf, total, flags & (MSG_DONTWAIT | MSG_NOSIGNAL),
-				    set, &ip, port, eng_now_us());
+	ssize_t n = nst_sendmsg_addr(eng.st, s->sd, buf, total, flags & (MSG_DONTWAIT | MSG_NOSIGNAL),
+				     set, &ip, port, &si, eng_now_us());
 	eng_after();
 	if (!direct && buf != small)
 		free(buf);
@@ -130,6 +188,70 @@ static void dgram_name_fill(const struct nsock *s, struct msghdr *msg, const str
 	socklen_t len = msg->msg_namelen;
 	nsa_fill(s, msg->msg_name, &len, ip, port);
 	msg->msg_namelen = len;
+}
+
+/* Linux put_cmsg: one control message into what is left of msg_control
+ * (*used bytes taken so far); too little room truncates it and sets
+ * MSG_CTRUNC, less than a header drops it. */
+static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, const void *data,
+		     size_t len)
+{
+	size_t left = msg->msg_controllen - *used;
+	size_t cmlen = CMSG_LEN(len);
+	if (left < sizeof(struct cmsghdr)) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	if (left < cmlen) {
+		msg->msg_flags |= MSG_CTRUNC;
+		cmlen = left;
+	}
+	struct cmsghdr h = { .cmsg_len = cmlen, .cmsg_level = level, .cmsg_type = type };
+	char *at = (char *)msg->msg_control + *used;
+	memcpy(at, &h, sizeof(h));
+	memcpy(at + CMSG_LEN(0), data, cmlen - CMSG_LEN(0));
+	cmlen = CMSG_SPACE(len) < left ? CMSG_SPACE(len) : left;
+	*used += cmlen;
+}
+
+/* The control messages the socket asked for about a received datagram, in
+ * Linux's order: IPv4 ones (ip_cmsg_recv_offset: IP_PKTINFO, IP_TTL,
+ * IP_TOS) for an IPv4 datagram, IPv6 ones (ip6_datagram_recv_ctl:
+ * IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS) for an IPv6 one; an AF_INET6
+ * socket's IPV6_PKTINFO names an IPv4 destination v4-mapped. */
+static void dgram_recv_ctl(const struct nsock *s, struct msghdr *msg,
+			   const struct nst_dgram_info *di)
+{
+	size_t used = 0;
+	int v4 = nst_addr_is_v4(&di->dst);
+	unsigned idx = nsa_ifindex();
+	if (v4 && dgram_opt(s, IPPROTO_IP, IP_PKTINFO)) {
+		struct in_pktinfo pi = { .ipi_ifindex = (int)idx };
+		pi.ipi_spec_dst.s_addr = pi.ipi_addr.s_addr = htonl(nst_addr_v4(&di->dst));
+		put_cmsg(msg, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+	}
+	if (v4 && dgram_opt(s, IPPROTO_IP, IP_RECVTTL)) {
+		int ttl = di->hops;
+		put_cmsg(msg, &used, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+	}
+	if (v4 && dgram_opt(s, IPPROTO_IP, IP_RECVTOS)) {
+		uint8_t tos = di->tclass;
+		put_cmsg(msg, &used, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+	}
+	if (s->family == AF_INET6 && dgram_opt(s, IPPROTO_IPV6, IPV6_RECVPKTINFO)) {
+		struct in6_pktinfo pi = { .ipi6_ifindex = idx };
+		memcpy(&pi.ipi6_addr, di->dst.b, 16);
+		put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+	}
+	if (!v4 && dgram_opt(s, IPPROTO_IPV6, IPV6_RECVHOPLIMIT)) {
+		int h = di->hops;
+		put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &h, sizeof(h));
+	}
+	if (!v4 && dgram_opt(s, IPPROTO_IPV6, IPV6_RECVTCLASS)) {
+		int tc = di->tclass;
+		put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc));
+	}
+	msg->msg_controllen = used;
 }
 
 ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
@@ -156,10 +278,11 @@ ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 	struct nst_addr ip = { 0 };
 	uint16_t port = 0;
 	int oflags = 0;
+	struct nst_dgram_info di;
 	ssize_t n;
 	for (;;) {
-		n = nst_recvfrom_addr(eng.st, s->sd, buf, total, sflags, &ip, &port, &oflags,
-				      eng_now_us());
+		n = nst_recvmsg_addr(eng.st, s->sd, buf, total, sflags, &ip, &port, &oflags, &di,
+				     eng_now_us());
 		eng_after();
 		if (n != -EAGAIN || nonblock)
 			break;
@@ -182,8 +305,11 @@ ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 			}
 		}
 		dgram_name_fill(s, msg, &ip, port);
-		msg->msg_controllen = 0;        /* not implemented: IP_PKTINFO, timestamps */
 		msg->msg_flags = oflags & NST_MSG_TRUNC ? MSG_TRUNC : 0;
+		if (msg->msg_control && msg->msg_controllen)
+			dgram_recv_ctl(s, msg, &di);   /* not implemented: timestamps */
+		else
+			msg->msg_controllen = 0;
 	}
 	if (!direct && buf != small)
 		free(buf);

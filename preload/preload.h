@@ -361,6 +361,8 @@ int  nsa_parse(const struct nsock *s, const struct sockaddr *sa, socklen_t len, 
  * set to the full size. IPv4 on an AF_INET6 socket is v4-mapped. */
 int  nsa_fill(const struct nsock *s, struct sockaddr *sa, socklen_t *lenp,
 	      const struct nst_addr *a, uint16_t port);
+/* The index of NSTACK_IF (sin6_scope_id, IPV6_PKTINFO), 0 if unknown. */
+uint32_t nsa_ifindex(void);
 /* Is a connect (bind) to a served by nstack? Else the socket goes to the kernel. */
 int  nsa_serves(const struct nsock *s, const struct nst_addr *a, int bind);
 

@@ -26,7 +26,7 @@
 
 /* The interface index a link-local address of ours is scoped to (the
  * sockaddr_in6 sin6_scope_id we fill in), 0 if unknown. */
-static uint32_t nsa_ifindex(void)
+uint32_t nsa_ifindex(void)
 {
 	static uint32_t idx;
 	static int done;

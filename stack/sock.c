@@ -296,6 +296,26 @@ ssize_t nst_recvfrom_addr(struct stack *st, int sd, void *buf, size_t len, int f
 	return sock_ops(sd)->recvfrom(st, sd, buf, len, flags, addr, port, out_flags);
 }
 
+ssize_t nst_recvmsg_addr(struct stack *st, int sd, void *buf, size_t len, int flags,
+			 struct nst_addr *addr, uint16_t *port, int *out_flags,
+			 struct nst_dgram_info *info, uint64_t now_us)
+{
+	st->now_us = now_us;
+	if (udp_sd(sd))
+		return udp_recvfrom_info(st, sd, buf, len, flags, addr, port, out_flags, info);
+	return sock_ops(sd)->recvfrom(st, sd, buf, len, flags, addr, port, out_flags);
+}
+
+ssize_t nst_sendmsg_addr(struct stack *st, int sd, const void *buf, size_t len, int flags,
+			 int to_set, const struct nst_addr *addr, uint16_t port,
+			 const struct nst_send_info *si, uint64_t now_us)
+{
+	st->now_us = now_us;
+	if (udp_sd(sd))
+		return udp_sendto_info(st, sd, buf, len, flags, to_set, addr, port, si);
+	return sock_ops(sd)->sendto(st, sd, buf, len, flags, to_set, addr, port);
+}
+
 ssize_t nst_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
 		     uint32_t *addr, uint16_t *port, int *out_flags, uint64_t now_us)
 {

@@ -483,6 +483,24 @@ ssize_t nst_sendto_addr(struct stack *st, int sd, const void *buf, size_t len, i
 			int to_set, const struct nst_addr *addr, uint16_t port, uint64_t now_us);
 ssize_t nst_recvfrom_addr(struct stack *st, int sd, void *buf, size_t len, int flags,
 			  struct nst_addr *addr, uint16_t *port, int *out_flags, uint64_t now_us);
+/* recvmsg's and sendmsg's control messages (IP_PKTINFO, IP_TTL, IP_TOS,
+ * IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS): what a received datagram's
+ * IP header said, and what one send overrides (-1: the socket's own). */
+struct nst_dgram_info {
+	struct nst_addr dst;    /* the address it was sent to (IPv4 v4-mapped) */
+	uint8_t hops, tclass;   /* TTL / hop limit, TOS / traffic class */
+};
+struct nst_send_info {
+	int16_t hops, tclass;
+};
+/* nst_recvfrom_addr / nst_sendto_addr with those; on a stream socket the
+ * info is not filled (and not used). */
+ssize_t nst_recvmsg_addr(struct stack *st, int sd, void *buf, size_t len, int flags,
+			 struct nst_addr *addr, uint16_t *port, int *out_flags,
+			 struct nst_dgram_info *info, uint64_t now_us);
+ssize_t nst_sendmsg_addr(struct stack *st, int sd, const void *buf, size_t len, int flags,
+			 int to_set, const struct nst_addr *addr, uint16_t port,
+			 const struct nst_send_info *si, uint64_t now_us);
 /* connect(AF_UNSPEC): dissolve the association (udp_disconnect). */
 int     nst_disconnect(struct stack *st, int sd);
 /* 1 if addr is the limited broadcast or the broadcast of the stack's subnet. */

@@ -183,7 +183,7 @@ static struct udp_sock *udp_lookup(struct stack *st, const struct nst_addr *dst,
 /* Copy one datagram into s's ring, or drop it (counted) when the queue is
  * over SO_RCVBUF (Linux __udp_enqueue_schedule_skb). */
 static void udp_enqueue(struct stack *st, struct udp_sock *s, const struct nst_addr *src,
-			uint16_t sport, const uint8_t *data, uint32_t len)
+			uint16_t sport, const uint8_t *data, uint32_t len, const struct nst_dgram_info *di)
 {
 	if (s->rq_charge > (uint32_t)s->opt_rcvbuf) {
 		st->stat.udp_drop_rcvbuf++;
@@ -210,7 +210,8 @@ static void udp_enqueue(struct stack *st, struct udp_sock *s, const struct nst_a
 		st->stat.udp_drop_rcvbuf++;
 		return;
 	}
-	struct udp_rec rec = { .len = len, .sport = sport, .src = *src };
+	struct udp_rec rec = { .len = len, .sport = sport, .hops = di->hops, .tclass = di->tclass,
+			       .src = *src, .dst = di->dst };
 	tcp_ring_copy_in(&s->rq, s->rq.len, &rec, sizeof(rec));
 	if (len)
 		tcp_ring_copy_in(&s->rq, s->rq.len + sizeof(rec), data, len);
@@ -227,6 +228,15 @@ static void udp_rcv(struct stack *st, const struct nst_addr *src, const struct n
 {
 	st->stat.udp_rx++;
 	int v4 = nst_addr_is_v4(dst);
+	struct nst_dgram_info di = { .dst = *dst };
+	if (v4) {
+		di.hops = ((const struct ip_hdr *)ip)->ttl;
+		di.tclass = ((const struct ip_hdr *)ip)->tos;
+	} else {
+		const struct ip6_hdr *ih6 = (const struct ip6_hdr *)ip;
+		di.hops = ih6->hop_limit;
+		di.tclass = (uint8_t)(ntohl(ih6->ver_tc_flow) >> 20);
+	}
 	if (len < UDP_HDR_LEN) {
 		st->stat.udp_drop_short++;
 		return;
@@ -270,7 +280,7 @@ static void udp_rcv(struct stack *st, const struct nst_addr *src, const struct n
 			if (s->lport != dport || !udp_laddr_takes(s, dst) ||
 			    (s->connected && (!nst_addr_eq(&s->raddr, src) || s->rport != sport)))
 				continue;
-			udp_enqueue(st, s, src, sport, data, dlen);
+			udp_enqueue(st, s, src, sport, data, dlen, &di);
 			n++;
 		}
 		if (!n)
@@ -289,7 +299,7 @@ static void udp_rcv(struct stack *st, const struct nst_addr *src, const struct n
 			icmp6_send_error(st, ip, ip_len, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0);
 		return;
 	}
-	udp_enqueue(st, s, src, sport, data, dlen);
+	udp_enqueue(st, s, src, sport, data, dlen, &di);
 }
 
 void udp_input(struct stack *st, const uint8_t *iph, unsigned hlen,
@@ -461,7 +471,8 @@ int udp_disconnect(struct stack *st, int sd)
  * computed zero goes as all ones, as over IPv4), fragmented when larger
  * than the path MTU. Consumes nothing; returns 0 or -errno. */
 static int udp_output6(struct stack *st, struct udp_sock *s, const struct nst_addr *src,
-		       const struct nst_addr *dst, struct udp_hdr *uh, const void *buf, size_t len)
+		       const struct nst_addr *dst, struct udp_hdr *uh, const void *buf, size_t len,
+		       const struct nst_send_info *si)
 {
 	uint32_t sum = csum_add(csum_pseudo6(src, dst, IP_PROTO_UDP, (uint32_t)(UDP_HDR_LEN + len)),
 				uh, UDP_HDR_LEN);
@@ -485,14 +496,22 @@ static int udp_output6(struct stack *st, struct udp_sock *s, const struct nst_ad
 	memcpy(b, uh, UDP_HDR_LEN);
 	if (len)
 		memcpy(b + UDP_HDR_LEN, buf, len);
-	p->ip_tos = sockopt_tclass(&s->so);     /* IPV6_TCLASS, IPV6_UNICAST_HOPS */
-	p->ip_ttl = sockopt_hops(&s->so);
+	/* IPV6_TCLASS, IPV6_UNICAST_HOPS, or this send's IPV6_TCLASS / IPV6_HOPLIMIT */
+	p->ip_tos = si && si->tclass >= 0 ? (uint8_t)si->tclass : sockopt_tclass(&s->so);
+	p->ip_ttl = si && si->hops >= 0 ? (uint8_t)si->hops : sockopt_hops(&s->so);
 	return large ? ipv6_output_frag(st, p, IP_PROTO_UDP, src, dst)
 		     : ipv6_output(st, p, IP_PROTO_UDP, src, dst);
 }
 
 ssize_t udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int flags,
 		   int to_set, const struct nst_addr *to, uint16_t port)
+{
+	return udp_sendto_info(st, sd, buf, len, flags, to_set, to, port, NULL);
+}
+
+ssize_t udp_sendto_info(struct stack *st, int sd, const void *buf, size_t len, int flags,
+			int to_set, const struct nst_addr *to, uint16_t port,
+			const struct nst_send_info *si)
 {
 	(void)flags;
 	struct udp_sock *s = udp_get(st, sd);
@@ -540,9 +559,12 @@ ssize_t udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int fl
 		.len = htons((uint16_t)(UDP_HDR_LEN + len)), .csum = 0,
 	};
 	if (!v4) {
-		r = udp_output6(st, s, &src6, &dst, &uh, buf, len);
+		r = udp_output6(st, s, &src6, &dst, &uh, buf, len, si);
 		goto sent;
 	}
+	/* IP_TOS, IP_TTL, or this send's IP_TOS / IP_TTL control messages */
+	uint8_t tos = si && si->tclass >= 0 ? (uint8_t)si->tclass : sockopt_tos(&s->so);
+	uint8_t ttl = si && si->hops >= 0 ? (uint8_t)si->hops : sockopt_ttl(&s->so);
 	uint32_t laddr = nst_addr_is_v4(&s->laddr) ? nst_addr_v4(&s->laddr) : 0;
 	uint32_t src = laddr && !stack_is_bcast(st, laddr) ? laddr : ipv4_src_for(st, addr);
 	uint32_t sum = csum_pseudo(src, addr, IP_PROTO_UDP, (uint16_t)(UDP_HDR_LEN + len));
@@ -565,11 +587,11 @@ ssize_t udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int fl
 		memcpy(b, &uh, UDP_HDR_LEN);
 		if (len)
 			memcpy(b + UDP_HDR_LEN, buf, len);
-		p->ip_tos = sockopt_tos(&s->so);        /* IP_TOS, IP_TTL */
-		p->ip_ttl = sockopt_ttl(&s->so);
+		p->ip_tos = tos;        /* IP_TOS, IP_TTL */
+		p->ip_ttl = ttl;
 		r = ipv4_output_raw(st, p, IP_PROTO_UDP, src, addr, st->ip_id++, 0);
 	} else {
-		r = ip_frag_output(st, IP_PROTO_UDP, sockopt_tos(&s->so), sockopt_ttl(&s->so), src, addr, &uh, UDP_HDR_LEN, buf, (unsigned)len);
+		r = ip_frag_output(st, IP_PROTO_UDP, tos, ttl, src, addr, &uh, UDP_HDR_LEN, buf, (unsigned)len);
 	}
 sent:
 	stack_flush(st);
@@ -581,6 +603,13 @@ sent:
 
 ssize_t udp_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
 		     struct nst_addr *addr, uint16_t *port, int *out_flags)
+{
+	return udp_recvfrom_info(st, sd, buf, len, flags, addr, port, out_flags, NULL);
+}
+
+ssize_t udp_recvfrom_info(struct stack *st, int sd, void *buf, size_t len, int flags,
+			  struct nst_addr *addr, uint16_t *port, int *out_flags,
+			  struct nst_dgram_info *info)
 {
 	struct udp_sock *s = udp_get(st, sd);
 	if (!s)
@@ -604,6 +633,11 @@ ssize_t udp_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
 		*addr = rec.src;
 	if (port)
 		*port = rec.sport;
+	if (info) {
+		info->dst = rec.dst;
+		info->hops = rec.hops;
+		info->tclass = rec.tclass;
+	}
 	if (rec.len > n && out_flags)
 		*out_flags = NST_MSG_TRUNC;
 	if (!(flags & NST_MSG_PEEK)) {

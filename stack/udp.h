@@ -67,8 +67,8 @@ struct udp_sock {
 struct udp_rec {
 	uint32_t len;           /* payload bytes following */
 	uint16_t sport;
-	uint16_t _pad;
-	struct nst_addr src;
+	uint8_t  hops, tclass;  /* its IP header's TTL/hop limit and TOS/traffic class */
+	struct nst_addr src, dst;
 };
 
 /* Destinations we sent ICMP errors to recently (Linux inet_peer rate_tokens). */
@@ -117,6 +117,14 @@ ssize_t  udp_sendto(struct stack *st, int sd, const void *buf, size_t len, int f
 		    int to_set, const struct nst_addr *addr, uint16_t port);
 ssize_t  udp_recvfrom(struct stack *st, int sd, void *buf, size_t len, int flags,
 		      struct nst_addr *addr, uint16_t *port, int *out_flags);
+/* The same, and what the datagram's IP header said (info may be NULL). */
+ssize_t  udp_recvfrom_info(struct stack *st, int sd, void *buf, size_t len, int flags,
+			   struct nst_addr *addr, uint16_t *port, int *out_flags,
+			   struct nst_dgram_info *info);
+/* udp_sendto with this send's hop limit / traffic class (si may be NULL). */
+ssize_t  udp_sendto_info(struct stack *st, int sd, const void *buf, size_t len, int flags,
+			 int to_set, const struct nst_addr *addr, uint16_t port,
+			 const struct nst_send_info *si);
 int      udp_shutdown(struct stack *st, int sd, int how);
 int      udp_close(struct stack *st, int sd);
 void     udp_close_all(struct stack *st);

@@ -309,9 +309,13 @@ TEST(udp_over_ipv6)
 	struct nst_addr from;
 	uint16_t port;
 	int fl;
-	CHECK_EQ(nst_recvfrom_addr(st, u, b, sizeof(b), 0, &from, &port, &fl, now), 3);
+	struct nst_dgram_info di;
+	CHECK_EQ(nst_recvmsg_addr(st, u, b, sizeof(b), 0, &from, &port, &fl, &di, now), 3);
 	CHECK(nst_addr_eq(&from, &PEER6));
 	CHECK_EQ(port, 5353);
+	CHECK(nst_addr_eq(&di.dst, &ME6));      /* IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS */
+	CHECK_EQ(di.hops, 64);
+	CHECK_EQ(di.tclass, 0);
 	uint64_t bad = st->stat.udp_drop_csum;
 	udp6_in(9000, "zero", 1);
 	CHECK_EQ(st->stat.udp_drop_csum, bad + 1);
@@ -325,7 +329,8 @@ TEST(udp_over_ipv6)
 	struct pkt *p;
 	int seen4 = 0, seen6 = 0;
 	struct nst_addr to6 = PEER6;
-	CHECK_EQ(nst_sendto_addr(st, u, "to6", 3, 0, 1, &to6, 53, now), 3);
+	struct nst_send_info si = { .hops = 5, .tclass = 0x10 };  /* sendmsg's IPV6_HOPLIMIT, IPV6_TCLASS */
+	CHECK_EQ(nst_sendmsg_addr(st, u, "to6", 3, 0, 1, &to6, 53, &si, now), 3);
 	while ((p = memdev_take(dev))) {
 		const struct eth_hdr *eh = (const struct eth_hdr *)p->data;
 		if (ntohs(eh->type) == ETH_P_IPV4)
@@ -341,6 +346,8 @@ TEST(udp_over_ipv6)
 				CHECK(nst_addr_eq(&s6, &ME6));
 				CHECK_EQ(csum_fold(csum_add(csum_pseudo6(&s6, &d6, IP6_NH_UDP, ulen), ud, ulen)), 0);
 				CHECK(ud[6] || ud[7]);
+				CHECK_EQ(ih->hop_limit, 5);
+				CHECK_EQ((ntohl(ih->ver_tc_flow) >> 20) & 0xff, 0x10);
 				seen6++;
 			}
 		}
