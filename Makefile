@@ -26,10 +26,12 @@ HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELPER_SRC))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
+# libpython3.11-testsuite: CPython's test_socket, run under nstack (tests/e2e/posix_cpython.bats)
 DEB_PACKAGES := build-essential pkg-config liburing-dev libpcap-dev bats bats-assert bats-support \
 	iproute2 iputils-ping curl netcat-openbsd socat tcpdump python3 procps sockperf \
 	nginx-light wrk util-linux gnuplot-nox \
-	redis-server redis-tools iperf3 python3-scapy ethtool bison flex
+	redis-server redis-tools iperf3 python3-scapy ethtool bison flex \
+	libpython3.11-testsuite
 
 .PHONY: all test unit sim e2e deps clean demo bench conformance
 .SECONDARY:

@@ -9,6 +9,15 @@
 #include <string.h>
 #include "stack_impl.h"
 
+/* A peer address as ss shows it: an unconnected socket's is its family's
+ * wildcard (0.0.0.0 beside an IPv4 local address, :: beside IPv6). */
+static struct nst_addr peer_shown(const struct nst_addr *laddr, const struct nst_addr *raddr)
+{
+	if (nst_addr_is_unspec(raddr) && nst_addr_is_v4(laddr))
+		return nst_addr_from_v4(0);
+	return *raddr;
+}
+
 /* Fill one record from TCB t at table index i. */
 static void sock_info_fill(const struct stack *st, const struct tcb *t, int i,
 			   struct nst_sock_info *o)
@@ -20,7 +29,7 @@ static void sock_info_fill(const struct stack *st, const struct tcb *t, int i,
 	o->orphan = t->orphan;
 	o->laddr = t->laddr;
 	o->lport = t->lport;
-	o->raddr = t->raddr;
+	o->raddr = peer_shown(&t->laddr, &t->raddr);
 	o->rport = t->rport;
 	if (t->state == TCP_LISTEN) {
 		/* As Linux for listeners: Recv-Q is the accept queue, Send-Q the backlog. */
@@ -84,7 +93,7 @@ int nst_sock_list(const struct stack *st, struct nst_sock_info *out, int max)
 			o->sd = NST_UDP_SD_BASE + (int)i;
 			o->laddr = u->laddr;
 			o->lport = u->lport;
-			o->raddr = u->raddr;
+			o->raddr = peer_shown(&u->laddr, &u->raddr);
 			o->rport = u->rport;
 			o->recv_q = u->rq_charge;   /* like Linux: bytes charged to SO_RCVBUF */
 		}
@@ -120,7 +129,7 @@ void stack_set_state_hook(struct stack *st, void (*fn)(void *ctx, const struct n
 void tcp_state_event(struct stack *st, const struct tcb *t, int to)
 {
 	struct nst_state_event ev = {
-		.laddr = t->laddr, .raddr = t->raddr,
+		.laddr = t->laddr, .raddr = peer_shown(&t->laddr, &t->raddr),
 		.lport = t->lport, .rport = t->rport,
 		.from = t->state, .to = to,
 	};
