@@ -452,7 +452,7 @@ static int dgram_lock(int fd, struct nsock **sp, ssize_t *out)
 		*out = set_errno(r);
 		return -1;
 	}
-	if (r > 0 && (*sp)->ops != &udp_ops) {
+	if (r > 0 && (*sp)->ops == &tcp_ops) {
 		eng_unlock();
 		return 0;
 	}

@@ -144,7 +144,7 @@ struct sock_ops {
 	int     (*sendmsg)(int fd, const struct msghdr *msg, int flags, ssize_t *out);
 	int     (*recvmsg)(int fd, struct msghdr *msg, int flags, ssize_t *out);
 };
-extern const struct sock_ops tcp_ops, udp_ops;
+extern const struct sock_ops tcp_ops, udp_ops, ping_ops, raw_ops;
 
 /* The functions behind the tables. TCP: socket.c (sysctls, linger, lowat)
  * and io.c (the byte stream); sendmmsg/recvmmsg's per-message halves of

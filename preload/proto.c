@@ -48,6 +48,37 @@ const struct sock_ops tcp_ops = {
 	.recvmsg        = stream_recvmsg,
 };
 
+/* ICMP sockets (stack/icmp_sock.c): echo ("ping") sockets and raw ICMP
+ * sockets, datagram sockets for everything else. */
+#define DGRAM_CALLS \
+	.connect_serves = dgram_serves, \
+	.bind_serves    = udp_bind_serves, \
+	.disconnect     = dgram_disconnect, \
+	.send           = dgram_send, \
+	.recv           = dgram_recv, \
+	.msg_send       = dgram_msg_send, \
+	.msg_recv       = dgram_msg_recv, \
+	.sendto         = dgram_sendto, \
+	.recvfrom       = dgram_recvfrom, \
+	.readv          = dgram_readv, \
+	.writev         = dgram_writev, \
+	.sendmsg        = dgram_sendmsg, \
+	.recvmsg        = dgram_recvmsg
+
+const struct sock_ops ping_ops = {
+	.type           = SOCK_DGRAM,
+	.protocol       = IPPROTO_ICMP,         /* IPPROTO_ICMPV6 on AF_INET6: nsock.protocol */
+	.nst_type       = NST_SOCK_PING,
+	DGRAM_CALLS,
+};
+
+const struct sock_ops raw_ops = {
+	.type           = SOCK_RAW,
+	.protocol       = IPPROTO_ICMP,
+	.nst_type       = NST_SOCK_RAW_ICMP,
+	DGRAM_CALLS,
+};
+
 const struct sock_ops udp_ops = {
 	.type           = SOCK_DGRAM,
 	.protocol       = IPPROTO_UDP,

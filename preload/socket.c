@@ -171,17 +171,56 @@ void tcp_sysctls_refresh(void)
 }
 
 /* The one TCP/UDP decision: the socket's ops (proto.c). */
+/* May this process open an ICMP echo socket? Linux ping_init_sock: its
+ * group or one of its supplementary groups within net.ipv4.ping_group_range
+ * (for IPv6 too), else EACCES. */
+static int ping_allowed(void)
+{
+	char b[64];
+	unsigned long lo = 1, hi = 0;
+	if (sysctl_read("/proc/sys/net/ipv4/ping_group_range", b, sizeof(b)) < 0 ||
+	    sscanf(b, "%lu %lu", &lo, &hi) != 2)
+		return 0;
+	gid_t g = getegid();
+	if (g >= lo && g <= hi)
+		return 1;
+	gid_t groups[64];
+	int n = getgroups(64, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] >= lo && groups[i] <= hi)
+			return 1;
+	return 0;
+}
+
+/* May it open a raw socket? The kernel says (CAP_NET_RAW): ask it with a
+ * socket of the same kind, closed at once. 0 or -errno. */
+static int raw_allowed(int domain, int protocol)
+{
+	int fd = REAL(socket)(domain, SOCK_RAW | SOCK_CLOEXEC, protocol);
+	if (fd < 0)
+		return -errno;
+	REAL(close)(fd);
+	return 0;
+}
+
 NST_EXPORT int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int icmp = domain == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
 	const struct sock_ops *ops = base == SOCK_STREAM ? &tcp_ops : base == SOCK_DGRAM ? &udp_ops : NULL;
+	if (protocol == icmp && (base == SOCK_DGRAM || base == SOCK_RAW))
+		ops = base == SOCK_DGRAM ? &ping_ops : &raw_ops;
 	if ((domain != AF_INET && domain != AF_INET6) || !ops ||
-	    (protocol != 0 && protocol != ops->protocol))
+	    (protocol != 0 && protocol != ops->protocol && ops != &ping_ops && ops != &raw_ops))
 		return REAL(socket)(domain, type, protocol);
 	int e = eng_ensure();
 	if (e == ENG_DISABLED)
 		return REAL(socket)(domain, type, protocol);
 	if (e < 0)
+		return set_errno(e);
+	if (ops == &ping_ops && !ping_allowed())
+		return set_errno(-EACCES);
+	if (ops == &raw_ops && (e = raw_allowed(domain, protocol)) < 0)
 		return set_errno(e);
 
 	eng_lock();
@@ -727,7 +766,7 @@ static int sock_int_opt(struct nsock *s, int name, int *iv)
 	case SO_ERROR:      *iv = nst_sock_error(eng.st, s->sd); return 1;
 	case SO_TYPE:       *iv = s->ops->type; return 1;
 	case SO_DOMAIN:     *iv = s->family; return 1;
-	case SO_PROTOCOL:   *iv = s->ops->protocol; return 1;
+	case SO_PROTOCOL:   *iv = s->protocol ? s->protocol : s->ops->protocol; return 1;
 	case SO_ACCEPTCONN: *iv = s->listening; return 1;
 	}
 	return 0;

@@ -153,7 +153,7 @@ static void icmp_error_input(struct stack *st, const struct pkt *p, const struct
 }
 
 /* Consumes p; p->data at the ICMP header. */
-void icmp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
+void icmp_input(struct stack *st, struct pkt *p, unsigned hlen, uint32_t src, uint32_t dst)
 {
 	st->stat.icmp_rx++;
 	struct icmp_hdr *ic = (struct icmp_hdr *)p->data;
@@ -165,6 +165,10 @@ void icmp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst)
 		st->stat.icmp_drop_csum++;
 		goto drop;
 	}
+	/* a copy for the ICMP sockets (raw ones, the ping socket of a reply) */
+	const struct ip_hdr *ih = (const struct ip_hdr *)(p->data - hlen);
+	struct nst_addr s6 = nst_addr_from_v4(src), d6 = nst_addr_from_v4(dst);
+	icmp_sock_input(st, &s6, &d6, ih->ttl, ih->tos, p->data, p->len);
 	switch (ic->type) {
 	case ICMP_ECHO_REQUEST:
 		/* RFC 1122 3.2.2.6: "Every host MUST implement an ICMP Echo server

@@ -187,6 +187,8 @@ void icmp6_input(struct stack *st, struct pkt *p, const struct nst_addr *src,
 		st->stat.icmp6_drop_csum++;
 		goto drop;
 	}
+	/* a copy for the ICMP sockets (raw ones, the ping socket of a reply) */
+	icmp_sock_input(st, src, dst, hop_limit, 0, p->data, p->len);
 	switch (ic->type) {
 	case ICMP6_ECHO_REQUEST: {
 		if (p->len < sizeof(*ic)) {

@@ -43,8 +43,8 @@ struct ip_hdr {
 void eth_input(struct stack *st, struct pkt *p);
 void arp_input(struct stack *st, struct pkt *p);
 void ipv4_input(struct stack *st, struct pkt *p);
-/* p->data at the ICMP header; the IP header is just before it (ihl bytes). */
-void icmp_input(struct stack *st, struct pkt *p, uint32_t src, uint32_t dst);
+/* p->data at the ICMP header; the IP header is just before it (hlen bytes). */
+void icmp_input(struct stack *st, struct pkt *p, unsigned hlen, uint32_t src, uint32_t dst);
 
 /* Output. p->data points at the L4 header; ipv4_output prepends the IP
  * header, routes (on-link, gateway, loopback), resolves the next hop through

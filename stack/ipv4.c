@@ -72,7 +72,7 @@ void ipv4_demux(struct stack *st, struct pkt *p, unsigned hlen, uint8_t proto,
 		return;
 	}
 	case IP_PROTO_ICMP:
-		icmp_input(st, p, src, dst);
+		icmp_input(st, p, hlen, src, dst);
 		return;
 	case IP_PROTO_UDP:
 		udp_input(st, p->data - hlen, hlen, p->data, p->len, !!(p->flags & PKT_F_CSUM_OK));

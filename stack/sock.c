@@ -187,7 +187,11 @@ int nst_socket(struct stack *st, int type)
 	case NST_SOCK_STREAM:
 		return tcp_usr_socket(st, NST_AF_INET);
 	case NST_SOCK_DGRAM:
-		return udp_socket(st, NST_AF_INET);
+		return udp_socket(st, NST_AF_INET, UDP_K_UDP);
+	case NST_SOCK_PING:
+		return udp_socket(st, NST_AF_INET, UDP_K_PING);
+	case NST_SOCK_RAW_ICMP:
+		return udp_socket(st, NST_AF_INET, UDP_K_RAW);
 	default:
 		return -EPROTONOSUPPORT;
 	}
@@ -199,7 +203,11 @@ int nst_socket6(struct stack *st, int type)
 	case NST_SOCK_STREAM:
 		return tcp_usr_socket(st, NST_AF_INET6);
 	case NST_SOCK_DGRAM:
-		return udp_socket(st, NST_AF_INET6);
+		return udp_socket(st, NST_AF_INET6, UDP_K_UDP);
+	case NST_SOCK_PING:
+		return udp_socket(st, NST_AF_INET6, UDP_K_PING);
+	case NST_SOCK_RAW_ICMP:
+		return udp_socket(st, NST_AF_INET6, UDP_K_RAW);
 	default:
 		return -EPROTONOSUPPORT;
 	}

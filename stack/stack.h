@@ -339,6 +339,11 @@ void stack_set_notify(struct stack *st, void (*fn)(void *ctx, int sd), void *ctx
 
 #define NST_SOCK_STREAM 1
 #define NST_SOCK_DGRAM  2
+/* ICMP sockets (icmp_sock.c), datagram sockets of their own kinds: echo
+ * ("ping") sockets and raw ICMP sockets; nst_sock_type says NST_SOCK_DGRAM.
+ * nst_socket makes ICMP ones, nst_socket6 ICMPv6 ones. */
+#define NST_SOCK_PING     3
+#define NST_SOCK_RAW_ICMP 4
 
 /* event bits returned by nst_poll: same values as <poll.h> */
 #define NST_POLLIN    0x001

@@ -11,6 +11,12 @@
 
 #define EPHEMERAL_MIN 32768     /* Linux ip_local_port_range */
 #define EPHEMERAL_MAX 60999
+#ifndef SOL_RAW
+#define SOL_RAW 255
+#endif
+#define NST_ICMP_FILTER  1      /* <linux/icmp.h> ICMP_FILTER, at SOL_RAW */
+#define NST_ICMP6_FILTER 1      /* <linux/icmpv6.h> ICMPV6_FILTER, at IPPROTO_ICMPV6 */
+#define NST_IPV6_CHECKSUM 7     /* <netinet/in.h> IPV6_CHECKSUM */
 #define SOCKBUF_MAX   212992    /* net.core.rmem_max / wmem_max */
 
 int udp_init(struct stack *st)
@@ -96,8 +102,9 @@ static int udp_port_conflict(struct stack *st, const struct udp_sock *me, const 
 {
 	for (int i = st->udp.hash[port % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
 		const struct udp_sock *o = &st->udp.s[i];
-		if (o == me || o->lport != port)
-			continue;
+		if (o == me || o->lport != port || o->kind != (me ? me->kind : UDP_K_UDP) ||
+		    (o->kind == UDP_K_PING && o->af != me->af))
+			continue;       /* UDP ports and echo identifiers of each family apart */
 		if (!sock_addr_overlap(&o->laddr, o->v6only, addr, me ? me->v6only : 0))
 			continue;
 		if (me && ((o->opt_reuseaddr && me->opt_reuseaddr) || (o->opt_reuseport && me->opt_reuseport)))
@@ -118,7 +125,8 @@ static uint16_t udp_ephemeral(struct stack *st, const struct udp_sock *me)
 		/* ephemeral ports are not shared, whatever the options say */
 		int used = 0;
 		for (int j = st->udp.hash[port % UDP_HASH_SIZE]; j >= 0; j = st->udp.s[j].hnext)
-			if (&st->udp.s[j] != me && st->udp.s[j].lport == port)
+			if (&st->udp.s[j] != me && st->udp.s[j].lport == port &&
+			    st->udp.s[j].kind == me->kind)
 				used = 1;
 		if (!used)
 			return port;
@@ -130,8 +138,8 @@ static int udp_autobind(struct stack *st, struct udp_sock *s)
 {
 	if (s->bound)
 		return 0;
-	uint16_t port = udp_ephemeral(st, s);
-	if (!port)
+	uint16_t port = s->kind == UDP_K_RAW ? 0 : udp_ephemeral(st, s);     /* raw: no port */
+	if (!port && s->kind != UDP_K_RAW)
 		return -EAGAIN;         /* Linux inet_autobind */
 	s->lport = port;
 	s->bound = 1;
@@ -163,7 +171,7 @@ static struct udp_sock *udp_lookup(struct stack *st, const struct nst_addr *dst,
 	int best_score = -1;
 	for (int i = st->udp.hash[dport % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
 		struct udp_sock *s = &st->udp.s[i];
-		if (s->lport != dport || !udp_laddr_takes(s, dst))
+		if (s->lport != dport || s->kind != UDP_K_UDP || !udp_laddr_takes(s, dst))
 			continue;
 		if (s->connected && (!nst_addr_eq(&s->raddr, src) || s->rport != sport))
 			continue;
@@ -182,8 +190,8 @@ static struct udp_sock *udp_lookup(struct stack *st, const struct nst_addr *dst,
 
 /* Copy one datagram into s's ring, or drop it (counted) when the queue is
  * over SO_RCVBUF (Linux __udp_enqueue_schedule_skb). */
-static void udp_enqueue(struct stack *st, struct udp_sock *s, const struct nst_addr *src,
-			uint16_t sport, const uint8_t *data, uint32_t len, const struct nst_dgram_info *di)
+void udp_deliver(struct stack *st, struct udp_sock *s, const struct nst_addr *src,
+		 uint16_t sport, const uint8_t *data, uint32_t len, const struct nst_dgram_info *di)
 {
 	if (s->rq_charge > (uint32_t)s->opt_rcvbuf) {
 		st->stat.udp_drop_rcvbuf++;
@@ -277,10 +285,10 @@ static void udp_rcv(struct stack *st, const struct nst_addr *src, const struct n
 		int n = 0;
 		for (int i = st->udp.hash[dport % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
 			struct udp_sock *s = &st->udp.s[i];
-			if (s->lport != dport || !udp_laddr_takes(s, dst) ||
+			if (s->lport != dport || s->kind != UDP_K_UDP || !udp_laddr_takes(s, dst) ||
 			    (s->connected && (!nst_addr_eq(&s->raddr, src) || s->rport != sport)))
 				continue;
-			udp_enqueue(st, s, src, sport, data, dlen, &di);
+			udp_deliver(st, s, src, sport, data, dlen, &di);
 			n++;
 		}
 		if (!n)
@@ -299,7 +307,7 @@ static void udp_rcv(struct stack *st, const struct nst_addr *src, const struct n
 			icmp6_send_error(st, ip, ip_len, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0);
 		return;
 	}
-	udp_enqueue(st, s, src, sport, data, dlen, &di);
+	udp_deliver(st, s, src, sport, data, dlen, &di);
 }
 
 void udp_input(struct stack *st, const uint8_t *iph, unsigned hlen,
@@ -337,7 +345,7 @@ void udp_icmp_error(struct stack *st, int type, int code, const struct nst_addr 
 
 /* ---- socket calls ----------------------------------------------------- */
 
-int udp_socket(struct stack *st, int af)
+int udp_socket(struct stack *st, int af, int kind)
 {
 	struct udp_ctx *u = &st->udp;
 	if (u->n_owned >= u->cap)
@@ -362,7 +370,14 @@ int udp_socket(struct stack *st, int af)
 	s->opt_sndbuf = UDP_SNDBUF_DEF;
 	sockopt_init(&s->so);
 	s->af = (uint8_t)af;
+	s->kind = (uint8_t)kind;
 	s->laddr = udp_any(s);
+	if (kind == UDP_K_RAW) {
+		/* a raw socket receives from the start: on chain 0, no port */
+		s->bound = 1;
+		s->port_locked = 1;
+		udp_hash_insert(st, s);
+	}
 	u->n_owned++;
 	return udp_sd_of(st, s);
 }
@@ -383,6 +398,13 @@ int udp_bind(struct stack *st, int sd, const struct nst_addr *addr, uint16_t por
 		err = 0;        /* a broadcast address (Linux: RTN_BROADCAST) */
 	if (err == -EAFNOSUPPORT)
 		return err;
+	if (s->kind == UDP_K_RAW) {
+		if (err)
+			return err;
+		s->laddr = *addr;       /* Linux raw_bind: the address only */
+		s->addr_locked = !nst_addr_is_any(addr);
+		return 0;
+	}
 	if (s->bound)
 		return -EINVAL;
 	if (err)
@@ -519,8 +541,8 @@ ssize_t udp_sendto_info(struct stack *st, int sd, const void *buf, size_t len, i
 		return -EBADF;
 	struct nst_addr dst;
 	if (to_set) {
-		if (port == 0)
-			return -EINVAL;         /* Linux udp_sendmsg */
+		if (port == 0 && s->kind == UDP_K_UDP)
+			return -EINVAL;         /* Linux udp_sendmsg (ping and raw sockets take none) */
 		dst = *to;
 		int r = sock_dst_check(s->af, s->v6only, &s->laddr, &dst);
 		if (r < 0)
@@ -554,6 +576,11 @@ ssize_t udp_sendto_info(struct stack *st, int sd, const void *buf, size_t len, i
 	int r = udp_autobind(st, s);
 	if (r < 0)
 		return r;
+	if (s->kind != UDP_K_UDP) {
+		ssize_t n = icmp_sock_send(st, s, &dst, buf, len, si);
+		stack_flush(st);
+		return n;
+	}
 	struct udp_hdr uh = {
 		.sport = htons(s->lport), .dport = htons(port),
 		.len = htons((uint16_t)(UDP_HDR_LEN + len)), .csum = 0,
@@ -626,9 +653,22 @@ ssize_t udp_recvfrom_info(struct stack *st, int sd, void *buf, size_t len, int f
 		return s->shut_rd ? 0 : -EAGAIN;
 	struct udp_rec rec;
 	tcp_ring_copy_out(&s->rq, 0, &rec, sizeof(rec));
-	uint32_t n = rec.len < len ? rec.len : (uint32_t)len;
-	if (n)
-		tcp_ring_copy_out(&s->rq, sizeof(rec), buf, n);
+	/* a raw IPv4 socket reads the IP header first (Linux raw_recvmsg):
+	 * rebuilt from what the record keeps (no options) */
+	uint32_t hdr = s->kind == UDP_K_RAW && s->af == NST_AF_INET ? IP_HDR_LEN : 0;
+	uint32_t full = rec.len + hdr;
+	uint32_t n = full < len ? full : (uint32_t)len;
+	if (hdr && n) {
+		struct ip_hdr ih = {
+			.ver_ihl = 0x45, .tos = rec.tclass, .total_len = htons((uint16_t)full),
+			.ttl = rec.hops, .proto = IP_PROTO_ICMP,
+			.src = htonl(nst_addr_v4(&rec.src)), .dst = htonl(nst_addr_v4(&rec.dst)),
+		};
+		ih.csum = htons(csum(&ih, IP_HDR_LEN));
+		memcpy(buf, &ih, n < hdr ? n : hdr);
+	}
+	if (n > hdr)
+		tcp_ring_copy_out(&s->rq, sizeof(rec), (uint8_t *)buf + hdr, n - hdr);
 	if (addr)
 		*addr = rec.src;
 	if (port)
@@ -638,7 +678,7 @@ ssize_t udp_recvfrom_info(struct stack *st, int sd, void *buf, size_t len, int f
 		info->hops = rec.hops;
 		info->tclass = rec.tclass;
 	}
-	if (rec.len > n && out_flags)
+	if (full > n && out_flags)
 		*out_flags = NST_MSG_TRUNC;
 	if (!(flags & NST_MSG_PEEK)) {
 		tcp_ring_consume(&s->rq, sizeof(rec) + rec.len);
@@ -648,7 +688,7 @@ ssize_t udp_recvfrom_info(struct stack *st, int sd, void *buf, size_t len, int f
 			s->rq.head = 0;
 		stack_notify(st, sd);
 	}
-	return (flags & NST_MSG_TRUNC) ? (ssize_t)rec.len : (ssize_t)n;
+	return (flags & NST_MSG_TRUNC) ? (ssize_t)full : (ssize_t)n;
 }
 
 /* Linux inet_shutdown on a datagram socket: ENOTCONN when not connected,
@@ -767,7 +807,7 @@ size_t udp_rx_avail(struct stack *st, int sd)
 		return 0;
 	struct udp_rec rec;
 	tcp_ring_copy_out(&s->rq, 0, &rec, sizeof(rec));
-	return rec.len;
+	return rec.len + (s->kind == UDP_K_RAW && s->af == NST_AF_INET ? IP_HDR_LEN : 0);
 }
 
 /* What sockopt.c needs to know about a UDP socket. */
@@ -793,6 +833,28 @@ int udp_setsockopt(struct stack *st, int sd, int level, int name, const void *va
 	int v, r = sockopt_set(&s->so, &k, level, name, val, len);
 	if (r != SOCKOPT_PASS)
 		return r;
+	if (s->kind == UDP_K_RAW && s->af == NST_AF_INET6 && name == NST_IPV6_CHECKSUM &&
+	    (level == SOL_RAW || level == IPPROTO_IPV6)) {
+		/* Linux do_rawv6_setsockopt: ICMPv6's checksum is always computed
+		 * (RFC 3542 3.1: not settable at IPPROTO_IPV6); at SOL_RAW an even
+		 * offset is taken (ours stays 2), an odd one is EINVAL */
+		if ((r = sockopt_arg_int(level, name, val, len, &v)) < 0)
+			return r;
+		return level == IPPROTO_IPV6 || (v > 0 && (v & 1)) ? -EINVAL : 0;
+	}
+	if (s->kind == UDP_K_RAW && ((level == SOL_RAW && name == NST_ICMP_FILTER && s->af == NST_AF_INET) ||
+				     (level == IPPROTO_ICMPV6 && name == NST_ICMP6_FILTER && s->af == NST_AF_INET6))) {
+		/* Linux raw_seticmpfilter / ICMP6_FILTER: at most the filter's size is read */
+		uint32_t *f = s->af == NST_AF_INET ? &s->icmp_filter : s->icmp6_filter;
+		unsigned size = s->af == NST_AF_INET ? sizeof(s->icmp_filter) : sizeof(s->icmp6_filter);
+		if (s->af == NST_AF_INET ? len < sizeof(uint32_t) : len > size)
+			return -EINVAL;
+		if (!val)
+			return -EFAULT;
+		memset(f, 0, size);
+		memcpy(f, val, len < size ? len : size);
+		return 0;
+	}
 	if (level != SOL_SOCKET && !(level == IPPROTO_IP && name == IP_RECVERR))
 		return -ENOPROTOOPT;
 	if ((r = sockopt_arg_int(level, name, val, len, &v)) < 0)
@@ -856,9 +918,20 @@ int udp_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 	int v, r = sockopt_get(&s->so, &k, level, name, val, len);
 	if (r != SOCKOPT_PASS)
 		return r;
+	if (s->kind == UDP_K_RAW && ((level == SOL_RAW && name == NST_ICMP_FILTER && s->af == NST_AF_INET) ||
+				     (level == IPPROTO_ICMPV6 && name == NST_ICMP6_FILTER && s->af == NST_AF_INET6))) {
+		const uint32_t *f = s->af == NST_AF_INET ? &s->icmp_filter : s->icmp6_filter;
+		unsigned size = s->af == NST_AF_INET ? sizeof(s->icmp_filter) : sizeof(s->icmp6_filter);
+		unsigned n = *len < size ? *len : size;
+		if (n && !val)
+			return -EFAULT;
+		memcpy(val, f, n);
+		*len = n;
+		return 0;
+	}
 	if (level == SOL_SOCKET) {
 		switch (name) {
-		case SO_TYPE:      v = SOCK_DGRAM; break;
+		case SO_TYPE:      v = s->kind == UDP_K_RAW ? SOCK_RAW : SOCK_DGRAM; break;
 		case SO_ERROR:     v = s->err; s->err = 0; break;
 		case SO_BROADCAST: v = s->opt_broadcast; break;
 		case SO_REUSEADDR: v = s->opt_reuseaddr; break;

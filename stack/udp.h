@@ -40,8 +40,15 @@ struct udp_hdr {
 	uint16_t sport, dport, len, csum;
 } __attribute__((packed));
 
+/* What a socket of the datagram table is (udp_sock.kind). */
+#define UDP_K_UDP  0            /* UDP */
+#define UDP_K_PING 1            /* ICMP echo ("ping") socket: SOCK_DGRAM, IPPROTO_ICMP(V6);
+				 * its port is the echo identifier (Linux net/ipv4/ping.c) */
+#define UDP_K_RAW  2            /* raw ICMP socket: SOCK_RAW, IPPROTO_ICMP(V6) (Linux raw.c) */
+
 struct udp_sock {
 	uint8_t  in_use;
+	uint8_t  kind;          /* UDP_K_* */
 	uint8_t  bound;         /* lport chosen */
 	uint8_t  connected;     /* raddr:rport set (TCP_ESTABLISHED in Linux) */
 	uint8_t  addr_locked;   /* bind() chose laddr (SOCK_BINDADDR_LOCK) */
@@ -54,6 +61,8 @@ struct udp_sock {
 	uint8_t  af;            /* NST_AF_INET or NST_AF_INET6 */
 	uint8_t  v6only;        /* IPV6_V6ONLY */
 	int      err;           /* pending error (ICMP), positive errno */
+	uint32_t icmp_filter;   /* raw IPv4: ICMP_FILTER, a bit per type (set: not delivered) */
+	uint32_t icmp6_filter[8];       /* raw IPv6: ICMP6_FILTER, the same per ICMPv6 type */
 	int      opt_rcvbuf, opt_sndbuf;
 	struct sock_opts so;    /* IP_TOS, IP_TTL (udp_sendto), stored-only options */
 	int      hnext;         /* port hash chain, -1 ends */
@@ -106,7 +115,19 @@ void     udp_icmp_error(struct stack *st, int type, int code, const struct nst_a
 			uint16_t sport, const struct nst_addr *dst, uint16_t dport);
 
 /* socket calls (sock.c dispatches here for udp_sd(sd)) */
-int      udp_socket(struct stack *st, int af);
+int      udp_socket(struct stack *st, int af, int kind);     /* kind: UDP_K_* */
+/* ICMP sockets (icmp_sock.c): an ICMP or ICMPv6 message received (msg, len
+ * bytes from its ICMP header; the IP header's addresses, hop limit and
+ * traffic class) is copied to the raw sockets whose filter passes it and,
+ * an echo reply, to the ping socket of its identifier. */
+void     icmp_sock_input(struct stack *st, const struct nst_addr *src, const struct nst_addr *dst,
+			 uint8_t hops, uint8_t tclass, const uint8_t *msg, unsigned len);
+/* One echo request (ping) or ICMP message (raw) of len bytes from s to dst. */
+ssize_t  icmp_sock_send(struct stack *st, struct udp_sock *s, const struct nst_addr *dst,
+			const void *buf, size_t len, const struct nst_send_info *si);
+/* udp.c's enqueue, for icmp_sock.c */
+void     udp_deliver(struct stack *st, struct udp_sock *s, const struct nst_addr *src,
+		     uint16_t sport, const uint8_t *data, uint32_t len, const struct nst_dgram_info *di);
 int      udp_family(struct stack *st, int sd);
 int      udp_bind(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port);
 int      udp_listen(struct stack *st, int sd, int backlog);

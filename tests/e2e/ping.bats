@@ -33,3 +33,54 @@ time.sleep(20)
 	assert_success
 	assert_output --partial "3 received"
 }
+
+# ping_norm: ping's output without the times (they differ run to run)
+ping_norm() {
+	sed -E 's/time=[0-9.]+ ms//; s/, time [0-9]+ms//; /^rtt /d' <<<"$1"
+}
+
+@test "ping and ping -6 run through nstack (raw ICMP sockets as root), output as the kernel's" {
+	lab_addr6_up
+	# the kernel reference: NSK's ping of the same addresses, over the veth
+	run timeout 20 $ksx ping -c 2 -i 0.2 -W 2 "$KADDR"
+	assert_success
+	local k4=$output
+	run timeout 20 $ksx ping -6 -c 2 -i 0.2 -W 2 "$KADDR6"
+	assert_success
+	local k6=$output
+	need_nstack
+	bg "$BATS_TEST_TMPDIR/td.log" $nsx tcpdump -i nst0 -n -l icmp or icmp6
+	sleep 0.5
+	run timeout 20 $nsx $NSTACK ping -c 2 -i 0.2 -W 2 "$KADDR"
+	assert_success
+	assert_equal "$(ping_norm "$output")" "$(ping_norm "$k4")"
+	run timeout 20 $nsx $NSTACK ping -6 -c 2 -i 0.2 -W 2 "$KADDR6"
+	assert_success
+	assert_equal "$(ping_norm "$output")" "$(ping_norm "$k6")"
+	sleep 0.3
+	# the requests were nstack's, on its TAP
+	assert_log "$BATS_TEST_TMPDIR/td.log" "IP $NADDR > $KADDR: ICMP echo request"
+	assert_log "$BATS_TEST_TMPDIR/td.log" "IP6 $NADDR6 > $KADDR6: ICMP6, echo request"
+}
+
+@test "ICMP echo sockets (SOCK_DGRAM, IPPROTO_ICMP): EACCES outside ping_group_range, ping over them inside, kernel and nstack" {
+	local probe='import socket, sys
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP); print("ok")
+except OSError as e:
+    print(e.strerror)'
+	# outside the range (this namespace's default "1 0"): both refuse
+	$nsx sysctl -qw net.ipv4.ping_group_range="1 0"
+	run timeout 10 $nsx python3 -c "$probe"
+	local kernel=$output
+	need_nstack
+	run timeout 10 $nsx $NSTACK python3 -c "$probe"
+	assert_output "$kernel"
+	assert_output "Permission denied"
+	# inside the range: ping uses an echo socket, no raw socket at all
+	$nsx sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+	run timeout 20 $nsx $NSTACK strace -f -e trace=socket ping -c 2 -i 0.2 -W 2 "$KADDR"
+	assert_success
+	assert_output --partial "2 received"
+	refute_output --partial "SOCK_RAW"
+}
