@@ -42,7 +42,9 @@ static struct tcb *tcp_icmp_tcb(struct stack *st, const struct nst_addr *laddr, 
  * to [one]"; RFC 8201 4 says the same of IPv6's Packet Too Big. */
 static void tcp_pmtu_lower(struct stack *st, struct tcb *t, uint32_t mtu)
 {
-	uint32_t mss = mtu - tcp_ip_hlen(t) - TCP_HDR_LEN;
+	/* t->mss is net of the timestamps every segment carries (tcp_set_mss):
+	 * so is the new one (Linux tcp_mtu_to_mss less tcp_header_len) */
+	uint32_t mss = mtu - tcp_ip_hlen(t) - TCP_HDR_LEN - (t->ts_ok ? TCP_TS_OPT_LEN : 0);
 	if (mss >= t->mss) {
 		st->stat.icmp_err_ignored++;
 		return;

@@ -264,6 +264,36 @@ TEST(checksum_and_packet_too_big)
 	harness_v6 = 0;
 }
 
+/* The MSS after a Packet Too Big leaves room for the options every segment
+ * carries (timestamps): a resent segment fits the new path MTU whole, as
+ * Linux's tcp_mtu_to_mss. With the MSS counting only the TCP header, every
+ * resent segment was 12 bytes too large: dropped by our own path MTU check
+ * (ip6_drop_toobig) and by the router, and the connection stalled. */
+TEST(packet_too_big_counts_the_timestamps)
+{
+	harness_v6 = 1;
+	setup();
+	struct out syn;
+	int sd = syn_sent(&syn);
+	uint32_t iss = syn.seq;
+	syn_ack_in(sd, &syn, 10 * MS, syn_with_opts((struct seg){ .wnd = 65535 }, 1, 1, 100, syn.tsval));
+	REQUIRE(tcb_of(sd)->ts_ok);
+	CHECK_EQ(tcb_of(sd)->mss, 1440 - 12);
+	CHECK_EQ(nst_send(st, sd, payload, 2 * 1428, 0, now), 2 * 1428);
+	drain();
+	uint64_t toobig = st->stat.ip6_drop_toobig;
+	ptb_in(tcb_of(sd), iss + 1, 1280);
+	CHECK_EQ(tcb_of(sd)->mss, 1280 - 60 - 12);
+	struct out o;
+	REQUIRE(take(&o));                      /* resent at once, and it fits */
+	CHECK_EQ(o.seq, iss + 1);
+	CHECK_EQ(o.len, 1280 - 60 - 12);
+	CHECK(o.has_ts);
+	CHECK_EQ(st->stat.ip6_drop_toobig, toobig);
+	teardown();
+	harness_v6 = 0;
+}
+
 /* UDP over IPv6: a dual-stack socket on :: receives both families (IPv4
  * as ::ffff:a.b.c.d); RFC 8200 8.1: a zero checksum is discarded; what it
  * sends carries a valid checksum; a datagram to a closed port gets an
@@ -407,6 +437,7 @@ int main(void)
 	RUN(v6only_and_families);
 	RUN(bind_rules_across_families);
 	RUN(checksum_and_packet_too_big);
+	RUN(packet_too_big_counts_the_timestamps);
 	RUN(udp_over_ipv6);
 	RUN(exit_waits_for_datagrams_behind_nd);
 	return TEST_SUMMARY();
