@@ -10,7 +10,8 @@
  *     UBSan: undefined behaviour, -fno-sanitize-recover so it aborts);
  *   - a packet leaked from the pool (pkt_pool_in_use() != 0 after
  *     stack_destroy and closing the device);
- *   - a malformed frame transmitted (bad IP/TCP/ICMP/UDP checksum or lengths);
+ *   - a malformed frame transmitted (bad IP/TCP/ICMP/UDP checksum or lengths,
+ *     IPv4 or IPv6);
  *   - a broken TCB invariant (fz_check_tcbs: SND.UNA <= SND.NXT <= snd_max,
  *     ring bounds, out-of-order range count).
  */
@@ -36,6 +37,14 @@
 #define FZ_PEER  0xc6120001u    /* 198.18.0.1: the scripted peer (ARP seeded) */
 #define FZ_GW    0xc61200feu    /* 198.18.0.254: gateway, never resolved unless the input does */
 #define FZ_LO    0x7f000001u    /* 127.0.0.1 for loopback stacks */
+/* IPv6 (documentation prefix, RFC 3849; nothing leaves the in-memory device):
+ * the stack is 2001:db8::2/64, the peer 2001:db8::1 and fe80::aa:bbff:fecc:dd01
+ * (its MAC's EUI-64), both in the neighbour cache. */
+#define FZ_ME6      { .b = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 } }
+#define FZ_PEER6    { .b = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } }
+#define FZ_PEER6_LL { .b = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x00, 0xaa, 0xbb, 0xff, 0xfe, 0xcc, 0xdd, 0x01 } }
+static const struct nst_addr fz_me6 = FZ_ME6, fz_peer6 = FZ_PEER6, fz_peer6_ll = FZ_PEER6_LL;
+#define FZ_A4(a) nst_addr_from_v4(a)
 #define FZ_POOL  1024           /* small, so that inputs can exhaust it */
 #define FZ_MAX_SOCKETS 8
 
@@ -94,14 +103,19 @@ static inline void fz_setup(int loopback)
 		cfg.addr = FZ_ME;
 		cfg.prefix_len = 24;
 		cfg.gw = FZ_GW;
+		cfg.addr6 = fz_me6;
+		cfg.prefix6_len = 64;
 	}
 	if (!F.dev)
 		fz_fail("no device");
 	F.st = stack_create(&cfg, F.dev, F.now);
 	if (!F.st)
 		fz_fail("stack_create failed");
-	if (!loopback)
+	if (!loopback) {
 		arp_update(F.st, FZ_PEER, fz_peer_mac);
+		nd6_update(F.st, &fz_peer6, fz_peer_mac);
+		nd6_update(F.st, &fz_peer6_ll, fz_peer_mac);
+	}
 }
 
 /* Packets the harness holds to starve the stack (pool exhaustion paths). */
@@ -173,8 +187,13 @@ static const uint64_t fz_jumps[8] = {
 /* Make the IPv4 header checksum and the TCP/UDP/ICMP checksum of an
  * Ethernet frame right, where the lengths allow, so that fuzzed frames get
  * past the checksum checks and into the protocol logic. */
+static inline void fz_fix_checksums6(uint8_t *f, size_t len);
 static inline void fz_fix_checksums(uint8_t *f, size_t len)
 {
+	if (len >= ETH_HDR_LEN + IP6_HDR_LEN && f[12] == 0x86 && f[13] == 0xdd) {
+		fz_fix_checksums6(f, len);
+		return;
+	}
 	if (len < ETH_HDR_LEN + IP_HDR_LEN || f[12] != 0x08 || f[13] != 0x00)
 		return;
 	struct ip_hdr *ih = (struct ip_hdr *)(f + ETH_HDR_LEN);
@@ -207,6 +226,75 @@ static inline void fz_fix_checksums(uint8_t *f, size_t len)
 	l4[at + 1] = (uint8_t)c;
 }
 
+/* The upper-layer header of the IPv6 packet ip6 (len bytes, payload length
+ * already checked against it): walks Hop-by-Hop, Routing and Destination
+ * Options headers and an atomic or first Fragment header; sets *proto and
+ * *off. Returns 1 if the checksum can be checked there (the whole datagram
+ * is in this packet: no fragment but an atomic one), 0 if not (*off 0 for a
+ * later fragment, which has no upper-layer header), -1 if the headers run
+ * past the packet. */
+static inline int fz_ip6_l4(const uint8_t *ip6, size_t len, uint8_t *proto, size_t *off)
+{
+	uint8_t nh = ip6[6];
+	size_t o = IP6_HDR_LEN;
+	int whole = 1;
+	*off = 0;
+	for (int i = 0; i < 8; i++) {
+		if (nh != IP6_NH_HOPOPTS && nh != IP6_NH_ROUTING && nh != IP6_NH_DSTOPTS &&
+		    nh != IP6_NH_FRAGMENT)
+			break;
+		if (o + 8 > len)
+			return -1;
+		size_t hl = nh == IP6_NH_FRAGMENT ? 8 : (ip6[o + 1] + 1u) * 8;
+		if (nh == IP6_NH_FRAGMENT) {
+			if (ip6[o + 2] | (ip6[o + 3] & 0xf8))
+				return 0;       /* a later fragment: no upper-layer header here */
+			if (ip6[o + 3] & 1)
+				whole = 0;      /* the first of several */
+		}
+		nh = ip6[o];
+		o += hl;
+	}
+	if (o > len)
+		return -1;
+	*proto = nh;
+	*off = o;
+	return whole;
+}
+
+/* fz_fix_checksums for an IPv6 frame: the TCP/UDP/ICMPv6 checksum, when the
+ * packet holds the whole upper-layer message. */
+static inline void fz_fix_checksums6(uint8_t *f, size_t len)
+{
+	uint8_t *ip6 = f + ETH_HDR_LEN;
+	size_t plen = (size_t)(ip6[4] << 8 | ip6[5]);
+	if (IP6_HDR_LEN + plen > len - ETH_HDR_LEN)
+		return;
+	uint8_t proto;
+	size_t off, at;
+	if (fz_ip6_l4(ip6, IP6_HDR_LEN + plen, &proto, &off) != 1)
+		return;
+	switch (proto) {
+	case IP6_NH_TCP: at = 16; break;
+	case IP6_NH_UDP: at = 6; break;
+	case IP6_NH_ICMPV6: at = 2; break;
+	default: return;
+	}
+	size_t l4len = IP6_HDR_LEN + plen - off;
+	if (l4len < at + 2)
+		return;
+	uint8_t *l4 = ip6 + off;
+	struct nst_addr s6, d6;
+	memcpy(s6.b, ip6 + 8, 16);
+	memcpy(d6.b, ip6 + 24, 16);
+	l4[at] = l4[at + 1] = 0;
+	uint16_t c = csum_fold(csum_add(csum_pseudo6(&s6, &d6, proto, (uint32_t)l4len), l4, l4len));
+	if (proto == IP6_NH_UDP && c == 0)
+		c = 0xffff;
+	l4[at] = (uint8_t)(c >> 8);
+	l4[at + 1] = (uint8_t)c;
+}
+
 /* Hand a raw frame to the device's receive queue (dropped if the pool is
  * exhausted, as a real device would). */
 static inline void fz_inject_raw(const uint8_t *f, size_t len, uint16_t pkt_flags)
@@ -221,10 +309,11 @@ static inline void fz_inject_raw(const uint8_t *f, size_t len, uint16_t pkt_flag
 	memdev_inject(F.dev, p);
 }
 
-/* Ethernet + IPv4 + TCP from src to dst with valid checksums. opt is padded
- * to a multiple of 4 with zeros (end of option list). */
+/* Ethernet + IPv4 (src and dst v4-mapped) or IPv6 + TCP from src to dst
+ * with valid checksums. opt is padded to a multiple of 4 with zeros (end of
+ * option list). */
 struct fz_seg {
-	uint32_t src, dst;
+	struct nst_addr src, dst;
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint8_t  flags;
@@ -243,24 +332,41 @@ static inline size_t fz_build_tcp(uint8_t *f, size_t cap, const struct fz_seg *s
 	size_t opad = (olen + 3) & ~(size_t)3;
 	size_t hlen = 20 + opad;
 	size_t dlen = s->len;
-	if (ETH_HDR_LEN + IP_HDR_LEN + hlen + dlen > cap)
-		dlen = cap - ETH_HDR_LEN - IP_HDR_LEN - hlen;
+	int v4 = nst_addr_is_v4(&s->src) && nst_addr_is_v4(&s->dst);
+	size_t iplen = v4 ? IP_HDR_LEN : IP6_HDR_LEN;
+	if (ETH_HDR_LEN + iplen + hlen + dlen > cap)
+		dlen = cap - ETH_HDR_LEN - iplen - hlen;
 	size_t tlen = hlen + dlen;
-	memset(f, 0, ETH_HDR_LEN + IP_HDR_LEN + hlen);
+	memset(f, 0, ETH_HDR_LEN + iplen + hlen);
 	struct eth_hdr *eh = (struct eth_hdr *)f;
 	memcpy(eh->dst, F.dev->mac, 6);
 	memcpy(eh->src, fz_peer_mac, 6);
-	eh->type = htons(ETH_P_IPV4);
-	struct ip_hdr *ih = (struct ip_hdr *)(f + ETH_HDR_LEN);
-	ih->ver_ihl = 0x45;
-	ih->total_len = htons((uint16_t)(IP_HDR_LEN + tlen));
-	ih->ttl = 64;
-	ih->frag = htons(IP_DF);
-	ih->proto = IP_PROTO_TCP;
-	ih->src = htonl(s->src);
-	ih->dst = htonl(s->dst);
-	ih->csum = htons(csum(ih, IP_HDR_LEN));
-	uint8_t *b = f + ETH_HDR_LEN + IP_HDR_LEN;
+	uint32_t sum;
+	if (v4) {
+		eh->type = htons(ETH_P_IPV4);
+		struct ip_hdr *ih = (struct ip_hdr *)(f + ETH_HDR_LEN);
+		ih->ver_ihl = 0x45;
+		ih->total_len = htons((uint16_t)(IP_HDR_LEN + tlen));
+		ih->ttl = 64;
+		ih->frag = htons(IP_DF);
+		ih->proto = IP_PROTO_TCP;
+		ih->src = htonl(nst_addr_v4(&s->src));
+		ih->dst = htonl(nst_addr_v4(&s->dst));
+		ih->csum = htons(csum(ih, IP_HDR_LEN));
+		sum = csum_pseudo(nst_addr_v4(&s->src), nst_addr_v4(&s->dst), IP_PROTO_TCP, (uint16_t)tlen);
+	} else {
+		eh->type = htons(ETH_P_IPV6);
+		uint8_t *ip6 = f + ETH_HDR_LEN;
+		ip6[0] = 0x60;
+		ip6[4] = (uint8_t)(tlen >> 8);
+		ip6[5] = (uint8_t)tlen;
+		ip6[6] = IP6_NH_TCP;
+		ip6[7] = 64;
+		memcpy(ip6 + 8, s->src.b, 16);
+		memcpy(ip6 + 24, s->dst.b, 16);
+		sum = csum_pseudo6(&s->src, &s->dst, IP6_NH_TCP, (uint32_t)tlen);
+	}
+	uint8_t *b = f + ETH_HDR_LEN + iplen;
 	struct tcp_hdr *h = (struct tcp_hdr *)b;
 	h->sport = htons(s->sport);
 	h->dport = htons(s->dport);
@@ -274,9 +380,8 @@ static inline size_t fz_build_tcp(uint8_t *f, size_t cap, const struct fz_seg *s
 		memcpy(b + 20, s->opt, olen);
 	if (dlen)
 		memcpy(b + hlen, s->data, dlen);
-	uint32_t sum = csum_pseudo(s->src, s->dst, IP_PROTO_TCP, (uint16_t)tlen);
 	h->csum = htons(csum_fold(csum_add(sum, b, tlen)));
-	return ETH_HDR_LEN + IP_HDR_LEN + tlen;
+	return ETH_HDR_LEN + iplen + tlen;
 }
 
 static inline void fz_inject_tcp(const struct fz_seg *s)
@@ -288,15 +393,75 @@ static inline void fz_inject_tcp(const struct fz_seg *s)
 
 /* ---- what the stack transmits ------------------------------------------ */
 
-/* A TCP segment the stack sent, for the scripted peer. */
+/* A TCP segment the stack sent, for the scripted peer (IPv4 addresses
+ * v4-mapped). */
 struct fz_out {
-	uint32_t src, dst;
+	struct nst_addr src, dst;
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint8_t  flags;
 	uint16_t wnd;
 	uint32_t len;           /* payload bytes */
 };
+
+/* The upper-layer message of a frame the stack sent (either family;
+ * csum_ok 0: the checksum is not checkable, a fragment). Returns 1 for a
+ * TCP segment (o filled if not NULL), else 0. */
+static inline int fz_check_l4(uint8_t proto, const struct nst_addr *src, const struct nst_addr *dst,
+			      const uint8_t *l4, size_t l4len, int csum_ok, struct fz_out *o)
+{
+	int v4 = nst_addr_is_v4(src);
+	uint32_t ps = v4 ? csum_pseudo(nst_addr_v4(src), nst_addr_v4(dst), proto, (uint16_t)l4len)
+			 : csum_pseudo6(src, dst, proto, (uint32_t)l4len);
+	switch (proto) {
+	case IP_PROTO_TCP: {
+		if (l4len < 20)
+			fz_fail("tx TCP segment of %zu bytes", l4len);
+		size_t thl = (l4[12] >> 4) * 4u;
+		if (thl < 20 || thl > l4len)
+			fz_fail("tx TCP data offset %zu of %zu", thl, l4len);
+		if (csum_ok && csum_fold(csum_add(ps, l4, l4len)) != 0)
+			fz_fail("tx TCP checksum (IPv%d)", v4 ? 4 : 6);
+		if (!o)
+			return 0;
+		const struct tcp_hdr *h = (const struct tcp_hdr *)l4;
+		o->src = *src;
+		o->dst = *dst;
+		o->sport = ntohs(h->sport);
+		o->dport = ntohs(h->dport);
+		o->seq = ntohl(h->seq);
+		o->ack = ntohl(h->ack);
+		o->flags = h->flags;
+		o->wnd = ntohs(h->wnd);
+		o->len = (uint32_t)(l4len - thl);
+		return 1;
+	}
+	case IP_PROTO_UDP:
+		if (l4len < 8 || (csum_ok && (size_t)(l4[4] << 8 | l4[5]) != l4len))
+			fz_fail("tx UDP length (IPv%d)", v4 ? 4 : 6);
+		/* RFC 8200 8.1: over IPv6 the UDP checksum is not optional */
+		if (csum_ok && (l4[6] | l4[7] || !v4) && csum_fold(csum_add(ps, l4, l4len)) != 0)
+			fz_fail("tx UDP checksum (IPv%d)", v4 ? 4 : 6);
+		return 0;
+	case IP_PROTO_ICMP:
+		if (!v4)
+			break;
+		if (l4len < 8 || (csum_ok && csum(l4, l4len) != 0))
+			fz_fail("tx ICMP message: %zu bytes or bad checksum", l4len);
+		return 0;
+	case IP6_NH_ICMPV6:
+		if (v4)
+			break;
+		if (l4len < 4 || (csum_ok && csum_fold(csum_add(ps, l4, l4len)) != 0))
+			fz_fail("tx ICMPv6 message: %zu bytes or bad checksum", l4len);
+		return 0;
+	case IP6_NH_NONE:
+		if (!v4)
+			return 0;
+		break;
+	}
+	fz_fail("tx IPv%d protocol %u", v4 ? 4 : 6, proto);
+}
 
 /* Every frame the stack sends must be well formed: the peer (a kernel)
  * would drop it otherwise, and a bad one means a length or offset bug. */
@@ -314,21 +479,26 @@ static inline int fz_check_tx(const struct pkt *p, struct fz_out *o)
 			fz_fail("short ARP frame");
 		return 0;
 	}
-	if (type == 0x86dd) {
-		/* IPv6 (ND, ICMPv6, the transports over IPv6): the header and its
-		 * length; the checksum of an ICMPv6 message right after it. */
+	if (type == ETH_P_IPV6) {
+		/* IPv6 (ND, ICMPv6, the transports over IPv6): the header, its
+		 * length, the extension headers, and the upper-layer message. */
 		const uint8_t *ip6 = f + ETH_HDR_LEN;
 		size_t plen = (size_t)(ip6[4] << 8 | ip6[5]);
 		if (len < ETH_HDR_LEN + 40 || (ip6[0] >> 4) != 6 || 40 + plen > len - ETH_HDR_LEN)
 			fz_fail("tx IPv6 header: version %u payload %zu frame %zu", ip6[0] >> 4, plen, len);
-		if (ip6[6] == 58) {
-			struct nst_addr s6, d6;
-			memcpy(s6.b, ip6 + 8, 16);
-			memcpy(d6.b, ip6 + 24, 16);
-			if (plen < 4 || csum_fold(csum_add(csum_pseudo6(&s6, &d6, 58, (uint32_t)plen), ip6 + 40, plen)) != 0)
-				fz_fail("tx ICMPv6 message: %zu bytes or bad checksum", plen);
-		}
-		return 0;
+		struct nst_addr s6, d6;
+		memcpy(s6.b, ip6 + 8, 16);
+		memcpy(d6.b, ip6 + 24, 16);
+		if (nst_addr_is_v4(&s6) || nst_addr_is_v4(&d6) || ip6_is_mcast(&s6) || nst_addr_is_unspec(&d6))
+			fz_fail("tx IPv6 packet with a v4-mapped, multicast source or unspecified address");
+		uint8_t proto;
+		size_t off;
+		int whole = fz_ip6_l4(ip6, IP6_HDR_LEN + plen, &proto, &off);
+		if (whole < 0)
+			fz_fail("tx IPv6 extension headers past the payload (%zu bytes)", plen);
+		if (!whole && off == 0)
+			return 0;       /* a later fragment */
+		return fz_check_l4(proto, &s6, &d6, ip6 + off, IP6_HDR_LEN + plen - off, whole, o);
 	}
 	if (type != ETH_P_IPV4)
 		fz_fail("tx frame with ethertype %#x", type);
@@ -338,47 +508,12 @@ static inline int fz_check_tx(const struct pkt *p, struct fz_out *o)
 		fz_fail("tx IPv4 header: ver_ihl %#x total %zu frame %zu", ih->ver_ihl, total, len);
 	if (csum(ih, hlen) != 0)
 		fz_fail("tx IPv4 header checksum");
-	const uint8_t *l4 = f + ETH_HDR_LEN + hlen;
-	size_t l4len = total - hlen;
-	uint32_t src = ntohl(ih->src), dst = ntohl(ih->dst);
-	switch (ih->proto) {
-	case IP_PROTO_TCP: {
-		if (l4len < 20)
-			fz_fail("tx TCP segment of %zu bytes", l4len);
-		size_t thl = (l4[12] >> 4) * 4u;
-		if (thl < 20 || thl > l4len)
-			fz_fail("tx TCP data offset %zu of %zu", thl, l4len);
-		if (csum_fold(csum_add(csum_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)l4len), l4, l4len)) != 0)
-			fz_fail("tx TCP checksum");
-		if (!o)
-			return 0;
-		const struct tcp_hdr *h = (const struct tcp_hdr *)l4;
-		o->src = src;
-		o->dst = dst;
-		o->sport = ntohs(h->sport);
-		o->dport = ntohs(h->dport);
-		o->seq = ntohl(h->seq);
-		o->ack = ntohl(h->ack);
-		o->flags = h->flags;
-		o->wnd = ntohs(h->wnd);
-		o->len = (uint32_t)(l4len - thl);
-		return 1;
-	}
-	case IP_PROTO_ICMP:
-		if (l4len < 8 || csum(l4, l4len) != 0)
-			fz_fail("tx ICMP message: %zu bytes or bad checksum", l4len);
-		return 0;
-	case IP_PROTO_UDP: {
-		if (l4len < 8 || (size_t)(l4[4] << 8 | l4[5]) != l4len)
-			fz_fail("tx UDP length");
-		if ((l4[6] | l4[7]) &&
-		    csum_fold(csum_add(csum_pseudo(src, dst, IP_PROTO_UDP, (uint16_t)l4len), l4, l4len)) != 0)
-			fz_fail("tx UDP checksum");
-		return 0;
-	}
-	default:
-		fz_fail("tx IPv4 protocol %u", ih->proto);
-	}
+	uint16_t frag = ntohs(ih->frag);
+	if (frag & IP_OFFMASK)
+		return 0;       /* a later fragment */
+	struct nst_addr src = FZ_A4(ntohl(ih->src)), dst = FZ_A4(ntohl(ih->dst));
+	return fz_check_l4(ih->proto, &src, &dst, (const uint8_t *)ih + hlen, total - hlen,
+			   !(frag & IP_MF), o);
 }
 
 /* Take everything the stack transmitted, check it, and show each TCP

@@ -1,16 +1,20 @@
 /* Fuzz harness 2: TCP from every state.
  *
- * The first input byte picks a TCP state and how to reach it; the harness
- * drives one connection there against a scripted peer (and checks it got
- * there: a failed drive is a crash too, so the harness cannot silently fuzz
- * the wrong state):
+ * Byte 0 picks the family, byte 1 a TCP state and how to reach it; the
+ * harness drives one connection there against a scripted peer (and checks it
+ * got there: a failed drive is a crash too, so the harness cannot silently
+ * fuzz the wrong state):
  *
- *   byte 0, bits 0-3: state, modulo 9: SYN-SENT, SYN-RECEIVED, ESTABLISHED,
+ *   byte 0, modulo 3: 0 IPv4 (an AF_INET socket, 198.18.0.2 <-> .1),
+ *                     1 IPv6 (AF_INET6, 2001:db8::2 <-> ::1),
+ *                     2 IPv4 on an AF_INET6 socket (the peer ::ffff:198.18.0.1;
+ *                       the listener is a dual-stack one bound to ::)
+ *   byte 1, bits 0-3: state, modulo 9: SYN-SENT, SYN-RECEIVED, ESTABLISHED,
  *                     FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT
  *           bit 4:    passive open (listener + nst_accept) instead of active
  *           bit 5:    bytes in flight both ways (5 unacked from us, 5 unread from the peer)
  *           bit 6:    close instead of shutdown for the FIN states (the connection is an orphan)
- *           bit 7:    then starve the stack: the harness holds all but (byte 1 % 4)
+ *           bit 7:    then starve the stack: the harness holds all but (byte 2 % 4)
  *                     packets of the pool (allocation failures on every path)
  *
  * Then a sequence of operations, one byte each plus arguments:
@@ -21,10 +25,12 @@
  *        options (length + bytes, padded), payload (length/8 + bytes),
  *        sometimes a wrong port or a broken data offset; IP and TCP
  *        checksums are always valid so the segment reaches the TCP logic
+ *        (the IP header of the connection's family)
  *   6    time jump (fz_jumps)
  *   7    nst_send of n bytes        8  nst_recv (PEEK/WAITALL from the byte)
  *   9    nst_shutdown(how)         10  nst_close
- *   11   nst_accept on the listener, setsockopt, getsockopt, poll, SO_ERROR
+ *   11   nst_accept on the listener, setsockopt, getsockopt (SOL_SOCKET,
+ *        IPPROTO_TCP, IPPROTO_IPV6), poll, SO_ERROR, connect again
  */
 #include <netinet/in.h>
 #include <linux/tcp.h>
@@ -51,11 +57,13 @@ static struct {
 	uint32_t rcv_nxt;       /* the stack's last ACK: what it expects from the peer */
 	uint32_t piss;          /* the peer's ISS */
 	int      sd, lsd;       /* the application's socket and listener, -1 if none */
+	int      fam;           /* byte 0 % 3 */
+	struct nst_addr me, raddr;      /* the stack's and the peer's address */
 } P;
 
 static void ts_learn(const struct fz_out *o)
 {
-	if (o->dport != P.rport || o->dst != FZ_PEER)
+	if (o->dport != P.rport || !nst_addr_eq(&o->dst, &P.raddr))
 		return;
 	uint32_t end = o->seq + o->len + !!(o->flags & TCP_SYN) + !!(o->flags & TCP_FIN);
 	if (o->flags & TCP_SYN) {
@@ -72,7 +80,7 @@ static void ts_learn(const struct fz_out *o)
 
 static void ts_seg(uint8_t flags, uint32_t seq, uint32_t ack, const char *data)
 {
-	struct fz_seg s = { .src = FZ_PEER, .dst = FZ_ME, .sport = P.rport, .dport = P.lport,
+	struct fz_seg s = { .src = P.raddr, .dst = P.me, .sport = P.rport, .dport = P.lport,
 			    .seq = seq, .ack = ack, .flags = flags, .wnd = 65535,
 			    .data = (const uint8_t *)data, .len = data ? strlen(data) : 0 };
 	static const uint8_t mss[4] = { TCP_OPT_MSS, 4, 0x05, 0xb4 };
@@ -91,7 +99,7 @@ static int ts_state(void)
 {
 	for (unsigned i = 0; i < F.st->tcp.cap; i++) {
 		const struct tcb *t = &F.st->tcp.tcb[i];
-		if (t->in_use && t->rport == P.rport && t->raddr == FZ_PEER && t->state != TCP_LISTEN)
+		if (t->in_use && t->rport == P.rport && nst_addr_eq(&t->raddr, &P.raddr) && t->state != TCP_LISTEN)
 			return t->state;
 	}
 	return TCP_CLOSED;
@@ -102,6 +110,12 @@ static const char *ts_name(int s)
 	static const char *const n[] = { "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED",
 		"FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT" };
 	return s >= 0 && s <= TCP_TIME_WAIT ? n[s] : "?";
+}
+
+/* A stream socket of the connection's family. */
+static int ts_socket(void)
+{
+	return P.fam ? nst_socket6(F.st, NST_SOCK_STREAM) : nst_socket(F.st, NST_SOCK_STREAM);
 }
 
 /* Drive the connection into state `which`. */
@@ -117,8 +131,9 @@ static void ts_drive(uint8_t sel)
 	if (passive) {
 		P.rport = TS_PPORT;
 		P.lport = TS_PORT;
-		P.lsd = nst_socket(st, NST_SOCK_STREAM);
-		if (P.lsd < 0 || nst_bind(st, P.lsd, 0, TS_PORT) || nst_listen(st, P.lsd, 4, F.now))
+		const struct nst_addr any = P.fam ? (struct nst_addr){ 0 } : FZ_A4(0);
+		P.lsd = ts_socket();
+		if (P.lsd < 0 || nst_bind_addr(st, P.lsd, &any, TS_PORT) || nst_listen(st, P.lsd, 4, F.now))
 			fz_fail("listener");
 		ts_seg(TCP_SYN, P.piss, 0, NULL);
 		if (!P.have_iss)
@@ -131,8 +146,8 @@ static void ts_drive(uint8_t sel)
 			fz_fail("accept: %d", P.sd);
 	} else {
 		P.rport = TS_PORT;
-		P.sd = nst_socket(st, NST_SOCK_STREAM);
-		if (P.sd < 0 || nst_connect(st, P.sd, FZ_PEER, TS_PORT, F.now) != -EINPROGRESS)
+		P.sd = ts_socket();
+		if (P.sd < 0 || nst_connect_addr(st, P.sd, &P.raddr, TS_PORT, F.now) != -EINPROGRESS)
 			fz_fail("connect");
 		fz_drain(ts_learn);
 		if (!P.have_iss)
@@ -199,7 +214,7 @@ static uint32_t ts_base(struct fz_in *in, uint8_t mode, uint32_t usual)
 static void ts_fuzz_segment(struct fz_in *in)
 {
 	uint8_t mode = fz_u8(in);
-	struct fz_seg s = { .src = FZ_PEER, .dst = FZ_ME, .sport = P.rport, .dport = P.lport };
+	struct fz_seg s = { .src = P.raddr, .dst = P.me, .sport = P.rport, .dport = P.lport };
 	s.flags = fz_u8(in);
 	/* one read per statement: the order of reads must not depend on the compiler */
 	s.seq = ts_base(in, mode, P.rcv_nxt);
@@ -240,6 +255,7 @@ static void ts_sockopt(struct fz_in *in)
 		{ SOL_SOCKET, SO_SNDBUF }, { SOL_SOCKET, SO_REUSEADDR }, { IPPROTO_TCP, TCP_NODELAY },
 		{ IPPROTO_TCP, TCP_MAXSEG }, { IPPROTO_TCP, TCP_KEEPIDLE }, { IPPROTO_TCP, TCP_KEEPINTVL },
 		{ IPPROTO_TCP, TCP_KEEPCNT }, { IPPROTO_TCP, TCP_CORK }, { IPPROTO_TCP, TCP_INFO },
+		{ IPPROTO_IPV6, IPV6_TCLASS }, { IPPROTO_IPV6, IPV6_UNICAST_HOPS },
 	};
 	uint8_t b = fz_u8(in);
 	int sd = (b & 0x80) ? P.lsd : P.sd;
@@ -271,7 +287,7 @@ static void ts_sockopt(struct fz_in *in)
 		nst_rx_avail(F.st, sd);
 		break;
 	default:
-		nst_connect(F.st, sd, FZ_PEER, TS_PORT, F.now);
+		nst_connect_addr(F.st, sd, &P.raddr, TS_PORT, F.now);
 		break;
 	}
 }
@@ -284,6 +300,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fz_setup(0);
 	memset(&P, 0, sizeof(P));
+	P.fam = fz_u8(&in) % 3;
+	P.me = P.fam == 1 ? fz_me6 : FZ_A4(FZ_ME);
+	P.raddr = P.fam == 1 ? fz_peer6 : FZ_A4(FZ_PEER);
 	uint8_t sel = fz_u8(&in);
 	ts_drive(sel);
 	if (sel & 0x80)
