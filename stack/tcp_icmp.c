@@ -18,6 +18,15 @@
 
 #define TCP_MIN_PMTU 552        /* Linux ip_rt_min_pmtu */
 
+/* The counter of an ICMP error ignored, of the error's family. */
+static void icmp_ignored(struct stack *st, const struct nst_addr *raddr)
+{
+	if (nst_addr_is_v4(raddr))
+		st->stat.icmp_err_ignored++;
+	else
+		st->stat.icmp6_err_ignored++;
+}
+
 /* The connection an error quotes, if the quote names one and its sequence
  * number is in flight (RFC 5927 4.1); else NULL, counted. */
 static struct tcb *tcp_icmp_tcb(struct stack *st, const struct nst_addr *laddr, uint16_t lport,
@@ -26,12 +35,12 @@ static struct tcb *tcp_icmp_tcb(struct stack *st, const struct nst_addr *laddr, 
 	struct tcb *t = tcp_lookup(st, laddr, lport, raddr, rport);
 	if (!t || t->state == TCP_LISTEN || !nst_addr_eq(&t->raddr, raddr) || t->rport != rport ||
 	    t->state == TCP_CLOSED) {
-		st->stat.icmp_err_ignored++;
+		icmp_ignored(st, raddr);
 		return NULL;
 	}
 	uint32_t lo = t->state == TCP_SYN_SENT ? t->iss : t->snd.una;
 	if (!seq_in(seq, lo, seq_max(t->snd_max, lo + 1))) {
-		st->stat.icmp_err_ignored++;
+		icmp_ignored(st, raddr);
 		return NULL;
 	}
 	return t;
@@ -46,11 +55,12 @@ static void tcp_pmtu_lower(struct stack *st, struct tcb *t, uint32_t mtu)
 	 * so is the new one (Linux tcp_mtu_to_mss less tcp_header_len) */
 	uint32_t mss = mtu - tcp_ip_hlen(t) - TCP_HDR_LEN - (t->ts_ok ? TCP_TS_OPT_LEN : 0);
 	if (mss >= t->mss) {
-		st->stat.icmp_err_ignored++;
+		icmp_ignored(st, &t->raddr);
 		return;
 	}
 	t->mss = (uint16_t)mss;
-	st->stat.icmp_pmtu_update++;
+	if (nst_addr_is_v4(&t->raddr))
+		st->stat.icmp_pmtu_update++;    /* IPv6's is counted with its path MTU cache */
 	if (tcp_synced(t->state) && t->snd.una != t->snd_max) {
 		/* Linux tcp_simple_retransmit: what is in flight was too big
 		 * and is lost; send it again now at the new size, with no
@@ -70,7 +80,7 @@ static void tcp_icmp_unreach(struct stack *st, struct tcb *t, int err)
 		tcp_done(st, t, err);
 		return;
 	}
-	st->stat.icmp_err_ignored++;    /* synchronized: soft error, nothing changes */
+	icmp_ignored(st, &t->raddr);     /* synchronized: soft error, nothing changes */
 }
 
 void tcp_icmp_error(struct stack *st, int type, int code, uint16_t mtu,

@@ -979,7 +979,7 @@ void udp_icmp6_error(struct stack *st, int type, int code,
 		break;
 	}
 	if (!s || !err || (!s->opt_recverr && (!hard || !s->connected))) {
-		st->stat.icmp_err_ignored++;
+		st->stat.icmp6_err_ignored++;
 		return;
 	}
 	s->err = err;
