@@ -224,7 +224,7 @@ static inline int nst_addr_is_linklocal(const struct nst_addr *a)
 	X(icmp6_ptb_rx, "ICMPv6 packet too big received") \
 	X(icmp6_time_exceeded_rx, "ICMPv6 time exceeded received") \
 	X(icmp6_param_prob_rx, "ICMPv6 parameter problem received") \
-	X(icmp6_err_ignored, "ICMPv6 errors ignored (quoted packet not ours or unreadable)") \
+	X(icmp6_err_ignored, "ICMPv6 errors ignored (no socket or connection, failed checks, quoted packet not ours or unreadable)") \
 	X(icmp6_other_rx, "ICMPv6 messages of a type we do not handle (ignored)") \
 	X(icmp6_unreach_tx, "ICMPv6 destination unreachable sent") \
 	X(icmp6_time_exceeded_tx, "ICMPv6 time exceeded (reassembly) sent") \
