@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <linux/errqueue.h>     /* struct sock_extended_err (needs time.h first) */
 #include "dgram.h"
 
 #define DGRAM_MAX 65536         /* larger than any datagram (65507) */
@@ -62,14 +64,6 @@ static int dgram_dest(const struct nsock *s, const struct msghdr *msg, int *set,
 int dgram_serves(uint32_t ip)
 {
 	return stack_routes(eng.st, ip) || stack_is_bcast(eng.st, ip);
-}
-
-/* An int option of the socket (0 if it cannot be read). Under the lock. */
-static int dgram_opt(const struct nsock *s, int level, int name)
-{
-	int v = 0;
-	unsigned len = sizeof(v);
-	return nst_getsockopt(eng.st, s->sd, level, name, &v, &len) == 0 ? v : 0;
 }
 
 /* The control messages of a sendmsg this send acts on, as Linux's
@@ -147,8 +141,14 @@ ssize_t dgram_msg_send(int fd, struct nsock *s, const struct msghdr *msg, int fl
 	r = dgram_iov_total(msg->msg_iov, msg->msg_iovlen, &total);
 	if (r < 0)
 		return r;
-	if (total > DGRAM_MAX)
-		return -EMSGSIZE;
+	if (total > DGRAM_MAX) {
+		/* larger than any datagram: the stack refuses it before reading
+		 * a byte, and queues the local error IPV6_RECVERR asks for */
+		ssize_t n = nst_sendmsg_addr(eng.st, s->sd, NULL, total, 0, set, &ip, port, NULL,
+					     eng_now_us());
+		eng_after();
+		return n < 0 ? n : -EMSGSIZE;
+	}
 	struct nst_send_info si;
 	r = dgram_send_ctl(s, msg, &si);
 	if (r < 0)
@@ -214,44 +214,139 @@ static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type, cons
 	*used += cmlen;
 }
 
-/* The control messages the socket asked for about a received datagram, in
- * Linux's order: IPv4 ones (ip_cmsg_recv_offset: IP_PKTINFO, IP_TTL,
- * IP_TOS) for an IPv4 datagram, IPv6 ones (ip6_datagram_recv_ctl:
- * IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS) for an IPv6 one; an AF_INET6
- * socket's IPV6_PKTINFO names an IPv4 destination v4-mapped. */
-static void dgram_recv_ctl(const struct nsock *s, struct msghdr *msg,
+/* A stack time (CLOCK_MONOTONIC microseconds) as the wall-clock time of
+ * SO_TIMESTAMP: the kernel stamps with CLOCK_REALTIME at arrival. */
+static struct timespec dgram_walltime(uint64_t at_us)
+{
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	uint64_t now = eng_now_us(), ago = now > at_us ? now - at_us : 0;
+	int64_t ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec - (int64_t)ago * 1000;
+	return (struct timespec){ .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+}
+
+/* The control messages the socket asked for (ctl: NST_RCTL_*) about a
+ * received datagram, in Linux's order: the timestamp (sock_recv_cmsgs),
+ * then IPv4 ones (ip_cmsg_recv_offset: IP_PKTINFO, IP_TTL, IP_TOS) for an
+ * IPv4 datagram, IPv6 ones (ip6_datagram_recv_ctl: IPV6_PKTINFO,
+ * IPV6_HOPLIMIT, IPV6_TCLASS, IPV6_2292HOPLIMIT) for an IPv6 one; an
+ * AF_INET6 socket's IPV6_PKTINFO names an IPv4 destination v4-mapped. */
+static void dgram_recv_ctl(const struct nsock *s, struct msghdr *msg, size_t *used, unsigned ctl,
 			   const struct nst_dgram_info *di)
 {
-	size_t used = 0;
 	int v4 = nst_addr_is_v4(&di->dst);
 	unsigned idx = nsa_ifindex();
-	if (v4 && dgram_opt(s, IPPROTO_IP, IP_PKTINFO)) {
+	if (ctl & (NST_RCTL_TIMESTAMP | NST_RCTL_TIMESTAMPNS)) {
+		struct timespec ts = dgram_walltime(di->rx_us);
+		if (ctl & NST_RCTL_TIMESTAMPNS) {
+			put_cmsg(msg, used, SOL_SOCKET, SCM_TIMESTAMPNS, &ts, sizeof(ts));
+		} else {
+			struct timeval tv = { .tv_sec = ts.tv_sec, .tv_usec = ts.tv_nsec / 1000 };
+			put_cmsg(msg, used, SOL_SOCKET, SCM_TIMESTAMP, &tv, sizeof(tv));
+		}
+	}
+	if (v4 && (ctl & NST_RCTL_PKTINFO)) {
 		struct in_pktinfo pi = { .ipi_ifindex = (int)idx };
 		pi.ipi_spec_dst.s_addr = pi.ipi_addr.s_addr = htonl(nst_addr_v4(&di->dst));
-		put_cmsg(msg, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+		put_cmsg(msg, used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}
-	if (v4 && dgram_opt(s, IPPROTO_IP, IP_RECVTTL)) {
+	if (v4 && (ctl & NST_RCTL_TTL)) {
 		int ttl = di->hops;
-		put_cmsg(msg, &used, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+		put_cmsg(msg, used, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
 	}
-	if (v4 && dgram_opt(s, IPPROTO_IP, IP_RECVTOS)) {
+	if (v4 && (ctl & NST_RCTL_TOS)) {
 		uint8_t tos = di->tclass;
-		put_cmsg(msg, &used, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+		put_cmsg(msg, used, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
 	}
-	if (s->family == AF_INET6 && dgram_opt(s, IPPROTO_IPV6, IPV6_RECVPKTINFO)) {
+	if (s->family == AF_INET6 && (ctl & NST_RCTL_PKTINFO6)) {
 		struct in6_pktinfo pi = { .ipi6_ifindex = idx };
 		memcpy(&pi.ipi6_addr, di->dst.b, 16);
-		put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+		put_cmsg(msg, used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	}
-	if (!v4 && dgram_opt(s, IPPROTO_IPV6, IPV6_RECVHOPLIMIT)) {
+	if (!v4 && (ctl & NST_RCTL_HOPLIMIT6)) {
 		int h = di->hops;
-		put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &h, sizeof(h));
+		put_cmsg(msg, used, IPPROTO_IPV6, IPV6_HOPLIMIT, &h, sizeof(h));
 	}
-	if (!v4 && dgram_opt(s, IPPROTO_IPV6, IPV6_RECVTCLASS)) {
+	if (!v4 && (ctl & NST_RCTL_TCLASS6)) {
 		int tc = di->tclass;
-		put_cmsg(msg, &used, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc));
+		put_cmsg(msg, used, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc));
 	}
-	msg->msg_controllen = used;
+	if (!v4 && (ctl & NST_RCTL_2292HOPLIMIT)) {
+		int h = di->hops;
+		put_cmsg(msg, used, IPPROTO_IPV6, IPV6_2292HOPLIMIT, &h, sizeof(h));
+	}
+}
+
+/* recvmsg(MSG_ERRQUEUE): the oldest queued error, as Linux's ip_recv_error
+ * (AF_INET) and ipv6_recv_error (AF_INET6): the quoted bytes as data, the
+ * offending datagram's destination as msg_name, the timestamp and the ICMP
+ * message's IP control messages, then IP_RECVERR / IPV6_RECVERR with the
+ * struct sock_extended_err and the offender's address. Never blocks
+ * (EAGAIN when the queue is empty). */
+static ssize_t dgram_err_recv(struct nsock *s, struct msghdr *msg)
+{
+	size_t total;
+	int r = dgram_iov_total(msg->msg_iov, msg->msg_iovlen, &total);
+	if (r < 0)
+		return r;
+	if (total > DGRAM_MAX)
+		total = DGRAM_MAX;
+	char small[DGRAM_STACK_BUF], *buf;
+	int direct = msg->msg_iovlen == 1;
+	if (dgram_buf(msg, total, small, &buf) < 0)
+		return -ENOMEM;
+	struct nst_sock_err e;
+	int oflags = 0;
+	ssize_t n = nst_recv_err(eng.st, s->sd, buf, total, &e, &oflags, eng_now_us());
+	unsigned ctl = n >= 0 ? nst_recv_ctl(eng.st, s->sd) : 0;
+	eng_after();
+	if (n >= 0) {
+		if (!direct) {
+			size_t off = 0;
+			for (size_t i = 0; i < msg->msg_iovlen && off < (size_t)n; i++) {
+				size_t k = msg->msg_iov[i].iov_len < (size_t)n - off ? msg->msg_iov[i].iov_len
+										  : (size_t)n - off;
+				memcpy(msg->msg_iov[i].iov_base, buf + off, k);
+				off += k;
+			}
+		}
+		dgram_name_fill(s, msg, &e.dst, e.port);
+		msg->msg_flags = MSG_ERRQUEUE | (oflags & NST_MSG_TRUNC ? MSG_TRUNC : 0);
+		size_t used = 0;
+		if (msg->msg_control && msg->msg_controllen) {
+			struct nst_dgram_info di = { .dst = e.dst, .hops = e.hops, .tclass = e.tclass,
+						     .rx_us = e.rx_us };
+			if (e.origin == NST_EE_ORIGIN_LOCAL)    /* no packet: the timestamp only */
+				ctl &= NST_RCTL_TIMESTAMP | NST_RCTL_TIMESTAMPNS;
+			dgram_recv_ctl(s, msg, &used, ctl & ~(NST_RCTL_PKTINFO | NST_RCTL_PKTINFO6), &di);
+			struct {
+				struct sock_extended_err ee;
+				union {
+					struct sockaddr_in in;
+					struct sockaddr_in6 in6;
+				} off;
+			} eh;
+			memset(&eh, 0, sizeof(eh));
+			eh.ee.ee_errno = (uint32_t)e.errnum;
+			eh.ee.ee_origin = e.origin;
+			eh.ee.ee_type = e.type;
+			eh.ee.ee_code = e.code;
+			eh.ee.ee_info = e.info;
+			size_t olen = s->family == AF_INET6 ? sizeof(eh.off.in6) : sizeof(eh.off.in);
+			if (e.origin != NST_EE_ORIGIN_LOCAL) {
+				socklen_t sl = (socklen_t)olen;
+				nsa_fill(s, (struct sockaddr *)&eh.off, &sl, &e.offender, 0);
+			}
+			put_cmsg(msg, &used, s->family == AF_INET6 ? SOL_IPV6 : SOL_IP,
+				 s->family == AF_INET6 ? IPV6_RECVERR : IP_RECVERR, &eh,
+				 sizeof(eh.ee) + olen);
+		}
+		msg->msg_controllen = used;
+	}
+	if (!direct && buf != small)
+		free(buf);
+	nsock_edge_sync(s);
+	return n;
 }
 
 ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
@@ -261,7 +356,7 @@ ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 	if (flags & MSG_OOB)
 		return -EINVAL;
 	if (flags & MSG_ERRQUEUE)
-		return -EAGAIN;         /* not implemented: the error queue (IP_RECVERR) stays empty */
+		return dgram_err_recv(s, msg);
 	size_t total;
 	int r = dgram_iov_total(msg->msg_iov, msg->msg_iovlen, &total);
 	if (r < 0)
@@ -306,10 +401,10 @@ ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 		}
 		dgram_name_fill(s, msg, &ip, port);
 		msg->msg_flags = oflags & NST_MSG_TRUNC ? MSG_TRUNC : 0;
+		size_t used = 0;
 		if (msg->msg_control && msg->msg_controllen)
-			dgram_recv_ctl(s, msg, &di);   /* not implemented: timestamps */
-		else
-			msg->msg_controllen = 0;
+			dgram_recv_ctl(s, msg, &used, nst_recv_ctl(eng.st, s->sd), &di);
+		msg->msg_controllen = used;
 	}
 	if (!direct && buf != small)
 		free(buf);

@@ -116,7 +116,8 @@ void icmp_send_error(struct stack *st, const uint8_t *ip, unsigned ip_len, int t
 /* An error about a datagram we sent: the quoted IP header must be ours
  * (RFC 5927 4.1 checks begin with the addresses; the transport checks the
  * rest, TCP its sequence number). p->data at the ICMP header. */
-static void icmp_error_input(struct stack *st, const struct pkt *p, const struct icmp_hdr *ic)
+static void icmp_error_input(struct stack *st, const struct pkt *p, const struct icmp_hdr *ic,
+			     const struct ip_hdr *outer)
 {
 	const uint8_t *in = p->data + sizeof(*ic);
 	unsigned n = p->len - sizeof(*ic);
@@ -136,9 +137,22 @@ static void icmp_error_input(struct stack *st, const struct pkt *p, const struct
 	const uint8_t *l4 = in + hlen;
 	uint16_t sport = (uint16_t)(l4[0] << 8 | l4[1]), dport = (uint16_t)(l4[2] << 8 | l4[3]);
 	struct nst_addr lsrc = nst_addr_from_v4(src), rdst = nst_addr_from_v4(dst);
+	/* for IP_RECVERR: who sent it, and (Fragmentation Needed) the next-hop
+	 * MTU of RFC 1191 */
+	struct icmp_err_ctx c = {
+		.offender = nst_addr_from_v4(ntohl(outer->src)), .hops = outer->ttl,
+		.tclass = outer->tos, .info = ntohl(ic->rest) & 0xffff,
+	};
 	switch (ih->proto) {
 	case IP_PROTO_UDP:
-		udp_icmp_error(st, ic->type, ic->code, &lsrc, sport, &rdst, dport);
+		c.quote = l4 + UDP_HDR_LEN;
+		c.quote_len = n - hlen - UDP_HDR_LEN;
+		udp_icmp_error(st, ic->type, ic->code, &lsrc, sport, &rdst, dport, &c);
+		break;
+	case IP_PROTO_ICMP:
+		c.quote = l4;
+		c.quote_len = n - hlen;
+		icmp_sock_error(st, ic->type, ic->code, &lsrc, &rdst, l4, n - hlen, &c);
 		break;
 	case IP_PROTO_TCP: {
 		uint32_t seq = (uint32_t)l4[4] << 24 | (uint32_t)l4[5] << 16 | (uint32_t)l4[6] << 8 | l4[7];
@@ -186,16 +200,21 @@ void icmp_input(struct stack *st, struct pkt *p, unsigned hlen, uint32_t src, ui
 		/* RFC 1122 3.2.2.1: "A Destination Unreachable message that is
 		 * received MUST be reported to the transport layer." */
 		st->stat.icmp_unreach_rx++;
-		icmp_error_input(st, p, ic);
+		icmp_error_input(st, p, ic, ih);
 		break;
 	case ICMP_TIME_EXCEEDED:
-		/* RFC 1122 3.2.2.4: "MUST be passed to the transport layer"; both
-		 * Linux TCP and UDP treat it as a soft error that changes nothing
-		 * without IP_RECVERR, so it stops here, counted. */
+		/* RFC 1122 3.2.2.4: "MUST be passed to the transport layer". A
+		 * soft error: TCP ignores it (tcp_icmp_error), a datagram socket
+		 * with IP_RECVERR queues it (traceroute's hops). */
 		st->stat.icmp_time_exceeded_rx++;
+		icmp_error_input(st, p, ic, ih);
+		break;
+	case ICMP_PARAMETERPROB:
+		/* RFC 1122 3.2.2.5: "MUST be passed to the transport layer" */
+		icmp_error_input(st, p, ic, ih);
 		break;
 	default:
-		/* not implemented: parameter problem, source quench (RFC 6633: ignored), redirect */
+		/* not implemented: source quench (RFC 6633: ignored), redirect */
 		break;
 	}
 drop:

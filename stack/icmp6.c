@@ -130,7 +130,8 @@ void icmp6_send_error(struct stack *st, const uint8_t *ip6, unsigned len, int ty
  * select the appropriate upper-layer process"). The quoted source must be
  * ours (RFC 5927 4.1; the transport checks the rest). p->data at the
  * ICMPv6 header. */
-static void icmp6_error_input(struct stack *st, const struct pkt *p, const struct icmp6_hdr *ic)
+static void icmp6_error_input(struct stack *st, const struct pkt *p, const struct icmp6_hdr *ic,
+			      const struct nst_addr *from, uint8_t hop_limit)
 {
 	const uint8_t *in = p->data + sizeof(*ic);
 	unsigned n = p->len - sizeof(*ic);
@@ -156,6 +157,8 @@ static void icmp6_error_input(struct stack *st, const struct pkt *p, const struc
 	}
 	const uint8_t *t = in + l4;
 	uint16_t sport = (uint16_t)(t[0] << 8 | t[1]), dport = (uint16_t)(t[2] << 8 | t[3]);
+	/* for IPV6_RECVERR: who sent it and its 32-bit field (MTU, pointer) */
+	struct icmp_err_ctx c = { .offender = *from, .hops = hop_limit, .info = info };
 	switch (proto) {
 	case IP6_NH_TCP: {
 		uint32_t seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
@@ -164,7 +167,14 @@ static void icmp6_error_input(struct stack *st, const struct pkt *p, const struc
 		break;
 	}
 	case IP6_NH_UDP:
-		udp_icmp6_error(st, ic->type, ic->code, &src, sport, &dst, dport);
+		c.quote = t + UDP_HDR_LEN;
+		c.quote_len = n - l4 - UDP_HDR_LEN;
+		udp_icmp6_error(st, ic->type, ic->code, &src, sport, &dst, dport, &c);
+		break;
+	case IP6_NH_ICMPV6:
+		c.quote = t;
+		c.quote_len = n - l4;
+		icmp_sock_error(st, ic->type, ic->code, &src, &dst, t, n - l4, &c);
 		break;
 	default:
 		st->stat.icmp6_err_ignored++;
@@ -231,7 +241,7 @@ void icmp6_input(struct stack *st, struct pkt *p, const struct nst_addr *src,
 			st->stat.icmp6_time_exceeded_rx++;
 		else
 			st->stat.icmp6_param_prob_rx++;
-		icmp6_error_input(st, p, ic);
+		icmp6_error_input(st, p, ic, src, hop_limit);
 		break;
 	case ND_ROUTER_SOLICIT:
 	case ND_ROUTER_ADVERT:

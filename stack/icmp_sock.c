@@ -12,8 +12,10 @@
  *    through; an IPv4 copy is preceded by its IP header on recv (preload/
  *    rebuilds it from what the queue keeps), an ICMPv6 one is not.
  * What the stack itself does with the message (echo replies, errors to the
- * transports) goes on regardless. Not implemented: the error queue of
- * IP_RECVERR, IP_HDRINCL, raw sockets of other protocols. */
+ * transports) goes on regardless. An ICMP error about an ICMP message we
+ * sent goes to the error queues (IP_RECVERR, IPV6_RECVERR) of the raw
+ * sockets and of the ping socket of its identifier (icmp_sock_error).
+ * Not implemented: IP_HDRINCL, raw sockets of other protocols. */
 #include <arpa/inet.h>
 #include <string.h>
 #include "stack_impl.h"
@@ -64,6 +66,96 @@ void icmp_sock_input(struct stack *st, const struct nst_addr *src, const struct 
 			continue;
 		udp_deliver(st, s, src, 0, msg, len, &di);
 		return;
+	}
+}
+
+/* The errno of an ICMPv4 error for an ICMP socket, *hard for the fatal
+ * ones (Linux ping_err and raw_err: unknown types are EHOSTUNREACH). 0: no
+ * error to report (Fragmentation Needed with IP_PMTUDISC_DONT, where the
+ * kernel only updates the path MTU). */
+static int icmp4_sock_errno(const struct udp_sock *s, int type, int code, int *hard)
+{
+	*hard = 0;
+	switch (type) {
+	case ICMP_PARAMETERPROB:
+		*hard = 1;
+		return EPROTO;
+	case ICMP_DEST_UNREACH:
+		if (code == ICMP_FRAG_NEEDED) {
+			if (s->kind == UDP_K_RAW || s->so.pmtudisc == IP_PMTUDISC_DONT)
+				return 0;       /* raw_err: the path MTU only */
+			*hard = 1;
+			return EMSGSIZE;
+		}
+		if (code <= 15)
+			return icmp_unreach_errno(code, hard);
+		return EHOSTUNREACH;
+	}
+	return EHOSTUNREACH;
+}
+
+/* One ICMP socket's share of an error: Linux ping_err / raw_err / rawv6_err.
+ * The queued error quotes the ICMP message from its header, port 0. */
+static void icmp_sock_err_one(struct stack *st, struct udp_sock *s, int v4, int type, int code,
+			      const struct nst_addr *dst, const struct icmp_err_ctx *c)
+{
+	int hard, err;
+	struct icmp_err_ctx cc = *c;
+	if (v4) {
+		err = icmp4_sock_errno(s, type, code, &hard);
+		if (!(type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED))
+			cc.info = 0;
+	} else {
+		err = icmp6_err_convert(type, code, &hard);
+		if (type == ICMP6_PACKET_TOO_BIG)
+			hard = s->kind == UDP_K_RAW ? s->so.pmtudisc6 == IPV6_PMTUDISC_DO
+						    : s->so.pmtudisc6 != IPV6_PMTUDISC_DONT;
+	}
+	if (!err)
+		return;
+	uint64_t ignored = 0;
+	udp_take_error(st, s, v4, type, code, err, hard, dst, 0, &cc, &ignored);
+}
+
+void icmp_sock_error(struct stack *st, int type, int code, const struct nst_addr *src,
+		     const struct nst_addr *dst, const uint8_t *inner, unsigned n,
+		     const struct icmp_err_ctx *c)
+{
+	int v4 = nst_addr_is_v4(src);
+	int af = v4 ? NST_AF_INET : NST_AF_INET6;
+	int hit = 0;
+	/* raw sockets (raw_icmp_error: every one of the protocol whose bound
+	 * and connected addresses match the quoted header) */
+	for (int i = st->udp.hash[0]; i >= 0; i = st->udp.s[i].hnext) {
+		struct udp_sock *s = &st->udp.s[i];
+		if (s->kind != UDP_K_RAW || s->af != af)
+			continue;
+		if (!nst_addr_is_any(&s->laddr) && !nst_addr_eq(&s->laddr, src))
+			continue;
+		if (s->connected && !nst_addr_eq(&s->raddr, dst))
+			continue;
+		icmp_sock_err_one(st, s, v4, type, code, dst, c);
+		hit = 1;
+	}
+	/* the ping socket of a quoted Echo Request's identifier (ping_err) */
+	if (n >= 8 && inner[0] == (v4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST) && inner[1] == 0) {
+		uint16_t ident = (uint16_t)(inner[4] << 8 | inner[5]);
+		for (int i = st->udp.hash[ident % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
+			struct udp_sock *s = &st->udp.s[i];
+			if (s->kind != UDP_K_PING || s->af != af || s->lport != ident)
+				continue;
+			if (!nst_addr_is_any(&s->laddr) && !nst_addr_eq(&s->laddr, src))
+				continue;
+			icmp_sock_err_one(st, s, v4, type, code, dst, c);
+			hit = 1;
+			break;
+		}
+	}
+	if (!hit) {
+		if (v4)
+			st->stat.icmp_err_ignored++;
+		else
+			st->stat.icmp6_err_ignored++;
 	}
 }
 

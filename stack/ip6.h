@@ -111,9 +111,11 @@ void udp_input6(struct stack *st, struct pkt *p, const struct nst_addr *src,
 void tcp_icmp6_error(struct stack *st, int type, int code, uint32_t mtu,
 		     const struct nst_addr *laddr, uint16_t lport,
 		     const struct nst_addr *raddr, uint16_t rport, uint32_t seq);
+struct icmp_err_ctx;
+int  icmp6_err_convert(int type, int code, int *hard);
 void udp_icmp6_error(struct stack *st, int type, int code,
 		     const struct nst_addr *laddr, uint16_t lport,
-		     const struct nst_addr *raddr, uint16_t rport);
+		     const struct nst_addr *raddr, uint16_t rport, const struct icmp_err_ctx *c);
 
 
 /* ==== Added with the implementation (ipv6.c, icmp6.c, nd6.c, ip6_frag.c) ==== */

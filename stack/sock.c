@@ -314,6 +314,22 @@ ssize_t nst_recvmsg_addr(struct stack *st, int sd, void *buf, size_t len, int fl
 	return sock_ops(sd)->recvfrom(st, sd, buf, len, flags, addr, port, out_flags);
 }
 
+ssize_t nst_recv_err(struct stack *st, int sd, void *buf, size_t len, struct nst_sock_err *e,
+		     int *out_flags, uint64_t now_us)
+{
+	st->now_us = now_us;
+	if (udp_sd(sd))
+		return udp_recv_err(st, sd, buf, len, e, out_flags);
+	if (out_flags)
+		*out_flags = 0;
+	return -EAGAIN;         /* TCP queues nothing there (no timestamping, no zero-copy) */
+}
+
+unsigned nst_recv_ctl(struct stack *st, int sd)
+{
+	return udp_sd(sd) ? udp_recv_ctl(st, sd) : 0;
+}
+
 ssize_t nst_sendmsg_addr(struct stack *st, int sd, const void *buf, size_t len, int flags,
 			 int to_set, const struct nst_addr *addr, uint16_t port,
 			 const struct nst_send_info *si, uint64_t now_us)

@@ -98,6 +98,21 @@ static void flag_set(struct sock_opts *o, int f, int on)
 		o->flags &= ~(1ull << f);
 }
 
+unsigned sockopt_recv_ctl(const struct sock_opts *o)
+{
+	unsigned m = 0;
+	m |= flag(o, F_PKTINFO) ? NST_RCTL_PKTINFO : 0;
+	m |= flag(o, F_RECVTTL) ? NST_RCTL_TTL : 0;
+	m |= flag(o, F_RECVTOS) ? NST_RCTL_TOS : 0;
+	m |= o->v6flags & SOCKOPT_V6_RECVPKTINFO ? NST_RCTL_PKTINFO6 : 0;
+	m |= o->v6flags & SOCKOPT_V6_RECVHOPLIMIT ? NST_RCTL_HOPLIMIT6 : 0;
+	m |= o->v6flags & SOCKOPT_V6_RECVTCLASS ? NST_RCTL_TCLASS6 : 0;
+	m |= o->v6flags & SOCKOPT_V6_2292HOPLIMIT ? NST_RCTL_2292HOPLIMIT : 0;
+	if (flag(o, F_TSTAMP))
+		m |= flag(o, F_TSTAMPNS) ? NST_RCTL_TIMESTAMPNS : NST_RCTL_TIMESTAMP;
+	return m;
+}
+
 void sockopt_init(struct sock_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -579,15 +594,6 @@ static int set_udp(struct sock_opts *o, int name, const void *val, unsigned len)
 /* ---- IPPROTO_IPV6 (Linux do_ipv6_setsockopt / do_ipv6_getsockopt) ----------
  * Only on AF_INET6 sockets; an AF_INET socket answers as Linux's
  * ip_setsockopt (ENOPROTOOPT) and ip_getsockopt (EOPNOTSUPP). */
-#define SOCKOPT_V6_RECVPKTINFO  0x01
-#define SOCKOPT_V6_RECVTCLASS   0x02
-#define SOCKOPT_V6_RECVHOPLIMIT 0x04
-#define SOCKOPT_V6_RECVERR      0x08
-#define SOCKOPT_V6_MC_LOOP      0x10    /* default on */
-#define SOCKOPT_V6_NO_AUTOFLOW  0x20    /* IPV6_AUTOFLOWLABEL off */
-#define SOCKOPT_V6_DONTFRAG     0x40
-#define SOCKOPT_V6_RECVPATHMTU  0x80
-
 static int v6_flag_of(int name)
 {
 	switch (name) {
@@ -599,6 +605,7 @@ static int v6_flag_of(int name)
 	case IPV6_AUTOFLOWLABEL: return SOCKOPT_V6_NO_AUTOFLOW;
 	case IPV6_DONTFRAG:      return SOCKOPT_V6_DONTFRAG;
 	case IPV6_RECVPATHMTU:   return SOCKOPT_V6_RECVPATHMTU;
+	case IPV6_2292HOPLIMIT:  return SOCKOPT_V6_2292HOPLIMIT;
 	}
 	return 0;
 }

@@ -42,6 +42,17 @@ struct sock_opts {
 	int32_t  udp_segment;
 };
 
+/* sock_opts.v6flags */
+#define SOCKOPT_V6_RECVPKTINFO  0x01
+#define SOCKOPT_V6_RECVTCLASS   0x02
+#define SOCKOPT_V6_RECVHOPLIMIT 0x04
+#define SOCKOPT_V6_RECVERR      0x08
+#define SOCKOPT_V6_MC_LOOP      0x10    /* default on */
+#define SOCKOPT_V6_NO_AUTOFLOW  0x20    /* IPV6_AUTOFLOWLABEL off */
+#define SOCKOPT_V6_DONTFRAG     0x40
+#define SOCKOPT_V6_RECVPATHMTU  0x80
+#define SOCKOPT_V6_2292HOPLIMIT 0x100   /* IPV6_2292HOPLIMIT */
+
 /* What the caller knows about the socket. */
 struct sockopt_sock {
 	uint8_t  stream;        /* SOCK_STREAM (TCP), else UDP */
@@ -66,6 +77,9 @@ int  sockopt_arg_int(int level, int name, const void *val, unsigned len, int *v)
 /* Copy out an int at this level, as Linux truncates it (IP: one byte when
  * optlen < 4 and the value fits; others: min(optlen, 4) bytes). */
 int  sockopt_put_int(int level, int v, void *val, unsigned *len);
+
+/* The receive control messages asked for: NST_RCTL_* (stack.h). */
+unsigned sockopt_recv_ctl(const struct sock_opts *o);
 
 /* The IPv4 header fields of the socket's packets. */
 static inline uint8_t sockopt_tos(const struct sock_opts *o) { return o->tos; }

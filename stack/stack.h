@@ -171,7 +171,7 @@ static inline int nst_addr_is_linklocal(const struct nst_addr *a)
 	X(ip_frag_tx, "IPv4 fragments sent") \
 	X(ip_frag_create_ok, "IPv4 datagrams fragmented on output") \
 	X(icmp_unreach_rx, "ICMP destination unreachable received") \
-	X(icmp_time_exceeded_rx, "ICMP time exceeded received (ignored)") \
+	X(icmp_time_exceeded_rx, "ICMP time exceeded received") \
 	X(icmp_err_ignored, "ICMP errors ignored (no socket, failed checks)") \
 	X(icmp_unreach_tx, "ICMP destination unreachable sent") \
 	X(icmp_time_exceeded_tx, "ICMP time exceeded (reassembly) sent") \
@@ -183,6 +183,8 @@ static inline int nst_addr_is_linklocal(const struct nst_addr *a)
 	X(udp_drop_csum, "UDP checksum errors") \
 	X(udp_drop_noport, "UDP datagrams to a closed port") \
 	X(udp_drop_rcvbuf, "UDP datagrams dropped: receive queue full (SO_RCVBUF)") \
+	X(sock_errq_queued, "errors queued for IP_RECVERR / IPV6_RECVERR (MSG_ERRQUEUE)") \
+	X(sock_errq_drop, "errors not queued: receive budget (SO_RCVBUF) full") \
 	X(tcp_drop_rcvmem, "TCP segments dropped: no ring memory (stack memory cap or malloc)") \
 	X(tcp_snd_nomem, "TCP sends refused (EAGAIN): stack ring memory cap reached") \
 	X(tcp_rcvbuf_grow, "TCP receive budgets grown by autotuning") \
@@ -494,6 +496,7 @@ ssize_t nst_recvfrom_addr(struct stack *st, int sd, void *buf, size_t len, int f
 struct nst_dgram_info {
 	struct nst_addr dst;    /* the address it was sent to (IPv4 v4-mapped) */
 	uint8_t hops, tclass;   /* TTL / hop limit, TOS / traffic class */
+	uint64_t rx_us;         /* stack time it arrived (SO_TIMESTAMP) */
 };
 struct nst_send_info {
 	int16_t hops, tclass;
@@ -506,6 +509,48 @@ ssize_t nst_recvmsg_addr(struct stack *st, int sd, void *buf, size_t len, int fl
 ssize_t nst_sendmsg_addr(struct stack *st, int sd, const void *buf, size_t len, int flags,
 			 int to_set, const struct nst_addr *addr, uint16_t port,
 			 const struct nst_send_info *si, uint64_t now_us);
+/* The control messages a datagram socket asked for on receive (one call
+ * instead of a getsockopt per option): NST_RCTL_* bits. 0 for a stream
+ * socket. */
+#define NST_RCTL_PKTINFO      0x001     /* IP_PKTINFO */
+#define NST_RCTL_TTL          0x002     /* IP_RECVTTL */
+#define NST_RCTL_TOS          0x004     /* IP_RECVTOS */
+#define NST_RCTL_PKTINFO6     0x008     /* IPV6_RECVPKTINFO */
+#define NST_RCTL_HOPLIMIT6    0x010     /* IPV6_RECVHOPLIMIT */
+#define NST_RCTL_TCLASS6      0x020     /* IPV6_RECVTCLASS */
+#define NST_RCTL_2292HOPLIMIT 0x040     /* IPV6_2292HOPLIMIT (RFC 2292's name, type 8) */
+#define NST_RCTL_TIMESTAMP    0x080     /* SO_TIMESTAMP: a struct timeval */
+#define NST_RCTL_TIMESTAMPNS  0x100     /* SO_TIMESTAMPNS: a struct timespec */
+unsigned nst_recv_ctl(struct stack *st, int sd);
+
+/* ---- the error queue (IP_RECVERR, IPV6_RECVERR; Linux sock_extended_err) --
+ * A datagram socket with IP_RECVERR (ICMP errors and local errors of IPv4
+ * sends) or IPV6_RECVERR (of IPv6 sends) keeps each error with the part of
+ * the offending datagram the ICMP message quoted; recvmsg(MSG_ERRQUEUE)
+ * takes them in order. */
+#define NST_EE_ORIGIN_LOCAL 1
+#define NST_EE_ORIGIN_ICMP  2
+#define NST_EE_ORIGIN_ICMP6 3
+struct nst_sock_err {
+	int32_t  errnum;        /* ee_errno: positive */
+	uint8_t  origin;        /* NST_EE_ORIGIN_* */
+	uint8_t  type, code;    /* the ICMP message's (0 for local errors) */
+	uint8_t  hops, tclass;  /* its IP header's TTL / hop limit, TOS / traffic class */
+	uint32_t info;          /* ee_info: the MTU of EMSGSIZE, else the ICMP header's word */
+	struct nst_addr offender;       /* who sent the ICMP message (unspecified: local) */
+	struct nst_addr dst;    /* the offending datagram's destination ... */
+	uint16_t port;          /* ... and port (msg_name of the error) */
+	uint64_t rx_us;         /* stack time it arrived */
+};
+/* The oldest queued error: up to len bytes of what the message quoted
+ * (after the UDP header; an ICMP socket's from the ICMP header), *out_flags
+ * NST_MSG_TRUNC when it was longer. Returns the bytes copied, -EAGAIN when
+ * the queue is empty (a stream socket's always is). Taking an ICMP error
+ * sets SO_ERROR to the next one's errno, or clears it (Linux
+ * sock_dequeue_err_skb). */
+ssize_t nst_recv_err(struct stack *st, int sd, void *buf, size_t len, struct nst_sock_err *e,
+		     int *out_flags, uint64_t now_us);
+
 /* connect(AF_UNSPEC): dissolve the association (udp_disconnect). */
 int     nst_disconnect(struct stack *st, int sd);
 /* 1 if addr is the limited broadcast or the broadcast of the stack's subnet. */

@@ -40,8 +40,10 @@ void udp_fini(struct stack *st)
 	struct udp_ctx *u = &st->udp;
 	if (!u->s)
 		return;
-	for (unsigned i = 0; i < u->hiwat; i++)
+	for (unsigned i = 0; i < u->hiwat; i++) {
 		nst_free(st, u->s[i].rq.buf, u->s[i].rq.size);
+		nst_free(st, u->s[i].eq.buf, u->s[i].eq.size);
+	}
 	nst_free(st, u->s, u->cap * sizeof(*u->s));
 	u->s = NULL;
 }
@@ -219,7 +221,7 @@ void udp_deliver(struct stack *st, struct udp_sock *s, const struct nst_addr *sr
 		return;
 	}
 	struct udp_rec rec = { .len = len, .sport = sport, .hops = di->hops, .tclass = di->tclass,
-			       .src = *src, .dst = di->dst };
+			       .src = *src, .dst = di->dst, .rx_us = st->now_us };
 	tcp_ring_copy_in(&s->rq, s->rq.len, &rec, sizeof(rec));
 	if (len)
 		tcp_ring_copy_in(&s->rq, s->rq.len + sizeof(rec), data, len);
@@ -324,23 +326,179 @@ void udp_input6(struct stack *st, struct pkt *p, const struct nst_addr *src,
 	udp_rcv(st, src, dst, p->data, p->len, !!(p->flags & PKT_F_CSUM_OK), ip6, ip6_len);
 }
 
-/* Linux __udp4_lib_err: the error goes to the socket the datagram came from;
- * without IP_RECVERR only a hard error on a connected socket is kept, and
- * it is reported once by the next call (ECONNREFUSED for port unreachable). */
+/* ---- the error queue (IP_RECVERR, IPV6_RECVERR) -------------------------
+ * Linux sock_queue_err_skb / sock_dequeue_err_skb: errors queue in order of
+ * arrival, charged to the receive budget with the datagrams; an ICMP error
+ * is also the socket's pending error (SO_ERROR), which follows the queue as
+ * it is read. */
+
+int udp_recverr_on(const struct udp_sock *s, int v4)
+{
+	return v4 ? s->opt_recverr : !!(s->so.v6flags & SOCKOPT_V6_RECVERR);
+}
+
+void udp_err_queue(struct stack *st, struct udp_sock *s, const struct nst_sock_err *e,
+		   const uint8_t *quote, unsigned len)
+{
+	if (len > UDP_EQ_QUOTE_MAX)
+		len = UDP_EQ_QUOTE_MAX;
+	uint32_t need = sizeof(struct udp_err_rec) + len;
+	/* Linux sock_queue_err_skb: "if (rmem_alloc + truesize >= rcvbuf) return -ENOMEM" */
+	if (s->rq_charge + s->eq_charge + len + UDP_REC_CHARGE >= (uint32_t)s->opt_rcvbuf) {
+		st->stat.sock_errq_drop++;
+		return;
+	}
+	if (!s->eq.buf) {
+		s->eq.buf = nst_alloc(st, UDP_EQ_SIZE);
+		if (!s->eq.buf) {
+			st->stat.sock_errq_drop++;
+			return;
+		}
+		s->eq.size = UDP_EQ_SIZE;
+		s->eq.head = s->eq.len = 0;
+	}
+	if (tcp_ring_free(&s->eq) < need) {
+		st->stat.sock_errq_drop++;
+		return;
+	}
+	struct udp_err_rec rec = { .e = *e, .len = len };
+	rec.e.rx_us = st->now_us;
+	tcp_ring_copy_in(&s->eq, s->eq.len, &rec, sizeof(rec));
+	if (len)
+		tcp_ring_copy_in(&s->eq, s->eq.len + sizeof(rec), quote, len);
+	s->eq.len += need;
+	s->eq_n++;
+	s->eq_charge += len + UDP_REC_CHARGE;
+	st->stat.sock_errq_queued++;
+	if (e->origin != NST_EE_ORIGIN_LOCAL)
+		s->err = e->errnum;     /* Linux __udp4_lib_err: sk->sk_err = err */
+	stack_notify(st, udp_sd_of(st, s));
+}
+
+ssize_t udp_recv_err(struct stack *st, int sd, void *buf, size_t len, struct nst_sock_err *e,
+		     int *out_flags)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	if (!s)
+		return -EBADF;
+	if (out_flags)
+		*out_flags = 0;
+	if (!s->eq_n)
+		return -EAGAIN;
+	struct udp_err_rec rec;
+	tcp_ring_copy_out(&s->eq, 0, &rec, sizeof(rec));
+	uint32_t n = rec.len < len ? rec.len : (uint32_t)len;
+	if (n)
+		tcp_ring_copy_out(&s->eq, sizeof(rec), buf, n);
+	if (rec.len > n && out_flags)
+		*out_flags = NST_MSG_TRUNC;
+	if (e)
+		*e = rec.e;
+	tcp_ring_consume(&s->eq, sizeof(rec) + rec.len);
+	s->eq_n--;
+	s->eq_charge -= rec.len + UDP_REC_CHARGE;
+	/* Linux sock_dequeue_err_skb: the next ICMP error becomes sk_err; none
+	 * after an ICMP error clears it */
+	int next_icmp = 0;
+	if (s->eq_n) {
+		struct udp_err_rec nx;
+		tcp_ring_copy_out(&s->eq, 0, &nx, sizeof(nx));
+		if (nx.e.origin != NST_EE_ORIGIN_LOCAL) {
+			s->err = nx.e.errnum;
+			next_icmp = 1;
+		}
+	} else {
+		s->eq.head = 0;
+	}
+	if (rec.e.origin != NST_EE_ORIGIN_LOCAL && !next_icmp)
+		s->err = 0;
+	stack_notify(st, sd);
+	return (ssize_t)n;
+}
+
+unsigned udp_recv_ctl(struct stack *st, int sd)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	return s ? sockopt_recv_ctl(&s->so) : 0;
+}
+
+/* A local error (Linux ip_local_error / ipv6_local_error): a datagram
+ * larger than the path allows. Queued only with IP_RECVERR / IPV6_RECVERR. */
+static void udp_local_error(struct stack *st, struct udp_sock *s, int err,
+			    const struct nst_addr *dst, uint16_t port, uint32_t info)
+{
+	int v4 = nst_addr_is_v4(dst);
+	if (!udp_recverr_on(s, v4))
+		return;
+	struct nst_sock_err e = {
+		.errnum = err, .origin = NST_EE_ORIGIN_LOCAL, .info = info, .dst = *dst, .port = port,
+	};
+	udp_err_queue(st, s, &e, NULL, 0);
+}
+
+/* An ICMP error for s: Linux __udp4_lib_err / __udp6_lib_err. Without
+ * IP_RECVERR only a hard error on a connected socket is kept, reported once
+ * by the next call (ECONNREFUSED for Port Unreachable); with it every error
+ * is queued with the quoted datagram and becomes the pending error. */
+void udp_take_error(struct stack *st, struct udp_sock *s, int v4, int type, int code,
+			   int err, int hard, const struct nst_addr *dst, uint16_t dport,
+			   const struct icmp_err_ctx *c, uint64_t *ignored)
+{
+	if (!s || !err) {
+		(*ignored)++;
+		return;
+	}
+	if (!udp_recverr_on(s, v4)) {
+		if (!hard || !s->connected) {
+			(*ignored)++;
+			return;
+		}
+		s->err = err;
+		stack_notify(st, udp_sd_of(st, s));
+		return;
+	}
+	struct nst_sock_err e = {
+		.errnum = err, .origin = v4 ? NST_EE_ORIGIN_ICMP : NST_EE_ORIGIN_ICMP6,
+		.type = (uint8_t)type, .code = (uint8_t)code, .hops = c->hops, .tclass = c->tclass,
+		.info = c->info, .offender = c->offender, .dst = *dst, .port = dport,
+	};
+	udp_err_queue(st, s, &e, c->quote, c->quote_len);
+	s->err = err;
+}
+
 void udp_icmp_error(struct stack *st, int type, int code, const struct nst_addr *src,
-		    uint16_t sport, const struct nst_addr *dst, uint16_t dport)
+		    uint16_t sport, const struct nst_addr *dst, uint16_t dport,
+		    const struct icmp_err_ctx *c)
 {
 	struct udp_sock *s = udp_lookup(st, src, sport, dst, dport);
 	int hard = 0, err = 0;
-	if (type == ICMP_DEST_UNREACH)
+	struct icmp_err_ctx cc = *c;
+	switch (type) {
+	case ICMP_DEST_UNREACH:
+		if (code == ICMP_FRAG_NEEDED) {
+			/* Linux: EMSGSIZE, hard, unless IP_PMTUDISC_DONT. Not
+			 * implemented: a path MTU cache for IPv4 datagrams (ours
+			 * fragment to the device's MTU) */
+			if (s && s->so.pmtudisc != IP_PMTUDISC_DONT) {
+				err = EMSGSIZE;
+				hard = 1;
+			}
+			break;
+		}
+		cc.info = 0;
 		err = icmp_unreach_errno(code, &hard);
-	if (!s || !err || (!s->opt_recverr && (!hard || !s->connected))) {
-		/* not implemented: path MTU for UDP (frag needed is a soft error) */
-		st->stat.icmp_err_ignored++;
-		return;
+		break;
+	case ICMP_TIME_EXCEEDED:
+		cc.info = 0;
+		err = EHOSTUNREACH;
+		break;
+	case ICMP_PARAMETERPROB:
+		cc.info = 0;
+		err = EPROTO;
+		hard = 1;
+		break;
 	}
-	s->err = err;
-	stack_notify(st, udp_sd_of(st, s));
+	udp_take_error(st, s, 1, type, code, err, hard, dst, dport, &cc, &st->stat.icmp_err_ignored);
 }
 
 /* ---- socket calls ----------------------------------------------------- */
@@ -554,14 +712,28 @@ ssize_t udp_sendto_info(struct stack *st, int sd, const void *buf, size_t len, i
 		port = s->rport;
 	}
 	int v4 = nst_addr_is_v4(&dst);
-	if (len > (v4 ? UDP_MAX_PAYLOAD : UDP_MAX_PAYLOAD6))
-		return -EMSGSIZE;
+	if (v4 && len > 0xffff)
+		return -EMSGSIZE;       /* Linux udp_sendmsg, nothing queued */
 	uint32_t addr = v4 ? nst_addr_v4(&dst) : 0;
 	int bc = v4 && stack_is_bcast(st, addr);
 	if (bc && !s->opt_broadcast)
 		return -EACCES;         /* Linux ip_route_output_flow: broadcast needs SO_BROADCAST */
 	if (!bc && !stack_routes_addr(st, &dst))
 		return -ENETUNREACH;
+	/* Linux __ip_append_data / ip6_append_data: larger than the path allows
+	 * (IP_PMTUDISC_DO/PROBE, IPV6_DONTFRAG: the MTU; else the largest IP
+	 * packet) is EMSGSIZE and, with IP_RECVERR, a local error that tells
+	 * the MTU (tracepath learns it so). */
+	uint32_t mtu = v4 ? st->dev->mtu : ipv6_mtu(st, &dst);
+	int df = v4 ? s->so.pmtudisc == IP_PMTUDISC_DO || s->so.pmtudisc == IP_PMTUDISC_PROBE
+		    : s->so.pmtudisc6 == IPV6_PMTUDISC_DO || s->so.pmtudisc6 == IPV6_PMTUDISC_PROBE ||
+		      (s->so.v6flags & SOCKOPT_V6_DONTFRAG);
+	uint32_t hlen = v4 ? IP_HDR_LEN : IP6_HDR_LEN;
+	uint32_t room = df ? mtu - hlen : v4 ? 0xffff - IP_HDR_LEN : 0xffff;
+	if ((s->kind == UDP_K_UDP ? UDP_HDR_LEN : 0) + len > room) {
+		udp_local_error(st, s, EMSGSIZE, &dst, v4 ? s->rport : port, mtu);
+		return -EMSGSIZE;
+	}
 	/* Linux sock_alloc_send_pskb: a pending error (ICMP) is reported first. */
 	if (s->err) {
 		int e = s->err;
@@ -616,7 +788,9 @@ ssize_t udp_sendto_info(struct stack *st, int sd, const void *buf, size_t len, i
 			memcpy(b + UDP_HDR_LEN, buf, len);
 		p->ip_tos = tos;        /* IP_TOS, IP_TTL */
 		p->ip_ttl = ttl;
-		r = ipv4_output_raw(st, p, IP_PROTO_UDP, src, addr, st->ip_id++, 0);
+		/* IP_PMTUDISC_DO/PROBE: Don't Fragment. Not with the default
+		 * (WANT): there is no IPv4 path MTU cache for datagrams yet */
+		r = ipv4_output_raw(st, p, IP_PROTO_UDP, src, addr, st->ip_id++, df ? IP_DF : 0);
 	} else {
 		r = ip_frag_output(st, IP_PROTO_UDP, tos, ttl, src, addr, &uh, UDP_HDR_LEN, buf, (unsigned)len);
 	}
@@ -677,6 +851,7 @@ ssize_t udp_recvfrom_info(struct stack *st, int sd, void *buf, size_t len, int f
 		info->dst = rec.dst;
 		info->hops = rec.hops;
 		info->tclass = rec.tclass;
+		info->rx_us = rec.rx_us;
 	}
 	if (full > n && out_flags)
 		*out_flags = NST_MSG_TRUNC;
@@ -719,6 +894,11 @@ int udp_close(struct stack *st, int sd)
 	s->rq.head = s->rq.len = 0;
 	s->rq_n = 0;
 	s->rq_charge = 0;
+	nst_free(st, s->eq.buf, s->eq.size);
+	s->eq.buf = NULL;
+	s->eq.size = 0;
+	s->eq_n = 0;
+	s->eq_charge = 0;
 	if (s->rq.size != (uint32_t)s->opt_rcvbuf + UDP_MAX_PAYLOAD6 + UDP_REC_CHARGE + sizeof(struct udp_rec) ||
 	    s->opt_rcvbuf != UDP_RCVBUF_DEF) {
 		nst_free(st, s->rq.buf, s->rq.size);   /* only default-sized rings are kept for reuse */
@@ -772,8 +952,8 @@ uint32_t udp_poll(struct stack *st, int sd)
 	if (!s)
 		return NST_POLLERR | NST_POLLHUP;
 	uint32_t m = NST_POLLOUT;
-	if (s->err)
-		m |= NST_POLLERR;
+	if (s->err || s->eq_n)
+		m |= NST_POLLERR;       /* Linux datagram_poll: sk_err or a queued error */
 	if (s->shut_rd && s->shut_wr)
 		m |= NST_POLLHUP;
 	if (s->shut_rd)
@@ -953,35 +1133,40 @@ int udp_getsockopt(struct stack *st, int sd, int level, int name, void *val, uns
 	return sockopt_put_int(level, v, val, len);
 }
 
+/* Linux icmpv6_err_convert: the errno of an ICMPv6 error, *hard for the
+ * fatal ones; 0 for a type that is no error. */
+int icmp6_err_convert(int type, int code, int *hard)
+{
+	*hard = 0;
+	switch (type) {
+	case ICMP6_DST_UNREACH:
+		*hard = code == ICMP6_DST_UNREACH_NOPORT || code == ICMP6_DST_UNREACH_ADMIN ||
+			code == 5 || code == 6 || code > 6;
+		return code == ICMP6_DST_UNREACH_NOPORT ? ECONNREFUSED
+		     : code == ICMP6_DST_UNREACH_NOROUTE ? ENETUNREACH
+		     : code == ICMP6_DST_UNREACH_ADMIN || code == 5 || code == 6 ? EACCES
+		     : code > 6 ? EPROTO : EHOSTUNREACH;
+	case ICMP6_PACKET_TOO_BIG:
+		return EMSGSIZE;
+	case ICMP6_PARAM_PROB:
+		*hard = 1;
+		return EPROTO;
+	case ICMP6_TIME_EXCEEDED:
+		return EHOSTUNREACH;
+	}
+	return 0;
+}
+
 /* ICMPv6 errors (RFC 4443) about a datagram we sent, as Linux's
  * __udp6_lib_err with icmpv6_err_convert: the same rules as ICMP's. */
 void udp_icmp6_error(struct stack *st, int type, int code,
 		     const struct nst_addr *laddr, uint16_t lport,
-		     const struct nst_addr *raddr, uint16_t rport)
+		     const struct nst_addr *raddr, uint16_t rport, const struct icmp_err_ctx *c)
 {
 	struct udp_sock *s = udp_lookup(st, laddr, lport, raddr, rport);
-	int hard = 0, err = 0;
-	switch (type) {
-	case ICMP6_DST_UNREACH:
-		err = code == ICMP6_DST_UNREACH_NOPORT ? ECONNREFUSED
-		    : code == ICMP6_DST_UNREACH_NOROUTE ? ENETUNREACH
-		    : code == ICMP6_DST_UNREACH_ADMIN || code == 5 || code == 6 ? EACCES
-		    : EHOSTUNREACH;
-		hard = code == ICMP6_DST_UNREACH_NOPORT || code == ICMP6_DST_UNREACH_ADMIN ||
-		       code == 5 || code == 6;
-		break;
-	case ICMP6_PARAM_PROB:
-		err = EPROTO;
-		hard = 1;
-		break;
-	case ICMP6_TIME_EXCEEDED:
-		err = EHOSTUNREACH;
-		break;
-	}
-	if (!s || !err || (!s->opt_recverr && (!hard || !s->connected))) {
-		st->stat.icmp6_err_ignored++;
-		return;
-	}
-	s->err = err;
-	stack_notify(st, udp_sd_of(st, s));
+	int hard = 0, err = icmp6_err_convert(type, code, &hard);
+	if (type == ICMP6_PACKET_TOO_BIG)
+		hard = s && s->so.pmtudisc6 != IPV6_PMTUDISC_DONT;     /* the path MTU is lowered
+									 * already (icmp6.c) */
+	udp_take_error(st, s, 0, type, code, err, hard, raddr, rport, c, &st->stat.icmp6_err_ignored);
 }

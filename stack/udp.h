@@ -55,7 +55,7 @@ struct udp_sock {
 	uint8_t  port_locked;   /* bind() chose lport (SOCK_BINDPORT_LOCK) */
 	uint8_t  opt_broadcast, opt_reuseaddr, opt_reuseport;
 	uint8_t  shut_rd, shut_wr;
-	uint8_t  opt_recverr;   /* IP_RECVERR: stored; errors reach connected sockets only */
+	uint8_t  opt_recverr;   /* IP_RECVERR (IPV6_RECVERR is in so.v6flags) */
 	struct nst_addr laddr, raddr;   /* IPv4 v4-mapped; laddr a wildcard: unbound */
 	uint16_t lport, rport;
 	uint8_t  af;            /* NST_AF_INET or NST_AF_INET6 */
@@ -70,6 +70,29 @@ struct udp_sock {
 	struct tcp_ring rq;     /* datagram records */
 	unsigned rq_n;          /* datagrams queued */
 	uint32_t rq_charge;     /* bytes charged against opt_rcvbuf */
+	struct tcp_ring eq;     /* the error queue: records [struct udp_err_rec][quote] */
+	unsigned eq_n;          /* errors queued */
+	uint32_t eq_charge;     /* charged against opt_rcvbuf with rq_charge */
+};
+
+/* The error queue (IP_RECVERR): an error and the bytes its ICMP message
+ * quoted, at most UDP_EQ_QUOTE_MAX of them (Linux keeps the whole ICMP
+ * message: at most 576 bytes over IPv4, 1280 over IPv6). */
+#define UDP_EQ_QUOTE_MAX 1280
+#define UDP_EQ_SIZE      16384          /* the ring; fewer errors fit when SO_RCVBUF is small */
+struct udp_err_rec {
+	struct nst_sock_err e;
+	uint32_t len;
+};
+/* What an ICMP error said, for the error queue (udp_icmp_error and the
+ * ICMP sockets' icmp_sock_error). */
+struct icmp_err_ctx {
+	struct nst_addr offender;       /* the ICMP message's source */
+	uint8_t  hops, tclass;  /* its IP header's */
+	uint32_t info;          /* ee_info: the MTU of Fragmentation Needed / Packet Too Big,
+				 * the pointer of a Parameter Problem (IPv6), else 0 */
+	const uint8_t *quote;   /* the quoted datagram after its transport header */
+	unsigned quote_len;
 };
 
 /* The header of a queued datagram in the ring. */
@@ -78,6 +101,7 @@ struct udp_rec {
 	uint16_t sport;
 	uint8_t  hops, tclass;  /* its IP header's TTL/hop limit and TOS/traffic class */
 	struct nst_addr src, dst;
+	uint64_t rx_us;         /* stack time it arrived */
 };
 
 /* Destinations we sent ICMP errors to recently (Linux inet_peer rate_tokens). */
@@ -110,9 +134,33 @@ void     udp_fini(struct stack *st);
  * caller frees what holds them. csum_ok: the device verified the checksum. */
 void     udp_input(struct stack *st, const uint8_t *iph, unsigned hlen,
 		   const uint8_t *udp, unsigned len, int csum_ok);
-/* An ICMP error about a datagram we sent: inner IP header and >= 8 bytes. */
+/* An ICMP error about a datagram we sent: its addresses and ports. */
 void     udp_icmp_error(struct stack *st, int type, int code, const struct nst_addr *src,
-			uint16_t sport, const struct nst_addr *dst, uint16_t dport);
+			uint16_t sport, const struct nst_addr *dst, uint16_t dport,
+			const struct icmp_err_ctx *c);
+/* Queue an error on s (IP_RECVERR): counted, dropped when SO_RCVBUF is full;
+ * an ICMP error also becomes SO_ERROR. */
+void     udp_err_queue(struct stack *st, struct udp_sock *s, const struct nst_sock_err *e,
+		       const uint8_t *quote, unsigned len);
+/* An ICMP error (errno err, hard or soft) for s, about a datagram to
+ * dst:dport: queued with IP_RECVERR, else kept as SO_ERROR when hard on a
+ * connected socket; *ignored counts one that went nowhere (s NULL too). */
+void     udp_take_error(struct stack *st, struct udp_sock *s, int v4, int type, int code,
+			int err, int hard, const struct nst_addr *dst, uint16_t dport,
+			const struct icmp_err_ctx *c, uint64_t *ignored);
+/* Does s take errors into its queue for a v4 (IP_RECVERR) or IPv6
+ * (IPV6_RECVERR) destination? */
+int      udp_recverr_on(const struct udp_sock *s, int v4);
+ssize_t  udp_recv_err(struct stack *st, int sd, void *buf, size_t len, struct nst_sock_err *e,
+		      int *out_flags);
+unsigned udp_recv_ctl(struct stack *st, int sd);
+/* ICMP sockets (icmp_sock.c): an ICMP error quoting an ICMP message we
+ * sent (inner: the quoted message from its ICMP header, n bytes; src/dst
+ * the quoted IP header's addresses): to the raw sockets and the ping socket
+ * of its identifier, as Linux's raw_icmp_error and ping_err. */
+void     icmp_sock_error(struct stack *st, int type, int code, const struct nst_addr *src,
+			 const struct nst_addr *dst, const uint8_t *inner, unsigned n,
+			 const struct icmp_err_ctx *c);
 
 /* socket calls (sock.c dispatches here for udp_sd(sd)) */
 int      udp_socket(struct stack *st, int af, int kind);     /* kind: UDP_K_* */
