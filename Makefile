@@ -31,7 +31,7 @@ DEB_PACKAGES := build-essential pkg-config liburing-dev libpcap-dev bats bats-as
 	iproute2 iputils-ping curl netcat-openbsd socat tcpdump python3 procps sockperf \
 	nginx-light wrk util-linux gnuplot-nox \
 	redis-server redis-tools iperf3 python3-scapy ethtool bison flex \
-	libpython3.11-testsuite strace
+	libpython3.11-testsuite strace traceroute iputils-tracepath
 
 .PHONY: all test unit sim e2e deps clean demo bench conformance
 .SECONDARY:
