@@ -21,6 +21,7 @@
  * that keeps calls on kernel fds at one table lookup.
  */
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -308,12 +309,18 @@ int nsock_adopt(int fd, int sd)
 {
 	struct nsock *s = (unsigned)sd < sd_cap ? sd_map[sd] : NULL;
 	if (!s) {
-		const struct sock_ops *ops = sd >= NST_UDP_SD_BASE ? &udp_ops : &tcp_ops;
+		/* what it was made as: TCP, UDP, or an ICMP socket (ping, raw) */
+		int kind = nst_sock_kind(eng.st, sd);
+		const struct sock_ops *ops = kind == NST_SOCK_STREAM ? &tcp_ops
+					   : kind == NST_SOCK_PING ? &ping_ops
+					   : kind == NST_SOCK_RAW_ICMP ? &raw_ops : &udp_ops;
 		int fl = REAL(fcntl)(fd, F_GETFL);
 		if (fl < 0)
 			return -errno;
 		if (!(s = nsock_new(sd, ops, ops->protocol, !!(fl & O_NONBLOCK))))
 			return -ENOMEM;
+		if ((ops == &ping_ops || ops == &raw_ops) && s->family == AF_INET6)
+			s->protocol = IPPROTO_ICMPV6;
 		s->committed = 1;
 		struct nst_tcp_info ti;
 		if (ops == &tcp_ops && nst_tcp_info(eng.st, sd, &ti) == 0 && ti.state == TCP_LISTEN)

@@ -218,6 +218,18 @@ int nst_sock_family(struct stack *st, int sd)
 	const struct sock_ops *ops = sock_ops(sd);
 	return ops->valid(st, sd) ? ops->family(st, sd) : -EBADF;
 }
+int nst_sock_kind(struct stack *st, int sd)
+{
+	if (!udp_sd(sd))
+		return nst_sock_type(st, sd);
+	switch (udp_kind(st, sd)) {
+	case UDP_K_UDP:  return NST_SOCK_DGRAM;
+	case UDP_K_PING: return NST_SOCK_PING;
+	case UDP_K_RAW:  return NST_SOCK_RAW_ICMP;
+	}
+	return -EBADF;
+}
+
 int nst_sock_type(struct stack *st, int sd)
 {
 	const struct sock_ops *ops = sock_ops(sd);

@@ -397,6 +397,8 @@ int     nst_getpeername(struct stack *st, int sd, uint32_t *addr, uint16_t *port
 #define NST_AF_INET6 10         /* Linux AF_INET6 */
 int     nst_socket6(struct stack *st, int type);
 int     nst_sock_family(struct stack *st, int sd);           /* NST_AF_* or -EBADF */
+/* The NST_SOCK_* it was made with (PING and RAW_ICMP too), or -EBADF. */
+int     nst_sock_kind(struct stack *st, int sd);
 int     nst_bind_addr(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port);
 int     nst_connect_addr(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port,
 			 uint64_t now_us);

@@ -546,6 +546,12 @@ int udp_family(struct stack *st, int sd)
 	return s ? s->af : -EBADF;
 }
 
+int udp_kind(struct stack *st, int sd)
+{
+	struct udp_sock *s = udp_get(st, sd);
+	return s ? s->kind : -EBADF;
+}
+
 int udp_bind(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port)
 {
 	struct udp_sock *s = udp_get(st, sd);

@@ -177,6 +177,7 @@ ssize_t  icmp_sock_send(struct stack *st, struct udp_sock *s, const struct nst_a
 void     udp_deliver(struct stack *st, struct udp_sock *s, const struct nst_addr *src,
 		     uint16_t sport, const uint8_t *data, uint32_t len, const struct nst_dgram_info *di);
 int      udp_family(struct stack *st, int sd);
+int      udp_kind(struct stack *st, int sd);       /* UDP_K_* */
 int      udp_bind(struct stack *st, int sd, const struct nst_addr *addr, uint16_t port);
 int      udp_listen(struct stack *st, int sd, int backlog);
 int      udp_accept(struct stack *st, int sd, struct nst_addr *addr, uint16_t *port);

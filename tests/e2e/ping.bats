@@ -84,3 +84,24 @@ except OSError as e:
 	assert_output --partial "2 received"
 	refute_output --partial "SOCK_RAW"
 }
+
+@test "a raw ICMP socket and an ICMPv6 echo socket survive exec and keep working in the new program, kernel and nstack" {
+	lab_addr6_up
+	$nsx sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+	$ksx sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+	local h=$BATS_TEST_DIRNAME/icmp_exec.py
+	run timeout 20 $ksx python3 "$h" parent "$KVETH" "$KVETH6"
+	echo "# kernel: $output" >&3
+	assert_success
+	local kernel=$output
+	need_nstack
+	local before
+	before=$(tap_rx)
+	run timeout 20 $nsx $NSTACK python3 "$h" parent "$KADDR" "$KADDR6"
+	echo "# nstack: $output" >&3
+	assert_success
+	assert_output "$kernel"
+	assert_line "raw reply b'exec'"
+	assert_line "ping6 reply type 129 b'exec6'"
+	assert_tap_used "$before"
+}

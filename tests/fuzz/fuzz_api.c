@@ -22,6 +22,8 @@
  *                   MTU_DISCOVER, RECVPKTINFO, RECVHOPLIMIT, or a raw name)
  *   11 sendto / recvfrom with bit 6: nst_sendmsg_addr / nst_recvmsg_addr
  *                   (either family, per-datagram hop limit and traffic class)
+ *   6 with bit 3:   nst_recv_err (IP_RECVERR's queue: ICMP errors of the loopback,
+ *                   local EMSGSIZE errors) and nst_recv_ctl
  *
  * Socket arguments name one of the sds returned so far, or a raw value
  * (negative, out of range, closed). The leak check and sanitizers are the
@@ -172,6 +174,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			static const int rflags[4] = { 0, NST_MSG_PEEK, NST_MSG_WAITALL, NST_MSG_DONTWAIT };
 			int sd = api_pick_sd(&in);
 			size_t n = (size_t)fz_u8(&in) << ((op >> 4) & 7);
+			if (op & 0x08) {
+				/* the error queue and the control messages asked for */
+				struct nst_sock_err e;
+				int fl;
+				ssize_t r = nst_recv_err(st, sd, buf, n, &e, &fl, F.now);
+				if (r > (ssize_t)n)
+					fz_fail("nst_recv_err copied %zd bytes into %zu", r, n);
+				nst_recv_ctl(st, sd);
+				break;
+			}
 			nst_recv(st, sd, buf, n, rflags[(op >> 6) & 3], F.now);
 			break;
 		}
