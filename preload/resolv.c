@@ -9,15 +9,18 @@
  * the way glibc builds them (one malloc per addrinfo with its sockaddr after
  * it, so the real freeaddrinfo frees them). AF_INET asks A, AF_INET6 AAAA,
  * AF_UNSPEC both, sorted as glibc sorts them (RFC 6724 6: usable
- * destinations first, then by the precedence of the default policy table,
- * so a unique-local IPv6 address comes after IPv4). The name server may be
- * IPv4 or IPv6. Everything else —
+ * destinations first, then by the precedence of glibc's default policy
+ * table, RFC 3484's: an IPv6 address we have a source for comes first).
+ * The name server may be IPv4 or IPv6. Everything else —
  * numeric hosts, names in /etc/hosts, name servers the kernel serves,
  * nstack not configured — goes to the real getaddrinfo.
  *
  * not implemented: search domains and ndots, TCP fallback for truncated
  * answers, gethostbyname and friends, nsswitch orders other than "files
- * dns", AI_V4MAPPED and AI_ADDRCONFIG (answered as without them).
+ * dns". AI_ADDRCONFIG and AI_V4MAPPED (with AI_ALL) are glibc's, with the
+ * stack as the host whose addresses count: it always has IPv4, and IPv6
+ * unless NSTACK_IPV6=0 (a link-local address counts, as in glibc's
+ * __check_pf).
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -137,16 +140,19 @@ static int dns_skip_name(const uint8_t *m, int len, int off)
 }
 
 /* The A (or AAAA) records of a response to a qtype query: count (up to
- * max, IPv4 v4-mapped) or -EAI_*. */
+ * max, IPv4 v4-mapped), or an EAI_* code: glibc's are negative */
+_Static_assert(EAI_NONAME < 0 && EAI_AGAIN < 0 && EAI_FAIL < 0 && EAI_SYSTEM < 0,
+	       "a count and an EAI_* code share dns_parse's result");
+
 static int dns_parse(const uint8_t *m, int len, uint16_t id, int qtype, struct nst_addr *out, int max)
 {
 	if (len < 12 || ((m[0] << 8) | m[1]) != id || !(m[2] & 0x80))
-		return -EAI_AGAIN;
+		return EAI_AGAIN;
 	int rcode = m[3] & 0xf;
 	if (rcode == 3)
-		return -EAI_NONAME;
+		return EAI_NONAME;
 	if (rcode != 0)
-		return -EAI_FAIL;
+		return EAI_FAIL;
 	int qd = (m[4] << 8) | m[5], an = (m[6] << 8) | m[7];
 	int off = 12;
 	for (int i = 0; i < qd && off >= 0; i++) {
@@ -171,7 +177,7 @@ static int dns_parse(const uint8_t *m, int len, uint16_t id, int qtype, struct n
 			memcpy(out[n++].b, m + off, 16);
 		off += rdlen;
 	}
-	return n ? n : -EAI_NONAME;
+	return n ? n : EAI_NONAME;
 }
 
 /* Ask ns for qtype records over an nstack UDP socket (socket() is ours:
@@ -183,20 +189,20 @@ static int dns_ask(const struct nst_addr *ns, const char *name, int qtype, int t
 	uint16_t id = (uint16_t)(eng_now_us() ^ (uint64_t)getpid() ^ (unsigned)qtype);
 	int qlen = dns_query(q, sizeof(q), name, id, qtype);
 	if (qlen < 0)
-		return -EAI_NONAME;
+		return EAI_NONAME;
 	int v4 = nst_addr_is_v4(ns);
 	int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -EAI_SYSTEM;
+		return EAI_SYSTEM;
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(53),
 				   .sin_addr.s_addr = htonl(nst_addr_v4(ns)) };
 	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(53) };
 	memcpy(&sin6.sin6_addr, ns->b, 16);
-	int ret = -EAI_AGAIN;
+	int ret = EAI_AGAIN;
 	if (v4 ? connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0
 	       : connect(fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0)
 		goto out;
-	for (int a = 0; a < attempts && ret == -EAI_AGAIN; a++) {
+	for (int a = 0; a < attempts && ret == EAI_AGAIN; a++) {
 		if (send(fd, q, (size_t)qlen, 0) < 0)
 			break;
 		int64_t end = (int64_t)eng_now_us() + (int64_t)timeout_s * 1000000;
@@ -211,7 +217,7 @@ static int dns_ask(const struct nst_addr *ns, const char *name, int qtype, int t
 			if (n < 0)
 				break;
 			ret = dns_parse(r, (int)n, id, qtype, out, max);
-			if (ret != -EAI_AGAIN)
+			if (ret != EAI_AGAIN)
 				break;  /* else: not our answer, keep waiting */
 		}
 	}
@@ -242,24 +248,21 @@ static int service_port(const char *service, const struct addrinfo *hints, uint1
 	return 0;
 }
 
-/* RFC 6724 2.1: the precedence of a destination in the default policy table. */
+/* The precedence of a destination, as glibc's getaddrinfo ranks it: its
+ * built-in policy table is still RFC 3484's (2.1), not RFC 6724's (which
+ * ranks IPv4 above unique-local and Teredo addresses); /etc/gai.conf can
+ * change it (not read here). */
 static int rfc6724_precedence(const struct nst_addr *a)
 {
 	static const struct nst_addr loop6 = { .b = { [15] = 1 } };
 	if (nst_addr_eq(a, &loop6))
-		return 50;
+		return 50;                              /* ::1/128 */
 	if (nst_addr_is_v4(a))
-		return 35;                              /* ::ffff:0:0/96 */
+		return 10;                              /* ::ffff:0:0/96 */
 	if (a->b[0] == 0x20 && a->b[1] == 0x02)
 		return 30;                              /* 2002::/16 (6to4) */
-	if (a->b[0] == 0x20 && a->b[1] == 0x01 && a->b[2] == 0 && a->b[3] == 0)
-		return 5;                               /* 2001::/32 (Teredo) */
-	if ((a->b[0] & 0xfe) == 0xfc)
-		return 3;                               /* fc00::/7 (unique local) */
 	if (a->q[0] == 0 && a->w[2] == 0)
-		return 1;                               /* ::/96 */
-	if ((a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0xc0) || (a->b[0] == 0x3f && a->b[1] == 0xfe))
-		return 1;                               /* fec0::/10, 3ffe::/16 */
+		return 20;                              /* ::/96 */
 	return 40;                                      /* ::/0 */
 }
 
@@ -306,6 +309,7 @@ NST_EXPORT int getaddrinfo(const char *node, const char *service, const struct a
 	if (eng.st)
 		stack_addr6(eng.st, &ll, &gl, &plen);
 	int have6 = eng.st && !nst_addr_is_unspec(&gl);
+	int any6 = have6 || (eng.st && !nst_addr_is_unspec(&ll));
 	eng_unlock();
 	if (!ours)
 		return call_real(node, service, hints, res);
@@ -313,29 +317,48 @@ NST_EXPORT int getaddrinfo(const char *node, const char *service, const struct a
 	int e = service_port(service, hints, &port);
 	if (e)
 		return e;
+	int flags = hints ? hints->ai_flags : 0;
+	if (flags & AI_ADDRCONFIG) {
+		/* glibc: families without an address are not asked for; asking
+		 * for only such a family has no answer */
+		if (family == AF_INET6 && !any6)
+			return EAI_NONAME;
+		if (family == AF_UNSPEC && !any6)
+			family = AF_INET;
+	}
+	/* AI_V4MAPPED: IPv4 addresses, v4-mapped, when there is no IPv6 one
+	 * (AI_ALL: always) */
+	int mapped = family == AF_INET6 && (flags & AI_V4MAPPED);
 	int qtypes[2], nq = 0;
-	if (family != AF_INET6)
-		qtypes[nq++] = DNS_A;
-	if (family != AF_INET)
+	if (family == AF_INET6) {
 		qtypes[nq++] = DNS_AAAA;
+		if (mapped)
+			qtypes[nq++] = DNS_A;
+	} else {
+		qtypes[nq++] = DNS_A;
+		if (family == AF_UNSPEC)
+			qtypes[nq++] = DNS_AAAA;
+	}
 	struct nst_addr addrs[32];
-	int n = 0, err = -EAI_NONAME;
+	int n = 0, err = EAI_NONAME;
 	for (int k = 0; k < nq; k++) {
+		if (mapped && qtypes[k] == DNS_A && n > 0 && !(flags & AI_ALL))
+			break;
 		int r = dns_ask(&ns, node, qtypes[k], timeout_s, attempts, addrs + n, 16);
 		log_debug("getaddrinfo(%s) over nstack UDP, type %d: %d", node, qtypes[k], r);
 		if (r > 0)
 			n += r;
-		else if (r != -EAI_NONAME || err == -EAI_NONAME)
+		else if (r != EAI_NONAME || err == EAI_NONAME)
 			err = r;        /* a failure beats "no such records" */
 	}
 	if (n == 0)
-		return -err;
+		return err;
 	rfc6724_sort(addrs, n, have6);
 	static const int types[][2] = { { SOCK_STREAM, IPPROTO_TCP }, { SOCK_DGRAM, IPPROTO_UDP },
 					{ SOCK_RAW, 0 } };
 	struct addrinfo *head = NULL, **tail = &head;
 	for (int i = 0; i < n; i++) {
-		int v4 = nst_addr_is_v4(&addrs[i]);
+		int v4 = nst_addr_is_v4(&addrs[i]) && !mapped;  /* mapped: ::ffff:a.b.c.d */
 		socklen_t salen = v4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 		for (unsigned t = 0; t < 3; t++) {
 			if (hints && hints->ai_socktype && hints->ai_socktype != types[t][0])

@@ -79,3 +79,38 @@ teardown() {
 	run timeout 20 tcpdump -nr "$np" tcp port 8000
 	assert_line --regexp "IP $NADDR\.[0-9]+ > $KADDR\.8000: Flags \[S\]"
 }
+
+@test "getaddrinfo with AI_ADDRCONFIG, AI_V4MAPPED and AI_ALL answers as the kernel's, with and without IPv6" {
+	local T="$ROOT/tests/helpers/udp_tool.py" args kernel
+	# NS has no IPv6 (lab_up): nstack without IPv6 (NSTACK_IPV6=0) is the same host. The
+	# responder answers A only.
+	for args in any "any addrconfig" "6 addrconfig" "4 addrconfig" "6 v4mapped" "6 v4mapped,all"; do
+		run timeout 20 $nsx python3 "$T" resolve peer.lab $args
+		assert_success
+		kernel=$output
+		need_nstack
+		run timeout 20 $nsx env NSTACK_IPV6=0 $NSTACK python3 "$T" resolve peer.lab $args
+		assert_success
+		echo "# $args: kernel '$kernel', nstack '$output'" >&3
+		assert_output "$kernel"
+	done
+	run timeout 20 $nsx env NSTACK_IPV6=0 $NSTACK python3 "$T" resolve peer.lab 6 v4mapped
+	assert_output "::ffff:$KADDR"
+	# with IPv6 on both, and a responder that answers AAAA too
+	kill "$DNS_PID"
+	wait "$DNS_PID" 2>/dev/null || true
+	bg "$BATS_TEST_TMPDIR/dns6.log" $nsx python3 "$ROOT/tests/helpers/dns_responder.py" "$KADDR" peer.lab "$KADDR" fd00:198:18::1
+	wait_file_grep "$BATS_TEST_TMPDIR/dns6.log" "^listening"
+	lab_addr6_up
+	for args in "any addrconfig" "6 addrconfig" "6 v4mapped" "6 v4mapped,all"; do
+		run timeout 20 $nsx python3 "$T" resolve peer.lab $args
+		assert_success
+		kernel=$output
+		run timeout 20 $nsx $NSTACK python3 "$T" resolve peer.lab $args
+		assert_success
+		echo "# $args: kernel '$kernel', nstack '$output'" >&3
+		assert_output "$kernel"
+	done
+	assert_output "::ffff:$KADDR fd00:198:18::1"
+	assert_log "$BATS_TEST_TMPDIR/dns6.log" "query peer.lab 28 from $NADDR"
+}

@@ -9,8 +9,10 @@
   udp_tool.py refused ADDR PORT         connected socket to a closed port: send, recv (2 s
                                         bound), send again; print each step's errno name or "ok"
   udp_tool.py bcast ADDR PORT           sendto a broadcast without, then with SO_BROADCAST
-  udp_tool.py resolve NAME [4|6|any]    getaddrinfo(NAME) -> the IPv4 (IPv6) addresses, sorted;
-                                        any (AF_UNSPEC): every address, in getaddrinfo's order
+  udp_tool.py resolve NAME [4|6|any] [FLAGS]
+                                        getaddrinfo(NAME) -> the IPv4 (IPv6) addresses, sorted;
+                                        any (AF_UNSPEC): every address, in getaddrinfo's order;
+                                        FLAGS: addrconfig,v4mapped,all (AI_*)
 """
 import errno
 import hashlib
@@ -83,9 +85,17 @@ def bcast(addr, port):
     print(" ".join(out))
 
 
-def resolve(name, fam="4"):
+def resolve(name, fam="4", flags=""):
     family = {"4": socket.AF_INET, "6": socket.AF_INET6, "any": socket.AF_UNSPEC}[fam]
-    addrs = [a[4][0] for a in socket.getaddrinfo(name, 80, family, socket.SOCK_STREAM)]
+    fl = 0
+    for f in filter(None, flags.split(",")):
+        fl |= {"addrconfig": socket.AI_ADDRCONFIG, "v4mapped": socket.AI_V4MAPPED,
+               "all": socket.AI_ALL}[f]
+    try:
+        addrs = [a[4][0] for a in socket.getaddrinfo(name, 80, family, socket.SOCK_STREAM, 0, fl)]
+    except socket.gaierror as e:
+        print("gaierror", e.errno)
+        return
     print(" ".join(addrs if fam == "any" else sorted(set(addrs))))
 
 
