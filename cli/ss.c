@@ -220,7 +220,7 @@ static void ss_users(const char *line, pid_t server, char *out, size_t size)
 }
 
 static const char ss_usage_text[] =
-	"usage: nstack ss [-p PID] [-t|-u] [-l|-a] [-i] [-H]\n"
+	"usage: nstack ss [-p PID] [-t|-u] [-4|-6] [-l|-a] [-i] [-H]\n"
 	"\n"
 	"The sockets of running nstack processes, in ss(8)'s layout (always numeric).\n"
 	"The host's ss cannot see them: they are not the kernel's.\n"
@@ -228,6 +228,9 @@ static const char ss_usage_text[] =
 	"  -p, --pid PID   only process PID\n"
 	"  -t, --tcp       TCP sockets (the default)\n"
 	"  -u, --udp       UDP sockets\n"
+	"  -4, --ipv4      AF_INET sockets only\n"
+	"  -6, --ipv6      AF_INET6 sockets only (dual-stack ones show IPv4 peers as\n"
+	"                  [::ffff:a.b.c.d], as ss)\n"
 	"  -l, --listening listening sockets only\n"
 	"  -a, --all       sockets in every state (default: connected ones, as ss)\n"
 	"  -i, --info      TCP internals: rto, rtt/rttvar (ms), mss, cwnd and ssthresh\n"
@@ -310,19 +313,22 @@ int cmd_ss(int argc, char **argv)
 		{ "udp", no_argument, NULL, 'u' }, { "listening", no_argument, NULL, 'l' },
 		{ "all", no_argument, NULL, 'a' }, { "info", no_argument, NULL, 'i' },
 		{ "no-header", no_argument, NULL, 'H' }, { "numeric", no_argument, NULL, 'n' },
+		{ "ipv4", no_argument, NULL, '4' }, { "ipv6", no_argument, NULL, '6' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	pid_t only = 0;
-	int tcp = 0, udp = 0, listening = 0, all = 0, info = 0, header = 1, c;
+	int tcp = 0, udp = 0, listening = 0, all = 0, info = 0, header = 1, c, fam4 = 0, fam6 = 0;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:tulaiHnh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:tu46laiHnh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			only = pid_arg(optarg);
 			break;
 		case 't': tcp = 1; break;
 		case 'u': udp = 1; break;
+		case '4': fam4 = 1; break;
+		case '6': fam6 = 1; break;
 		case 'l': listening = 1; break;
 		case 'a': all = 1; break;
 		case 'i': info = 1; break;
@@ -337,6 +343,8 @@ int cmd_ss(int argc, char **argv)
 		usage_error("unexpected argument %s", argv[optind]);
 	if (!tcp && !udp)
 		tcp = 1;
+	if (!fam4 && !fam6)
+		fam4 = fam6 = 1;
 
 	pid_t pids[MAX_PROCS];
 	int np = ctl_pids(only, pids, MAX_PROCS);
@@ -368,6 +376,9 @@ int cmd_ss(int argc, char **argv)
 				continue;
 			if (!((tcp && !strcmp(proto, "tcp")) || (udp && !strcmp(proto, "udp"))))
 				continue;
+			/* an AF_INET6 socket's addresses are bracketed, v4-mapped ones too */
+			if (!(local[0] == '[' || local[0] == '*' ? fam6 : fam4))
+				continue;
 			/* as ss: an unconnected UDP socket counts as listening (-l) */
 			int is_listen = !strcmp(state, "LISTEN") ||
 					(!strcmp(proto, "udp") && !strcmp(state, "UNCONN"));
@@ -375,6 +386,10 @@ int cmd_ss(int argc, char **argv)
 				continue;
 			if (is_listen && !strcmp(peer, "0.0.0.0:0"))
 				strcpy(peer, "0.0.0.0:*");
+			else if (is_listen && !strcmp(peer, "[::]:0"))
+				strcpy(peer, "[::]:*");
+			else if (is_listen && !strcmp(peer, "*:0"))
+				strcpy(peer, "*:*");
 			char users[4096];
 			ss_users(line, pids[i], users, sizeof(users));
 			printf("%-12s %-6" PRIu64 " %-6" PRIu64 " %-25s %-25s %s\n", state,

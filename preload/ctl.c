@@ -90,10 +90,20 @@ static void __attribute__((format(printf, 2, 3))) ctl_printf(struct ctl_buf *b, 
 	}
 }
 
-/* An address as ss(8) prints it: IPv4 dotted, IPv6 in brackets. */
+/* An address as ss(8) prints it: IPv4 dotted, an AF_INET6 socket's in
+ * brackets (v4-mapped ones too), its wildcard "*" when it takes IPv4 as
+ * well (not IPV6_V6ONLY). */
 #define CTL_IP_LEN (INET6_ADDRSTRLEN + 2)
-static const char *ctl_ip(const struct nst_addr *a, char *buf)
+static const char *ctl_ip_af(const struct nst_addr *a, int af, int v6only, char *buf)
 {
+	if (af == NST_AF_INET6 && !v6only && nst_addr_is_unspec(a))
+		return strcpy(buf, "*");
+	if (af == NST_AF_INET6 && nst_addr_is_v4(a)) {
+		buf[0] = '[';
+		inet_ntop(AF_INET6, a->b, buf + 1, INET6_ADDRSTRLEN);
+		strcat(buf, "]");
+		return buf;
+	}
 	if (nst_addr_is_v4(a)) {
 		struct in_addr ia = { htonl(nst_addr_v4(a)) };
 		return inet_ntop(AF_INET, &ia, buf, CTL_IP_LEN);
@@ -102,6 +112,11 @@ static const char *ctl_ip(const struct nst_addr *a, char *buf)
 	inet_ntop(AF_INET6, a->b, buf + 1, INET6_ADDRSTRLEN);
 	strcat(buf, "]");
 	return buf;
+}
+
+static const char *ctl_ip(const struct nst_addr *a, char *buf)
+{
+	return ctl_ip_af(a, nst_addr_is_v4(a) ? NST_AF_INET : NST_AF_INET6, 1, buf);
 }
 
 /* Who holds each socket of a snapshot: our lowest fd to it (or -1), and
@@ -175,8 +190,8 @@ static void ctl_sockets(struct ctl_buf *b)
 			   "snd_wnd=%u rcv_wnd=%u retrans=%u recovery=%u bytes_acked=%llu "
 			   "bytes_received=%llu total_retrans=%u delivery_rate=%llu sack=%u cc=%s",
 			   s->type == NST_SOCK_DGRAM ? "udp" : "tcp",
-			   nst_tcp_state_name(s->state), ctl_ip(&s->laddr, la), s->lport,
-			   ctl_ip(&s->raddr, ra), s->rport, s->recv_q, s->send_q, s->sd,
+			   nst_tcp_state_name(s->state), ctl_ip_af(&s->laddr, s->af, s->v6only, la),
+			   s->lport, ctl_ip_af(&s->raddr, s->af, s->v6only, ra), s->rport, s->recv_q, s->send_q, s->sd,
 			   s->orphan, s->mss, (unsigned long long)s->rtt_us,
 			   (unsigned long long)s->rttvar_us, (unsigned long long)s->rto_us,
 			   s->cwnd, s->ssthresh, s->snd_wnd, s->rcv_wnd, s->retrans,

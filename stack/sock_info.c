@@ -31,6 +31,8 @@ static void sock_info_fill(const struct stack *st, const struct tcb *t, int i,
 	o->lport = t->lport;
 	o->raddr = peer_shown(&t->laddr, &t->raddr);
 	o->rport = t->rport;
+	o->af = t->af;
+	o->v6only = t->v6only;
 	if (t->state == TCP_LISTEN) {
 		/* As Linux for listeners: Recv-Q is the accept queue, Send-Q the backlog. */
 		o->recv_q = t->acc_n;
@@ -95,6 +97,8 @@ int nst_sock_list(const struct stack *st, struct nst_sock_info *out, int max)
 			o->lport = u->lport;
 			o->raddr = peer_shown(&u->laddr, &u->raddr);
 			o->rport = u->rport;
+			o->af = u->af;
+			o->v6only = u->v6only;
 			o->recv_q = u->rq_charge;   /* like Linux: bytes charged to SO_RCVBUF */
 		}
 		n++;

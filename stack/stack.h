@@ -571,6 +571,7 @@ struct nst_sock_info {
 	char     cc[16];        /* congestion control (TCP_CONGESTION name) */
 	struct nst_addr laddr, raddr;   /* IPv4 v4-mapped */
 	uint16_t lport, rport;
+	uint8_t  af, v6only;    /* the socket's family (NST_AF_*) and IPV6_V6ONLY */
 	uint32_t recv_q;        /* unread bytes; listener: accept queue length */
 	uint32_t send_q;        /* unacknowledged + unsent bytes; listener: backlog */
 	uint32_t mss;

@@ -199,3 +199,41 @@ forked_wait() {
 	[ -e "$RUNDIR/$PPID_.sock" ] || fail "no control socket for the parent $PPID_"
 	[ ! -e "$RUNDIR/$CPID.sock" ] || fail "the child $CPID has a control socket of its own"
 }
+
+# Listeners of both families (an AF_INET one, a dual-stack AF_INET6 one, a V6ONLY one, and a
+# UDP socket on ::), as ss -4 / -6 list them: state, local and peer columns.
+TWOFAM='
+import socket, sys, time
+a, a6 = sys.argv[1], sys.argv[2]
+s4 = socket.socket(); s4.bind((a, 7781)); s4.listen(4)
+s6 = socket.socket(socket.AF_INET6); s6.bind(("::", 7782)); s6.listen(4)
+o6 = socket.socket(socket.AF_INET6); o6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+o6.bind((a6, 7783)); o6.listen(4)
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::", 7784))
+print("ready", flush=True)
+time.sleep(30)
+'
+
+@test "ss -4 / -6 split the families as the kernel's ss does" {
+	lab_addr6_up
+	local d=$BATS_TEST_TMPDIR args k n
+	bg "$d/k.log" $nsx python3 -c "$TWOFAM" "$KADDR" "$KADDR6"
+	local kpid=$BG_PID
+	wait_file_grep "$d/k.log" "^ready" 100
+	need_nstack
+	bg "$d/n.log" $nsx $NSTACK python3 -c "$TWOFAM" "$NADDR" "$NADDR6"
+	local npid=$BG_PID
+	wait_file_grep "$d/n.log" "^ready" 100
+	# state, local, peer; the kernel's addresses as nstack's
+	for args in "-4 -t" "-6 -t" "-6 -u" "-4 -u" "-t"; do
+		k=$($nsx ss -H -l -n $args -p | grep "pid=$kpid," | awk '{print $1, $4, $5}' |
+			sed "s/$KADDR6/$NADDR6/; s/$KADDR:/$NADDR:/" | sort)
+		n=$("$BUILD/nstack" ss -H -l $args -p "$npid" | awk '{print $1, $4, $5}' | sort)
+		echo "# ss -l $args: kernel [$k] nstack [$n]" >&3
+		assert_equal "$n" "$k"
+	done
+	[ -n "$k" ] || fail "the kernel's ss listed nothing"
+	run "$BUILD/nstack" ss -H -l -6 -t -p "$npid"
+	assert_output --partial "*:7782 "
+	refute_output --partial "$NADDR:7781"
+}
