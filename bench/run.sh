@@ -44,6 +44,10 @@
 #   curl_seq    app = 200 curl processes one after another, 1 KB each from a kernel http.server
 #               in NS (seconds; the cost of a process's start, first connect and exit)
 #   redis_get/set app = redis-server, redis-benchmark -c 50 -q in NS (requests/s)
+#   redis_cli_get/set  the client side: app = redis-benchmark -c 50 against a redis-server on
+#               NS's kernel (requests/s)
+#   memc_get/set app = memcslap (libmemcached-tools; 50 threads, a connection each) against a
+#               memcached on NS's kernel (operations/s; skipped without memcslap/memcached)
 #   nginx_ka    app = nginx serving a 4 KB file, wrk -c 50 keep-alive from NS (requests/s)
 #   nginx_close same with `Connection: close`: one connection per request (connections/s)
 #   nginx_wN_ka/_close  the same with nginx's default model: a daemon master and N = 1, 2
@@ -515,6 +519,50 @@ bench_curl_seq() {
 # ---- redis -------------------------------------------------------------------------------
 # redis_rps OUT TEST: requests/s of TEST (SET, GET) from redis-benchmark --csv
 redis_rps() { awk -F'"' -v t="$2" '$2 == t {print $4}' <<<"$1" | grep . || echo fail; }
+# bench_clients: request/response clients on the app side, the servers on NS's kernel
+bench_clients() {
+	local who r srv out n=$((SECS * 20000)) t
+	bg "$WORK/redis-cli-srv.log" $nsx redis-server --port 6390 --bind 198.18.0.1 198.19.0.1 \
+		--save '' --appendonly no --protected-mode no --dir "$WORK"
+	srv=$LAST
+	if wait_kernel_listen 6390; then
+		for who in kernel nstack; do
+			for r in $(seq "$RUNS"); do
+				out=$(timeout $((SECS * 4 + 20)) $(on $who) redis-benchmark -h "$(peer_addr $who)" \
+					-p 6390 -q -t get,set -n "$n" -c 50 --csv 2>&1) || true
+				record redis_cli_set "$who" "$(redis_rps "$out" SET)"
+				record redis_cli_get "$who" "$(redis_rps "$out" GET)"
+			done
+		done
+	else
+		echo "bench: redis-server for the client cases did not start" >&2
+	fi
+	stop "$srv"
+	if ! command -v memcslap >/dev/null || ! command -v memcached >/dev/null; then
+		echo "bench: memcslap or memcached missing (apt-get install memcached libmemcached-tools), memc_* skipped" >&2
+		return 0
+	fi
+	bg "$WORK/memcached.log" $nsx memcached -u root -l 198.18.0.1,198.19.0.1 -p 11211 -t 2
+	srv=$LAST
+	if wait_kernel_listen 11211; then
+		local keys=$((SECS * 500))     # per thread; 50 threads
+		for who in kernel nstack; do
+			for r in $(seq "$RUNS"); do
+				for t in set get; do
+					out=$(timeout $((SECS * 10 + 30)) $(on $who) memcslap --servers="$(peer_addr $who):11211" \
+						--concurrency=50 --execute-number="$keys" --test=$t 2>&1) || true
+					# "Time to get  100000 keys by   50 threads:     4.897 seconds."
+					record "memc_$t" "$who" "$(awk -v t="$t" '$1 == "Time" && $3 == t {
+						print $4 / $(NF - 1); f = 1 } END { if (!f) print "fail" }' <<<"$out")"
+				done
+			done
+		done
+	else
+		echo "bench: memcached did not start" >&2
+	fi
+	stop "$srv"
+}
+
 bench_redis() {
 	local who r srv out n=$((SECS * 20000))
 	for who in kernel nstack; do
@@ -740,7 +788,7 @@ bench_lossy() {
 START=$(date +%s)
 echo "bench: RUNS=$RUNS SECONDS=$SECS BUILD=$BUILD" >&2
 SKIPPED=
-for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong iperf_tx6 iperf_rx6 pingpong6 connrate connrate_srv curl_seq redis nginx nginx_mp syscalls idle_rss lossy}; do
+for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong iperf_tx6 iperf_rx6 pingpong6 connrate connrate_srv curl_seq redis clients nginx nginx_mp syscalls idle_rss lossy}; do
 	if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
 		echo "bench: over the ${BUDGET}s budget, $c skipped" >&2
 		SKIPPED="$SKIPPED $c"
