@@ -58,7 +58,8 @@
 #               BENCH_CALLS_DETAIL=1 prints which calls, per thread (perf trace -s)
 #   rss_idle    bytes of RSS per idle connection with 10 000 of them (bench/idle_rss.sh, if
 #               present; one run)
-#   lossy       bench/lossy.sh (if present and BENCH_LOSSY=1): its output is appended
+#   lossy       bench/lossy.sh (if present and BENCH_LOSSY=1; its default profiles, IPv4
+#               a b c z and IPv6 a6 z6, within its own 1400 s budget): its output is appended
 # Bounded: every command runs under timeout; the whole run is under 10 minutes with defaults.
 set -euo pipefail
 RUNS=${1:-3}

@@ -448,12 +448,29 @@ lab_down_packet() {
 # environment), and adds --addr6 $NADDR6/64 to NSTACK (the launcher unsets what it is not given).
 KADDR6=fd00:198:18::1
 NADDR6=fd00:198:18::2
+BADDR6=fd00:198:18::3 # the kernel client of the lossy lab (lab_addr6_up_bridge)
 KVETH6=fd00:198:19::1
 CVETH6=fd00:198:19::2
 lab_addr6_up() {
 	[ -e /proc/sys/net/ipv6 ] || skip "this kernel has no IPv6"
+	lab_ipv6_on "$NS" "$NSK"
+	ip -n "$NS" -6 addr add "$KADDR6/64" dev nst0 nodad
+	ip -n "$NS" -6 addr add "$KVETH6/64" dev vk0 nodad
+	ip -n "$NSK" -6 addr add "$CVETH6/64" dev vk1 nodad
+	ip -n "$NSK" -6 route add fd00:198:18::/64 via "$KVETH6"
+	NSTACK_ADDR6="$NADDR6/64"
+	case "$NSTACK" in
+	*" --addr6 "*) ;;
+	*" --") NSTACK="${NSTACK% --} --addr6 $NADDR6/64 --" ;;
+	esac
+	export KADDR6 NADDR6 KVETH6 CVETH6 NSTACK_ADDR6 NSTACK
+}
+
+# lab_ipv6_on NETNS...: IPv6 on in each namespace (the labs create them with it off), with no
+# DAD and no router solicitations, on the devices that exist and the later ones.
+lab_ipv6_on() {
 	local ns dev
-	for ns in "$NS" "$NSK"; do
+	for ns in "$@"; do
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
 			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.router_solicitations=0 \
 			net.ipv6.conf.default.router_solicitations=0
@@ -465,14 +482,24 @@ lab_addr6_up() {
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
 			net.ipv6.conf.default.disable_ipv6=0
 	done
-	ip -n "$NS" -6 addr add "$KADDR6/64" dev nst0 nodad
-	ip -n "$NS" -6 addr add "$KVETH6/64" dev vk0 nodad
-	ip -n "$NSK" -6 addr add "$CVETH6/64" dev vk1 nodad
-	ip -n "$NSK" -6 route add fd00:198:18::/64 via "$KVETH6"
-	NSTACK_ADDR6="$NADDR6/64"
+}
+
+# lab_addr6_up_bridge: call after lab_up_bridge. IPv6 in the lossy lab, one unique-local /64
+# on the bridged link, only inside the namespaces (the bridge's own NSB keeps IPv6 off: it
+# has no address, and nstack owns nst0):
+#
+#   NS   vs0  fd00:198:18::1/64 (KADDR6, the server)     nstack on nst0: fd00:198:18::2/64 (NADDR6)
+#   NSK  vc0  fd00:198:18::3/64 (BADDR6, the kernel client)
+#
+# nodad, no DAD or router solicitations, as lab_addr6_up; adds --addr6 $NADDR6/64 to NSTACK.
+lab_addr6_up_bridge() {
+	[ -e /proc/sys/net/ipv6 ] || skip "this kernel has no IPv6"
+	lab_ipv6_on "$NS" "$NSK"
+	ip -n "$NS" -6 addr add "$KADDR6/64" dev vs0 nodad
+	ip -n "$NSK" -6 addr add "$BADDR6/64" dev vc0 nodad
 	case "$NSTACK" in
 	*" --addr6 "*) ;;
 	*" --") NSTACK="${NSTACK% --} --addr6 $NADDR6/64 --" ;;
 	esac
-	export KADDR6 NADDR6 KVETH6 CVETH6 NSTACK_ADDR6 NSTACK
+	export KADDR6 NADDR6 BADDR6 NSTACK
 }

@@ -16,10 +16,18 @@
  * --both gives both directions the same SPEC; the b->a seed is derived from it so the two
  * directions do not lose the same frame numbers.
  *
- * Corruption flips one byte (XOR with a non-zero value) inside the IPv4 datagram, never in
- * the Ethernet header and never in a non-IPv4 frame (an ARP reply with a flipped MAC would
- * poison a cache, which no real link with an FCS does): the IP header or TCP/UDP checksum
- * of the receiver must catch it. A single changed byte always changes the Internet checksum.
+ * Corruption flips one byte (XOR with a non-zero value) inside the IP datagram, never in
+ * the Ethernet header and never in a frame that is neither IPv4 nor IPv6 (an ARP reply with
+ * a flipped MAC would poison a cache, which no real link with an FCS does): a checksum of
+ * the receiver must catch it. IPv4: any byte of the datagram (the header checksum covers
+ * the header, the TCP/UDP/ICMP checksum the rest). IPv6 has no header checksum (RFC 8200
+ * leaves it to the link and the upper layer), so the byte is taken from the source address
+ * on (offset 8 of the fixed header to the end of the payload): the addresses are in the
+ * upper layer's pseudo-header, the payload under its checksum. The first 8 bytes are left
+ * alone: version, traffic class, flow label and hop limit are covered by no checksum (a flip
+ * there would be a corrupted frame no receiver can catch), and payload length and next
+ * header only through the pseudo-header, after they have steered the parse. A single
+ * changed byte always changes the Internet checksum.
  * Duplication copies a frame after its fate is decided, so `corrupted` counts the corrupted
  * frames sent, copies included.
  *
@@ -149,16 +157,27 @@ static struct frame *heap_pop(struct lane *l)
 
 /* ---- one frame's fate ------------------------------------------------------------------ */
 
-/* Flip one byte of the IPv4 datagram in f (header or payload, within its total length). */
+/* Flip one byte of the IP datagram in f, within its length: IPv4 anywhere, IPv6 from the
+ * source address on (see the top of the file). Returns 0 for a frame that is neither. */
 static int frame_corrupt(struct lane *l, struct frame *f)
 {
-	if (f->len < ETH_HLEN + 20 || f->data[12] != 0x08 || f->data[13] != 0x00)
+	unsigned first, len, avail = f->len > ETH_HLEN ? f->len - ETH_HLEN : 0;
+	uint16_t type = (uint16_t)(f->data[12] << 8 | f->data[13]);
+	if (type == ETH_P_IP && avail >= 20) {
+		len = (unsigned)f->data[ETH_HLEN + 2] << 8 | f->data[ETH_HLEN + 3];
+		if (len < 20 || len > avail)
+			len = avail;
+		first = 0;
+	} else if (type == ETH_P_IPV6 && avail >= 40) {
+		len = 40 + ((unsigned)f->data[ETH_HLEN + 4] << 8 | f->data[ETH_HLEN + 5]);
+		if (len > avail)
+			len = avail;
+		first = 8;
+	} else {
 		return 0;
-	unsigned ip_len = (unsigned)f->data[ETH_HLEN + 2] << 8 | f->data[ETH_HLEN + 3];
-	if (ip_len < 20 || ip_len > (unsigned)f->len - ETH_HLEN)
-		ip_len = f->len - ETH_HLEN;
+	}
 	uint64_t r = lane_rand(l);
-	unsigned off = ETH_HLEN + (unsigned)(r % ip_len);
+	unsigned off = ETH_HLEN + first + (unsigned)(r % (len - first));
 	uint8_t x = (uint8_t)(r >> 32);
 	f->data[off] ^= x ? x : 0xff;
 	return 1;

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """lossy_xfer.py down|up HOST PORT FILE [GOFILE]: one bulk TCP transfer, timed.
 
+HOST is an IPv4 or IPv6 literal (an AF_INET or AF_INET6 socket).
+
 down: connect, read until EOF into FILE (the server sends the file and closes).
 up:   connect, send FILE, shut down writing, read until the server closes.
 Prints "BYTES SECONDS" (connect to EOF). With GOFILE, the process then waits (at most
@@ -23,7 +25,8 @@ def main():
     go = sys.argv[5] if len(sys.argv) > 5 else None
     cc = os.environ.get("LOSSY_CC", "cubic")
     t0 = time.monotonic()
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
     if cc:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
     s.settimeout(600)
