@@ -38,7 +38,8 @@ static const char plot_usage_text[] =
 	"      --size WxH     picture size in pixels (default 1280x800)\n";
 
 struct endpoint {
-	uint32_t addr;
+	uint8_t  addr[16];      /* IPv4: the first 4 bytes */
+	uint8_t  v6;
 	uint16_t port;
 };
 
@@ -100,14 +101,74 @@ static int pcap_open(struct pcap_reader *r, const char *path)
 	}
 	r->linktype = (int)(rd32(h + 20, r->swap) & 0xffff);
 	if (r->linktype != 1 && r->linktype != 113 && r->linktype != 101 && r->linktype != 228) {
-		cli_err("%s: link type %d not supported (Ethernet, Linux cooked or raw IPv4)", path,
+		cli_err("%s: link type %d not supported (Ethernet, Linux cooked or raw IP)", path,
 			r->linktype);
 		return -1;
 	}
 	return 0;
 }
 
-/* The next TCP/IPv4 segment: 1, 0 at the end. */
+/* Where the TCP header of an IPv6 packet p (n bytes captured) starts: past
+ * the extension headers RFC 8200 4.1 lists before it (hop-by-hop, routing,
+ * destination options, a first fragment); 0 when it is not TCP or not there.
+ * *len gets the IPv6 payload's length beyond that point. */
+static size_t ip6_tcp_off(const uint8_t *p, size_t n, size_t *len)
+{
+	if (n < 40)
+		return 0;
+	uint8_t nh = p[6];
+	size_t off = 40, end = 40 + (size_t)(p[4] << 8 | p[5]);
+	for (int k = 0; k < 8 && nh != 6; k++) {
+		if (off + 8 > n)
+			return 0;
+		if (nh == 0 || nh == 43 || nh == 60) {
+			nh = p[off];
+			off += ((size_t)p[off + 1] + 1) * 8;
+		} else if (nh == 44) {
+			if (((p[off + 2] << 8 | p[off + 3]) & 0xfff8) != 0)
+				return 0;       /* a non-first fragment: no TCP header */
+			nh = p[off];
+			off += 8;
+		} else {
+			return 0;
+		}
+	}
+	if (nh != 6 || off + 20 > n || off > end)
+		return 0;
+	*len = end - off;
+	return off;
+}
+
+/* The TCP header's fields at t (have bytes captured, thl the header's
+ * length) into s; options as far as captured: only the window scale. */
+static void tcp_fields(struct seg *s, const uint8_t *t, size_t have, size_t thl)
+{
+	s->src.port = (uint16_t)(t[0] << 8 | t[1]);
+	s->dst.port = (uint16_t)(t[2] << 8 | t[3]);
+	s->seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+	s->ack = (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | (uint32_t)t[10] << 8 | t[11];
+	s->flags = t[13];
+	s->win = (uint16_t)(t[14] << 8 | t[15]);
+	s->wscale = -1;
+	if (have > thl)
+		have = thl;
+	for (size_t o = 20; o < have;) {
+		uint8_t kind = t[o];
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			o++;
+			continue;
+		}
+		if (o + 1 >= have || t[o + 1] < 2)
+			break;
+		if (kind == 3 && t[o + 1] == 3 && o + 2 < have)
+			s->wscale = t[o + 2] > 14 ? 14 : t[o + 2];
+		o += t[o + 1];
+	}
+}
+
+/* The next TCP segment over IPv4 or IPv6: 1, 0 at the end. */
 static int pcap_next_seg(struct pcap_reader *r, struct seg *s)
 {
 	static uint8_t buf[262144];
@@ -119,7 +180,7 @@ static int pcap_next_seg(struct pcap_reader *r, struct seg *s)
 			return 0;
 		const uint8_t *p = buf;
 		size_t n = caplen;
-		uint16_t etype = 0x0800;
+		uint16_t etype = n && (p[0] >> 4) == 6 ? 0x86dd : 0x0800;   /* raw IP */
 		if (r->linktype == 1) {
 			if (n < 14)
 				continue;
@@ -134,6 +195,23 @@ static int pcap_next_seg(struct pcap_reader *r, struct seg *s)
 				continue;
 			etype = (uint16_t)(p[14] << 8 | p[15]);
 			p += 16, n -= 16;
+		}
+		if (etype == 0x86dd) {
+			size_t tl, off = (p[0] >> 4) == 6 ? ip6_tcp_off(p, n, &tl) : 0;
+			if (!off)
+				continue;
+			const uint8_t *t = p + off;
+			size_t thl = (size_t)(t[12] >> 4) * 4;
+			if (thl < 20)
+				continue;
+			memset(s, 0, sizeof(*s));
+			s->t = sec + frac / (r->nsec ? 1e9 : 1e6);
+			s->src.v6 = s->dst.v6 = 1;
+			memcpy(s->src.addr, p + 8, 16);
+			memcpy(s->dst.addr, p + 24, 16);
+			s->len = tl > thl ? (uint32_t)(tl - thl) : 0;
+			tcp_fields(s, t, n - off, thl);
+			return 1;
 		}
 		if (etype != 0x0800 || n < 20 || (p[0] >> 4) != 4)
 			continue;
@@ -152,32 +230,10 @@ static int pcap_next_seg(struct pcap_reader *r, struct seg *s)
 		size_t iplen = (size_t)(p[2] << 8 | p[3]);
 		memset(s, 0, sizeof(*s));
 		s->t = sec + frac / (r->nsec ? 1e9 : 1e6);
-		memcpy(&s->src.addr, p + 12, 4);
-		memcpy(&s->dst.addr, p + 16, 4);
-		s->src.port = (uint16_t)(t[0] << 8 | t[1]);
-		s->dst.port = (uint16_t)(t[2] << 8 | t[3]);
-		s->seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
-		s->ack = (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | (uint32_t)t[10] << 8 | t[11];
-		s->flags = t[13];
-		s->win = (uint16_t)(t[14] << 8 | t[15]);
+		memcpy(s->src.addr, p + 12, 4);
+		memcpy(s->dst.addr, p + 16, 4);
 		s->len = iplen > ihl + thl ? (uint32_t)(iplen - ihl - thl) : 0;
-		s->wscale = -1;
-		/* Options, as far as they were captured: only the window scale. */
-		size_t have = n - ihl < thl ? n - ihl : thl;
-		for (size_t o = 20; o < have;) {
-			uint8_t kind = t[o];
-			if (kind == 0)
-				break;
-			if (kind == 1) {
-				o++;
-				continue;
-			}
-			if (o + 1 >= have || t[o + 1] < 2)
-				break;
-			if (kind == 3 && t[o + 1] == 3 && o + 2 < have)
-				s->wscale = t[o + 2] > 14 ? 14 : t[o + 2];
-			o += t[o + 1];
-		}
+		tcp_fields(s, t, n - ihl, thl);
 		return 1;
 	}
 	return 0;
@@ -185,7 +241,19 @@ static int pcap_next_seg(struct pcap_reader *r, struct seg *s)
 
 static int ep_eq(struct endpoint a, struct endpoint b)
 {
-	return a.addr == b.addr && a.port == b.port;
+	return a.v6 == b.v6 && !memcmp(a.addr, b.addr, 16) && a.port == b.port;
+}
+
+/* An address as ss prints it: IPv4 dotted, IPv6 in brackets. */
+static void ep_name(const struct endpoint *e, char *buf)
+{
+	if (!e->v6) {
+		inet_ntop(AF_INET, e->addr, buf, INET_ADDRSTRLEN);
+		return;
+	}
+	buf[0] = '[';
+	inet_ntop(AF_INET6, e->addr, buf + 1, INET6_ADDRSTRLEN);
+	strcat(buf, "]");
 }
 
 static struct flow *flow_find(struct flow *f, int *n, const struct seg *s, int add)
@@ -381,9 +449,9 @@ int cmd_plot(int argc, char **argv)
 		}
 	}
 
-	char title[256], a1[INET_ADDRSTRLEN], a2[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &best->src.addr, a1, sizeof(a1));
-	inet_ntop(AF_INET, &best->dst.addr, a2, sizeof(a2));
+	char title[256], a1[INET6_ADDRSTRLEN + 2], a2[INET6_ADDRSTRLEN + 2];
+	ep_name(&best->src, a1);
+	ep_name(&best->dst, a2);
 	snprintf(title, sizeof(title), "%s:%u -> %s:%u: %llu bytes in %llu segments, %llu retransmitted",
 		 a1, best->src.port, a2, best->dst.port, (unsigned long long)best->payload,
 		 (unsigned long long)nseg, (unsigned long long)nrex);

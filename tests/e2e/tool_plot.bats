@@ -62,6 +62,37 @@ assert_png() {
 	assert_png "$BATS_TEST_TMPDIR/nstack.png"
 }
 
+@test "plot reads IPv6 captures: a 10 MB download over IPv6 (kernel capture and nstack --pcap)" {
+	lab_addr6_up
+	local kp=$BATS_TEST_TMPDIR/kernel6.pcap np=$BATS_TEST_TMPDIR/nstack6.pcap
+	http_server "$BATS_FILE_TMPDIR/www" 8006 ::
+	bg "$BATS_TEST_TMPDIR/tcpdump6.log" $ksx tcpdump -Z root -U --immediate-mode -s 128 -B 16384 -i vk1 -w "$kp" 'ip6 and tcp port 8006'
+	local tpid=$BG_PID
+	wait_file_grep "$BATS_TEST_TMPDIR/tcpdump6.log" "listening on"
+	run timeout 60 $ksx curl -sS -o "$BATS_TEST_TMPDIR/kernel6.out" "http://[$KADDR6]:8006/f10"
+	assert_success
+	sleep 0.3
+	kill "$tpid"
+	wait_pid "$tpid" 10 || true
+	need_nstack
+	run timeout 30 "$BUILD/nstack" plot "$kp" -o "$BATS_TEST_TMPDIR/kernel6.png"
+	assert_success
+	assert_output --regexp "kernel6.png: \\[$KADDR6\\]:8006 -> \\[$CVETH6\\]:[0-9]+: [0-9]+ bytes in [0-9]+ segments"
+	assert_png "$BATS_TEST_TMPDIR/kernel6.png"
+
+	run timeout 60 $nsx "$BUILD/nstack" run --if nst0 --addr "$NADDR/24" --addr6 "$NADDR6/64" \
+		--pcap "$np" -- curl -sS -o "$BATS_TEST_TMPDIR/nstack6.out" "http://[$KADDR6]:8006/f10"
+	assert_success
+	assert_equal "$(sha256 "$BATS_TEST_TMPDIR/nstack6.out")" "$(sha256 "$BATS_FILE_TMPDIR/www/f10")"
+	run timeout 30 "$BUILD/nstack" plot "$np" -o "$BATS_TEST_TMPDIR/nstack6.png"
+	assert_success
+	assert_output --regexp "nstack6.png: \\[$KADDR6\\]:8006 -> \\[$NADDR6\\]:[0-9]+: [0-9]+ bytes in [0-9]+ segments"
+	local bytes
+	bytes=$(sed -nE 's/.*: ([0-9]+) bytes in.*/\1/p' <<<"$output")
+	((bytes >= 10 * 1024 * 1024)) || fail "plotted connection carried $bytes bytes, not the 10 MB"
+	assert_png "$BATS_TEST_TMPDIR/nstack6.png"
+}
+
 @test "plot marks retransmissions of a lossy transfer; errors" {
 	need_nstack
 	local np=$BATS_TEST_TMPDIR/lossy.pcap
