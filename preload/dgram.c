@@ -41,6 +41,29 @@ static int dgram_buf(const struct msghdr *msg, size_t total, char *small, char *
 	return msg->msg_iovlen != 1 && !*bufp ? -ENOMEM : 0;
 }
 
+/* The buffer a received datagram lands in (dgram_buf) and its size: the
+ * vectors' total, at most DGRAM_MAX. */
+static int dgram_recv_buf(const struct msghdr *msg, char *small, char **buf, size_t *total)
+{
+	int r = dgram_iov_total(msg->msg_iov, msg->msg_iovlen, total);
+	if (r < 0)
+		return r;
+	if (*total > DGRAM_MAX)
+		*total = DGRAM_MAX;
+	return dgram_buf(msg, *total, small, buf) < 0 ? -ENOMEM : 0;
+}
+
+/* Copy n bytes of buf out to the message's vectors, in order. */
+static void dgram_scatter(const struct msghdr *msg, const char *buf, size_t n)
+{
+	size_t off = 0;
+	for (size_t i = 0; i < msg->msg_iovlen && off < n; i++) {
+		size_t k = msg->msg_iov[i].iov_len < n - off ? msg->msg_iov[i].iov_len : n - off;
+		memcpy(msg->msg_iov[i].iov_base, buf + off, k);
+		off += k;
+	}
+}
+
 /* The destination of a sendmsg: 0 and *set = 0 when none is given. */
 static int dgram_dest(const struct nsock *s, const struct msghdr *msg, int *set,
 		      struct nst_addr *ip, uint16_t *port)
@@ -286,30 +309,19 @@ static void dgram_recv_ctl(const struct nsock *s, struct msghdr *msg, size_t *us
 static ssize_t dgram_err_recv(struct nsock *s, struct msghdr *msg)
 {
 	size_t total;
-	int r = dgram_iov_total(msg->msg_iov, msg->msg_iovlen, &total);
-	if (r < 0)
-		return r;
-	if (total > DGRAM_MAX)
-		total = DGRAM_MAX;
 	char small[DGRAM_STACK_BUF], *buf;
 	int direct = msg->msg_iovlen == 1;
-	if (dgram_buf(msg, total, small, &buf) < 0)
-		return -ENOMEM;
+	int r = dgram_recv_buf(msg, small, &buf, &total);
+	if (r < 0)
+		return r;
 	struct nst_sock_err e;
 	int oflags = 0;
 	ssize_t n = nst_recv_err(eng.st, s->sd, buf, total, &e, &oflags, eng_now_us());
 	unsigned ctl = n >= 0 ? nst_recv_ctl(eng.st, s->sd) : 0;
 	eng_after();
 	if (n >= 0) {
-		if (!direct) {
-			size_t off = 0;
-			for (size_t i = 0; i < msg->msg_iovlen && off < (size_t)n; i++) {
-				size_t k = msg->msg_iov[i].iov_len < (size_t)n - off ? msg->msg_iov[i].iov_len
-										  : (size_t)n - off;
-				memcpy(msg->msg_iov[i].iov_base, buf + off, k);
-				off += k;
-			}
-		}
+		if (!direct)
+			dgram_scatter(msg, buf, (size_t)n);
 		dgram_name_fill(s, msg, &e.dst, e.port);
 		msg->msg_flags = MSG_ERRQUEUE | (oflags & NST_MSG_TRUNC ? MSG_TRUNC : 0);
 		size_t used = 0;
@@ -358,15 +370,11 @@ ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 	if (flags & MSG_ERRQUEUE)
 		return dgram_err_recv(s, msg);
 	size_t total;
-	int r = dgram_iov_total(msg->msg_iov, msg->msg_iovlen, &total);
-	if (r < 0)
-		return r;
-	if (total > DGRAM_MAX)
-		total = DGRAM_MAX;
 	char small[DGRAM_STACK_BUF], *buf;
 	int direct = msg->msg_iovlen == 1;
-	if (dgram_buf(msg, total, small, &buf) < 0)
-		return -ENOMEM;
+	int r = dgram_recv_buf(msg, small, &buf, &total);
+	if (r < 0)
+		return r;
 	int sflags = flags & (MSG_PEEK | MSG_TRUNC);
 	int nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 	int64_t dl = -2;
@@ -390,15 +398,8 @@ ssize_t dgram_msg_recv(int fd, struct nsock *s, struct msghdr *msg, int flags)
 		}
 	}
 	if (n >= 0) {
-		size_t copied = (size_t)n < total ? (size_t)n : total;
-		if (!direct) {
-			size_t off = 0;
-			for (size_t i = 0; i < msg->msg_iovlen && off < copied; i++) {
-				size_t k = msg->msg_iov[i].iov_len < copied - off ? msg->msg_iov[i].iov_len : copied - off;
-				memcpy(msg->msg_iov[i].iov_base, buf + off, k);
-				off += k;
-			}
-		}
+		if (!direct)
+			dgram_scatter(msg, buf, (size_t)n < total ? (size_t)n : total);
 		dgram_name_fill(s, msg, &ip, port);
 		msg->msg_flags = oflags & NST_MSG_TRUNC ? MSG_TRUNC : 0;
 		size_t used = 0;

@@ -47,16 +47,7 @@ setup() {
 }
 
 teardown() {
-	local p i
-	if [ -n "${NSC:-}" ] && [ -e "/run/netns/$NSC" ]; then
-		for p in $(ip netns pids "$NSC" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-		for ((i = 0; i < 20; i++)); do
-			[ -z "$(ip netns pids "$NSC" 2>/dev/null)" ] && break
-			sleep 0.1
-		done
-		for p in $(ip netns pids "$NSC" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-		ip netns del "$NSC" 2>/dev/null || true
-	fi
+	lab_nsc_down
 	lab_teardown
 }
 
@@ -270,24 +261,6 @@ udp_until() {
 
 # ---- 3 ----------------------------------------------------------------------------------
 
-# nsc_up: the kernel reference host NSC on the TAP's side of the router: fd00:198:18::3/128 on
-# vc1, default route via NS's fe80::1 on vc0; NS reaches it by a host route on vc0.
-nsc_up() {
-	NSC="nst${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}-c"
-	csx="ip netns exec $NSC"
-	ip netns add "$NSC"
-	$csx sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-		net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
-	ip -n "$NSC" link set lo up
-	ip -n "$NS" link add vc0 type veth peer name vc1 netns "$NSC"
-	ip -n "$NS" -6 addr add fe80::1/64 dev vc0 nodad
-	ip -n "$NSC" -6 addr add fd00:198:18::3/128 dev vc1 nodad
-	ip -n "$NS" link set vc0 up
-	ip -n "$NSC" link set vc1 up
-	ip -n "$NS" -6 route add fd00:198:18::3/128 dev vc0
-	ip -n "$NSC" -6 route add default via fe80::1 dev vc1
-}
-
 @test "ipv6 pmtu: Packet Too Big from a router lowers a running upload's MSS as on the kernel, 5 MB intact, kernel and nstack" {
 	local d=$BATS_TEST_TMPDIR want line
 	mkfile "$d/up" 5
@@ -299,7 +272,7 @@ nsc_up() {
 	# it announces 1440 instead, as a server behind a larger link would (the narrow link is
 	# in the middle of the path)
 	ip -n "$NSK" -6 route replace fd00:198:18::/64 via "$KVETH6" advmss 1440
-	nsc_up
+	lab_nsc_up
 	bg "$d/sink.log" $ksx $PY "$H" sink "$CVETH6" 7300
 	wait_listen "$NSK" 7300
 	ptbs() { $nsx awk '$1 == "Icmp6OutPktTooBigs" {print $2}' /proc/net/snmp6; }

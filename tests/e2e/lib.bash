@@ -503,3 +503,45 @@ lab_addr6_up_bridge() {
 	esac
 	export KADDR6 NADDR6 BADDR6 NSTACK
 }
+
+# The kernel reference host NSC, beside nstack on the router NS's side (tests that need the
+# kernel at nstack's place in the network: traceroute.bats, ipv6_rel.bats):
+#
+#   NSC  vc1 198.18.0.3/32, fd00:198:18::3/128 ── vc0 (NS: 198.18.0.1 peer 198.18.0.3, fe80::1)
+#        default routes via 198.18.0.1 and fe80::1
+#
+# NS reaches NSC by host routes on vc0 and answers it from the same addresses as nstack
+# (198.18.0.1, fd00:198:18::1). Sets NSC and csx; lab_nsc_down (called by the test's
+# teardown before lab_teardown) removes it. Call after lab_up (and lab_addr6_up for IPv6).
+lab_nsc_up() {
+	NSC="nst${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}-c"
+	csx="ip netns exec $NSC"
+	ip netns add "$NSC"
+	$csx sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
+	ip -n "$NSC" link set lo up
+	ip -n "$NS" link add vc0 type veth peer name vc1 netns "$NSC"
+	ip -n "$NS" addr add "$KADDR" peer 198.18.0.3 dev vc0
+	ip -n "$NSC" addr add 198.18.0.3 peer "$KADDR" dev vc1
+	ip -n "$NS" -6 addr add fe80::1/64 dev vc0 nodad
+	ip -n "$NSC" -6 addr add fd00:198:18::3/128 dev vc1 nodad
+	ip -n "$NS" link set vc0 up
+	ip -n "$NSC" link set vc1 up
+	ip -n "$NSC" route add default via "$KADDR"
+	ip -n "$NS" -6 route add fd00:198:18::3/128 dev vc0
+	ip -n "$NSC" -6 route add default via fe80::1 dev vc1
+	export NSC csx
+}
+
+# Idempotent; kills what runs in NSC (started by the test), then deletes it.
+lab_nsc_down() {
+	local p i
+	[ -n "${NSC:-}" ] && [ -e "/run/netns/$NSC" ] || return 0
+	for p in $(ip netns pids "$NSC" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+	for ((i = 0; i < 20; i++)); do
+		[ -z "$(ip netns pids "$NSC" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	for p in $(ip netns pids "$NSC" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	ip netns del "$NSC" 2>/dev/null || true
+}

@@ -22,36 +22,12 @@ setup() {
 	lab_up
 	lab_addr6_up
 	$nsx sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	NSC="nst${NST_LAB_TAG:-}-$$-${BATS_TEST_NUMBER:-0}-c"
-	csx="ip netns exec $NSC"
-	ip netns add "$NSC"
-	$csx sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-		net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
-	ip -n "$NSC" link set lo up
-	ip -n "$NS" link add vc0 type veth peer name vc1 netns "$NSC"
-	ip -n "$NS" addr add "$KADDR" peer 198.18.0.3 dev vc0
-	ip -n "$NSC" addr add 198.18.0.3 peer "$KADDR" dev vc1
-	ip -n "$NS" -6 addr add fe80::1/64 dev vc0 nodad
-	ip -n "$NSC" -6 addr add fd00:198:18::3/128 dev vc1 nodad
-	ip -n "$NS" link set vc0 up
-	ip -n "$NSC" link set vc1 up
-	ip -n "$NSC" route add default via "$KADDR"
-	ip -n "$NS" -6 route add fd00:198:18::3/128 dev vc0
-	ip -n "$NSC" -6 route add default via fe80::1 dev vc1
+	lab_nsc_up
 	NST="$BUILD/nstack run --if nst0 --addr $NADDR/24 --gw $KADDR --addr6 $NADDR6/64 --gw6 $KADDR6 --"
 }
 
 teardown() {
-	local p i
-	if [ -n "${NSC:-}" ] && [ -e "/run/netns/$NSC" ]; then
-		for p in $(ip netns pids "$NSC" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-		for ((i = 0; i < 20; i++)); do
-			[ -z "$(ip netns pids "$NSC" 2>/dev/null)" ] && break
-			sleep 0.1
-		done
-		for p in $(ip netns pids "$NSC" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-		ip netns del "$NSC" 2>/dev/null || true
-	fi
+	lab_nsc_down
 	lab_teardown
 }
 

@@ -54,16 +54,25 @@ static void set_int(int s, int level, int name, int v)
 	CHECK_EQ(nst_setsockopt(st, s, level, name, &v, sizeof(v), 0), 0);
 }
 
-TEST(icmp_errors_queue_in_order_with_the_quote)
+/* setup6() with PEER's MAC known, and a UDP socket (IP_RECVERR if recverr)
+ * connected to PEER:dport; its port in *lport. */
+static int udp_to_peer(int recverr, uint16_t dport, uint16_t *lport)
 {
 	setup6();
 	arp_update(st, PEER, peer_mac);
 	int s = nst_socket(st, NST_SOCK_DGRAM);
-	set_int(s, IPPROTO_IP, IP_RECVERR, 1);
+	if (recverr)
+		set_int(s, IPPROTO_IP, IP_RECVERR, 1);
 	struct nst_addr peer = nst_addr_from_v4(PEER), a;
-	CHECK_EQ(nst_connect_addr(st, s, &peer, 33434, T0 + SEC), 0);
+	CHECK_EQ(nst_connect_addr(st, s, &peer, dport, T0 + SEC), 0);
+	nst_getsockname_addr(st, s, &a, lport);
+	return s;
+}
+
+TEST(icmp_errors_queue_in_order_with_the_quote)
+{
 	uint16_t lport;
-	nst_getsockname_addr(st, s, &a, &lport);
+	int s = udp_to_peer(1, 33434, &lport);
 	CHECK_EQ(nst_send(st, s, probe, sizeof(probe) - 1, 0, T0 + SEC), (ssize_t)sizeof(probe) - 1);
 	drain();
 	CHECK(!(nst_poll(st, s) & NST_POLLERR));
@@ -117,13 +126,8 @@ TEST(icmp_errors_queue_in_order_with_the_quote)
 
 TEST(without_recverr_only_hard_errors_on_connected_sockets)
 {
-	setup6();
-	arp_update(st, PEER, peer_mac);
-	int s = nst_socket(st, NST_SOCK_DGRAM);
-	struct nst_addr peer = nst_addr_from_v4(PEER), a;
-	CHECK_EQ(nst_connect_addr(st, s, &peer, 53, T0 + SEC), 0);
 	uint16_t lport;
-	nst_getsockname_addr(st, s, &a, &lport);
+	int s = udp_to_peer(0, 53, &lport);
 	icmp_err4(ICMP_TIME_EXCEEDED, 0, 0, lport, 53, 8, T0 + SEC);
 	CHECK(!(nst_poll(st, s) & NST_POLLERR));
 	CHECK_EQ(st->stat.sock_errq_queued, 0);
@@ -264,15 +268,9 @@ TEST(ipv6_errors_and_local_errors)
 
 TEST(errors_are_charged_to_the_receive_budget)
 {
-	setup6();
-	arp_update(st, PEER, peer_mac);
-	int s = nst_socket(st, NST_SOCK_DGRAM);
-	set_int(s, IPPROTO_IP, IP_RECVERR, 1);
-	set_int(s, SOL_SOCKET, SO_RCVBUF, 1);   /* the minimum: 2304 */
-	struct nst_addr peer = nst_addr_from_v4(PEER), a;
-	CHECK_EQ(nst_connect_addr(st, s, &peer, 33434, T0 + SEC), 0);
 	uint16_t lport;
-	nst_getsockname_addr(st, s, &a, &lport);
+	int s = udp_to_peer(1, 33434, &lport);
+	set_int(s, SOL_SOCKET, SO_RCVBUF, 1);   /* the minimum: 2304 */
 	/* each charges 32 + 256: queued while the total stays under 2304 */
 	for (int i = 0; i < 10; i++)
 		icmp_err4(ICMP_TIME_EXCEEDED, 0, 0, lport, 33434, sizeof(probe) - 1, T0 + SEC);
