@@ -55,6 +55,7 @@ struct epm {
 	uint64_t       data;
 	uint32_t       gen_seen;/* s->gen when it last reported (ET) */
 	int            disabled;/* EPOLLONESHOT fired; MOD re-arms */
+	int            dormant; /* deleted by the app, registrations kept (ep_ctl_fast) */
 	struct epm    *next, *prev;   /* in ep, reported members move to the tail */
 	struct epm    *snext;         /* in s->ep_members */
 };
@@ -166,9 +167,18 @@ static void epm_free(struct epm *m, int shadow_del)
 		(void)REAL(epoll_ctl)(m->ep->shadow, EPOLL_CTL_DEL, m->fd, NULL);
 	ep_unlink(m);
 	sock_unlink(m);
-	epm_want(m, -1);
+	if (!m->dormant)
+		epm_want(m, -1);
 	nsock_unpin(m->s);
 	free(m);
+}
+
+/* A dormant member's deletion done for real: the kernel's registrations
+ * go, and the member. Under the lock. */
+static void epm_drop_dormant(struct epm *m)
+{
+	(void)REAL(epoll_ctl)(m->ep->epfd, EPOLL_CTL_DEL, m->fd, NULL);
+	epm_free(m, 1);
 }
 
 static struct epm *ep_find(struct nepoll *ep, int fd, struct nsock *s)
@@ -283,6 +293,10 @@ void ep_handoff(struct nsock *s, int fd)
 			pp = &m->snext;
 			continue;
 		}
+		if (m->dormant) {
+			epm_free(m, 0);         /* not a member for the application */
+			continue;
+		}
 		struct epoll_event ev = { .events = m->events, .data.u64 = m->data };
 		if (m->disabled)
 			ev.events &= ~EP_EVENT_BITS;
@@ -297,7 +311,7 @@ void ep_handoff(struct nsock *s, int fd)
 /* The events member m would report now (0: none). Under the lock. */
 static uint32_t epm_events(const struct epm *m)
 {
-	if (m->disabled || !eng.st || m->s->sd < 0)
+	if (m->disabled || m->dormant || !eng.st || m->s->sd < 0)
 		return 0;
 	uint32_t b = nst_poll(eng.st, m->s->sd), r = 0;
 	if (b & NST_POLLIN)
@@ -319,6 +333,11 @@ static void ep_export(struct nepoll *ep)
 	if (ep->exported)
 		return;
 	ep->exported = 1;
+	for (struct epm *m = ep->head, *next; m; m = next) {
+		next = m->next;
+		if (m->dormant)
+			epm_drop_dormant(m);    /* its edges would reach the kernel's waiter */
+	}
 	for (struct epm *m = ep->head; m; m = m->next)
 		if (m->s->signalled && m->s->efd >= 0) {
 			uint64_t one = 1;
@@ -408,7 +427,7 @@ static int ep_busy_ready(void *arg)
 int ep_edge_wanted(const struct nsock *s)
 {
 	for (const struct epm *m = s->ep_members; m; m = m->snext)
-		if (m->ep->sleepers || m->ep->exported)
+		if (!m->dormant && (m->ep->sleepers || m->ep->exported))
 			return 1;
 	return 0;
 }
@@ -588,6 +607,74 @@ static int ep_ctl_kernel(int epfd, int op, int fd, struct epoll_event *ev)
 	return r;
 }
 
+/* epoll_ctl on a member we know, without a system call. An event loop
+ * (redis's ae, libevent, libuv) deletes and adds a connection's fd, or
+ * modifies its interest, on every request or two: DEL leaves the member
+ * dormant, its registrations in the app's epoll (no event bits) and in the
+ * shadow kept, and an ADD of the same fd revives it; MOD changes what we
+ * track only (the kernel's registration has no event bits to change). The
+ * kernel's answers are ours to give here: ENOENT for a dormant member, EEXIST
+ * for a live one. EPOLLEXCLUSIVE (its own MOD/ADD rules), a NULL event, an
+ * epoll the kernel waits on for others (exported: a dormant member's edges
+ * would reach it): the kernel's path. 1 and *r set when handled. Under the
+ * lock. */
+static int ep_ctl_fast(int epfd, int op, int fd, struct nsock *s, const struct epoll_event *ev,
+		       int *r)
+{
+	struct nepoll *ep = ep_get(epfd);
+	struct epm *m = ep && !ep->closed ? ep_find(ep, fd, s) : NULL;
+	if (!m)
+		return 0;
+	if (ep->exported || (op != EPOLL_CTL_DEL && (!ev || ((ev->events | m->events) & EPOLLEXCLUSIVE)))) {
+		if (m->dormant)
+			epm_drop_dormant(m);    /* the kernel's path, as if deleted then */
+		return 0;
+	}
+	*r = 0;
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (!m->dormant) {
+			*r = -EEXIST;
+			return 1;
+		}
+		if (!s->ep_members->snext) {    /* its only membership: a fresh base */
+			s->last_mask = nst_poll(eng.st, s->sd);
+			s->last_rx = nst_rx_avail(eng.st, s->sd);
+		}
+		m->dormant = 0;
+		break;
+	case EPOLL_CTL_MOD:
+		if (m->dormant) {
+			*r = -ENOENT;
+			return 1;
+		}
+		epm_want(m, -1);
+		break;
+	case EPOLL_CTL_DEL:
+		if (m->dormant) {
+			*r = -ENOENT;
+		} else {
+			epm_want(m, -1);
+			m->dormant = 1;
+		}
+		return 1;
+	default:
+		*r = -EINVAL;
+		return 1;
+	}
+	m->events = ev->events;
+	m->data = ev->data.u64;
+	m->disabled = 0;
+	m->gen_seen = s->gen - 1;       /* ready at ADD and MOD: one event, ET too */
+	epm_want(m, +1);
+	if (op == EPOLL_CTL_MOD && s->signalled && ep_edge_wanted(s)) {
+		/* wake a waiter now blocked for the old interest */
+		uint64_t one = 1;
+		(void)!REAL(write)(s->efd, &one, sizeof(one));
+	}
+	return 1;
+}
+
 NST_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	if (!fd_peek(fd))
@@ -598,6 +685,11 @@ NST_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		/* not ours, or an inherited fd in a forked child: the eventfd */
 		eng_unlock();
 		return ep_ctl_kernel(epfd, op, fd, ev);
+	}
+	int fr;
+	if (ep_ctl_fast(epfd, op, fd, s, ev, &fr)) {
+		eng_unlock();
+		return set_errno(fr);
 	}
 	/* The kernel checks the call on the real fd, with no event bits: what
 	 * it accepts we accept, with its errno otherwise. */
