@@ -17,6 +17,10 @@
  * (nsock_want), and fd.c writes it on every new edge (nsock_edge), so an
  * edge-triggered member gets an event on every arrival, as on Linux.
  *
+ * An event loop that deletes and re-adds a connection's fd, or modifies its
+ * interest, per request costs no system call (ep_ctl_fast): a deleted member
+ * stays, dormant, with its registrations, until it is added again or closed.
+ *
  * epoll_wait: drain the shadow, scan the members (userspace, under the lock),
  * ask the kernel for its own members without blocking, and block only when
  * nothing at all is ready; a wake-up by the shadow alone loops.

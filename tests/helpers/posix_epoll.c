@@ -224,6 +224,63 @@ static int checks(void)
 	drain(a);
 	epoll_ctl(ep, EPOLL_CTL_DEL, a, NULL);
 
+	/* --- an event loop's churn (redis's ae, libevent): the same fd deleted and
+	 * added again, its interest modified, request after request --- */
+	add(ep, a, EPOLLIN, 61);
+	CALL("churn del", epoll_ctl(ep, EPOLL_CTL_DEL, a, NULL));
+	CALL("churn del again", epoll_ctl(ep, EPOLL_CTL_DEL, a, NULL));
+	e.events = EPOLLIN;
+	e.data.u64 = 60;
+	CALL("churn mod deleted", epoll_ctl(ep, EPOLL_CTL_MOD, a, &e));
+	send(c, "q", 1, 0);
+	usleep(20000);
+	show_wait("churn deleted not reported", ep, 8, 0);
+	e.events = EPOLLIN | EPOLLET;
+	e.data.u64 = 62;
+	CALL("churn add again", epoll_ctl(ep, EPOLL_CTL_ADD, a, &e));
+	CALL("churn add twice", epoll_ctl(ep, EPOLL_CTL_ADD, a, &e));
+	show_wait("churn ready at add (et)", ep, 8, 0);
+	show_wait("churn no new edge", ep, 8, 0);
+	e.events = EPOLLOUT;
+	e.data.u64 = 63;
+	CALL("churn mod out", epoll_ctl(ep, EPOLL_CTL_MOD, a, &e));
+	show_wait("churn out", ep, 8, 0);
+	e.events = EPOLLIN;
+	e.data.u64 = 64;
+	CALL("churn mod in", epoll_ctl(ep, EPOLL_CTL_MOD, a, &e));
+	show_wait("churn in", ep, 8, 0);
+	drain(a);
+	show_wait("churn drained", ep, 8, 0);
+	CALL("churn del 2", epoll_ctl(ep, EPOLL_CTL_DEL, a, NULL));
+	e.events = EPOLLIN;
+	e.data.u64 = 65;
+	CALL("churn add 2", epoll_ctl(ep, EPOLL_CTL_ADD, a, &e));
+	wait_for_later("churn revived blocks", "churn revived woke", ep, c, "w");
+	drain(a);
+	CALL("churn del 3", epoll_ctl(ep, EPOLL_CTL_DEL, a, NULL));
+	/* a deleted fd closed, its number reused by a new connection and added */
+	int c2 = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(c2, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect 2");
+	int a2 = accept(l, NULL, NULL);
+	add(ep, a2, EPOLLIN, 66);
+	CALL("churn del new", epoll_ctl(ep, EPOLL_CTL_DEL, a2, NULL));
+	close(a2);
+	show_wait("churn closed not reported", ep, 8, 0);
+	int c3 = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(c3, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect 3");
+	int a3 = accept(l, NULL, NULL);
+	CALL("churn number reused", a3 == a2);
+	CALL("churn add reused number", epoll_ctl(ep, EPOLL_CTL_ADD, a3, &e));
+	send(c3, "r", 1, 0);
+	usleep(20000);
+	show_wait("churn reused number", ep, 8, 0);
+	epoll_ctl(ep, EPOLL_CTL_DEL, a3, NULL);
+	close(a3);
+	close(c3);
+	close(c2);
+
 	/* --- one socket in two epoll sets, and in poll through the epoll fd --- */
 	int ep2 = epoll_create1(0);
 	add(ep, a, EPOLLIN, 51);
