@@ -532,13 +532,15 @@ void eng_freshen(void)
 }
 
 /* The engine's sleep: device and/or kick fd, until deadline_us. */
-static void eng_wait(struct pollfd *p, nfds_t n, int64_t deadline_us)
+/* 1 if a kick or the device woke it, 0 at the deadline. */
+static int eng_wait(struct pollfd *p, nfds_t n, int64_t deadline_us)
 {
 	int r = eng_block(p, n, deadline_us, NULL);
 	if (r > 0 && (p[0].revents & POLLIN)) {
 		uint64_t v;
 		(void)!REAL(read)(eng.kick_fd, &v, sizeof(v));
 	}
+	return r != 0;
 }
 
 static void *eng_main(void *arg)
@@ -603,7 +605,23 @@ static void *eng_main(void *arg)
 		}
 		eng.sleep_until = deadline < 0 ? UINT64_MAX : (uint64_t)deadline;
 		eng_unlock();
-		eng_wait(p, nw, deadline);
+		while (!eng_wait(p, nw, deadline) && nw < n && !eng.stop) {
+			/* Woken at the deadline, off the device. If only the look at
+			 * the device was due and the application has been back since
+			 * (its calls run the frames and the stack's timers inline,
+			 * eng_poll_inline, and push eng.dev_until on), sleep on
+			 * without taking the lock from it: a busy client or server
+			 * would otherwise meet the engine at the lock every
+			 * millisecond. A timer that comes due, a token taken, a busy
+			 * poller, or the application gone for the grace: the loop. */
+			uint64_t t = eng_now_us();
+			uint64_t du = __atomic_load_n(&eng.dev_until, __ATOMIC_SEQ_CST);
+			if (t >= du || (d && t >= d) || t < eng.bp_until ||
+			    __atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST))
+				break;
+			deadline = d && d < du ? (int64_t)d : (int64_t)du;
+			__atomic_store_n(&eng.sleep_until, (uint64_t)deadline, __ATOMIC_SEQ_CST);
+		}
 		/* a busy poller runs the stack: leave the lock to it */
 		while (eng_busy_poll_us && n == 2 && !__atomic_load_n(&eng.stop, __ATOMIC_RELAXED)) {
 			__atomic_store_n(&eng.dev_unwatched, 1, __ATOMIC_SEQ_CST);
