@@ -60,6 +60,7 @@ struct epm {
 	uint32_t       gen_seen;/* s->gen when it last reported (ET) */
 	int            disabled;/* EPOLLONESHOT fired; MOD re-arms */
 	int            dormant; /* deleted by the app, registrations kept (ep_ctl_fast) */
+	int            pending; /* added without its registrations yet (epm_register) */
 	struct epm    *next, *prev;   /* in ep, reported members move to the tail */
 	struct epm    *snext;         /* in s->ep_members */
 };
@@ -167,7 +168,7 @@ static void epm_want(struct epm *m, int delta)
  * business), and free it. Under the lock. */
 static void epm_free(struct epm *m, int shadow_del)
 {
-	if (shadow_del)
+	if (shadow_del && !m->pending)
 		(void)REAL(epoll_ctl)(m->ep->shadow, EPOLL_CTL_DEL, m->fd, NULL);
 	ep_unlink(m);
 	sock_unlink(m);
@@ -181,8 +182,33 @@ static void epm_free(struct epm *m, int shadow_del)
  * go, and the member. Under the lock. */
 static void epm_drop_dormant(struct epm *m)
 {
-	(void)REAL(epoll_ctl)(m->ep->epfd, EPOLL_CTL_DEL, m->fd, NULL);
-	epm_free(m, 1);
+	if (!m->pending)
+		(void)REAL(epoll_ctl)(m->ep->epfd, EPOLL_CTL_DEL, m->fd, NULL);
+	epm_free(m, !m->pending);
+}
+
+/* The registrations a member added without them gets before the kernel
+ * may wait on the set: the app's epoll (no event bits) and the shadow. An
+ * eventfd that is readable already queues itself in the shadow at once. */
+static void epm_register(struct epm *m)
+{
+	if (!m->pending)
+		return;
+	m->pending = 0;
+	struct epoll_event kev = { .events = 0, .data.u64 = (uint64_t)m->fd };
+	struct epoll_event sev = { .events = EPOLLIN | EPOLLET, .data.u64 = (uint64_t)m->fd };
+	if (REAL(epoll_ctl)(m->ep->epfd, EPOLL_CTL_ADD, m->fd, &kev) < 0 && errno != EEXIST)
+		log_warn("epoll: fd %d not registered in epoll %d: %s", m->fd, m->ep->epfd, strerror(errno));
+	if (REAL(epoll_ctl)(m->ep->shadow, EPOLL_CTL_ADD, m->fd, &sev) < 0 && errno != EEXIST)
+		log_warn("epoll: fd %d not registered in the shadow: %s", m->fd, strerror(errno));
+}
+
+/* Every pending member of ep registered: a thread is about to sleep on it
+ * in the kernel, or the kernel waits on it for someone else. */
+static void ep_register_all(struct nepoll *ep)
+{
+	for (struct epm *m = ep->head; m; m = m->next)
+		epm_register(m);
 }
 
 static struct epm *ep_find(struct nepoll *ep, int fd, struct nsock *s)
@@ -342,6 +368,7 @@ static void ep_export(struct nepoll *ep)
 		if (m->dormant)
 			epm_drop_dormant(m);    /* its edges would reach the kernel's waiter */
 	}
+	ep_register_all(ep);
 	for (struct epm *m = ep->head; m; m = m->next)
 		if (m->s->signalled && m->s->efd >= 0) {
 			uint64_t one = 1;
@@ -488,6 +515,7 @@ static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_
 		 * one that comes between it and the wait wakes the wait. */
 		eng_lock();
 		ep->sleepers++;
+		ep_register_all(ep);
 		ep_drain(ep);
 		n = ep_scan(ep, evs, maxev);
 		if (n) {
@@ -611,6 +639,41 @@ static int ep_ctl_kernel(int epfd, int op, int fd, struct epoll_event *ev)
 	return r;
 }
 
+/* A new member: s through fd in ep. reg: its registration in the app's
+ * epoll is made (by the caller's real epoll_ctl), the shadow's here; else
+ * both wait (pending). 0 or -errno. Under the lock. */
+static int epm_add(struct nepoll *ep, int fd, struct nsock *s, const struct epoll_event *ev, int reg)
+{
+	struct epm *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->s = s;
+	m->fd = fd;
+	m->events = ev->events;
+	m->data = ev->data.u64;
+	if (!s->ep_members && eng.st) {
+		s->last_mask = nst_poll(eng.st, s->sd);
+		s->last_rx = nst_rx_avail(eng.st, s->sd);
+	}
+	m->gen_seen = s->gen - 1;       /* ready at ADD: one event, ET too */
+	s->pins++;
+	m->snext = s->ep_members;
+	s->ep_members = m;
+	ep_append(ep, m);
+	epm_want(m, +1);
+	if (!reg) {
+		m->pending = 1;
+		return 0;
+	}
+	struct epoll_event sev = { .events = EPOLLIN | EPOLLET, .data.u64 = (uint64_t)fd };
+	if (REAL(epoll_ctl)(ep->shadow, EPOLL_CTL_ADD, fd, &sev) < 0) {
+		int e = -errno;
+		epm_free(m, 0);
+		return e;
+	}
+	return 0;
+}
+
 /* epoll_ctl on a member we know, without a system call. An event loop
  * (redis's ae, libevent, libuv) deletes and adds a connection's fd, or
  * modifies its interest, on every request or two: DEL leaves the member
@@ -627,11 +690,20 @@ static int ep_ctl_fast(int epfd, int op, int fd, struct nsock *s, const struct e
 {
 	struct nepoll *ep = ep_get(epfd);
 	struct epm *m = ep && !ep->closed ? ep_find(ep, fd, s) : NULL;
-	if (!m)
-		return 0;
+	if (!m) {
+		/* a new member of a set we know, no thread asleep on it: its
+		 * registrations wait until one may sleep (ep_register_all) */
+		if (op != EPOLL_CTL_ADD || !ep || ep->closed || ep->exported || ep->sleepers || !ev ||
+		    (ev->events & EPOLLEXCLUSIVE))
+			return 0;
+		*r = epm_add(ep, fd, s, ev, 0);
+		return 1;
+	}
 	if (ep->exported || (op != EPOLL_CTL_DEL && (!ev || ((ev->events | m->events) & EPOLLEXCLUSIVE)))) {
 		if (m->dormant)
 			epm_drop_dormant(m);    /* the kernel's path, as if deleted then */
+		else
+			epm_register(m);        /* the kernel's path needs its registration */
 		return 0;
 	}
 	*r = 0;
@@ -719,30 +791,7 @@ NST_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		r = ep_make(epfd, &ep);
 		if (r < 0)
 			break;
-		m = calloc(1, sizeof(*m));
-		if (!m) {
-			r = -ENOMEM;
-			break;
-		}
-		m->s = s;
-		m->fd = fd;
-		m->events = ev->events;
-		m->data = ev->data.u64;
-		if (!s->ep_members && eng.st) {
-			s->last_mask = nst_poll(eng.st, s->sd);
-			s->last_rx = nst_rx_avail(eng.st, s->sd);
-		}
-		m->gen_seen = s->gen - 1;       /* ready at ADD: one event, ET too */
-		s->pins++;
-		m->snext = s->ep_members;
-		s->ep_members = m;
-		ep_append(ep, m);
-		epm_want(m, +1);
-		struct epoll_event sev = { .events = EPOLLIN | EPOLLET, .data.u64 = (uint64_t)fd };
-		if (REAL(epoll_ctl)(ep->shadow, EPOLL_CTL_ADD, fd, &sev) < 0) {
-			r = -errno;
-			epm_free(m, 0);
-		}
+		r = epm_add(ep, fd, s, ev, 1);
 		break;
 	case EPOLL_CTL_MOD:
 		ep = ep_get(epfd);
