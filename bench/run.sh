@@ -9,8 +9,8 @@
 #   BENCH_CASES="iperf_tx pingpong"            run only these cases (default: all below)
 #   BENCH_BUSY_POLL_US=50                      the busy-poll budget of the pingpong_bp row
 #   BENCH_LOSSY=1                              also run bench/lossy.sh (long; off by default)
-#   BENCH_BUDGET=540                           seconds after which the remaining cases are
-#                                              skipped (and said so), to stay under 10 minutes
+#   BENCH_BUDGET=600                           seconds after which the remaining cases are
+#                                              skipped (and said so), to stay near 10 minutes
 #
 # Lab (removed on exit, even on failure; same pattern as bench/download.sh): netns NS with a
 # TAP nst0 (kernel side 198.18.0.1/24, nstack 198.18.0.2/24) and a veth vk0/vk1 to netns NSK
@@ -31,6 +31,9 @@
 #   pingpong    app = sockperf ping-pong client (--tcp), kernel sockperf server in NS
 #               (half round trip p50/p99/p99.9, µs; lower is better)
 #   pingpong_bp the same with NSTACK_BUSY_POLL_US=BENCH_BUSY_POLL_US on the nstack side
+#   underload   latency under load: sockperf under-load (--tcp, 64-byte messages, a reply every
+#               100) at half the message rate the kernel client reaches in sockperf throughput
+#               mode in the same run (the rate is in the row's note), p50/p99/p99.9 (µs)
 #   iperf3_tx6/rx6, cpu_tx6/rx6  the iperf3 cases over IPv6 (iperf3 -6; cases iperf_tx6, iperf_rx6)
 #   pingpong6   ping-pong over IPv6 (and pingpong6_bp): Debian 12's sockperf 3.7 parses only
 #               IPv4 addresses (inet_aton), so this is the bench's own ping-pong (PP_SRC below,
@@ -60,7 +63,7 @@
 #               present; one run)
 #   lossy       bench/lossy.sh (if present and BENCH_LOSSY=1; its default profiles, IPv4
 #               a b c z and IPv6 a6 z6, within its own 1400 s budget): its output is appended
-# Bounded: every command runs under timeout; the whole run is under 10 minutes with defaults.
+# Bounded: every command runs under timeout; the whole run is about 10 minutes with defaults.
 set -euo pipefail
 RUNS=${1:-3}
 SECS=${2:-3}
@@ -68,7 +71,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: needs root (network namespaces)" >&2; exit 2; }
 BP_US=${BENCH_BUSY_POLL_US:-50}
-BUDGET=${BENCH_BUDGET:-540}
+BUDGET=${BENCH_BUDGET:-600}
 CONNRATE=$BUILD/tests/helpers/connrate
 [ -x "$BUILD/nstack" ] || make -C "$ROOT" -s B="$BUILD" all
 [ -x "$CONNRATE" ] || make -C "$ROOT" -s B="$BUILD" "$CONNRATE"
@@ -288,6 +291,35 @@ bench_pingpong() {
 				nstack_bp) record "pingpong_bp_${pct#*:}" kernel "${kv[$pct]}"
 					record "pingpong_bp_${pct#*:}" nstack "$v" ;;
 				esac
+			done
+		done
+	done
+	stop "$srv"
+}
+
+# ---- latency under load: half the kernel's peak message rate ---------------------------------
+bench_underload() {
+	bg "$WORK/sp-ul.log" $nsx sockperf sr --tcp -i 0.0.0.0 -p 11112
+	local srv=$LAST who r out v pct peak mps
+	wait_kernel_listen 11112 || echo "bench: nothing listens on 11112 in NS" >&2
+	# the kernel client's peak: sockperf throughput mode, as fast as it can send
+	out=$(timeout $((SECS + 20)) $(on kernel) sockperf tp --tcp -i "$(peer_addr kernel)" -p 11112 \
+		-m 64 --mps=max -t "$SECS" 2>&1) || true
+	peak=$(awk '/Message Rate is/ {for (i = 1; i <= NF; i++) if ($i == "is") print $(i + 1)}' <<<"$out" | tail -1)
+	if ! [[ "$peak" =~ ^[0-9]+$ ]]; then
+		echo "bench: sockperf throughput gave no rate, underload skipped" >&2
+		stop "$srv"
+		return 0
+	fi
+	mps=$((peak / 2))
+	echo "bench: underload at $mps msg/s (half the kernel's $peak)" >&2
+	for r in $(seq "$RUNS"); do
+		for who in kernel nstack; do
+			out=$(timeout $((SECS + 20)) $(on $who) sockperf ul --tcp -i "$(peer_addr $who)" -p 11112 \
+				-m 64 --mps="$mps" -t "$SECS" 2>&1) || true
+			for pct in 50.000:p50 99.000:p99 99.900:p999; do
+				v=$(awk -v p="${pct%:*}" '$0 ~ "percentile "p" =" {print $NF}' <<<"$out" | tail -1)
+				record "underload_${pct#*:}" "$who" "${v:-fail}"
 			done
 		done
 	done
@@ -789,7 +821,7 @@ bench_lossy() {
 START=$(date +%s)
 echo "bench: RUNS=$RUNS SECONDS=$SECS BUILD=$BUILD" >&2
 SKIPPED=
-for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong iperf_tx6 iperf_rx6 pingpong6 connrate connrate_srv curl_seq redis clients nginx nginx_mp syscalls idle_rss lossy}; do
+for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong underload iperf_tx6 iperf_rx6 pingpong6 connrate connrate_srv curl_seq redis clients nginx nginx_mp syscalls idle_rss lossy}; do
 	if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
 		echo "bench: over the ${BUDGET}s budget, $c skipped" >&2
 		SKIPPED="$SKIPPED $c"
