@@ -33,6 +33,29 @@ static int raw_passes(const struct udp_sock *s, uint8_t type)
 	return !(s->icmp6_filter[type >> 5] & (1u << (type & 31)));
 }
 
+/* Does s, an ICMP socket, take a message of its kind and family between
+ * local (our address) and remote: its bound address and its peer, if
+ * connected, match (Linux raw_v4_match, ping_lookup)? */
+static int icmp_sock_match(const struct udp_sock *s, int kind, int af,
+			   const struct nst_addr *local, const struct nst_addr *remote)
+{
+	return s->kind == kind && s->af == af &&
+	       (nst_addr_is_any(&s->laddr) || nst_addr_eq(&s->laddr, local)) &&
+	       (!s->connected || nst_addr_eq(&s->raddr, remote));
+}
+
+/* The ping socket of an echo identifier (its port), or NULL. */
+static struct udp_sock *ping_lookup(struct stack *st, int af, uint16_t ident,
+				    const struct nst_addr *local, const struct nst_addr *remote)
+{
+	for (int i = st->udp.hash[ident % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
+		struct udp_sock *s = &st->udp.s[i];
+		if (s->lport == ident && icmp_sock_match(s, UDP_K_PING, af, local, remote))
+			return s;
+	}
+	return NULL;
+}
+
 void icmp_sock_input(struct stack *st, const struct nst_addr *src, const struct nst_addr *dst,
 		     uint8_t hops, uint8_t tclass, const uint8_t *msg, unsigned len)
 {
@@ -44,29 +67,15 @@ void icmp_sock_input(struct stack *st, const struct nst_addr *src, const struct 
 	/* raw sockets: unbound ones sit on chain 0 of the port hash */
 	for (int i = st->udp.hash[0]; i >= 0; i = st->udp.s[i].hnext) {
 		struct udp_sock *s = &st->udp.s[i];
-		if (s->kind != UDP_K_RAW || s->af != af || !raw_passes(s, msg[0]))
-			continue;
-		if (!nst_addr_is_any(&s->laddr) && !nst_addr_eq(&s->laddr, dst))
-			continue;
-		if (s->connected && !nst_addr_eq(&s->raddr, src))
-			continue;
-		udp_deliver(st, s, src, 0, msg, len, &di);
+		if (icmp_sock_match(s, UDP_K_RAW, af, dst, src) && raw_passes(s, msg[0]))
+			udp_deliver(st, s, src, 0, msg, len, &di);
 	}
-	/* the ping socket of an Echo Reply's identifier (ping_lookup) */
+	/* the ping socket of an Echo Reply's identifier */
 	if (len < 8 || msg[0] != (v4 ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY) || msg[1] != 0)
 		return;
-	uint16_t ident = (uint16_t)(msg[4] << 8 | msg[5]);
-	for (int i = st->udp.hash[ident % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
-		struct udp_sock *s = &st->udp.s[i];
-		if (s->kind != UDP_K_PING || s->af != af || s->lport != ident)
-			continue;
-		if (!nst_addr_is_any(&s->laddr) && !nst_addr_eq(&s->laddr, dst))
-			continue;
-		if (s->connected && !nst_addr_eq(&s->raddr, src))
-			continue;
+	struct udp_sock *s = ping_lookup(st, af, (uint16_t)(msg[4] << 8 | msg[5]), dst, src);
+	if (s)
 		udp_deliver(st, s, src, 0, msg, len, &di);
-		return;
-	}
 }
 
 /* The errno of an ICMPv4 error for an ICMP socket, *hard for the fatal
@@ -128,27 +137,17 @@ void icmp_sock_error(struct stack *st, int type, int code, const struct nst_addr
 	 * and connected addresses match the quoted header) */
 	for (int i = st->udp.hash[0]; i >= 0; i = st->udp.s[i].hnext) {
 		struct udp_sock *s = &st->udp.s[i];
-		if (s->kind != UDP_K_RAW || s->af != af)
-			continue;
-		if (!nst_addr_is_any(&s->laddr) && !nst_addr_eq(&s->laddr, src))
-			continue;
-		if (s->connected && !nst_addr_eq(&s->raddr, dst))
-			continue;
-		icmp_sock_err_one(st, s, v4, type, code, dst, c);
-		hit = 1;
+		if (icmp_sock_match(s, UDP_K_RAW, af, src, dst)) {
+			icmp_sock_err_one(st, s, v4, type, code, dst, c);
+			hit = 1;
+		}
 	}
 	/* the ping socket of a quoted Echo Request's identifier (ping_err) */
 	if (n >= 8 && inner[0] == (v4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST) && inner[1] == 0) {
-		uint16_t ident = (uint16_t)(inner[4] << 8 | inner[5]);
-		for (int i = st->udp.hash[ident % UDP_HASH_SIZE]; i >= 0; i = st->udp.s[i].hnext) {
-			struct udp_sock *s = &st->udp.s[i];
-			if (s->kind != UDP_K_PING || s->af != af || s->lport != ident)
-				continue;
-			if (!nst_addr_is_any(&s->laddr) && !nst_addr_eq(&s->laddr, src))
-				continue;
+		struct udp_sock *s = ping_lookup(st, af, (uint16_t)(inner[4] << 8 | inner[5]), src, dst);
+		if (s) {
 			icmp_sock_err_one(st, s, v4, type, code, dst, c);
 			hit = 1;
-			break;
 		}
 	}
 	if (!hit) {

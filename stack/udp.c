@@ -655,10 +655,11 @@ int udp_disconnect(struct stack *st, int sd)
 
 /* One datagram over IPv6 (RFC 8200 8.1: the checksum is mandatory; a
  * computed zero goes as all ones, as over IPv4), fragmented when larger
- * than the path MTU. Consumes nothing; returns 0 or -errno. */
+ * than the path MTU (mtu, looked up by the caller). Consumes nothing;
+ * returns 0 or -errno. */
 static int udp_output6(struct stack *st, struct udp_sock *s, const struct nst_addr *src,
 		       const struct nst_addr *dst, struct udp_hdr *uh, const void *buf, size_t len,
-		       const struct nst_send_info *si)
+		       const struct nst_send_info *si, uint32_t mtu)
 {
 	uint32_t sum = csum_add(csum_pseudo6(src, dst, IP_PROTO_UDP, (uint32_t)(UDP_HDR_LEN + len)),
 				uh, UDP_HDR_LEN);
@@ -666,7 +667,7 @@ static int udp_output6(struct stack *st, struct udp_sock *s, const struct nst_ad
 		sum = csum_add(sum, buf, len);
 	uint16_t c = csum_fold(sum);
 	uh->csum = htons(c ? c : 0xffff);
-	int large = UDP_HDR_LEN + len + IP6_HDR_LEN > ipv6_mtu(st, dst);
+	int large = UDP_HDR_LEN + len + IP6_HDR_LEN > mtu;
 	struct pkt *p = large && UDP_HDR_LEN + len > PKT_MAX_FRAME - ETH_HDR_LEN - IP6_HDR_LEN
 			? pkt_alloc_large() : pkt_alloc();
 	if (!p) {
@@ -764,7 +765,7 @@ ssize_t udp_sendto_info(struct stack *st, int sd, const void *buf, size_t len, i
 		.len = htons((uint16_t)(UDP_HDR_LEN + len)), .csum = 0,
 	};
 	if (!v4) {
-		r = udp_output6(st, s, &src6, &dst, &uh, buf, len, si);
+		r = udp_output6(st, s, &src6, &dst, &uh, buf, len, si, mtu);
 		goto sent;
 	}
 	/* IP_TOS, IP_TTL, or this send's IP_TOS / IP_TTL control messages */

@@ -14,7 +14,7 @@ bats_require_minimum_version 1.5.0
 load lib
 
 SEM="$ROOT/tests/e2e/ipv6_semantics.py"
-UDP6="python3 $ROOT/tests/e2e/ipv6_udp.py"
+UDP6="python3 $ROOT/tests/helpers/udp_tool.py"
 
 setup_file() {
 	mkdir -p "$BATS_FILE_TMPDIR/www"

@@ -40,39 +40,10 @@ def norm(a):
 # ---- the programs under test ------------------------------------------------------------
 
 def server(addr, port, log):
-    import selectors
-    out = open(log, "a", buffering=1)
-    ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((addr, port))
-    ls.listen(8)
-    sel = selectors.DefaultSelector()
-    sel.register(ls, selectors.EVENT_READ)
-    while True:
-        for key, _ in sel.select(timeout=60):
-            s = key.fileobj
-            if s is ls:
-                c, _ = ls.accept()
-                out.write("accept\n")
-                sel.register(c, selectors.EVENT_READ)
-                continue
-            try:
-                b = s.recv(65536)
-            except OSError as e:
-                out.write("error %s\n" % errno.errorcode.get(e.errno, str(e.errno)))
-                sel.unregister(s)
-                s.close()
-                continue
-            if not b:
-                out.write("eof\n")
-                sel.unregister(s)
-                s.close()
-                continue
-            out.write("data %s\n" % b.decode(errors="replace"))
-            try:
-                s.send(b)
-            except OSError:
-                pass
+    """tests/helpers/hostile.py's echo server (it takes either family)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "helpers"))
+    import hostile
+    hostile.server(addr, port, log)
 
 
 def udpecho(addr, port):

@@ -29,7 +29,7 @@ class NoLog:
 def server(addr, port, log, backlog=8):
     import selectors, errno
     out = open(log, "a", buffering=1) if log != "-" else NoLog()
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, port))
     ls.listen(backlog)

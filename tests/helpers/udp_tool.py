@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """UDP helper for the e2e tests: the same program runs on the kernel and under nstack.
 
-  udp_tool.py recv ADDR PORT [IDLE_S]   receive datagrams until IDLE_S (default 1.5) pass with
-                                        none after the first; print "N datagrams B bytes SHA"
-                                        where SHA hashes every datagram's length and content
+  udp_tool.py recv ADDR PORT [IDLE_S]   receive datagrams (SO_RCVBUF 1 MB) until IDLE_S (default
+                                        1.5) pass with none after the first; print "N datagrams
+                                        B bytes SHA" where SHA hashes every datagram's length
+                                        and content
+  (recv and send: an IPv6 ADDR, with a colon, makes an AF_INET6 socket)
   udp_tool.py send ADDR PORT COUNT SIZE send COUNT datagrams of SIZE bytes (datagram i is made
                                         of byte i % 256), paced 1 ms apart
   udp_tool.py refused ADDR PORT         connected socket to a closed port: send, recv (2 s
@@ -25,8 +27,13 @@ def ename(e):
     return errno.errorcode.get(e.errno, str(e.errno))
 
 
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def recv(addr, port, idle=1.5):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     s.bind((addr, int(port)))
     print("bound", flush=True)
     h = hashlib.sha256()
@@ -46,7 +53,7 @@ def recv(addr, port, idle=1.5):
 
 
 def send(addr, port, count, size):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(addr), socket.SOCK_DGRAM)
     for i in range(int(count)):
         s.sendto(bytes([i % 256]) * int(size), (addr, int(port)))
         time.sleep(0.001)
