@@ -187,6 +187,16 @@ static void eng_lock_raw(void)
 	eng_locked(r);
 }
 
+/* The lock if it is free: 1, else 0 at once. */
+static int eng_trylock(void)
+{
+	int r = pthread_mutex_trylock(eng.lockp);
+	if (r != 0 && r != EOWNERDEAD)
+		return 0;
+	eng_locked(r);
+	return 1;
+}
+
 void eng_lock(void)
 {
 	eng_join_check();
@@ -417,6 +427,8 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
 #define ENG_DEV_GRACE_US  1000
 #define ENG_DEV_SAFETY_US 200000
 #define ENG_DEV_CHECK_US  2000  /* the engine's sleep without the device while the token moves */
+#define ENG_TIMER_SLACK_US 1000 /* how late a due timer may run while the application holds the lock */
+#define ENG_TIMER_RETRY_US 100
 
 int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask)
 {
@@ -430,7 +442,9 @@ int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_
 	 * caller looks again instead of sleeping */
 	eng_lock();
 	if (eng.st && eng.dev && netdev_wait_prepare(eng.dev) > 0) {
+		nwait_self_pass(1);     /* the caller looks again: no self-wake */
 		eng_drive(eng_now_us());
+		nwait_self_pass(0);
 		eng_after();
 		eng.dev_until = eng_now_us() + ENG_DEV_GRACE_US;
 		__atomic_store_n(&eng.dev_waiter, 0, __ATOMIC_SEQ_CST);
@@ -446,8 +460,11 @@ int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_
 	eng_lock();
 	if (dev && eng.st) {
 		/* the wake fd among p[0..n) is written if this pass made one
-		 * of ours ready; the caller looks again either way */
+		 * of ours ready by another thread's waiter; the caller
+		 * looks again either way, so its own are only marked */
+		nwait_self_pass(1);
 		eng_drive(eng_now_us());
+		nwait_self_pass(0);
 		eng_after();
 	}
 	eng.dev_until = eng_now_us() + ENG_DEV_GRACE_US;
@@ -570,6 +587,7 @@ static void *eng_main(void *arg)
 			stuck = d;
 		}
 		nfds_t nw = n;
+		uint64_t look_due = UINT64_MAX;  /* the safety look while a token is held */
 		if (n == 2 && (__atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST) || now < eng.dev_until)) {
 			/* a blocked thread watches the device (eng_block_dev): look
 			 * again soon while the token moves, rarely while it stays */
@@ -580,6 +598,7 @@ static void *eng_main(void *arg)
 				eng.dev_check_us = eng.dev_check_us * 2 < ENG_DEV_SAFETY_US ?
 						   eng.dev_check_us * 2 : ENG_DEV_SAFETY_US;
 			eng.dev_takes_seen = takes;
+			look_due = now + eng.dev_check_us;
 			uint64_t until = __atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST) ?
 					 now + eng.dev_check_us : eng.dev_until;
 			if (deadline < 0 || (int64_t)until < deadline)
@@ -605,6 +624,7 @@ static void *eng_main(void *arg)
 		}
 		eng.sleep_until = deadline < 0 ? UINT64_MAX : (uint64_t)deadline;
 		eng_unlock();
+		int locked = 0;
 		while (!eng_wait(p, nw, deadline) && nw < n && !eng.stop) {
 			/* Woken at the deadline, off the device. If only the look at
 			 * the device was due and the application has been back since
@@ -612,24 +632,63 @@ static void *eng_main(void *arg)
 			 * eng_poll_inline, and push eng.dev_until on), sleep on
 			 * without taking the lock from it: a busy client or server
 			 * would otherwise meet the engine at the lock every
-			 * millisecond. A timer that comes due, a token taken, a busy
-			 * poller, or the application gone for the grace: the loop. */
+			 * millisecond. While a thread sleeps with the token, it
+			 * watches the device: sleep on until the safety look
+			 * (ENG_DEV_CHECK_US after the last one, look_due) instead of
+			 * taking the lock at every grace's end (a blocking server
+			 * takes the token once per connection: the engine met it at
+			 * the lock about once a millisecond). A timer that comes
+			 * due, a busy poller, the safety look, or the application
+			 * gone for the grace: the loop. */
 			uint64_t t = eng_now_us();
 			uint64_t du = __atomic_load_n(&eng.dev_until, __ATOMIC_SEQ_CST);
-			if (t >= du || (d && t >= d) || t < eng.bp_until ||
-			    __atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST))
+			if (t < eng.bp_until)
 				break;
+			if (d && t >= d) {
+				/* The deadline we slept to came due, but the application
+				 * may have stopped or moved that timer since (a probe
+				 * timer armed by each response and stopped by its ACK:
+				 * the engine met the application at the lock about
+				 * once per connection of a blocking server). Look with
+				 * the lock only if it is free; while the application
+				 * holds it, retry shortly, up to ENG_TIMER_SLACK_US
+				 * late, then wait for it. */
+				if (!eng_trylock()) {
+					if (t - d >= ENG_TIMER_SLACK_US)
+						break;
+					deadline = (int64_t)(t + ENG_TIMER_RETRY_US);
+					__atomic_store_n(&eng.sleep_until, (uint64_t)deadline, __ATOMIC_SEQ_CST);
+					continue;
+				}
+				uint64_t nd = stack_next_deadline(eng.st);
+				if (nd && nd <= t) {
+					locked = 1;
+					break;
+				}
+				d = nd;
+				eng_unlock();
+			}
+			if (__atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST)) {
+				if (look_due == UINT64_MAX)
+					look_due = t + ENG_DEV_CHECK_US;
+				else if (t >= look_due)
+					break;
+				du = look_due;
+			} else if (t >= du) {
+				break;
+			}
 			deadline = d && d < du ? (int64_t)d : (int64_t)du;
 			__atomic_store_n(&eng.sleep_until, (uint64_t)deadline, __ATOMIC_SEQ_CST);
 		}
 		/* a busy poller runs the stack: leave the lock to it */
-		while (eng_busy_poll_us && n == 2 && !__atomic_load_n(&eng.stop, __ATOMIC_RELAXED)) {
+		while (!locked && eng_busy_poll_us && n == 2 && !__atomic_load_n(&eng.stop, __ATOMIC_RELAXED)) {
 			__atomic_store_n(&eng.dev_unwatched, 1, __ATOMIC_SEQ_CST);
 			if (!__atomic_load_n(&eng.bp_active, __ATOMIC_SEQ_CST))
 				break;
 			eng_wait(p, 1, (int64_t)eng_now_us() + (int64_t)eng_bp_grace());
 		}
-		eng_lock();
+		if (!locked)
+			eng_lock();
 	}
 	eng_unlock();
 	return NULL;

@@ -146,11 +146,31 @@ static void nsock_free_if_unused(struct nsock *s)
 		free(s);
 }
 
+static __thread int nwait_tls_fd = -1;
+/* Set while this thread runs a stack pass of its own wait (eng_block_dev,
+ * nwait_self_pass) after which it looks at its sockets again anyway. */
+static __thread int nwait_tls_self;
+
+void nwait_self_pass(int on)
+{
+	nwait_tls_self = on;
+}
+
+/* Wake a waiter: write its thread's wake fd, once per wait. A waiter of the
+ * thread that runs this pass itself, which looks again when the pass ends,
+ * is only marked (fired 2): writing its own eventfd would cost that write
+ * and the read that drains it before the next wait, two system calls per
+ * wake-up of a blocking call. */
 static void nwait_wake(struct nwait *w)
 {
 	uint64_t one = 1;
-	if (!w->fired)
-		(void)!REAL(write)(w->wfd, &one, sizeof(one));
+	if (w->fired)
+		return;
+	if (nwait_tls_self && w->wfd == nwait_tls_fd) {
+		w->fired = 2;
+		return;
+	}
+	(void)!REAL(write)(w->wfd, &one, sizeof(one));
 	w->fired = 1;
 }
 
@@ -527,7 +547,6 @@ static void nwait_check(struct nsock *s)
 
 static pthread_key_t nwait_key;
 static pthread_once_t nwait_once = PTHREAD_ONCE_INIT;
-static __thread int nwait_tls_fd = -1;
 /* Whether this thread's wake fd may be readable: a waiter of ours fired
  * (nwait_wake wrote it), or a wait saw it readable. A wait that ended
  * otherwise -- the device, a timeout, a signal -- left nothing to drain, and
@@ -641,7 +660,7 @@ void nwait_add(struct nsock *s, struct nwait *w, short events, int wfd)
 
 void nwait_del(struct nsock *s, struct nwait *w)
 {
-	if (w->fired)
+	if (w->fired == 1)
 		nwait_tls_dirty = 1;    /* by the waiting thread, after its wait */
 	for (struct nwait **pp = &s->waiters; *pp; pp = &(*pp)->next)
 		if (*pp == w) {

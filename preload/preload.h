@@ -347,7 +347,8 @@ struct nwait {
 	struct nwait *next;
 	int           wfd;      /* the waiting thread's wake eventfd */
 	uint32_t      mask;     /* NST_POLL* bits that end the wait */
-	int           fired;    /* wfd written since nwait_add */
+	int           fired;    /* since nwait_add: 1 wfd written, 2 marked only
+	                         * (the waiting thread ran the pass, nwait_wake) */
 };
 
 /* Socket addresses of either family (socket.c), with the kernel's checks
@@ -403,6 +404,7 @@ void          nwait_del(struct nsock *s, struct nwait *w);
 void          nwait_fd_lost(void);
 /* Empty a wake eventfd before arming waits on it. */
 void          nwait_drain(int wfd);
+void          nwait_self_pass(int on);
 void          nwait_seen(short revents);
 void          nsock_notify(void *ctx, int sd);
 void          nsock_edge_sync(struct nsock *s);   /* epoll edges: after recv/send/accept */

@@ -177,7 +177,7 @@ int            shim_dev_open(const struct shim_dev_spec *spec, struct shim_dev *
 struct netdev *shim_dev_fork(struct netdev *inherited, int *err);
 /* In a fork() child: let go of an inherited chain without touching what
  * the parent uses: only this process's copies of the structs (freed), of
- * the fds (closed: the TAP fd, the ring's, the eventfd, timerfd, epoll fd,
+ * the fds (closed: the TAP fd, the ring's, timerfd, epoll fd,
  * the capture file without flushing the parent's unwritten records) and of
  * the ring mappings (unmapped) go. The parent's io_uring requests, its
  * packets (provided buffers, writes in flight, queued, delayed frames) and

@@ -14,7 +14,8 @@
  * at run time) keeps the ring busy; without it a ring of UD_NREADS ordinary
  * buffer-select reads stays in flight.
  * Transmit: one IORING_OP_WRITE per frame, submitted in one batch by flush().
- * wait_fd() is an eventfd registered with the ring.
+ * wait_fd() is the ring's own fd, readable while a completion waits in the
+ * CQ (no eventfd: nothing to clear before each sleep).
  *
  * If io_uring cannot be set up (disabled, too old for buffer rings), the
  * device falls back to plain non-blocking read()/write() on the fd, and
@@ -46,7 +47,6 @@
 #include <net/if.h>
 #include <poll.h>
 #include <time.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -76,6 +76,7 @@
  * never this small. */
 #define UD_UD_READ     1ull
 #define UD_UD_CANCEL   2ull
+#define UD_UD_KICK     3ull
 
 /* Debian's liburing 2.3 headers predate IORING_OP_READ_MULTISHOT (an enum in
  * newer headers, so it cannot be tested with #ifdef); the kernel ABI number
@@ -87,11 +88,10 @@ struct uring_dev {
 	int32_t  owner;             /* our pid: the tag of the packets we hold (pkt.dev_owner) */
 	const char *kind;           /* "tap", "packet": for log lines */
 	int      fd;                /* the frame fd */
-	int      efd;               /* eventfd registered with the ring, or -1 */
 	bool     uring;             /* io_uring path; plain read/write otherwise */
 	bool     ring_up;           /* ring initialised (for teardown) */
 	bool     multishot;
-	bool     lazy_drain;        /* the eventfd is cleared by ud_wait_prepare, not ud_recv */
+	bool     lazy_drain;        /* sleepers call ud_wait_prepare: ud_recv leaves rxq to it */
 	bool     ms_ok;             /* a multishot read has delivered a frame */
 	bool     rx_large;          /* receive into large packets (NETDEV_F_GRO) */
 	struct io_uring ring;
@@ -157,12 +157,22 @@ bool uring_dev_large_ok(void)
 	return pkt_pool_large_size() >= UD_LARGE_MIN;
 }
 
-/* Make the eventfd readable, so the caller comes back for frames or CQEs we
- * left behind. */
+static int ud_submit(struct uring_dev *ud);
+
+/* Make the ring's fd readable, so a thread asleep on it comes back for the
+ * frames we reaped and left behind (rxq): a no-op request's completion. */
 static void ud_kick(struct uring_dev *ud)
 {
-	uint64_t one = 1;
-	(void)sys_write(ud->efd, &one, sizeof(one));
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ud->ring);
+
+	if (!sqe) {
+		(void)ud_submit(ud);
+		if (!(sqe = io_uring_get_sqe(&ud->ring)))
+			return;
+	}
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data64(sqe, UD_UD_KICK);
+	(void)ud_submit(ud);
 }
 
 static struct pkt *ud_rx_alloc(const struct uring_dev *ud)
@@ -359,7 +369,7 @@ static void ud_cqe(struct uring_dev *ud, const struct io_uring_cqe *cqe)
 		}
 		return;
 	}
-	if (cqe->user_data == UD_UD_CANCEL)
+	if (cqe->user_data == UD_UD_CANCEL || cqe->user_data == UD_UD_KICK)
 		return;
 	p = (struct pkt *)(uintptr_t)cqe->user_data;
 	ud->writes_inflight--;
@@ -439,10 +449,9 @@ static void ud_arm_reads(struct uring_dev *ud)
 }
 
 /* The last read ended (the buffer ring ran dry: -ENOBUFS, the usual case) and
- * this thread may not arm the next. The claimer may be asleep on the device's
- * eventfd, whose signal for that completion this thread has taken (the
- * device's wait_prepare clears it): with no read alive nothing would ever
- * signal it again, and both would sleep while frames pile up in the
+ * this thread may not arm the next. The claimer may be asleep on the ring's
+ * fd, and this thread has taken the completion that made it readable: with
+ * no read alive nothing would ever signal it again, and both would sleep while frames pile up in the
  * kernel. Wake the claimer through its own fd, once per ended read. */
 static void ud_arm_ask(struct uring_dev *ud)
 {
@@ -566,8 +575,8 @@ drop:
 /* Push queued frames to the wire: one io_uring_submit for the batch. The
  * completions are left to the next recv (which reaps them all), unless many
  * writes are outstanding: reaping here would also take frames that arrived
- * meanwhile, and they would then need the eventfd written again (a system
- * call per send) for whoever sleeps on it to come for them. */
+ * meanwhile, and they would then need a kick (a system call per send) for
+ * whoever sleeps on the ring's fd to come for them. */
 #define UD_FLUSH_REAP  (UD_SQ_ENTRIES / 2)
 static int ud_flush(struct netdev *dev)
 {
@@ -595,12 +604,6 @@ static int ud_recv(struct netdev *dev, struct pkt **out, int max)
 	int n = 0;
 
 	if (ud->uring) {
-		uint64_t v;
-
-		/* Drain first: a CQE posted after the reap re-signals
-		 * (with lazy_drain, ud_wait_prepare does it). */
-		if (!ud->lazy_drain)
-			(void)sys_read(ud->efd, &v, sizeof(v));
 		ud_service(ud);
 	} else if ((int)ud->rxq.n < max) {
 		ud_plain_rx(ud, max - (int)ud->rxq.n);
@@ -609,8 +612,8 @@ static int ud_recv(struct netdev *dev, struct pkt **out, int max)
 		out[n] = pkt_queue_pop(&ud->rxq);
 		out[n++]->dev_owner = 0;        /* the caller's now */
 	}
-	if (ud->uring && !ud->lazy_drain && (ud->rxq.n || io_uring_cq_ready(&ud->ring)))
-		ud_kick(ud);
+	if (ud->uring && !ud->lazy_drain && ud->rxq.n)
+		ud_kick(ud);    /* a CQE left behind keeps the fd readable itself */
 	return n;
 }
 
@@ -623,17 +626,17 @@ static int ud_pending(struct netdev *dev)
 	return ud->rxq.n || io_uring_cq_ready(&ud->ring);
 }
 
-/* The caller sleeps on the eventfd next: clear it, then look. A CQE posted
- * after the read signals it again; one posted before is answered here. */
+/* The caller sleeps on the ring's fd next: look first. The fd is readable
+ * while a completion waits in the CQ (level-triggered: nothing to clear, no
+ * read before each sleep, as an eventfd needed); frames already reaped
+ * (rxq) are answered here. */
 static int ud_wait_prepare(struct netdev *dev)
 {
 	struct uring_dev *ud = ud_of(dev);
-	uint64_t v;
 
 	if (!ud->uring)
 		return -1;
 	ud->lazy_drain = true;
-	(void)sys_read(ud->efd, &v, sizeof(v));
 	/* A read that ended while the pool was empty is armed now if the
 	 * pass that followed freed buffers (the claimer); another thread
 	 * asks the claimer (ud_arm_ask). */
@@ -669,7 +672,7 @@ static int ud_wait_fd(struct netdev *dev)
 {
 	struct uring_dev *ud = ud_of(dev);
 
-	return ud->uring ? ud->efd : ud->fd;
+	return ud->uring ? ud->ring.ring_fd : ud->fd;
 }
 
 /* Tear down the ring. Packets are returned to the pool only once the kernel
@@ -713,8 +716,6 @@ static void ud_uring_fini(struct uring_dev *ud)
 	if (ud->br)
 		munmap(ud->br, ud->br_bytes);
 	ud->br = NULL;
-	sys_close(ud->efd);
-	ud->efd = -1;
 }
 
 static void ud_close(struct netdev *dev)
@@ -745,7 +746,7 @@ static const struct netdev_ops ud_ops = {
 
 /* ---- create ------------------------------------------------------------ */
 
-/* Set up the ring, the provided buffers and the eventfd, and arm the reads.
+/* Set up the ring and the provided buffers, and arm the reads.
  * 0 or -errno (the caller then uses the plain path). */
 static int ud_uring_init(struct uring_dev *ud)
 {
@@ -802,11 +803,6 @@ static int ud_uring_init(struct uring_dev *ud)
 	reg.bgid = UD_BGID;
 	if ((r = io_uring_register_buf_ring(&ud->ring, &reg, 0)) < 0)
 		return r;               /* kernel < 5.19 */
-
-	if ((ud->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
-		return -errno;
-	if ((r = io_uring_register_eventfd(&ud->ring, ud->efd)) < 0)
-		return r;
 
 	probe = io_uring_get_probe_ring(&ud->ring);
 	ud->multishot = probe && io_uring_opcode_supported(probe, UD_OP_READ_MULTISHOT) &&
@@ -884,7 +880,6 @@ static struct uring_dev *ud_new(int fd, const char *kind, const char *ifname, ui
 	ud->kind = kind;
 	ud->opts = *o;
 	ud->fd = fd;
-	ud->efd = -1;
 	ud->owner = (int32_t)getpid();
 	ud->rx_large = rx_large || (features & NETDEV_F_GRO);
 	snprintf(ud->dev.name, sizeof(ud->dev.name), "%s", ifname);
@@ -969,8 +964,6 @@ bool uring_dev_is(const struct netdev *dev)
  * - the packets the kernel holds as provided buffers or in flight (inring,
  *   writes), received ones (rxq), queued ones (txq) and the plain path's
  *   spare: the parent's, never pkt_free'd here (the pool may be shared).
- * - the eventfd registered with the ring: our fd is closed; reading it
- *   would steal the parent's wakeups.
  * - the frame fd (TAP fd, AF_PACKET socket): the same open file as the
  *   parent's; closed unless keep_fd (the child's new device takes it).
  * - the struct and inring: this process's private heap copies, freed. */
@@ -981,7 +974,6 @@ static void ud_abandon(struct uring_dev *ud, bool keep_fd)
 	if (ud->br)
 		munmap(ud->br, ud->br_bytes);
 	free(ud->inring);
-	sys_close(ud->efd);
 	if (!keep_fd)
 		sys_close(ud->fd);
 	free(ud);
