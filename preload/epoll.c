@@ -455,10 +455,18 @@ static int ep_busy_ready(void *arg)
  * next scans the members anyway (ET edges are counted in s->gen), and a
  * server whose next event is always ready makes no eventfd write per
  * request. Under the lock. */
+/* The set this thread sleeps on in the kernel (ep_wait), if any. */
+static __thread const struct nepoll *ep_tls_asleep;
+
 int ep_edge_wanted(const struct nsock *s)
 {
+	/* A thread that the device woke runs the pass itself and scans its
+	 * set again when the pass ends (eng_block_dev, nwait_self_pass): as a
+	 * sleeper it needs no write (redis-server: 0.84 eventfd writes per
+	 * request, and the drains after them). */
+	const struct nepoll *self = nwait_self_pass_on() ? ep_tls_asleep : NULL;
 	for (const struct epm *m = s->ep_members; m; m = m->snext)
-		if (!m->dormant && (m->ep->sleepers || m->ep->exported))
+		if (!m->dormant && (m->ep->exported || m->ep->sleepers > (m->ep == self)))
 			return 1;
 	return 0;
 }
@@ -523,9 +531,11 @@ static int ep_wait(struct nepoll *ep, struct epoll_event *evs, int maxev, int64_
 			eng_unlock();
 			return n;
 		}
+		ep_tls_asleep = ep;
 		eng_unlock();
 		r = eng_block_epoll(ep->epfd, evs, maxev, deadline, mask);
 		eng_lock();
+		ep_tls_asleep = NULL;
 		ep->sleepers--;
 		if (r > 0)
 			ep_drain(ep);   /* what woke us is looked at next: not left readable */

@@ -156,6 +156,11 @@ void nwait_self_pass(int on)
 	nwait_tls_self = on;
 }
 
+int nwait_self_pass_on(void)
+{
+	return nwait_tls_self;
+}
+
 /* Wake a waiter: write its thread's wake fd, once per wait. A waiter of the
  * thread that runs this pass itself, which looks again when the pass ends,
  * is only marked (fired 2): writing its own eventfd would cost that write

@@ -405,6 +405,7 @@ void          nwait_fd_lost(void);
 /* Empty a wake eventfd before arming waits on it. */
 void          nwait_drain(int wfd);
 void          nwait_self_pass(int on);
+int           nwait_self_pass_on(void);
 void          nwait_seen(short revents);
 void          nsock_notify(void *ctx, int sd);
 void          nsock_edge_sync(struct nsock *s);   /* epoll edges: after recv/send/accept */
