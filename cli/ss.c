@@ -220,7 +220,7 @@ static void ss_users(const char *line, pid_t server, char *out, size_t size)
 }
 
 static const char ss_usage_text[] =
-	"usage: nstack ss [-p PID] [-t|-u] [-4|-6] [-l|-a] [-i] [-H]\n"
+	"usage: nstack ss [-p PID] [-t|-u|-w] [-4|-6] [-l|-a] [-i] [-H]\n"
 	"\n"
 	"The sockets of running nstack processes, in ss(8)'s layout (always numeric).\n"
 	"The host's ss cannot see them: they are not the kernel's.\n"
@@ -228,6 +228,8 @@ static const char ss_usage_text[] =
 	"  -p, --pid PID   only process PID\n"
 	"  -t, --tcp       TCP sockets (the default)\n"
 	"  -u, --udp       UDP sockets\n"
+	"  -w, --raw       raw ICMP sockets (ICMP echo \"ping\" sockets are not shown,\n"
+	"                  as ss does not show them)\n"
 	"  -4, --ipv4      AF_INET sockets only\n"
 	"  -6, --ipv6      AF_INET6 sockets only (dual-stack ones show IPv4 peers as\n"
 	"                  [::ffff:a.b.c.d], as ss)\n"
@@ -310,23 +312,25 @@ int cmd_ss(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' }, { "tcp", no_argument, NULL, 't' },
-		{ "udp", no_argument, NULL, 'u' }, { "listening", no_argument, NULL, 'l' },
+		{ "udp", no_argument, NULL, 'u' }, { "raw", no_argument, NULL, 'w' },
+		{ "listening", no_argument, NULL, 'l' },
 		{ "all", no_argument, NULL, 'a' }, { "info", no_argument, NULL, 'i' },
 		{ "no-header", no_argument, NULL, 'H' }, { "numeric", no_argument, NULL, 'n' },
 		{ "ipv4", no_argument, NULL, '4' }, { "ipv6", no_argument, NULL, '6' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	pid_t only = 0;
-	int tcp = 0, udp = 0, listening = 0, all = 0, info = 0, header = 1, c, fam4 = 0, fam6 = 0;
+	int tcp = 0, udp = 0, raw = 0, listening = 0, all = 0, info = 0, header = 1, c, fam4 = 0, fam6 = 0;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:tu46laiHnh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:tuw46laiHnh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			only = pid_arg(optarg);
 			break;
 		case 't': tcp = 1; break;
 		case 'u': udp = 1; break;
+		case 'w': raw = 1; break;
 		case '4': fam4 = 1; break;
 		case '6': fam6 = 1; break;
 		case 'l': listening = 1; break;
@@ -341,7 +345,7 @@ int cmd_ss(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument %s", argv[optind]);
-	if (!tcp && !udp)
+	if (!tcp && !udp && !raw)
 		tcp = 1;
 	if (!fam4 && !fam6)
 		fam4 = fam6 = 1;
@@ -374,14 +378,15 @@ int cmd_ss(int argc, char **argv)
 			char proto[8], state[16], local[48], peer[48];
 			if (sscanf(line, "%7s %15s %47s %47s", proto, state, local, peer) != 4)
 				continue;
-			if (!((tcp && !strcmp(proto, "tcp")) || (udp && !strcmp(proto, "udp"))))
-				continue;
+			if (!((tcp && !strcmp(proto, "tcp")) || (udp && !strcmp(proto, "udp")) ||
+			      (raw && !strcmp(proto, "raw"))))
+				continue;   /* "icmp": ping sockets, which ss does not show */
 			/* an AF_INET6 socket's addresses are bracketed, v4-mapped ones too */
 			if (!(local[0] == '[' || local[0] == '*' ? fam6 : fam4))
 				continue;
 			/* as ss: an unconnected UDP socket counts as listening (-l) */
 			int is_listen = !strcmp(state, "LISTEN") ||
-					(!strcmp(proto, "udp") && !strcmp(state, "UNCONN"));
+					(strcmp(proto, "tcp") && !strcmp(state, "UNCONN"));
 			if (listening ? !is_listen : (!all && !ss_default_state(state)))
 				continue;
 			if (is_listen && !strcmp(peer, "0.0.0.0:0"))

@@ -189,7 +189,8 @@ static void ctl_sockets(struct ctl_buf *b)
 			   "rtt_us=%llu rttvar_us=%llu rto_us=%llu cwnd=%u ssthresh=%u "
 			   "snd_wnd=%u rcv_wnd=%u retrans=%u recovery=%u bytes_acked=%llu "
 			   "bytes_received=%llu total_retrans=%u delivery_rate=%llu sack=%u cc=%s",
-			   s->type == NST_SOCK_DGRAM ? "udp" : "tcp",
+			   s->type == NST_SOCK_DGRAM ? "udp" : s->type == NST_SOCK_PING ? "icmp" :
+			   s->type == NST_SOCK_RAW_ICMP ? "raw" : "tcp",
 			   nst_tcp_state_name(s->state), ctl_ip_af(&s->laddr, s->af, s->v6only, la),
 			   s->lport, ctl_ip_af(&s->raddr, s->af, s->v6only, ra), s->rport, s->recv_q, s->send_q, s->sd,
 			   s->orphan, s->mss, (unsigned long long)s->rtt_us,

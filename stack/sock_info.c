@@ -90,13 +90,16 @@ int nst_sock_list(const struct stack *st, struct nst_sock_info *out, int max)
 		if (n < max) {
 			struct nst_sock_info *o = &out[n];
 			memset(o, 0, sizeof(*o));
-			o->type = NST_SOCK_DGRAM;
+			o->type = u->kind == UDP_K_PING ? NST_SOCK_PING :
+				  u->kind == UDP_K_RAW ? NST_SOCK_RAW_ICMP : NST_SOCK_DGRAM;
 			o->state = u->connected ? TCP_ESTABLISHED : TCP_CLOSED;
 			o->sd = NST_UDP_SD_BASE + (int)i;
 			o->laddr = u->laddr;
 			o->lport = u->lport;
 			o->raddr = peer_shown(&u->laddr, &u->raddr);
 			o->rport = u->rport;
+			if (u->kind == UDP_K_RAW)       /* ss -w: the protocol as the port */
+				o->lport = u->af == NST_AF_INET6 ? 58 : 1;
 			o->af = u->af;
 			o->v6only = u->v6only;
 			o->recv_q = u->rq_charge;   /* like Linux: bytes charged to SO_RCVBUF */

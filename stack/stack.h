@@ -563,7 +563,8 @@ int     stack_is_bcast(const struct stack *st, uint32_t addr);
  * order; times in microseconds; windows in bytes. */
 struct nst_sock_info {
 	int      sd;            /* the application's sd, -1 for orphans and unaccepted children */
-	uint8_t  type;          /* NST_SOCK_STREAM or NST_SOCK_DGRAM (UDP: ESTAB if connected, else UNCONN) */
+	uint8_t  type;          /* NST_SOCK_STREAM, NST_SOCK_DGRAM (UDP: ESTAB if connected, else
+	                         * UNCONN), NST_SOCK_PING or NST_SOCK_RAW_ICMP */
 	uint8_t  state;         /* TCP state, RFC 9293 order (tcp_state.h enum tcp_state) */
 	uint8_t  orphan;        /* closed by the application, finishing on its own */
 	uint8_t  in_recovery;   /* loss recovery (RFC 6582 / RFC 6675) */

@@ -210,11 +210,17 @@ s6 = socket.socket(socket.AF_INET6); s6.bind(("::", 7782)); s6.listen(4)
 o6 = socket.socket(socket.AF_INET6); o6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
 o6.bind((a6, 7783)); o6.listen(4)
 u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::", 7784))
+r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+r6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+try:    # a ping socket: not listed by ss (-u or -w); the kernel refuses root outside ping_group_range
+    p4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+except OSError:
+    pass
 print("ready", flush=True)
 time.sleep(30)
 '
 
-@test "ss -4 / -6 split the families as the kernel's ss does" {
+@test "ss -4 / -6 split the families as the kernel's ss does; -w lists raw ICMP sockets, ping sockets are not listed" {
 	lab_addr6_up
 	local d=$BATS_TEST_TMPDIR args k n
 	bg "$d/k.log" $nsx python3 -c "$TWOFAM" "$KADDR" "$KADDR6"
@@ -225,7 +231,7 @@ time.sleep(30)
 	local npid=$BG_PID
 	wait_file_grep "$d/n.log" "^ready" 100
 	# state, local, peer; the kernel's addresses as nstack's
-	for args in "-4 -t" "-6 -t" "-6 -u" "-4 -u" "-t"; do
+	for args in "-4 -t" "-6 -t" "-6 -u" "-4 -u" "-t" "-4 -w" "-6 -w"; do
 		k=$($nsx ss -H -l -n $args -p | grep "pid=$kpid," | awk '{print $1, $4, $5}' |
 			sed "s/$KADDR6/$NADDR6/; s/$KADDR:/$NADDR:/" | sort)
 		n=$("$BUILD/nstack" ss -H -l $args -p "$npid" | awk '{print $1, $4, $5}' | sort)
