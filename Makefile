@@ -67,7 +67,7 @@ $(B)/tests/sim/%: $(B)/obj/tests/sim/%.o $(TESTLIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
 # shim_fork_test drives the whole device layer (dev.c, pcap, io_uring), as do the
-# shim_fork and shim_rearm helpers (tests/e2e/dev_fork.bats): they link all of shim/.
+# shim_fork, shim_rearm and shim_claim helpers (tests/e2e/dev_fork.bats): they link all of shim/.
 SHIM_ALL_OBJ := $(call obj,$(STACK_SRC) $(SHIM_SRC))
 $(B)/tests/unit/shim_fork_test: $(B)/obj/tests/unit/shim_fork_test.o $(SHIM_ALL_OBJ)
 	@mkdir -p $(dir $@)
@@ -76,6 +76,9 @@ $(B)/tests/helpers/shim_fork: $(B)/obj/tests/helpers/shim_fork.o $(SHIM_ALL_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -luring -lpcap
 $(B)/tests/helpers/shim_rearm: $(B)/obj/tests/helpers/shim_rearm.o $(SHIM_ALL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ -luring -lpcap -lpthread
+$(B)/tests/helpers/shim_claim: $(B)/obj/tests/helpers/shim_claim.o $(SHIM_ALL_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -luring -lpcap -lpthread
 $(B)/tests/helpers/%: $(B)/obj/tests/helpers/%.o

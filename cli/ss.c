@@ -437,6 +437,7 @@ static const char *stat_desc(const char *name)
 		{ "dev_rx_rearms", "device: read requests that ended and were armed again" },
 		{ "dev_rx_nobuf", "device: receive buffers not refilled, the packet pool empty" },
 		{ "dev_rx_gso_drops", "device: received aggregates of a kind not enabled" },
+		{ "dev_rx_claims", "device: receive requests taken over by the thread that waits for them" },
 		{ "dev_rx_armed", "device: read requests alive in the kernel (a gauge)" },
 		{ "dev_rx_errno", "device: the errno that stopped receiving, 0 if none" },
 		{ "pkt_pool_in_use", "packet buffers in use (a gauge, not a counter)" },

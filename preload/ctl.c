@@ -240,9 +240,9 @@ static void ctl_stats(struct ctl_buf *b)
 		   (unsigned long long)d.rx_drops, (unsigned long long)d.tx_frames,
 		   (unsigned long long)d.tx_bytes, (unsigned long long)d.tx_drops);
 	ctl_printf(b, "dev_rx_rearms %llu\ndev_rx_nobuf %llu\ndev_rx_gso_drops %llu\n"
-		   "dev_rx_armed %u\ndev_rx_errno %d\n", (unsigned long long)d.rx_rearms,
+		   "dev_rx_claims %llu\ndev_rx_armed %u\ndev_rx_errno %d\n", (unsigned long long)d.rx_rearms,
 		   (unsigned long long)d.rx_nobuf, (unsigned long long)d.rx_gso_drops,
-		   (unsigned)d.rx_armed, -(int)d.rx_error);
+		   (unsigned long long)d.rx_claims, (unsigned)d.rx_armed, -(int)d.rx_error);
 	/* packet buffers in use (shared by a family: a leak check for tests) */
 	ctl_printf(b, "pkt_pool_in_use %u\npkt_pool_large_in_use %u\n", pool, pool_large);
 	if (have_im) {

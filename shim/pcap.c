@@ -157,6 +157,11 @@ static int pcapdev_wait_prepare(struct netdev *dev)
 	return netdev_wait_prepare(pcapdev_of(dev)->lower);
 }
 
+static int pcapdev_rx_claim(struct netdev *dev, int force)
+{
+	return netdev_rx_claim(pcapdev_of(dev)->lower, force);
+}
+
 static void pcapdev_close(struct netdev *dev)
 {
 	struct pcapdev *pc = pcapdev_of(dev);
@@ -176,6 +181,7 @@ static const struct netdev_ops pcapdev_ops = {
 	.pending = pcapdev_pending,
 	.wait_prepare = pcapdev_wait_prepare,
 	.sync = pcapdev_rx_sync,
+	.rx_claim = pcapdev_rx_claim,
 	.close   = pcapdev_close,
 };
 

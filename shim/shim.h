@@ -57,20 +57,22 @@ struct shim_opts {
 	bool     uring_disable;         /* no io_uring: plain read/write */
 	bool     uring_no_multishot;    /* a ring of ordinary reads even with multishot */
 	bool     reads_claimed;         /* io_uring reads armed only by the thread that called
-	                                 * shim_reads_claim (the engine thread), never at open */
-	void   (*arm_wake)(void);       /* with reads_claimed: wake the claiming thread, from
-	                                 * another thread that found a read ended (it cannot
-	                                 * arm one; the device's own fd will not signal until
-	                                 * the claimer has). Its own fd, not the device's: a
-	                                 * write to the device's fd can be taken by any waiter */
+	                                 * shim_reads_claim (the engine thread) or took them
+	                                 * over (netdev_rx_claim), never at open */
+	void   (*arm_wake)(void);       /* with reads_claimed: wake the shim_reads_claim thread,
+	                                 * from another thread that found a read ended (it
+	                                 * cannot arm one; the device's own fd will not signal
+	                                 * until someone has): it arms, or takes the reads back
+	                                 * (netdev_rx_claim without force) */
 };
 
-/* The calling thread becomes the one that arms a device's io_uring reads
- * (devices opened with opts.reads_claimed). io_uring delivers a read's
- * completion as task work of the thread that submitted it: an application
- * thread would be interrupted for every frame (or, with COOP_TASKRUN, hold
- * the frames while it computes); the engine thread only sleeps or runs the
- * stack. */
+/* The calling thread becomes the one that arms a device's io_uring reads by
+ * default (devices opened with opts.reads_claimed). io_uring delivers a
+ * read's completion as task work of the thread that submitted it: an
+ * application thread is interrupted for every frame (or, with COOP_TASKRUN,
+ * holds the frames while it computes); the engine thread only sleeps or runs
+ * the stack. A thread that keeps waiting for frames takes them over with
+ * netdev_rx_claim (stack/netdev.h): then a frame wakes only it. */
 void shim_reads_claim(void);
 
 /* TAP (tap.c): attach to an existing TAP interface by name. The device gets

@@ -74,9 +74,10 @@
 
 /* user_data of non-write requests; writes carry their struct pkt *, which is
  * never this small. */
-#define UD_UD_READ     1ull
+#define UD_UD_READ     1ull    /* reads of one claimer; the next claimer's are UD_UD_READ2 */
 #define UD_UD_CANCEL   2ull
 #define UD_UD_KICK     3ull
+#define UD_UD_READ2    4ull
 
 /* Debian's liburing 2.3 headers predate IORING_OP_READ_MULTISHOT (an enum in
  * newer headers, so it cannot be tested with #ifdef); the kernel ABI number
@@ -100,6 +101,10 @@ struct uring_dev {
 	unsigned br_count;          /* buffers given to the kernel, not yet returned */
 	unsigned br_target;         /* keep this many there: a share of the pool */
 	unsigned reads_armed;       /* read requests alive in the kernel */
+	unsigned reads_cur;         /* of them, the claimer's (user_data read_ud) */
+	uint64_t read_ud;           /* UD_UD_READ or UD_UD_READ2: flips at each claim */
+	uintptr_t claim_id;         /* the thread that arms reads (ud_thread_id); 0: the
+	                             * shim_reads_claim one */
 	unsigned reads_target;      /* 1 multishot, else UD_NREADS */
 	bool     arm_asked;         /* opts.arm_wake called; cleared when the claimer arms */
 	unsigned writes_inflight;   /* write SQEs queued or submitted, not completed */
@@ -345,7 +350,7 @@ static void ud_cqe(struct uring_dev *ud, const struct io_uring_cqe *cqe)
 {
 	struct pkt *p = NULL;
 
-	if (cqe->user_data == UD_UD_READ) {
+	if (cqe->user_data == UD_UD_READ || cqe->user_data == UD_UD_READ2) {
 		if (cqe->flags & IORING_CQE_F_BUFFER) {
 			uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 
@@ -355,8 +360,11 @@ static void ud_cqe(struct uring_dev *ud, const struct io_uring_cqe *cqe)
 				p = pkt_by_id(bid);
 			}
 		}
-		if (!(cqe->flags & IORING_CQE_F_MORE))
+		if (!(cqe->flags & IORING_CQE_F_MORE)) {
 			ud->reads_armed--;
+			if (cqe->user_data == ud->read_ud)
+				ud->reads_cur--;
+		}
 		if (cqe->res > 0 && p) {
 			if (ud->multishot)
 				ud->ms_ok = true;
@@ -419,15 +427,31 @@ void shim_reads_claim(void)
 	ud_reads_claimer = true;
 }
 
+/* A thread's identity for the claim: the address of its own copy of
+ * ud_reads_claimer (no system call; a fork child's thread keeps it). */
+static uintptr_t ud_thread_id(void)
+{
+	return (uintptr_t)&ud_reads_claimer;
+}
+
+/* Whether this thread arms ud's reads: the one that took them over
+ * (ud_rx_claim), else the shim_reads_claim thread. */
+static bool ud_is_claimer(const struct uring_dev *ud)
+{
+	if (!ud->opts.reads_claimed)
+		return true;
+	return ud->claim_id ? ud->claim_id == ud_thread_id() : ud_reads_claimer;
+}
+
 /* Re-arm reads up to the target while there are buffers for them; with the
  * ring empty a read would only end in -ENOBUFS, so wait for the refill.
  * With opts.reads_claimed, only the claiming thread submits reads (so only
  * it receives their completions' task work, shim_reads_claim). */
 static void ud_arm_reads(struct uring_dev *ud)
 {
-	if (ud->opts.reads_claimed && !ud_reads_claimer)
+	if (!ud_is_claimer(ud))
 		return;
-	while (!ud->rx_err && ud->reads_armed < ud->reads_target && ud->br_count > 0) {
+	while (!ud->rx_err && ud->reads_cur < ud->reads_target && ud->br_count > 0) {
 		struct io_uring_sqe *sqe = ud_sqe(ud);
 
 		if (!sqe)
@@ -440,10 +464,11 @@ static void ud_arm_reads(struct uring_dev *ud)
 					   (ud->rx_large ? PKT_LARGE_SIZE : PKT_SIZE) - UD_RXBUF_OFF, 0);
 		sqe->flags |= IOSQE_BUFFER_SELECT;
 		sqe->buf_group = UD_BGID;
-		io_uring_sqe_set_data64(sqe, UD_UD_READ);
+		io_uring_sqe_set_data64(sqe, ud->read_ud);
 		if (ud->ms_ok || !ud->multishot)
 			ud->dev.stat.rx_rearms++;
 		ud->reads_armed++;
+		ud->reads_cur++;
 		ud->arm_asked = false;
 	}
 }
@@ -451,12 +476,13 @@ static void ud_arm_reads(struct uring_dev *ud)
 /* The last read ended (the buffer ring ran dry: -ENOBUFS, the usual case) and
  * this thread may not arm the next. The claimer may be asleep on the ring's
  * fd, and this thread has taken the completion that made it readable: with
- * no read alive nothing would ever signal it again, and both would sleep while frames pile up in the
- * kernel. Wake the claimer through its own fd, once per ended read. */
+ * no read alive nothing would ever signal it again, and both would sleep
+ * while frames pile up in the kernel. Wake the engine (opts.arm_wake), which
+ * arms them or takes them over (ud_rx_claim), once per ended read. */
 static void ud_arm_ask(struct uring_dev *ud)
 {
-	if (!ud->opts.reads_claimed || ud_reads_claimer || ud->rx_err || ud->arm_asked ||
-	    ud->reads_armed)    /* a read alive will signal; the claimer tops up then */
+	if (!ud->opts.reads_claimed || ud_is_claimer(ud) || ud->rx_err || ud->arm_asked ||
+	    ud->reads_cur)      /* a read alive will signal; the claimer tops up then */
 		return;
 	ud->arm_asked = true;
 	if (ud->opts.arm_wake)
@@ -668,6 +694,45 @@ static int ud_sync(struct netdev *dev, unsigned budget_us)
 	return io_uring_cq_ready(&ud->ring) > 0;
 }
 
+/* The calling thread takes the reads over (netdev.h rx_claim). force: the
+ * current claimer's multishot read is cancelled (its last frames still come
+ * to us through it, then its final completion) and ours is armed, in one
+ * submission; refused while an earlier claim's read is still ending, or for
+ * a ring of ordinary reads (a cancel per read). !force: only if the claimer
+ * has none alive — it stopped arming (a busy or exited thread: the kernel
+ * cancels an exiting thread's requests). */
+static int ud_rx_claim(struct netdev *dev, int force)
+{
+	struct uring_dev *ud = ud_of(dev);
+	struct io_uring_sqe *sqe;
+
+	if (!ud->uring || !ud->opts.reads_claimed || ud->rx_err)
+		return -1;
+	if (ud_is_claimer(ud))
+		return 0;
+	/* an earlier claimer's read still ending carries the user_data ours
+	 * would take: wait for its last completion (and ask again after it) */
+	if (ud->reads_armed != ud->reads_cur) {
+		ud->arm_asked = false;
+		return -1;
+	}
+	if (force ? !ud->multishot : ud->reads_cur != 0)
+		return -1;
+	if (ud->reads_cur) {
+		if (!(sqe = ud_sqe(ud)))
+			return -1;
+		io_uring_prep_cancel64(sqe, ud->read_ud, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data64(sqe, UD_UD_CANCEL);
+	}
+	ud->read_ud = ud->read_ud == UD_UD_READ ? UD_UD_READ2 : UD_UD_READ;
+	ud->reads_cur = 0;
+	ud->claim_id = ud_thread_id();
+	ud->arm_asked = false;
+	ud->dev.stat.rx_claims++;
+	ud_service(ud);         /* ours armed, the cancel submitted */
+	return 0;
+}
+
 static int ud_wait_fd(struct netdev *dev)
 {
 	struct uring_dev *ud = ud_of(dev);
@@ -687,10 +752,11 @@ static void ud_uring_fini(struct uring_dev *ud)
 		int waited_ms = 0;
 
 		ud->rx_err = -ECANCELED;        /* no more re-arming */
-		if (ud->reads_armed && (sqe = ud_sqe(ud))) {
-			io_uring_prep_cancel64(sqe, UD_UD_READ, IORING_ASYNC_CANCEL_ALL);
-			io_uring_sqe_set_data64(sqe, UD_UD_CANCEL);
-		}
+		for (uint64_t k = UD_UD_READ; k <= UD_UD_READ2; k += UD_UD_READ2 - UD_UD_READ)
+			if (ud->reads_armed && (sqe = ud_sqe(ud))) {
+				io_uring_prep_cancel64(sqe, k, IORING_ASYNC_CANCEL_ALL);
+				io_uring_sqe_set_data64(sqe, UD_UD_CANCEL);
+			}
 		(void)ud_submit(ud);
 		while ((ud->reads_armed || ud->writes_inflight) && waited_ms < UD_CLOSE_WAIT_MS) {
 			struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 10 * 1000 * 1000 };
@@ -741,6 +807,7 @@ static const struct netdev_ops ud_ops = {
 	.pending = ud_pending,
 	.wait_prepare = ud_wait_prepare,
 	.sync = ud_sync,
+	.rx_claim = ud_rx_claim,
 	.close   = ud_close,
 };
 
@@ -880,6 +947,7 @@ static struct uring_dev *ud_new(int fd, const char *kind, const char *ifname, ui
 	ud->kind = kind;
 	ud->opts = *o;
 	ud->fd = fd;
+	ud->read_ud = UD_UD_READ;
 	ud->owner = (int32_t)getpid();
 	ud->rx_large = rx_large || (features & NETDEV_F_GRO);
 	snprintf(ud->dev.name, sizeof(ud->dev.name), "%s", ifname);
@@ -901,7 +969,7 @@ static void ud_start(struct uring_dev *ud, const char *why)
 	} else if ((r = ud_uring_init(ud)) < 0) {
 		ud_uring_fini(ud);
 		ud->rx_err = 0;
-		ud->reads_armed = ud->writes_inflight = 0;
+		ud->reads_armed = ud->reads_cur = ud->writes_inflight = 0;
 		shim_log(o->log, "%s %s: %sio_uring unavailable (%s), plain read/write, %s", kind, ifname,
 			 why, strerror(-r), ud_offload_str(features));
 	} else {

@@ -35,6 +35,12 @@ struct netdev_ops {
 	 * diagnostic call (TCP_INFO) see what has reached the host, as the
 	 * kernel's, whose softirq has run by then, does. */
 	int  (*sync)(struct netdev *dev, unsigned budget_us);
+	/* Optional: the calling thread becomes the one whose receive requests
+	 * serve the device (the kernel's work for each arriving frame then
+	 * runs in it, not in another thread it would have to wake). force 0:
+	 * only if no request of the current one is alive (it stopped arming);
+	 * 1: take them over (cancel and re-arm). 0 done, -1 not possible. */
+	int  (*rx_claim)(struct netdev *dev, int force);
 	/* Release everything; dev is invalid afterwards. */
 	void (*close)(struct netdev *dev);
 };
@@ -45,6 +51,7 @@ struct netdev_stats {
 	uint64_t rx_rearms;     /* read requests that ended and were armed again (io_uring) */
 	uint64_t rx_nobuf;      /* receive buffers not refilled: the packet pool was empty */
 	uint64_t rx_gso_drops;  /* received aggregates of a kind not enabled, dropped */
+	uint64_t rx_claims;     /* receive requests taken over by another thread (rx_claim) */
 	uint32_t rx_armed;      /* gauge: read requests alive in the kernel (io_uring) */
 	int32_t  rx_error;      /* the error that stopped receiving (-errno), or 0 */
 };
@@ -78,6 +85,7 @@ static inline int netdev_pending(struct netdev *d) { return d->ops->pending ? d-
 static inline int netdev_wait_prepare(struct netdev *d) { return d->ops->wait_prepare ? d->ops->wait_prepare(d) : -1; }
 /* 1: frames wait; 0: none came; -1: no such step */
 static inline int netdev_sync(struct netdev *d, unsigned budget_us) { return d->ops->sync ? d->ops->sync(d, budget_us) : -1; }
+static inline int netdev_rx_claim(struct netdev *d, int force) { return d->ops->rx_claim ? d->ops->rx_claim(d, force) : -1; }
 static inline void netdev_close(struct netdev *d) { if (d) d->ops->close(d); }
 
 #endif

@@ -72,3 +72,19 @@ teardown() {
 	assert_output --partial "woken"
 	assert_output --partial "received 600 of 600"
 }
+
+@test "dev_fork: TAP: the reads follow the thread that waits for frames, and come back when it is gone" {
+	# The token holder takes the multishot read over (netdev_rx_claim): a frame then wakes
+	# only it, not the engine first. When that thread exits, its read ends with the next
+	# frame; the engine must be asked to arm and take the reads back, or receiving stops.
+	# tests/helpers/shim_claim.c.
+	lab_up
+	local helper="$BUILD/tests/helpers/shim_claim"
+	[ -x "$helper" ] || fail "missing $helper"
+	run timeout 20 $nsx "$helper" nst0 300
+	echo "$output"
+	assert_success
+	assert_output --partial "thread received 300 of 300"
+	assert_output --partial "woken"
+	assert_output --partial "received 300 of 300; wakes 1, claims 2"
+}
