@@ -153,11 +153,14 @@ void tcp_rings_free(struct stack *st, struct tcb *t)
  * once a read has emptied it.
  *
  * Limits: a held packet is charged its whole buffer (p->size, as Linux
- * charges an skb's truesize) to the stack-wide cap (mem_used), and the
+ * charges an skb's truesize) to the stack-wide cap (mem_used); a
+ * connection's held buffers stay within twice its receive budget (Linux's
+ * receive memory is about twice the window it offers), so that frames with
+ * little payload cannot pin much more memory than the window says; and the
  * receive queues of the stack hold at most a quarter of the large pool
  * (held_pkts), which the device refills its receive buffers from. Past
- * either, the segment is copied (tcp_rx_hold_limit). A held packet is the
- * stack's, not a device's: dev_owner 0 (the device cleared it when it
+ * any of them, the segment is copied (tcp_rx_hold_limit). A held packet is
+ * the stack's, not a device's: dev_owner 0 (the device cleared it when it
  * handed the frame up), so the reclaim of a dead process's buffers
  * (pkt_pool_reclaim) never takes it. */
 
@@ -171,7 +174,8 @@ int tcp_rcv_hold(struct stack *st, struct tcb *t, struct pkt *p, const uint8_t *
 	struct tcp_ctx *c = &st->tcp;
 	if (len < TCP_HOLD_MIN || !pkt_is_large(p) || t->rcvbuf.len || t->n_ooo)
 		return -1;
-	if (c->held_pkts >= pkt_pool_large_size() / 4 || c->mem_used + p->size > c->mem_max) {
+	if (c->held_pkts >= pkt_pool_large_size() / 4 || c->mem_used + p->size > c->mem_max ||
+	    (uint64_t)(t->rcv_held.n + 1) * p->size > 2ull * t->rcv_budget) {
 		st->stat.tcp_rx_hold_limit++;
 		return -1;
 	}

@@ -838,10 +838,11 @@ static void tcp_data_ack(struct stack *st, struct tcb *t, int filled)
  * out-of-order ranges it joins; a large in-order segment with nothing
  * unread in the ring is not copied but kept in its packet (tcp_rcv_hold,
  * ring.c: seg->pkt becomes NULL, the TCB owns it). Out of order: keep it
- * (reassembly) and send a duplicate ACK at once (RFC 5681 4.2: "A TCP receiver SHOULD send an
- * immediate duplicate ACK when an out-of-order segment arrives"); an
- * arrival that fills a hole is ACKed at once too ("SHOULD send an immediate
- * ACK when the incoming segment fills in all or part of a gap"). Otherwise
+ * (reassembly) and send a duplicate ACK at once (RFC 5681 4.2: "A TCP
+ * receiver SHOULD send an immediate duplicate ACK when an out-of-order
+ * segment arrives"); an arrival that fills a hole is ACKed at once too
+ * ("SHOULD send an immediate ACK when the incoming segment fills in all or
+ * part of a gap"). Otherwise
  * the ACK is delayed (RFC 1122 4.2.3.2: "an ACK SHOULD be generated for at
  * least every second full-sized segment" and the delay "MUST be less than
  * 0.5 seconds"). */

@@ -3,8 +3,9 @@
  * Reads in pieces across held packets and the ring, MSG_PEEK, out-of-order
  * data behind held bytes, the window (the same as the copy path's),
  * FIONREAD, Recv-Q and SO_MEMINFO, close with unread held data (RST), the
- * memory cap and the pool share (copied instead), the accounting. Exact
- * clock, the test as peer; every byte checked against a pattern. */
+ * memory cap, the connection's and the pool's share (copied instead), the
+ * accounting. Exact clock, the test as peer; every byte checked against a
+ * pattern. */
 #include "tests/unit/tcp_harness.h"
 
 #define GRO 1448                /* gso_size of the frames the "device" merged */
@@ -313,6 +314,7 @@ static void window_run(int copy, uint32_t *wnd, uint32_t *avail)
 	if (copy) {
 		/* sd2 holds the share: large pool / 4 packets */
 		sd2 = open_ws(&iss2, 81);
+		CHECK_EQ(set_int(sd2, SOL_SOCKET, SO_RCVBUF, 212992), 0);  /* room for the share */
 		unsigned share = pkt_pool_large_size() / 4;
 		for (unsigned i = 0; i < share; i++)
 			peer_data(sd2, iss2, 9000 * i, 9000, 1);
@@ -452,6 +454,7 @@ TEST(pool_share_copies_instead)
 	unsigned share = pkt_pool_large_size() / 4;
 	uint32_t iss1, iss2, rd1 = 0, rd2 = 0;
 	int a = open_ws(&iss1, 80), b = open_ws(&iss2, 81);
+	CHECK_EQ(set_int(a, SOL_SOCKET, SO_RCVBUF, 212992), 0);   /* room for the share */
 	for (unsigned i = 0; i < share; i++)
 		peer_data(a, iss1, 10000 * i, 10000, 1);
 	CHECK_EQ(tcb_of(a)->rcv_held.n, share);
@@ -476,6 +479,33 @@ TEST(pool_share_copies_instead)
 	CHECK_EQ(nst_mem_used(st), 0);
 	nst_close(st, a, now);
 	nst_close(st, b, now);
+	teardown();
+	CHECK_EQ(pkt_pool_large_in_use(), 0);
+}
+
+/* A connection's held buffers stay within twice its receive budget: with
+ * the first 128 KB, three packets; the fourth frame is copied (counted),
+ * and the stream stays whole. */
+TEST(connection_share_copies_instead)
+{
+	setup_mem(0);
+	uint32_t iss, rd = 0;
+	int sd = open_ws(&iss, 80);
+	struct tcb *t = tcb_of(sd);
+	CHECK_EQ(t->rcv_budget, TCP_RMEM_DEF);
+	for (unsigned i = 0; i < 4; i++)
+		peer_data(sd, iss, 9000 * i, 9000, 1);
+	CHECK_EQ(t->rcv_held.n, 3);
+	CHECK_EQ(t->rcvbuf.len, 9000);
+	CHECK_EQ(st->stat.tcp_rx_hold_limit, 1);
+	CHECK_EQ(nst_rx_avail(st, sd), 36000);
+	check_accounting();
+	read_exact(sd, &rd, 20000, 0);
+	read_exact(sd, &rd, 16000, 0);
+	peer_data(sd, iss, 36000, 9000, 1);             /* all read: held again */
+	CHECK_EQ(t->rcv_held.n, 1);
+	read_exact(sd, &rd, 9000, 0);
+	nst_close(st, sd, now);
 	teardown();
 	CHECK_EQ(pkt_pool_large_in_use(), 0);
 }
@@ -539,7 +569,7 @@ TEST(trimmed_frame_and_fin_behind_held_bytes)
 int main(void)
 {
 	pkt_pool_init(4096);
-	pkt_pool_init_large(32);        /* a share of 8 held packets */
+	pkt_pool_init_large(16);        /* a share of 4 held packets */
 	pat_init();
 	RUN(held_then_read_in_pieces);
 	RUN(held_then_out_of_order_then_fill);
@@ -548,6 +578,7 @@ int main(void)
 	RUN(close_with_held_unread_data_resets);
 	RUN(memory_cap_copies_instead);
 	RUN(pool_share_copies_instead);
+	RUN(connection_share_copies_instead);
 	RUN(small_frames_are_copied);
 	RUN(trimmed_frame_and_fin_behind_held_bytes);
 	pkt_pool_fini();
