@@ -616,14 +616,17 @@ static void tcp_seeds_misc(int fam, const char *suffix)
 	put8(&b, 2);
 	t_zseg(&b, TCP_ACK | TCP_PSH, 0, 230);
 	t_zseg(&b, TCP_ACK | TCP_PSH, 0, 220);
-	put8(&b, 0x18); put8(&b, 200);                                        /* peek 200 */
-	put8(&b, 0x68); put8(&b, 255);                                        /* recv 2040 */
+	put8(&b, 0x14); put8(&b, 200);                                        /* peek 200 */
+	put8(&b, 0x8c); put8(&b, 127);                                        /* recv 2032 */
 	t_zseg(&b, TCP_ACK, 20000, 230);
-	put8(&b, 0x48); put8(&b, 255);                                        /* recv 1020 */
+	put8(&b, 0x44); put8(&b, 255);                                        /* recv 1020 */
 	t_zseg(&b, TCP_ACK | TCP_PSH, 0, 200);
-	put8(&b, 0x68); put8(&b, 255);
-	put8(&b, 0x38); put8(&b, 255);                                        /* peek|waitall */
-	put8(&b, 10);
+	put8(&b, 0x68); put8(&b, 255);                                        /* recv 2040 (WAITALL) */
+	for (int i = 0; i < 3; i++) {
+		put8(&b, 0x8c); put8(&b, 255);                                /* recv 4080 */
+	}
+	put8(&b, 0x38); put8(&b, 255);                                        /* peek|waitall 510 */
+	put8(&b, 10);                                                         /* close: unread, RST */
 	snprintf(name, sizeof(name), "estab-gro%s", suffix);
 	save("fuzz_tcp", name, &b);
 }
