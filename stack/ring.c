@@ -198,6 +198,23 @@ int tcp_rcv_hold(struct stack *st, struct tcb *t, struct pkt *p, const uint8_t *
 	return 0;
 }
 
+/* Append an in-order segment to the last held packet of t, in its tailroom,
+ * while the ring has no bytes: one copy, as into the ring, and the next
+ * large segment can still be held (one small segment in the ring would
+ * make every frame after it a copy until the reader empties the ring).
+ * The buffer is charged already. 0: appended; -1: no held packet, no room,
+ * or bytes in the ring: the caller goes on. */
+int tcp_rcv_append(struct tcb *t, const uint8_t *data, uint32_t len)
+{
+	struct pkt *p = t->rcv_held.tail;
+	if (!p || t->rcvbuf.len || t->n_ooo || len > pkt_tailroom(p))
+		return -1;
+	memcpy(p->data + p->len, data, len);
+	p->len += len;
+	t->rcv_held.len += len;
+	return 0;
+}
+
 /* The first held packet of h, off the queue and freed, its charge given back. */
 static void held_pop_free(struct stack *st, struct tcp_held *h)
 {

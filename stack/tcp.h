@@ -544,6 +544,7 @@ int      tcp_notsent_ok(const struct stack *st, const struct tcb *t, int wake); 
 /* held packets of a receive queue (ring.c) */
 int      tcp_rcv_hold(struct stack *st, struct tcb *t, struct pkt *p, const uint8_t *data,
 		      uint32_t len);
+int      tcp_rcv_append(struct tcb *t, const uint8_t *data, uint32_t len);
 void     tcp_rcv_copy_out(const struct tcb *t, void *dst, uint32_t n);
 void     tcp_rcv_consume(struct stack *st, struct tcb *t, uint32_t n);
 void     tcp_rcv_held_free(struct stack *st, struct tcb *t);

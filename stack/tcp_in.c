@@ -837,7 +837,9 @@ static void tcp_data_ack(struct stack *st, struct tcb *t, int filled)
  * into the receive ring at its place. In order: deliver, then pull in any
  * out-of-order ranges it joins; a large in-order segment with nothing
  * unread in the ring is not copied but kept in its packet (tcp_rcv_hold,
- * ring.c: seg->pkt becomes NULL, the TCB owns it). Out of order: keep it
+ * ring.c: seg->pkt becomes NULL, the TCB owns it), and another in-order
+ * one then goes into the last held packet's tailroom if it fits
+ * (tcp_rcv_append), so that the ring stays empty. Out of order: keep it
  * (reassembly) and send a duplicate ACK at once (RFC 5681 4.2: "A TCP
  * receiver SHOULD send an immediate duplicate ACK when an out-of-order
  * segment arrives"); an arrival that fills a hole is ACKed at once too
@@ -871,6 +873,12 @@ static void tcp_data_in(struct stack *st, struct tcb *t, struct tcp_seg *seg)
 	    tcp_rcv_hold(st, t, seg->pkt, seg->data, len) == 0) {
 		/* held: in order with nothing out of order, so nothing to pull in */
 		seg->pkt = NULL;
+		t->rcv.nxt += len;
+		tcp_data_ack(st, t, 0);
+		return;
+	}
+	if (seg->seq == t->rcv.nxt && tcp_rcv_append(t, seg->data, len) == 0) {
+		/* copied behind the held bytes, into the last packet's tailroom */
 		t->rcv.nxt += len;
 		tcp_data_ack(st, t, 0);
 		return;

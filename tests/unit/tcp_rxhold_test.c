@@ -124,9 +124,11 @@ static uint32_t last_wnd(const struct tcb *t)
 	return w;
 }
 
-/* A GRO frame is held, not copied: the ring stays empty; small segments
- * after it go into the ring; reads in pieces cross from the held packet to
- * the ring, MSG_PEEK too; consumed packets go back to the pool. */
+/* A GRO frame is held, not copied: the ring stays empty; a small segment
+ * after it goes into the held packet's tailroom, and the next frame is
+ * held too; reads in pieces cross packets, MSG_PEEK too; consumed packets
+ * go back to the pool. With nothing held, a small segment goes into the
+ * ring, and a frame behind it is copied there as well. */
 TEST(held_then_read_in_pieces)
 {
 	setup_mem(0);
@@ -145,17 +147,20 @@ TEST(held_then_read_in_pieces)
 	CHECK_EQ(nst_mem_used(st), PKT_LARGE_SIZE);
 	CHECK(nst_poll(st, sd) & NST_POLLIN);
 	check_accounting();
-	/* a small segment in order: into the ring, after the held bytes */
+	/* a small segment in order: behind the held bytes, in the packet */
 	peer_data(sd, iss, 20000, 1000, 0);
-	CHECK_EQ(t->rcvbuf.len, 1000);
+	CHECK_EQ(t->rcv_held.n, 1);
+	CHECK_EQ(t->rcv_held.len, 21000);
+	CHECK(t->rcvbuf.buf == NULL);
 	CHECK_EQ(nst_rx_avail(st, sd), 21000);
-	/* a large one now: the ring has bytes, so it is copied behind them */
+	/* a large one: held as well */
 	peer_data(sd, iss, 21000, 9000, 1);
-	CHECK_EQ(st->stat.tcp_rx_held, 1);
-	CHECK_EQ(t->rcvbuf.len, 10000);
+	CHECK_EQ(st->stat.tcp_rx_held, 2);
+	CHECK_EQ(t->rcv_held.n, 2);
 	CHECK_EQ(nst_rx_avail(st, sd), 30000);
+	CHECK_EQ(nst_mem_used(st), 2ull * PKT_LARGE_SIZE);
 	check_accounting();
-	/* recv of nothing; peeks from the start, across the boundary */
+	/* recv of nothing; peeks from the start, across packets */
 	char z;
 	CHECK_EQ(nst_recv(st, sd, &z, 0, 0, now), 0);
 	read_exact(sd, &rd, 100, NST_MSG_PEEK);
@@ -168,32 +173,39 @@ TEST(held_then_read_in_pieces)
 	/* reads in pieces: inside the packet, up to its end, across */
 	read_exact(sd, &rd, 1, 0);
 	read_exact(sd, &rd, 7776, 0);
-	CHECK_EQ(t->rcv_held.len, 20000 - 7777);
-	CHECK_EQ(pkt_pool_large_in_use(), large0 + 1);
-	read_exact(sd, &rd, 12223, 0);                  /* the packet's last byte */
-	CHECK_EQ(t->rcv_held.n, 0);
-	CHECK_EQ(pkt_pool_large_in_use(), large0);      /* back in the pool */
+	CHECK_EQ(t->rcv_held.len, 30000 - 7777);
+	CHECK_EQ(pkt_pool_large_in_use(), large0 + 2);
+	read_exact(sd, &rd, 13223, 0);                  /* the first packet's last byte */
+	CHECK_EQ(t->rcv_held.n, 1);
+	CHECK_EQ(pkt_pool_large_in_use(), large0 + 1); /* back in the pool */
 	read_exact(sd, &rd, 10, NST_MSG_PEEK);
 	read_exact(sd, &rd, 3000, 0);
-	check_accounting();
-	/* a held packet while the ring still has bytes: no, copied */
-	peer_data(sd, iss, 30000, 10000, 1);
+	read_exact(sd, &rd, 6000, 0);
 	CHECK_EQ(t->rcv_held.n, 0);
-	CHECK_EQ(t->rcvbuf.len, 17000);
-	read_exact(sd, &rd, 17000, 0);
+	CHECK_EQ(pkt_pool_large_in_use(), large0);
+	check_accounting();
+	/* nothing held: a small segment goes into the ring, and a frame
+	 * behind it is copied after it */
+	peer_data(sd, iss, 30000, 1000, 0);
+	CHECK_EQ(t->rcvbuf.len, 1000);
+	peer_data(sd, iss, 31000, 10000, 1);
+	CHECK_EQ(t->rcv_held.n, 0);
+	CHECK_EQ(t->rcvbuf.len, 11000);
+	read_exact(sd, &rd, 500, 0);
+	read_exact(sd, &rd, 10500, 0);
 	CHECK_EQ(t->rcvbuf.len, 0);
-	/* the ring emptied by the read: the next frame is held again */
-	peer_data(sd, iss, 40000, 30000, 1);
-	peer_data(sd, iss, 70000, 30000, 1);
+	/* the ring emptied by the read: the next frames are held again */
+	peer_data(sd, iss, 41000, 30000, 1);
+	peer_data(sd, iss, 71000, 30000, 1);
 	CHECK_EQ(t->rcv_held.n, 2);
-	CHECK_EQ(st->stat.tcp_rx_held, 3);
+	CHECK_EQ(st->stat.tcp_rx_held, 4);
 	CHECK_EQ(nst_mem_used(st), 2ull * PKT_LARGE_SIZE + t->rcvbuf.size);
 	check_accounting();
 	/* across two held packets in one read */
 	read_exact(sd, &rd, 45000, 0);
 	CHECK_EQ(t->rcv_held.n, 1);
 	read_exact(sd, &rd, 15000, 0);
-	CHECK_EQ(rd, 100000);
+	CHECK_EQ(rd, 101000);
 	CHECK_EQ(t->rcv_held.n, 0);
 	CHECK_EQ(nst_recv(st, sd, big, sizeof(big), 0, now), -EAGAIN);
 	CHECK(!(nst_poll(st, sd) & NST_POLLIN));
@@ -484,8 +496,9 @@ TEST(pool_share_copies_instead)
 }
 
 /* A connection's held buffers stay within twice its receive budget: with
- * the first 128 KB, three packets; the fourth frame is copied (counted),
- * and the stream stays whole. */
+ * the first 128 KB, three packets. A fourth frame goes into the last
+ * packet's tailroom when it fits there (no new memory), else into the ring
+ * (counted either way); the stream stays whole. */
 TEST(connection_share_copies_instead)
 {
 	setup_mem(0);
@@ -493,16 +506,30 @@ TEST(connection_share_copies_instead)
 	int sd = open_ws(&iss, 80);
 	struct tcb *t = tcb_of(sd);
 	CHECK_EQ(t->rcv_budget, TCP_RMEM_DEF);
-	for (unsigned i = 0; i < 4; i++)
-		peer_data(sd, iss, 9000 * i, 9000, 1);
+	peer_data(sd, iss, 0, 9000, 1);
+	peer_data(sd, iss, 9000, 9000, 1);
+	peer_data(sd, iss, 18000, 9000, 1);
 	CHECK_EQ(t->rcv_held.n, 3);
-	CHECK_EQ(t->rcvbuf.len, 9000);
+	peer_data(sd, iss, 27000, 9000, 1);             /* fits the third one's tailroom */
+	CHECK_EQ(t->rcv_held.n, 3);
+	CHECK_EQ(t->rcv_held.len, 36000);
+	CHECK_EQ(t->rcvbuf.len, 0);
 	CHECK_EQ(st->stat.tcp_rx_hold_limit, 1);
-	CHECK_EQ(nst_rx_avail(st, sd), 36000);
+	read_exact(sd, &rd, 36000, 0);
+	/* the third packet nearly full: the fourth frame goes into the ring */
+	peer_data(sd, iss, 36000, 9000, 1);
+	peer_data(sd, iss, 45000, 9000, 1);
+	peer_data(sd, iss, 54000, 60000, 1);
+	CHECK_EQ(t->rcv_held.n, 3);
+	peer_data(sd, iss, 114000, 10000, 1);
+	CHECK_EQ(t->rcv_held.n, 3);
+	CHECK_EQ(t->rcvbuf.len, 10000);
+	CHECK_EQ(st->stat.tcp_rx_hold_limit, 2);
+	CHECK_EQ(nst_rx_avail(st, sd), 88000);
 	check_accounting();
 	read_exact(sd, &rd, 20000, 0);
-	read_exact(sd, &rd, 16000, 0);
-	peer_data(sd, iss, 36000, 9000, 1);             /* all read: held again */
+	read_exact(sd, &rd, 68000, 0);
+	peer_data(sd, iss, 124000, 9000, 1);            /* all read: held again */
 	CHECK_EQ(t->rcv_held.n, 1);
 	read_exact(sd, &rd, 9000, 0);
 	nst_close(st, sd, now);
