@@ -385,8 +385,8 @@ TEST(window_same_as_the_copy_path)
 	CHECK(wh[2] < TCP_RMEM_DEF);                    /* the window did close some */
 }
 
-/* close() with unread bytes, held ones alone: a RST (RFC 2525 2.17, as
- * Linux), the packets back in the pool, the memory given back. */
+/* close() with unread bytes, held ones alone: a RST, as on Linux
+ * (tcp_usr_close), the packets back in the pool, the memory given back. */
 TEST(close_with_held_unread_data_resets)
 {
 	setup_mem(0);
