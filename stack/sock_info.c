@@ -39,7 +39,7 @@ static void sock_info_fill(const struct stack *st, const struct tcb *t, int i,
 		o->send_q = (uint32_t)t->backlog;
 		return;
 	}
-	o->recv_q = t->rcvbuf.len;
+	o->recv_q = tcp_rcv_unread(t);
 	o->send_q = t->sndbuf.len;
 	o->mss = t->mss;
 	o->rtt_us = t->srtt;

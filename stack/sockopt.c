@@ -1024,7 +1024,7 @@ static int tcp_set_socket(struct stack *st, struct tcb *t, int name, const void 
 			t->opt_rcvbuf = x < 2304 ? 2304 : (int)x;
 			t->rcv_locked = 1;
 			uint32_t b = (uint32_t)t->opt_rcvbuf / 2;
-			uint32_t promised = t->rcvbuf.len + tcp_rcv_wnd(t);
+			uint32_t promised = tcp_rcv_unread(t) + tcp_rcv_wnd(t);
 			t->rcv_budget = b > promised ? b : promised;
 		} else {
 			t->opt_sndbuf = x < 4608 ? 4608 : (int)x;
@@ -1168,7 +1168,7 @@ static int tcp_get_socket(struct tcb *t, int name, void *val, unsigned *len)
 		 * rings hold stands for rmem_alloc and wmem_queued;
 		 * nothing sits below TCP (wmem_alloc), no forward
 		 * allocation, option memory, backlog or drops */
-		uint32_t mi[9] = { t->rcvbuf.len, (uint32_t)t->opt_rcvbuf, 0,
+		uint32_t mi[9] = { tcp_rcv_unread(t), (uint32_t)t->opt_rcvbuf, 0,
 				   (uint32_t)t->opt_sndbuf, 0, t->sndbuf.len, 0, 0, 0 };
 		return put_bytes(mi, sizeof(mi), val, len);
 	}

@@ -188,6 +188,8 @@ static inline int nst_addr_is_linklocal(const struct nst_addr *a)
 	X(tcp_drop_rcvmem, "TCP segments dropped: no ring memory (stack memory cap or malloc)") \
 	X(tcp_snd_nomem, "TCP sends refused (EAGAIN): stack ring memory cap reached") \
 	X(tcp_rcvbuf_grow, "TCP receive budgets grown by autotuning") \
+	X(tcp_rx_held, "TCP segments kept in their packets for recv (no copy into the ring)") \
+	X(tcp_rx_hold_limit, "TCP segments copied, not kept: held packets at the connection's or the pool's share, or the memory cap") \
 	X(ip6_rx, "IPv6 packets received") \
 	X(ip6_tx, "IPv6 packets sent") \
 	X(ip6_drop_disabled, "IPv6 frames dropped: IPv6 is off (no_ipv6)") \

@@ -12,10 +12,14 @@
  * nst_close: FIN handshake, TIME-WAIT) and for children of listeners that are
  * not accepted yet.
  *
- * TCP keeps no packets. Unacknowledged and unsent bytes stay in a byte ring
- * (the send ring); retransmission rebuilds segments from it. Received bytes,
- * in order and out of order, go into the receive ring; a short list of ranges
- * says which bytes beyond rcv.nxt are present (reassembly).
+ * TCP keeps no packets to send. Unacknowledged and unsent bytes stay in a
+ * byte ring (the send ring); retransmission rebuilds segments from it.
+ * Received bytes, in order and out of order, go into the receive ring; a
+ * short list of ranges says which bytes beyond rcv.nxt are present
+ * (reassembly). The one exception: a large in-order segment (a GRO frame)
+ * that finds nothing unread in the ring is kept in the packet it came in
+ * (the held queue, ring.c), so that recv copies its bytes once, packet to
+ * user; held bytes always come before the ring's.
  *
  * Memory (ring.c): a ring holds no memory until bytes are
  * queued into it, grows by powers of two (TCP_RING_MIN up) as they are, and
@@ -97,6 +101,9 @@ enum tcp_timer_id {
 #define TCP_OOO_MAX       64            /* out-of-order ranges kept (holes the SACK
 					 * blocks describe: 16 overflowed at 1% loss) */
 #define TCP_RING_MIN      4096u         /* smallest ring allocated */
+#define TCP_HOLD_MIN      8192u         /* smallest payload kept in its packet (ring.c, held
+					 * queue): GRO frames; a smaller one is cheaper to copy
+					 * than to hold a 64 KB buffer for */
 #define TCP_RMEM_DEF      131072u       /* initial receive budget: Linux tcp_rmem[1] */
 #define TCP_RMEM_MAX      (6u << 20)    /* autotuned receive budget limit: Linux tcp_rmem[2] */
 #define TCP_SKB_TRUESIZE  4352u        /* Linux's memory per MSS-sized segment (tcp_sndbuf_expand:
@@ -140,6 +147,15 @@ enum tcp_timer_id {
  * ring beyond rcv.nxt. */
 struct tcp_range {
 	uint32_t start, end;
+};
+
+/* Received packets kept whole (ring.c, "held packets"), linked through
+ * pkt->next, first unread first; each one's data and len are its unread
+ * payload. */
+struct tcp_held {
+	struct pkt *head, *tail;
+	uint32_t    len;        /* unread bytes in them */
+	uint32_t    n;          /* packets */
 };
 
 /* A run of sequence space [start, end) (re)transmitted at one time,
@@ -275,7 +291,10 @@ struct tcb {
 	/* rings: allocated lazily, grown and freed as bytes come and go (ring.c) */
 	struct tcp_ring sndbuf;       /* bytes from sndbuf_seq on: unacked, then unsent */
 	uint32_t        sndbuf_seq;
-	struct tcp_ring rcvbuf;       /* head: first unread byte; len: in-order bytes */
+	struct tcp_held rcv_held;     /* unread in-order bytes kept in their packets,
+				       * before the ring's (ring.c) */
+	struct tcp_ring rcvbuf;       /* head: first unread byte after the held ones;
+				       * len: in-order bytes */
 	uint32_t        rcv_budget;   /* bytes the receive side may hold: the window's base */
 	uint32_t        snd_budget;   /* bytes the send ring may hold */
 	uint8_t         rcv_locked;   /* SO_RCVBUF set: no autotuning (Linux SOCK_RCVBUF_LOCK) */
@@ -431,7 +450,9 @@ struct tcp_ctx {
 	unsigned theap_n;
 	uint32_t next_ephemeral;/* RFC 6056 Algorithm 3 */
 	unsigned hiwat;         /* entries [hiwat, cap) never used yet (not on the free list) */
-	uint64_t mem_used;      /* bytes of ring memory allocated (every ring's size) */
+	uint64_t mem_used;      /* bytes of ring memory allocated (every ring's size),
+				 * and the buffers of held packets (their size) */
+	unsigned held_pkts;     /* packets held by receive queues (ring.c), stack-wide */
 	uint64_t mem_max;       /* cap on mem_used (cfg.mem_max) */
 	uint8_t  mem_pressure;  /* a send found the cap reached: wake writers when memory frees */
 	unsigned rmem_max, wmem_max;   /* SO_RCVBUF/SO_SNDBUF clamp (net.core.rmem_max/wmem_max) */
@@ -486,6 +507,8 @@ struct tcp_seg {
 	uint32_t tsval, tsecr;
 	const uint8_t *data;
 	uint32_t len;           /* data bytes */
+	struct pkt *pkt;        /* the packet data is in; NULL once a receive queue
+				 * holds it (tcp_data_in), or none */
 };
 
 /* SEG.LEN of RFC 9293: data plus SYN and FIN. */
@@ -518,10 +541,25 @@ void     tcp_snd_budget_update(struct tcb *t);
 uint32_t tcp_snd_room(const struct stack *st, const struct tcb *t);
 int      tcp_notsent_ok(const struct stack *st, const struct tcb *t, int wake);  /* tcp_usr.c */
 
+/* held packets of a receive queue (ring.c) */
+int      tcp_rcv_hold(struct stack *st, struct tcb *t, struct pkt *p, const uint8_t *data,
+		      uint32_t len);
+int      tcp_rcv_append(struct tcb *t, const uint8_t *data, uint32_t len);
+void     tcp_rcv_copy_out(const struct tcb *t, void *dst, uint32_t n);
+void     tcp_rcv_consume(struct stack *st, struct tcb *t, uint32_t n);
+void     tcp_rcv_held_free(struct stack *st, struct tcb *t);
+
+/* Bytes the application has not read: the held packets' and the ring's. */
+static inline uint32_t tcp_rcv_unread(const struct tcb *t)
+{
+	return t->rcv_held.len + t->rcvbuf.len;
+}
+
 /* Room left under the receive budget: what the window may offer. */
 static inline uint32_t tcp_rcv_space(const struct tcb *t)
 {
-	return t->rcv_budget > t->rcvbuf.len ? t->rcv_budget - t->rcvbuf.len : 0;
+	uint32_t unread = tcp_rcv_unread(t);
+	return t->rcv_budget > unread ? t->rcv_budget - unread : 0;
 }
 
 /* Debug builds (NST_INVARIANTS): check a TCB, or the whole table and the

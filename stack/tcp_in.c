@@ -814,17 +814,41 @@ static void tcp_ooo_ack(struct stack *st, struct tcb *t)
 		tcp_timer_set(st, t, TCP_T_DELACK, at);
 }
 
+/* In-order data arrived (filled: it filled a hole): ACK it at once or
+ * later (tcp_data_in says when), and tell the reader. */
+static void tcp_data_ack(struct stack *st, struct tcb *t, int filled)
+{
+	if (filled)
+		t->ack_now = 1;
+	else if (t->quickacks && !t->opt_quickack_off) {
+		/* Quick-ack mode at the start, as Linux: while the peer's
+		 * congestion window is opening (slow start, RFC 5681 3.1) every
+		 * ACK counts, so the first segments are ACKed without delay. */
+		t->quickacks--;
+		t->ack_now = 1;
+	} else if (t->rcv.nxt - t->rcv_acked >= 2u * t->rcv_mss)
+		t->ack_now = 1;
+	else if (!t->timer[TCP_T_DELACK])
+		tcp_timer_set(st, t, TCP_T_DELACK, st->now_us + TCP_DELACK_US);
+	tcp_notify(st, t);
+}
+
 /* RFC 9293 3.10.7.4 "seventh, process the segment text": copy the data
  * into the receive ring at its place. In order: deliver, then pull in any
- * out-of-order ranges it joins. Out of order: keep it (reassembly) and send
- * a duplicate ACK at once (RFC 5681 4.2: "A TCP receiver SHOULD send an
- * immediate duplicate ACK when an out-of-order segment arrives"); an
- * arrival that fills a hole is ACKed at once too ("SHOULD send an immediate
- * ACK when the incoming segment fills in all or part of a gap"). Otherwise
+ * out-of-order ranges it joins; a large in-order segment with nothing
+ * unread in the ring is not copied but kept in its packet (tcp_rcv_hold,
+ * ring.c: seg->pkt becomes NULL, the TCB owns it), and another in-order
+ * one then goes into the last held packet's tailroom if it fits
+ * (tcp_rcv_append), so that the ring stays empty. Out of order: keep it
+ * (reassembly) and send a duplicate ACK at once (RFC 5681 4.2: "A TCP
+ * receiver SHOULD send an immediate duplicate ACK when an out-of-order
+ * segment arrives"); an arrival that fills a hole is ACKed at once too
+ * ("SHOULD send an immediate ACK when the incoming segment fills in all or
+ * part of a gap"). Otherwise
  * the ACK is delayed (RFC 1122 4.2.3.2: "an ACK SHOULD be generated for at
  * least every second full-sized segment" and the delay "MUST be less than
  * 0.5 seconds"). */
-static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *seg)
+static void tcp_data_in(struct stack *st, struct tcb *t, struct tcp_seg *seg)
 {
 	uint32_t len = seg->len;
 	t->lrcv_us = st->now_us;        /* tcpi_last_data_recv (tcp_event_data_recv) */
@@ -845,6 +869,20 @@ static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *s
 	uint64_t rr;
 	if (len >= t->rcv_mss && (rr = tcp_ts_rtt(st, t, seg)) != 0)
 		t->rcv_rtt = t->rcv_rtt ? (7 * t->rcv_rtt + rr) / 8 : rr;
+	if (seg->seq == t->rcv.nxt && seg->pkt &&
+	    tcp_rcv_hold(st, t, seg->pkt, seg->data, len) == 0) {
+		/* held: in order with nothing out of order, so nothing to pull in */
+		seg->pkt = NULL;
+		t->rcv.nxt += len;
+		tcp_data_ack(st, t, 0);
+		return;
+	}
+	if (seg->seq == t->rcv.nxt && tcp_rcv_append(t, seg->data, len) == 0) {
+		/* copied behind the held bytes, into the last packet's tailroom */
+		t->rcv.nxt += len;
+		tcp_data_ack(st, t, 0);
+		return;
+	}
 	uint32_t off = t->rcvbuf.len + (seg->seq - t->rcv.nxt);
 	/* The ring grows to hold what the window we offered lets in (the
 	 * window comes from the budget, not from the ring). When it cannot
@@ -878,19 +916,7 @@ static void tcp_data_in(struct stack *st, struct tcb *t, const struct tcp_seg *s
 		memmove(&t->ooo[0], &t->ooo[1], (t->n_ooo - 1) * sizeof(t->ooo[0]));
 		t->n_ooo--;
 	}
-	if (filled)
-		t->ack_now = 1;
-	else if (t->quickacks && !t->opt_quickack_off) {
-		/* Quick-ack mode at the start, as Linux: while the peer's
-		 * congestion window is opening (slow start, RFC 5681 3.1) every
-		 * ACK counts, so the first segments are ACKed without delay. */
-		t->quickacks--;
-		t->ack_now = 1;
-	} else if (t->rcv.nxt - t->rcv_acked >= 2u * t->rcv_mss)
-		t->ack_now = 1;
-	else if (!t->timer[TCP_T_DELACK])
-		tcp_timer_set(st, t, TCP_T_DELACK, st->now_us + TCP_DELACK_US);
-	tcp_notify(st, t);
+	tcp_data_ack(st, t, filled);
 }
 
 /* RFC 9293 3.10.7.4 "fifth, check the ACK field" in a synchronized state,
@@ -1299,7 +1325,8 @@ static struct tcb *tcp_tw_syn(struct stack *st, struct tcb *t, const struct tcp_
 	return l;
 }
 
-/* RFC 9293 3.10.7: SEGMENT ARRIVES. Consumes p. */
+/* RFC 9293 3.10.7: SEGMENT ARRIVES. Consumes p: frees it, or a receive
+ * queue keeps it (tcp_data_in). */
 void tcp_input(struct stack *st, struct pkt *p, const struct nst_addr *src,
 	       const struct nst_addr *dst)
 {
@@ -1311,6 +1338,7 @@ void tcp_input(struct stack *st, struct pkt *p, const struct nst_addr *src,
 		pkt_free(p);
 		return;
 	}
+	seg.pkt = p;
 	struct tcb *t = tcp_lookup(st, dst, seg.dport, src, seg.sport);
 	struct tcb *l;
 	uint32_t iss_min;
@@ -1382,7 +1410,7 @@ void tcp_input(struct stack *st, struct pkt *p, const struct nst_addr *src,
 	if (t && t->in_use)
 		TCP_CHECK(st, t);
 	TCP_CHECK_ALL(st);
-	pkt_free(p);
+	pkt_free(seg.pkt);      /* NULL: a receive queue holds it (tcp_data_in) */
 }
 
 /* IPv6 (ip6.h): the same segment processing; the addresses say the family. */

@@ -89,6 +89,7 @@ void tcp_syncookie_send(struct stack *st, struct tcb *l, const struct tcp_seg *s
 	memset(tmp.timer, 0, sizeof(tmp.timer));
 	memset(&tmp.sndbuf, 0, sizeof(tmp.sndbuf));
 	memset(&tmp.rcvbuf, 0, sizeof(tmp.rcvbuf));     /* never touched: no data */
+	memset(&tmp.rcv_held, 0, sizeof(tmp.rcv_held));
 	tmp.hnext = tmp.hpos = tmp.parent = -1;
 	tmp.owned = 0;
 	tmp.state = TCP_SYN_RECEIVED;

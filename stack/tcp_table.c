@@ -528,6 +528,7 @@ uint16_t tcp_ephemeral(struct stack *st, const struct nst_addr *laddr, const str
 void tcp_tcb_recycle(struct stack *st, struct tcb *t)
 {
 	tcp_timers_clear(st, t);        /* out of the timer heap */
+	tcp_rcv_held_free(st, t);       /* the old connection's unread packets */
 	struct tcb keep = *t;
 	memset(t, 0, sizeof(*t));
 	tcb_defaults(t);
@@ -590,11 +591,12 @@ static void tcp_check_fail(const struct stack *st, const struct tcb *t, const ch
 			   const char *file, int line)
 {
 	fprintf(stderr, "nstack: invariant violated: %s (tcb %d, state %d, una %u nxt %u max %u "
-		"sndbuf_seq %u sndbuf %u/%u rcv.nxt %u rcvbuf %u/%u n_ooo %u) at %s:%d\n",
+		"sndbuf_seq %u sndbuf %u/%u rcv.nxt %u held %u/%u rcvbuf %u/%u n_ooo %u) at %s:%d\n",
 		what, t ? (int)(t - st->tcp.tcb) : -1, t ? t->state : -1,
 		t ? t->snd.una : 0, t ? t->snd.nxt : 0, t ? t->snd_max : 0,
 		t ? t->sndbuf_seq : 0, t ? t->sndbuf.len : 0, t ? t->sndbuf.size : 0,
-		t ? t->rcv.nxt : 0, t ? t->rcvbuf.len : 0, t ? t->rcvbuf.size : 0,
+		t ? t->rcv.nxt : 0, t ? t->rcv_held.len : 0, t ? t->rcv_held.n : 0,
+		t ? t->rcvbuf.len : 0, t ? t->rcvbuf.size : 0,
 		t ? t->n_ooo : 0, file, line);
 	abort();
 }
@@ -608,15 +610,39 @@ static void ring_check(const struct stack *st, const struct tcb *t, const struct
 	INV(r->size == 0 ? r->head == 0 : r->head < r->size);
 }
 
+/* The held packets (ring.c): the queue well formed, its counts right, each
+ * a large packet with unread bytes inside its buffer, no device's. */
+static void held_check(const struct stack *st, const struct tcb *t)
+{
+	const struct tcp_held *h = &t->rcv_held;
+	uint32_t len = 0, n = 0;
+	const struct pkt *last = NULL;
+	for (const struct pkt *p = h->head; p; p = p->next) {
+		INV(pkt_is_large(p));
+		INV(p->len > 0);
+		INV(p->data >= p->buf && p->data + p->len <= p->buf + p->size);
+		INV(p->dev_owner == 0);
+		INV(n < pkt_pool_large_size());         /* no cycle */
+		len += p->len;
+		n++;
+		last = p;
+	}
+	INV(h->tail == last);
+	INV(h->len == len && h->n == n);
+}
+
 void tcp_check(const struct stack *st, const struct tcb *t)
 {
 	if (!t->in_use)
 		return;
 	ring_check(st, t, &t->sndbuf);
 	ring_check(st, t, &t->rcvbuf);
+	held_check(st, t);
 	INV(t->n_ooo <= TCP_OOO_MAX);
 	if (t->state < TCP_SYN_SENT || t->done)
 		return;
+	/* nothing unread beyond what arrived in order (past the SYN) */
+	INV(tcp_rcv_unread(t) <= (uint32_t)(t->rcv.nxt - t->irs));
 	/* RFC 9293 3.3.1: SND.UNA =< SND.NXT, and nothing beyond what was sent */
 	INV(seq_leq(t->snd.una, t->snd.nxt));
 	INV(seq_leq(t->snd.nxt, t->snd_max));
@@ -649,22 +675,27 @@ void tcp_check(const struct stack *st, const struct tcb *t)
 	}
 }
 
-/* The table and the memory accounting: every ring's size adds up to
- * mem_used, within the cap; owned sockets counted; the packet pool sane. */
+/* The table and the memory accounting: every ring's size and every held
+ * packet's buffer add up to mem_used, within the cap; owned sockets
+ * counted; the packet pool sane. */
 void tcp_check_all(const struct stack *st)
 {
 	const struct tcb *t = NULL;
 	uint64_t mem = 0;
-	unsigned owned = 0;
+	unsigned owned = 0, held = 0;
 	for (unsigned i = 0; i < st->tcp.hiwat; i++) {
 		const struct tcb *u = &st->tcp.tcb[i];
 		if (!u->in_use) {
 			t = u;
 			INV(u->sndbuf.buf == NULL && u->rcvbuf.buf == NULL);
+			INV(u->rcv_held.head == NULL);
 			INV(u->hpos < 0);
 			continue;
 		}
 		mem += u->sndbuf.size + u->rcvbuf.size;
+		for (const struct pkt *p = u->rcv_held.head; p; p = p->next)
+			mem += p->size;
+		held += u->rcv_held.n;
 		owned += u->owned;
 		/* the timer heap: every armed TCB in it, keyed by its earliest */
 		t = u;
@@ -683,6 +714,8 @@ void tcp_check_all(const struct stack *st)
 		INV(st->tcp.tcb[st->tcp.theap[(p - 1) / 2]].hkey <= st->tcp.tcb[st->tcp.theap[p]].hkey);
 	INV(mem == st->tcp.mem_used);
 	INV(st->tcp.mem_used <= st->tcp.mem_max);
+	INV(held == st->tcp.held_pkts);
+	INV(held <= pkt_pool_large_in_use());
 	INV(owned == st->tcp.n_owned);
 	INV(st->tcp.n_owned <= st->tcp.max_sockets);
 	INV(st->tcp.hiwat <= st->tcp.cap);

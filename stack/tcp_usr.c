@@ -428,7 +428,7 @@ static void tcp_rcv_space_adjust(struct stack *st, struct tcb *t)
 	uint64_t rtt = t->srtt ? t->srtt : t->rcv_rtt;
 	if (t->rcv_locked || !rtt || !tcp_synced(t->state))
 		return;
-	uint32_t copied_seq = t->rcv.nxt - t->rcvbuf.len;      /* next byte to read */
+	uint32_t copied_seq = t->rcv.nxt - tcp_rcv_unread(t);  /* next byte to read */
 	if (!t->drs_time) {
 		t->drs_time = st->now_us;
 		t->drs_seq = copied_seq;
@@ -470,16 +470,17 @@ ssize_t tcp_usr_recv(struct stack *st, int sd, void *buf, size_t len, int flags,
 		return -EBADF;
 	if (t->state == TCP_LISTEN)
 		return -ENOTCONN;
-	if (t->rcvbuf.buf && t->rcvbuf.len) {
+	uint32_t unread = tcp_rcv_unread(t);
+	if (unread) {
 		if (len == 0)
 			return 0;
-		uint32_t n = len < t->rcvbuf.len ? (uint32_t)len : t->rcvbuf.len;
-		tcp_ring_copy_out(&t->rcvbuf, 0, buf, n);
+		/* one copy: from the held packets, then the ring (ring.c) */
+		uint32_t n = len < unread ? (uint32_t)len : unread;
+		tcp_rcv_copy_out(t, buf, n);
 		if (!(flags & NST_MSG_PEEK)) {
-			tcp_ring_consume(&t->rcvbuf, n);
-			/* emptied (no out-of-order bytes either): the memory goes back */
-			if (t->rcvbuf.len == 0)
-				tcp_ring_emptied(st, t, &t->rcvbuf);
+			/* packets read are freed; an emptied ring (no out-of-order
+			 * bytes either) gives its memory back */
+			tcp_rcv_consume(st, t, n);
 			tcp_rcv_space_adjust(st, t);
 			if (!t->done)
 				tcp_window_update(st, t);
@@ -601,7 +602,7 @@ int tcp_usr_close(struct stack *st, int sd)
 		st->tcp.twc_n = 0;      /* it may be older than what tw_candidates found */
 		break;
 	default:
-		if ((t->rcvbuf.buf && t->rcvbuf.len) || (t->opt_linger_on && t->opt_linger_s == 0)) {
+		if (tcp_rcv_unread(t) || (t->opt_linger_on && t->opt_linger_s == 0)) {
 			tcp_send_rst(st, t);
 			tcp_tcb_free(st, t);
 			break;
@@ -666,7 +667,7 @@ uint32_t tcp_usr_poll(struct stack *st, int sd)
 	if (rcv_shut)
 		m |= NST_POLLIN | NST_POLLRDHUP;
 	if (t->state != TCP_SYN_SENT && t->state != TCP_SYN_RECEIVED) {
-		if (t->rcvbuf.buf && t->rcvbuf.len)
+		if (tcp_rcv_unread(t))
 			m |= NST_POLLIN;
 		if (!snd_shut) {
 			/* sk_stream_is_writeable: free space >= half of what is queued;
@@ -707,9 +708,9 @@ int tcp_usr_valid(struct stack *st, int sd)
 size_t tcp_usr_rx_avail(struct stack *st, int sd)
 {
 	struct tcb *t = tcp_usr_tcb(st, sd);
-	if (!t || !t->rcvbuf.buf || t->state == TCP_LISTEN)
+	if (!t || t->state == TCP_LISTEN)
 		return 0;
-	return t->rcvbuf.len;
+	return tcp_rcv_unread(t);
 }
 
 /* SO_LINGER with a timeout: 1 while close() must still wait, i.e. our FIN

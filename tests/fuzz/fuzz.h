@@ -8,8 +8,9 @@
  * wrong is a crash (abort), which is what libFuzzer reports:
  *   - a sanitizer report (ASan: memory errors, leaks of malloc'd memory;
  *     UBSan: undefined behaviour, -fno-sanitize-recover so it aborts);
- *   - a packet leaked from the pool (pkt_pool_in_use() != 0 after
- *     stack_destroy and closing the device);
+ *   - a packet leaked from the pool (pkt_pool_in_use() or
+ *     pkt_pool_large_in_use() != 0 after stack_destroy and closing the
+ *     device);
  *   - a malformed frame transmitted (bad IP/TCP/ICMP/UDP checksum or lengths,
  *     IPv4 or IPv6);
  *   - a broken TCB invariant (fz_check_tcbs: SND.UNA <= SND.NXT <= snd_max,
@@ -46,6 +47,7 @@
 static const struct nst_addr fz_me6 = FZ_ME6, fz_peer6 = FZ_PEER6, fz_peer6_ll = FZ_PEER6_LL;
 #define FZ_A4(a) nst_addr_from_v4(a)
 #define FZ_POOL  1024           /* small, so that inputs can exhaust it */
+#define FZ_POOL_LARGE 16        /* large packets: TCP frames beyond one MTU (GRO-like) */
 #define FZ_MAX_SOCKETS 8
 
 static const uint8_t fz_peer_mac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
@@ -81,12 +83,13 @@ static inline void fz_setup(int loopback)
 {
 	static int pool_ready;
 	if (!pool_ready) {
-		if (pkt_pool_init(FZ_POOL) != 0)
+		if (pkt_pool_init(FZ_POOL) != 0 || pkt_pool_init_large(FZ_POOL_LARGE) != 0)
 			fz_fail("pkt_pool_init failed");
 		pool_ready = 1;
 	}
-	if (pkt_pool_in_use() != 0)
-		fz_fail("%u packets in use before the input", pkt_pool_in_use());
+	if (pkt_pool_in_use() != 0 || pkt_pool_large_in_use() != 0)
+		fz_fail("%u + %u packets in use before the input", pkt_pool_in_use(),
+			pkt_pool_large_in_use());
 	memset(&F, 0, sizeof(F));
 	F.rng = 0x6e737461636bull;      /* the same ISS, ports and IP IDs for every input */
 	F.now = FZ_T0;
@@ -138,8 +141,9 @@ static inline void fz_teardown(void)
 		netdev_close(F.other);
 	F.st = NULL;
 	F.dev = F.other = NULL;
-	if (pkt_pool_in_use() != 0)
-		fz_fail("packet leak: %u packets in use after stack_destroy", pkt_pool_in_use());
+	if (pkt_pool_in_use() != 0 || pkt_pool_large_in_use() != 0)
+		fz_fail("packet leak: %u + %u (large) packets in use after stack_destroy",
+			pkt_pool_in_use(), pkt_pool_large_in_use());
 }
 
 /* ---- input reader: reads past the end give zeros ---------------------- */
@@ -384,11 +388,23 @@ static inline size_t fz_build_tcp(uint8_t *f, size_t cap, const struct fz_seg *s
 	return ETH_HDR_LEN + iplen + tlen;
 }
 
+/* The TCP frame of s; one longer than an MTU (a merged frame, as a GRO
+ * device hands up) in a large packet, dropped when the large pool is
+ * exhausted. */
+#define FZ_TCP_MAX_FRAME (ETH_HDR_LEN + IP6_HDR_LEN + 60 + 18000)
 static inline void fz_inject_tcp(const struct fz_seg *s)
 {
-	uint8_t f[PKT_MAX_FRAME];
-	size_t n = fz_build_tcp(f, sizeof(f), s);
-	fz_inject_raw(f, n, 0);
+	static uint8_t f[FZ_TCP_MAX_FRAME];
+	size_t n = fz_build_tcp(f, s->len > 1500 ? sizeof(f) : PKT_MAX_FRAME, s);
+	if (n <= PKT_MAX_FRAME) {
+		fz_inject_raw(f, n, 0);
+		return;
+	}
+	struct pkt *p = pkt_alloc_large();
+	if (!p)
+		return;
+	memcpy(pkt_put(p, n), f, n);
+	memdev_inject(F.dev, p);
 }
 
 /* ---- what the stack transmits ------------------------------------------ */

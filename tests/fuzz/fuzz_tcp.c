@@ -22,7 +22,9 @@
  *   0-5  a segment from the peer: flags, seq and ack each as a base (the
  *        stack's rcv.nxt/snd.nxt as last seen on the wire, its ISS, or a raw
  *        32-bit value) plus a signed 16-bit offset, window, urgent pointer,
- *        options (length + bytes, padded), payload (length/8 + bytes),
+ *        options (length + bytes, padded), payload (length/8 + bytes;
+ *        with the fill bit, 'z' bytes, lengths past 1460 up to 17812 in
+ *        one large packet, as a GRO device hands a merged frame up),
  *        sometimes a wrong port or a broken data offset; IP and TCP
  *        checksums are always valid so the segment reaches the TCP logic
  *        (the IP header of the connection's family)
@@ -230,15 +232,21 @@ static void ts_fuzz_segment(struct fz_in *in)
 		s.bad_off = 1;
 		s.off_val = fz_u8(in);
 	}
-	uint8_t opt[40], payload[1460];
+	static uint8_t payload[1460 + 73 * 224];
+	uint8_t opt[40];
 	uint8_t ol = fz_u8(in);
 	s.optlen = fz_bytes(in, opt, ol % 41);
 	s.opt = opt;
-	size_t dl = (size_t)fz_u8(in) * 8;
-	if (dl > sizeof(payload))
-		dl = sizeof(payload);
+	uint8_t lb = fz_u8(in);
+	size_t dl = (size_t)lb * 8;
+	if (dl > 1460)
+		dl = 1460;
 	if (mode & 0x80) {
-		memset(payload, 'z', dl);       /* big segments without big inputs */
+		/* big segments without big inputs; past 1460 bytes a merged
+		 * frame (large packet): the receive queue may hold it */
+		if (lb > 182)
+			dl = 1460 + (size_t)(lb - 182) * 224;
+		memset(payload, 'z', dl);
 	} else {
 		dl = fz_bytes(in, payload, dl);
 	}

@@ -538,6 +538,20 @@ static void t_seg(struct buf *b, uint8_t flags, int16_t dseq, int16_t dack, uint
 		put8(b, 'a' + i % 26);
 }
 
+/* op 0 with the fill bit: lb > 182 is a merged frame of 1460 + (lb - 182) *
+ * 224 'z' bytes (a large packet: a receive queue may hold it) */
+static void t_zseg(struct buf *b, uint8_t flags, int16_t dseq, uint8_t lb)
+{
+	put8(b, 0);
+	put8(b, 0x80);                  /* mode: fill */
+	put8(b, flags);
+	put16(b, (uint16_t)dseq);
+	put16(b, 0);
+	put16(b, 65535);
+	put8(b, 0);                     /* no options */
+	put8(b, lb);
+}
+
 /* The fixed-shape seeds of one family (byte 0). */
 static void tcp_seeds_misc(int fam, const char *suffix)
 {
@@ -593,6 +607,27 @@ static void tcp_seeds_misc(int fam, const char *suffix)
 	put8(&b, 0x5a);
 	put8(&b, 0x5a);
 	snprintf(name, sizeof(name), "estab-pool-starved%s", suffix);
+	save("fuzz_tcp", name, &b);
+	/* merged frames: held, read in pieces and peeked, then one out of
+	 * order behind held bytes and the hole filled, then close with unread
+	 * bytes (RST) */
+	b.n = 0;
+	put8(&b, (uint8_t)fam);
+	put8(&b, 2);
+	t_zseg(&b, TCP_ACK | TCP_PSH, 0, 230);
+	t_zseg(&b, TCP_ACK | TCP_PSH, 0, 220);
+	put8(&b, 0x14); put8(&b, 200);                                        /* peek 200 */
+	put8(&b, 0x8c); put8(&b, 127);                                        /* recv 2032 */
+	t_zseg(&b, TCP_ACK, 20000, 230);
+	put8(&b, 0x44); put8(&b, 255);                                        /* recv 1020 */
+	t_zseg(&b, TCP_ACK | TCP_PSH, 0, 200);
+	put8(&b, 0x68); put8(&b, 255);                                        /* recv 2040 (WAITALL) */
+	for (int i = 0; i < 3; i++) {
+		put8(&b, 0x8c); put8(&b, 255);                                /* recv 4080 */
+	}
+	put8(&b, 0x38); put8(&b, 255);                                        /* peek|waitall 510 */
+	put8(&b, 10);                                                         /* close: unread, RST */
+	snprintf(name, sizeof(name), "estab-gro%s", suffix);
 	save("fuzz_tcp", name, &b);
 }
 
