@@ -170,6 +170,7 @@ $(B)/fuzz/obj/%.o: %.c
 $(B)/fuzz/%: $(B)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
 $(B)/fuzz/make_corpus: $(B)/obj/tests/fuzz/make_corpus.o $(TESTLIB_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
 fuzz-bins: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
