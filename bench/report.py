@@ -48,6 +48,8 @@ UNITS = {
     "redis_cli_get": ("req/s", "up", "client side: redis-benchmark GET -c 50 against a kernel redis-server"),
     "memc_set": ("ops/s", "up", "client side: memcslap set, 50 threads, against a kernel memcached"),
     "memc_get": ("ops/s", "up", "client side: memcslap get, 50 threads, against a kernel memcached"),
+    "pg_select": ("tps", "up", "client side: pgbench -S (select-only) -c 8 against a kernel PostgreSQL"),
+    "pg_tpcb": ("tps", "up", "client side: pgbench (TPC-B-like) -c 8 against a kernel PostgreSQL"),
     "nginx_ka": ("req/s", "up", "nginx 4 KB file, wrk -c 50 keep-alive"),
     "nginx_close": ("conn/s", "up", "nginx 4 KB file, wrk -c 50 Connection: close (1 req/conn)"),
     "nginx_w1_ka": ("req/s", "up", "nginx default model (daemon, master), 1 worker, keep-alive"),

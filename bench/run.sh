@@ -51,6 +51,9 @@
 #               NS's kernel (requests/s)
 #   memc_get/set app = memcslap (libmemcached-tools; 50 threads, a connection each) against a
 #               memcached on NS's kernel (operations/s; skipped without memcslap/memcached)
+#   pg_select/pg_tpcb  app = pgbench -c 8 (select-only -S, and the TPC-B-like default) against
+#               a PostgreSQL on NS's kernel (scale 4; transactions/s; skipped without
+#               postgres, initdb, pgbench and the postgres user)
 #   nginx_ka    app = nginx serving a 4 KB file, wrk -c 50 keep-alive from NS (requests/s)
 #   nginx_close same with `Connection: close`: one connection per request (connections/s)
 #   nginx_wN_ka/_close  the same with nginx's default model: a daemon master and N = 1, 2
@@ -557,6 +560,47 @@ bench_curl_seq() {
 	stop "$srv"
 }
 
+# ---- PostgreSQL: pgbench on the app side, postgres on NS's kernel ---------------------------
+pg_tps() { grep -o 'tps = [0-9.]*' <<<"$1" | head -1 | awk '{print $3}' | grep . || echo fail; }
+bench_pgbench() {
+	local pg_bin who r out srv d=$WORK/pg
+	pg_bin=$(dirname "$(command -v postgres 2>/dev/null || echo /usr/lib/postgresql/15/bin/postgres)")
+	if ! [ -x "$pg_bin/postgres" ] || ! [ -x "$pg_bin/initdb" ] || ! command -v pgbench >/dev/null ||
+		! id postgres >/dev/null 2>&1; then
+		echo "bench: no PostgreSQL here (postgres, initdb, pgbench, user postgres), pg_* skipped" >&2
+		return 0
+	fi
+	# postgres refuses root: the cluster is the postgres user's (WORK is root's, mode 0700)
+	mkdir -p "$d"; chown postgres "$d"; chmod 0711 "$WORK"
+	if ! setpriv --reuid=postgres --regid=postgres --init-groups "$pg_bin/initdb" -D "$d/data" \
+		-A trust -U postgres >"$WORK/pg-initdb.log" 2>&1; then
+		echo "bench: initdb failed (see $WORK/pg-initdb.log), pg_* skipped" >&2
+		return 0
+	fi
+	echo "host all all 198.18.0.0/15 trust" >>"$d/data/pg_hba.conf"
+	bg "$WORK/pg.log" $nsx setpriv --reuid=postgres --regid=postgres --init-groups "$pg_bin/postgres" \
+		-D "$d/data" -c listen_addresses=198.18.0.1,198.19.0.1 -c port=5440 -c unix_socket_directories="$d"
+	srv=$LAST
+	if wait_kernel_listen 5440 && timeout 120 $nsx pgbench -h 198.18.0.1 -p 5440 -U postgres -i -s 4 \
+		postgres >"$WORK/pg-init.log" 2>&1; then
+		# the TPC-B-like runs grow the tables: kernel and nstack take turns
+		for r in $(seq "$RUNS"); do
+			for who in kernel nstack; do
+				out=$(timeout $((SECS + 30)) $(on $who) pgbench -h "$(peer_addr $who)" -p 5440 \
+					-U postgres -S -c 8 -T "$SECS" postgres 2>&1) || true
+				record pg_select "$who" "$(pg_tps "$out")"
+				out=$(timeout $((SECS + 30)) $(on $who) pgbench -h "$(peer_addr $who)" -p 5440 \
+					-U postgres -c 8 -T "$SECS" postgres 2>&1) || true
+				record pg_tpcb "$who" "$(pg_tps "$out")"
+			done
+		done
+	else
+		echo "bench: postgres for pgbench did not start (see $WORK/pg.log)" >&2
+	fi
+	kill -INT "$srv" 2>/dev/null || true
+	wait "$srv" 2>/dev/null || true
+}
+
 # ---- redis -------------------------------------------------------------------------------
 # redis_rps OUT TEST: requests/s of TEST (SET, GET) from redis-benchmark --csv
 redis_rps() { awk -F'"' -v t="$2" '$2 == t {print $4}' <<<"$1" | grep . || echo fail; }
@@ -829,7 +873,7 @@ bench_lossy() {
 START=$(date +%s)
 echo "bench: RUNS=$RUNS SECONDS=$SECS BUILD=$BUILD" >&2
 SKIPPED=
-for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong underload iperf_tx6 iperf_rx6 pingpong6 connrate connrate_srv curl_seq redis clients nginx nginx_mp syscalls idle_rss lossy}; do
+for c in ${BENCH_CASES:-iperf_tx iperf_rx pingpong underload iperf_tx6 iperf_rx6 pingpong6 connrate connrate_srv curl_seq redis clients pgbench nginx nginx_mp syscalls idle_rss lossy}; do
 	if [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; then
 		echo "bench: over the ${BUDGET}s budget, $c skipped" >&2
 		SKIPPED="$SKIPPED $c"
