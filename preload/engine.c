@@ -442,10 +442,14 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
  * them (busy elsewhere when the read ends, or gone: the kernel cancels an
  * exiting thread's requests), the engine takes them back (eng_main,
  * netdev_rx_claim without force), woken by the reaper's arm request.
- * While the claimer is busy, frames for other threads wait for its next
- * system call or the scheduler tick: hence only a thread that keeps coming
- * back claims. Under the lock. */
+ * While the claimer is busy, frames wait for its next system call or the
+ * scheduler tick: hence only a thread that keeps coming back to sleep
+ * claims, and the engine takes the reads back when threads keep calling
+ * but none has slept for ENG_CLAIM_IDLE_US (a server or client that is
+ * never idle: sockperf under load spins between its sends, and frames sat
+ * up to a tick in its task work). Under the lock. */
 #define ENG_CLAIM_RUN 4
+#define ENG_CLAIM_IDLE_US 2000
 
 static void eng_claim_reads(void)
 {
@@ -456,8 +460,8 @@ static void eng_claim_reads(void)
 		eng.tok_thread = &me;
 		eng.tok_run = 0;
 	}
-	if (++eng.tok_run >= ENG_CLAIM_RUN)
-		(void)netdev_rx_claim(eng.dev, 1);
+	if (++eng.tok_run >= ENG_CLAIM_RUN && netdev_rx_claim(eng.dev, 1) == 0)
+		__atomic_store_n(&eng.reads_away, 1, __ATOMIC_RELAXED);
 }
 
 int eng_block_dev(struct pollfd *p, nfds_t n, int64_t deadline_us, const sigset_t *mask)
@@ -604,7 +608,8 @@ static void *eng_main(void *arg)
 	eng_lock();
 	while (!eng.stop) {
 		uint64_t now = eng_now_us();
-		(void)netdev_rx_claim(eng.dev, 0);      /* reads nobody arms: ours again */
+		if (eng.reads_away && netdev_rx_claim(eng.dev, 0) == 0)
+			__atomic_store_n(&eng.reads_away, 0, __ATOMIC_RELAXED);   /* nobody armed them: ours */
 		eng_drive(now);
 		if (now - reaped > ENG_REAP_US) {
 			fam_reap();     /* members killed without leaving */
@@ -646,6 +651,11 @@ static void *eng_main(void *arg)
 		__atomic_store_n(&eng.dev_unwatched, nw < n, __ATOMIC_SEQ_CST);
 		/* about to sleep on the device: frames that came before its
 		 * eventfd was cleared are run first */
+		/* the engine watches the device: it reads it too */
+		if (nw == 2 && eng.reads_away && netdev_rx_claim(eng.dev, 1) == 0) {
+			__atomic_store_n(&eng.reads_away, 0, __ATOMIC_RELAXED);
+			eng.tok_run = 0;
+		}
 		if (nw == 2 && netdev_wait_prepare(eng.dev) > 0) {
 			/* while frames keep coming, a thread that waits for the
 			 * lock (a writer refilling its send buffer) gets it between
@@ -657,6 +667,7 @@ static void *eng_main(void *arg)
 		eng.sleep_until = deadline < 0 ? UINT64_MAX : (uint64_t)deadline;
 		eng_unlock();
 		int locked = 0;
+		unsigned takes0 = __atomic_load_n(&eng.dev_takes, __ATOMIC_RELAXED);
 		while (!eng_wait(p, nw, deadline) && nw < n && !eng.stop) {
 			/* Woken at the deadline, off the device. If only the look at
 			 * the device was due and the application has been back since
@@ -676,6 +687,18 @@ static void *eng_main(void *arg)
 			uint64_t du = __atomic_load_n(&eng.dev_until, __ATOMIC_SEQ_CST);
 			if (t < eng.bp_until)
 				break;
+			/* an application thread holds the reads, but threads keep
+			 * calling and none has slept since we did: take them back
+			 * (eng_claim_reads) */
+			if (__atomic_load_n(&eng.reads_away, __ATOMIC_RELAXED) && t - now >= ENG_CLAIM_IDLE_US &&
+			    __atomic_load_n(&eng.dev_takes, __ATOMIC_RELAXED) == takes0 &&
+			    !__atomic_load_n(&eng.dev_waiter, __ATOMIC_SEQ_CST) && eng_trylock()) {
+				if (netdev_rx_claim(eng.dev, 1) == 0) {
+					__atomic_store_n(&eng.reads_away, 0, __ATOMIC_RELAXED);
+					eng.tok_run = 0;
+				}
+				eng_unlock();
+			}
 			if (d && t >= d) {
 				/* The deadline we slept to came due, but the application
 				 * may have stopped or moved that timer since (a probe

@@ -202,6 +202,7 @@ struct engine {
 	unsigned        dev_takes;      /* times the token was taken (the engine's check interval) */
 	const void     *tok_thread;     /* the thread that took the token last (eng_block_dev) */
 	unsigned        tok_run;        /* how many times in a row it did */
+	int             reads_away;     /* an application thread armed the device's reads */
 	unsigned        dev_takes_seen; /* engine's own: dev_takes at its last wake */
 	uint64_t        dev_check_us;   /* engine's own: how long it sleeps while the token is held */
 };
