@@ -450,6 +450,7 @@ int eng_busy_poll(int (*ready)(void *), void *arg, int64_t deadline_us)
  * up to a tick in its task work). Under the lock. */
 #define ENG_CLAIM_RUN 4
 #define ENG_CLAIM_IDLE_US 2000
+#define ENG_CLAIM_HOLD_US 200000   /* after the engine took them back by force */
 
 static void eng_claim_reads(void)
 {
@@ -460,7 +461,8 @@ static void eng_claim_reads(void)
 		eng.tok_thread = &me;
 		eng.tok_run = 0;
 	}
-	if (++eng.tok_run >= ENG_CLAIM_RUN && netdev_rx_claim(eng.dev, 1) == 0)
+	if (++eng.tok_run >= ENG_CLAIM_RUN && eng_now_us() >= eng.claim_after &&
+	    netdev_rx_claim(eng.dev, 1) == 0)
 		__atomic_store_n(&eng.reads_away, 1, __ATOMIC_RELAXED);
 }
 
@@ -696,6 +698,8 @@ static void *eng_main(void *arg)
 				if (netdev_rx_claim(eng.dev, 1) == 0) {
 					__atomic_store_n(&eng.reads_away, 0, __ATOMIC_RELAXED);
 					eng.tok_run = 0;
+					/* a busy program: not again at its next sleeps */
+					eng.claim_after = t + ENG_CLAIM_HOLD_US;
 				}
 				eng_unlock();
 			}

@@ -203,6 +203,7 @@ struct engine {
 	const void     *tok_thread;     /* the thread that took the token last (eng_block_dev) */
 	unsigned        tok_run;        /* how many times in a row it did */
 	int             reads_away;     /* an application thread armed the device's reads */
+	uint64_t        claim_after;    /* no claim before (the engine took the reads back) */
 	unsigned        dev_takes_seen; /* engine's own: dev_takes at its last wake */
 	uint64_t        dev_check_us;   /* engine's own: how long it sleeps while the token is held */
 };
